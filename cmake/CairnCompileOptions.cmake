@@ -1,0 +1,17 @@
+# Warnings and sanitizer flags shared by every Cairn target (through the cairn_flags interface).
+add_library(cairn_flags INTERFACE)
+target_compile_options(cairn_flags INTERFACE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
+
+if(CAIRN_SANITIZER STREQUAL "address")
+  set(_san -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+elseif(CAIRN_SANITIZER STREQUAL "thread")
+  set(_san -fsanitize=thread -fno-omit-frame-pointer)
+elseif(NOT CAIRN_SANITIZER STREQUAL "")
+  message(FATAL_ERROR "CAIRN_SANITIZER must be address, thread or empty, not '${CAIRN_SANITIZER}'")
+endif()
+if(_san)
+  # Sanitizers apply to the whole build so that every object agrees on instrumentation.
+  add_compile_options(${_san})
+  add_link_options(${_san})
+  add_compile_definitions(CAIRN_SANITIZER_BUILD=1)
+endif()

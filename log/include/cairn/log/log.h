@@ -1,0 +1,134 @@
+// Log: Cairn's append-only write-ahead log. Any number of threads append records without taking a
+// lock; one writer thread gathers them into batches, writes each batch and makes it durable
+// through io_uring (group commit), and then acknowledges every record in it, in LSN order.
+//
+//   auto log = cairn::log::Log::open("data/log", {});          // recovers what is on disk
+//   auto lsn = (*log)->append(type, payload_bytes);            // returns at once
+//   (*log)->wait_durable(*lsn);                                // or pass an AppendCompletion
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cairn/log/options.h"
+#include "cairn/log/reader.h"
+#include "cairn/log/status.h"
+#include "cairn/log/types.h"
+
+namespace cairn::log {
+
+// Told when one appended record became durable, or never will. Owned by the caller, who must keep
+// it alive until on_durable ran.
+class AppendCompletion {
+ public:
+  // Runs on the writer thread: keep it short, never block in it and never append from it.
+  // `status` is OK when the record is durable, else the error that stopped the writer.
+  virtual void on_durable(Lsn lsn, const Status& status) noexcept = 0;
+
+ protected:
+  ~AppendCompletion() = default;
+};
+
+// A durable record as the writer hands it to a DurableListener.
+struct RecordView {
+  Lsn lsn = 0;
+  RecordType type = 0;
+  std::span<const std::byte> payload;  // valid during the listener call only
+};
+
+struct DurableBatch {
+  Lsn begin = 0;  // LSN of the first record
+  Lsn end = 0;    // LSN after the last record: everything below is durable
+  std::span<const RecordView> records;
+};
+
+// Sees every record once it is durable, batch by batch, in LSN order, on the writer thread. This
+// is how a projection (the engine's run state) follows the log live.
+class DurableListener {
+ public:
+  virtual void on_durable(const DurableBatch& batch) noexcept = 0;
+  // The writer stopped for good; no further batch will come.
+  virtual void on_log_failed(const Status& status) noexcept = 0;
+
+ protected:
+  ~DurableListener() = default;
+};
+
+// What Log::open found and did.
+struct RecoveryReport {
+  uint32_t segments = 0;
+  uint64_t records_verified = 0;  // in the segments scanned on open
+  Lsn first_lsn = 0;              // first record of the log
+  Lsn end_lsn = 0;                // the next record's LSN
+  bool created = false;           // the log was new
+  // Set when damage was cut or moved aside; empty when the log was intact.
+  std::string damage;
+  uint64_t bytes_quarantined = 0;
+  std::vector<std::string> quarantined_files;
+};
+
+struct LogStats {
+  uint64_t records_durable = 0;
+  uint64_t bytes_durable = 0;  // frame bytes, without padding
+  uint64_t batches = 0;
+  uint64_t bytes_written = 0;  // including padding and segment headers
+  uint64_t segments_created = 0;
+  const char* io_queue = "";   // "io_uring" or "sync"
+  bool direct_io = false;
+};
+
+class Log {
+ public:
+  // Opens (or creates) the log in `dir`, recovers it as options.recovery_mode says, takes the
+  // directory's lock and starts the writer. Fails with kLocked when another process has it open.
+  static Result<std::unique_ptr<Log>> open(const std::filesystem::path& dir, LogOptions options);
+
+  ~Log();  // close()
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+
+  // Appends one record and returns its LSN without waiting for durability. `payload` is copied.
+  // Thread-safe and lock-free; blocks only while the staging buffer is full (back-pressure).
+  // Errors: kInvalidArgument (type 0), kLimitExceeded (payload above record_bytes_max),
+  // kFailed (an I/O error stopped the writer; the message names it), kClosed.
+  // `done`, if given, is told on the writer thread once the record is durable.
+  Result<Lsn> append(RecordType type, std::span<const std::byte> payload,
+                     AppendCompletion* done = nullptr);
+
+  // Appends and waits until the record is durable.
+  Result<Lsn> append_durable(RecordType type, std::span<const std::byte> payload);
+
+  // Waits until the record at `lsn` (and so everything before it) is durable. Returns the
+  // writer's error if it stopped first.
+  Status wait_durable(Lsn lsn);
+
+  // Every record with an LSN below this is durable.
+  Lsn durable_lsn() const;
+
+  // OK while the writer runs; else the error that stopped it (or kClosed).
+  Status health() const;
+
+  // Makes everything appended so far durable, stops the writer and releases the directory.
+  // Idempotent. No append may run concurrently with or after close().
+  Status close();
+
+  // A reader of this log's durable records, from `from` (an LSN of a record, or 0 for the first
+  // record). It never returns a record that is not durable yet, and may run while others append.
+  Result<std::unique_ptr<LogReader>> read_from(Lsn from);
+
+  const RecoveryReport& recovery_report() const;
+  LogStats stats() const;
+  const std::filesystem::path& dir() const;
+
+  class Impl;
+
+ private:
+  explicit Log(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cairn::log

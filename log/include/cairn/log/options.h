@@ -1,0 +1,91 @@
+// LogOptions: every limit and mode of the log, with its default and what happens at the limit.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "cairn/log/io.h"
+
+namespace cairn::log {
+
+class DurableListener;
+
+enum class Durability : uint8_t {
+  // A record is acknowledged only once it is on stable storage (O_DSYNC write or fdatasync).
+  kFsync,
+  // UNSAFE: records are acknowledged once written to the OS, never synced. A power loss or kernel
+  // crash loses acknowledged records. For tests and benchmarks only.
+  kNoneUnsafe,
+};
+
+enum class IoMode : uint8_t {
+  kAuto,      // direct I/O (O_DIRECT|O_DSYNC) when the file system supports it, else buffered
+  kDirect,    // direct I/O or fail to open
+  kBuffered,  // page cache writes, made durable with fdatasync
+};
+
+// What Log::open does with damage it finds (the names follow RocksDB's WAL recovery modes).
+enum class RecoveryMode : uint8_t {
+  // Default. A torn tail (damage in the last segment followed by no more than one tail window of
+  // unacknowledged data) is cut: its bytes are copied to DIR/quarantine/ and zeroed in place.
+  // Any other damage refuses to open, naming the file, offset and LSN.
+  kTolerateTornTail,
+  // Any damage, even a torn tail, refuses to open.
+  kAbsoluteConsistency,
+  // Opens at the first damage wherever it is: the damaged segment and everything after it are
+  // copied to DIR/quarantine/ first, then the log continues from the last intact record. Records
+  // after the damage are no longer in the log (they stay in the quarantine); the recovery report
+  // says how many bytes and which files. Use only after reading `cairn log verify`.
+  kPointInTime,
+};
+
+struct LogOptions {
+  // Size of each segment file. A multiple of 4 KiB, at least 1 MiB.
+  // Default: 64 MiB.
+  uint64_t segment_bytes = 64ull << 20;
+
+  // Largest payload one record may have. append() returns kLimitExceeded above it.
+  // Default: 1 MiB. At most batch_bytes_max - 8 KiB.
+  uint32_t record_bytes_max = 1u << 20;
+
+  // Largest write the writer issues (records plus padding). A batch closes at this size even if
+  // more records are waiting; they go into the next batch.
+  // Default: 4 MiB.
+  uint32_t batch_bytes_max = 4u << 20;
+
+  // Batches written concurrently. 2 lets the next batch be written while the previous one is
+  // becoming durable; acknowledgements stay in LSN order. 1 or 2.
+  // Default: 2.
+  uint32_t writes_in_flight_max = 2;
+
+  // Bytes of records that may be appended but not yet durable (the queue depth, in bytes; rounded
+  // up to a power of two). At the limit append() blocks until the writer catches up.
+  // Default: 32 MiB.
+  uint64_t staging_bytes = 32ull << 20;
+
+  Durability durability = Durability::kFsync;
+  IoMode io_mode = IoMode::kAuto;
+  RecoveryMode recovery_mode = RecoveryMode::kTolerateTornTail;
+
+  // Segments whose checksums Log::open verifies, counted from the end (the rest are checked by
+  // their names and headers, and fully by any reader). 0 verifies all.
+  // Default: 2.
+  uint32_t segments_verified_on_open = 2;
+
+  // Create the directory and an empty log when there is none. Default: true.
+  bool create_if_missing = true;
+
+  // Called on the writer thread with every durable batch, in LSN order (see DurableListener).
+  // Default: none.
+  DurableListener* listener = nullptr;
+
+  // Where file operations go. Default (null): the real file system.
+  std::shared_ptr<FileSystem> file_system;
+
+  // Makes the queue the writer submits to. Default (null): io_uring, or synchronous writes where
+  // io_uring is unavailable.
+  std::function<std::unique_ptr<IoQueue>()> io_queue_factory;
+};
+
+}  // namespace cairn::log

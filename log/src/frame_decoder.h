@@ -1,0 +1,43 @@
+// Decodes one frame from untrusted bytes: every field is checked before it is believed. This is
+// the only code that turns disk bytes into records (scanner, readers, verify, the fuzz target).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "frame_format.h"
+
+namespace cairn::log::format {
+
+enum class FrameCheck : uint8_t {
+  kOk,
+  kEmpty,          // 24 zero bytes: no frame starts here
+  kTruncated,      // the header or the frame runs past the end of the segment
+  kBadLength,      // payload_len above the hard maximum
+  kBadChecksum,
+  kBadTag,         // type 0 or unknown flags under a valid checksum
+  kLsnMismatch,    // intact frame, but not the LSN the chain expects (stale or out of order)
+  kBadPayload,     // intact frame whose payload fails FlatBuffers verification
+};
+
+const char* frame_check_name(FrameCheck check);
+
+struct DecodedFrame {
+  FrameHeader header;
+  std::span<const std::byte> payload;
+  uint32_t size = 0;  // whole frame, with padding
+};
+
+// Checks the frame at the start of `bytes` (everything up to the end of its segment, or at least
+// the whole frame). `expected_lsn` = kNoLsn skips the LSN check. When it returns kOk or
+// kLsnMismatch, `out` describes the frame.
+FrameCheck decode_frame(std::span<const std::byte> bytes, Lsn expected_lsn, bool verify_payload,
+                        DecodedFrame* out);
+
+// The size of the frame whose header starts `bytes`, when the header is plausible (not the
+// checksum: the caller may not have the whole frame yet). 0 for kEmpty; kNoSize for garbage.
+inline constexpr uint32_t kNoSize = ~uint32_t{0};
+uint32_t peek_frame_size(std::span<const std::byte> header_bytes);
+
+}  // namespace cairn::log::format

@@ -1,0 +1,81 @@
+// Segment header encoding and segment file names (the layout lives in frame_format.h).
+#include "frame_format.h"
+
+#include <charconv>
+#include <cstdio>
+
+#include "cairn/log/check.h"
+
+namespace cairn::log::format {
+
+void encode_segment_header(const SegmentHeader& header, std::byte* block) {
+  std::memset(block, 0, kSegmentHeaderSize);
+  store_u64(block + 0, kSegmentMagic);
+  const uint32_t version = header.version;
+  const uint32_t block_size = kBlockSize;
+  std::memcpy(block + 8, &version, 4);
+  std::memcpy(block + 12, &block_size, 4);
+  store_u64(block + 16, header.seq);
+  store_u64(block + 24, header.first_lsn);
+  store_u64(block + 32, header.segment_bytes);
+  store_u64(block + 40, header.created_unix_ms);
+  store_u64(block + 48, XXH3_64bits(block, kSegmentHeaderChecksummed));
+}
+
+HeaderState decode_segment_header(const std::byte* block, SegmentHeader* out, std::string* why) {
+  bool all_zero = true;
+  for (size_t i = 0; i < kSegmentHeaderSize; ++i) {
+    if (block[i] != std::byte{0}) {
+      all_zero = false;
+      break;
+    }
+  }
+  if (all_zero) return HeaderState::kEmpty;
+  auto invalid = [&](const char* reason) {
+    *why = reason;
+    return HeaderState::kInvalid;
+  };
+  if (load_u64(block) != kSegmentMagic) return invalid("segment header has no CAIRNSEG magic");
+  if (load_u64(block + 48) != XXH3_64bits(block, kSegmentHeaderChecksummed)) {
+    return invalid("segment header checksum mismatch");
+  }
+  out->version = load_u32(block + 8);
+  if (out->version != kFormatVersion) return invalid("segment header has an unknown version");
+  if (load_u32(block + 12) != kBlockSize) return invalid("segment header has another block size");
+  out->seq = load_u64(block + 16);
+  out->first_lsn = load_u64(block + 24);
+  out->segment_bytes = load_u64(block + 32);
+  out->created_unix_ms = load_u64(block + 40);
+  return HeaderState::kValid;
+}
+
+std::string segment_file_name(uint64_t seq, Lsn first_lsn) {
+  CAIRN_CHECK(seq <= 99'999'999);
+  char name[64];
+  const int n = std::snprintf(name, sizeof name, "%08llu-%020llu%.*s",
+                              static_cast<unsigned long long>(seq),
+                              static_cast<unsigned long long>(first_lsn),
+                              static_cast<int>(kSegmentSuffix.size()), kSegmentSuffix.data());
+  CAIRN_CHECK(n > 0 && static_cast<size_t>(n) < sizeof name);
+  return std::string(name, static_cast<size_t>(n));
+}
+
+std::optional<SegmentName> parse_segment_file_name(std::string_view name) {
+  // Exactly 8 digits, '-', 20 digits, ".wal": anything else is not a segment.
+  if (name.size() != 8 + 1 + 20 + kSegmentSuffix.size()) return std::nullopt;
+  if (name[8] != '-' || name.substr(29) != kSegmentSuffix) return std::nullopt;
+  SegmentName out;
+  auto digits = [](std::string_view s, uint64_t* v) {
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+    }
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+    return ec == std::errc() && ptr == s.data() + s.size();
+  };
+  if (!digits(name.substr(0, 8), &out.seq) || !digits(name.substr(9, 20), &out.first_lsn)) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace cairn::log::format

@@ -1,0 +1,121 @@
+// The on-disk format in one place (docs/log_format.md draws it): frame and segment-header layout,
+// sizes, the checksum, and the file names of a log directory. Writer, scanner and tools all agree
+// through this header and nothing else.
+#pragma once
+
+#include <xxhash.h>
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "cairn/log/types.h"
+
+namespace cairn::log::format {
+
+static_assert(std::endian::native == std::endian::little, "the format is little-endian");
+
+// Writes are made of whole blocks; every batch starts on a block boundary.
+inline constexpr uint32_t kBlockSize = 4096;
+
+// Frame: [checksum u64][payload_len u32][type u16][flags u16][lsn u64][payload][zero pad to 8].
+inline constexpr uint32_t kFrameHeaderSize = 24;
+inline constexpr uint32_t kFrameAlign = 8;
+inline constexpr size_t kChecksumOffset = 0;
+inline constexpr size_t kLengthOffset = 8;  // payload_len | type << 32 | flags << 48: the "tag word"
+inline constexpr size_t kLsnOffset = 16;
+// No reader accepts a payload_len above this, whatever the options: it bounds what a corrupt
+// length field can make a reader allocate.
+inline constexpr uint32_t kPayloadBytesHardMax = 64u << 20;
+inline constexpr uint64_t kFrameChecksumSeed = 0x4341'4952'4e46'524dULL;  // "CAIRNFRM"
+
+constexpr uint64_t round_up(uint64_t n, uint64_t align) { return (n + align - 1) / align * align; }
+constexpr uint64_t round_down(uint64_t n, uint64_t align) { return n / align * align; }
+
+constexpr uint32_t frame_size(uint32_t payload_len) {
+  return kFrameHeaderSize + static_cast<uint32_t>(round_up(payload_len, kFrameAlign));
+}
+
+constexpr uint64_t tag_word(uint32_t payload_len, uint16_t type, uint16_t flags) {
+  return uint64_t{payload_len} | (uint64_t{type} << 32) | (uint64_t{flags} << 48);
+}
+
+// Covers everything in the frame after the checksum field: the rest of the header (so length,
+// type and LSN are protected), the payload and its padding.
+inline uint64_t frame_checksum(const std::byte* frame, uint32_t payload_len) {
+  return XXH3_64bits_withSeed(frame + 8, frame_size(payload_len) - 8, kFrameChecksumSeed);
+}
+
+inline uint64_t load_u64(const std::byte* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline uint32_t load_u32(const std::byte* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store_u64(std::byte* p, uint64_t v) { std::memcpy(p, &v, sizeof v); }
+
+struct FrameHeader {
+  uint64_t checksum = 0;
+  uint32_t payload_len = 0;
+  uint16_t type = 0;
+  uint16_t flags = 0;
+  Lsn lsn = 0;
+};
+
+inline FrameHeader load_header(const std::byte* p) {
+  const uint64_t tag = load_u64(p + kLengthOffset);
+  return FrameHeader{load_u64(p + kChecksumOffset), static_cast<uint32_t>(tag),
+                     static_cast<uint16_t>(tag >> 32), static_cast<uint16_t>(tag >> 48),
+                     load_u64(p + kLsnOffset)};
+}
+
+// Segment header: the first block of every segment file.
+//   0 magic u64 "CAIRNSEG" | 8 version u32 | 12 block_size u32 | 16 seq u64 | 24 first_lsn u64
+//   32 segment_bytes u64 | 40 created_unix_ms u64 | 48 checksum u64 (XXH3 of bytes 0..48)
+//   56..4096 zero
+inline constexpr uint64_t kSegmentMagic = 0x4745'534e'5249'4143ULL;  // "CAIRNSEG" in memory
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kSegmentHeaderSize = kBlockSize;
+inline constexpr size_t kSegmentHeaderChecksummed = 48;
+
+struct SegmentHeader {
+  uint32_t version = kFormatVersion;
+  uint64_t seq = 0;
+  Lsn first_lsn = 0;
+  uint64_t segment_bytes = 0;
+  uint64_t created_unix_ms = 0;
+};
+
+// Writes the header into the first kSegmentHeaderSize bytes of `block` (zero-filling the rest).
+void encode_segment_header(const SegmentHeader& header, std::byte* block);
+
+enum class HeaderState { kValid, kEmpty, kInvalid };
+// kEmpty: the block is all zeros (a segment that was created but never written).
+HeaderState decode_segment_header(const std::byte* block, SegmentHeader* out, std::string* why);
+
+// File names in a log directory.
+//   00000007-00000000000123456784.wal   segment 7, whose first record has LSN 123456784
+//   prealloc-3.tmp                      a zero-filled file waiting to become the next segment
+//   LOCK                                held (flock) by the process that writes the log
+//   quarantine/                         bytes recovery moved out of the log, never deleted
+inline constexpr std::string_view kSegmentSuffix = ".wal";
+inline constexpr std::string_view kPreallocPrefix = "prealloc-";
+inline constexpr std::string_view kLockFileName = "LOCK";
+inline constexpr std::string_view kQuarantineDir = "quarantine";
+
+std::string segment_file_name(uint64_t seq, Lsn first_lsn);
+struct SegmentName {
+  uint64_t seq = 0;
+  Lsn first_lsn = 0;
+};
+std::optional<SegmentName> parse_segment_file_name(std::string_view name);
+
+}  // namespace cairn::log::format

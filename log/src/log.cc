@@ -1,0 +1,231 @@
+// Log: opening (options check, lock, recovery), the append path, and closing.
+#include "cairn/log/log.h"
+
+#include <atomic>
+
+#include "frame_format.h"
+#include "futex.h"
+#include "log_directory.h"
+#include "log_writer.h"
+#include "recovery.h"
+#include "segment_preparer.h"
+#include "staging_ring.h"
+
+namespace cairn::log {
+
+std::unique_ptr<LogReader> make_live_reader(std::shared_ptr<FileSystem> fs, std::string dir,
+                                            Lsn from, std::function<Lsn()> durable_end,
+                                            Status* error);
+
+namespace {
+
+Status check_options(const LogOptions& o) {
+  auto bad = [](std::string what) { return Status(StatusCode::kInvalidArgument, std::move(what)); };
+  const uint64_t block = format::kBlockSize;
+  if (o.segment_bytes < (1u << 20) || o.segment_bytes % block != 0) {
+    return bad("segment_bytes must be a multiple of 4 KiB and at least 1 MiB");
+  }
+  if (o.batch_bytes_max < (64u << 10) || o.batch_bytes_max % block != 0) {
+    return bad("batch_bytes_max must be a multiple of 4 KiB and at least 64 KiB");
+  }
+  if (o.batch_bytes_max > o.segment_bytes) return bad("batch_bytes_max exceeds segment_bytes");
+  if (o.record_bytes_max > format::kPayloadBytesHardMax ||
+      uint64_t{format::frame_size(o.record_bytes_max)} + 2 * block > o.batch_bytes_max) {
+    return bad("record_bytes_max must leave 8 KiB of batch_bytes_max free and be at most 64 MiB");
+  }
+  if (o.writes_in_flight_max < 1 || o.writes_in_flight_max > 2) {
+    return bad("writes_in_flight_max must be 1 or 2");
+  }
+  if (o.staging_bytes < 2ull * format::frame_size(o.record_bytes_max) ||
+      o.staging_bytes > (1ull << 34)) {
+    return bad("staging_bytes must hold two records of record_bytes_max and be at most 16 GiB");
+  }
+  if (o.io_mode == IoMode::kDirect && o.durability == Durability::kNoneUnsafe) {
+    return bad("IoMode::kDirect needs Durability::kFsync");
+  }
+  return Status();
+}
+
+// Blocks the appending thread until its record is durable (append_durable).
+class DurableWaiter final : public AppendCompletion {
+ public:
+  void on_durable(Lsn, const Status& status) noexcept override {
+    status_ = status;
+    state_.store(1, std::memory_order_release);
+    futex_wake_all(&state_);
+  }
+  Status wait() {
+    for (int spin = 0; state_.load(std::memory_order_acquire) == 0; ++spin) {
+      if (spin < 64) {
+        cpu_relax();
+      } else {
+        futex_wait(&state_, 0);
+      }
+    }
+    return status_;
+  }
+
+ private:
+  std::atomic<uint32_t> state_{0};
+  Status status_;
+};
+
+}  // namespace
+
+class Log::Impl {
+ public:
+  std::filesystem::path dir;
+  LogOptions options;
+  std::shared_ptr<FileSystem> fs;
+  int lock_fd = -1;
+  RecoveryReport report;
+  std::unique_ptr<StagingRing> ring;
+  std::unique_ptr<SegmentPreparer> preparer;
+  std::unique_ptr<LogWriter> writer;
+  std::atomic<bool> closed{false};
+  Status close_status;
+
+  ~Impl() {
+    (void)close();
+    if (lock_fd >= 0) (void)fs->close(lock_fd);
+  }
+
+  Status close() {
+    if (closed.exchange(true)) return close_status;
+    if (writer) writer->stop();
+    close_status = writer && writer->failed() ? writer->failure() : Status();
+    preparer.reset();  // removes the unused spare; the stopped writer no longer uses it
+    return close_status;
+  }
+};
+
+Log::Log(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Log::~Log() = default;
+
+namespace {
+Result<int> open_segment(FileSystem& fs, const std::string& path, const LogOptions& o,
+                         bool* direct) {
+  const bool want_direct = o.io_mode != IoMode::kBuffered && o.durability == Durability::kFsync;
+  if (want_direct) {
+    Result<int> fd = fs.open(path, OpenFlags{.write = true, .direct = true, .dsync = true});
+    if (fd.ok() || o.io_mode == IoMode::kDirect ||
+        fd.status().code() != StatusCode::kInvalidArgument) {
+      *direct = fd.ok();
+      return fd;
+    }
+  }
+  *direct = false;
+  return fs.open(path, OpenFlags{.write = true});
+}
+}  // namespace
+
+Result<std::unique_ptr<Log>> Log::open(const std::filesystem::path& dir_path, LogOptions options) {
+  CAIRN_RETURN_IF_ERROR(check_options(options));
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir_path;
+  impl->options = options;
+  impl->fs = options.file_system ? options.file_system : posix_file_system();
+  FileSystem& fs = *impl->fs;
+  const std::string dir = dir_path.string();
+  const std::string where = "opening log " + dir;
+
+  CAIRN_ASSIGN_OR_RETURN(bool exists, fs.exists(dir));
+  if (!exists) {
+    if (!options.create_if_missing) {
+      return Status(StatusCode::kNotFound, where + ": no such directory");
+    }
+    CAIRN_RETURN_IF_ERROR(fs.create_dirs(dir).with_context(where));
+  }
+  Result<int> lock_fd = fs.open(join_path(dir, std::string(format::kLockFileName)),
+                                OpenFlags{.write = true, .create = true});
+  if (!lock_fd.ok()) return lock_fd.status().with_context(where);
+  impl->lock_fd = *lock_fd;
+  if (Status st = fs.lock(impl->lock_fd); !st.ok()) {
+    if (st.code() == StatusCode::kLocked) {
+      return Status(StatusCode::kLocked,
+                    where + ": another process has this log open for writing (" +
+                        std::string(format::kLockFileName) + " is locked)");
+    }
+    return st.with_context(where);
+  }
+
+  CAIRN_ASSIGN_OR_RETURN(RecoveredLog rec, recover_log(fs, dir, options, &impl->report));
+  bool direct = false;
+  CAIRN_ASSIGN_OR_RETURN(
+      int fd, open_segment(fs, join_path(dir, rec.active.name), options, &direct));
+  rec.active.fd = fd;
+  impl->report.end_lsn = rec.end_lsn;
+
+  impl->ring = std::make_unique<StagingRing>(options.staging_bytes, rec.end_lsn);
+  impl->preparer = std::make_unique<SegmentPreparer>(impl->fs, dir, options.segment_bytes);
+  std::unique_ptr<IoQueue> io = options.io_queue_factory
+                                    ? options.io_queue_factory()
+                                    : default_io_queue(options.writes_in_flight_max + 2);
+  CAIRN_CHECK_MSG(io != nullptr, "io_queue_factory returned null");
+  WriterConfig cfg{impl->fs, dir, options, direct, rec.active, rec.end_lsn};
+  impl->writer = std::make_unique<LogWriter>(std::move(cfg), *impl->ring, std::move(io),
+                                             *impl->preparer);
+  impl->writer->start();
+  return std::unique_ptr<Log>(new Log(std::move(impl)));
+}
+
+Result<Lsn> Log::append(RecordType type, std::span<const std::byte> payload,
+                        AppendCompletion* done) {
+  Impl& m = *impl_;
+  if (type == 0) return Status(StatusCode::kInvalidArgument, "record type 0 is reserved");
+  if (payload.size() > m.options.record_bytes_max) {
+    return Status(StatusCode::kLimitExceeded,
+                  "record of " + std::to_string(payload.size()) +
+                      " bytes exceeds record_bytes_max (" +
+                      std::to_string(m.options.record_bytes_max) + ")");
+  }
+  if (m.closed.load(std::memory_order_acquire)) {
+    return Status(StatusCode::kClosed, "append after the log was closed");
+  }
+  if (m.writer->failed()) return m.writer->failure();
+  const uint32_t len = static_cast<uint32_t>(payload.size());
+  const Lsn pos = m.ring->reserve(format::frame_size(len));
+  m.ring->write_u64(pos + format::kChecksumOffset, reinterpret_cast<uint64_t>(done));
+  m.ring->write_u64(pos + format::kLsnOffset, pos);
+  if (len > 0) m.ring->write(pos + format::kFrameHeaderSize, payload.data(), len);
+  m.ring->publish(pos, format::tag_word(len, type, 0));
+  m.writer->notify_published();
+  return pos;
+}
+
+Result<Lsn> Log::append_durable(RecordType type, std::span<const std::byte> payload) {
+  DurableWaiter waiter;
+  CAIRN_ASSIGN_OR_RETURN(Lsn lsn, append(type, payload, &waiter));
+  CAIRN_RETURN_IF_ERROR(waiter.wait());
+  return lsn;
+}
+
+Status Log::wait_durable(Lsn lsn) { return impl_->writer->wait_durable(lsn); }
+
+Lsn Log::durable_lsn() const { return impl_->writer->durable_lsn(); }
+
+Status Log::health() const {
+  if (impl_->closed.load()) return Status(StatusCode::kClosed, "the log is closed");
+  return impl_->writer->failed() ? impl_->writer->failure() : Status();
+}
+
+Status Log::close() { return impl_->close(); }
+
+Result<std::unique_ptr<LogReader>> Log::read_from(Lsn from) {
+  Impl* m = impl_.get();
+  Status error;
+  auto reader = make_live_reader(m->fs, m->dir.string(), from,
+                                 [m] { return m->writer->durable_lsn(); }, &error);
+  if (!reader) return error;
+  return reader;
+}
+
+const RecoveryReport& Log::recovery_report() const { return impl_->report; }
+
+LogStats Log::stats() const {
+  return impl_->writer->stats();
+}
+
+const std::filesystem::path& Log::dir() const { return impl_->dir; }
+
+}  // namespace cairn::log

@@ -1,0 +1,32 @@
+// What is in a log directory: its segment files in order, leftover preallocated files, and the
+// check that segment names form one unbroken sequence.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cairn/log/io.h"
+#include "cairn/log/verify.h"
+
+namespace cairn::log {
+
+struct SegmentFile {
+  std::string name;
+  uint64_t seq = 0;
+  Lsn first_lsn = 0;
+};
+
+struct DirectoryListing {
+  std::vector<SegmentFile> segments;         // sorted by seq
+  std::vector<std::string> prealloc_files;  // names of zero-filled spares (never hold records)
+};
+
+Result<DirectoryListing> list_log_directory(FileSystem& fs, const std::string& dir);
+
+// Damage when the names skip a sequence number or their first LSNs do not increase.
+std::optional<Damage> check_segment_sequence(const std::vector<SegmentFile>& segments);
+
+std::string join_path(const std::string& dir, const std::string& name);
+
+}  // namespace cairn::log

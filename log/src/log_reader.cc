@@ -1,0 +1,153 @@
+// LogReader over a log directory: segment after segment, checking that each starts where the
+// previous one ended. A live reader (Log::read_from) is bounded by the durable LSN and re-reads
+// when it reaches bytes the writer has made durable since it last looked.
+#include <functional>
+
+#include "cairn/log/reader.h"
+#include "log_directory.h"
+#include "segment_cursor.h"
+
+namespace cairn::log {
+namespace {
+
+class DirectoryReader final : public LogReader {
+ public:
+  DirectoryReader(std::shared_ptr<FileSystem> fs, std::string dir, ReaderOptions options,
+                  std::function<Lsn()> durable_end)
+      : fs_(std::move(fs)),
+        dir_(std::move(dir)),
+        options_(std::move(options)),
+        durable_end_(std::move(durable_end)) {}
+
+  Status init() {
+    CAIRN_ASSIGN_OR_RETURN(DirectoryListing listing, list_log_directory(*fs_, dir_));
+    segments_ = std::move(listing.segments);
+    if (segments_.empty()) return Status();
+    size_t start = 0;
+    for (size_t i = 0; i < segments_.size(); ++i) {
+      if (segments_[i].first_lsn <= options_.from) start = i;
+    }
+    return open_segment(start);
+  }
+
+  Result<const ReadRecord*> next() override {
+    for (int stalls = 0;;) {
+      if (!cursor_) return nullptr;  // empty directory
+      const Lsn bound = durable_end_ ? durable_end_() : kNoLsn;
+      if (cursor_->expected_lsn() >= bound) return nullptr;
+      format::DecodedFrame f;
+      uint64_t offset = 0;
+      CAIRN_ASSIGN_OR_RETURN(SegmentCursor::Next n, cursor_->next(&f, &offset));
+      if (n == SegmentCursor::Next::kFrame) {
+        if (f.header.lsn < options_.from) continue;
+        record_ = ReadRecord{f.header.lsn, f.header.type, f.payload, segments_[index_].seq, offset};
+        return &record_;
+      }
+      const bool durable_data_missing = bound != kNoLsn && cursor_->expected_lsn() < bound;
+      if (n == SegmentCursor::Next::kEnd) {
+        if (index_ + 1 < segments_.size() || (durable_data_missing && relist_has_next())) {
+          CAIRN_RETURN_IF_ERROR(advance());
+          continue;
+        }
+        if (!durable_data_missing) return nullptr;
+      }
+      // Below the durable LSN the bytes are on disk: what we read may predate the writer's write
+      // (page cache vs. direct I/O). Read the segment again a few times before calling it damage.
+      if (durable_data_missing && ++stalls <= kRereadAttempts) {
+        CAIRN_RETURN_IF_ERROR(reopen_at_expected());
+        continue;
+      }
+      return damage_error();
+    }
+  }
+
+ private:
+  static constexpr int kRereadAttempts = 3;
+
+  Status open_segment(size_t i) {
+    index_ = i;
+    cursor_ = std::make_unique<SegmentCursor>(*fs_, join_path(dir_, segments_[i].name),
+                                              segments_[i], options_.chunk_bytes,
+                                              options_.verify_payloads);
+    return cursor_->open();
+  }
+
+  bool relist_has_next() {
+    auto listing = list_log_directory(*fs_, dir_);
+    if (!listing.ok()) return false;
+    segments_ = std::move(listing->segments);
+    return index_ + 1 < segments_.size();
+  }
+
+  Status advance() {
+    const SegmentFile& cur = segments_[index_];
+    const SegmentFile& nxt = segments_[index_ + 1];
+    const Lsn end = cursor_->expected_lsn();
+    if (nxt.seq != cur.seq + 1 || nxt.first_lsn != end) {
+      return Status(StatusCode::kCorruption,
+                    "log " + dir_ + ": segment " + nxt.name + " does not follow " + cur.name +
+                        ", which ends at LSN " + std::to_string(end) +
+                        " (a segment is missing or misnamed)");
+    }
+    return open_segment(index_ + 1);
+  }
+
+  Status reopen_at_expected() {
+    const Lsn want = cursor_->expected_lsn();
+    CAIRN_RETURN_IF_ERROR(open_segment(index_));
+    format::DecodedFrame f;
+    uint64_t offset = 0;
+    while (cursor_->expected_lsn() < want) {
+      CAIRN_ASSIGN_OR_RETURN(SegmentCursor::Next n, cursor_->next(&f, &offset));
+      if (n != SegmentCursor::Next::kFrame) return damage_error().status();
+    }
+    return Status();
+  }
+
+  Result<const ReadRecord*> damage_error() {
+    const SegmentFile& s = segments_[index_];
+    std::string what = cursor_->header_state() == format::HeaderState::kInvalid
+                           ? "bad segment header: " + cursor_->header_problem()
+                           : cursor_->bad_what();
+    if (what.empty()) what = "durable records are missing";
+    return Status(StatusCode::kCorruption,
+                  "log " + dir_ + ": damage in " + s.name + " at offset " +
+                      std::to_string(cursor_->bad_offset()) + " (LSN " +
+                      std::to_string(cursor_->expected_lsn()) + "): " + what);
+  }
+
+  std::shared_ptr<FileSystem> fs_;
+  std::string dir_;
+  ReaderOptions options_;
+  std::function<Lsn()> durable_end_;
+  std::vector<SegmentFile> segments_;
+  size_t index_ = 0;
+  std::unique_ptr<SegmentCursor> cursor_;
+  ReadRecord record_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<LogReader>> LogReader::open(const std::filesystem::path& dir,
+                                                   ReaderOptions options) {
+  auto fs = options.file_system ? options.file_system : posix_file_system();
+  CAIRN_ASSIGN_OR_RETURN(bool exists, fs->exists(dir.string()));
+  if (!exists) return Status(StatusCode::kNotFound, "no log directory " + dir.string());
+  auto r = std::make_unique<DirectoryReader>(fs, dir.string(), std::move(options), nullptr);
+  CAIRN_RETURN_IF_ERROR(r->init());
+  return std::unique_ptr<LogReader>(std::move(r));
+}
+
+std::unique_ptr<LogReader> make_live_reader(std::shared_ptr<FileSystem> fs, std::string dir,
+                                            Lsn from, std::function<Lsn()> durable_end,
+                                            Status* error) {
+  ReaderOptions options;
+  options.from = from;
+  auto r = std::make_unique<DirectoryReader>(std::move(fs), std::move(dir), std::move(options),
+                                             std::move(durable_end));
+  *error = r->init();
+  if (!error->ok()) return nullptr;
+  return r;
+}
+
+}  // namespace cairn::log

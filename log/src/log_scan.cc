@@ -1,0 +1,125 @@
+// scan_log (see log_scan.h): per-segment scans, then one pass that classifies damage.
+#include "log_scan.h"
+
+#include "segment_cursor.h"
+
+namespace cairn::log {
+namespace {
+
+Result<SegmentScan> scan_segment(FileSystem& fs, const std::string& dir, const SegmentFile& file,
+                                 const ScanOptions& options) {
+  SegmentCursor cursor(fs, join_path(dir, file.name), file, options.chunk_bytes,
+                       options.verify_payloads);
+  CAIRN_RETURN_IF_ERROR(cursor.open());
+  SegmentScan scan;
+  scan.file = file;
+  scan.file_size = cursor.file_size();
+  scan.end_lsn = file.first_lsn;
+  if (cursor.header_state() == format::HeaderState::kEmpty) {
+    scan.stop = SegmentScan::Stop::kEmpty;
+  } else if (cursor.header_state() == format::HeaderState::kInvalid) {
+    scan.stop = SegmentScan::Stop::kBadHeader;
+    scan.what = cursor.header_problem();
+  } else {
+    format::DecodedFrame frame;
+    uint64_t offset = 0;
+    for (;;) {
+      CAIRN_ASSIGN_OR_RETURN(SegmentCursor::Next n, cursor.next(&frame, &offset));
+      if (n == SegmentCursor::Next::kEnd) break;
+      if (n == SegmentCursor::Next::kBad) {
+        scan.stop = SegmentScan::Stop::kBadFrame;
+        scan.bad_offset = cursor.bad_offset();
+        scan.bad_end = cursor.bad_frame_end();
+        scan.bad_intact = cursor.bad_frame_was_intact();
+        scan.what = cursor.bad_what();
+        break;
+      }
+      ++scan.records;
+      scan.frame_bytes += frame.size;
+      if (options.on_frame) options.on_frame(frame);
+    }
+  }
+  scan.end_lsn = cursor.expected_lsn();
+  scan.data_end = cursor.data_end();
+  CAIRN_ASSIGN_OR_RETURN(scan.later_data_end, cursor.find_later_frames());
+  if (options.on_bytes) options.on_bytes(scan.file_size);
+  return scan;
+}
+
+Damage damage_at(const SegmentScan& s, DamageKind kind, std::string what) {
+  Damage d;
+  d.kind = kind;
+  d.file = s.file.name;
+  d.offset = s.stop == SegmentScan::Stop::kBadFrame ? s.bad_offset : s.data_end;
+  d.lsn = s.end_lsn;
+  d.what = std::move(what);
+  const uint64_t extent = std::max({s.bad_end, s.later_data_end, d.offset});
+  d.bytes_after = extent - d.offset;
+  return d;
+}
+
+// The damage in one scanned segment, given whether a torn write could have left it.
+std::optional<Damage> classify(const SegmentScan& s, bool tail, uint64_t window) {
+  using Stop = SegmentScan::Stop;
+  const bool clean = (s.stop == Stop::kCleanEnd || s.stop == Stop::kEmpty);
+  if (clean && s.later_data_end == 0) return std::nullopt;
+  std::string what = s.what;
+  if (clean) what = "intact records after zeroed bytes";
+  if (s.stop == Stop::kBadHeader) what = "bad segment header: " + s.what;
+  if (!tail) return damage_at(s, DamageKind::kCorruption, what);
+  // A frame whose checksum is valid was written whole: it cannot be the torn end of a write.
+  if (s.stop == Stop::kBadFrame && s.bad_intact) {
+    return damage_at(s, DamageKind::kCorruption, what);
+  }
+  const uint64_t start = s.stop == Stop::kBadFrame ? s.bad_offset : s.data_end;
+  const bool beyond_window = s.later_data_end > start + window;
+  return damage_at(s, beyond_window ? DamageKind::kCorruption : DamageKind::kTornTail, what);
+}
+
+}  // namespace
+
+Result<LogScan> scan_log(FileSystem& fs, const std::string& dir,
+                         const std::vector<SegmentFile>& segments, const ScanOptions& options) {
+  LogScan out;
+  for (const SegmentFile& f : segments) {
+    CAIRN_ASSIGN_OR_RETURN(SegmentScan s, scan_segment(fs, dir, f, options));
+    out.segments.push_back(std::move(s));
+  }
+  for (size_t i = 0; i < out.segments.size(); ++i) {
+    if (out.segments[i].has_data()) out.last_with_data = static_cast<int>(i);
+  }
+  for (size_t i = 0; i < out.segments.size() && !out.damage; ++i) {
+    const SegmentScan& s = out.segments[i];
+    if (i > 0) {
+      const SegmentScan& prev = out.segments[i - 1];
+      if (s.file.first_lsn != prev.end_lsn && prev.stop == SegmentScan::Stop::kCleanEnd &&
+          prev.later_data_end == 0) {
+        Damage d;
+        d.kind = DamageKind::kBrokenSequence;
+        d.file = s.file.name;
+        d.lsn = prev.end_lsn;
+        d.what = "segment starts at LSN " + std::to_string(s.file.first_lsn) +
+                 " but the previous one ends at LSN " + std::to_string(prev.end_lsn);
+        out.damage = d;
+        break;
+      }
+    }
+    const int idx = static_cast<int>(i);
+    if (s.stop == SegmentScan::Stop::kEmpty && idx < out.last_with_data) {
+      out.damage = damage_at(s, DamageKind::kCorruption,
+                             "segment has no header but later segments hold records");
+      break;
+    }
+    if (s.stop == SegmentScan::Stop::kEmpty && idx > out.last_with_data + 1) {
+      out.damage = damage_at(s, DamageKind::kBrokenSequence, "more than one empty segment at the end");
+      break;
+    }
+    // Only the last file can end in a torn write: the writer drains every write into a segment
+    // before it creates the next one, so damage followed by any segment file is corruption.
+    const bool tail = idx == out.last_with_data && i + 1 == out.segments.size();
+    out.damage = classify(s, tail, options.tail_window_bytes);
+  }
+  return out;
+}
+
+}  // namespace cairn::log

@@ -1,0 +1,63 @@
+// scan_log: reads segments in order and classifies the first damage (torn tail, corruption,
+// broken sequence) by the rules of docs/log_format.md. verify_log and Log::open both use it, so
+// the tool and recovery can never disagree about a log.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cairn/log/verify.h"
+#include "frame_decoder.h"
+#include "log_directory.h"
+
+namespace cairn::log {
+
+struct SegmentScan {
+  enum class Stop : uint8_t {
+    kCleanEnd,   // zeros where the next batch would start, or the end of the file
+    kBadFrame,   // a frame that is not intact or not in sequence
+    kBadHeader,  // the segment header is damaged
+    kEmpty,      // the header block is all zeros: created, never written
+  };
+  SegmentFile file;
+  Stop stop = Stop::kCleanEnd;
+  Lsn end_lsn = 0;          // after the last intact frame
+  uint64_t data_end = 0;    // byte offset after the last intact frame
+  uint64_t records = 0;
+  uint64_t frame_bytes = 0;
+  uint64_t file_size = 0;
+  uint64_t bad_offset = 0;
+  uint64_t bad_end = 0;     // end of the bad frame's claimed extent
+  bool bad_intact = false;  // the bad frame's checksum was valid but its content not
+  std::string what;
+  uint64_t later_data_end = 0;  // farthest end of an intact, later frame after the stop point
+  bool has_data() const {
+    return records > 0 || stop == Stop::kBadFrame || stop == Stop::kBadHeader ||
+           later_data_end > 0;
+  }
+};
+
+struct ScanOptions {
+  bool verify_payloads = true;
+  uint64_t tail_window_bytes = 8ull << 20;
+  size_t chunk_bytes = 4u << 20;
+  // Each intact frame, in order (may be empty).
+  std::function<void(const format::DecodedFrame&)> on_frame;
+  std::function<void(uint64_t)> on_bytes;  // bytes of segment files read so far
+};
+
+struct LogScan {
+  std::vector<SegmentScan> segments;  // those scanned, in order
+  std::optional<Damage> damage;       // the first damage
+  // Index into `segments` of the last one holding data, or -1 when none does.
+  int last_with_data = -1;
+};
+
+// Scans `segments` (sorted by seq, all of one directory). Damage is reported, not returned as an
+// error; errors are I/O failures.
+Result<LogScan> scan_log(FileSystem& fs, const std::string& dir,
+                         const std::vector<SegmentFile>& segments, const ScanOptions& options);
+
+}  // namespace cairn::log

@@ -1,0 +1,391 @@
+// LogWriter (see log_writer.h).
+#include "log_writer.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+#include "frame_format.h"
+#include "futex.h"
+#include "log_directory.h"
+
+namespace cairn::log {
+
+using format::kBlockSize;
+
+LogWriter::LogWriter(WriterConfig config, StagingRing& ring, std::unique_ptr<IoQueue> io,
+                     SegmentPreparer& preparer)
+    : cfg_(std::move(config)),
+      ring_(ring),
+      io_(std::move(io)),
+      preparer_(preparer),
+      listener_(cfg_.options.listener),
+      seg_(cfg_.segment),
+      consumed_(cfg_.start_lsn),
+      durable_lsn_(cfg_.start_lsn) {
+  CAIRN_CHECK(seg_.write_offset % kBlockSize == 0);
+  CAIRN_CHECK(cfg_.options.batch_bytes_max % kBlockSize == 0);
+  batches_.resize(cfg_.options.writes_in_flight_max);
+  for (Batch& b : batches_) {
+    b.buf = static_cast<std::byte*>(std::aligned_alloc(kBlockSize, cfg_.options.batch_bytes_max));
+    CAIRN_CHECK_MSG(b.buf != nullptr, "out of memory for batch buffers");
+  }
+}
+
+LogWriter::~LogWriter() {
+  stop();
+  for (Batch& b : batches_) std::free(b.buf);
+  if (seg_.fd >= 0) (void)cfg_.fs->close(seg_.fd);
+}
+
+void LogWriter::start() {
+  thread_ = std::thread([this] {
+    run();
+    exited_.store(true, std::memory_order_seq_cst);
+    durable_seq_.fetch_add(1, std::memory_order_seq_cst);
+    futex_wake_all(&durable_seq_);
+  });
+}
+
+void LogWriter::stop() {
+  if (!thread_.joinable()) return;
+  stop_requested_.store(true, std::memory_order_seq_cst);
+  io_->wake();
+  thread_.join();
+}
+
+Status LogWriter::failure() const {
+  std::lock_guard lock(failure_mu_);
+  return failure_;
+}
+
+LogStats LogWriter::stats() const {
+  LogStats s;
+  s.records_durable = stat_records_.load(std::memory_order_relaxed);
+  s.bytes_durable = stat_frame_bytes_.load(std::memory_order_relaxed);
+  s.batches = stat_batches_.load(std::memory_order_relaxed);
+  s.bytes_written = stat_bytes_written_.load(std::memory_order_relaxed);
+  s.segments_created = stat_segments_created_.load(std::memory_order_relaxed);
+  s.io_queue = io_->name();
+  s.direct_io = cfg_.direct_io;
+  return s;
+}
+
+Status LogWriter::wait_durable(Lsn lsn) {
+  for (int spin = 0;; ++spin) {
+    if (durable_lsn() > lsn) return Status();
+    if (failed()) return failure();
+    if (exited_.load(std::memory_order_acquire)) {
+      return Status(StatusCode::kClosed, "the log was closed before LSN " + std::to_string(lsn) +
+                                             " became durable");
+    }
+    if (spin < 32) {
+      cpu_relax();
+      continue;
+    }
+    const uint32_t seq = durable_seq_.load(std::memory_order_acquire);
+    durable_waiters_.fetch_add(1, std::memory_order_seq_cst);
+    if (durable_lsn_.load(std::memory_order_seq_cst) <= lsn && !failed() &&
+        !exited_.load(std::memory_order_seq_cst)) {
+      futex_wait(&durable_seq_, seq);
+    }
+    durable_waiters_.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+size_t LogWriter::in_flight() const {
+  size_t n = 0;
+  for (const Batch& b : batches_) n += b.in_flight ? 1 : 0;
+  return n;
+}
+
+bool LogWriter::can_gather() const {
+  return !rotation_pending_ && !batches_[next_].in_flight && !batches_[next_].done;
+}
+
+void LogWriter::run() {
+  for (;;) {
+    if (failed()) {
+      drain_after_failure();
+      return;
+    }
+    Status st = reap(/*block=*/false);
+    if (!st.ok()) {
+      fail(st);
+      continue;
+    }
+    complete_in_order();
+    if (failed()) continue;
+    if (rotation_pending_ && in_flight() == 0) {
+      st = rotate();
+      if (!st.ok()) {
+        fail(st);
+        continue;
+      }
+    }
+    if (can_gather()) {
+      if (gather(batches_[next_])) {
+        st = submit(batches_[next_]);
+        if (!st.ok()) {
+          fail(st);
+          continue;
+        }
+        next_ = (next_ + 1) % batches_.size();
+        continue;
+      }
+      if (rotation_pending_) continue;  // the next frame needs a new segment
+    }
+    const bool nothing_pending = ring_.published_tag(consumed_) == 0;
+    if (stop_requested_.load(std::memory_order_acquire) && in_flight() == 0 && nothing_pending &&
+        consumed_ == ring_.reserved_end()) {
+      return;
+    }
+    // Sleep until an I/O completes or, when another batch could go out, a frame is published.
+    if (can_gather()) {
+      idle_.store(true, std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (ring_.published_tag(consumed_) != 0 || stop_requested_.load()) {
+        idle_.store(false, std::memory_order_relaxed);
+        continue;
+      }
+    }
+    st = reap(/*block=*/true);
+    idle_.store(false, std::memory_order_relaxed);
+    if (!st.ok()) fail(st);
+  }
+}
+
+bool LogWriter::gather(Batch& b) {
+  const uint64_t segment_bytes = cfg_.options.segment_bytes;
+  const uint32_t cap = cfg_.options.batch_bytes_max;
+  uint32_t len = 0;
+  if (seg_.write_offset == 0) {
+    format::SegmentHeader h;
+    h.seq = seg_.seq;
+    h.first_lsn = seg_.first_lsn;
+    h.segment_bytes = segment_bytes;
+    h.created_unix_ms = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count());
+    format::encode_segment_header(h, b.buf);
+    len = format::kSegmentHeaderSize;
+  }
+  const uint32_t header_len = len;
+  Lsn pos = consumed_;
+  b.views.clear();
+  b.completions.clear();
+  for (;;) {
+    const uint64_t tag = ring_.published_tag(pos);
+    if (tag == 0) break;
+    const uint32_t payload_len = static_cast<uint32_t>(tag);
+    const uint32_t size = format::frame_size(payload_len);
+    if (len + size > cap) break;
+    if (seg_.write_offset + len + size > segment_bytes) {
+      rotation_pending_ = true;
+      break;
+    }
+    std::byte* f = b.buf + len;
+    ring_.read(pos, f, size);
+    const uint64_t completion = format::load_u64(f + format::kChecksumOffset);
+    CAIRN_CHECK(format::load_u64(f + format::kLsnOffset) == pos);
+    format::store_u64(f + format::kChecksumOffset, format::frame_checksum(f, payload_len));
+    if (completion != 0) {
+      b.completions.emplace_back(pos, reinterpret_cast<AppendCompletion*>(completion));
+    }
+    b.views.push_back(RecordView{pos, static_cast<RecordType>(tag >> 32),
+                                 {f + format::kFrameHeaderSize, payload_len}});
+    len += size;
+    pos += size;
+  }
+  if (pos == consumed_) return false;  // nothing published (the header waits for a record)
+  const uint32_t padded = static_cast<uint32_t>(format::round_up(len, kBlockSize));
+  std::memset(b.buf + len, 0, padded - len);
+  CAIRN_CHECK(padded <= cap && seg_.write_offset + padded <= segment_bytes);
+  b.len = padded;
+  b.written = 0;
+  b.offset = seg_.write_offset;
+  b.fd = seg_.fd;
+  b.begin = consumed_;
+  b.end = pos;
+  b.frame_bytes = pos - consumed_;
+  (void)header_len;
+  consumed_ = pos;
+  seg_.write_offset += padded;
+  if (!spare_requested_ && seg_.write_offset > segment_bytes / 4) {
+    preparer_.request();
+    spare_requested_ = true;
+  }
+  return true;
+}
+
+Status LogWriter::submit(Batch& b) {
+  const bool sync_separately =
+      cfg_.options.durability == Durability::kFsync && !cfg_.direct_io;
+  b.piece = b.len - b.written;
+  IoRequest r{sync_separately ? IoOp::kWriteThenSync : IoOp::kWrite, b.fd, b.buf + b.written,
+              b.piece, b.offset + b.written, static_cast<uint64_t>(&b - batches_.data())};
+  b.in_flight = true;
+  b.done = false;
+  return io_->submit({&r, 1});
+}
+
+Status LogWriter::reap(bool block) {
+  IoCompletion done[8];
+  CAIRN_ASSIGN_OR_RETURN(size_t n, io_->wait(done, block));
+  for (size_t i = 0; i < n; ++i) {
+    CAIRN_CHECK(done[i].tag < batches_.size());
+    Batch& b = batches_[done[i].tag];
+    CAIRN_CHECK(b.in_flight);
+    CAIRN_RETURN_IF_ERROR(on_io_done(b, done[i].result));
+  }
+  return Status();
+}
+
+Status LogWriter::on_io_done(Batch& b, int64_t result) {
+  b.in_flight = false;
+  if (result < 0) {
+    b.done = true;
+    b.error = result;
+    return Status();
+  }
+  const uint32_t n = static_cast<uint32_t>(result);
+  CAIRN_CHECK(n <= b.piece);
+  if (n < b.piece) {
+    // A short write: the rest goes out again. Direct I/O can only continue on a block boundary,
+    // and a write that makes no progress is an error rather than a loop.
+    if (n == 0 || (cfg_.direct_io && n % kBlockSize != 0)) {
+      b.done = true;
+      b.error = -EIO;
+      return Status();
+    }
+    b.written += n;
+    return submit(b);
+  }
+  b.written += n;
+  b.done = true;
+  return Status();
+}
+
+void LogWriter::complete_in_order() {
+  while (batches_[head_].done && !failed()) {
+    Batch& b = batches_[head_];
+    if (b.error != 0) {
+      fail(errno_status(static_cast<int>(-b.error),
+                        "writing " + std::to_string(b.len) + " bytes to segment " + seg_.name +
+                            " at offset " + std::to_string(b.offset)));
+      return;
+    }
+    acknowledge(b);
+    reset(b);
+    head_ = (head_ + 1) % batches_.size();
+  }
+}
+
+void LogWriter::acknowledge(Batch& b) {
+  durable_lsn_.store(b.end, std::memory_order_seq_cst);
+  // Completions and the listener read the batch buffer, not the ring: release the ring first.
+  ring_.release(b.end);
+  stat_records_.fetch_add(b.views.size(), std::memory_order_relaxed);
+  stat_frame_bytes_.fetch_add(b.frame_bytes, std::memory_order_relaxed);
+  stat_batches_.fetch_add(1, std::memory_order_relaxed);
+  stat_bytes_written_.fetch_add(b.len, std::memory_order_relaxed);
+  if (listener_ != nullptr) {
+    listener_->on_durable(DurableBatch{b.begin, b.end, b.views});
+  }
+  const Status ok;
+  for (auto& [lsn, c] : b.completions) c->on_durable(lsn, ok);
+  durable_seq_.fetch_add(1, std::memory_order_seq_cst);
+  if (durable_waiters_.load(std::memory_order_seq_cst) > 0) futex_wake_all(&durable_seq_);
+}
+
+void LogWriter::reset(Batch& b) {
+  b.in_flight = false;
+  b.done = false;
+  b.error = 0;
+  b.len = b.written = b.piece = 0;
+  b.views.clear();
+  b.completions.clear();
+}
+
+Status LogWriter::rotate() {
+  CAIRN_CHECK(in_flight() == 0);
+  CAIRN_ASSIGN_OR_RETURN(std::string spare, preparer_.take());
+  const std::string name = format::segment_file_name(seg_.seq + 1, consumed_);
+  const std::string path = join_path(cfg_.dir, name);
+  CAIRN_RETURN_IF_ERROR(cfg_.fs->rename(spare, path));
+  // The new name must be durable before any record in the file is acknowledged.
+  CAIRN_RETURN_IF_ERROR(cfg_.fs->fsync_dir(cfg_.dir));
+  const bool dsync = cfg_.direct_io && cfg_.options.durability == Durability::kFsync;
+  CAIRN_ASSIGN_OR_RETURN(int fd, cfg_.fs->open(path, OpenFlags{.write = true,
+                                                               .direct = cfg_.direct_io,
+                                                               .dsync = dsync}));
+  (void)cfg_.fs->close(seg_.fd);
+  seg_ = ActiveSegment{seg_.seq + 1, consumed_, name, fd, 0};
+  rotation_pending_ = false;
+  stat_segments_created_.fetch_add(1, std::memory_order_relaxed);
+  // The log is busy: have the next spare ready before this segment fills.
+  preparer_.request();
+  spare_requested_ = true;
+  return Status();
+}
+
+void LogWriter::fail(const Status& status) {
+  if (failed()) return;
+  {
+    std::lock_guard lock(failure_mu_);
+    failure_ = Status(StatusCode::kFailed,
+                      "the log writer stopped after an I/O error and accepts no more records "
+                      "(reopen the log to recover): " +
+                          status.to_string());
+  }
+  failed_.store(true, std::memory_order_seq_cst);
+  durable_seq_.fetch_add(1, std::memory_order_seq_cst);
+  futex_wake_all(&durable_seq_);
+  if (listener_ != nullptr) listener_->on_log_failed(failure());
+}
+
+void LogWriter::drain_after_failure() {
+  // Nothing more becomes durable. Every staged record (including those of batches still in
+  // flight, which the kernel may still be reading) is told so, and its ring space is released so
+  // that appenders blocked on a full ring return.
+  const Status err = failure();
+  for (;;) {
+    if (in_flight() > 0) {
+      if (!reap(/*block=*/true).ok()) {
+        // The queue itself is broken: the kernel owns the buffers, so never free them.
+        for (Batch& b : batches_) {
+          if (b.in_flight) b.buf = nullptr;
+        }
+        for (Batch& b : batches_) b.in_flight = false;
+      }
+      continue;
+    }
+    for (Batch& b : batches_) {
+      for (auto& [lsn, c] : b.completions) c->on_durable(lsn, err);
+      reset(b);
+    }
+    bool progressed = false;
+    for (uint64_t tag; (tag = ring_.published_tag(consumed_)) != 0;) {
+      const uint32_t size = format::frame_size(static_cast<uint32_t>(tag));
+      const uint64_t completion = ring_.read_u64(consumed_ + format::kChecksumOffset);
+      if (completion != 0) reinterpret_cast<AppendCompletion*>(completion)->on_durable(consumed_, err);
+      consumed_ += size;
+      progressed = true;
+    }
+    if (progressed) ring_.release(consumed_);
+    if (stop_requested_.load(std::memory_order_acquire) && consumed_ == ring_.reserved_end()) {
+      return;
+    }
+    if (!progressed) {
+      idle_.store(true, std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (ring_.published_tag(consumed_) == 0 && !stop_requested_.load()) {
+        (void)reap(/*block=*/true);
+      }
+      idle_.store(false, std::memory_order_relaxed);
+    }
+  }
+}
+
+}  // namespace cairn::log

@@ -1,0 +1,131 @@
+// LogWriter: the single writer thread. It gathers published frames from the StagingRing into a
+// block-aligned batch, writes the batch (O_DIRECT|O_DSYNC, or write + fdatasync) through the
+// IoQueue while the next batch accumulates, and once a batch is durable — and every batch before
+// it — advances the durable LSN, tells the listener and the appenders' completions, and releases
+// the ring space. It rotates segments, and stops for good at the first I/O error.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "cairn/log/log.h"
+#include "segment_preparer.h"
+#include "staging_ring.h"
+
+namespace cairn::log {
+
+// Where the writer starts: the segment it appends to and the offset of its next block.
+struct ActiveSegment {
+  uint64_t seq = 0;
+  Lsn first_lsn = 0;
+  std::string name;
+  int fd = -1;
+  uint64_t write_offset = 0;  // block aligned; 0 means the header block is still to be written
+};
+
+struct WriterConfig {
+  std::shared_ptr<FileSystem> fs;
+  std::string dir;
+  LogOptions options;
+  bool direct_io = false;  // segment fds are O_DIRECT|O_DSYNC
+  ActiveSegment segment;
+  Lsn start_lsn = 0;
+};
+
+class LogWriter {
+ public:
+  LogWriter(WriterConfig config, StagingRing& ring, std::unique_ptr<IoQueue> io,
+            SegmentPreparer& preparer);
+  ~LogWriter();
+  LogWriter(const LogWriter&) = delete;
+  LogWriter& operator=(const LogWriter&) = delete;
+
+  void start();
+  // Writes everything published, waits for it to be durable, and joins the thread.
+  void stop();
+
+  // Appenders call this after publishing a frame: wakes the writer if it is asleep.
+  void notify_published() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (idle_.load(std::memory_order_relaxed) && idle_.exchange(false)) io_->wake();
+  }
+
+  Lsn durable_lsn() const { return durable_lsn_.load(std::memory_order_acquire); }
+  // Waits until durable_lsn() > lsn, or the writer failed.
+  Status wait_durable(Lsn lsn);
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+  Status failure() const;
+  LogStats stats() const;
+
+ private:
+  struct Batch {
+    std::byte* buf = nullptr;
+    uint32_t len = 0;        // bytes to write, block aligned
+    uint32_t written = 0;    // bytes confirmed written so far (short writes)
+    uint32_t piece = 0;      // bytes asked for in the request in flight
+    uint64_t offset = 0;     // file offset of buf[0]
+    int fd = -1;
+    Lsn begin = 0;
+    Lsn end = 0;
+    uint64_t frame_bytes = 0;
+    bool in_flight = false;
+    bool done = false;
+    int64_t error = 0;       // -errno of a failed write or sync
+    std::vector<RecordView> views;
+    std::vector<std::pair<Lsn, AppendCompletion*>> completions;
+  };
+
+  void run();
+  bool gather(Batch& b);
+  Status submit(Batch& b);
+  Status reap(bool block);
+  Status on_io_done(Batch& b, int64_t result);
+  void complete_in_order();
+  void acknowledge(Batch& b);
+  Status rotate();
+  void fail(const Status& status);
+  void drain_after_failure();
+  void reset(Batch& b);
+  size_t in_flight() const;
+  bool can_gather() const;
+
+  WriterConfig cfg_;
+  StagingRing& ring_;
+  std::unique_ptr<IoQueue> io_;
+  SegmentPreparer& preparer_;
+  DurableListener* listener_;
+  std::thread thread_;
+
+  ActiveSegment seg_;
+  bool spare_requested_ = false;
+  bool rotation_pending_ = false;
+  Lsn consumed_;  // next frame to gather
+  std::vector<Batch> batches_;
+  size_t head_ = 0;  // oldest batch in flight (batches are used round-robin)
+  size_t next_ = 0;  // batch to fill next
+
+  std::atomic<bool> idle_{false};
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> failed_{false};
+  std::atomic<bool> exited_{false};
+  mutable std::mutex failure_mu_;
+  Status failure_;
+
+  alignas(64) std::atomic<Lsn> durable_lsn_;
+  std::atomic<uint32_t> durable_seq_{0};
+  std::atomic<uint32_t> durable_waiters_{0};
+
+  std::atomic<uint64_t> stat_records_{0};
+  std::atomic<uint64_t> stat_frame_bytes_{0};
+  std::atomic<uint64_t> stat_batches_{0};
+  std::atomic<uint64_t> stat_bytes_written_{0};
+  std::atomic<uint64_t> stat_segments_created_{0};
+};
+
+}  // namespace cairn::log

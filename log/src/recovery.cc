@@ -1,0 +1,236 @@
+// Recovery (see recovery.h). Every change it makes to the directory is synced before the log
+// opens, and no byte it takes out of the log is deleted: it is copied to DIR/quarantine/ first.
+#include "recovery.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "frame_format.h"
+#include "log_directory.h"
+#include "log_scan.h"
+#include "segment_cursor.h"
+#include "segment_preparer.h"
+
+namespace cairn::log {
+namespace {
+
+using format::kBlockSize;
+
+Status quarantine_dir(FileSystem& fs, const std::string& dir, std::string* qdir) {
+  *qdir = join_path(dir, std::string(format::kQuarantineDir));
+  CAIRN_RETURN_IF_ERROR(fs.create_dirs(*qdir));
+  return fs.fsync_dir(dir);
+}
+
+// Copies [from, to) of `path` into a new file in the quarantine directory and syncs it.
+Status quarantine_copy(FileSystem& fs, const std::string& dir, const std::string& path,
+                       uint64_t from, uint64_t to, const std::string& qname,
+                       RecoveryReport* report) {
+  std::string qdir;
+  CAIRN_RETURN_IF_ERROR(quarantine_dir(fs, dir, &qdir));
+  const std::string qpath = join_path(qdir, qname);
+  CAIRN_ASSIGN_OR_RETURN(int in, fs.open(path, OpenFlags{}));
+  Result<int> out = fs.open(qpath, OpenFlags{.write = true, .create = true, .exclusive = true});
+  if (!out.ok()) {
+    (void)fs.close(in);
+    return out.status();
+  }
+  std::vector<std::byte> buf(1u << 20);
+  Status st;
+  for (uint64_t off = from; off < to && st.ok();) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), to - off));
+    Result<size_t> got = fs.pread(in, buf.data(), n, off);
+    if (!got.ok()) {
+      st = got.status();
+      break;
+    }
+    if (*got != n) {
+      st = Status(StatusCode::kIoError, "short read of " + path);
+      break;
+    }
+    st = fs.pwrite(*out, buf.data(), n, off - from);
+    off += n;
+  }
+  if (st.ok()) st = fs.fdatasync(*out);
+  (void)fs.close(in);
+  (void)fs.close(*out);
+  if (st.ok()) st = fs.fsync_dir(qdir);
+  if (!st.ok()) return st.with_context("copying damaged bytes to " + qpath);
+  report->bytes_quarantined += to - from;
+  report->quarantined_files.push_back(qpath);
+  return Status();
+}
+
+// Zeroes [from, to) of a segment and syncs it. The block holding `from` is rewritten with its
+// bytes before `from` unchanged.
+Status zero_range(FileSystem& fs, const std::string& path, uint64_t from, uint64_t to) {
+  if (from >= to) return Status();
+  CAIRN_ASSIGN_OR_RETURN(int fd, fs.open(path, OpenFlags{.write = true}));
+  std::vector<std::byte> buf(1u << 20);
+  Status st;
+  uint64_t off = format::round_down(from, kBlockSize);
+  if (off < from) {
+    Result<size_t> got = fs.pread(fd, buf.data(), kBlockSize, off);
+    st = got.ok() ? Status() : got.status();
+    if (st.ok()) {
+      std::fill(buf.begin() + static_cast<ptrdiff_t>(from - off), buf.begin() + kBlockSize,
+                std::byte{0});
+      st = fs.pwrite(fd, buf.data(), kBlockSize, off);
+    }
+    off += kBlockSize;
+  }
+  std::fill(buf.begin(), buf.end(), std::byte{0});
+  while (st.ok() && off < to) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), to - off));
+    st = fs.pwrite(fd, buf.data(), n, off);
+    off += n;
+  }
+  if (st.ok()) st = fs.fdatasync(fd);
+  (void)fs.close(fd);
+  return st.ok() ? st : st.with_context("zeroing the damaged end of " + path);
+}
+
+// Cuts segment `s` at `cut`: copies [cut, end of non-zero data) to the quarantine, then zeroes it.
+Status cut_segment(FileSystem& fs, const std::string& dir, const SegmentScan& s, uint64_t cut,
+                   uint64_t scan_to, const char* why, RecoveryReport* report) {
+  const std::string path = join_path(dir, s.file.name);
+  SegmentCursor cursor(fs, path, s.file, 4u << 20, false);
+  CAIRN_RETURN_IF_ERROR(cursor.open());
+  CAIRN_ASSIGN_OR_RETURN(uint64_t extent, cursor.nonzero_extent(cut, scan_to));
+  if (extent <= cut) return Status();
+  const std::string qname = s.file.name + ".at-" + std::to_string(cut) + "." + why;
+  CAIRN_RETURN_IF_ERROR(quarantine_copy(fs, dir, path, cut, extent, qname, report));
+  return zero_range(fs, path, cut, extent);
+}
+
+// Moves whole segments into the quarantine (kPointInTime).
+Status quarantine_segments(FileSystem& fs, const std::string& dir,
+                           const std::vector<SegmentFile>& segments, RecoveryReport* report) {
+  if (segments.empty()) return Status();
+  std::string qdir;
+  CAIRN_RETURN_IF_ERROR(quarantine_dir(fs, dir, &qdir));
+  for (const SegmentFile& f : segments) {
+    const std::string to = join_path(qdir, f.name);
+    CAIRN_RETURN_IF_ERROR(fs.rename(join_path(dir, f.name), to));
+    report->quarantined_files.push_back(to);
+  }
+  CAIRN_RETURN_IF_ERROR(fs.fsync_dir(qdir));
+  return fs.fsync_dir(dir);
+}
+
+Status refuse(const std::string& dir, const Damage& d, const char* mode_hint) {
+  return Status(StatusCode::kCorruption,
+                "log " + dir + " is damaged and was not opened: " + d.to_string() +
+                    ". Nothing was changed. `cairn log verify " + dir + "` shows the details; " +
+                    mode_hint);
+}
+
+Result<RecoveredLog> create_first_segment(FileSystem& fs, const std::string& dir,
+                                          const LogOptions& options, RecoveryReport* report) {
+  const std::string spare = join_path(dir, std::string(format::kPreallocPrefix) + "0.tmp");
+  CAIRN_RETURN_IF_ERROR(SegmentPreparer::prepare_file(fs, dir, spare, options.segment_bytes));
+  RecoveredLog out;
+  out.active = ActiveSegment{1, 0, format::segment_file_name(1, 0), -1, 0};
+  CAIRN_RETURN_IF_ERROR(fs.rename(spare, join_path(dir, out.active.name)));
+  CAIRN_RETURN_IF_ERROR(fs.fsync_dir(dir));
+  report->created = true;
+  report->segments = 1;
+  return out;
+}
+
+}  // namespace
+
+uint64_t tail_window_bytes(const LogOptions& options) {
+  return uint64_t{options.writes_in_flight_max} * options.batch_bytes_max;
+}
+
+Result<RecoveredLog> recover_log(FileSystem& fs, const std::string& dir, const LogOptions& options,
+                                 RecoveryReport* report) {
+  CAIRN_ASSIGN_OR_RETURN(DirectoryListing listing, list_log_directory(fs, dir));
+  for (const std::string& name : listing.prealloc_files) {
+    CAIRN_RETURN_IF_ERROR(fs.remove(join_path(dir, name)));  // spares never hold records
+  }
+  std::vector<SegmentFile>& segs = listing.segments;
+  if (segs.empty()) return create_first_segment(fs, dir, options, report);
+  const bool point_in_time = options.recovery_mode == RecoveryMode::kPointInTime;
+  if (auto d = check_segment_sequence(segs)) {
+    if (!point_in_time) return refuse(dir, *d, "RecoveryMode::kPointInTime opens the log before the break.");
+    // Keep the segments before the break; move the rest aside.
+    auto bad = std::find_if(segs.begin(), segs.end(),
+                            [&](const SegmentFile& f) { return f.name == d->file; });
+    CAIRN_RETURN_IF_ERROR(
+        quarantine_segments(fs, dir, std::vector<SegmentFile>(bad, segs.end()), report));
+    segs.erase(bad, segs.end());
+    report->damage = d->to_string();
+  }
+
+  const uint64_t window = tail_window_bytes(options);
+  const size_t n = segs.size();
+  const size_t verified = options.segments_verified_on_open;
+  const size_t first = (verified == 0 || verified >= n) ? 0 : n - verified;
+  ScanOptions so;
+  so.tail_window_bytes = window;
+  CAIRN_ASSIGN_OR_RETURN(LogScan scan,
+                         scan_log(fs, dir, std::vector<SegmentFile>(segs.begin() + first, segs.end()), so));
+  if (scan.last_with_data < 0 && first > 0) {
+    Damage d;
+    d.kind = DamageKind::kBrokenSequence;
+    d.file = segs[first].name;
+    d.what = "the last segments hold no records although earlier ones exist";
+    return refuse(dir, d, "this needs a manual look.");
+  }
+  for (const SegmentScan& s : scan.segments) report->records_verified += s.records;
+
+  if (scan.damage) {
+    const Damage& d = *scan.damage;
+    const bool torn = d.kind == DamageKind::kTornTail;
+    const bool cut_ok = (torn && options.recovery_mode != RecoveryMode::kAbsoluteConsistency) ||
+                        point_in_time;
+    if (!cut_ok) {
+      return refuse(dir, d,
+                    torn ? "RecoveryMode::kTolerateTornTail cuts it (the default)."
+                         : "RecoveryMode::kPointInTime opens the log at the last intact record, "
+                           "keeping everything after it in the quarantine directory.");
+    }
+    auto it = std::find_if(scan.segments.begin(), scan.segments.end(),
+                           [&](const SegmentScan& s) { return s.file.name == d.file; });
+    CAIRN_CHECK(it != scan.segments.end());
+    const SegmentScan& s = *it;
+    const uint64_t cut = s.stop == SegmentScan::Stop::kBadHeader ? 0 : s.data_end;
+    const uint64_t scan_to = torn ? std::max(d.offset + d.bytes_after, cut + window) + kBlockSize
+                                  : s.file_size;
+    CAIRN_RETURN_IF_ERROR(cut_segment(fs, dir, s, cut, scan_to, torn ? "torn" : "damaged", report));
+    // Everything after the damaged segment goes to the quarantine too (kPointInTime only: a torn
+    // tail is by definition in the last segment file).
+    const size_t idx = first + static_cast<size_t>(it - scan.segments.begin());
+    CAIRN_CHECK(!torn || idx + 1 == segs.size());
+    CAIRN_RETURN_IF_ERROR(quarantine_segments(
+        fs, dir, std::vector<SegmentFile>(segs.begin() + static_cast<ptrdiff_t>(idx) + 1, segs.end()),
+        report));
+    report->damage = (report->damage.empty() ? "" : report->damage + "; ") + d.to_string() +
+                     (torn ? " — cut" : " — log opened before it (point in time)");
+    // The log now ends where the damaged segment's intact records end.
+    RecoveredLog out;
+    out.active = ActiveSegment{s.file.seq, s.file.first_lsn, s.file.name, -1,
+                               format::round_up(cut, kBlockSize)};
+    out.end_lsn = s.end_lsn;
+    report->segments = static_cast<uint32_t>(idx + 1);
+    report->first_lsn = segs.front().first_lsn;
+    report->end_lsn = out.end_lsn;
+    return out;
+  }
+
+  // Intact. Continue in the last segment: the empty one at the end if there is one.
+  const SegmentScan& last = scan.segments.back();
+  RecoveredLog out;
+  out.end_lsn = last.end_lsn;
+  const uint64_t offset =
+      last.stop == SegmentScan::Stop::kEmpty ? 0 : format::round_up(last.data_end, kBlockSize);
+  out.active = ActiveSegment{last.file.seq, last.file.first_lsn, last.file.name, -1, offset};
+  report->segments = static_cast<uint32_t>(n);
+  report->first_lsn = segs.front().first_lsn;
+  report->end_lsn = out.end_lsn;
+  return out;
+}
+
+}  // namespace cairn::log

@@ -1,0 +1,188 @@
+// SegmentCursor (see segment_cursor.h). The scanning rules are those of docs/log_format.md.
+#include "segment_cursor.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace cairn::log {
+
+using format::kBlockSize;
+using format::kFrameHeaderSize;
+
+namespace {
+bool all_zero(const std::byte* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] != std::byte{0}) return false;
+  }
+  return true;
+}
+}  // namespace
+
+SegmentCursor::SegmentCursor(FileSystem& fs, std::string path, SegmentFile file,
+                             size_t chunk_bytes, bool verify_payloads)
+    : fs_(fs),
+      path_(std::move(path)),
+      file_(std::move(file)),
+      chunk_bytes_(std::max<size_t>(format::round_up(chunk_bytes, kBlockSize), kBlockSize)),
+      verify_payloads_(verify_payloads),
+      expected_lsn_(file_.first_lsn) {}
+
+SegmentCursor::~SegmentCursor() {
+  if (fd_ >= 0) (void)fs_.close(fd_);
+}
+
+Status SegmentCursor::open() {
+  CAIRN_ASSIGN_OR_RETURN(fd_, fs_.open(path_, OpenFlags{}));
+  CAIRN_ASSIGN_OR_RETURN(file_size_, fs_.file_size(fd_));
+  if (file_size_ < format::kSegmentHeaderSize) {
+    header_state_ = format::HeaderState::kInvalid;
+    bad_what_ = "file is shorter than a segment header";
+    return Status();
+  }
+  CAIRN_ASSIGN_OR_RETURN(const std::byte* h, bytes(0, format::kSegmentHeaderSize));
+  header_state_ = format::decode_segment_header(h, &header_, &bad_what_);
+  if (header_state_ == format::HeaderState::kValid &&
+      (header_.seq != file_.seq || header_.first_lsn != file_.first_lsn)) {
+    header_state_ = format::HeaderState::kInvalid;
+    bad_what_ = "segment header says sequence " + std::to_string(header_.seq) + ", first LSN " +
+                std::to_string(header_.first_lsn) + ", but the file name says otherwise";
+  }
+  pos_ = format::kSegmentHeaderSize;
+  data_end_ = pos_;
+  if (header_state_ != format::HeaderState::kValid) {
+    stopped_ = true;
+    stop_result_ = header_state_ == format::HeaderState::kInvalid ? Next::kBad : Next::kEnd;
+    bad_offset_ = 0;
+    data_end_ = 0;
+  }
+  return Status();
+}
+
+Result<const std::byte*> SegmentCursor::bytes(uint64_t off, size_t n) {
+  CAIRN_CHECK(off + n <= file_size_);
+  if (off >= buf_start_ && off + n <= buf_start_ + buf_len_) {
+    return buf_.data() + (off - buf_start_);
+  }
+  const uint64_t start = format::round_down(off, kBlockSize);
+  const size_t want = std::max<size_t>(chunk_bytes_, (off - start) + n);
+  const size_t len = static_cast<size_t>(std::min<uint64_t>(want, file_size_ - start));
+  if (buf_.size() < len) buf_.resize(len);
+  CAIRN_ASSIGN_OR_RETURN(size_t got, fs_.pread(fd_, buf_.data(), len, start));
+  if (got < (off - start) + n) {
+    buf_len_ = 0;
+    return Status(StatusCode::kIoError, "short read of " + path_ + " at offset " +
+                                            std::to_string(off) + " (file changed size?)");
+  }
+  buf_start_ = start;
+  buf_len_ = got;
+  return buf_.data() + (off - start);
+}
+
+SegmentCursor::Next SegmentCursor::stop_bad(uint64_t off, std::string what, bool intact,
+                                            uint64_t end) {
+  stopped_ = true;
+  stop_result_ = Next::kBad;
+  bad_offset_ = off;
+  bad_what_ = std::move(what);
+  bad_intact_ = intact;
+  bad_end_ = end;
+  return Next::kBad;
+}
+
+Result<SegmentCursor::Next> SegmentCursor::next(format::DecodedFrame* frame, uint64_t* offset) {
+  if (stopped_) return stop_result_;
+  for (;;) {
+    if (pos_ + kFrameHeaderSize > file_size_) {
+      stopped_ = true;
+      return Next::kEnd;
+    }
+    CAIRN_ASSIGN_OR_RETURN(const std::byte* h, bytes(pos_, kFrameHeaderSize));
+    const uint32_t size = format::peek_frame_size({h, kFrameHeaderSize});
+    if (size == 0) {
+      if (pos_ % kBlockSize == 0) {
+        stopped_ = true;
+        return Next::kEnd;
+      }
+      // Padding after the last frame of a batch: the rest of the block must be zero.
+      const uint64_t block_end = format::round_up(pos_, kBlockSize);
+      CAIRN_ASSIGN_OR_RETURN(const std::byte* pad, bytes(pos_, block_end - pos_));
+      if (!all_zero(pad, block_end - pos_)) {
+        return stop_bad(pos_, "non-zero bytes in the padding after a batch", false, block_end);
+      }
+      pos_ = block_end;
+      continue;
+    }
+    if (size == format::kNoSize) {
+      return stop_bad(pos_, format::frame_check_name(format::FrameCheck::kBadLength), false,
+                      pos_ + kFrameHeaderSize);
+    }
+    if (pos_ + size > file_size_) {
+      return stop_bad(pos_, format::frame_check_name(format::FrameCheck::kTruncated), false,
+                      file_size_);
+    }
+    CAIRN_ASSIGN_OR_RETURN(const std::byte* f, bytes(pos_, size));
+    const format::FrameCheck check =
+        format::decode_frame({f, size}, expected_lsn_, verify_payloads_, frame);
+    if (check != format::FrameCheck::kOk) {
+      std::string what = format::frame_check_name(check);
+      if (check == format::FrameCheck::kLsnMismatch) {
+        what = "LSN " + std::to_string(frame->header.lsn) + " where " +
+               std::to_string(expected_lsn_) + " was expected";
+      }
+      // Bad content under a valid checksum was written that way: it is never a torn write.
+      const bool intact =
+          check == format::FrameCheck::kBadTag || check == format::FrameCheck::kBadPayload;
+      return stop_bad(pos_, std::move(what), intact, pos_ + size);
+    }
+    *offset = pos_;
+    pos_ += size;
+    data_end_ = pos_;
+    expected_lsn_ += size;
+    return Next::kFrame;
+  }
+}
+
+Result<uint64_t> SegmentCursor::find_later_frames() {
+  CAIRN_CHECK(stopped_);
+  uint64_t farthest = 0;
+  const uint64_t from = header_state_ == format::HeaderState::kValid ? pos_ : 0;
+  uint64_t b = format::round_up(from + 1, kBlockSize);
+  if (header_state_ != format::HeaderState::kValid) b = kBlockSize;
+  format::DecodedFrame f;
+  while (b + kFrameHeaderSize <= file_size_) {
+    // Frames of a later batch start at a block boundary and then follow one another.
+    uint64_t p = b;
+    for (;;) {
+      if (p + kFrameHeaderSize > file_size_) break;
+      CAIRN_ASSIGN_OR_RETURN(const std::byte* h, bytes(p, kFrameHeaderSize));
+      const uint32_t size = format::peek_frame_size({h, kFrameHeaderSize});
+      if (size == 0 || size == format::kNoSize || p + size > file_size_) break;
+      CAIRN_ASSIGN_OR_RETURN(const std::byte* fb, bytes(p, size));
+      const format::FrameCheck c = format::decode_frame({fb, size}, kNoLsn, false, &f);
+      if (c != format::FrameCheck::kOk || f.header.lsn < expected_lsn_) break;
+      p += size;
+      farthest = p;
+    }
+    b = format::round_up(std::max(p, b + 1), kBlockSize);
+  }
+  return farthest;
+}
+
+Result<uint64_t> SegmentCursor::nonzero_extent(uint64_t from, uint64_t to) {
+  to = std::min(to, file_size_);
+  uint64_t extent = from;
+  for (uint64_t off = from; off < to;) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(to - off, chunk_bytes_));
+    CAIRN_ASSIGN_OR_RETURN(const std::byte* p, bytes(off, n));
+    for (size_t i = n; i > 0; --i) {
+      if (p[i - 1] != std::byte{0}) {
+        extent = off + i;
+        break;
+      }
+    }
+    off += n;
+  }
+  return extent;
+}
+
+}  // namespace cairn::log

@@ -1,0 +1,92 @@
+// SegmentCursor: walks the frames of one segment file in order, reading it in large chunks, and
+// stops at the clean end of its data or at the first frame that is not intact and in sequence.
+// After stopping it can look further for intact frames, which tells a torn tail from corruption.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cairn/log/io.h"
+#include "frame_decoder.h"
+#include "log_directory.h"
+
+namespace cairn::log {
+
+class SegmentCursor {
+ public:
+  enum class Next : uint8_t {
+    kFrame,  // `frame` is the next intact record
+    kEnd,    // clean end: zeros where the next batch would start, or the end of the file
+    kBad,    // damage at bad_offset(); bad_what() says what
+  };
+
+  SegmentCursor(FileSystem& fs, std::string path, SegmentFile file, size_t chunk_bytes,
+                bool verify_payloads);
+  ~SegmentCursor();
+  SegmentCursor(const SegmentCursor&) = delete;
+  SegmentCursor& operator=(const SegmentCursor&) = delete;
+
+  // Opens the file and reads its header. I/O errors only; a bad header shows in header_state().
+  Status open();
+  format::HeaderState header_state() const { return header_state_; }
+  const std::string& header_problem() const { return bad_what_; }
+  const format::SegmentHeader& header() const { return header_; }
+  uint64_t file_size() const { return file_size_; }
+
+  Result<Next> next(format::DecodedFrame* frame, uint64_t* offset);
+
+  Lsn expected_lsn() const { return expected_lsn_; }
+  uint64_t data_end() const { return data_end_; }  // after the last intact frame
+  uint64_t bad_offset() const { return bad_offset_; }
+  const std::string& bad_what() const { return bad_what_; }
+  // True when the frame that stopped the cursor had a valid checksum but invalid content: it was
+  // written that way, so it cannot be the torn end of a write.
+  bool bad_frame_was_intact() const { return bad_intact_; }
+  uint64_t bad_frame_end() const { return bad_end_; }
+
+  // After kEnd or kBad: the end offset of the farthest intact frame with an LSN at or after
+  // expected_lsn() anywhere after the stop point; 0 when there is none.
+  Result<uint64_t> find_later_frames();
+  // Offset just past the last non-zero byte in [from, to), or `from` when all are zero.
+  Result<uint64_t> nonzero_extent(uint64_t from, uint64_t to);
+
+  // Forgets buffered bytes so the next read sees what the writer wrote since (live readers).
+  void drop_buffer() { buf_len_ = 0; }
+  // Continues after a kEnd at the current position (live readers, after drop_buffer()).
+  void resume_after_end() {
+    CAIRN_CHECK(stop_result_ == Next::kEnd && header_state_ == format::HeaderState::kValid);
+    stopped_ = false;
+  }
+
+ private:
+  // Makes [off, off + n) readable; returns a pointer to it. n <= file_size_ - off.
+  Result<const std::byte*> bytes(uint64_t off, size_t n);
+  Next stop_bad(uint64_t off, std::string what, bool intact, uint64_t end);
+
+  FileSystem& fs_;
+  std::string path_;
+  SegmentFile file_;
+  size_t chunk_bytes_;
+  bool verify_payloads_;
+  int fd_ = -1;
+  uint64_t file_size_ = 0;
+  format::HeaderState header_state_ = format::HeaderState::kEmpty;
+  format::SegmentHeader header_;
+
+  std::vector<std::byte> buf_;  // file bytes [buf_start_, buf_start_ + buf_len_)
+  uint64_t buf_start_ = 0;
+  size_t buf_len_ = 0;
+
+  uint64_t pos_ = 0;
+  Lsn expected_lsn_ = 0;
+  uint64_t data_end_ = 0;
+  bool stopped_ = false;
+  Next stop_result_ = Next::kEnd;
+  uint64_t bad_offset_ = 0;
+  uint64_t bad_end_ = 0;
+  bool bad_intact_ = false;
+  std::string bad_what_;
+};
+
+}  // namespace cairn::log

@@ -1,0 +1,28 @@
+// The record schema as seen from C++: the names of record types, verification of payload bytes
+// against their FlatBuffers table, and rendering a payload as JSON for tools.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "cairn/schema/records_generated.h"
+
+namespace cairn::schema {
+
+// The name of a record type ("StepCompleted"), or "" for a number no schema version defines.
+std::string_view record_type_name(uint16_t type);
+
+// True when `type` is a record type this build knows.
+bool is_known_record_type(uint16_t type);
+
+// Runs the FlatBuffers verifier for the table that belongs to `type`. Payload bytes come from disk
+// or a user and are untrusted: nothing may read a payload before this returns true.
+bool verify_payload(uint16_t type, std::span<const std::byte> payload);
+
+// The payload as one line of JSON. Precondition: verify_payload(type, payload) returned true.
+std::string payload_to_json(uint16_t type, std::span<const std::byte> payload);
+
+}  // namespace cairn::schema
