@@ -61,8 +61,8 @@ Status quarantine_copy(FileSystem& fs, const std::string& dir, const std::string
   return Status();
 }
 
-// Zeroes [from, to) of a segment and syncs it. The block holding `from` is rewritten with its
-// bytes before `from` unchanged.
+// Zeroes [from, to) of a segment and syncs it. The block holding `from` is rewritten (with its
+// bytes before `from` unchanged) only if it has non-zero bytes after `from`.
 Status zero_range(FileSystem& fs, const std::string& path, uint64_t from, uint64_t to) {
   if (from >= to) return Status();
   CAIRN_ASSIGN_OR_RETURN(int fd, fs.open(path, OpenFlags{.write = true}));
@@ -72,9 +72,11 @@ Status zero_range(FileSystem& fs, const std::string& path, uint64_t from, uint64
   if (off < from) {
     Result<size_t> got = fs.pread(fd, buf.data(), kBlockSize, off);
     st = got.ok() ? Status() : got.status();
-    if (st.ok()) {
-      std::fill(buf.begin() + static_cast<ptrdiff_t>(from - off), buf.begin() + kBlockSize,
-                std::byte{0});
+    const auto tail_begin = buf.begin() + static_cast<ptrdiff_t>(from - off);
+    const auto tail_end = buf.begin() + kBlockSize;
+    // Rewrite the block only when its tail is not zero already: it may hold acknowledged frames.
+    if (st.ok() && std::any_of(tail_begin, tail_end, [](std::byte b) { return b != std::byte{0}; })) {
+      std::fill(tail_begin, tail_end, std::byte{0});
       st = fs.pwrite(fd, buf.data(), kBlockSize, off);
     }
     off += kBlockSize;

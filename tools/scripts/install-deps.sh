@@ -6,7 +6,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   liburing-dev libflatbuffers-dev flatbuffers-compiler libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-  librocksdb-dev libsqlite3-dev
+  libconcurrentqueue-dev librocksdb-dev libsqlite3-dev
 )
 missing=()
 for p in "${packages[@]}"; do

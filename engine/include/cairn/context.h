@@ -1,0 +1,281 @@
+// Context: what a durable function uses to do durable things. Each operation is identified by an
+// id the function chooses; its result is recorded in the log before the function sees it, and on
+// replay after a restart the recorded result is returned instead of doing the work again.
+//
+//   auto charge = co_await ctx.run("charge-card", [&] { return payments.charge(order); });
+//   co_await ctx.sleep("cooling-off", std::chrono::hours(24));
+//   auto shipped = co_await ctx.wait_for_event("shipment", {.event = "shipment/confirmed",
+//                                              .match = "data.order_id", .timeout = days(7)});
+#pragma once
+
+#include <chrono>
+#include <coroutine>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "cairn/codec.h"
+#include "cairn/event.h"
+
+namespace cairn {
+
+struct StepOptions {
+  // Retries after the first attempt; unset: the function's `retries`.
+  std::optional<uint32_t> retries;
+};
+
+struct WaitOptions {
+  std::string event;  // name of the event to wait for
+  // A field path such as "data.order_id": the incoming event matches when that field equals the
+  // same field of the event that started this run (or `value`, when given). Empty: any event of
+  // that name matches.
+  std::string match;
+  std::optional<std::string> value;  // JSON text of an explicit value to match against
+  std::chrono::milliseconds timeout{0};  // 0: wait without a timeout
+};
+
+struct InvokeOptions {
+  std::string function;      // id of a registered function
+  std::string data = "{}";   // its input event's data (JSON)
+};
+
+// Passed to a step body that takes it: which attempt this is (1, 2, ...) and a key that is the
+// same for every attempt of this step, for making side effects idempotent ("<run_id>:<step_id>").
+struct StepInfo {
+  uint32_t attempt = 1;
+  std::string_view idempotency_key;
+};
+
+class Context;
+
+namespace detail {
+
+enum class OpKind : uint8_t { kStep = 1, kSleep = 2, kWait = 3, kSend = 4, kInvoke = 5 };
+
+// Runs a step body once: stores the value for the function and encodes it into `out`.
+class StepBody {
+ public:
+  virtual void run(const StepInfo& info, std::string& out) = 0;
+
+ protected:
+  ~StepBody() = default;
+};
+
+// One durable operation: its request, and its result once the engine has it. Lives in the
+// awaiter, in the suspended coroutine's frame.
+struct OpSlot {
+  OpKind kind = OpKind::kStep;
+  std::string id;  // as the function named it
+  // Request.
+  int64_t deadline_ms = 0;  // sleep
+  const WaitOptions* wait = nullptr;
+  const Event* send = nullptr;
+  const InvokeOptions* invoke = nullptr;
+  std::optional<uint32_t> retries;
+  StepBody* body = nullptr;
+  // Result.
+  uint32_t position = 0;  // assigned when the function reaches the operation
+  bool resolved = false;  // the result below is known
+  bool failed = false;
+  std::string error;
+  std::string output;  // recorded bytes: a replayed step's value, an invoked run's output
+  std::optional<Event> event;  // wait_for_event
+  std::string event_id;        // send_event
+};
+
+struct RunState;
+
+// Implemented by the engine (engine/src/run_ops.cc). await_ready: true when the result is known
+// without suspending (replay). await_resume: throws StepError for a failed step or invoke.
+bool op_ready(RunState& run, OpSlot& slot);
+void op_suspend(RunState& run, OpSlot& slot, std::coroutine_handle<> h);
+void op_resume(RunState& run, OpSlot& slot);
+
+uint64_t run_id_of(const RunState& run);
+std::string_view function_id_of(const RunState& run);
+int64_t now_ms_of(const RunState& run);
+
+template <typename F>
+using step_result_t =
+    typename std::conditional_t<std::is_invocable_v<F&, const StepInfo&>,
+                                std::invoke_result<F&, const StepInfo&>, std::invoke_result<F&>>::type;
+
+// co_await ctx.run(...). Holds the step body itself (no allocation) and, after a live attempt,
+// its value, so the function gets it without decoding. Never moved: it lives in the frame.
+template <typename T, typename F>
+class StepAwaiter final : public StepBody {
+ public:
+  StepAwaiter(RunState& run, std::string_view id, F fn, StepOptions opts)
+      : run_(run), fn_(std::move(fn)) {
+    slot_.kind = OpKind::kStep;
+    slot_.id = id;
+    slot_.retries = opts.retries;
+    slot_.body = this;
+  }
+  StepAwaiter(const StepAwaiter&) = delete;
+  StepAwaiter& operator=(const StepAwaiter&) = delete;
+
+  bool await_ready() { return op_ready(run_, slot_); }
+  void await_suspend(std::coroutine_handle<> h) { op_suspend(run_, slot_, h); }
+  T await_resume() {
+    op_resume(run_, slot_);
+    if constexpr (!std::is_void_v<T>) {
+      if (value_) return std::move(*value_);
+      return Codec<T>::decode(slot_.output);
+    }
+  }
+  void run(const StepInfo& info, std::string& out) override {
+    if constexpr (std::is_void_v<T>) {
+      call(info);
+      out.clear();
+    } else {
+      value_.emplace(call(info));
+      Codec<T>::encode(*value_, out);
+    }
+  }
+
+ private:
+  T call(const StepInfo& info) {
+    if constexpr (std::is_invocable_v<F&, const StepInfo&>) {
+      return fn_(info);
+    } else {
+      return fn_();
+    }
+  }
+  RunState& run_;
+  F fn_;
+  OpSlot slot_;
+  std::optional<std::conditional_t<std::is_void_v<T>, Unit, T>> value_;
+};
+
+// Awaiter for operations whose result the engine fills into the slot.
+template <typename Result>
+class OpAwaiter {
+ public:
+  explicit OpAwaiter(RunState& run) : run_(run) {}
+  OpAwaiter(const OpAwaiter&) = delete;  // the slot points into the awaiter: it never moves
+  OpAwaiter& operator=(const OpAwaiter&) = delete;
+  bool await_ready() { return op_ready(run_, slot_); }
+  void await_suspend(std::coroutine_handle<> h) { op_suspend(run_, slot_, h); }
+  Result await_resume() {
+    op_resume(run_, slot_);
+    if constexpr (std::is_same_v<Result, std::optional<Event>>) {
+      return std::move(slot_.event);
+    } else if constexpr (std::is_same_v<Result, std::string>) {
+      return std::move(slot_.event_id);
+    } else if constexpr (!std::is_void_v<Result>) {
+      return Codec<Result>::decode(slot_.output);
+    }
+  }
+  OpSlot& slot() { return slot_; }
+
+ protected:
+  RunState& run_;
+  OpSlot slot_;
+};
+
+class SleepAwaiter : public OpAwaiter<void> {
+ public:
+  SleepAwaiter(RunState& run, std::string_view id, int64_t deadline_ms) : OpAwaiter(run) {
+    slot_.kind = OpKind::kSleep;
+    slot_.id = id;
+    slot_.deadline_ms = deadline_ms;
+  }
+};
+
+class WaitAwaiter : public OpAwaiter<std::optional<Event>> {
+ public:
+  WaitAwaiter(RunState& run, std::string_view id, WaitOptions opts)
+      : OpAwaiter(run), opts_(std::move(opts)) {
+    slot_.kind = OpKind::kWait;
+    slot_.id = id;
+    slot_.wait = &opts_;
+  }
+
+ private:
+  WaitOptions opts_;
+};
+
+class SendAwaiter : public OpAwaiter<std::string> {
+ public:
+  SendAwaiter(RunState& run, std::string_view id, Event e) : OpAwaiter(run), event_(std::move(e)) {
+    slot_.kind = OpKind::kSend;
+    slot_.id = id;
+    slot_.send = &event_;
+  }
+
+ private:
+  Event event_;
+};
+
+template <typename R>
+class InvokeAwaiter : public OpAwaiter<R> {
+ public:
+  InvokeAwaiter(RunState& run, std::string_view id, InvokeOptions opts)
+      : OpAwaiter<R>(run), opts_(std::move(opts)) {
+    this->slot_.kind = OpKind::kInvoke;
+    this->slot_.id = id;
+    this->slot_.invoke = &opts_;
+  }
+
+ private:
+  InvokeOptions opts_;
+};
+
+}  // namespace detail
+
+class Context {
+ public:
+  explicit Context(detail::RunState& run) : run_(run) {}
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  // A step: `fn` runs on a worker (with retries), its value is recorded, and the function gets
+  // it only once the record is durable. `fn` may take a `const StepInfo&`.
+  template <typename F>
+  detail::StepAwaiter<detail::step_result_t<std::decay_t<F>>, std::decay_t<F>> run(
+      std::string_view id, F&& fn, StepOptions opts = {}) {
+    return {run_, id, std::forward<F>(fn), opts};
+  }
+
+  // A durable timer: a restart resumes it with the time that is left.
+  detail::SleepAwaiter sleep(std::string_view id, std::chrono::milliseconds duration) {
+    return {run_, id, now_ms() + duration.count()};
+  }
+  detail::SleepAwaiter sleep_until(std::string_view id,
+                                   std::chrono::system_clock::time_point when) {
+    return {run_, id,
+            std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count()};
+  }
+
+  // Waits for an event; returns std::nullopt when the timeout passes first.
+  detail::WaitAwaiter wait_for_event(std::string_view id, WaitOptions opts) {
+    return {run_, id, std::move(opts)};
+  }
+
+  // Sends an event (durably, once); returns its id.
+  detail::SendAwaiter send_event(std::string_view id, Event event) {
+    return {run_, id, std::move(event)};
+  }
+
+  // Starts a run of another function and waits for its output (decoded with Codec<R>). Throws
+  // StepError when that run fails.
+  template <typename R = nlohmann::json>
+  detail::InvokeAwaiter<R> invoke(std::string_view id, InvokeOptions opts) {
+    return {run_, id, std::move(opts)};
+  }
+
+  uint64_t run_id() const { return detail::run_id_of(run_); }
+  std::string_view function_id() const { return detail::function_id_of(run_); }
+  // The engine clock's time (use it, not the system clock, so tests can drive time).
+  int64_t now_ms() const { return detail::now_ms_of(run_); }
+
+ private:
+  detail::RunState& run_;
+};
+
+}  // namespace cairn

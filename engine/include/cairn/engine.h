@@ -1,0 +1,215 @@
+// Engine: registers durable functions, accepts events, and runs every triggered function to the
+// end — across crashes — recording each step in the write-ahead log before moving on.
+//
+//   auto engine = cairn::Engine::create({.dir = "data"});
+//   engine->register_function({.id = "fulfil-order", .trigger = cairn::on_event("order/created")},
+//                             fulfil_order);
+//   engine->start();                                   // replays the log, resumes unfinished runs
+//   engine->send({.name = "order/created", .data = R"({"order_id": "A-17"})"});
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cairn/clock.h"
+#include "cairn/context.h"
+#include "cairn/event.h"
+#include "cairn/log/log.h"
+#include "cairn/log/options.h"
+#include "cairn/log/status.h"
+#include "cairn/task.h"
+
+namespace cairn {
+
+using RunId = uint64_t;
+
+enum class RunStatus : uint8_t {
+  kQueued,     // created, no step recorded yet
+  kRunning,    // has recorded steps and is executing or about to
+  kSleeping,   // in ctx.sleep, or waiting for a step retry
+  kWaiting,    // in wait_for_event, or waiting for an invoked run
+  kCompleted,
+  kFailed,
+  kCancelled,
+};
+std::string_view run_status_name(RunStatus s);
+inline bool is_finished(RunStatus s) { return s >= RunStatus::kCompleted; }
+
+struct Trigger {
+  std::string event;  // an event name; "order/*" matches every name that starts with "order/"
+};
+inline Trigger on_event(std::string name) { return Trigger{std::move(name)}; }
+
+using FunctionBody = std::function<Task<void>(Context&, const Event&)>;
+
+struct FunctionOptions {
+  std::string id;                   // unique; recorded in the log with every run
+  std::vector<Trigger> triggers;    // events that start a run (may be empty: invoke() only)
+  Trigger trigger;                  // shorthand for a single trigger
+  uint32_t retries = 4;             // retries per step after the first attempt (0..100)
+  // Backoff before retry n: min(backoff_max, backoff_base * 2^(n-1)) with ±25% jitter.
+  std::chrono::milliseconds backoff_base{1000};
+  std::chrono::milliseconds backoff_max{std::chrono::hours(1)};
+  // Runs as a durable function of its own when a run of this function fails; its event is
+  // "cairn/function.failed" with data {"function_id", "run_id", "error", "event"}.
+  FunctionBody on_failure;
+};
+
+struct EngineOptions {
+  std::filesystem::path dir = "cairn-data";  // the log lives in dir/log
+  uint32_t workers = 0;                      // step-executing threads; 0: one per core
+  std::shared_ptr<Clock> clock;              // default: the system clock
+  // The log's options (limits, durability). `listener` is the engine's own and must stay null.
+  log::LogOptions log;
+
+  // Limits. At each, the call that would pass it gets kLimitExceeded and nothing durable changes.
+  // Bytes of one event (name + data + id). Default: 256 KiB.
+  uint32_t event_bytes_max = 256u << 10;
+  // Bytes of one step's serialized output; a step that returns more fails (not retried).
+  // Default: 512 KiB (must fit a log record).
+  uint32_t step_output_bytes_max = 512u << 10;
+  // Durable operations (steps, sleeps, waits, ...) per run; the run fails past it. Default: 10,000.
+  uint32_t steps_per_run_max = 10'000;
+  // Runs not finished, including parked ones; send() refuses new runs past it. Default: 10 M.
+  uint64_t runs_active_max = 10'000'000;
+  // Finished runs kept in memory for status queries and run handles (oldest dropped first; the
+  // log keeps them all). Default: 100,000.
+  uint64_t runs_finished_kept = 100'000;
+  // Window in which a repeated event id is a duplicate. Default: 24 h.
+  std::chrono::milliseconds dedup_window = std::chrono::hours(24);
+
+  // Called on the log's writer thread when a run finishes (for benchmarks and monitoring). Keep
+  // it short; never call the engine from it.
+  std::function<void(RunId, RunStatus)> on_run_finished;
+};
+
+struct SendResult {
+  std::string event_id;
+  bool duplicate = false;      // the id was seen within the window; no run was started
+  std::vector<RunId> runs;     // runs this event started
+};
+
+struct RunInfo {
+  RunId id = 0;
+  std::string function_id;
+  RunStatus status = RunStatus::kQueued;
+  std::string output;  // the function's return value, serialized by its Codec (completed runs)
+  std::string error;   // failed and cancelled runs
+  uint32_t steps = 0;  // durable operations recorded
+};
+
+struct RunQuery {
+  std::string function_id;            // empty: any
+  std::optional<RunStatus> status;    // unset: any
+  size_t limit = 1000;
+};
+
+struct RecoveryStats {
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  double seconds = 0;
+  uint64_t runs_resumed = 0;
+  uint64_t runs_of_unknown_functions = 0;  // not resumed: register the function and restart
+  log::RecoveryReport log;
+};
+
+struct EngineStats {
+  uint64_t runs_active = 0;
+  uint64_t runs_created = 0;
+  uint64_t runs_finished = 0;
+  uint64_t steps_completed = 0;
+  uint64_t step_failures = 0;  // attempts that failed (retried or not)
+  uint64_t events = 0;
+  uint64_t timers = 0;         // armed: sleeps, wait timeouts, retries
+  uint64_t waiting_for_events = 0;
+  // Step dispatch latency: a step's record applied (durable) -> the function resumed.
+  uint64_t dispatch_samples = 0;
+  double dispatch_p50_us = 0;
+  double dispatch_p99_us = 0;
+  double dispatch_p999_us = 0;
+  log::LogStats log;
+};
+
+class Engine {
+ public:
+  static std::unique_ptr<Engine> create(EngineOptions options);
+  ~Engine();  // shutdown()
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Registers a function before start(). `fn(Context&, const Event&)` returns Task<R>; R is
+  // recorded as the run's output with Codec<R>.
+  template <typename F>
+  Status register_function(FunctionOptions options, F fn);
+
+  // Opens the log, replays it into state, resumes every unfinished run, starts the workers.
+  Status start();
+
+  // Accepts an event: returns once it (and the runs it starts) is durable.
+  Result<SendResult> send(const Event& event);
+  // Many events with one wait for durability. Results in the same order.
+  Result<std::vector<SendResult>> send(std::span<const Event> events);
+
+  Status cancel(RunId run, std::string reason = "cancelled");
+
+  Result<RunInfo> get_run(RunId run) const;
+  std::vector<RunInfo> list_runs(const RunQuery& query = {}) const;
+  // Waits until the run finishes (or `timeout` passes: kTimeout).
+  Result<RunInfo> wait_run(RunId run,
+                           std::chrono::milliseconds timeout = std::chrono::hours(24 * 365));
+
+  // Lets steps that are executing finish and become durable, then stops. Unfinished runs stay in
+  // the log and resume on the next start(). Idempotent.
+  Status shutdown();
+
+  const RecoveryStats& recovery() const;
+  EngineStats stats() const;
+  void reset_dispatch_latency();
+  // Health of the log (an I/O error stops the engine: every later call reports it).
+  Status health() const;
+
+  class Impl;
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  Status register_erased(FunctionOptions options, FunctionBody body,
+                         std::function<Task<std::string>(Context&, const Event&)> typed);
+  std::unique_ptr<Impl> impl_;
+};
+
+namespace detail {
+template <typename R, typename F>
+Task<std::string> run_typed(const F* fn, Context& ctx, const Event& event) {
+  if constexpr (std::is_void_v<R>) {
+    co_await (*fn)(ctx, event);
+    co_return std::string();
+  } else {
+    R value = co_await (*fn)(ctx, event);
+    std::string out;
+    Codec<R>::encode(value, out);
+    co_return out;
+  }
+}
+}  // namespace detail
+
+template <typename F>
+Status Engine::register_function(FunctionOptions options, F fn) {
+  using TaskType = std::invoke_result_t<F&, Context&, const Event&>;
+  using R = typename TaskType::value_type;
+  // The callable is kept at a stable address for the coroutine that refers to it.
+  auto stored = std::make_shared<F>(std::move(fn));
+  auto typed = [stored](Context& ctx, const Event& event) -> Task<std::string> {
+    return detail::run_typed<R, F>(stored.get(), ctx, event);
+  };
+  return register_erased(std::move(options), nullptr, std::move(typed));
+}
+
+}  // namespace cairn

@@ -1,0 +1,306 @@
+// EngineCore (see engine_core.h): lifecycle, sends, queries, and the log's listener.
+#include "engine_core.h"
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include "json_field.h"
+
+namespace cairn::detail {
+namespace {
+
+uint32_t default_workers(uint32_t requested) {
+  if (requested != 0) return requested;
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 2 : n;
+}
+
+EngineOptions normalized(EngineOptions o) {
+  if (!o.clock) o.clock = system_clock();
+  o.workers = default_workers(o.workers);
+  return o;
+}
+
+}  // namespace
+
+EngineCore::EngineCore(EngineOptions options)
+    : options_(normalized(std::move(options))),
+      clock_(options_.clock),
+      dedup_(options_.dedup_window.count()),
+      finished_(options_.runs_finished_kept),
+      projection_(*this, registry_, dedup_, *this, *clock_),
+      executor_(*this),
+      scheduler_(options_.workers, [this](RunState& run) { executor_.drive(run); }),
+      timers_(clock_, [this](const std::vector<TimerEntry>& due) { fire_timers(due); }) {}
+
+EngineCore::~EngineCore() { (void)shutdown(); }
+
+Status EngineCore::register_function(FunctionOptions options, TypedBody body) {
+  std::lock_guard lock(lifecycle_mu_);
+  if (started_.load()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "register_function(" + options.id + ") after start(): register every function "
+                  "first, so that recovery can resume their runs");
+  }
+  return registry_.add(std::move(options), std::move(body));
+}
+
+Status EngineCore::start() {
+  std::lock_guard lock(lifecycle_mu_);
+  if (started_.load() || stopped_.load()) {
+    return Status(StatusCode::kInvalidArgument, "start() may be called once");
+  }
+  if (options_.log.listener != nullptr) {
+    return Status(StatusCode::kInvalidArgument, "EngineOptions::log.listener is the engine's own");
+  }
+  // A step's output and an event travel in one record, with room for the rest of the record.
+  constexpr uint32_t kRecordOverhead = 4096;
+  if (uint64_t{options_.step_output_bytes_max} + kRecordOverhead > options_.log.record_bytes_max ||
+      uint64_t{options_.event_bytes_max} + kRecordOverhead > options_.log.record_bytes_max) {
+    return Status(StatusCode::kInvalidArgument,
+                  "step_output_bytes_max and event_bytes_max must be at least 4 KiB below "
+                  "log.record_bytes_max");
+  }
+  log::LogOptions lo = options_.log;
+  lo.listener = this;
+  auto log = log::Log::open(options_.dir / "log", lo);
+  if (!log.ok()) return log.status().with_context("starting the engine");
+  log_ = std::move(*log);
+  recovery_.log = log_->recovery_report();
+  CAIRN_RETURN_IF_ERROR(replay());
+  next_run_id_.store(projection_.max_run_id() + 1);
+  recovery_.runs_resumed = projection_.finish_replay(&recovery_.runs_of_unknown_functions);
+  started_.store(true, std::memory_order_release);
+  timers_.start();
+  scheduler_.start();
+  return Status();
+}
+
+Status EngineCore::replay() {
+  const auto t0 = std::chrono::steady_clock::now();
+  CAIRN_ASSIGN_OR_RETURN(auto reader, log_->read_from(0));
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  for (;;) {
+    auto rec = reader->next();
+    if (!rec.ok()) return rec.status().with_context("replaying the log");
+    if (*rec == nullptr) break;
+    projection_.apply((*rec)->lsn, (*rec)->type, (*rec)->payload, /*live=*/false);
+    ++records;
+    bytes += (*rec)->payload.size();
+  }
+  recovery_.records = records;
+  recovery_.bytes = bytes;
+  recovery_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return Status();
+}
+
+Status EngineCore::shutdown() {
+  std::lock_guard lock(lifecycle_mu_);
+  if (stopped_.exchange(true)) return Status();
+  Status st;
+  if (started_.load()) {
+    timers_.stop();
+    scheduler_.stop();
+    st = log_->close();  // everything appended becomes durable and is applied
+  }
+  for (RunState* r : scheduler_.drain()) {
+    if (r->finished.load()) Executor::destroy(r);  // unfinished ones are in the table
+  }
+  for (RunState* r : projection_.take_all()) Executor::destroy(r);
+  finished_.fail(Status(StatusCode::kClosed, "the engine was shut down"));
+  return st;
+}
+
+Status EngineCore::check_running() const {
+  if (failed_.load(std::memory_order_acquire)) {
+    std::lock_guard lock(failure_mu_);
+    return failure_;
+  }
+  if (!started_.load(std::memory_order_acquire)) {
+    return Status(StatusCode::kInvalidArgument, "the engine is not started (call start())");
+  }
+  if (stopped_.load(std::memory_order_acquire)) {
+    return Status(StatusCode::kClosed, "the engine is shut down");
+  }
+  return Status();
+}
+
+Status EngineCore::health() const {
+  CAIRN_RETURN_IF_ERROR(check_running());
+  return log_->health();
+}
+
+Status EngineCore::append(schema::RecordType type, Bytes payload) {
+  Result<log::Lsn> lsn = log_->append(static_cast<log::RecordType>(type), payload);
+  return lsn.ok() ? Status() : lsn.status();
+}
+
+Status EngineCore::prepare_event(Event& e, bool* duplicate, std::vector<std::string_view>* fns) {
+  *duplicate = false;
+  fns->clear();
+  if (e.name.empty()) return Status(StatusCode::kInvalidArgument, "an event needs a name");
+  const size_t bytes = e.name.size() + e.data.size() + e.id.size();
+  if (bytes > options_.event_bytes_max) {
+    return Status(StatusCode::kLimitExceeded, "event " + e.name + " has " + std::to_string(bytes) +
+                                                  " bytes; event_bytes_max is " +
+                                                  std::to_string(options_.event_bytes_max));
+  }
+  if (!is_json_object(e.data)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "event " + e.name + ": data must be a JSON object, got: " + e.data.substr(0, 80));
+  }
+  const int64_t now = clock_->now_ms();
+  if (e.ts_ms == 0) e.ts_ms = now;
+  if (e.id.empty()) {
+    // Unique without coordination: time, a per-process random salt, a counter.
+    static const uint32_t salt = std::random_device{}();
+    char id[48];
+    std::snprintf(id, sizeof id, "evt-%llx-%08x-%llx", static_cast<unsigned long long>(e.ts_ms),
+                  salt, static_cast<unsigned long long>(event_counter_.fetch_add(1)));
+    e.id = id;
+  } else if (!dedup_.try_insert(e.id, e.ts_ms, now)) {
+    *duplicate = true;
+    return Status();
+  }
+  registry_.match(e.name, fns);
+  if (!fns->empty() && projection_.active_runs() + fns->size() > options_.runs_active_max) {
+    dedup_.erase(e.id);
+    return Status(StatusCode::kLimitExceeded,
+                  "runs_active_max (" + std::to_string(options_.runs_active_max) +
+                      ") unfinished runs reached; event " + e.name + " was not accepted");
+  }
+  return Status();
+}
+
+Result<std::vector<SendResult>> EngineCore::send(std::span<const Event> events) {
+  CAIRN_RETURN_IF_ERROR(check_running());
+  std::vector<SendResult> results;
+  results.reserve(events.size());
+  std::vector<std::string_view> fns;
+  log::Lsn last = log::kNoLsn;
+  for (const Event& in : events) {
+    Event e = in;
+    bool duplicate = false;
+    CAIRN_RETURN_IF_ERROR(prepare_event(e, &duplicate, &fns));
+    SendResult r;
+    r.event_id = e.id;
+    r.duplicate = duplicate;
+    if (!duplicate) {
+      const RunId first = fns.empty() ? 0 : allocate_run_ids(static_cast<uint32_t>(fns.size()));
+      Result<log::Lsn> lsn = log_->append(type_of(schema::RecordType::EventAccepted),
+                                          build_event_accepted(e, first, fns, nullptr, false));
+      if (!lsn.ok()) {
+        dedup_.erase(e.id);
+        return lsn.status();
+      }
+      last = *lsn;
+      for (size_t i = 0; i < fns.size(); ++i) r.runs.push_back(first + i);
+    }
+    results.push_back(std::move(r));
+  }
+  if (last != log::kNoLsn) CAIRN_RETURN_IF_ERROR(log_->wait_durable(last));
+  return results;
+}
+
+Status EngineCore::cancel(RunId run, const std::string& reason) {
+  CAIRN_RETURN_IF_ERROR(check_running());
+  if (!projection_.info(run)) {
+    if (finished_.find(run)) {
+      return Status(StatusCode::kInvalidArgument, "run " + std::to_string(run) + " already finished");
+    }
+    return Status(StatusCode::kNotFound, "no run " + std::to_string(run));
+  }
+  Result<log::Lsn> lsn = log_->append(type_of(schema::RecordType::RunCancelled),
+                                      build_run_cancelled(run, reason));
+  if (!lsn.ok()) return lsn.status();
+  return log_->wait_durable(*lsn);
+}
+
+Result<RunInfo> EngineCore::get_run(RunId run) const {
+  if (auto info = projection_.info(run)) return *info;
+  if (auto info = finished_.find(run)) return *info;
+  return Status(StatusCode::kNotFound, "no run " + std::to_string(run) +
+                                           " (unknown, or finished and no longer kept in memory)");
+}
+
+std::vector<RunInfo> EngineCore::list_runs(const RunQuery& q) const {
+  std::vector<RunInfo> out;
+  projection_.list(q, &out);
+  if (out.size() < q.limit) finished_.list(q, &out);
+  return out;
+}
+
+Result<RunInfo> EngineCore::wait_run(RunId run, std::chrono::milliseconds timeout) {
+  if (!projection_.info(run) && !finished_.find(run)) {
+    return Status(StatusCode::kNotFound, "no run " + std::to_string(run));
+  }
+  return finished_.wait(run, std::chrono::steady_clock::now() + timeout);
+}
+
+EngineStats EngineCore::stats() const {
+  EngineStats s;
+  const ProjectionCounters& c = projection_.counters();
+  s.runs_active = projection_.active_runs();
+  s.runs_created = c.runs_created.load();
+  s.runs_finished = c.runs_finished.load();
+  s.steps_completed = c.steps_completed.load();
+  s.step_failures = c.step_failures.load();
+  s.events = c.events.load();
+  s.timers = timers_.size();
+  s.dispatch_samples = dispatch_latency_.count();
+  s.dispatch_p50_us = static_cast<double>(dispatch_latency_.percentile(0.50)) / 1e3;
+  s.dispatch_p99_us = static_cast<double>(dispatch_latency_.percentile(0.99)) / 1e3;
+  s.dispatch_p999_us = static_cast<double>(dispatch_latency_.percentile(0.999)) / 1e3;
+  if (log_) s.log = log_->stats();
+  return s;
+}
+
+void EngineCore::on_durable(const log::DurableBatch& batch) noexcept {
+  for (const log::RecordView& r : batch.records) {
+    projection_.apply(r.lsn, r.type, r.payload, /*live=*/true);
+  }
+}
+
+void EngineCore::on_log_failed(const Status& status) noexcept {
+  {
+    std::lock_guard lock(failure_mu_);
+    failure_ = status.with_context("the engine stopped because its log failed");
+  }
+  failed_.store(true, std::memory_order_release);
+  finished_.fail(failure_);
+}
+
+void EngineCore::arm_timer(RunId run, uint32_t position, schema::ResumeReason reason,
+                           int64_t deadline_ms) {
+  timers_.arm(run, position, static_cast<uint8_t>(reason), deadline_ms);
+}
+
+void EngineCore::run_finished(const RunInfo& info) {
+  finished_.add(info);
+  if (options_.on_run_finished) options_.on_run_finished(info.id, info.status);
+}
+
+void EngineCore::release_finished(RunState& run) {
+  // Whoever moves the run out of kIdle (or kAbandoned) owns it; if that is us, free it now.
+  for (Sched from : {Sched::kIdle, Sched::kAbandoned}) {
+    Sched s = from;
+    if (run.sched.compare_exchange_strong(s, Sched::kQueued, std::memory_order_acq_rel)) {
+      Executor::destroy(&run);
+      return;
+    }
+  }
+  scheduler_.notify(run);  // a worker owns it: it sees `finished` and frees it
+}
+
+void EngineCore::fire_timers(const std::vector<TimerEntry>& due) {
+  for (const TimerEntry& t : due) {
+    const StepRefArgs ref{t.run, t.position, {}};
+    (void)append(schema::RecordType::RunResumed,
+                 build_run_resumed(ref, static_cast<schema::ResumeReason>(t.reason)));
+  }
+}
+
+}  // namespace cairn::detail

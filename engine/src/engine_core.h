@@ -1,0 +1,104 @@
+// EngineCore: the engine's parts and how they connect (docs/architecture.md draws it).
+//
+//   send() ──append EventAccepted──► Log ──durable batch──► on_durable ──► Projection::apply
+//                                                                        │ make_runnable
+//   TimerService ◄──arm/cancel────────────────────────────────────────────┤
+//        │ RunResumed                                                     ▼
+//        └──────────────────────► Log ◄──── Executor (workers) ◄──── Scheduler (ready queue)
+//
+// The Engine facade forwards to it. Everything that may fail for reasons outside the program is
+// a Status; after a log failure every call reports it.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+#include "cairn/engine.h"
+#include "cairn/log/log.h"
+#include "dedup_window.h"
+#include "executor.h"
+#include "finished_runs.h"
+#include "function_registry.h"
+#include "latency_histogram.h"
+#include "projection.h"
+#include "record_builder.h"
+#include "scheduler.h"
+#include "timer_service.h"
+
+namespace cairn::detail {
+
+class EngineCore final : public log::DurableListener, public ProjectionEffects {
+ public:
+  explicit EngineCore(EngineOptions options);
+  ~EngineCore();
+
+  Status register_function(FunctionOptions options, TypedBody body);
+  Status start();
+  Status shutdown();
+
+  Result<std::vector<SendResult>> send(std::span<const Event> events);
+  Status cancel(RunId run, const std::string& reason);
+  Result<RunInfo> get_run(RunId run) const;
+  std::vector<RunInfo> list_runs(const RunQuery& q) const;
+  Result<RunInfo> wait_run(RunId run, std::chrono::milliseconds timeout);
+  Status health() const;
+  EngineStats stats() const;
+  void reset_dispatch_latency() { dispatch_latency_.reset(); }
+  const RecoveryStats& recovery() const { return recovery_; }
+
+  // For the executor and the awaiter protocol.
+  const EngineOptions& options() const { return options_; }
+  Clock& clock() { return *clock_; }
+  const FunctionRegistry& registry() const { return registry_; }
+  DedupWindow& dedup() { return dedup_; }
+  Executor& executor() { return executor_; }
+  bool stopping() const { return scheduler_.stopping(); }
+  // Appends without waiting for durability: the projection learns the outcome from the log. An
+  // error means the log has failed; the engine is stopping.
+  Status append(schema::RecordType type, Bytes payload);
+  RunId allocate_run_ids(uint32_t n) { return next_run_id_.fetch_add(n); }
+  void record_dispatch(int64_t ns) { dispatch_latency_.record(ns); }
+  // Builds and validates the EventAccepted for `event` (shared by send() and send_event()).
+  Status prepare_event(Event& event, bool* duplicate, std::vector<std::string_view>* functions);
+
+  // log::DurableListener
+  void on_durable(const log::DurableBatch& batch) noexcept override;
+  void on_log_failed(const Status& status) noexcept override;
+  // ProjectionEffects
+  void make_runnable(RunState& run) override { scheduler_.notify(run); }
+  void arm_timer(RunId run, uint32_t position, schema::ResumeReason reason,
+                 int64_t deadline_ms) override;
+  void cancel_timer(RunId run) override { timers_.cancel(run); }
+  void run_finished(const RunInfo& info) override;
+  void release_finished(RunState& run) override;
+
+ private:
+  Status check_running() const;
+  void fire_timers(const std::vector<TimerEntry>& due);
+  Status replay();
+
+  EngineOptions options_;
+  std::shared_ptr<Clock> clock_;
+  FunctionRegistry registry_;
+  DedupWindow dedup_;
+  FinishedRuns finished_;
+  Projection projection_;
+  Executor executor_;
+  Scheduler scheduler_;
+  TimerService timers_;
+  std::unique_ptr<log::Log> log_;
+  LatencyHistogram dispatch_latency_;
+  RecoveryStats recovery_;
+
+  std::atomic<RunId> next_run_id_{1};
+  std::atomic<uint64_t> event_counter_{0};
+  std::atomic<bool> started_{false};
+  std::atomic<bool> stopped_{false};
+  std::atomic<bool> failed_{false};
+  mutable std::mutex failure_mu_;
+  Status failure_;
+  std::mutex lifecycle_mu_;
+};
+
+}  // namespace cairn::detail

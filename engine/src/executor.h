@@ -1,0 +1,49 @@
+// Executor: what a worker does with a run it owns. It starts the run's coroutine, resumes it when
+// the operation it waits for is resolved, runs step bodies (first attempts and retries), appends
+// the records those produce, and appends the run's final record when the coroutine ends. It also
+// implements the awaiter protocol (op_ready / op_suspend / op_resume in cairn/context.h): how an
+// operation is matched against the run's recorded history and what record it starts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "run_state.h"
+
+namespace cairn::detail {
+
+class EngineCore;
+
+class Executor {
+ public:
+  explicit Executor(EngineCore& core) : core_(core) {}
+
+  // Called by the worker that owns `run` (see Scheduler). Returns when the run is parked, freed,
+  // or the engine is stopping.
+  void drive(RunState& run);
+  // Frees a run the engine no longer needs (finished, or at shutdown).
+  static void destroy(RunState* run);
+  // A stopping worker lets go of a run it owns.
+  static void abandon(RunState& run);
+
+  bool op_ready(RunState& run, OpSlot& slot);
+  void op_suspend(RunState& run, OpSlot& slot);
+  void op_resume(RunState& run, OpSlot& slot);
+
+ private:
+  enum class Next : uint8_t { kNothing, kResume, kRetry };
+  Next next_action(RunState& run);
+  void start(RunState& run);
+  void finish(RunState& run);
+  void run_step(RunState& run, OpSlot& slot, uint32_t attempt);
+  void start_wait(RunState& run, OpSlot& slot);
+  void start_send(RunState& run, OpSlot& slot);
+  void start_invoke(RunState& run, OpSlot& slot);
+  void fail_run(RunState& run, std::string error);
+  uint32_t retries_for(const RunState& run, const OpSlot& slot) const;
+  int64_t backoff_ms(const RunState& run, uint32_t attempt) const;
+
+  EngineCore& core_;
+};
+
+}  // namespace cairn::detail

@@ -1,0 +1,78 @@
+// FunctionRegistry (see function_registry.h).
+#include "function_registry.h"
+
+namespace cairn::detail {
+namespace {
+
+bool trigger_matches(const Trigger& t, std::string_view name) {
+  if (t.event.size() >= 2 && t.event.ends_with("/*")) {
+    return name.starts_with(std::string_view(t.event).substr(0, t.event.size() - 1));
+  }
+  return t.event == name;
+}
+
+Status validate(const FunctionOptions& o) {
+  auto bad = [](std::string m) { return Status(StatusCode::kInvalidArgument, std::move(m)); };
+  if (o.id.empty()) return bad("a function needs an id");
+  if (o.id.size() > 256) return bad("function id longer than 256 bytes: " + o.id);
+  if (o.retries > 100) return bad("function " + o.id + ": retries must be at most 100");
+  if (o.backoff_base.count() <= 0 || o.backoff_max < o.backoff_base) {
+    return bad("function " + o.id + ": need 0 < backoff_base <= backoff_max");
+  }
+  for (const Trigger& t : o.triggers) {
+    if (t.event.empty()) return bad("function " + o.id + ": a trigger needs an event name");
+  }
+  return Status();
+}
+
+}  // namespace
+
+Status FunctionRegistry::add(FunctionOptions options, TypedBody body) {
+  if (!options.trigger.event.empty()) options.triggers.push_back(options.trigger);
+  CAIRN_RETURN_IF_ERROR(validate(options));
+  if (by_id_.contains(options.id) || by_id_.contains(options.id + "/on-failure")) {
+    return Status(StatusCode::kAlreadyExists, "function " + options.id + " is already registered");
+  }
+  auto entry = std::make_unique<FunctionEntry>();
+  entry->id = options.id;
+  entry->body = std::move(body);
+  if (options.on_failure) {
+    auto handler = std::make_unique<FunctionEntry>();
+    handler->id = options.id + "/on-failure";
+    handler->options.id = handler->id;
+    handler->options.retries = options.retries;
+    handler->options.backoff_base = options.backoff_base;
+    handler->options.backoff_max = options.backoff_max;
+    FunctionBody fb = options.on_failure;
+    handler->body = [fb](Context& ctx, const Event& e) -> Task<std::string> {
+      co_await fb(ctx, e);
+      co_return std::string();
+    };
+    entry->on_failure = handler.get();
+    by_id_[handler->id] = handler.get();
+    entries_.push_back(std::move(handler));
+  }
+  entry->options = std::move(options);
+  by_id_[entry->id] = entry.get();
+  entries_.push_back(std::move(entry));
+  return Status();
+}
+
+const FunctionEntry* FunctionRegistry::find(std::string_view id) const {
+  auto it = by_id_.find(std::string(id));
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+void FunctionRegistry::match(std::string_view event_name, std::vector<std::string_view>* out) const {
+  out->clear();
+  for (const auto& e : entries_) {
+    for (const Trigger& t : e->options.triggers) {
+      if (trigger_matches(t, event_name)) {
+        out->push_back(e->id);
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace cairn::detail

@@ -1,0 +1,38 @@
+// The functions registered in this process and which events trigger them.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cairn/engine.h"
+
+namespace cairn::detail {
+
+using TypedBody = std::function<Task<std::string>(Context&, const Event&)>;
+
+struct FunctionEntry {
+  std::string id;
+  FunctionOptions options;
+  TypedBody body;
+  const FunctionEntry* on_failure = nullptr;  // the handler, registered as "<id>/on-failure"
+};
+
+class FunctionRegistry {
+ public:
+  // Not thread-safe: everything is registered before the engine starts, then only read.
+  Status add(FunctionOptions options, TypedBody body);
+  const FunctionEntry* find(std::string_view id) const;
+  // Ids of the functions an event with this name starts, in registration order.
+  void match(std::string_view event_name, std::vector<std::string_view>* out) const;
+  size_t size() const { return entries_.size(); }
+
+ private:
+  std::vector<std::unique_ptr<FunctionEntry>> entries_;
+  std::unordered_map<std::string, const FunctionEntry*> by_id_;
+};
+
+}  // namespace cairn::detail

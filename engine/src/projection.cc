@@ -1,0 +1,432 @@
+// Projection (see projection.h): one handler per record type.
+#include "projection.h"
+
+#include <nlohmann/json.hpp>
+
+namespace cairn::detail {
+namespace {
+
+using schema::RecordType;
+
+std::string_view sv(const flatbuffers::String* s) {
+  return s == nullptr ? std::string_view() : std::string_view(s->data(), s->size());
+}
+
+std::string_view bytes_sv(const flatbuffers::Vector<uint8_t>* v) {
+  return v == nullptr ? std::string_view()
+                      : std::string_view(reinterpret_cast<const char*>(v->data()), v->size());
+}
+
+template <typename T>
+const T* root(std::span<const std::byte> payload) {
+  return flatbuffers::GetRoot<T>(payload.data());
+}
+
+// The input of an on_failure run, built from the failed run's record so replay rebuilds it.
+std::string failure_event_data(const RunState& run, std::string_view error) {
+  nlohmann::json original = nlohmann::json::parse(run.event.data, nullptr, false);
+  if (original.is_discarded()) original = run.event.data;
+  nlohmann::json data = {
+      {"function_id", run.function_id},
+      {"run_id", run.id},
+      {"error", std::string(error)},
+      {"event", {{"name", run.event.name}, {"data", original}, {"id", run.event.id}}}};
+  return data.dump();
+}
+
+}  // namespace
+
+Projection::Projection(EngineCore& core, const FunctionRegistry& registry, DedupWindow& dedup,
+                       ProjectionEffects& effects, const Clock& clock)
+    : core_(core), registry_(registry), dedup_(dedup), effects_(effects), clock_(clock) {}
+
+Projection::~Projection() {
+  for (RunState* r : take_all()) std::unique_ptr<RunState> owned(r);
+}
+
+std::vector<RunState*> Projection::take_all() {
+  std::unique_lock lock(table_mu_);
+  std::vector<RunState*> out;
+  out.reserve(runs_.size());
+  for (auto& [id, r] : runs_) out.push_back(r);
+  runs_.clear();
+  active_.store(0);
+  return out;
+}
+
+RunState* Projection::find(RunId id) const {
+  auto it = runs_.find(id);
+  return it == runs_.end() ? nullptr : it->second;
+}
+
+void Projection::apply(log::Lsn, log::RecordType type, std::span<const std::byte> payload,
+                       bool live) {
+  live_ = live;
+  switch (static_cast<RecordType>(type)) {
+    case RecordType::EventAccepted: on_event_accepted(*root<schema::EventAccepted>(payload)); break;
+    case RecordType::RunCreated: on_run_created(*root<schema::RunCreated>(payload)); break;
+    case RecordType::StepCompleted: on_step_completed(*root<schema::StepCompleted>(payload)); break;
+    case RecordType::StepFailed: on_step_failed(*root<schema::StepFailed>(payload)); break;
+    case RecordType::SleepStarted: on_sleep_started(*root<schema::SleepStarted>(payload)); break;
+    case RecordType::WaitStarted: on_wait_started(*root<schema::WaitStarted>(payload)); break;
+    case RecordType::RunResumed: on_run_resumed(*root<schema::RunResumed>(payload)); break;
+    case RecordType::RunCompleted: on_run_completed(*root<schema::RunCompleted>(payload)); break;
+    case RecordType::RunFailed: on_run_failed(*root<schema::RunFailed>(payload)); break;
+    case RecordType::RunCancelled: on_run_cancelled(*root<schema::RunCancelled>(payload)); break;
+    default: break;  // not an engine record (Blob): nothing to project
+  }
+}
+
+RunState* Projection::create_run(RunId id, std::string_view function_id, Event event,
+                                 RunId parent_run, uint32_t parent_position) {
+  if (id > max_run_id_) max_run_id_ = id;
+  if (runs_.contains(id)) return nullptr;  // recorded twice: the first one stands
+  const FunctionEntry* fn = registry_.find(function_id);
+  auto run = std::make_unique<RunState>(core_, id, fn, std::string(function_id), std::move(event));
+  run->parent_run = parent_run;
+  run->parent_position = parent_position;
+  RunState* r = run.release();  // owned by the table, then by the worker that frees it
+  {
+    std::unique_lock lock(table_mu_);
+    runs_.emplace(id, r);
+  }
+  active_.fetch_add(1, std::memory_order_relaxed);
+  counters_.runs_created.fetch_add(1, std::memory_order_relaxed);
+  if (live_ && fn != nullptr) effects_.make_runnable(*r);
+  return r;
+}
+
+void Projection::finish_run(RunState& run, RunStatus status, std::string output,
+                            std::string error) {
+  run.status.store(status, std::memory_order_release);
+  {
+    std::unique_lock lock(table_mu_);
+    runs_.erase(run.id);
+  }
+  active_.fetch_sub(1, std::memory_order_relaxed);
+  counters_.runs_finished.fetch_add(1, std::memory_order_relaxed);
+  RunInfo info{run.id, run.function_id, status, std::move(output), std::move(error),
+               run.positions.load(std::memory_order_relaxed)};
+  run.final_error = info.error;
+  effects_.run_finished(info);
+  run.finished.store(true, std::memory_order_release);
+  if (live_) {
+    effects_.cancel_timer(run.id);
+    effects_.release_finished(run);
+  } else {
+    std::unique_ptr<RunState> owned(&run);
+  }
+}
+
+void Projection::resolve(RunState& run, uint32_t position, OpKind kind, std::string_view step_id,
+                         const std::function<void(PendingOp&)>& fill) {
+  {
+    std::lock_guard lock(run.op_lock);
+    PendingOp& op = run.op;
+    if (op.position != position) {
+      op = PendingOp{};
+      op.position = position;
+    }
+    op.kind = kind;
+    if (!step_id.empty()) op.step_id.assign(step_id);
+    op.state = OpState::kResolved;
+    op.failed = false;
+    op.value.clear();
+    op.event.reset();
+    fill(op);
+    if (!live_) {
+      HistoryEntry h{kind, op.failed, op.step_id, op.value, op.event};
+      run.history.push_back(std::move(h));
+    }
+  }
+  run.positions.store(position + 1, std::memory_order_relaxed);
+  run.status.store(RunStatus::kRunning, std::memory_order_relaxed);
+  if (live_) effects_.make_runnable(run);
+}
+
+void Projection::cancel_wait(RunState& run) {
+  std::lock_guard lock(run.op_lock);
+  if (run.op.kind == OpKind::kWait && run.op.state == OpState::kPending) {
+    waits_.remove(run.op.wait_event, run.op.wait_path, run.op.wait_value,
+                  Waiter{run.id, run.op.position});
+  }
+}
+
+void Projection::on_event_accepted(const schema::EventAccepted& e) {
+  counters_.events.fetch_add(1, std::memory_order_relaxed);
+  Event event{std::string(sv(e.name())), std::string(sv(e.data())), std::string(sv(e.event_id())),
+              e.ts_ms()};
+  if (!live_ && !event.id.empty() && !e.duplicate()) {
+    dedup_.try_insert(event.id, event.ts_ms, clock_.now_ms());
+  }
+  if (e.functions() != nullptr) {
+    RunId id = e.first_run_id();
+    for (const flatbuffers::String* f : *e.functions()) create_run(id++, sv(f), event, 0, 0);
+  }
+  if (!e.duplicate() && waits_.has_waiters_for(event.name)) {
+    matched_.clear();
+    waits_.take_matches(event.name, event.data, &matched_);
+    for (const Waiter& w : matched_) {
+      RunState* run = find(w.run);
+      if (run == nullptr) continue;
+      if (live_) effects_.cancel_timer(run->id);
+      resolve(*run, w.position, OpKind::kWait, {}, [&](PendingOp& op) { op.event = event; });
+    }
+  }
+  if (const schema::StepRef* o = e.origin()) {
+    if (RunState* run = find(o->run_id())) {
+      resolve(*run, o->position(), OpKind::kSend, sv(o->step_id()),
+              [&](PendingOp& op) { op.value = event.id; });
+    }
+  }
+}
+
+void Projection::on_run_created(const schema::RunCreated& c) {
+  const schema::StepRef* p = c.parent();
+  Event event{std::string(sv(c.event_name())), std::string(sv(c.event_data())), {}, c.ts_ms()};
+  create_run(c.run_id(), sv(c.function_id()), std::move(event), p ? p->run_id() : 0,
+             p ? p->position() : 0);
+  if (p == nullptr) return;
+  RunState* parent = find(p->run_id());
+  if (parent == nullptr) return;
+  std::lock_guard lock(parent->op_lock);
+  parent->op = PendingOp{};
+  parent->op.kind = OpKind::kInvoke;
+  parent->op.position = p->position();
+  parent->op.step_id.assign(sv(p->step_id()));
+  parent->op.state = OpState::kPending;
+  parent->op.child = c.run_id();
+  parent->status.store(RunStatus::kWaiting, std::memory_order_relaxed);
+}
+
+void Projection::on_step_completed(const schema::StepCompleted& s) {
+  const schema::StepRef* ref = s.step();
+  if (ref == nullptr) return;
+  RunState* run = find(ref->run_id());
+  if (run == nullptr) return;  // finished or cancelled meanwhile
+  counters_.steps_completed.fetch_add(1, std::memory_order_relaxed);
+  if (live_) {
+    run->notified_at_ns.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                              std::memory_order_relaxed);
+  }
+  resolve(*run, ref->position(), OpKind::kStep, sv(ref->step_id()), [&](PendingOp& op) {
+    if (!live_) op.value.assign(bytes_sv(s.output()));  // history needs the value
+  });
+}
+
+void Projection::on_step_failed(const schema::StepFailed& f) {
+  const schema::StepRef* ref = f.step();
+  if (ref == nullptr) return;
+  RunState* run = find(ref->run_id());
+  if (run == nullptr) return;
+  counters_.step_failures.fetch_add(1, std::memory_order_relaxed);
+  if (f.retry_at_ms() == 0) {
+    resolve(*run, ref->position(), OpKind::kStep, sv(ref->step_id()), [&](PendingOp& op) {
+      op.failed = true;
+      op.value.assign(sv(f.error()));
+    });
+    return;
+  }
+  {
+    std::lock_guard lock(run->op_lock);
+    run->op = PendingOp{};
+    run->op.kind = OpKind::kStep;
+    run->op.position = ref->position();
+    run->op.step_id.assign(sv(ref->step_id()));
+    run->op.state = OpState::kRetryWait;
+    run->op.attempts = f.attempt();
+    run->op.deadline_ms = f.retry_at_ms();
+    run->op.value.assign(sv(f.error()));
+  }
+  run->status.store(RunStatus::kSleeping, std::memory_order_relaxed);
+  if (live_) {
+    effects_.arm_timer(run->id, ref->position(), schema::ResumeReason::RetryDue, f.retry_at_ms());
+  }
+}
+
+void Projection::on_sleep_started(const schema::SleepStarted& s) {
+  const schema::StepRef* ref = s.step();
+  if (ref == nullptr) return;
+  RunState* run = find(ref->run_id());
+  if (run == nullptr) return;
+  {
+    std::lock_guard lock(run->op_lock);
+    run->op = PendingOp{};
+    run->op.kind = OpKind::kSleep;
+    run->op.position = ref->position();
+    run->op.step_id.assign(sv(ref->step_id()));
+    run->op.state = OpState::kPending;
+    run->op.deadline_ms = s.wake_at_ms();
+  }
+  run->status.store(RunStatus::kSleeping, std::memory_order_relaxed);
+  if (live_) {
+    effects_.arm_timer(run->id, ref->position(), schema::ResumeReason::TimerFired, s.wake_at_ms());
+  }
+}
+
+void Projection::on_wait_started(const schema::WaitStarted& w) {
+  const schema::StepRef* ref = w.step();
+  if (ref == nullptr) return;
+  RunState* run = find(ref->run_id());
+  if (run == nullptr) return;
+  {
+    std::lock_guard lock(run->op_lock);
+    run->op = PendingOp{};
+    run->op.kind = OpKind::kWait;
+    run->op.position = ref->position();
+    run->op.step_id.assign(sv(ref->step_id()));
+    run->op.state = OpState::kPending;
+    run->op.deadline_ms = w.timeout_at_ms();
+    run->op.wait_event.assign(sv(w.event_name()));
+    run->op.wait_path.assign(sv(w.match_path()));
+    run->op.wait_value.assign(sv(w.match_value()));
+    waits_.add(run->op.wait_event, run->op.wait_path, run->op.wait_value,
+               Waiter{run->id, ref->position()});
+  }
+  run->status.store(RunStatus::kWaiting, std::memory_order_relaxed);
+  if (live_ && w.timeout_at_ms() > 0) {
+    effects_.arm_timer(run->id, ref->position(), schema::ResumeReason::WaitTimedOut,
+                       w.timeout_at_ms());
+  }
+}
+
+void Projection::on_run_resumed(const schema::RunResumed& r) {
+  const schema::StepRef* ref = r.step();
+  if (ref == nullptr) return;
+  RunState* run = find(ref->run_id());
+  if (run == nullptr) return;
+  OpKind kind;
+  OpState state;
+  {
+    std::lock_guard lock(run->op_lock);
+    if (run->op.position != ref->position()) return;  // stale: the run moved on
+    kind = run->op.kind;
+    state = run->op.state;
+  }
+  switch (r.reason()) {
+    case schema::ResumeReason::TimerFired:
+      if (kind == OpKind::kSleep && state == OpState::kPending) {
+        resolve(*run, ref->position(), OpKind::kSleep, {}, [](PendingOp&) {});
+      }
+      break;
+    case schema::ResumeReason::WaitTimedOut:
+      if (kind == OpKind::kWait && state == OpState::kPending) {
+        cancel_wait(*run);
+        resolve(*run, ref->position(), OpKind::kWait, {}, [](PendingOp& op) { op.event.reset(); });
+      }
+      break;
+    case schema::ResumeReason::RetryDue:
+      if (kind == OpKind::kStep && state == OpState::kRetryWait) {
+        {
+          std::lock_guard lock(run->op_lock);
+          run->op.state = OpState::kRetryDue;
+        }
+        run->status.store(RunStatus::kRunning, std::memory_order_relaxed);
+        if (live_) effects_.make_runnable(*run);
+      }
+      break;
+  }
+}
+
+void Projection::on_run_completed(const schema::RunCompleted& c) {
+  RunState* run = find(c.run_id());
+  if (run == nullptr) return;
+  std::string output(bytes_sv(c.output()));
+  if (run->parent_run != 0) {
+    if (RunState* parent = find(run->parent_run)) {
+      resolve(*parent, run->parent_position, OpKind::kInvoke, {},
+              [&](PendingOp& op) { op.value = output; });
+    }
+  }
+  finish_run(*run, RunStatus::kCompleted, std::move(output), {});
+}
+
+void Projection::on_run_failed(const schema::RunFailed& f) {
+  RunState* run = find(f.run_id());
+  if (run == nullptr) return;
+  std::string error(sv(f.error()));
+  cancel_wait(*run);
+  if (run->parent_run != 0) {
+    if (RunState* parent = find(run->parent_run)) {
+      resolve(*parent, run->parent_position, OpKind::kInvoke, {}, [&](PendingOp& op) {
+        op.failed = true;
+        op.value = "invoked run " + std::to_string(run->id) + " failed: " + error;
+      });
+    }
+  }
+  if (f.failure_handler_run_id() != 0) {
+    Event ev{"cairn/function.failed", failure_event_data(*run, error), {}, 0};
+    create_run(f.failure_handler_run_id(), run->function_id + "/on-failure", std::move(ev), 0, 0);
+  }
+  finish_run(*run, RunStatus::kFailed, {}, std::move(error));
+}
+
+void Projection::on_run_cancelled(const schema::RunCancelled& c) {
+  RunState* run = find(c.run_id());
+  if (run == nullptr) return;
+  cancel_wait(*run);
+  if (run->parent_run != 0) {
+    if (RunState* parent = find(run->parent_run)) {
+      resolve(*parent, run->parent_position, OpKind::kInvoke, {}, [&](PendingOp& op) {
+        op.failed = true;
+        op.value = "invoked run " + std::to_string(run->id) + " was cancelled";
+      });
+    }
+  }
+  finish_run(*run, RunStatus::kCancelled, {}, std::string(sv(c.reason())));
+}
+
+uint64_t Projection::finish_replay(uint64_t* unknown) {
+  uint64_t resumed = 0;
+  *unknown = 0;
+  live_ = true;
+  std::vector<RunState*> runs;
+  {
+    std::shared_lock lock(table_mu_);
+    for (auto& [id, r] : runs_) runs.push_back(r);
+  }
+  for (RunState* run : runs) {
+    if (run->fn == nullptr) {
+      ++*unknown;
+      continue;
+    }
+    PendingOp op;
+    {
+      std::lock_guard lock(run->op_lock);
+      op = run->op;
+    }
+    if (op.state == OpState::kPending && op.kind == OpKind::kSleep) {
+      effects_.arm_timer(run->id, op.position, schema::ResumeReason::TimerFired, op.deadline_ms);
+    } else if (op.state == OpState::kPending && op.kind == OpKind::kWait && op.deadline_ms > 0) {
+      effects_.arm_timer(run->id, op.position, schema::ResumeReason::WaitTimedOut, op.deadline_ms);
+    } else if (op.state == OpState::kRetryWait) {
+      effects_.arm_timer(run->id, op.position, schema::ResumeReason::RetryDue, op.deadline_ms);
+    }
+    run->replaying = !run->history.empty();
+    effects_.make_runnable(*run);
+    ++resumed;
+  }
+  return resumed;
+}
+
+std::optional<RunInfo> Projection::info(RunId id) const {
+  std::shared_lock lock(table_mu_);
+  RunState* r = find(id);
+  if (r == nullptr) return std::nullopt;
+  return RunInfo{r->id, r->function_id, r->status.load(std::memory_order_relaxed), {}, {},
+                 r->positions.load(std::memory_order_relaxed)};
+}
+
+void Projection::list(const RunQuery& q, std::vector<RunInfo>* out) const {
+  std::shared_lock lock(table_mu_);
+  for (auto& [id, r] : runs_) {
+    if (out->size() >= q.limit) return;
+    const RunStatus st = r->status.load(std::memory_order_relaxed);
+    if (!q.function_id.empty() && r->function_id != q.function_id) continue;
+    if (q.status && st != *q.status) continue;
+    out->push_back(RunInfo{r->id, r->function_id, st, {}, {},
+                           r->positions.load(std::memory_order_relaxed)});
+  }
+}
+
+}  // namespace cairn::detail

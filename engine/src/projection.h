@@ -1,0 +1,115 @@
+// Projection: run state as a function of the log. apply(record) is the one code path that turns
+// records into state, live (called with each durable batch, on the log's writer thread, in LSN
+// order) and during recovery (called for every record from the start of the log). The only
+// difference between the two: live apply also has effects — it makes runs runnable and arms
+// timers — while recovery records each run's history and leaves the effects to finish_replay().
+//
+// Because apply sees records in log order, races are decided by the log: an event resolves the
+// waits registered before it, a timeout record resolves a wait only if no event did first.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <shared_mutex>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "cairn/clock.h"
+#include "cairn/engine.h"
+#include "cairn/log/types.h"
+#include "cairn/schema/record_schema.h"
+#include "dedup_window.h"
+#include "function_registry.h"
+#include "run_state.h"
+#include "wait_index.h"
+
+namespace cairn::detail {
+
+// What live apply asks the rest of the engine to do.
+class ProjectionEffects {
+ public:
+  virtual void make_runnable(RunState& run) = 0;  // notify its owner, or queue it
+  virtual void arm_timer(RunId run, uint32_t position, schema::ResumeReason reason,
+                         int64_t deadline_ms) = 0;
+  virtual void cancel_timer(RunId run) = 0;
+  virtual void run_finished(const RunInfo& info) = 0;
+  // The run's last record is applied: free it now if no worker owns it, else let the owner.
+  virtual void release_finished(RunState& run) = 0;
+
+ protected:
+  ~ProjectionEffects() = default;
+};
+
+struct ProjectionCounters {
+  std::atomic<uint64_t> steps_completed{0};
+  std::atomic<uint64_t> step_failures{0};
+  std::atomic<uint64_t> runs_created{0};
+  std::atomic<uint64_t> runs_finished{0};
+  std::atomic<uint64_t> events{0};
+};
+
+class Projection {
+ public:
+  Projection(EngineCore& core, const FunctionRegistry& registry, DedupWindow& dedup,
+             ProjectionEffects& effects, const Clock& clock);
+  ~Projection();  // frees the runs it still holds
+
+  void apply(log::Lsn lsn, log::RecordType type, std::span<const std::byte> payload, bool live);
+
+  // After recovery: every unfinished run of a known function is made runnable (it replays its
+  // history and continues), and every pending sleep, timeout and retry gets its timer.
+  // Returns the number of runs resumed; `unknown` gets those whose function is not registered.
+  uint64_t finish_replay(uint64_t* unknown);
+
+  // Queries, from any thread.
+  std::optional<RunInfo> info(RunId id) const;
+  void list(const RunQuery& q, std::vector<RunInfo>* out) const;
+  uint64_t active_runs() const { return active_.load(std::memory_order_relaxed); }
+  RunId max_run_id() const { return max_run_id_; }
+  const ProjectionCounters& counters() const { return counters_; }
+  size_t waiting_for_events() const { return waits_.size(); }
+
+  // Runs still in the table (shutdown frees them).
+  std::vector<RunState*> take_all();
+
+ private:
+  RunState* find(RunId id) const;
+  RunState* create_run(RunId id, std::string_view function_id, Event event, RunId parent_run,
+                       uint32_t parent_position);
+  void finish_run(RunState& run, RunStatus status, std::string output, std::string error);
+  // Sets the run's operation at `position` resolved, records history while replaying, and in
+  // live mode makes the run runnable.
+  void resolve(RunState& run, uint32_t position, OpKind kind, std::string_view step_id,
+               const std::function<void(PendingOp&)>& fill);
+  void cancel_wait(RunState& run);
+
+  void on_event_accepted(const schema::EventAccepted& e);
+  void on_run_created(const schema::RunCreated& c);
+  void on_step_completed(const schema::StepCompleted& s);
+  void on_step_failed(const schema::StepFailed& f);
+  void on_sleep_started(const schema::SleepStarted& s);
+  void on_wait_started(const schema::WaitStarted& w);
+  void on_run_resumed(const schema::RunResumed& r);
+  void on_run_completed(const schema::RunCompleted& c);
+  void on_run_failed(const schema::RunFailed& f);
+  void on_run_cancelled(const schema::RunCancelled& c);
+
+  EngineCore& core_;
+  const FunctionRegistry& registry_;
+  DedupWindow& dedup_;
+  ProjectionEffects& effects_;
+  const Clock& clock_;
+  bool live_ = false;
+
+  // Mutated by apply only (one thread); queries read under the shared lock.
+  mutable std::shared_mutex table_mu_;
+  std::unordered_map<RunId, RunState*> runs_;
+  std::atomic<uint64_t> active_{0};
+  RunId max_run_id_ = 0;
+  WaitIndex waits_;
+  std::vector<Waiter> matched_;  // scratch
+  ProjectionCounters counters_;
+};
+
+}  // namespace cairn::detail

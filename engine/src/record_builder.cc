@@ -1,0 +1,127 @@
+// Record payload builders (see record_builder.h).
+#include "record_builder.h"
+
+namespace cairn::detail {
+namespace {
+
+flatbuffers::FlatBufferBuilder& builder() {
+  thread_local flatbuffers::FlatBufferBuilder fbb(1024);
+  fbb.Clear();
+  return fbb;
+}
+
+Bytes finish(flatbuffers::FlatBufferBuilder& fbb) {
+  return {reinterpret_cast<const std::byte*>(fbb.GetBufferPointer()), fbb.GetSize()};
+}
+
+flatbuffers::Offset<schema::StepRef> step_ref(flatbuffers::FlatBufferBuilder& fbb,
+                                              const StepRefArgs& s) {
+  auto id = fbb.CreateString(s.step_id.data(), s.step_id.size());
+  return schema::CreateStepRef(fbb, s.run, s.position, id);
+}
+
+flatbuffers::Offset<flatbuffers::String> str(flatbuffers::FlatBufferBuilder& fbb,
+                                             std::string_view s) {
+  return fbb.CreateString(s.data(), s.size());
+}
+
+flatbuffers::Offset<flatbuffers::Vector<uint8_t>> bytes(flatbuffers::FlatBufferBuilder& fbb,
+                                                        std::string_view s) {
+  return fbb.CreateVector(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+}  // namespace
+
+Bytes build_event_accepted(const Event& event, RunId first_run_id,
+                           std::span<const std::string_view> functions, const StepRefArgs* origin,
+                           bool duplicate) {
+  auto& fbb = builder();
+  std::vector<flatbuffers::Offset<flatbuffers::String>> fns;
+  fns.reserve(functions.size());
+  for (std::string_view f : functions) fns.push_back(str(fbb, f));
+  auto fn_vec = fbb.CreateVector(fns);
+  auto id = str(fbb, event.id);
+  auto name = str(fbb, event.name);
+  auto data = str(fbb, event.data);
+  auto org = origin ? step_ref(fbb, *origin) : flatbuffers::Offset<schema::StepRef>();
+  fbb.Finish(schema::CreateEventAccepted(fbb, id, name, data, event.ts_ms, first_run_id, fn_vec,
+                                         org, duplicate));
+  return finish(fbb);
+}
+
+Bytes build_run_created(RunId run, std::string_view function_id, const Event& event,
+                        const StepRefArgs* parent) {
+  auto& fbb = builder();
+  auto f = str(fbb, function_id);
+  auto name = str(fbb, event.name);
+  auto data = str(fbb, event.data);
+  auto p = parent ? step_ref(fbb, *parent) : flatbuffers::Offset<schema::StepRef>();
+  fbb.Finish(schema::CreateRunCreated(fbb, run, f, name, data, event.ts_ms, p));
+  return finish(fbb);
+}
+
+Bytes build_step_completed(const StepRefArgs& step, uint32_t attempt, std::string_view output) {
+  auto& fbb = builder();
+  auto out = bytes(fbb, output);
+  auto s = step_ref(fbb, step);
+  fbb.Finish(schema::CreateStepCompleted(fbb, s, attempt, out));
+  return finish(fbb);
+}
+
+Bytes build_step_failed(const StepRefArgs& step, uint32_t attempt, schema::FailureKind kind,
+                        std::string_view error, int64_t retry_at_ms) {
+  auto& fbb = builder();
+  auto e = str(fbb, error);
+  auto s = step_ref(fbb, step);
+  fbb.Finish(schema::CreateStepFailed(fbb, s, attempt, kind, e, retry_at_ms));
+  return finish(fbb);
+}
+
+Bytes build_sleep_started(const StepRefArgs& step, int64_t wake_at_ms) {
+  auto& fbb = builder();
+  auto s = step_ref(fbb, step);
+  fbb.Finish(schema::CreateSleepStarted(fbb, s, wake_at_ms));
+  return finish(fbb);
+}
+
+Bytes build_wait_started(const StepRefArgs& step, std::string_view event_name,
+                         std::string_view match_path, std::string_view match_value,
+                         int64_t timeout_at_ms) {
+  auto& fbb = builder();
+  auto s = step_ref(fbb, step);
+  auto n = str(fbb, event_name);
+  auto p = str(fbb, match_path);
+  auto v = str(fbb, match_value);
+  fbb.Finish(schema::CreateWaitStarted(fbb, s, n, p, v, timeout_at_ms));
+  return finish(fbb);
+}
+
+Bytes build_run_resumed(const StepRefArgs& step, schema::ResumeReason reason) {
+  auto& fbb = builder();
+  auto s = step_ref(fbb, step);
+  fbb.Finish(schema::CreateRunResumed(fbb, s, reason));
+  return finish(fbb);
+}
+
+Bytes build_run_completed(RunId run, std::string_view output) {
+  auto& fbb = builder();
+  auto out = bytes(fbb, output);
+  fbb.Finish(schema::CreateRunCompleted(fbb, run, out));
+  return finish(fbb);
+}
+
+Bytes build_run_failed(RunId run, std::string_view error, RunId failure_handler_run) {
+  auto& fbb = builder();
+  auto e = str(fbb, error);
+  fbb.Finish(schema::CreateRunFailed(fbb, run, e, failure_handler_run));
+  return finish(fbb);
+}
+
+Bytes build_run_cancelled(RunId run, std::string_view reason) {
+  auto& fbb = builder();
+  auto r = str(fbb, reason);
+  fbb.Finish(schema::CreateRunCancelled(fbb, run, r));
+  return finish(fbb);
+}
+
+}  // namespace cairn::detail

@@ -1,0 +1,70 @@
+// Scheduler (see scheduler.h).
+#include "scheduler.h"
+
+#include <chrono>
+
+namespace cairn::detail {
+
+Scheduler::Scheduler(uint32_t workers, DriveFn drive)
+    : workers_(workers == 0 ? 1 : workers), drive_(std::move(drive)) {}
+
+Scheduler::~Scheduler() { stop(); }
+
+void Scheduler::start() {
+  for (uint32_t i = 0; i < workers_; ++i) threads_.emplace_back([this] { work(); });
+}
+
+void Scheduler::stop() {
+  stopping_.store(true, std::memory_order_release);
+  for (size_t i = 0; i < threads_.size(); ++i) queue_.enqueue(nullptr);  // wake each worker
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void Scheduler::notify(RunState& run) {
+  Sched s = run.sched.load(std::memory_order_acquire);
+  for (;;) {
+    if (s == Sched::kIdle) {
+      if (run.sched.compare_exchange_weak(s, Sched::kQueued, std::memory_order_acq_rel)) {
+        queue_.enqueue(&run);
+        return;
+      }
+    } else if (s == Sched::kQueued) {
+      if (run.sched.compare_exchange_weak(s, Sched::kNotified, std::memory_order_acq_rel)) return;
+    } else {
+      return;  // already notified
+    }
+  }
+}
+
+bool Scheduler::try_park(RunState& run) {
+  Sched s = Sched::kQueued;
+  if (run.sched.compare_exchange_strong(s, Sched::kIdle, std::memory_order_acq_rel)) return true;
+  // kNotified: something happened while we drove it. We still own it.
+  run.sched.store(Sched::kQueued, std::memory_order_release);
+  return false;
+}
+
+std::vector<RunState*> Scheduler::drain() {
+  std::vector<RunState*> out;
+  RunState* r;
+  while (queue_.try_dequeue(r)) {
+    if (r != nullptr) out.push_back(r);
+  }
+  return out;
+}
+
+void Scheduler::work() {
+  while (!stopping()) {
+    RunState* run = nullptr;
+    if (!queue_.wait_dequeue_timed(run, std::chrono::milliseconds(100))) continue;
+    if (run == nullptr) continue;
+    if (stopping()) {
+      queue_.enqueue(run);  // leave it for drain()
+      return;
+    }
+    drive_(*run);
+  }
+}
+
+}  // namespace cairn::detail

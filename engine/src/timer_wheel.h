@@ -1,0 +1,56 @@
+// TimerWheel: a hierarchical timing wheel (6 levels of 64 slots, 1 ms resolution, about 2 years
+// of range; later deadlines wait in an overflow list). Inserting is O(1); advancing moves each
+// timer down at most once per level. Cancellation is lazy: each run has at most one live timer,
+// identified by a generation number, and stale entries are dropped when they come due.
+// Not thread-safe: TimerService guards it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "cairn/engine.h"
+
+namespace cairn::detail {
+
+struct TimerEntry {
+  int64_t deadline_ms = 0;
+  RunId run = 0;
+  uint32_t position = 0;
+  uint8_t reason = 0;  // schema::ResumeReason
+  uint32_t generation = 0;
+};
+
+class TimerWheel {
+ public:
+  explicit TimerWheel(int64_t now_ms) : now_(now_ms) {}
+
+  // Replaces the run's timer, if any.
+  void arm(RunId run, uint32_t position, uint8_t reason, int64_t deadline_ms);
+  void cancel(RunId run) { live_.erase(run); }
+  // Moves time to `now_ms` and appends every timer now due to `due`.
+  void advance(int64_t now_ms, std::vector<TimerEntry>* due);
+  // The earliest deadline that may be due (a lower bound; INT64_MAX when there is none).
+  int64_t next_deadline() const;
+  size_t size() const { return live_.size(); }
+  int64_t now() const { return now_; }
+
+ private:
+  static constexpr int kLevels = 6;
+  static constexpr int kSlotBits = 6;
+  static constexpr int kSlots = 1 << kSlotBits;
+
+  void place(const TimerEntry& e, std::vector<TimerEntry>* due);
+  bool is_live(const TimerEntry& e) const;
+
+  int64_t now_;
+  std::array<std::array<std::vector<TimerEntry>, kSlots>, kLevels> slots_;
+  std::array<uint64_t, kLevels> occupied_{};  // bit s: slot s of that level is not empty
+  std::vector<TimerEntry> overflow_;
+  std::vector<TimerEntry> due_now_;  // armed with a deadline already passed
+  std::unordered_map<RunId, uint32_t> live_;  // run -> generation of its live timer
+  uint32_t generation_ = 0;
+};
+
+}  // namespace cairn::detail
