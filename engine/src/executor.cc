@@ -270,7 +270,7 @@ void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
 }
 
 void Executor::start_wait(RunState& run, OpSlot& slot) {
-  const WaitOptions& w = *slot.wait;
+  const WaitRequest& w = *slot.wait;
   std::string value;
   if (!w.match.empty()) {
     // A field the starting event lacks can never match: a value no event field produces.
@@ -299,7 +299,7 @@ void Executor::start_send(RunState& run, OpSlot& slot) {
 }
 
 void Executor::start_invoke(RunState& run, OpSlot& slot) {
-  const InvokeOptions& o = *slot.invoke;
+  const InvokeRequest& o = *slot.invoke;
   const RunId child = core_.allocate_run_ids(1);
   Event event{"cairn/function.invoked", o.data, {}, core_.clock().now_ms()};
   const StepRefArgs ref = ref_of(run, slot);

@@ -23,24 +23,37 @@
 
 namespace cairn {
 
+// The option structs below hold views, not strings: they are built in co_await expressions, and
+// GCC 12 destroys an aggregate temporary with non-trivial members twice when it is created inside
+// a co_await expression. Views make them trivially destructible; the awaiter copies what it needs
+// before the coroutine suspends.
+
 struct StepOptions {
   // Retries after the first attempt; unset: the function's `retries`.
   std::optional<uint32_t> retries;
 };
 
 struct WaitOptions {
-  std::string event;  // name of the event to wait for
+  std::string_view event;  // name of the event to wait for
   // A field path such as "data.order_id": the incoming event matches when that field equals the
   // same field of the event that started this run (or `value`, when given). Empty: any event of
   // that name matches.
-  std::string match;
-  std::optional<std::string> value;  // JSON text of an explicit value to match against
-  std::chrono::milliseconds timeout{0};  // 0: wait without a timeout
+  std::string_view match;
+  std::optional<std::string_view> value;  // JSON text of an explicit value to match against
+  std::chrono::milliseconds timeout{0};   // 0: wait without a timeout
 };
 
 struct InvokeOptions {
-  std::string function;      // id of a registered function
-  std::string data = "{}";   // its input event's data (JSON)
+  std::string_view function;     // id of a registered function
+  std::string_view data = "{}";  // its input event's data (JSON object)
+};
+
+// An event a function sends (see Event for the fields).
+struct OutgoingEvent {
+  std::string_view name;
+  std::string_view data = "{}";
+  std::string_view id;
+  int64_t ts_ms = 0;
 };
 
 // Passed to a step body that takes it: which attempt this is (1, 2, ...) and a key that is the
@@ -65,6 +78,18 @@ class StepBody {
   ~StepBody() = default;
 };
 
+// Owned copies of the requests (the option structs above only hold views).
+struct WaitRequest {
+  std::string event;
+  std::string match;
+  std::optional<std::string> value;
+  std::chrono::milliseconds timeout{0};
+};
+struct InvokeRequest {
+  std::string function;
+  std::string data;
+};
+
 // One durable operation: its request, and its result once the engine has it. Lives in the
 // awaiter, in the suspended coroutine's frame.
 struct OpSlot {
@@ -72,9 +97,9 @@ struct OpSlot {
   std::string id;  // as the function named it
   // Request.
   int64_t deadline_ms = 0;  // sleep
-  const WaitOptions* wait = nullptr;
+  const WaitRequest* wait = nullptr;
   const Event* send = nullptr;
-  const InvokeOptions* invoke = nullptr;
+  const InvokeRequest* invoke = nullptr;
   std::optional<uint32_t> retries;
   StepBody* body = nullptr;
   // Result.
@@ -189,20 +214,25 @@ class SleepAwaiter : public OpAwaiter<void> {
 
 class WaitAwaiter : public OpAwaiter<std::optional<Event>> {
  public:
-  WaitAwaiter(RunState& run, std::string_view id, WaitOptions opts)
-      : OpAwaiter(run), opts_(std::move(opts)) {
+  WaitAwaiter(RunState& run, std::string_view id, const WaitOptions& o)
+      : OpAwaiter(run),
+        req_{std::string(o.event), std::string(o.match),
+             o.value ? std::optional<std::string>(std::string(*o.value)) : std::nullopt,
+             o.timeout} {
     slot_.kind = OpKind::kWait;
     slot_.id = id;
-    slot_.wait = &opts_;
+    slot_.wait = &req_;
   }
 
  private:
-  WaitOptions opts_;
+  WaitRequest req_;
 };
 
 class SendAwaiter : public OpAwaiter<std::string> {
  public:
-  SendAwaiter(RunState& run, std::string_view id, Event e) : OpAwaiter(run), event_(std::move(e)) {
+  SendAwaiter(RunState& run, std::string_view id, const OutgoingEvent& e)
+      : OpAwaiter(run),
+        event_{std::string(e.name), std::string(e.data), std::string(e.id), e.ts_ms} {
     slot_.kind = OpKind::kSend;
     slot_.id = id;
     slot_.send = &event_;
@@ -215,15 +245,15 @@ class SendAwaiter : public OpAwaiter<std::string> {
 template <typename R>
 class InvokeAwaiter : public OpAwaiter<R> {
  public:
-  InvokeAwaiter(RunState& run, std::string_view id, InvokeOptions opts)
-      : OpAwaiter<R>(run), opts_(std::move(opts)) {
+  InvokeAwaiter(RunState& run, std::string_view id, const InvokeOptions& o)
+      : OpAwaiter<R>(run), req_{std::string(o.function), std::string(o.data)} {
     this->slot_.kind = OpKind::kInvoke;
     this->slot_.id = id;
-    this->slot_.invoke = &opts_;
+    this->slot_.invoke = &req_;
   }
 
  private:
-  InvokeOptions opts_;
+  InvokeRequest req_;
 };
 
 }  // namespace detail
@@ -253,20 +283,20 @@ class Context {
   }
 
   // Waits for an event; returns std::nullopt when the timeout passes first.
-  detail::WaitAwaiter wait_for_event(std::string_view id, WaitOptions opts) {
-    return {run_, id, std::move(opts)};
+  detail::WaitAwaiter wait_for_event(std::string_view id, const WaitOptions& opts) {
+    return {run_, id, opts};
   }
 
   // Sends an event (durably, once); returns its id.
-  detail::SendAwaiter send_event(std::string_view id, Event event) {
-    return {run_, id, std::move(event)};
+  detail::SendAwaiter send_event(std::string_view id, const OutgoingEvent& event) {
+    return {run_, id, event};
   }
 
   // Starts a run of another function and waits for its output (decoded with Codec<R>). Throws
   // StepError when that run fails.
   template <typename R = nlohmann::json>
-  detail::InvokeAwaiter<R> invoke(std::string_view id, InvokeOptions opts) {
-    return {run_, id, std::move(opts)};
+  detail::InvokeAwaiter<R> invoke(std::string_view id, const InvokeOptions& opts) {
+    return {run_, id, opts};
   }
 
   uint64_t run_id() const { return detail::run_id_of(run_); }

@@ -1,0 +1,84 @@
+// Test fixture for engine tests: small log options, a manual clock shared across restarts, and
+// helpers to start, restart and wait.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "cairn/engine.h"
+#include "support/temp_dir.h"
+
+namespace cairn::testing {
+
+using namespace std::chrono_literals;
+
+inline EngineOptions small_engine_options(const std::filesystem::path& dir,
+                                          std::shared_ptr<Clock> clock) {
+  EngineOptions o;
+  o.dir = dir;
+  o.workers = 2;
+  o.clock = std::move(clock);
+  o.log.segment_bytes = 1 << 20;
+  o.log.batch_bytes_max = 256 << 10;
+  o.log.record_bytes_max = 128 << 10;
+  o.log.staging_bytes = 4 << 20;
+  o.step_output_bytes_max = 64 << 10;
+  o.event_bytes_max = 64 << 10;
+  return o;
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  // Registers functions with `setup`, then starts. Called again after shutdown() it restarts on
+  // the same directory and clock (a new process would do the same).
+  void start(const std::function<void(Engine&)>& setup) {
+    engine_ = Engine::create(options_);
+    setup(*engine_);
+    Status st = engine_->start();
+    ASSERT_TRUE(st.ok()) << st.to_string();
+  }
+  void stop() {
+    if (engine_) {
+      Status st = engine_->shutdown();
+      EXPECT_TRUE(st.ok()) << st.to_string();
+      engine_.reset();
+    }
+  }
+  void TearDown() override { stop(); }
+
+  RunInfo wait(RunId id, std::chrono::milliseconds timeout = 20s) {
+    auto r = engine_->wait_run(id, timeout);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    return r.ok() ? *r : RunInfo{};
+  }
+  RunId send_one(Event e) {
+    auto r = engine_->send(e);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    if (!r.ok() || r->runs.empty()) return 0;
+    return r->runs.front();
+  }
+  // Polls until `pred` holds (the engine works on other threads); fails after `timeout`.
+  bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 20s) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(1ms);
+    }
+    return pred();
+  }
+  RunStatus status_of(RunId id) {
+    auto r = engine_->get_run(id);
+    return r.ok() ? r->status : RunStatus::kCancelled;
+  }
+
+  TempDir dir_;
+  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
+  EngineOptions options_ = small_engine_options(dir_.path(), clock_);
+  std::unique_ptr<Engine> engine_;
+};
+
+}  // namespace cairn::testing
