@@ -72,6 +72,7 @@ Status EngineCore::start() {
   CAIRN_RETURN_IF_ERROR(replay());
   next_run_id_.store(projection_.max_run_id() + 1);
   recovery_.runs_resumed = projection_.finish_replay(&recovery_.runs_of_unknown_functions);
+  scheduler_.flush_deferred();
   started_.store(true, std::memory_order_release);
   timers_.start();
   scheduler_.start();
@@ -262,6 +263,7 @@ void EngineCore::on_durable(const log::DurableBatch& batch) noexcept {
   for (const log::RecordView& r : batch.records) {
     projection_.apply(r.lsn, r.type, r.payload, /*live=*/true);
   }
+  scheduler_.flush_deferred();
 }
 
 void EngineCore::on_log_failed(const Status& status) noexcept {
@@ -292,7 +294,7 @@ void EngineCore::release_finished(RunState& run) {
       return;
     }
   }
-  scheduler_.notify(run);  // a worker owns it: it sees `finished` and frees it
+  scheduler_.notify_deferred(run);  // a worker owns it: it sees `finished` and frees it
 }
 
 void EngineCore::fire_timers(const std::vector<TimerEntry>& due) {

@@ -66,7 +66,7 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   void on_durable(const log::DurableBatch& batch) noexcept override;
   void on_log_failed(const Status& status) noexcept override;
   // ProjectionEffects
-  void make_runnable(RunState& run) override { scheduler_.notify(run); }
+  void make_runnable(RunState& run) override { scheduler_.notify_deferred(run); }
   void arm_timer(RunId run, uint32_t position, schema::ResumeReason reason,
                  int64_t deadline_ms) override;
   void cancel_timer(RunId run) override { timers_.cancel(run); }

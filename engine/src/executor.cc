@@ -236,7 +236,7 @@ void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
   const StepRefArgs ref = ref_of(run, slot);
   const uint32_t retries = retries_for(run, slot);
   const bool can_retry = attempt <= retries;
-  const int64_t now = core_.clock().now_ms();
+  auto now = [&] { return core_.clock().now_ms(); };  // only on failure: the clock costs a call
   auto failed = [&](schema::FailureKind kind, std::string error, int64_t retry_at) {
     error += " (attempt " + std::to_string(attempt) + " of " + std::to_string(retries + 1) + ")";
     (void)core_.append(schema::RecordType::StepFailed,
@@ -248,14 +248,14 @@ void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
     failed(schema::FailureKind::NonRetriable, e.what(), 0);
     return;
   } catch (const RetryAfterError& e) {
-    failed(schema::FailureKind::RetryAfter, e.what(), can_retry ? now + e.delay().count() : 0);
+    failed(schema::FailureKind::RetryAfter, e.what(), can_retry ? now() + e.delay().count() : 0);
     return;
   } catch (const std::exception& e) {
-    failed(schema::FailureKind::Retriable, e.what(), can_retry ? now + backoff_ms(run, attempt) : 0);
+    failed(schema::FailureKind::Retriable, e.what(), can_retry ? now() + backoff_ms(run, attempt) : 0);
     return;
   } catch (...) {
     failed(schema::FailureKind::Retriable, "the step threw something that is not a std::exception",
-           can_retry ? now + backoff_ms(run, attempt) : 0);
+           can_retry ? now() + backoff_ms(run, attempt) : 0);
     return;
   }
   const uint32_t max = core_.options().step_output_bytes_max;

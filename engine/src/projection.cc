@@ -48,16 +48,13 @@ std::vector<RunState*> Projection::take_all() {
   std::unique_lock lock(table_mu_);
   std::vector<RunState*> out;
   out.reserve(runs_.size());
-  for (auto& [id, r] : runs_) out.push_back(r);
+  runs_.for_each([&](RunId, RunState* r) { out.push_back(r); });
   runs_.clear();
   active_.store(0);
   return out;
 }
 
-RunState* Projection::find(RunId id) const {
-  auto it = runs_.find(id);
-  return it == runs_.end() ? nullptr : it->second;
-}
+RunState* Projection::find(RunId id) const { return runs_.find(id); }
 
 void Projection::apply(log::Lsn, log::RecordType type, std::span<const std::byte> payload,
                        bool live) {
@@ -88,7 +85,7 @@ RunState* Projection::create_run(RunId id, std::string_view function_id, Event e
   RunState* r = run.release();  // owned by the table, then by the worker that frees it
   {
     std::unique_lock lock(table_mu_);
-    runs_.emplace(id, r);
+    runs_.insert(id, r);
   }
   active_.fetch_add(1, std::memory_order_relaxed);
   counters_.runs_created.fetch_add(1, std::memory_order_relaxed);
@@ -383,7 +380,7 @@ uint64_t Projection::finish_replay(uint64_t* unknown) {
   std::vector<RunState*> runs;
   {
     std::shared_lock lock(table_mu_);
-    for (auto& [id, r] : runs_) runs.push_back(r);
+    runs_.for_each([&](RunId, RunState* r) { runs.push_back(r); });
   }
   for (RunState* run : runs) {
     if (run->fn == nullptr) {
@@ -419,14 +416,14 @@ std::optional<RunInfo> Projection::info(RunId id) const {
 
 void Projection::list(const RunQuery& q, std::vector<RunInfo>* out) const {
   std::shared_lock lock(table_mu_);
-  for (auto& [id, r] : runs_) {
+  runs_.for_each([&](RunId, RunState* r) {
     if (out->size() >= q.limit) return;
     const RunStatus st = r->status.load(std::memory_order_relaxed);
-    if (!q.function_id.empty() && r->function_id != q.function_id) continue;
-    if (q.status && st != *q.status) continue;
+    if (!q.function_id.empty() && r->function_id != q.function_id) return;
+    if (q.status && st != *q.status) return;
     out->push_back(RunInfo{r->id, r->function_id, st, {}, {},
                            r->positions.load(std::memory_order_relaxed)});
-  }
+  });
 }
 
 }  // namespace cairn::detail

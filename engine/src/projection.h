@@ -22,6 +22,7 @@
 #include "dedup_window.h"
 #include "function_registry.h"
 #include "run_state.h"
+#include "run_table.h"
 #include "wait_index.h"
 
 namespace cairn::detail {
@@ -104,7 +105,7 @@ class Projection {
 
   // Mutated by apply only (one thread); queries read under the shared lock.
   mutable std::shared_mutex table_mu_;
-  std::unordered_map<RunId, RunState*> runs_;
+  RunTable runs_;
   std::atomic<uint64_t> active_{0};
   RunId max_run_id_ = 0;
   WaitIndex waits_;

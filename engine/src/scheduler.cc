@@ -21,20 +21,33 @@ void Scheduler::stop() {
   threads_.clear();
 }
 
-void Scheduler::notify(RunState& run) {
+bool Scheduler::claim(RunState& run) {
   Sched s = run.sched.load(std::memory_order_acquire);
   for (;;) {
     if (s == Sched::kIdle) {
-      if (run.sched.compare_exchange_weak(s, Sched::kQueued, std::memory_order_acq_rel)) {
-        queue_.enqueue(&run);
-        return;
-      }
+      if (run.sched.compare_exchange_weak(s, Sched::kQueued, std::memory_order_acq_rel)) return true;
     } else if (s == Sched::kQueued) {
-      if (run.sched.compare_exchange_weak(s, Sched::kNotified, std::memory_order_acq_rel)) return;
+      if (run.sched.compare_exchange_weak(s, Sched::kNotified, std::memory_order_acq_rel)) {
+        return false;
+      }
     } else {
-      return;  // already notified
+      return false;  // already notified, or abandoned by a stopping worker
     }
   }
+}
+
+void Scheduler::notify(RunState& run) {
+  if (claim(run)) queue_.enqueue(&run);
+}
+
+void Scheduler::notify_deferred(RunState& run) {
+  if (claim(run)) deferred_.push_back(&run);
+}
+
+void Scheduler::flush_deferred() {
+  if (deferred_.empty()) return;
+  queue_.enqueue_bulk(deferred_.data(), deferred_.size());
+  deferred_.clear();
 }
 
 bool Scheduler::try_park(RunState& run) {

@@ -34,6 +34,10 @@ class Scheduler {
 
   // Any thread: the run has something to do.
   void notify(RunState& run);
+  // The apply thread, inside a batch: like notify(), but runs that must be queued are queued
+  // together by flush_deferred() (one wake-up of the workers per batch instead of per run).
+  void notify_deferred(RunState& run);
+  void flush_deferred();
   // The owning worker, when the run has nothing to do: true when it is parked now; false when a
   // notification came in meanwhile (the caller still owns it and drives it again).
   static bool try_park(RunState& run);
@@ -44,12 +48,14 @@ class Scheduler {
 
  private:
   void work();
+  bool claim(RunState& run);  // true when the caller must queue it
 
   uint32_t workers_;
   DriveFn drive_;
   moodycamel::BlockingConcurrentQueue<RunState*, ReadyQueueTraits> queue_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
+  std::vector<RunState*> deferred_;  // apply thread only
 };
 
 }  // namespace cairn::detail

@@ -20,24 +20,24 @@ const char* frame_check_name(FrameCheck check) {
 }
 
 uint32_t peek_frame_size(std::span<const std::byte> header_bytes) {
+  if (header_bytes.size() >= 8 && is_zero_word(header_bytes.data())) return 0;
   if (header_bytes.size() < kFrameHeaderSize) return kNoSize;
   const FrameHeader h = load_header(header_bytes.data());
-  if (h.checksum == 0 && h.payload_len == 0 && h.type == 0 && h.flags == 0 && h.lsn == 0) return 0;
   if (h.payload_len > kPayloadBytesHardMax) return kNoSize;
   return frame_size(h.payload_len);
 }
 
 FrameCheck decode_frame(std::span<const std::byte> bytes, Lsn expected_lsn, bool verify_payload,
                         DecodedFrame* out) {
+  if (bytes.size() >= 8 && is_zero_word(bytes.data())) return FrameCheck::kEmpty;
   if (bytes.size() < kFrameHeaderSize) return FrameCheck::kTruncated;
   const uint32_t size = peek_frame_size(bytes);
-  if (size == 0) return FrameCheck::kEmpty;
   if (size == kNoSize) return FrameCheck::kBadLength;
   if (size > bytes.size()) return FrameCheck::kTruncated;
   const FrameHeader h = load_header(bytes.data());
   if (frame_checksum(bytes.data(), h.payload_len) != h.checksum) return FrameCheck::kBadChecksum;
   // The checksum matched, so these fields are what a writer wrote.
-  if (h.type == 0 || h.flags != 0) return FrameCheck::kBadTag;
+  if (h.type == 0 || (h.flags & ~kKnownFlags) != 0) return FrameCheck::kBadTag;
   out->header = h;
   out->payload = bytes.subspan(kFrameHeaderSize, h.payload_len);
   out->size = size;

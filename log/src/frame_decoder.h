@@ -12,7 +12,7 @@ namespace cairn::log::format {
 
 enum class FrameCheck : uint8_t {
   kOk,
-  kEmpty,          // 24 zero bytes: no frame starts here
+  kEmpty,          // a zero checksum word: no frame starts here (padding or the end of data)
   kTruncated,      // the header or the frame runs past the end of the segment
   kBadLength,      // payload_len above the hard maximum
   kBadChecksum,
@@ -35,8 +35,9 @@ struct DecodedFrame {
 FrameCheck decode_frame(std::span<const std::byte> bytes, Lsn expected_lsn, bool verify_payload,
                         DecodedFrame* out);
 
-// The size of the frame whose header starts `bytes`, when the header is plausible (not the
-// checksum: the caller may not have the whole frame yet). 0 for kEmpty; kNoSize for garbage.
+// The size of the frame whose header starts `bytes` (at least 8 bytes), when the header is
+// plausible (not the checksum: the caller may not have the whole frame yet). 0 when the first 8
+// bytes are zero (no frame); kNoSize for garbage or fewer than 24 bytes.
 inline constexpr uint32_t kNoSize = ~uint32_t{0};
 uint32_t peek_frame_size(std::span<const std::byte> header_bytes);
 

@@ -40,6 +40,12 @@ constexpr uint32_t frame_size(uint32_t payload_len) {
   return kFrameHeaderSize + static_cast<uint32_t>(round_up(payload_len, kFrameAlign));
 }
 
+// Flag bit 0: set by the writer only to move a frame's checksum away from zero. A frame's first 8
+// bytes are therefore never all zero, which is how readers tell a frame from padding even when
+// fewer than 24 bytes are left in a block. No other flag is defined.
+inline constexpr uint16_t kFlagChecksumSalt = 1;
+inline constexpr uint16_t kKnownFlags = kFlagChecksumSalt;
+
 constexpr uint64_t tag_word(uint32_t payload_len, uint16_t type, uint16_t flags) {
   return uint64_t{payload_len} | (uint64_t{type} << 32) | (uint64_t{flags} << 48);
 }
@@ -48,6 +54,13 @@ constexpr uint64_t tag_word(uint32_t payload_len, uint16_t type, uint16_t flags)
 // type and LSN are protected), the payload and its padding.
 inline uint64_t frame_checksum(const std::byte* frame, uint32_t payload_len) {
   return XXH3_64bits_withSeed(frame + 8, frame_size(payload_len) - 8, kFrameChecksumSeed);
+}
+
+// Eight zero bytes where a frame could start: the start of padding (or of nothing).
+inline bool is_zero_word(const std::byte* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v == 0;
 }
 
 inline uint64_t load_u64(const std::byte* p) {

@@ -189,7 +189,15 @@ bool LogWriter::gather(Batch& b) {
     ring_.read(pos, f, size);
     const uint64_t completion = format::load_u64(f + format::kChecksumOffset);
     CAIRN_CHECK(format::load_u64(f + format::kLsnOffset) == pos);
-    format::store_u64(f + format::kChecksumOffset, format::frame_checksum(f, payload_len));
+    uint64_t checksum = format::frame_checksum(f, payload_len);
+    if (checksum == 0) {
+      // A zero first word would read as padding: salt the frame and checksum it again.
+      format::store_u64(f + format::kLengthOffset,
+                        tag | (uint64_t{format::kFlagChecksumSalt} << 48));
+      checksum = format::frame_checksum(f, payload_len);
+      CAIRN_CHECK(checksum != 0);
+    }
+    format::store_u64(f + format::kChecksumOffset, checksum);
     if (completion != 0) {
       b.completions.emplace_back(pos, reinterpret_cast<AppendCompletion*>(completion));
     }

@@ -92,13 +92,14 @@ SegmentCursor::Next SegmentCursor::stop_bad(uint64_t off, std::string what, bool
 Result<SegmentCursor::Next> SegmentCursor::next(format::DecodedFrame* frame, uint64_t* offset) {
   if (stopped_) return stop_result_;
   for (;;) {
-    if (pos_ + kFrameHeaderSize > file_size_) {
+    if (pos_ + 8 > file_size_) {
       stopped_ = true;
       return Next::kEnd;
     }
-    CAIRN_ASSIGN_OR_RETURN(const std::byte* h, bytes(pos_, kFrameHeaderSize));
-    const uint32_t size = format::peek_frame_size({h, kFrameHeaderSize});
-    if (size == 0) {
+    // A zero checksum word is never a frame (the writer salts a zero checksum away), so it marks
+    // padding even when fewer than 24 bytes are left before the block boundary.
+    CAIRN_ASSIGN_OR_RETURN(const std::byte* w, bytes(pos_, 8));
+    if (format::is_zero_word(w)) {
       if (pos_ % kBlockSize == 0) {
         stopped_ = true;
         return Next::kEnd;
@@ -112,6 +113,12 @@ Result<SegmentCursor::Next> SegmentCursor::next(format::DecodedFrame* frame, uin
       pos_ = block_end;
       continue;
     }
+    if (pos_ + kFrameHeaderSize > file_size_) {
+      return stop_bad(pos_, format::frame_check_name(format::FrameCheck::kTruncated), false,
+                      file_size_);
+    }
+    CAIRN_ASSIGN_OR_RETURN(const std::byte* h, bytes(pos_, kFrameHeaderSize));
+    const uint32_t size = format::peek_frame_size({h, kFrameHeaderSize});
     if (size == format::kNoSize) {
       return stop_bad(pos_, format::frame_check_name(format::FrameCheck::kBadLength), false,
                       pos_ + kFrameHeaderSize);
