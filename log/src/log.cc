@@ -85,16 +85,17 @@ class Log::Impl {
   std::atomic<bool> closed{false};
   Status close_status;
 
-  ~Impl() {
-    (void)close();
-    if (lock_fd >= 0) (void)fs->close(lock_fd);
-  }
+  ~Impl() { (void)close(); }
 
   Status close() {
     if (closed.exchange(true)) return close_status;
     if (writer) writer->stop();
     close_status = writer && writer->failed() ? writer->failure() : Status();
     preparer.reset();  // removes the unused spare; the stopped writer no longer uses it
+    if (lock_fd >= 0) {
+      (void)fs->close(lock_fd);  // the next writer may open the directory now
+      lock_fd = -1;
+    }
     return close_status;
   }
 };
