@@ -156,12 +156,17 @@ Status EngineCore::prepare_event(Event& e, bool* duplicate, std::vector<std::str
   const int64_t now = clock_->now_ms();
   if (e.ts_ms == 0) e.ts_ms = now;
   if (e.id.empty()) {
-    // Unique without coordination: time, a per-process random salt, a counter.
-    static const uint32_t salt = std::random_device{}();
-    char id[48];
-    std::snprintf(id, sizeof id, "evt-%llx-%08x-%llx", static_cast<unsigned long long>(e.ts_ms),
-                  salt, static_cast<unsigned long long>(event_counter_.fetch_add(1)));
-    e.id = id;
+    // Unique without coordination — time, a per-process random salt and a counter — and short
+    // enough (15 characters) to live inside the std::string of every run it starts.
+    static const uint64_t salt = std::random_device{}();
+    const uint64_t n = (salt + event_counter_.fetch_add(1)) & ((uint64_t{1} << 30) - 1);
+    const uint64_t t = static_cast<uint64_t>(e.ts_ms) & ((uint64_t{1} << 40) - 1);
+    static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuv";
+    char id[16];
+    id[0] = 'e';
+    for (int i = 0; i < 8; ++i) id[1 + i] = kDigits[(t >> (35 - 5 * i)) & 31];
+    for (int i = 0; i < 6; ++i) id[9 + i] = kDigits[(n >> (25 - 5 * i)) & 31];
+    e.id.assign(id, 15);
   } else if (!dedup_.try_insert(e.id, e.ts_ms, now)) {
     *duplicate = true;
     return Status();

@@ -11,33 +11,6 @@
 namespace cairn::detail {
 namespace {
 
-// The coroutine at the bottom of every run: it awaits the function and keeps its outcome.
-struct RootTask {
-  struct promise_type {
-    RootTask get_return_object() {
-      return RootTask{std::coroutine_handle<promise_type>::from_promise(*this)};
-    }
-    std::suspend_always initial_suspend() noexcept { return {}; }
-    std::suspend_always final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept { std::terminate(); }  // root_coroutine catches all
-  };
-  std::coroutine_handle<promise_type> handle;
-};
-
-RootTask root_coroutine(RunState* run, Task<std::string> task) {
-  try {
-    run->output = co_await std::move(task);
-    run->failed = false;
-  } catch (const std::exception& e) {
-    run->failed = true;
-    run->output = e.what();
-  } catch (...) {
-    run->failed = true;
-    run->output = "the function threw something that is not a std::exception";
-  }
-}
-
 StepRefArgs ref_of(const RunState& run, const OpSlot& slot) {
   return StepRefArgs{run.id, slot.position, slot.id};
 }
@@ -65,17 +38,13 @@ std::string nondeterminism(const OpSlot& slot, OpKind recorded_kind, std::string
 void fill(OpSlot& slot, bool failed, const std::string& value, const std::optional<Event>& event) {
   slot.resolved = true;
   slot.failed = failed;
-  if (failed) {
-    slot.error = value;
-    return;
-  }
-  switch (slot.kind) {
-    case OpKind::kStep:
-    case OpKind::kInvoke: slot.output = value; break;
-    case OpKind::kWait: slot.event = event; break;
-    case OpKind::kSend: slot.event_id = value; break;
-    case OpKind::kSleep: break;
-  }
+  slot.value = value;
+  if (!failed && slot.kind == OpKind::kWait && slot.event_out != nullptr) *slot.event_out = event;
+}
+
+void fill_from(OpSlot& slot, const PendingOp& op) {
+  static const std::optional<Event> kNone;
+  fill(slot, op.failed, op.value, op.wait ? op.wait->matched : kNone);
 }
 
 int64_t steady_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
@@ -84,25 +53,29 @@ int64_t steady_ns() { return std::chrono::steady_clock::now().time_since_epoch()
 // recorded, so replay reaches the same verdict.
 std::string invalid_arguments(const RunState& run, const OpSlot& slot) {
   switch (slot.kind) {
-    case OpKind::kWait:
-      if (slot.wait->event.empty()) return "wait_for_event needs an event name";
-      if (!slot.wait->match.empty() && !slot.wait->match.starts_with("data.")) {
+    case OpKind::kWait: {
+      const auto& w = *static_cast<const WaitRequest*>(slot.request);
+      if (w.event.empty()) return "wait_for_event needs an event name";
+      if (!w.match.empty() && !w.match.starts_with("data.")) {
         return "wait_for_event: match must be a path into the event's data, like \"data.id\"";
       }
-      if (slot.wait->value && !canonical_json(*slot.wait->value)) {
-        return "wait_for_event: value is not JSON";
+      if (w.value && !canonical_json(*w.value)) return "wait_for_event: value is not JSON";
+      break;
+    }
+    case OpKind::kSend: {
+      const auto& e = *static_cast<const Event*>(slot.request);
+      if (e.name.empty()) return "send_event needs an event name";
+      if (!is_json_object(e.data)) return "send_event: data is not a JSON object";
+      break;
+    }
+    case OpKind::kInvoke: {
+      const auto& i = *static_cast<const InvokeRequest*>(slot.request);
+      if (run.engine.registry().find(i.function) == nullptr) {
+        return "invoke: no function \"" + i.function + "\" is registered";
       }
+      if (!is_json_object(i.data)) return "invoke: data is not a JSON object";
       break;
-    case OpKind::kSend:
-      if (slot.send->name.empty()) return "send_event needs an event name";
-      if (!is_json_object(slot.send->data)) return "send_event: data is not a JSON object";
-      break;
-    case OpKind::kInvoke:
-      if (run.engine.registry().find(slot.invoke->function) == nullptr) {
-        return "invoke: no function \"" + slot.invoke->function + "\" is registered";
-      }
-      if (!is_json_object(slot.invoke->data)) return "invoke: data is not a JSON object";
-      break;
+    }
     default: break;
   }
   return {};
@@ -111,8 +84,7 @@ std::string invalid_arguments(const RunState& run, const OpSlot& slot) {
 }  // namespace
 
 void Executor::destroy(RunState* run) {
-  if (run->root) run->root.destroy();
-  std::unique_ptr<RunState> owned(run);
+  std::unique_ptr<RunState> owned(run);  // the task's destructor destroys its frames
 }
 
 void Executor::abandon(RunState& run) {
@@ -137,7 +109,7 @@ void Executor::drive(RunState& run) {
       return;
     }
     if (run.fn != nullptr && !run.done) {
-      if (!run.root) {
+      if (!run.task) {
         start(run);
       } else {
         switch (next_action(run)) {
@@ -159,7 +131,7 @@ void Executor::drive(RunState& run) {
           case Next::kNothing: break;
         }
       }
-      if (run.root && (run.root.done() || !run.fatal.empty())) finish(run);
+      if (run.task && (run.task.done() || run.fatal)) finish(run);
     }
     if (Scheduler::try_park(run)) return;
   }
@@ -180,24 +152,34 @@ Executor::Next Executor::next_action(RunState& run) {
 }
 
 void Executor::start(RunState& run) {
-  run.root = root_coroutine(&run, run.fn->body(run.ctx, run.event)).handle;
-  run.root.resume();
+  run.task = run.fn->body(run.ctx, run.event);
+  run.task.resume();
 }
 
 void Executor::finish(RunState& run) {
   run.done = true;
-  const bool failed = run.failed || !run.fatal.empty();
-  std::string text = run.fatal.empty() ? std::move(run.output) : std::move(run.fatal);
+  bool failed = run.fatal != nullptr;
+  std::string text = failed ? std::move(*run.fatal) : std::string();
+  if (!failed) {
+    try {
+      text = run.task.result();
+    } catch (const std::exception& e) {
+      failed = true;
+      text = e.what();
+    } catch (...) {
+      failed = true;
+      text = "the function threw something that is not a std::exception";
+    }
+  }
   run.current = nullptr;
   run.suspended = nullptr;
-  run.root.destroy();
-  run.root = nullptr;
+  run.task = Task<std::string>();  // destroys the frames
   const auto& opts = core_.options();
   if (!failed && text.size() > opts.step_output_bytes_max) {
+    failed = true;
     text = "the function's output of " + std::to_string(text.size()) +
-           " bytes exceeds step_output_bytes_max (" + std::to_string(opts.step_output_bytes_max) + ")";
-    (void)core_.append(schema::RecordType::RunFailed, build_run_failed(run.id, text, 0));
-    return;
+           " bytes exceeds step_output_bytes_max (" + std::to_string(opts.step_output_bytes_max) +
+           ")";
   }
   if (!failed) {
     (void)core_.append(schema::RecordType::RunCompleted, build_run_completed(run.id, text));
@@ -270,7 +252,7 @@ void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
 }
 
 void Executor::start_wait(RunState& run, OpSlot& slot) {
-  const WaitRequest& w = *slot.wait;
+  const WaitRequest& w = *static_cast<const WaitRequest*>(slot.request);
   std::string value;
   if (!w.match.empty()) {
     // A field the starting event lacks can never match: a value no event field produces.
@@ -284,7 +266,7 @@ void Executor::start_wait(RunState& run, OpSlot& slot) {
 }
 
 void Executor::start_send(RunState& run, OpSlot& slot) {
-  Event event = *slot.send;
+  Event event = *static_cast<const Event*>(slot.request);
   bool duplicate = false;
   std::vector<std::string_view> functions;
   Status st = core_.prepare_event(event, &duplicate, &functions);
@@ -299,7 +281,7 @@ void Executor::start_send(RunState& run, OpSlot& slot) {
 }
 
 void Executor::start_invoke(RunState& run, OpSlot& slot) {
-  const InvokeRequest& o = *slot.invoke;
+  const InvokeRequest& o = *static_cast<const InvokeRequest*>(slot.request);
   const RunId child = core_.allocate_run_ids(1);
   Event event{"cairn/function.invoked", o.data, {}, core_.clock().now_ms()};
   const StepRefArgs ref = ref_of(run, slot);
@@ -308,19 +290,14 @@ void Executor::start_invoke(RunState& run, OpSlot& slot) {
 }
 
 void Executor::fail_run(RunState& run, std::string error) {
-  if (run.fatal.empty()) run.fatal = std::move(error);
+  if (!run.fatal) run.fatal = std::make_unique<std::string>(std::move(error));
 }
 
 bool Executor::op_ready(RunState& run, OpSlot& slot) {
-  if (!run.fatal.empty()) return false;
+  if (run.fatal) return false;
   // A repeated id gets a suffix, so every operation of a run has its own id: "charge", "charge:1".
-  const uint64_t h = std::hash<std::string>{}(slot.id);
-  auto it = std::find_if(run.id_counts.begin(), run.id_counts.end(),
-                         [&](const auto& p) { return p.first == h; });
-  if (it == run.id_counts.end()) {
-    run.id_counts.emplace_back(h, 0);
-  } else {
-    slot.id += ':' + std::to_string(++it->second);
+  if (const uint32_t n = run.id_counts.use(std::hash<std::string>{}(slot.id)); n > 0) {
+    slot.id += ':' + std::to_string(n);
   }
   slot.position = run.next_position;
   if (slot.position >= core_.options().steps_per_run_max) {
@@ -329,8 +306,9 @@ bool Executor::op_ready(RunState& run, OpSlot& slot) {
     return false;
   }
   if (run.replaying) {
-    if (run.history_used < run.history.size()) {
-      const HistoryEntry& e = run.history[run.history_used];
+    std::vector<HistoryEntry>& history = *run.history;
+    if (run.history_used < history.size()) {
+      const HistoryEntry& e = history[run.history_used];
       if (e.kind != slot.kind || e.step_id != slot.id) {
         fail_run(run, nondeterminism(slot, e.kind, e.step_id));
         return false;
@@ -338,14 +316,14 @@ bool Executor::op_ready(RunState& run, OpSlot& slot) {
       fill(slot, e.failed, e.value, e.event);
       ++run.history_used;
       ++run.next_position;
-      if (run.history_used == run.history.size()) {
+      if (run.history_used == history.size()) {
         run.replaying = false;
-        std::vector<HistoryEntry>().swap(run.history);
+        run.history.reset();
       }
       return true;
     }
     run.replaying = false;
-    std::vector<HistoryEntry>().swap(run.history);
+    run.history.reset();
   }
   {
     std::lock_guard lock(run.op_lock);
@@ -356,7 +334,7 @@ bool Executor::op_ready(RunState& run, OpSlot& slot) {
         return false;
       }
       if (op.state == OpState::kResolved) {
-        fill(slot, op.failed, op.value, op.event);
+        fill_from(slot, op);
         ++run.next_position;
         return true;
       }
@@ -367,7 +345,7 @@ bool Executor::op_ready(RunState& run, OpSlot& slot) {
     // Nothing is recorded, so no position is used: replay reaches the same verdict here.
     slot.resolved = true;
     slot.failed = true;
-    slot.error = std::move(bad);
+    slot.value = std::move(bad);
     return true;
   }
   return false;
@@ -375,7 +353,7 @@ bool Executor::op_ready(RunState& run, OpSlot& slot) {
 
 void Executor::op_suspend(RunState& run, OpSlot& slot) {
   run.current = &slot;
-  if (!run.fatal.empty()) return;
+  if (run.fatal) return;
   OpState state;
   uint32_t attempts;
   {
@@ -416,11 +394,11 @@ void Executor::op_resume(RunState& run, OpSlot& slot) {
     std::lock_guard lock(run.op_lock);
     const PendingOp& op = run.op;
     CAIRN_CHECK(op.position == slot.position && op.state == OpState::kResolved);
-    fill(slot, op.failed, op.value, op.event);
+    fill_from(slot, op);
     ++run.next_position;
   }
   run.current = nullptr;
-  if (slot.failed) throw StepError(slot.id, slot.error);
+  if (slot.failed) throw StepError(slot.id, slot.value);
 }
 
 }  // namespace cairn::detail

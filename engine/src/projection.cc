@@ -79,7 +79,8 @@ RunState* Projection::create_run(RunId id, std::string_view function_id, Event e
   if (id > max_run_id_) max_run_id_ = id;
   if (runs_.contains(id)) return nullptr;  // recorded twice: the first one stands
   const FunctionEntry* fn = registry_.find(function_id);
-  auto run = std::make_unique<RunState>(core_, id, fn, std::string(function_id), std::move(event));
+  const std::string& interned = *function_ids_.emplace(function_id).first;
+  auto run = std::make_unique<RunState>(core_, id, fn, interned, std::move(event));
   run->parent_run = parent_run;
   run->parent_position = parent_position;
   RunState* r = run.release();  // owned by the table, then by the worker that frees it
@@ -104,7 +105,6 @@ void Projection::finish_run(RunState& run, RunStatus status, std::string output,
   counters_.runs_finished.fetch_add(1, std::memory_order_relaxed);
   RunInfo info{run.id, run.function_id, status, std::move(output), std::move(error),
                run.positions.load(std::memory_order_relaxed)};
-  run.final_error = info.error;
   effects_.run_finished(info);
   run.finished.store(true, std::memory_order_release);
   if (live_) {
@@ -120,20 +120,18 @@ void Projection::resolve(RunState& run, uint32_t position, OpKind kind, std::str
   {
     std::lock_guard lock(run.op_lock);
     PendingOp& op = run.op;
-    if (op.position != position) {
-      op = PendingOp{};
-      op.position = position;
-    }
+    if (op.position != position) op.reset(kind, position);
     op.kind = kind;
     if (!step_id.empty()) op.step_id.assign(step_id);
     op.state = OpState::kResolved;
     op.failed = false;
     op.value.clear();
-    op.event.reset();
+    if (op.wait) op.wait->matched.reset();
     fill(op);
     if (!live_) {
-      HistoryEntry h{kind, op.failed, op.step_id, op.value, op.event};
-      run.history.push_back(std::move(h));
+      if (!run.history) run.history = std::make_unique<std::vector<HistoryEntry>>();
+      run.history->push_back(HistoryEntry{kind, op.failed, op.step_id, op.value,
+                                          op.wait ? op.wait->matched : std::nullopt});
     }
   }
   run.positions.store(position + 1, std::memory_order_relaxed);
@@ -143,8 +141,8 @@ void Projection::resolve(RunState& run, uint32_t position, OpKind kind, std::str
 
 void Projection::cancel_wait(RunState& run) {
   std::lock_guard lock(run.op_lock);
-  if (run.op.kind == OpKind::kWait && run.op.state == OpState::kPending) {
-    waits_.remove(run.op.wait_event, run.op.wait_path, run.op.wait_value,
+  if (run.op.kind == OpKind::kWait && run.op.state == OpState::kPending && run.op.wait) {
+    waits_.remove(run.op.wait->event, run.op.wait->path, run.op.wait->value,
                   Waiter{run.id, run.op.position});
   }
 }
@@ -167,7 +165,10 @@ void Projection::on_event_accepted(const schema::EventAccepted& e) {
       RunState* run = find(w.run);
       if (run == nullptr) continue;
       if (live_) effects_.cancel_timer(run->id);
-      resolve(*run, w.position, OpKind::kWait, {}, [&](PendingOp& op) { op.event = event; });
+      resolve(*run, w.position, OpKind::kWait, {}, [&](PendingOp& op) {
+        if (!op.wait) op.wait = std::make_unique<WaitDetails>();
+        op.wait->matched = event;
+      });
     }
   }
   if (const schema::StepRef* o = e.origin()) {
@@ -187,9 +188,7 @@ void Projection::on_run_created(const schema::RunCreated& c) {
   RunState* parent = find(p->run_id());
   if (parent == nullptr) return;
   std::lock_guard lock(parent->op_lock);
-  parent->op = PendingOp{};
-  parent->op.kind = OpKind::kInvoke;
-  parent->op.position = p->position();
+  parent->op.reset(OpKind::kInvoke, p->position());
   parent->op.step_id.assign(sv(p->step_id()));
   parent->op.state = OpState::kPending;
   parent->op.child = c.run_id();
@@ -226,9 +225,7 @@ void Projection::on_step_failed(const schema::StepFailed& f) {
   }
   {
     std::lock_guard lock(run->op_lock);
-    run->op = PendingOp{};
-    run->op.kind = OpKind::kStep;
-    run->op.position = ref->position();
+    run->op.reset(OpKind::kStep, ref->position());
     run->op.step_id.assign(sv(ref->step_id()));
     run->op.state = OpState::kRetryWait;
     run->op.attempts = f.attempt();
@@ -248,9 +245,7 @@ void Projection::on_sleep_started(const schema::SleepStarted& s) {
   if (run == nullptr) return;
   {
     std::lock_guard lock(run->op_lock);
-    run->op = PendingOp{};
-    run->op.kind = OpKind::kSleep;
-    run->op.position = ref->position();
+    run->op.reset(OpKind::kSleep, ref->position());
     run->op.step_id.assign(sv(ref->step_id()));
     run->op.state = OpState::kPending;
     run->op.deadline_ms = s.wake_at_ms();
@@ -268,17 +263,16 @@ void Projection::on_wait_started(const schema::WaitStarted& w) {
   if (run == nullptr) return;
   {
     std::lock_guard lock(run->op_lock);
-    run->op = PendingOp{};
-    run->op.kind = OpKind::kWait;
-    run->op.position = ref->position();
+    run->op.reset(OpKind::kWait, ref->position());
     run->op.step_id.assign(sv(ref->step_id()));
     run->op.state = OpState::kPending;
     run->op.deadline_ms = w.timeout_at_ms();
-    run->op.wait_event.assign(sv(w.event_name()));
-    run->op.wait_path.assign(sv(w.match_path()));
-    run->op.wait_value.assign(sv(w.match_value()));
-    waits_.add(run->op.wait_event, run->op.wait_path, run->op.wait_value,
-               Waiter{run->id, ref->position()});
+    run->op.wait = std::make_unique<WaitDetails>();
+    WaitDetails& d = *run->op.wait;
+    d.event.assign(sv(w.event_name()));
+    d.path.assign(sv(w.match_path()));
+    d.value.assign(sv(w.match_value()));
+    waits_.add(d.event, d.path, d.value, Waiter{run->id, ref->position()});
   }
   run->status.store(RunStatus::kWaiting, std::memory_order_relaxed);
   if (live_ && w.timeout_at_ms() > 0) {
@@ -309,7 +303,7 @@ void Projection::on_run_resumed(const schema::RunResumed& r) {
     case schema::ResumeReason::WaitTimedOut:
       if (kind == OpKind::kWait && state == OpState::kPending) {
         cancel_wait(*run);
-        resolve(*run, ref->position(), OpKind::kWait, {}, [](PendingOp& op) { op.event.reset(); });
+        resolve(*run, ref->position(), OpKind::kWait, {}, [](PendingOp&) {});
       }
       break;
     case schema::ResumeReason::RetryDue:
@@ -387,19 +381,25 @@ uint64_t Projection::finish_replay(uint64_t* unknown) {
       ++*unknown;
       continue;
     }
-    PendingOp op;
+    OpKind kind;
+    OpState state;
+    uint32_t position;
+    int64_t deadline;
     {
       std::lock_guard lock(run->op_lock);
-      op = run->op;
+      kind = run->op.kind;
+      state = run->op.state;
+      position = run->op.position;
+      deadline = run->op.deadline_ms;
     }
-    if (op.state == OpState::kPending && op.kind == OpKind::kSleep) {
-      effects_.arm_timer(run->id, op.position, schema::ResumeReason::TimerFired, op.deadline_ms);
-    } else if (op.state == OpState::kPending && op.kind == OpKind::kWait && op.deadline_ms > 0) {
-      effects_.arm_timer(run->id, op.position, schema::ResumeReason::WaitTimedOut, op.deadline_ms);
-    } else if (op.state == OpState::kRetryWait) {
-      effects_.arm_timer(run->id, op.position, schema::ResumeReason::RetryDue, op.deadline_ms);
+    if (state == OpState::kPending && kind == OpKind::kSleep) {
+      effects_.arm_timer(run->id, position, schema::ResumeReason::TimerFired, deadline);
+    } else if (state == OpState::kPending && kind == OpKind::kWait && deadline > 0) {
+      effects_.arm_timer(run->id, position, schema::ResumeReason::WaitTimedOut, deadline);
+    } else if (state == OpState::kRetryWait) {
+      effects_.arm_timer(run->id, position, schema::ResumeReason::RetryDue, deadline);
     }
-    run->replaying = !run->history.empty();
+    run->replaying = run->history != nullptr && !run->history->empty();
     effects_.make_runnable(*run);
     ++resumed;
   }

@@ -13,6 +13,7 @@
 #include <shared_mutex>
 #include <span>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cairn/clock.h"
@@ -110,6 +111,7 @@ class Projection {
   RunId max_run_id_ = 0;
   WaitIndex waits_;
   std::vector<Waiter> matched_;  // scratch
+  std::unordered_set<std::string> function_ids_;  // interned: runs refer to these
   ProjectionCounters counters_;
 };
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <coroutine>
 #include <cstdint>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "cairn/context.h"
 #include "cairn/engine.h"
 #include "cairn/event.h"
+#include "cairn/task.h"
 
 namespace cairn {
 class Engine;
@@ -56,23 +58,41 @@ enum class OpState : uint8_t {
   kResolved,   // done: the result is below
 };
 
+// What only a wait needs: its entry in the WaitIndex (to remove it when the wait ends another
+// way) and the event that resolved it. Kept out of line so that other runs do not pay for it.
+struct WaitDetails {
+  std::string event;
+  std::string path;
+  std::string value;
+  std::optional<Event> matched;
+};
+
 // The newest durable fact about one position of the run (written by apply).
 struct PendingOp {
   OpKind kind = OpKind::kStep;
-  uint32_t position = ~0u;
   OpState state = OpState::kNone;
+  bool failed = false;
+  uint32_t position = ~0u;
   uint32_t attempts = 0;    // failed attempts of a step
   int64_t deadline_ms = 0;  // sleep wake, wait timeout, retry time
+  RunId child = 0;          // invoke
   std::string step_id;
-  // Result once resolved.
-  bool failed = false;
-  std::string value;  // error text, invoked run's output, sent event's id
-  std::optional<Event> event;
-  RunId child = 0;  // invoke
-  // A wait's entry in the WaitIndex, to remove it when the wait ends another way.
-  std::string wait_event;
-  std::string wait_path;
-  std::string wait_value;
+  std::string value;  // once resolved: error text, invoked run's output, sent event's id
+  std::unique_ptr<WaitDetails> wait;
+
+  // Starts describing `position` afresh.
+  void reset(OpKind k, uint32_t pos) {
+    kind = k;
+    state = OpState::kNone;
+    failed = false;
+    position = pos;
+    attempts = 0;
+    deadline_ms = 0;
+    child = 0;
+    step_id.clear();
+    value.clear();
+    wait.reset();
+  }
 };
 
 // A resolved position, kept while a restarted run replays (then dropped).
@@ -84,50 +104,74 @@ struct HistoryEntry {
   std::optional<Event> event;
 };
 
+// How often each operation id was used in a run, so a repeated id gets a suffix ("charge:1").
+// Most runs use a handful of distinct ids: the first few live inline, the rest in a vector.
+class IdCounts {
+ public:
+  // Returns how many times `hash` was seen before (and counts this use).
+  uint32_t use(uint64_t hash) {
+    for (uint32_t i = 0; i < inline_used_; ++i) {
+      if (inline_[i].first == hash) return ++inline_[i].second;
+    }
+    for (auto& p : more_) {
+      if (p.first == hash) return ++p.second;
+    }
+    if (inline_used_ < kInline) {
+      inline_[inline_used_++] = {hash, 0};
+    } else {
+      more_.emplace_back(hash, 0);
+    }
+    return 0;
+  }
+
+ private:
+  static constexpr uint32_t kInline = 2;
+  std::pair<uint64_t, uint32_t> inline_[kInline];
+  uint32_t inline_used_ = 0;
+  std::vector<std::pair<uint64_t, uint32_t>> more_;
+};
+
 struct RunState {
-  RunState(EngineCore& core, RunId id, const FunctionEntry* fn, std::string function_id,
+  RunState(EngineCore& core, RunId id, const FunctionEntry* fn, const std::string& function_id,
            Event event)
       : engine(core),
         id(id),
         fn(fn),
-        function_id(std::move(function_id)),
+        function_id(function_id),
         event(std::move(event)),
         ctx(*this) {}
 
   EngineCore& engine;
   const RunId id;
-  const FunctionEntry* const fn;  // null: the function is not registered in this process
-  const std::string function_id;
-  const Event event;  // the input
+  const FunctionEntry* const fn;   // null: the function is not registered in this process
+  const std::string& function_id;  // interned by the projection
+  const Event event;               // the input
   RunId parent_run = 0;
   uint32_t parent_position = 0;
 
   // --- projection (apply) ---
   std::atomic<RunStatus> status{RunStatus::kQueued};
-  std::atomic<uint32_t> positions{0};  // durable operations recorded
   std::atomic<bool> finished{false};   // its last record is applied; the owner frees it
-  std::string final_error;             // cancelled: why
-  SpinLock op_lock;
-  PendingOp op;
-  std::vector<HistoryEntry> history;  // replay only
   std::atomic<Sched> sched{Sched::kIdle};
+  SpinLock op_lock;
+  std::atomic<uint32_t> positions{0};  // durable operations recorded
   std::atomic<int64_t> notified_at_ns{0};  // when a step's record made it runnable
+  PendingOp op;
+  std::unique_ptr<std::vector<HistoryEntry>> history;  // while a restarted run replays
 
   // --- executor (the worker that owns it) ---
   Context ctx;
-  std::coroutine_handle<> root;  // the driving coroutine, once started
-  OpSlot* current = nullptr;     // the operation the coroutine is suspended at
+  Task<std::string> task;             // the function, once started
   std::coroutine_handle<> suspended;  // the innermost coroutine, suspended at `current`
-  uint32_t next_position = 0;    // positions the coroutine has asked for
-  uint32_t attempt_position = ~0u;  // the position attempt_started counts for
-  uint32_t attempt_started = 0;      // attempts of that step this process started
-  size_t history_used = 0;       // replayed positions consumed
+  OpSlot* current = nullptr;          // the operation it is suspended at
+  uint32_t next_position = 0;         // positions the coroutine has asked for
+  uint32_t attempt_position = ~0u;    // the position attempt_started counts for
+  uint32_t attempt_started = 0;       // attempts of that step this process started
+  uint32_t history_used = 0;          // replayed positions consumed
   bool replaying = false;
-  bool done = false;             // the coroutine finished; its final record is appended
-  bool failed = false;           // the coroutine ended with an error
-  std::string output;            // coroutine result or error text
-  std::string fatal;             // a limit or non-determinism stops the run with this error
-  std::vector<std::pair<uint64_t, uint32_t>> id_counts;  // hash of id -> times used
+  bool done = false;                  // the function ended; its final record is appended
+  std::unique_ptr<std::string> fatal;  // a limit or non-determinism stops the run with this
+  IdCounts id_counts;
 };
 
 }  // namespace cairn::detail

@@ -1,10 +1,12 @@
-// RunTable: run id -> RunState*, an open-addressing hash table (linear probing, backward-shift
-// deletion, no tombstones). apply looks a run up for almost every record, so this is on the step
-// path: one multiply and usually one cache line, 16 bytes per slot, at most half full.
-// Not thread-safe: Projection guards mutation with its lock.
+// U64Map<V>: a nonzero 64-bit id -> V, an open-addressing hash table (linear probing,
+// backward-shift deletion, no tombstones), at most half full. RunTable (run id -> RunState*) is
+// on the step path: apply looks a run up for almost every record, and this costs one multiply and
+// usually one cache line, with 16 bytes per slot. The timer wheel keeps its generations in one.
+// Not thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "cairn/engine.h"
@@ -13,28 +15,40 @@ namespace cairn::detail {
 
 struct RunState;
 
-class RunTable {
+template <typename V>
+class U64Map {
  public:
-  RunTable() { slots_.resize(kMinSlots); }
+  U64Map() { slots_.resize(kMinSlots); }
 
-  RunState* find(RunId id) const {
+  // Null when absent.
+  const V* find(uint64_t id) const {
     if (id == 0) return nullptr;
     for (size_t i = home(id);; i = (i + 1) & mask()) {
       const Slot& s = slots_[i];
-      if (s.id == id) return s.run;
+      if (s.id == id) return &s.value;
       if (s.id == 0) return nullptr;
     }
   }
-  bool contains(RunId id) const { return find(id) != nullptr; }
+  V* find(uint64_t id) { return const_cast<V*>(std::as_const(*this).find(id)); }
+  bool contains(uint64_t id) const { return find(id) != nullptr; }
 
   // Precondition: id != 0 and not present.
-  void insert(RunId id, RunState* run) {
+  void insert(uint64_t id, V value) {
     if ((size_ + 1) * 2 > slots_.size()) grow();
-    place(id, run);
+    place(id, std::move(value));
     ++size_;
   }
 
-  bool erase(RunId id) {
+  // Inserts or overwrites.
+  void set(uint64_t id, V value) {
+    if (V* v = find(id)) {
+      *v = std::move(value);
+    } else {
+      insert(id, std::move(value));
+    }
+  }
+
+  bool erase(uint64_t id) {
     if (id == 0) return false;
     size_t i = home(id);
     for (;; i = (i + 1) & mask()) {
@@ -63,7 +77,7 @@ class RunTable {
   template <typename F>
   void for_each(F&& f) const {
     for (const Slot& s : slots_) {
-      if (s.id != 0) f(s.id, s.run);
+      if (s.id != 0) f(s.id, s.value);
     }
   }
 
@@ -74,25 +88,25 @@ class RunTable {
 
  private:
   struct Slot {
-    RunId id = 0;
-    RunState* run = nullptr;
+    uint64_t id = 0;
+    V value{};
   };
   static constexpr size_t kMinSlots = 64;
 
   size_t mask() const { return slots_.size() - 1; }
-  size_t home(RunId id) const {
+  size_t home(uint64_t id) const {
     return static_cast<size_t>((id * 0x9E3779B97F4A7C15ull) >> 20) & mask();
   }
-  void place(RunId id, RunState* run) {
+  void place(uint64_t id, V value) {
     size_t i = home(id);
     while (slots_[i].id != 0) i = (i + 1) & mask();
-    slots_[i] = Slot{id, run};
+    slots_[i] = Slot{id, std::move(value)};
   }
   void rehash(size_t n) {
     std::vector<Slot> old(n);
     old.swap(slots_);
     for (const Slot& s : old) {
-      if (s.id != 0) place(s.id, s.run);
+      if (s.id != 0) place(s.id, s.value);
     }
   }
   void grow() { rehash(slots_.size() * 2); }
@@ -100,6 +114,15 @@ class RunTable {
 
   std::vector<Slot> slots_;
   size_t size_ = 0;
+};
+
+// Run id -> the run's state, for apply.
+class RunTable : public U64Map<RunState*> {
+ public:
+  RunState* find(RunId id) const {
+    RunState* const* p = U64Map::find(id);
+    return p == nullptr ? nullptr : *p;
+  }
 };
 
 }  // namespace cairn::detail

@@ -12,14 +12,14 @@ namespace cairn::detail {
 
 void TimerWheel::arm(RunId run, uint32_t position, uint8_t reason, int64_t deadline_ms) {
   const uint32_t gen = ++generation_;
-  live_[run] = gen;
+  live_.set(run, gen);
   // A deadline at or before now is due at the next advance().
   place(TimerEntry{deadline_ms, run, position, reason, gen}, &due_now_);
 }
 
 bool TimerWheel::is_live(const TimerEntry& e) const {
-  auto it = live_.find(e.run);
-  return it != live_.end() && it->second == e.generation;
+  const uint32_t* gen = live_.find(e.run);
+  return gen != nullptr && *gen == e.generation;
 }
 
 void TimerWheel::place(const TimerEntry& e, std::vector<TimerEntry>* due) {

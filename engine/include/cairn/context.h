@@ -94,22 +94,18 @@ struct InvokeRequest {
 // awaiter, in the suspended coroutine's frame.
 struct OpSlot {
   OpKind kind = OpKind::kStep;
-  std::string id;  // as the function named it
-  // Request.
-  int64_t deadline_ms = 0;  // sleep
-  const WaitRequest* wait = nullptr;
-  const Event* send = nullptr;
-  const InvokeRequest* invoke = nullptr;
-  std::optional<uint32_t> retries;
-  StepBody* body = nullptr;
-  // Result.
-  uint32_t position = 0;  // assigned when the function reaches the operation
   bool resolved = false;  // the result below is known
   bool failed = false;
-  std::string error;
-  std::string output;  // recorded bytes: a replayed step's value, an invoked run's output
-  std::optional<Event> event;  // wait_for_event
-  std::string event_id;        // send_event
+  uint32_t position = 0;  // assigned when the function reaches the operation
+  std::string id;         // as the function named it (a repeat gets a ":n" suffix)
+  // Request.
+  int64_t deadline_ms = 0;  // sleep
+  const void* request = nullptr;  // WaitRequest (wait), Event (send), InvokeRequest (invoke)
+  std::optional<uint32_t> retries;
+  StepBody* body = nullptr;
+  // Result: a replayed step's or an invoked run's output, a sent event's id, or the error.
+  std::string value;
+  std::optional<Event>* event_out = nullptr;  // where a wait's event goes
 };
 
 struct RunState;
@@ -150,7 +146,7 @@ class StepAwaiter final : public StepBody {
     op_resume(run_, slot_);
     if constexpr (!std::is_void_v<T>) {
       if (value_) return std::move(*value_);
-      return Codec<T>::decode(slot_.output);
+      return Codec<T>::decode(slot_.value);
     }
   }
   void run(const StepInfo& info, std::string& out) override {
@@ -189,14 +185,13 @@ class OpAwaiter {
   Result await_resume() {
     op_resume(run_, slot_);
     if constexpr (std::is_same_v<Result, std::optional<Event>>) {
-      return std::move(slot_.event);
+      return std::move(*slot_.event_out);
     } else if constexpr (std::is_same_v<Result, std::string>) {
-      return std::move(slot_.event_id);
+      return std::move(slot_.value);
     } else if constexpr (!std::is_void_v<Result>) {
-      return Codec<Result>::decode(slot_.output);
+      return Codec<Result>::decode(slot_.value);
     }
   }
-  OpSlot& slot() { return slot_; }
 
  protected:
   RunState& run_;
@@ -221,25 +216,27 @@ class WaitAwaiter : public OpAwaiter<std::optional<Event>> {
              o.timeout} {
     slot_.kind = OpKind::kWait;
     slot_.id = id;
-    slot_.wait = &req_;
+    slot_.request = &req_;
+    slot_.event_out = &event_;
   }
 
  private:
   WaitRequest req_;
+  std::optional<Event> event_;  // the result
 };
 
 class SendAwaiter : public OpAwaiter<std::string> {
  public:
   SendAwaiter(RunState& run, std::string_view id, const OutgoingEvent& e)
       : OpAwaiter(run),
-        event_{std::string(e.name), std::string(e.data), std::string(e.id), e.ts_ms} {
+        outgoing_{std::string(e.name), std::string(e.data), std::string(e.id), e.ts_ms} {
     slot_.kind = OpKind::kSend;
     slot_.id = id;
-    slot_.send = &event_;
+    slot_.request = &outgoing_;
   }
 
  private:
-  Event event_;
+  Event outgoing_;
 };
 
 template <typename R>
@@ -249,7 +246,7 @@ class InvokeAwaiter : public OpAwaiter<R> {
       : OpAwaiter<R>(run), req_{std::string(o.function), std::string(o.data)} {
     this->slot_.kind = OpKind::kInvoke;
     this->slot_.id = id;
-    this->slot_.invoke = &req_;
+    this->slot_.request = &req_;
   }
 
  private:

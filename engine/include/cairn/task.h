@@ -84,6 +84,13 @@ class [[nodiscard]] Task {
     if (h_) h_.destroy();
   }
 
+  // The engine drives a run's top-level task itself, without an awaiting coroutine: it resumes
+  // it, sees whether it finished, and takes its result (which rethrows the function's exception).
+  void resume() { h_.resume(); }
+  bool done() const { return h_.done(); }
+  T result() { return h_.promise().take(); }
+  explicit operator bool() const { return static_cast<bool>(h_); }
+
   bool await_ready() const noexcept { return false; }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) noexcept {
     h_.promise().continuation = awaiter;
