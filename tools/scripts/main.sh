@@ -1,17 +1,13 @@
 #!/bin/bash
-# The main job: installs what is missing, builds in Release, and runs the log benchmark
-# (8 producers, 128-byte records, fsync) with its same-run baseline. Extra arguments go to
-# cairn-bench log.
+# The main job: installs what is missing, builds in Release, and runs the example workload — the
+# order workflow (examples/order_workflow) with its flaky payment provider — which ends with a
+# summary of durable steps/s, retries, latency and the log. Extra arguments go to order_workflow
+# (--orders N, --in-flight W, --payment-failure-rate R, ...).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ./tools/scripts/install-deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DCAIRN_BUILD_TESTS=OFF >/dev/null
 cmake --build build/release -j "$(nproc)"
-data=${CAIRN_DATA_DIR:-./cairn-data}/bench-log
+data=${CAIRN_DATA_DIR:-./cairn-data}/orders
 rm -rf "$data"
-./build/release/bench/cairn-bench log --producers 8 --payload 128 --seconds 5 --dir "$data" "$@"
-echo
-echo "The log is in $data. Inspect it with:"
-echo "  ./build/release/tools/cairn log verify $data"
-echo "  ./build/release/tools/cairn log stats $data"
-echo "  ./build/release/tools/cairn log dump $data --json | head"
+exec ./build/release/examples/order_workflow --dir "$data" "$@"
