@@ -265,8 +265,13 @@ EngineStats EngineCore::stats() const {
 }
 
 void EngineCore::on_durable(const log::DurableBatch& batch) noexcept {
+  // Wake-ups are queued in groups: one per group instead of one per run, and the first runs of a
+  // large batch do not wait for the whole batch to be applied.
+  constexpr size_t kFlushEvery = 64;
+  size_t n = 0;
   for (const log::RecordView& r : batch.records) {
     projection_.apply(r.lsn, r.type, r.payload, /*live=*/true);
+    if (++n % kFlushEvery == 0) scheduler_.flush_deferred();
   }
   scheduler_.flush_deferred();
 }
