@@ -28,9 +28,15 @@ Status quarantine_copy(FileSystem& fs, const std::string& dir, const std::string
                        RecoveryReport* report) {
   std::string qdir;
   CAIRN_RETURN_IF_ERROR(quarantine_dir(fs, dir, &qdir));
-  const std::string qpath = join_path(qdir, qname);
   CAIRN_ASSIGN_OR_RETURN(int in, fs.open(path, OpenFlags{}));
+  // An earlier recovery that was interrupted may have left a copy under this name: keep it (it may
+  // hold bytes that were zeroed since) and write this one beside it.
+  std::string qpath = join_path(qdir, qname);
   Result<int> out = fs.open(qpath, OpenFlags{.write = true, .create = true, .exclusive = true});
+  for (int n = 1; !out.ok() && out.status().code() == StatusCode::kAlreadyExists && n < 1000; ++n) {
+    qpath = join_path(qdir, qname + "." + std::to_string(n));
+    out = fs.open(qpath, OpenFlags{.write = true, .create = true, .exclusive = true});
+  }
   if (!out.ok()) {
     (void)fs.close(in);
     return out.status();

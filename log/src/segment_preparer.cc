@@ -45,6 +45,12 @@ void SegmentPreparer::request() {
 
 Result<std::string> SegmentPreparer::take() {
   std::unique_lock lock(mu_);
+  if (!ready_ && !busy_ && !error_.ok()) {
+    // Preparing ahead failed earlier (a full disk, say); space may be back: try once more now.
+    error_ = Status();
+    wanted_ = true;
+    cv_.notify_all();
+  }
   if (!ready_ && !busy_ && error_.ok()) {
     wanted_ = true;
     cv_.notify_all();

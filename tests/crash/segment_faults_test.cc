@@ -1,0 +1,119 @@
+// Faults off the commit path, injected through the FileSystem: a full disk while a spare segment
+// is prepared, a failed rename or directory sync at rotation. Each stops the writer with a message
+// naming the cause and leaves a log that reopens with every acknowledged record.
+#include <chrono>
+#include <thread>
+
+#include "crash/fault_test_support.h"
+#include "support/blob_records.h"
+
+namespace cairn::testing {
+namespace {
+
+// Records of 8 KiB: a 1 MiB segment fills after about 128 of them.
+constexpr size_t kRecordBytes = 8 << 10;
+constexpr int kAppendsMax = 1000;
+
+class SegmentFaults : public FaultTest {};
+
+TEST_P(SegmentFaults, NoSpaceWhilePreparingASegmentStopsTheWriterAndLeavesNoSpare) {
+  {
+    auto log = log::Log::open(dir.path(), faulty_options());
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    // The disk fills 256 KiB into the next spare.
+    fs->add_fault(FsFault{.op = FsOp::kPwrite,
+                          .path_contains = "prealloc-",
+                          .err = ENOSPC,
+                          .times = 0,
+                          .after_bytes = 256 << 10});
+    const Status failure = append_until_failure(**log, kRecordBytes, kAppendsMax);
+    ASSERT_FALSE(failure.ok()) << "the log never needed a new segment";
+    EXPECT_EQ(failure.code(), StatusCode::kFailed) << failure.to_string();
+    EXPECT_NE(failure.message().find("No space"), std::string::npos) << failure.to_string();
+    EXPECT_NE(failure.message().find("preparing segment"), std::string::npos)
+        << failure.to_string();
+    EXPECT_EQ((*log)->health().code(), StatusCode::kFailed);
+    EXPECT_EQ((*log)->append(kBlobType, next_blob(100)).status().code(), StatusCode::kFailed);
+    const Status closed = (*log)->close();
+    EXPECT_EQ(closed.code(), StatusCode::kFailed) << closed.to_string();
+  }
+  EXPECT_GE(fs->faults_injected(), 1u);
+  EXPECT_EQ(files_starting_with("prealloc-"), std::vector<std::string>{})
+      << "the half-written spare was left behind";
+  EXPECT_EQ(files_starting_with("0000000").size(), 1u) << "no segment was added";
+  const log::RecoveryReport report = reopen_and_check();
+  EXPECT_EQ(report.damage, "");
+}
+
+TEST_P(SegmentFaults, NoSpaceForTheFirstSegmentFailsOpenAndChangesNothing) {
+  fs->add_fault(FsFault{.op = FsOp::kPwrite,
+                        .path_contains = "prealloc-",
+                        .err = ENOSPC,
+                        .times = 0,
+                        .after_bytes = 128 << 10});
+  auto log = log::Log::open(dir.path(), faulty_options());
+  ASSERT_FALSE(log.ok());
+  EXPECT_EQ(log.status().code(), StatusCode::kNoSpace) << log.status().to_string();
+  EXPECT_EQ(files_starting_with("prealloc-"), std::vector<std::string>{});
+  EXPECT_EQ(files_starting_with("0000000"), std::vector<std::string>{});
+  fs->clear();
+  {
+    auto again = log::Log::open(dir.path(), faulty_options());
+    ASSERT_TRUE(again.ok()) << again.status().to_string();
+    EXPECT_TRUE((*again)->recovery_report().created);
+    append_acknowledged(**again, 5);
+    EXPECT_TRUE((*again)->close().ok());
+  }
+  reopen_and_check();
+}
+
+TEST_P(SegmentFaults, FailedRenameAtRotationStopsTheWriter) {
+  {
+    auto log = log::Log::open(dir.path(), faulty_options());
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    fs->add_fault(FsFault{.op = FsOp::kRename, .path_contains = ".wal", .err = EIO, .times = 0});
+    const Status failure = append_until_failure(**log, kRecordBytes, kAppendsMax);
+    ASSERT_FALSE(failure.ok()) << "the log never rotated";
+    EXPECT_EQ(failure.code(), StatusCode::kFailed) << failure.to_string();
+    EXPECT_NE(failure.message().find("renaming"), std::string::npos) << failure.to_string();
+    EXPECT_EQ((*log)->close().code(), StatusCode::kFailed);
+  }
+  EXPECT_EQ(files_starting_with("0000000").size(), 1u);
+  reopen_and_check();
+  EXPECT_EQ(files_starting_with("prealloc-"), std::vector<std::string>{})
+      << "recovery leaves no spare behind";
+}
+
+// The spare is renamed into place, then the directory sync fails: the new name may not be
+// durable, so nothing may be written into the new segment and acknowledged.
+TEST_P(SegmentFaults, FailedDirectorySyncAtRotationStopsTheWriter) {
+  {
+    auto log = log::Log::open(dir.path(), faulty_options());
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    // Fill a third of the segment so the writer asks for a spare, and wait until the spare is
+    // ready (its preparation ends with a directory sync): the next directory sync is then the
+    // writer's own, right after it renamed the spare at rotation.
+    const uint64_t dir_syncs = fs->calls(FsOp::kFsyncDir);
+    ASSERT_TRUE(append_until_failure(**log, kRecordBytes, 48).ok());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (fs->calls(FsOp::kFsyncDir) == dir_syncs) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no spare was prepared";
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    fs->add_fault(FsFault{.op = FsOp::kFsyncDir, .err = EIO, .times = 0});
+    const Status failure = append_until_failure(**log, kRecordBytes, kAppendsMax);
+    ASSERT_FALSE(failure.ok()) << "the log never rotated";
+    EXPECT_EQ(failure.code(), StatusCode::kFailed) << failure.to_string();
+    EXPECT_NE(failure.message().find("fsync of directory"), std::string::npos)
+        << failure.to_string();
+    EXPECT_EQ((*log)->close().code(), StatusCode::kFailed);
+  }
+  EXPECT_EQ(fs->faults_injected(), 1u);
+  const log::RecoveryReport report = reopen_and_check();
+  EXPECT_EQ(report.damage, "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Io, SegmentFaults, ::testing::ValuesIn(fault_matrix()), fault_matrix_name);
+
+}  // namespace
+}  // namespace cairn::testing
