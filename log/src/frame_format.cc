@@ -46,6 +46,9 @@ HeaderState decode_segment_header(const std::byte* block, SegmentHeader* out, st
   out->first_lsn = load_u64(block + 24);
   out->segment_bytes = load_u64(block + 32);
   out->created_unix_ms = load_u64(block + 40);
+  for (size_t i = 56; i < kSegmentHeaderSize; ++i) {
+    if (block[i] != std::byte{0}) return invalid("segment header has non-zero bytes after byte 56");
+  }
   return HeaderState::kValid;
 }
 

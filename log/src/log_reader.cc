@@ -39,22 +39,36 @@ class DirectoryReader final : public LogReader {
       uint64_t offset = 0;
       CAIRN_ASSIGN_OR_RETURN(SegmentCursor::Next n, cursor_->next(&f, &offset));
       if (n == SegmentCursor::Next::kFrame) {
+        reread_ = false;
         if (f.header.lsn < options_.from) continue;
         record_ = ReadRecord{f.header.lsn, f.header.type, f.payload, segments_[index_].seq, offset};
         return &record_;
       }
-      const bool durable_data_missing = bound != kNoLsn && cursor_->expected_lsn() < bound;
-      if (n == SegmentCursor::Next::kEnd) {
-        if (index_ + 1 < segments_.size() || (durable_data_missing && relist_has_next())) {
+      const bool live_gap = bound != kNoLsn && cursor_->expected_lsn() < bound;
+      const bool header_ok = cursor_->header_state() == format::HeaderState::kValid;
+      if (n == SegmentCursor::Next::kEnd && !live_gap) {
+        if (index_ + 1 < segments_.size()) {
           CAIRN_RETURN_IF_ERROR(advance());
           continue;
         }
-        if (!durable_data_missing) return nullptr;
+        return nullptr;
       }
-      // Below the durable LSN the bytes are on disk: what we read may predate the writer's write
-      // (page cache vs. direct I/O). Read the segment again a few times before calling it damage.
-      if (durable_data_missing && ++stalls <= kRereadAttempts) {
-        CAIRN_RETURN_IF_ERROR(reopen_at_expected());
+      if (!live_gap) return damage_error();
+      // Live, and durable records are missing: the writer wrote them after we read. Read this
+      // segment again from where we are first; move on only when it really ends here.
+      if (!reread_ && header_ok) {
+        reread_ = true;
+        cursor_->retry();
+        continue;
+      }
+      if (n == SegmentCursor::Next::kEnd && (index_ + 1 < segments_.size() || relist_has_next())) {
+        reread_ = false;
+        CAIRN_RETURN_IF_ERROR(advance());
+        continue;
+      }
+      if (++stalls <= kRereadAttempts) {
+        reread_ = false;
+        CAIRN_RETURN_IF_ERROR(reopen_at_expected());  // e.g. the header was not written yet
         continue;
       }
       return damage_error();
@@ -124,6 +138,7 @@ class DirectoryReader final : public LogReader {
   size_t index_ = 0;
   std::unique_ptr<SegmentCursor> cursor_;
   ReadRecord record_;
+  bool reread_ = false;  // the current segment was read again since the last record
 };
 
 }  // namespace

@@ -146,6 +146,17 @@ Result<RecoveredLog> create_first_segment(FileSystem& fs, const std::string& dir
   return out;
 }
 
+Status remove_spares(FileSystem& fs, const std::string& dir, const DirectoryListing& listing) {
+  for (const std::string& name : listing.prealloc_files) {
+    CAIRN_RETURN_IF_ERROR(fs.remove(join_path(dir, name)));
+  }
+  return Status();
+}
+
+Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
+                                      const LogOptions& options, std::vector<SegmentFile>& segs,
+                                      RecoveryReport* report);
+
 }  // namespace
 
 uint64_t tail_window_bytes(const LogOptions& options) {
@@ -155,11 +166,23 @@ uint64_t tail_window_bytes(const LogOptions& options) {
 Result<RecoveredLog> recover_log(FileSystem& fs, const std::string& dir, const LogOptions& options,
                                  RecoveryReport* report) {
   CAIRN_ASSIGN_OR_RETURN(DirectoryListing listing, list_log_directory(fs, dir));
-  for (const std::string& name : listing.prealloc_files) {
-    CAIRN_RETURN_IF_ERROR(fs.remove(join_path(dir, name)));  // spares never hold records
-  }
   std::vector<SegmentFile>& segs = listing.segments;
-  if (segs.empty()) return create_first_segment(fs, dir, options, report);
+  if (segs.empty()) {
+    CAIRN_RETURN_IF_ERROR(remove_spares(fs, dir, listing));
+    return create_first_segment(fs, dir, options, report);
+  }
+  CAIRN_ASSIGN_OR_RETURN(RecoveredLog out, recover_segments(fs, dir, options, segs, report));
+  // Spares never hold records; they go only once the log is going to open (a refused open
+  // changes nothing).
+  CAIRN_RETURN_IF_ERROR(remove_spares(fs, dir, listing));
+  return out;
+}
+
+namespace {
+
+Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
+                                      const LogOptions& options, std::vector<SegmentFile>& segs,
+                                      RecoveryReport* report) {
   const bool point_in_time = options.recovery_mode == RecoveryMode::kPointInTime;
   if (auto d = check_segment_sequence(segs)) {
     if (!point_in_time) return refuse(dir, *d, "RecoveryMode::kPointInTime opens the log before the break.");
@@ -174,7 +197,8 @@ Result<RecoveredLog> recover_log(FileSystem& fs, const std::string& dir, const L
 
   const uint64_t window = tail_window_bytes(options);
   const size_t n = segs.size();
-  const size_t verified = options.segments_verified_on_open;
+  // Point-in-time recovery must find the first damage wherever it is: it reads everything.
+  const size_t verified = point_in_time ? 0 : options.segments_verified_on_open;
   const size_t first = (verified == 0 || verified >= n) ? 0 : n - verified;
   ScanOptions so;
   so.tail_window_bytes = window;
@@ -240,5 +264,7 @@ Result<RecoveredLog> recover_log(FileSystem& fs, const std::string& dir, const L
   report->end_lsn = out.end_lsn;
   return out;
 }
+
+}  // namespace
 
 }  // namespace cairn::log

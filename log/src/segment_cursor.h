@@ -51,11 +51,11 @@ class SegmentCursor {
   // Offset just past the last non-zero byte in [from, to), or `from` when all are zero.
   Result<uint64_t> nonzero_extent(uint64_t from, uint64_t to);
 
-  // Forgets buffered bytes so the next read sees what the writer wrote since (live readers).
-  void drop_buffer() { buf_len_ = 0; }
-  // Continues after a kEnd at the current position (live readers, after drop_buffer()).
-  void resume_after_end() {
-    CAIRN_CHECK(stop_result_ == Next::kEnd && header_state_ == format::HeaderState::kValid);
+  // Live readers: forgets buffered bytes and reads again from the current position (after a
+  // kEnd or kBad), to see what the writer has written since. Needs a valid header.
+  void retry() {
+    CAIRN_CHECK(header_state_ == format::HeaderState::kValid);
+    buf_len_ = 0;
     stopped_ = false;
   }
 

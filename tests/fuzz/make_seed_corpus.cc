@@ -1,0 +1,150 @@
+// Writes the fuzz targets' seed corpus (run at build time): one valid payload of every record
+// type, and for the frame decoder those payloads in valid frames, frames with LSNs that do not
+// match, frames behind a checksum-fixing control byte, a segment header block, a segment file
+// name and an empty frame. Mutating valid inputs reaches far deeper than random bytes would.
+//
+//   make_seed_corpus OUT_DIR   -> OUT_DIR/frame_decoder/*, OUT_DIR/payload_verify/*
+#include <flatbuffers/flatbuffers.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cairn/schema/record_schema.h"
+#include "frame_format.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace sc = cairn::schema;
+namespace fmt = cairn::log::format;
+using Bytes = std::vector<uint8_t>;
+
+template <typename Build>
+Bytes payload(Build build) {
+  flatbuffers::FlatBufferBuilder fbb;
+  fbb.Finish(build(fbb));
+  return Bytes(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+}
+
+flatbuffers::Offset<sc::StepRef> step(flatbuffers::FlatBufferBuilder& fbb) {
+  return sc::CreateStepRefDirect(fbb, 42, 3, "charge-card");
+}
+
+// One filled-in payload per record type, by type number.
+std::vector<std::pair<uint16_t, Bytes>> sample_payloads() {
+  const Bytes output = {'{', '"', 'o', 'k', '"', ':', '1', '}'};
+  std::vector<std::pair<uint16_t, Bytes>> out;
+  auto add = [&](sc::RecordType type, Bytes bytes) {
+    out.emplace_back(static_cast<uint16_t>(type), std::move(bytes));
+  };
+  add(sc::RecordType::EventAccepted, payload([](auto& fbb) {
+        std::vector<flatbuffers::Offset<flatbuffers::String>> fns = {fbb.CreateString("on-order"),
+                                                                     fbb.CreateString("audit")};
+        return sc::CreateEventAcceptedDirect(fbb, "evt-1", "order.placed", "{\"id\":7}",
+                                             1700000000000, 10, &fns, step(fbb), true);
+      }));
+  add(sc::RecordType::RunCreated, payload([](auto& fbb) {
+        return sc::CreateRunCreatedDirect(fbb, 11, "on-order", "order.placed", "{}", 17, step(fbb));
+      }));
+  add(sc::RecordType::StepCompleted, payload([&](auto& fbb) {
+        return sc::CreateStepCompletedDirect(fbb, step(fbb), 1, &output);
+      }));
+  add(sc::RecordType::StepFailed, payload([](auto& fbb) {
+        return sc::CreateStepFailedDirect(fbb, step(fbb), 2, sc::FailureKind::RetryAfter,
+                                          "card declined", 1700000000500);
+      }));
+  add(sc::RecordType::SleepStarted,
+      payload([](auto& fbb) { return sc::CreateSleepStarted(fbb, step(fbb), 1700000009000); }));
+  add(sc::RecordType::WaitStarted, payload([](auto& fbb) {
+        return sc::CreateWaitStartedDirect(fbb, step(fbb), "payment.done", "data.order_id", "7",
+                                           1700000060000);
+      }));
+  add(sc::RecordType::RunResumed, payload([](auto& fbb) {
+        return sc::CreateRunResumed(fbb, step(fbb), sc::ResumeReason::WaitTimedOut);
+      }));
+  add(sc::RecordType::RunCompleted,
+      payload([&](auto& fbb) { return sc::CreateRunCompletedDirect(fbb, 11, &output); }));
+  add(sc::RecordType::RunFailed,
+      payload([](auto& fbb) { return sc::CreateRunFailedDirect(fbb, 11, "gave up", 12); }));
+  add(sc::RecordType::RunCancelled,
+      payload([](auto& fbb) { return sc::CreateRunCancelledDirect(fbb, 11, "user asked"); }));
+  add(sc::RecordType::Blob, payload([](auto& fbb) {
+        const Bytes data = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
+        return sc::CreateBlobDirect(fbb, 3, 99, &data);
+      }));
+  return out;
+}
+
+Bytes frame(uint16_t type, cairn::log::Lsn lsn, const Bytes& p) {
+  Bytes f(fmt::frame_size(static_cast<uint32_t>(p.size())));
+  auto* b = reinterpret_cast<std::byte*>(f.data());
+  fmt::store_u64(b + fmt::kLengthOffset, fmt::tag_word(static_cast<uint32_t>(p.size()), type, 0));
+  fmt::store_u64(b + fmt::kLsnOffset, lsn);
+  std::memcpy(f.data() + fmt::kFrameHeaderSize, p.data(), p.size());
+  fmt::store_u64(b, fmt::frame_checksum(b, static_cast<uint32_t>(p.size())));
+  return f;
+}
+
+// [control][expected LSN][bytes]: the frame decoder target's input layout.
+Bytes frame_input(uint8_t control, cairn::log::Lsn expected, const Bytes& bytes) {
+  Bytes in(9 + bytes.size());
+  in[0] = control;
+  std::memcpy(&in[1], &expected, 8);
+  std::memcpy(&in[9], bytes.data(), bytes.size());
+  return in;
+}
+
+void write(const fs::path& file, const Bytes& bytes) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+  if (!out) {
+    std::fprintf(stderr, "make_seed_corpus: cannot write %s\n", file.c_str());
+    std::exit(1);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s OUT_DIR\n", argv[0]);
+    return 2;
+  }
+  const fs::path frames = fs::path(argv[1]) / "frame_decoder";
+  const fs::path payloads = fs::path(argv[1]) / "payload_verify";
+  fs::create_directories(frames);
+  fs::create_directories(payloads);
+
+  const cairn::log::Lsn lsn = 8192;
+  for (const auto& [type, p] : sample_payloads()) {
+    const std::string name(sc::record_type_name(type));
+    write(payloads / name, p);
+    const Bytes f = frame(type, lsn, p);
+    write(frames / (name + "-ok"), frame_input(0, lsn, f));
+    write(frames / (name + "-other-lsn"), frame_input(0, lsn + 8, f));
+    write(frames / (name + "-fix-checksum"), frame_input(1, lsn, f));
+    write(frames / (name + "-no-lsn-check"), frame_input(2, 0, f));
+  }
+  // Two frames in a row, as a batch holds them.
+  const auto all = sample_payloads();
+  Bytes two = frame(all[0].first, lsn, all[0].second);
+  const Bytes second = frame(all[1].first, lsn + two.size(), all[1].second);
+  two.insert(two.end(), second.begin(), second.end());
+  write(frames / "two-frames", frame_input(0, lsn, two));
+  write(frames / "zero-header", frame_input(0, 0, Bytes(fmt::kFrameHeaderSize)));
+
+  Bytes header(fmt::kSegmentHeaderSize);
+  fmt::encode_segment_header(
+      fmt::SegmentHeader{fmt::kFormatVersion, 7, 123456784, 64ull << 20, 1700000000000},
+      reinterpret_cast<std::byte*>(header.data()));
+  write(frames / "segment-header", header);
+  const std::string name = fmt::segment_file_name(7, 123456784);
+  write(frames / "segment-name", Bytes(name.begin(), name.end()));
+  return 0;
+}

@@ -1,0 +1,153 @@
+// Segment rotation: with 1 MiB segments a few MiB of records make many segments whose names are
+// consecutive, each starting at the LSN where the previous one ends, with headers that agree with
+// their names; no spare file outlives close(), and every record reads back across the whole range.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <thread>
+
+#include "blob_log.h"
+#include "cairn/log/log.h"
+#include "cairn/log/verify.h"
+#include "frame_format.h"
+#include "log_dir_files.h"
+#include "support/blob_records.h"
+#include "support/temp_dir.h"
+
+namespace cairn::log {
+namespace {
+
+using cairn::testing::BlobRecord;
+using cairn::testing::small_log_options;
+
+bool has_spare_files(const std::filesystem::path& dir) {
+  for (const std::string& name : cairn::testing::file_names(dir)) {
+    if (name.starts_with(format::kPreallocPrefix)) return true;
+  }
+  return false;
+}
+
+// Appends from several threads until about `bytes` of frames are durable; returns how many records.
+uint64_t fill(Log& log, uint64_t bytes, int threads) {
+  std::vector<std::thread> appenders;
+  const uint64_t per_thread = bytes / threads / 2000;  // records average ~2 KB
+  for (int t = 0; t < threads; ++t) {
+    appenders.emplace_back([&, t] {
+      cairn::testing::BlobLogSpec spec{
+          .records = per_thread,
+          .producer = static_cast<uint32_t>(t),
+          .data_bytes = [](uint64_t seq) { return 100 + (seq * 997) % 3800; }};
+      cairn::testing::append_blobs(log, spec);
+    });
+  }
+  for (auto& a : appenders) a.join();
+  return per_thread * threads;
+}
+
+// Checks names, headers and the LSN chain of every segment; returns the segment count.
+size_t expect_contiguous_segments(const std::filesystem::path& dir, uint64_t segment_bytes) {
+  const auto paths = cairn::testing::segment_paths(dir);
+  auto report = verify_log(dir, {});
+  EXPECT_TRUE(report.ok()) << report.status().to_string();
+  if (!report.ok()) return 0;
+  EXPECT_TRUE(report->intact()) << report->damage->to_string();
+  EXPECT_EQ(report->segments.size(), paths.size());
+  for (size_t i = 0; i < paths.size() && i < report->segments.size(); ++i) {
+    SCOPED_TRACE(paths[i].filename().string());
+    auto name = format::parse_segment_file_name(paths[i].filename().string());
+    EXPECT_TRUE(name.has_value());
+    if (!name) continue;
+    EXPECT_EQ(name->seq, i + 1) << "sequence numbers are consecutive from 1";
+    EXPECT_EQ(std::filesystem::file_size(paths[i]), segment_bytes) << "segments are pre-sized";
+    const auto block = cairn::testing::file_bytes(paths[i], 0, format::kSegmentHeaderSize);
+    format::SegmentHeader header;
+    std::string why;
+    EXPECT_EQ(format::decode_segment_header(block.data(), &header, &why),
+              format::HeaderState::kValid)
+        << why;
+    EXPECT_EQ(header.seq, name->seq);
+    EXPECT_EQ(header.first_lsn, name->first_lsn);
+    EXPECT_EQ(header.segment_bytes, segment_bytes);
+    const SegmentSummary& s = report->segments[i];
+    EXPECT_EQ(s.first_lsn, name->first_lsn);
+    if (i > 0) {
+      EXPECT_EQ(s.first_lsn, report->segments[i - 1].end_lsn)
+          << "a segment starts where the previous one ends";
+    }
+    if (i + 1 < paths.size()) {
+      EXPECT_GT(s.records, 0u) << "no segment but the last is empty";
+    }
+  }
+  return paths.size();
+}
+
+// The records read back form one unbroken LSN chain from 0, each producer's in its own order, and
+// each segment's first record has the segment's first LSN.
+void expect_whole_chain(const std::vector<BlobRecord>& records, uint64_t expected_count) {
+  ASSERT_EQ(records.size(), expected_count);
+  std::map<uint32_t, uint64_t> next_seq;
+  Lsn lsn = 0;
+  uint64_t segment = 0;
+  for (const BlobRecord& r : records) {
+    ASSERT_EQ(r.lsn, lsn);
+    EXPECT_TRUE(r.data_ok);
+    EXPECT_EQ(r.seq, next_seq[r.producer]++) << "producer " << r.producer;
+    ASSERT_GE(r.segment_seq, segment);
+    if (r.segment_seq != segment) {
+      EXPECT_EQ(r.segment_seq, segment + 1) << "records fill segments in order";
+      EXPECT_EQ(r.offset, format::kSegmentHeaderSize)
+          << "a segment's first record follows its header";
+      segment = r.segment_seq;
+    }
+    lsn = r.end_lsn();
+  }
+}
+
+TEST(SegmentRotation, ManySmallSegmentsFormOneContiguousLog) {
+  cairn::testing::TempDir dir;
+  const LogOptions options = small_log_options();
+  uint64_t count = 0;
+  {
+    auto log = Log::open(dir.path(), options);
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    count = fill(**log, 8ull << 20, 3);
+    EXPECT_EQ((*log)->stats().records_durable, count);
+    ASSERT_TRUE((*log)->close().ok());
+    EXPECT_FALSE(has_spare_files(dir.path())) << "close() removes the unused spare";
+  }
+  EXPECT_FALSE(has_spare_files(dir.path()));
+  const size_t segments = expect_contiguous_segments(dir.path(), options.segment_bytes);
+  EXPECT_GE(segments, 7u);
+  expect_whole_chain(cairn::testing::read_blob_log(dir.path()), count);
+}
+
+TEST(SegmentRotation, ReopenedLogKeepsRotatingFromItsLastSegment) {
+  cairn::testing::TempDir dir;
+  const LogOptions options = small_log_options();
+  uint64_t count = 0;
+  size_t segments_before = 0;
+  {
+    auto log = Log::open(dir.path(), options);
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    count = fill(**log, 3ull << 20, 1);
+  }
+  segments_before = cairn::testing::segment_paths(dir.path()).size();
+  {
+    auto log = Log::open(dir.path(), options);
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    EXPECT_EQ((*log)->recovery_report().segments, segments_before);
+    EXPECT_TRUE((*log)->recovery_report().damage.empty());
+    // Producer 1 continues with fresh records (seq from 0 again, a producer of its own).
+    cairn::testing::BlobLogSpec spec{.records = 1500,
+                                     .producer = 1,
+                                     .data_bytes = [](uint64_t seq) { return 500 + seq % 3000; }};
+    cairn::testing::append_blobs(**log, spec);
+    count += spec.records;
+  }
+  EXPECT_FALSE(has_spare_files(dir.path()));
+  EXPECT_GT(expect_contiguous_segments(dir.path(), options.segment_bytes), segments_before);
+  expect_whole_chain(cairn::testing::read_blob_log(dir.path()), count);
+}
+
+}  // namespace
+}  // namespace cairn::log
