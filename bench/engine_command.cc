@@ -78,7 +78,8 @@ int run_throughput(const EngineArgs& a, const std::filesystem::path& dir) {
   none.dir = dir / "none";
   none.durability = log::Durability::kNoneUnsafe;
   auto unsafe = phase("durability=none (UNSAFE), closed loop", none);
-  if (!unsafe.ok()) return std::fprintf(stderr, "%s\n", unsafe.status().to_string().c_str()), kExitFailed;
+  if (!unsafe.ok())
+    return std::fprintf(stderr, "%s\n", unsafe.status().to_string().c_str()), kExitFailed;
   if (!a.keep) std::filesystem::remove_all(none.dir);
 
   EngineWorkload half = w;
@@ -123,7 +124,9 @@ int run_throughput(const EngineArgs& a, const std::filesystem::path& dir) {
   return kExitOk;
 }
 
-Task<void> park(Context& ctx) { co_await ctx.sleep("park", std::chrono::hours(1)); }
+Task<void> park(Context& ctx) {
+  co_await ctx.sleep("park", std::chrono::hours(1));
+}
 
 int run_parked(const EngineArgs& a, const std::filesystem::path& dir) {
   EngineOptions opts;
@@ -141,9 +144,11 @@ int run_parked(const EngineArgs& a, const std::filesystem::path& dir) {
   for (uint64_t sent = 0; sent < a.parked; sent += batch.size()) {
     batch.assign(std::min(kBatch, a.parked - sent), Event{.name = "bench/park"});
     auto r = engine->send(batch);
-    if (!r.ok()) return std::fprintf(stderr, "engine: %s\n", r.status().to_string().c_str()), kExitFailed;
+    if (!r.ok())
+      return std::fprintf(stderr, "engine: %s\n", r.status().to_string().c_str()), kExitFailed;
     if (sent % 100000 < kBatch) {
-      std::fprintf(stderr, "\rparking: %llu sent, %llu parked ", static_cast<unsigned long long>(sent),
+      std::fprintf(stderr, "\rparking: %llu sent, %llu parked ",
+                   static_cast<unsigned long long>(sent),
                    static_cast<unsigned long long>(engine->stats().timers));
     }
   }
@@ -177,8 +182,9 @@ int run_parked(const EngineArgs& a, const std::filesystem::path& dir) {
 void add_engine_subcommand(CLI::App& root, SubcommandRun* selected) {
   auto args = std::make_shared<EngineArgs>();
   CLI::App* cmd = root.add_subcommand(
-      "engine", "durable functions of trivial steps: throughput, durability cost, dispatch "
-                "latency; or memory per parked run (--parked N)");
+      "engine",
+      "durable functions of trivial steps: throughput, durability cost, dispatch "
+      "latency; or memory per parked run (--parked N)");
   cmd->add_option("--steps", args->steps, "steps per run")->check(CLI::Range(1u, 1000u));
   cmd->add_option("--seconds", args->seconds, "seconds per phase")->check(CLI::Range(0.5, 600.0));
   cmd->add_option("--in-flight", args->in_flight, "runs in flight (closed loop)")

@@ -15,8 +15,8 @@ namespace cairn::bench {
 struct EngineWorkload {
   std::filesystem::path dir;  // a fresh engine directory
   uint32_t steps = 10;
-  uint32_t in_flight = 4096;   // closed loop: runs in flight
-  double runs_per_s = 0;       // > 0: open loop at this rate instead
+  uint32_t in_flight = 4096;  // closed loop: runs in flight
+  double runs_per_s = 0;      // > 0: open loop at this rate instead
   double seconds = 5;
   double warmup_seconds = 0.5;
   uint32_t workers = 0;

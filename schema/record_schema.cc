@@ -50,7 +50,9 @@ std::string_view record_type_name(uint16_t type) {
   return info == nullptr ? std::string_view() : info->name;
 }
 
-bool is_known_record_type(uint16_t type) { return type_info(type) != nullptr; }
+bool is_known_record_type(uint16_t type) {
+  return type_info(type) != nullptr;
+}
 
 bool verify_payload(uint16_t type, std::span<const std::byte> payload) {
   const TypeInfo* info = type_info(type);

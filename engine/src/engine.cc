@@ -7,13 +7,20 @@ namespace cairn {
 
 std::string_view run_status_name(RunStatus s) {
   switch (s) {
-    case RunStatus::kQueued: return "queued";
-    case RunStatus::kRunning: return "running";
-    case RunStatus::kSleeping: return "sleeping";
-    case RunStatus::kWaiting: return "waiting";
-    case RunStatus::kCompleted: return "completed";
-    case RunStatus::kFailed: return "failed";
-    case RunStatus::kCancelled: return "cancelled";
+    case RunStatus::kQueued:
+      return "queued";
+    case RunStatus::kRunning:
+      return "running";
+    case RunStatus::kSleeping:
+      return "sleeping";
+    case RunStatus::kWaiting:
+      return "waiting";
+    case RunStatus::kCompleted:
+      return "completed";
+    case RunStatus::kFailed:
+      return "failed";
+    case RunStatus::kCancelled:
+      return "cancelled";
   }
   return "?";
 }
@@ -36,7 +43,9 @@ Status Engine::register_erased(FunctionOptions options, FunctionBody,
   return impl_->core.register_function(std::move(options), std::move(typed));
 }
 
-Status Engine::start() { return impl_->core.start(); }
+Status Engine::start() {
+  return impl_->core.start();
+}
 
 Result<SendResult> Engine::send(const Event& event) {
   CAIRN_ASSIGN_OR_RETURN(std::vector<SendResult> r, impl_->core.send({&event, 1}));
@@ -47,16 +56,32 @@ Result<std::vector<SendResult>> Engine::send(std::span<const Event> events) {
   return impl_->core.send(events);
 }
 
-Status Engine::cancel(RunId run, std::string reason) { return impl_->core.cancel(run, reason); }
-Result<RunInfo> Engine::get_run(RunId run) const { return impl_->core.get_run(run); }
-std::vector<RunInfo> Engine::list_runs(const RunQuery& q) const { return impl_->core.list_runs(q); }
+Status Engine::cancel(RunId run, std::string reason) {
+  return impl_->core.cancel(run, reason);
+}
+Result<RunInfo> Engine::get_run(RunId run) const {
+  return impl_->core.get_run(run);
+}
+std::vector<RunInfo> Engine::list_runs(const RunQuery& q) const {
+  return impl_->core.list_runs(q);
+}
 Result<RunInfo> Engine::wait_run(RunId run, std::chrono::milliseconds timeout) {
   return impl_->core.wait_run(run, timeout);
 }
-Status Engine::shutdown() { return impl_->core.shutdown(); }
-const RecoveryStats& Engine::recovery() const { return impl_->core.recovery(); }
-EngineStats Engine::stats() const { return impl_->core.stats(); }
-void Engine::reset_dispatch_latency() { impl_->core.reset_dispatch_latency(); }
-Status Engine::health() const { return impl_->core.health(); }
+Status Engine::shutdown() {
+  return impl_->core.shutdown();
+}
+const RecoveryStats& Engine::recovery() const {
+  return impl_->core.recovery();
+}
+EngineStats Engine::stats() const {
+  return impl_->core.stats();
+}
+void Engine::reset_dispatch_latency() {
+  impl_->core.reset_dispatch_latency();
+}
+Status Engine::health() const {
+  return impl_->core.health();
+}
 
 }  // namespace cairn

@@ -35,14 +35,17 @@ EngineCore::EngineCore(EngineOptions options)
       scheduler_(options_.workers, [this](RunState& run) { executor_.drive(run); }),
       timers_(clock_, [this](const std::vector<TimerEntry>& due) { fire_timers(due); }) {}
 
-EngineCore::~EngineCore() { (void)shutdown(); }
+EngineCore::~EngineCore() {
+  (void)shutdown();
+}
 
 Status EngineCore::register_function(FunctionOptions options, TypedBody body) {
   std::lock_guard lock(lifecycle_mu_);
   if (started_.load()) {
     return Status(StatusCode::kInvalidArgument,
-                  "register_function(" + options.id + ") after start(): register every function "
-                  "first, so that recovery can resume their runs");
+                  "register_function(" + options.id +
+                      ") after start(): register every function "
+                      "first, so that recovery can resume their runs");
   }
   return registry_.add(std::move(options), std::move(body));
 }
@@ -215,12 +218,13 @@ Status EngineCore::cancel(RunId run, const std::string& reason) {
   CAIRN_RETURN_IF_ERROR(check_running());
   if (!projection_.info(run)) {
     if (finished_.find(run)) {
-      return Status(StatusCode::kInvalidArgument, "run " + std::to_string(run) + " already finished");
+      return Status(StatusCode::kInvalidArgument,
+                    "run " + std::to_string(run) + " already finished");
     }
     return Status(StatusCode::kNotFound, "no run " + std::to_string(run));
   }
-  Result<log::Lsn> lsn = log_->append(type_of(schema::RecordType::RunCancelled),
-                                      build_run_cancelled(run, reason));
+  Result<log::Lsn> lsn =
+      log_->append(type_of(schema::RecordType::RunCancelled), build_run_cancelled(run, reason));
   if (!lsn.ok()) return lsn.status();
   return log_->wait_durable(*lsn);
 }

@@ -17,19 +17,24 @@ StepRefArgs ref_of(const RunState& run, const OpSlot& slot) {
 
 const char* kind_name(OpKind k) {
   switch (k) {
-    case OpKind::kStep: return "run";
-    case OpKind::kSleep: return "sleep";
-    case OpKind::kWait: return "wait_for_event";
-    case OpKind::kSend: return "send_event";
-    case OpKind::kInvoke: return "invoke";
+    case OpKind::kStep:
+      return "run";
+    case OpKind::kSleep:
+      return "sleep";
+    case OpKind::kWait:
+      return "wait_for_event";
+    case OpKind::kSend:
+      return "send_event";
+    case OpKind::kInvoke:
+      return "invoke";
   }
   return "?";
 }
 
 std::string nondeterminism(const OpSlot& slot, OpKind recorded_kind, std::string_view recorded_id) {
-  return "non-determinism at position " + std::to_string(slot.position) + ": the function asked for " +
-         kind_name(slot.kind) + "(\"" + slot.id + "\") but its history has " +
-         kind_name(recorded_kind) + "(\"" + std::string(recorded_id) +
+  return "non-determinism at position " + std::to_string(slot.position) +
+         ": the function asked for " + kind_name(slot.kind) + "(\"" + slot.id +
+         "\") but its history has " + kind_name(recorded_kind) + "(\"" + std::string(recorded_id) +
          "\") there. Its code changed or depends on something other than step results; the run "
          "was failed rather than continued on a different path.";
 }
@@ -47,7 +52,9 @@ void fill_from(OpSlot& slot, const PendingOp& op) {
   fill(slot, op.failed, op.value, op.wait ? op.wait->matched : kNone);
 }
 
-int64_t steady_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+int64_t steady_ns() {
+  return std::chrono::steady_clock::now().time_since_epoch().count();
+}
 
 // Arguments that make an operation fail the same way every time; checked before anything is
 // recorded, so replay reaches the same verdict.
@@ -76,7 +83,8 @@ std::string invalid_arguments(const RunState& run, const OpSlot& slot) {
       if (!is_json_object(i.data)) return "invoke: data is not a JSON object";
       break;
     }
-    default: break;
+    default:
+      break;
   }
   return {};
 }
@@ -128,7 +136,8 @@ void Executor::drive(RunState& run) {
             run_step(run, *run.current, attempt);
             break;
           }
-          case Next::kNothing: break;
+          case Next::kNothing:
+            break;
         }
       }
       if (run.task && (run.task.done() || run.fatal)) finish(run);
@@ -233,7 +242,8 @@ void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
     failed(schema::FailureKind::RetryAfter, e.what(), can_retry ? now() + e.delay().count() : 0);
     return;
   } catch (const std::exception& e) {
-    failed(schema::FailureKind::Retriable, e.what(), can_retry ? now() + backoff_ms(run, attempt) : 0);
+    failed(schema::FailureKind::Retriable, e.what(),
+           can_retry ? now() + backoff_ms(run, attempt) : 0);
     return;
   } catch (...) {
     failed(schema::FailureKind::Retriable, "the step threw something that is not a std::exception",
@@ -243,8 +253,8 @@ void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
   const uint32_t max = core_.options().step_output_bytes_max;
   if (out.size() > max) {
     failed(schema::FailureKind::NonRetriable,
-           "step output of " + std::to_string(out.size()) + " bytes exceeds step_output_bytes_max (" +
-               std::to_string(max) + ")",
+           "step output of " + std::to_string(out.size()) +
+               " bytes exceeds step_output_bytes_max (" + std::to_string(max) + ")",
            0);
     return;
   }
@@ -274,7 +284,8 @@ void Executor::start_send(RunState& run, OpSlot& slot) {
     fail_run(run, "send_event(\"" + slot.id + "\"): " + st.to_string());
     return;
   }
-  const RunId first = functions.empty() ? 0 : core_.allocate_run_ids(static_cast<uint32_t>(functions.size()));
+  const RunId first =
+      functions.empty() ? 0 : core_.allocate_run_ids(static_cast<uint32_t>(functions.size()));
   const StepRefArgs ref = ref_of(run, slot);
   (void)core_.append(schema::RecordType::EventAccepted,
                      build_event_accepted(event, first, functions, &ref, duplicate));
@@ -365,8 +376,8 @@ void Executor::op_suspend(RunState& run, OpSlot& slot) {
   switch (slot.kind) {
     case OpKind::kStep:
       if (state == OpState::kNone) run_step(run, slot, 1);
-      if (state == OpState::kRetryDue && !(run.attempt_position == slot.position &&
-                                           run.attempt_started > attempts)) {
+      if (state == OpState::kRetryDue &&
+          !(run.attempt_position == slot.position && run.attempt_started > attempts)) {
         run_step(run, slot, attempts + 1);
       }
       break;

@@ -63,7 +63,8 @@ const FunctionEntry* FunctionRegistry::find(std::string_view id) const {
   return it == by_id_.end() ? nullptr : it->second;
 }
 
-void FunctionRegistry::match(std::string_view event_name, std::vector<std::string_view>* out) const {
+void FunctionRegistry::match(std::string_view event_name,
+                             std::vector<std::string_view>* out) const {
   out->clear();
   for (const auto& e : entries_) {
     for (const Trigger& t : e->options.triggers) {

@@ -54,23 +54,46 @@ std::vector<RunState*> Projection::take_all() {
   return out;
 }
 
-RunState* Projection::find(RunId id) const { return runs_.find(id); }
+RunState* Projection::find(RunId id) const {
+  return runs_.find(id);
+}
 
 void Projection::apply(log::Lsn, log::RecordType type, std::span<const std::byte> payload,
                        bool live) {
   live_ = live;
   switch (static_cast<RecordType>(type)) {
-    case RecordType::EventAccepted: on_event_accepted(*root<schema::EventAccepted>(payload)); break;
-    case RecordType::RunCreated: on_run_created(*root<schema::RunCreated>(payload)); break;
-    case RecordType::StepCompleted: on_step_completed(*root<schema::StepCompleted>(payload)); break;
-    case RecordType::StepFailed: on_step_failed(*root<schema::StepFailed>(payload)); break;
-    case RecordType::SleepStarted: on_sleep_started(*root<schema::SleepStarted>(payload)); break;
-    case RecordType::WaitStarted: on_wait_started(*root<schema::WaitStarted>(payload)); break;
-    case RecordType::RunResumed: on_run_resumed(*root<schema::RunResumed>(payload)); break;
-    case RecordType::RunCompleted: on_run_completed(*root<schema::RunCompleted>(payload)); break;
-    case RecordType::RunFailed: on_run_failed(*root<schema::RunFailed>(payload)); break;
-    case RecordType::RunCancelled: on_run_cancelled(*root<schema::RunCancelled>(payload)); break;
-    default: break;  // not an engine record (Blob): nothing to project
+    case RecordType::EventAccepted:
+      on_event_accepted(*root<schema::EventAccepted>(payload));
+      break;
+    case RecordType::RunCreated:
+      on_run_created(*root<schema::RunCreated>(payload));
+      break;
+    case RecordType::StepCompleted:
+      on_step_completed(*root<schema::StepCompleted>(payload));
+      break;
+    case RecordType::StepFailed:
+      on_step_failed(*root<schema::StepFailed>(payload));
+      break;
+    case RecordType::SleepStarted:
+      on_sleep_started(*root<schema::SleepStarted>(payload));
+      break;
+    case RecordType::WaitStarted:
+      on_wait_started(*root<schema::WaitStarted>(payload));
+      break;
+    case RecordType::RunResumed:
+      on_run_resumed(*root<schema::RunResumed>(payload));
+      break;
+    case RecordType::RunCompleted:
+      on_run_completed(*root<schema::RunCompleted>(payload));
+      break;
+    case RecordType::RunFailed:
+      on_run_failed(*root<schema::RunFailed>(payload));
+      break;
+    case RecordType::RunCancelled:
+      on_run_cancelled(*root<schema::RunCancelled>(payload));
+      break;
+    default:
+      break;  // not an engine record (Blob): nothing to project
   }
 }
 
@@ -103,8 +126,9 @@ void Projection::finish_run(RunState& run, RunStatus status, std::string output,
   }
   active_.fetch_sub(1, std::memory_order_relaxed);
   counters_.runs_finished.fetch_add(1, std::memory_order_relaxed);
-  RunInfo info{run.id, run.function_id, status, std::move(output), std::move(error),
-               run.positions.load(std::memory_order_relaxed)};
+  RunInfo info{run.id,           run.function_id,
+               status,           std::move(output),
+               std::move(error), run.positions.load(std::memory_order_relaxed)};
   effects_.run_finished(info);
   run.finished.store(true, std::memory_order_release);
   if (live_) {
@@ -410,7 +434,11 @@ std::optional<RunInfo> Projection::info(RunId id) const {
   std::shared_lock lock(table_mu_);
   RunState* r = find(id);
   if (r == nullptr) return std::nullopt;
-  return RunInfo{r->id, r->function_id, r->status.load(std::memory_order_relaxed), {}, {},
+  return RunInfo{r->id,
+                 r->function_id,
+                 r->status.load(std::memory_order_relaxed),
+                 {},
+                 {},
                  r->positions.load(std::memory_order_relaxed)};
 }
 
@@ -421,8 +449,8 @@ void Projection::list(const RunQuery& q, std::vector<RunInfo>* out) const {
     const RunStatus st = r->status.load(std::memory_order_relaxed);
     if (!q.function_id.empty() && r->function_id != q.function_id) return;
     if (q.status && st != *q.status) return;
-    out->push_back(RunInfo{r->id, r->function_id, st, {}, {},
-                           r->positions.load(std::memory_order_relaxed)});
+    out->push_back(
+        RunInfo{r->id, r->function_id, st, {}, {}, r->positions.load(std::memory_order_relaxed)});
   });
 }
 

@@ -110,7 +110,7 @@ class Projection {
   std::atomic<uint64_t> active_{0};
   RunId max_run_id_ = 0;
   WaitIndex waits_;
-  std::vector<Waiter> matched_;  // scratch
+  std::vector<Waiter> matched_;                   // scratch
   std::unordered_set<std::string> function_ids_;  // interned: runs refer to these
   ProjectionCounters counters_;
 };

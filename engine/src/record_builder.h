@@ -38,6 +38,8 @@ Bytes build_run_completed(RunId run, std::string_view output);
 Bytes build_run_failed(RunId run, std::string_view error, RunId failure_handler_run);
 Bytes build_run_cancelled(RunId run, std::string_view reason);
 
-constexpr uint16_t type_of(schema::RecordType t) { return static_cast<uint16_t>(t); }
+constexpr uint16_t type_of(schema::RecordType t) {
+  return static_cast<uint16_t>(t);
+}
 
 }  // namespace cairn::detail

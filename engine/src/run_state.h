@@ -8,9 +8,9 @@
 #pragma once
 
 #include <atomic>
-#include <memory>
 #include <coroutine>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,9 +30,9 @@ struct FunctionEntry;
 class EngineCore;
 
 enum class Sched : uint32_t {
-  kIdle = 0,      // parked: nobody runs it until notified
-  kQueued = 1,    // in the ready queue or being driven by a worker
-  kNotified = 2,  // being driven, and something happened meanwhile: drive it again
+  kIdle = 0,       // parked: nobody runs it until notified
+  kQueued = 1,     // in the ready queue or being driven by a worker
+  kNotified = 2,   // being driven, and something happened meanwhile: drive it again
   kAbandoned = 3,  // a stopping worker let go of it; whoever finishes it frees it
 };
 
@@ -151,10 +151,10 @@ struct RunState {
 
   // --- projection (apply) ---
   std::atomic<RunStatus> status{RunStatus::kQueued};
-  std::atomic<bool> finished{false};   // its last record is applied; the owner frees it
+  std::atomic<bool> finished{false};  // its last record is applied; the owner frees it
   std::atomic<Sched> sched{Sched::kIdle};
   SpinLock op_lock;
-  std::atomic<uint32_t> positions{0};  // durable operations recorded
+  std::atomic<uint32_t> positions{0};      // durable operations recorded
   std::atomic<int64_t> notified_at_ns{0};  // when a step's record made it runnable
   PendingOp op;
   std::unique_ptr<std::vector<HistoryEntry>> history;  // while a restarted run replays
@@ -169,7 +169,7 @@ struct RunState {
   uint32_t attempt_started = 0;       // attempts of that step this process started
   uint32_t history_used = 0;          // replayed positions consumed
   bool replaying = false;
-  bool done = false;                  // the function ended; its final record is appended
+  bool done = false;                   // the function ended; its final record is appended
   std::unique_ptr<std::string> fatal;  // a limit or non-determinism stops the run with this
   IdCounts id_counts;
 };

@@ -8,7 +8,9 @@ namespace cairn::detail {
 Scheduler::Scheduler(uint32_t workers, DriveFn drive)
     : workers_(workers == 0 ? 1 : workers), drive_(std::move(drive)) {}
 
-Scheduler::~Scheduler() { stop(); }
+Scheduler::~Scheduler() {
+  stop();
+}
 
 void Scheduler::start() {
   for (uint32_t i = 0; i < workers_; ++i) threads_.emplace_back([this] { work(); });
@@ -25,7 +27,8 @@ bool Scheduler::claim(RunState& run) {
   Sched s = run.sched.load(std::memory_order_acquire);
   for (;;) {
     if (s == Sched::kIdle) {
-      if (run.sched.compare_exchange_weak(s, Sched::kQueued, std::memory_order_acq_rel)) return true;
+      if (run.sched.compare_exchange_weak(s, Sched::kQueued, std::memory_order_acq_rel))
+        return true;
     } else if (s == Sched::kQueued) {
       if (run.sched.compare_exchange_weak(s, Sched::kNotified, std::memory_order_acq_rel)) {
         return false;

@@ -22,7 +22,9 @@ TimerService::~TimerService() {
   stop();
 }
 
-void TimerService::start() { thread_ = std::thread([this] { run(); }); }
+void TimerService::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void TimerService::stop() {
   {

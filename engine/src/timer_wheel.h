@@ -50,7 +50,7 @@ class TimerWheel {
   std::array<uint64_t, kLevels> occupied_{};  // bit s: slot s of that level is not empty
   std::vector<TimerEntry> overflow_;
   std::vector<TimerEntry> due_now_;  // armed with a deadline already passed
-  U64Map<uint32_t> live_;  // run -> generation of its live timer
+  U64Map<uint32_t> live_;            // run -> generation of its live timer
   uint32_t generation_ = 0;
 };
 

@@ -31,7 +31,9 @@ struct Args {
   uint32_t workers = 0;
 };
 
-int64_t now_ns() { return Clock::now().time_since_epoch().count(); }
+int64_t now_ns() {
+  return Clock::now().time_since_epoch().count();
+}
 
 // What the run-finished callback (on the log's writer thread) records about order runs.
 struct Tally {
@@ -44,9 +46,12 @@ struct Tally {
 
 std::string human_bytes(uint64_t b) {
   char s[32];
-  if (b >= (1ull << 30)) std::snprintf(s, sizeof s, "%.2f GiB", b / double(1ull << 30));
-  else if (b >= (1ull << 20)) std::snprintf(s, sizeof s, "%.1f MiB", b / double(1ull << 20));
-  else std::snprintf(s, sizeof s, "%.1f KiB", b / 1024.0);
+  if (b >= (1ull << 30))
+    std::snprintf(s, sizeof s, "%.2f GiB", b / double(1ull << 30));
+  else if (b >= (1ull << 20))
+    std::snprintf(s, sizeof s, "%.1f MiB", b / double(1ull << 20));
+  else
+    std::snprintf(s, sizeof s, "%.1f KiB", b / 1024.0);
   return s;
 }
 
@@ -202,8 +207,8 @@ int main(int argc, char** argv) {
   std::vector<int64_t>& lat = tally.latency_ns;
   const double p50 = percentile_ms(lat, 0.50), p99 = percentile_ms(lat, 0.99);
   const uint64_t log_bytes = dir_bytes(log_dir);
-  std::printf("\nOrder workflow: %llu orders in %.1f s\n", static_cast<unsigned long long>(a.orders),
-              secs);
+  std::printf("\nOrder workflow: %llu orders in %.1f s\n",
+              static_cast<unsigned long long>(a.orders), secs);
   std::printf("  runs completed      %llu fulfil-order runs (%llu failed), %llu runs in all\n",
               static_cast<unsigned long long>(tally.fulfilled.load()),
               static_cast<unsigned long long>(tally.failed.load()),
@@ -215,9 +220,10 @@ int main(int argc, char** argv) {
   std::printf("  retries taken       %llu failed payment calls of %llu, all retried\n",
               static_cast<unsigned long long>(end.step_failures),
               static_cast<unsigned long long>(payments.calls()));
-  std::printf("  order latency       p50 %.1f ms, p99 %.1f ms (send -> receipt; includes the "
-              "cooling-off sleep and the shipment)\n",
-              p50, p99);
+  std::printf(
+      "  order latency       p50 %.1f ms, p99 %.1f ms (send -> receipt; includes the "
+      "cooling-off sleep and the shipment)\n",
+      p50, p99);
   std::printf("  step dispatch       p99 %.0f us (step durable -> function resumed)\n",
               end.dispatch_p99_us);
   std::printf("  log                 %s on disk, %llu records, %llu fsync batches (%s)\n",

@@ -6,7 +6,9 @@
 using nlohmann::json;
 
 void cairn::Codec<orders::Receipt>::encode(const orders::Receipt& r, std::string& out) {
-  out = json{{"order_id", r.order_id}, {"status", r.status}, {"charge_id", r.charge_id},
+  out = json{{"order_id", r.order_id},
+             {"status", r.status},
+             {"charge_id", r.charge_id},
              {"carrier", r.carrier}}
             .dump();
 }
@@ -53,8 +55,8 @@ cairn::Status register_order_functions(cairn::Engine& engine, FlakyPayments& pay
                             {.name = "shipment/requested", .data = ship_request});
     co_await ctx.sleep("cooling-off", s.cooling_off);
     auto shipped = co_await ctx.wait_for_event(
-        "shipment", {.event = "shipment/confirmed", .match = "data.order_id",
-                     .timeout = s.shipment_timeout});
+        "shipment",
+        {.event = "shipment/confirmed", .match = "data.order_id", .timeout = s.shipment_timeout});
     if (!shipped) {
       co_await ctx.run("refund", [&] { return payments.refund(charge); });
       co_return Receipt{order_id, "refunded", charge.charge_id, ""};
@@ -80,10 +82,12 @@ cairn::Status register_order_functions(cairn::Engine& engine, FlakyPayments& pay
     co_await ctx.run("send-email", [&] { return e.data.size(); });
   };
 
-  CAIRN_RETURN_IF_ERROR(engine.register_function(
-      {.id = "fulfil-order", .trigger = cairn::on_event("order/created"), .retries = 10,
-       .backoff_base = std::chrono::milliseconds(10), .backoff_max = std::chrono::seconds(1)},
-      fulfil));
+  CAIRN_RETURN_IF_ERROR(engine.register_function({.id = "fulfil-order",
+                                                  .trigger = cairn::on_event("order/created"),
+                                                  .retries = 10,
+                                                  .backoff_base = std::chrono::milliseconds(10),
+                                                  .backoff_max = std::chrono::seconds(1)},
+                                                 fulfil));
   CAIRN_RETURN_IF_ERROR(engine.register_function(
       {.id = "ship-order", .trigger = cairn::on_event("shipment/requested")}, ship));
   return engine.register_function(

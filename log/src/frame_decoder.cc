@@ -7,14 +7,22 @@ namespace cairn::log::format {
 
 const char* frame_check_name(FrameCheck check) {
   switch (check) {
-    case FrameCheck::kOk: return "ok";
-    case FrameCheck::kEmpty: return "zero bytes where a frame should start";
-    case FrameCheck::kTruncated: return "frame runs past the end of the segment";
-    case FrameCheck::kBadLength: return "impossible payload length";
-    case FrameCheck::kBadChecksum: return "checksum mismatch";
-    case FrameCheck::kBadTag: return "invalid record type or flags";
-    case FrameCheck::kLsnMismatch: return "LSN out of sequence";
-    case FrameCheck::kBadPayload: return "payload fails FlatBuffers verification";
+    case FrameCheck::kOk:
+      return "ok";
+    case FrameCheck::kEmpty:
+      return "zero bytes where a frame should start";
+    case FrameCheck::kTruncated:
+      return "frame runs past the end of the segment";
+    case FrameCheck::kBadLength:
+      return "impossible payload length";
+    case FrameCheck::kBadChecksum:
+      return "checksum mismatch";
+    case FrameCheck::kBadTag:
+      return "invalid record type or flags";
+    case FrameCheck::kLsnMismatch:
+      return "LSN out of sequence";
+    case FrameCheck::kBadPayload:
+      return "payload fails FlatBuffers verification";
   }
   return "?";
 }

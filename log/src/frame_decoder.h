@@ -12,13 +12,13 @@ namespace cairn::log::format {
 
 enum class FrameCheck : uint8_t {
   kOk,
-  kEmpty,          // a zero checksum word: no frame starts here (padding or the end of data)
-  kTruncated,      // the header or the frame runs past the end of the segment
-  kBadLength,      // payload_len above the hard maximum
+  kEmpty,      // a zero checksum word: no frame starts here (padding or the end of data)
+  kTruncated,  // the header or the frame runs past the end of the segment
+  kBadLength,  // payload_len above the hard maximum
   kBadChecksum,
-  kBadTag,         // type 0 or unknown flags under a valid checksum
-  kLsnMismatch,    // intact frame, but not the LSN the chain expects (stale or out of order)
-  kBadPayload,     // intact frame whose payload fails FlatBuffers verification
+  kBadTag,       // type 0 or unknown flags under a valid checksum
+  kLsnMismatch,  // intact frame, but not the LSN the chain expects (stale or out of order)
+  kBadPayload,   // intact frame whose payload fails FlatBuffers verification
 };
 
 const char* frame_check_name(FrameCheck check);

@@ -55,10 +55,10 @@ HeaderState decode_segment_header(const std::byte* block, SegmentHeader* out, st
 std::string segment_file_name(uint64_t seq, Lsn first_lsn) {
   CAIRN_CHECK(seq <= 99'999'999);
   char name[64];
-  const int n = std::snprintf(name, sizeof name, "%08llu-%020llu%.*s",
-                              static_cast<unsigned long long>(seq),
-                              static_cast<unsigned long long>(first_lsn),
-                              static_cast<int>(kSegmentSuffix.size()), kSegmentSuffix.data());
+  const int n =
+      std::snprintf(name, sizeof name, "%08llu-%020llu%.*s", static_cast<unsigned long long>(seq),
+                    static_cast<unsigned long long>(first_lsn),
+                    static_cast<int>(kSegmentSuffix.size()), kSegmentSuffix.data());
   CAIRN_CHECK(n > 0 && static_cast<size_t>(n) < sizeof name);
   return std::string(name, static_cast<size_t>(n));
 }

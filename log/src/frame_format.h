@@ -26,15 +26,20 @@ inline constexpr uint32_t kBlockSize = 4096;
 inline constexpr uint32_t kFrameHeaderSize = 24;
 inline constexpr uint32_t kFrameAlign = 8;
 inline constexpr size_t kChecksumOffset = 0;
-inline constexpr size_t kLengthOffset = 8;  // payload_len | type << 32 | flags << 48: the "tag word"
+inline constexpr size_t kLengthOffset =
+    8;  // payload_len | type << 32 | flags << 48: the "tag word"
 inline constexpr size_t kLsnOffset = 16;
 // No reader accepts a payload_len above this, whatever the options: it bounds what a corrupt
 // length field can make a reader allocate.
 inline constexpr uint32_t kPayloadBytesHardMax = 64u << 20;
 inline constexpr uint64_t kFrameChecksumSeed = 0x4341'4952'4e46'524dULL;  // "CAIRNFRM"
 
-constexpr uint64_t round_up(uint64_t n, uint64_t align) { return (n + align - 1) / align * align; }
-constexpr uint64_t round_down(uint64_t n, uint64_t align) { return n / align * align; }
+constexpr uint64_t round_up(uint64_t n, uint64_t align) {
+  return (n + align - 1) / align * align;
+}
+constexpr uint64_t round_down(uint64_t n, uint64_t align) {
+  return n / align * align;
+}
 
 constexpr uint32_t frame_size(uint32_t payload_len) {
   return kFrameHeaderSize + static_cast<uint32_t>(round_up(payload_len, kFrameAlign));
@@ -73,7 +78,9 @@ inline uint32_t load_u32(const std::byte* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store_u64(std::byte* p, uint64_t v) { std::memcpy(p, &v, sizeof v); }
+inline void store_u64(std::byte* p, uint64_t v) {
+  std::memcpy(p, &v, sizeof v);
+}
 
 struct FrameHeader {
   uint64_t checksum = 0;

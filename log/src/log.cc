@@ -143,17 +143,17 @@ Result<std::unique_ptr<Log>> Log::open(const std::filesystem::path& dir_path, Lo
   impl->lock_fd = *lock_fd;
   if (Status st = fs.lock(impl->lock_fd); !st.ok()) {
     if (st.code() == StatusCode::kLocked) {
-      return Status(StatusCode::kLocked,
-                    where + ": another process has this log open for writing (" +
-                        std::string(format::kLockFileName) + " is locked)");
+      return Status(StatusCode::kLocked, where +
+                                             ": another process has this log open for writing (" +
+                                             std::string(format::kLockFileName) + " is locked)");
     }
     return st.with_context(where);
   }
 
   CAIRN_ASSIGN_OR_RETURN(RecoveredLog rec, recover_log(fs, dir, options, &impl->report));
   bool direct = false;
-  CAIRN_ASSIGN_OR_RETURN(
-      int fd, open_segment(fs, join_path(dir, rec.active.name), options, &direct));
+  CAIRN_ASSIGN_OR_RETURN(int fd,
+                         open_segment(fs, join_path(dir, rec.active.name), options, &direct));
   rec.active.fd = fd;
   impl->report.end_lsn = rec.end_lsn;
 
@@ -164,8 +164,8 @@ Result<std::unique_ptr<Log>> Log::open(const std::filesystem::path& dir_path, Lo
                                     : default_io_queue(options.writes_in_flight_max + 2);
   CAIRN_CHECK_MSG(io != nullptr, "io_queue_factory returned null");
   WriterConfig cfg{impl->fs, dir, options, direct, rec.active, rec.end_lsn};
-  impl->writer = std::make_unique<LogWriter>(std::move(cfg), *impl->ring, std::move(io),
-                                             *impl->preparer);
+  impl->writer =
+      std::make_unique<LogWriter>(std::move(cfg), *impl->ring, std::move(io), *impl->preparer);
   impl->writer->start();
   return std::unique_ptr<Log>(new Log(std::move(impl)));
 }
@@ -175,10 +175,9 @@ Result<Lsn> Log::append(RecordType type, std::span<const std::byte> payload,
   Impl& m = *impl_;
   if (type == 0) return Status(StatusCode::kInvalidArgument, "record type 0 is reserved");
   if (payload.size() > m.options.record_bytes_max) {
-    return Status(StatusCode::kLimitExceeded,
-                  "record of " + std::to_string(payload.size()) +
-                      " bytes exceeds record_bytes_max (" +
-                      std::to_string(m.options.record_bytes_max) + ")");
+    return Status(StatusCode::kLimitExceeded, "record of " + std::to_string(payload.size()) +
+                                                  " bytes exceeds record_bytes_max (" +
+                                                  std::to_string(m.options.record_bytes_max) + ")");
   }
   if (m.closed.load(std::memory_order_acquire)) {
     return Status(StatusCode::kClosed, "append after the log was closed");
@@ -201,32 +200,42 @@ Result<Lsn> Log::append_durable(RecordType type, std::span<const std::byte> payl
   return lsn;
 }
 
-Status Log::wait_durable(Lsn lsn) { return impl_->writer->wait_durable(lsn); }
+Status Log::wait_durable(Lsn lsn) {
+  return impl_->writer->wait_durable(lsn);
+}
 
-Lsn Log::durable_lsn() const { return impl_->writer->durable_lsn(); }
+Lsn Log::durable_lsn() const {
+  return impl_->writer->durable_lsn();
+}
 
 Status Log::health() const {
   if (impl_->closed.load()) return Status(StatusCode::kClosed, "the log is closed");
   return impl_->writer->failed() ? impl_->writer->failure() : Status();
 }
 
-Status Log::close() { return impl_->close(); }
+Status Log::close() {
+  return impl_->close();
+}
 
 Result<std::unique_ptr<LogReader>> Log::read_from(Lsn from) {
   Impl* m = impl_.get();
   Status error;
-  auto reader = make_live_reader(m->fs, m->dir.string(), from,
-                                 [m] { return m->writer->durable_lsn(); }, &error);
+  auto reader = make_live_reader(
+      m->fs, m->dir.string(), from, [m] { return m->writer->durable_lsn(); }, &error);
   if (!reader) return error;
   return reader;
 }
 
-const RecoveryReport& Log::recovery_report() const { return impl_->report; }
+const RecoveryReport& Log::recovery_report() const {
+  return impl_->report;
+}
 
 LogStats Log::stats() const {
   return impl_->writer->stats();
 }
 
-const std::filesystem::path& Log::dir() const { return impl_->dir; }
+const std::filesystem::path& Log::dir() const {
+  return impl_->dir;
+}
 
 }  // namespace cairn::log

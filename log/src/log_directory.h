@@ -18,7 +18,7 @@ struct SegmentFile {
 };
 
 struct DirectoryListing {
-  std::vector<SegmentFile> segments;         // sorted by seq
+  std::vector<SegmentFile> segments;        // sorted by seq
   std::vector<std::string> prealloc_files;  // names of zero-filled spares (never hold records)
 };
 

@@ -80,9 +80,9 @@ class DirectoryReader final : public LogReader {
 
   Status open_segment(size_t i) {
     index_ = i;
-    cursor_ = std::make_unique<SegmentCursor>(*fs_, join_path(dir_, segments_[i].name),
-                                              segments_[i], options_.chunk_bytes,
-                                              options_.verify_payloads);
+    cursor_ =
+        std::make_unique<SegmentCursor>(*fs_, join_path(dir_, segments_[i].name), segments_[i],
+                                        options_.chunk_bytes, options_.verify_payloads);
     return cursor_->open();
   }
 
@@ -98,10 +98,10 @@ class DirectoryReader final : public LogReader {
     const SegmentFile& nxt = segments_[index_ + 1];
     const Lsn end = cursor_->expected_lsn();
     if (nxt.seq != cur.seq + 1 || nxt.first_lsn != end) {
-      return Status(StatusCode::kCorruption,
-                    "log " + dir_ + ": segment " + nxt.name + " does not follow " + cur.name +
-                        ", which ends at LSN " + std::to_string(end) +
-                        " (a segment is missing or misnamed)");
+      return Status(StatusCode::kCorruption, "log " + dir_ + ": segment " + nxt.name +
+                                                 " does not follow " + cur.name +
+                                                 ", which ends at LSN " + std::to_string(end) +
+                                                 " (a segment is missing or misnamed)");
     }
     return open_segment(index_ + 1);
   }
@@ -124,10 +124,10 @@ class DirectoryReader final : public LogReader {
                            ? "bad segment header: " + cursor_->header_problem()
                            : cursor_->bad_what();
     if (what.empty()) what = "durable records are missing";
-    return Status(StatusCode::kCorruption,
-                  "log " + dir_ + ": damage in " + s.name + " at offset " +
-                      std::to_string(cursor_->bad_offset()) + " (LSN " +
-                      std::to_string(cursor_->expected_lsn()) + "): " + what);
+    return Status(StatusCode::kCorruption, "log " + dir_ + ": damage in " + s.name + " at offset " +
+                                               std::to_string(cursor_->bad_offset()) + " (LSN " +
+                                               std::to_string(cursor_->expected_lsn()) +
+                                               "): " + what);
   }
 
   std::shared_ptr<FileSystem> fs_;

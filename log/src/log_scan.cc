@@ -111,7 +111,8 @@ Result<LogScan> scan_log(FileSystem& fs, const std::string& dir,
       break;
     }
     if (s.stop == SegmentScan::Stop::kEmpty && idx > out.last_with_data + 1) {
-      out.damage = damage_at(s, DamageKind::kBrokenSequence, "more than one empty segment at the end");
+      out.damage =
+          damage_at(s, DamageKind::kBrokenSequence, "more than one empty segment at the end");
       break;
     }
     // Only the last file can end in a torn write: the writer drains every write into a segment

@@ -23,8 +23,8 @@ struct SegmentScan {
   };
   SegmentFile file;
   Stop stop = Stop::kCleanEnd;
-  Lsn end_lsn = 0;          // after the last intact frame
-  uint64_t data_end = 0;    // byte offset after the last intact frame
+  Lsn end_lsn = 0;        // after the last intact frame
+  uint64_t data_end = 0;  // byte offset after the last intact frame
   uint64_t records = 0;
   uint64_t frame_bytes = 0;
   uint64_t file_size = 0;
@@ -34,8 +34,7 @@ struct SegmentScan {
   std::string what;
   uint64_t later_data_end = 0;  // farthest end of an intact, later frame after the stop point
   bool has_data() const {
-    return records > 0 || stop == Stop::kBadFrame || stop == Stop::kBadHeader ||
-           later_data_end > 0;
+    return records > 0 || stop == Stop::kBadFrame || stop == Stop::kBadHeader || later_data_end > 0;
   }
 };
 

@@ -76,8 +76,8 @@ Status LogWriter::wait_durable(Lsn lsn) {
     if (durable_lsn() > lsn) return Status();
     if (failed()) return failure();
     if (exited_.load(std::memory_order_acquire)) {
-      return Status(StatusCode::kClosed, "the log was closed before LSN " + std::to_string(lsn) +
-                                             " became durable");
+      return Status(StatusCode::kClosed,
+                    "the log was closed before LSN " + std::to_string(lsn) + " became durable");
     }
     if (spin < 32) {
       cpu_relax();
@@ -164,10 +164,10 @@ bool LogWriter::gather(Batch& b) {
     h.seq = seg_.seq;
     h.first_lsn = seg_.first_lsn;
     h.segment_bytes = segment_bytes;
-    h.created_unix_ms = static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    h.created_unix_ms =
+        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count());
     format::encode_segment_header(h, b.buf);
     len = format::kSegmentHeaderSize;
   }
@@ -201,8 +201,8 @@ bool LogWriter::gather(Batch& b) {
     if (completion != 0) {
       b.completions.emplace_back(pos, reinterpret_cast<AppendCompletion*>(completion));
     }
-    b.views.push_back(RecordView{pos, static_cast<RecordType>(tag >> 32),
-                                 {f + format::kFrameHeaderSize, payload_len}});
+    b.views.push_back(RecordView{
+        pos, static_cast<RecordType>(tag >> 32), {f + format::kFrameHeaderSize, payload_len}});
     len += size;
     pos += size;
   }
@@ -228,11 +228,14 @@ bool LogWriter::gather(Batch& b) {
 }
 
 Status LogWriter::submit(Batch& b) {
-  const bool sync_separately =
-      cfg_.options.durability == Durability::kFsync && !cfg_.direct_io;
+  const bool sync_separately = cfg_.options.durability == Durability::kFsync && !cfg_.direct_io;
   b.piece = b.len - b.written;
-  IoRequest r{sync_separately ? IoOp::kWriteThenSync : IoOp::kWrite, b.fd, b.buf + b.written,
-              b.piece, b.offset + b.written, static_cast<uint64_t>(&b - batches_.data())};
+  IoRequest r{sync_separately ? IoOp::kWriteThenSync : IoOp::kWrite,
+              b.fd,
+              b.buf + b.written,
+              b.piece,
+              b.offset + b.written,
+              static_cast<uint64_t>(&b - batches_.data())};
   b.in_flight = true;
   b.done = false;
   return io_->submit({&r, 1});
@@ -279,9 +282,9 @@ void LogWriter::complete_in_order() {
   while (batches_[head_].done && !failed()) {
     Batch& b = batches_[head_];
     if (b.error != 0) {
-      fail(errno_status(static_cast<int>(-b.error),
-                        "writing " + std::to_string(b.len) + " bytes to segment " + seg_.name +
-                            " at offset " + std::to_string(b.offset)));
+      fail(errno_status(static_cast<int>(-b.error), "writing " + std::to_string(b.len) +
+                                                        " bytes to segment " + seg_.name +
+                                                        " at offset " + std::to_string(b.offset)));
       return;
     }
     acknowledge(b);
@@ -325,9 +328,9 @@ Status LogWriter::rotate() {
   // The new name must be durable before any record in the file is acknowledged.
   CAIRN_RETURN_IF_ERROR(cfg_.fs->fsync_dir(cfg_.dir));
   const bool dsync = cfg_.direct_io && cfg_.options.durability == Durability::kFsync;
-  CAIRN_ASSIGN_OR_RETURN(int fd, cfg_.fs->open(path, OpenFlags{.write = true,
-                                                               .direct = cfg_.direct_io,
-                                                               .dsync = dsync}));
+  CAIRN_ASSIGN_OR_RETURN(
+      int fd,
+      cfg_.fs->open(path, OpenFlags{.write = true, .direct = cfg_.direct_io, .dsync = dsync}));
   (void)cfg_.fs->close(seg_.fd);
   seg_ = ActiveSegment{seg_.seq + 1, consumed_, name, fd, 0};
   rotation_pending_ = false;
@@ -377,7 +380,8 @@ void LogWriter::drain_after_failure() {
     for (uint64_t tag; (tag = ring_.published_tag(consumed_)) != 0;) {
       const uint32_t size = format::frame_size(static_cast<uint32_t>(tag));
       const uint64_t completion = ring_.read_u64(consumed_ + format::kChecksumOffset);
-      if (completion != 0) reinterpret_cast<AppendCompletion*>(completion)->on_durable(consumed_, err);
+      if (completion != 0)
+        reinterpret_cast<AppendCompletion*>(completion)->on_durable(consumed_, err);
       consumed_ += size;
       progressed = true;
     }

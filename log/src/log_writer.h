@@ -66,17 +66,17 @@ class LogWriter {
  private:
   struct Batch {
     std::byte* buf = nullptr;
-    uint32_t len = 0;        // bytes to write, block aligned
-    uint32_t written = 0;    // bytes confirmed written so far (short writes)
-    uint32_t piece = 0;      // bytes asked for in the request in flight
-    uint64_t offset = 0;     // file offset of buf[0]
+    uint32_t len = 0;      // bytes to write, block aligned
+    uint32_t written = 0;  // bytes confirmed written so far (short writes)
+    uint32_t piece = 0;    // bytes asked for in the request in flight
+    uint64_t offset = 0;   // file offset of buf[0]
     int fd = -1;
     Lsn begin = 0;
     Lsn end = 0;
     uint64_t frame_bytes = 0;
     bool in_flight = false;
     bool done = false;
-    int64_t error = 0;       // -errno of a failed write or sync
+    int64_t error = 0;  // -errno of a failed write or sync
     std::vector<RecordView> views;
     std::vector<std::pair<Lsn, AppendCompletion*>> completions;
   };

@@ -81,7 +81,8 @@ Status zero_range(FileSystem& fs, const std::string& path, uint64_t from, uint64
     const auto tail_begin = buf.begin() + static_cast<ptrdiff_t>(from - off);
     const auto tail_end = buf.begin() + kBlockSize;
     // Rewrite the block only when its tail is not zero already: it may hold acknowledged frames.
-    if (st.ok() && std::any_of(tail_begin, tail_end, [](std::byte b) { return b != std::byte{0}; })) {
+    if (st.ok() &&
+        std::any_of(tail_begin, tail_end, [](std::byte b) { return b != std::byte{0}; })) {
       std::fill(tail_begin, tail_end, std::byte{0});
       st = fs.pwrite(fd, buf.data(), kBlockSize, off);
     }
@@ -127,10 +128,10 @@ Status quarantine_segments(FileSystem& fs, const std::string& dir,
 }
 
 Status refuse(const std::string& dir, const Damage& d, const char* mode_hint) {
-  return Status(StatusCode::kCorruption,
-                "log " + dir + " is damaged and was not opened: " + d.to_string() +
-                    ". Nothing was changed. `cairn log verify " + dir + "` shows the details; " +
-                    mode_hint);
+  return Status(StatusCode::kCorruption, "log " + dir +
+                                             " is damaged and was not opened: " + d.to_string() +
+                                             ". Nothing was changed. `cairn log verify " + dir +
+                                             "` shows the details; " + mode_hint);
 }
 
 Result<RecoveredLog> create_first_segment(FileSystem& fs, const std::string& dir,
@@ -185,7 +186,8 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
                                       RecoveryReport* report) {
   const bool point_in_time = options.recovery_mode == RecoveryMode::kPointInTime;
   if (auto d = check_segment_sequence(segs)) {
-    if (!point_in_time) return refuse(dir, *d, "RecoveryMode::kPointInTime opens the log before the break.");
+    if (!point_in_time)
+      return refuse(dir, *d, "RecoveryMode::kPointInTime opens the log before the break.");
     // Keep the segments before the break; move the rest aside.
     auto bad = std::find_if(segs.begin(), segs.end(),
                             [&](const SegmentFile& f) { return f.name == d->file; });
@@ -202,8 +204,9 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
   const size_t first = (verified == 0 || verified >= n) ? 0 : n - verified;
   ScanOptions so;
   so.tail_window_bytes = window;
-  CAIRN_ASSIGN_OR_RETURN(LogScan scan,
-                         scan_log(fs, dir, std::vector<SegmentFile>(segs.begin() + first, segs.end()), so));
+  CAIRN_ASSIGN_OR_RETURN(
+      LogScan scan,
+      scan_log(fs, dir, std::vector<SegmentFile>(segs.begin() + first, segs.end()), so));
   if (scan.last_with_data < 0 && first > 0) {
     Damage d;
     d.kind = DamageKind::kBrokenSequence;
@@ -216,8 +219,8 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
   if (scan.damage) {
     const Damage& d = *scan.damage;
     const bool torn = d.kind == DamageKind::kTornTail;
-    const bool cut_ok = (torn && options.recovery_mode != RecoveryMode::kAbsoluteConsistency) ||
-                        point_in_time;
+    const bool cut_ok =
+        (torn && options.recovery_mode != RecoveryMode::kAbsoluteConsistency) || point_in_time;
     if (!cut_ok) {
       return refuse(dir, d,
                     torn ? "RecoveryMode::kTolerateTornTail cuts it (the default)."
@@ -229,15 +232,16 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
     CAIRN_CHECK(it != scan.segments.end());
     const SegmentScan& s = *it;
     const uint64_t cut = s.stop == SegmentScan::Stop::kBadHeader ? 0 : s.data_end;
-    const uint64_t scan_to = torn ? std::max(d.offset + d.bytes_after, cut + window) + kBlockSize
-                                  : s.file_size;
+    const uint64_t scan_to =
+        torn ? std::max(d.offset + d.bytes_after, cut + window) + kBlockSize : s.file_size;
     CAIRN_RETURN_IF_ERROR(cut_segment(fs, dir, s, cut, scan_to, torn ? "torn" : "damaged", report));
     // Everything after the damaged segment goes to the quarantine too (kPointInTime only: a torn
     // tail is by definition in the last segment file).
     const size_t idx = first + static_cast<size_t>(it - scan.segments.begin());
     CAIRN_CHECK(!torn || idx + 1 == segs.size());
     CAIRN_RETURN_IF_ERROR(quarantine_segments(
-        fs, dir, std::vector<SegmentFile>(segs.begin() + static_cast<ptrdiff_t>(idx) + 1, segs.end()),
+        fs, dir,
+        std::vector<SegmentFile>(segs.begin() + static_cast<ptrdiff_t>(idx) + 1, segs.end()),
         report));
     report->damage = (report->damage.empty() ? "" : report->damage + "; ") + d.to_string() +
                      (torn ? " — cut" : " — log opened before it (point in time)");

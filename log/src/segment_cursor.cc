@@ -18,8 +18,8 @@ bool all_zero(const std::byte* p, size_t n) {
 }
 }  // namespace
 
-SegmentCursor::SegmentCursor(FileSystem& fs, std::string path, SegmentFile file,
-                             size_t chunk_bytes, bool verify_payloads)
+SegmentCursor::SegmentCursor(FileSystem& fs, std::string path, SegmentFile file, size_t chunk_bytes,
+                             bool verify_payloads)
     : fs_(fs),
       path_(std::move(path)),
       file_(std::move(file)),

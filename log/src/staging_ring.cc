@@ -19,7 +19,9 @@ StagingRing::StagingRing(uint64_t capacity, Lsn start)
   std::memset(data_, 0, mask_ + 1);
 }
 
-StagingRing::~StagingRing() { std::free(data_); }
+StagingRing::~StagingRing() {
+  std::free(data_);
+}
 
 Lsn StagingRing::reserve(uint32_t size) {
   CAIRN_DCHECK(size % format::kFrameAlign == 0 && size <= capacity());
@@ -39,7 +41,8 @@ void StagingRing::wait_for_space(Lsn end) {
     }
     const uint32_t seq = release_seq_.load(std::memory_order_acquire);
     space_waiters_.fetch_add(1, std::memory_order_seq_cst);
-    if (end - released_.load(std::memory_order_seq_cst) > capacity()) futex_wait(&release_seq_, seq);
+    if (end - released_.load(std::memory_order_seq_cst) > capacity())
+      futex_wait(&release_seq_, seq);
     space_waiters_.fetch_sub(1, std::memory_order_relaxed);
   }
 }

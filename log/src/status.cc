@@ -10,21 +10,36 @@ namespace cairn {
 
 std::string_view status_code_name(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "OK";
-    case StatusCode::kInvalidArgument: return "InvalidArgument";
-    case StatusCode::kNotFound: return "NotFound";
-    case StatusCode::kAlreadyExists: return "AlreadyExists";
-    case StatusCode::kLocked: return "Locked";
-    case StatusCode::kCorruption: return "Corruption";
-    case StatusCode::kIoError: return "IoError";
-    case StatusCode::kNoSpace: return "NoSpace";
-    case StatusCode::kLimitExceeded: return "LimitExceeded";
-    case StatusCode::kClosed: return "Closed";
-    case StatusCode::kFailed: return "Failed";
-    case StatusCode::kTimeout: return "Timeout";
-    case StatusCode::kCancelled: return "Cancelled";
-    case StatusCode::kNonDeterminism: return "NonDeterminism";
-    case StatusCode::kInternal: return "Internal";
+    case StatusCode::kOk:
+      return "OK";
+    case StatusCode::kInvalidArgument:
+      return "InvalidArgument";
+    case StatusCode::kNotFound:
+      return "NotFound";
+    case StatusCode::kAlreadyExists:
+      return "AlreadyExists";
+    case StatusCode::kLocked:
+      return "Locked";
+    case StatusCode::kCorruption:
+      return "Corruption";
+    case StatusCode::kIoError:
+      return "IoError";
+    case StatusCode::kNoSpace:
+      return "NoSpace";
+    case StatusCode::kLimitExceeded:
+      return "LimitExceeded";
+    case StatusCode::kClosed:
+      return "Closed";
+    case StatusCode::kFailed:
+      return "Failed";
+    case StatusCode::kTimeout:
+      return "Timeout";
+    case StatusCode::kCancelled:
+      return "Cancelled";
+    case StatusCode::kNonDeterminism:
+      return "NonDeterminism";
+    case StatusCode::kInternal:
+      return "Internal";
   }
   return "Unknown";
 }
@@ -54,12 +69,23 @@ Status errno_status(int err, std::string_view what) {
   StatusCode code = StatusCode::kIoError;
   switch (err) {
     case ENOSPC:
-    case EDQUOT: code = StatusCode::kNoSpace; break;
-    case ENOENT: code = StatusCode::kNotFound; break;
-    case EEXIST: code = StatusCode::kAlreadyExists; break;
-    case EWOULDBLOCK: code = StatusCode::kLocked; break;
-    case EINVAL: code = StatusCode::kInvalidArgument; break;
-    default: break;
+    case EDQUOT:
+      code = StatusCode::kNoSpace;
+      break;
+    case ENOENT:
+      code = StatusCode::kNotFound;
+      break;
+    case EEXIST:
+      code = StatusCode::kAlreadyExists;
+      break;
+    case EWOULDBLOCK:
+      code = StatusCode::kLocked;
+      break;
+    case EINVAL:
+      code = StatusCode::kInvalidArgument;
+      break;
+    default:
+      break;
   }
   std::string msg(what);
   msg += ": ";

@@ -20,7 +20,9 @@ int64_t do_write(const IoRequest& r) {
   }
 }
 
-int64_t do_sync(int fd) { return ::fdatasync(fd) == 0 ? 0 : -errno; }
+int64_t do_sync(int fd) {
+  return ::fdatasync(fd) == 0 ? 0 : -errno;
+}
 
 class SyncIoQueue final : public IoQueue {
  public:
@@ -31,8 +33,12 @@ class SyncIoQueue final : public IoQueue {
     for (const IoRequest& r : requests) {
       int64_t result = 0;
       switch (r.op) {
-        case IoOp::kWrite: result = do_write(r); break;
-        case IoOp::kSync: result = do_sync(r.fd); break;
+        case IoOp::kWrite:
+          result = do_write(r);
+          break;
+        case IoOp::kSync:
+          result = do_sync(r.fd);
+          break;
         case IoOp::kWriteThenSync:
           result = do_write(r);
           if (result == static_cast<int64_t>(r.len)) {
@@ -77,6 +83,8 @@ class SyncIoQueue final : public IoQueue {
 
 }  // namespace
 
-std::unique_ptr<IoQueue> sync_io_queue() { return std::make_unique<SyncIoQueue>(); }
+std::unique_ptr<IoQueue> sync_io_queue() {
+  return std::make_unique<SyncIoQueue>();
+}
 
 }  // namespace cairn::log

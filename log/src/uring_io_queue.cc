@@ -173,7 +173,9 @@ class UringIoQueue final : public IoQueue {
 
 }  // namespace
 
-std::unique_ptr<IoQueue> make_uring_io_queue(uint32_t depth) { return UringIoQueue::create(depth); }
+std::unique_ptr<IoQueue> make_uring_io_queue(uint32_t depth) {
+  return UringIoQueue::create(depth);
+}
 
 std::unique_ptr<IoQueue> default_io_queue(uint32_t depth) {
   if (auto q = make_uring_io_queue(depth)) return q;

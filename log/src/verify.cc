@@ -8,9 +8,12 @@ namespace cairn::log {
 
 std::string_view damage_kind_name(DamageKind kind) {
   switch (kind) {
-    case DamageKind::kTornTail: return "torn tail";
-    case DamageKind::kCorruption: return "corruption";
-    case DamageKind::kBrokenSequence: return "broken segment sequence";
+    case DamageKind::kTornTail:
+      return "torn tail";
+    case DamageKind::kCorruption:
+      return "corruption";
+    case DamageKind::kBrokenSequence:
+      return "broken segment sequence";
   }
   return "?";
 }
@@ -73,8 +76,8 @@ Result<VerifyReport> verify_log(const std::filesystem::path& dir_path,
   report.first_lsn = listing.segments.front().first_lsn;
   report.end_lsn = report.first_lsn;
   for (const SegmentScan& s : scan.segments) {
-    report.segments.push_back(
-        SegmentSummary{s.file.name, s.file.seq, s.file.first_lsn, s.end_lsn, s.records, s.data_end});
+    report.segments.push_back(SegmentSummary{s.file.name, s.file.seq, s.file.first_lsn, s.end_lsn,
+                                             s.records, s.data_end});
     report.records += s.records;
     report.frame_bytes += s.frame_bytes;
     if (s.records > 0) report.end_lsn = s.end_lsn;

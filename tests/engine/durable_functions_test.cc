@@ -74,25 +74,23 @@ TEST_F(EngineTest, SleepThatExpiredWhileDownFiresAtOnce) {
 
 TEST_F(EngineTest, WaitForEventMatchesOnAFieldAndSurvivesRestart) {
   auto setup = [&](Engine& e) {
-    ASSERT_TRUE(
-        e.register_function({.id = "order", .trigger = on_event("order/created")},
-                            [](Context& ctx, const Event&) -> Task<std::string> {
-                              auto shipped = co_await ctx.wait_for_event(
-                                  "shipment", {.event = "shipment/confirmed",
-                                               .match = "data.order_id",
-                                               .timeout = std::chrono::hours(24 * 7)});
-                              if (!shipped) co_return std::string("timeout");
-                              co_return nlohmann::json::parse(shipped->data)["carrier"]
-                                  .get<std::string>();
-                            })
-            .ok());
+    ASSERT_TRUE(e.register_function(
+                     {.id = "order", .trigger = on_event("order/created")},
+                     [](Context& ctx, const Event&) -> Task<std::string> {
+                       auto shipped = co_await ctx.wait_for_event(
+                           "shipment", {.event = "shipment/confirmed",
+                                        .match = "data.order_id",
+                                        .timeout = std::chrono::hours(24 * 7)});
+                       if (!shipped) co_return std::string("timeout");
+                       co_return nlohmann::json::parse(shipped->data)["carrier"].get<std::string>();
+                     })
+                    .ok());
   };
   start(setup);
   const RunId a = send_one({.name = "order/created", .data = R"({"order_id":"A-17"})"});
   const RunId b = send_one({.name = "order/created", .data = R"({"order_id":"B-2"})"});
-  ASSERT_TRUE(eventually([&] {
-    return status_of(a) == RunStatus::kWaiting && status_of(b) == RunStatus::kWaiting;
-  }));
+  ASSERT_TRUE(eventually(
+      [&] { return status_of(a) == RunStatus::kWaiting && status_of(b) == RunStatus::kWaiting; }));
   stop();
   start(setup);
   // Only the run whose order id matches is resumed, with the event's data.
@@ -251,8 +249,9 @@ TEST_F(EngineTest, InvokeReturnsTheChildsOutputOrThrowsItsFailure) {
     ASSERT_TRUE(e.register_function({.id = "double"},
                                     [](Context& ctx, const Event& ev) -> Task<nlohmann::json> {
                                       auto n = nlohmann::json::parse(ev.data)["n"].get<int>();
-                                      co_return co_await ctx.run(
-                                          "mul", [&] { return nlohmann::json{{"n", n * 2}}; });
+                                      co_return co_await ctx.run("mul", [&] {
+                                        return nlohmann::json{{"n", n * 2}};
+                                      });
                                     })
                     .ok());
     ASSERT_TRUE(e.register_function({.id = "broken", .retries = 0},
@@ -262,19 +261,19 @@ TEST_F(EngineTest, InvokeReturnsTheChildsOutputOrThrowsItsFailure) {
                                       });
                                     })
                     .ok());
-    ASSERT_TRUE(e.register_function(
-                     {.id = "parent", .trigger = on_event("go")},
-                     [](Context& ctx, const Event&) -> Task<std::string> {
-                       auto r = co_await ctx.invoke("double-it",
-                                                    {.function = "double", .data = R"({"n":21})"});
-                       std::string failure;
-                       try {
-                         co_await ctx.invoke("try-broken", {.function = "broken"});
-                       } catch (const StepError& e) {
-                         failure = e.what();
-                       }
-                       co_return std::to_string(r["n"].get<int>()) + "|" + failure;
-                     })
+    ASSERT_TRUE(e.register_function({.id = "parent", .trigger = on_event("go")},
+                                    [](Context& ctx, const Event&) -> Task<std::string> {
+                                      auto r = co_await ctx.invoke(
+                                          "double-it",
+                                          {.function = "double", .data = R"({"n":21})"});
+                                      std::string failure;
+                                      try {
+                                        co_await ctx.invoke("try-broken", {.function = "broken"});
+                                      } catch (const StepError& e) {
+                                        failure = e.what();
+                                      }
+                                      co_return std::to_string(r["n"].get<int>()) + "|" + failure;
+                                    })
                     .ok());
   });
   RunInfo info = wait(send_one({.name = "go"}));
@@ -456,10 +455,9 @@ TEST_F(EngineTest, ListRunsFiltersByFunctionAndStatus) {
     ASSERT_TRUE(e.register_function({.id = "quick", .trigger = on_event("q")},
                                     [](Context&, const Event&) -> Task<void> { co_return; })
                     .ok());
-    ASSERT_TRUE(e.register_function({.id = "slow", .trigger = on_event("s")},
-                                    [](Context& ctx, const Event&) -> Task<void> {
-                                      co_await ctx.sleep("z", 1h);
-                                    })
+    ASSERT_TRUE(e.register_function(
+                     {.id = "slow", .trigger = on_event("s")},
+                     [](Context& ctx, const Event&) -> Task<void> { co_await ctx.sleep("z", 1h); })
                     .ok());
   });
   const RunId q = send_one({.name = "q"});
@@ -477,19 +475,19 @@ TEST_F(EngineTest, ListRunsFiltersByFunctionAndStatus) {
 TEST_F(EngineTest, ApiMisuseIsReported) {
   auto engine = Engine::create(options_);
   EXPECT_EQ(engine->send({.name = "x"}).status().code(), StatusCode::kInvalidArgument);
-  ASSERT_TRUE(engine->register_function({.id = "f"}, [](Context&, const Event&) -> Task<void> {
-                       co_return;
-                     }).ok());
-  EXPECT_EQ(engine
-                ->register_function({.id = "f"},
-                                    [](Context&, const Event&) -> Task<void> { co_return; })
-                .code(),
-            StatusCode::kAlreadyExists);
-  EXPECT_EQ(engine
-                ->register_function({.id = ""},
-                                    [](Context&, const Event&) -> Task<void> { co_return; })
-                .code(),
-            StatusCode::kInvalidArgument);
+  ASSERT_TRUE(
+      engine
+          ->register_function({.id = "f"}, [](Context&, const Event&) -> Task<void> { co_return; })
+          .ok());
+  EXPECT_EQ(
+      engine
+          ->register_function({.id = "f"}, [](Context&, const Event&) -> Task<void> { co_return; })
+          .code(),
+      StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      engine->register_function({.id = ""}, [](Context&, const Event&) -> Task<void> { co_return; })
+          .code(),
+      StatusCode::kInvalidArgument);
   ASSERT_TRUE(engine->start().ok());
   EXPECT_EQ(engine
                 ->register_function({.id = "late"},

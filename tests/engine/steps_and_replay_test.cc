@@ -31,17 +31,22 @@ TEST(EngineSteps, ThreeStepsRunOnceAndTheOutputIsRecorded) {
   std::atomic<int> calls{0};
   auto engine = Engine::create(test_options(dir.path()));
   ASSERT_TRUE(engine
-                  ->register_function(
-                      {.id = "add", .trigger = on_event("numbers/add")},
-                      [&](Context& ctx, const Event&) -> Task<int> {
-                        int a = co_await ctx.run("a", [&] { ++calls; return 20; });
-                        int b = co_await ctx.run("b", [&] { ++calls; return 22; });
-                        std::string s = co_await ctx.run("c", [&] {
-                          ++calls;
-                          return std::to_string(a + b);
-                        });
-                        co_return std::stoi(s);
-                      })
+                  ->register_function({.id = "add", .trigger = on_event("numbers/add")},
+                                      [&](Context& ctx, const Event&) -> Task<int> {
+                                        int a = co_await ctx.run("a", [&] {
+                                          ++calls;
+                                          return 20;
+                                        });
+                                        int b = co_await ctx.run("b", [&] {
+                                          ++calls;
+                                          return 22;
+                                        });
+                                        std::string s = co_await ctx.run("c", [&] {
+                                          ++calls;
+                                          return std::to_string(a + b);
+                                        });
+                                        co_return std::stoi(s);
+                                      })
                   .ok());
   ASSERT_TRUE(engine->start().ok());
   auto sent = engine->send({.name = "numbers/add"});

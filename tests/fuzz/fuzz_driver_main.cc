@@ -27,7 +27,9 @@ extern "C" void __sanitizer_set_death_callback(void (*callback)(void)) __attribu
 
 // UBSan's defaults for this binary: abort on a finding (its runtime has no death callback of its
 // own), so that the signal handler below saves the input.
-extern "C" const char* __ubsan_default_options() { return "print_stacktrace=1:abort_on_error=1"; }
+extern "C" const char* __ubsan_default_options() {
+  return "print_stacktrace=1:abort_on_error=1";
+}
 
 namespace {
 

@@ -95,7 +95,8 @@ TEST(LogAppend, ReopenContinuesTheLsnSequence) {
   {
     auto log = Log::open(dir.path(), small_options());
     ASSERT_TRUE(log.ok());
-    for (int i = 0; i < 10; ++i) ASSERT_TRUE((*log)->append_durable(kBlobType, make_blob(0, i, 50)).ok());
+    for (int i = 0; i < 10; ++i)
+      ASSERT_TRUE((*log)->append_durable(kBlobType, make_blob(0, i, 50)).ok());
     end_first = (*log)->durable_lsn();
   }
   {

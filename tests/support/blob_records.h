@@ -20,7 +20,8 @@ inline constexpr log::RecordType kBlobType = static_cast<log::RecordType>(schema
 inline std::vector<std::byte> make_blob(uint32_t producer, uint64_t seq, size_t size) {
   flatbuffers::FlatBufferBuilder fbb(size + 64);
   std::vector<uint8_t> data(size);
-  for (size_t i = 0; i < size; ++i) data[i] = static_cast<uint8_t>((producer * 131 + seq * 7 + i) & 0xff);
+  for (size_t i = 0; i < size; ++i)
+    data[i] = static_cast<uint8_t>((producer * 131 + seq * 7 + i) & 0xff);
   auto vec = fbb.CreateVector(data);
   fbb.Finish(schema::CreateBlob(fbb, producer, seq, vec));
   auto* p = reinterpret_cast<const std::byte*>(fbb.GetBufferPointer());

@@ -99,7 +99,7 @@ struct OpSlot {
   uint32_t position = 0;  // assigned when the function reaches the operation
   std::string id;         // as the function named it (a repeat gets a ":n" suffix)
   // Request.
-  int64_t deadline_ms = 0;  // sleep
+  int64_t deadline_ms = 0;        // sleep
   const void* request = nullptr;  // WaitRequest (wait), Event (send), InvokeRequest (invoke)
   std::optional<uint32_t> retries;
   StepBody* body = nullptr;
@@ -121,9 +121,9 @@ std::string_view function_id_of(const RunState& run);
 int64_t now_ms_of(const RunState& run);
 
 template <typename F>
-using step_result_t =
-    typename std::conditional_t<std::is_invocable_v<F&, const StepInfo&>,
-                                std::invoke_result<F&, const StepInfo&>, std::invoke_result<F&>>::type;
+using step_result_t = typename std::conditional_t<std::is_invocable_v<F&, const StepInfo&>,
+                                                  std::invoke_result<F&, const StepInfo&>,
+                                                  std::invoke_result<F&>>::type;
 
 // co_await ctx.run(...). Holds the step body itself (no allocation) and, after a live attempt,
 // its value, so the function gets it without decoding. Never moved: it lives in the frame.

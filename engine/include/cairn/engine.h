@@ -32,29 +32,33 @@ namespace cairn {
 using RunId = uint64_t;
 
 enum class RunStatus : uint8_t {
-  kQueued,     // created, no step recorded yet
-  kRunning,    // has recorded steps and is executing or about to
-  kSleeping,   // in ctx.sleep, or waiting for a step retry
-  kWaiting,    // in wait_for_event, or waiting for an invoked run
+  kQueued,    // created, no step recorded yet
+  kRunning,   // has recorded steps and is executing or about to
+  kSleeping,  // in ctx.sleep, or waiting for a step retry
+  kWaiting,   // in wait_for_event, or waiting for an invoked run
   kCompleted,
   kFailed,
   kCancelled,
 };
 std::string_view run_status_name(RunStatus s);
-inline bool is_finished(RunStatus s) { return s >= RunStatus::kCompleted; }
+inline bool is_finished(RunStatus s) {
+  return s >= RunStatus::kCompleted;
+}
 
 struct Trigger {
   std::string event;  // an event name; "order/*" matches every name that starts with "order/"
 };
-inline Trigger on_event(std::string name) { return Trigger{std::move(name)}; }
+inline Trigger on_event(std::string name) {
+  return Trigger{std::move(name)};
+}
 
 using FunctionBody = std::function<Task<void>(Context&, const Event&)>;
 
 struct FunctionOptions {
-  std::string id;                   // unique; recorded in the log with every run
-  std::vector<Trigger> triggers;    // events that start a run (may be empty: invoke() only)
-  Trigger trigger;                  // shorthand for a single trigger
-  uint32_t retries = 4;             // retries per step after the first attempt (0..100)
+  std::string id;                 // unique; recorded in the log with every run
+  std::vector<Trigger> triggers;  // events that start a run (may be empty: invoke() only)
+  Trigger trigger;                // shorthand for a single trigger
+  uint32_t retries = 4;           // retries per step after the first attempt (0..100)
   // Backoff before retry n: min(backoff_max, backoff_base * 2^(n-1)) with ±25% jitter.
   std::chrono::milliseconds backoff_base{1000};
   std::chrono::milliseconds backoff_max{std::chrono::hours(1)};
@@ -93,8 +97,8 @@ struct EngineOptions {
 
 struct SendResult {
   std::string event_id;
-  bool duplicate = false;      // the id was seen within the window; no run was started
-  std::vector<RunId> runs;     // runs this event started
+  bool duplicate = false;   // the id was seen within the window; no run was started
+  std::vector<RunId> runs;  // runs this event started
 };
 
 struct RunInfo {
@@ -107,8 +111,8 @@ struct RunInfo {
 };
 
 struct RunQuery {
-  std::string function_id;            // empty: any
-  std::optional<RunStatus> status;    // unset: any
+  std::string function_id;          // empty: any
+  std::optional<RunStatus> status;  // unset: any
   size_t limit = 1000;
 };
 
@@ -128,7 +132,7 @@ struct EngineStats {
   uint64_t steps_completed = 0;
   uint64_t step_failures = 0;  // attempts that failed (retried or not)
   uint64_t events = 0;
-  uint64_t timers = 0;         // armed: sleeps, wait timeouts, retries
+  uint64_t timers = 0;  // armed: sleeps, wait timeouts, retries
   uint64_t waiting_for_events = 0;
   // Step dispatch latency: a step's record applied (durable) -> the function resumed.
   uint64_t dispatch_samples = 0;

@@ -6,18 +6,18 @@ namespace cairn::detail {
 [[noreturn]] void check_failed(const char* expr, const char* file, int line, const char* msg);
 }  // namespace cairn::detail
 
-#define CAIRN_CHECK(cond)                                                          \
-  do {                                                                             \
-    if (__builtin_expect(!(cond), 0)) {                                            \
-      ::cairn::detail::check_failed(#cond, __FILE__, __LINE__, nullptr);           \
-    }                                                                              \
+#define CAIRN_CHECK(cond)                                                \
+  do {                                                                   \
+    if (__builtin_expect(!(cond), 0)) {                                  \
+      ::cairn::detail::check_failed(#cond, __FILE__, __LINE__, nullptr); \
+    }                                                                    \
   } while (0)
 
-#define CAIRN_CHECK_MSG(cond, msg)                                                 \
-  do {                                                                             \
-    if (__builtin_expect(!(cond), 0)) {                                            \
-      ::cairn::detail::check_failed(#cond, __FILE__, __LINE__, msg);               \
-    }                                                                              \
+#define CAIRN_CHECK_MSG(cond, msg)                                   \
+  do {                                                               \
+    if (__builtin_expect(!(cond), 0)) {                              \
+      ::cairn::detail::check_failed(#cond, __FILE__, __LINE__, msg); \
+    }                                                                \
   } while (0)
 
 #ifdef NDEBUG

@@ -77,7 +77,7 @@ struct LogStats {
   uint64_t batches = 0;
   uint64_t bytes_written = 0;  // including padding and segment headers
   uint64_t segments_created = 0;
-  const char* io_queue = "";   // "io_uring" or "sync"
+  const char* io_queue = "";  // "io_uring" or "sync"
   bool direct_io = false;
 };
 

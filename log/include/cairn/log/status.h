@@ -18,16 +18,16 @@ enum class StatusCode : uint8_t {
   kInvalidArgument,  // the caller passed something wrong; nothing changed
   kNotFound,
   kAlreadyExists,
-  kLocked,           // another process holds the log's lock
-  kCorruption,       // bytes on disk are damaged; the message says where
-  kIoError,          // the OS reported an I/O error (EIO and friends)
-  kNoSpace,          // ENOSPC
-  kLimitExceeded,    // a configured limit was reached; the message names it
-  kClosed,           // the object was closed
-  kFailed,           // an earlier fatal error stopped the component; the message says which
+  kLocked,         // another process holds the log's lock
+  kCorruption,     // bytes on disk are damaged; the message says where
+  kIoError,        // the OS reported an I/O error (EIO and friends)
+  kNoSpace,        // ENOSPC
+  kLimitExceeded,  // a configured limit was reached; the message names it
+  kClosed,         // the object was closed
+  kFailed,         // an earlier fatal error stopped the component; the message says which
   kTimeout,
   kCancelled,
-  kNonDeterminism,   // a replayed function diverged from its recorded history
+  kNonDeterminism,  // a replayed function diverged from its recorded history
   kInternal,
 };
 
@@ -38,7 +38,8 @@ class [[nodiscard]] Status {
   Status() = default;  // OK
   Status(StatusCode code, std::string message)
       : rep_(code == StatusCode::kOk ? nullptr
-                                     : std::make_shared<const Rep>(Rep{code, std::move(message)})) {}
+                                     : std::make_shared<const Rep>(Rep{code, std::move(message)})) {
+  }
 
   static Status Ok() { return Status(); }
 
@@ -108,8 +109,8 @@ class [[nodiscard]] Result {
   } while (0)
 
 // `lhs = value of expr`, or returns its status from the enclosing function.
-#define CAIRN_ASSIGN_OR_RETURN(lhs, expr)                                       \
-  auto CAIRN_CONCAT_(cairn_result_, __LINE__) = (expr);                         \
-  if (!CAIRN_CONCAT_(cairn_result_, __LINE__).ok())                             \
-    return CAIRN_CONCAT_(cairn_result_, __LINE__).status();                     \
+#define CAIRN_ASSIGN_OR_RETURN(lhs, expr)                   \
+  auto CAIRN_CONCAT_(cairn_result_, __LINE__) = (expr);     \
+  if (!CAIRN_CONCAT_(cairn_result_, __LINE__).ok())         \
+    return CAIRN_CONCAT_(cairn_result_, __LINE__).status(); \
   lhs = std::move(CAIRN_CONCAT_(cairn_result_, __LINE__)).value()

@@ -31,10 +31,10 @@ std::string_view damage_kind_name(DamageKind kind);
 
 struct Damage {
   DamageKind kind = DamageKind::kCorruption;
-  std::string file;     // segment file name
-  uint64_t offset = 0;  // byte offset of the first bad frame in that file
-  Lsn lsn = 0;          // the LSN the first bad frame should have had
-  std::string what;     // "checksum mismatch", "LSN 812 where 816 was expected", ...
+  std::string file;          // segment file name
+  uint64_t offset = 0;       // byte offset of the first bad frame in that file
+  Lsn lsn = 0;               // the LSN the first bad frame should have had
+  std::string what;          // "checksum mismatch", "LSN 812 where 816 was expected", ...
   uint64_t bytes_after = 0;  // bytes from `offset` to the end of the data that follows
   std::string to_string() const;
 };
@@ -43,7 +43,7 @@ struct SegmentSummary {
   std::string file;
   uint64_t seq = 0;
   Lsn first_lsn = 0;
-  Lsn end_lsn = 0;        // LSN after its last intact record
+  Lsn end_lsn = 0;  // LSN after its last intact record
   uint64_t records = 0;
   uint64_t data_bytes = 0;  // bytes up to the end of its last intact record
 };
