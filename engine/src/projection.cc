@@ -120,16 +120,17 @@ RunState* Projection::create_run(RunId id, std::string_view function_id, Event e
 void Projection::finish_run(RunState& run, RunStatus status, std::string output,
                             std::string error) {
   run.status.store(status, std::memory_order_release);
+  // Into the finished runs first, then out of the table: a query in between finds it in one.
+  RunInfo info{run.id,           run.function_id,
+               status,           std::move(output),
+               std::move(error), run.positions.load(std::memory_order_relaxed)};
+  effects_.run_finished(info);
   {
     std::unique_lock lock(table_mu_);
     runs_.erase(run.id);
   }
   active_.fetch_sub(1, std::memory_order_relaxed);
   counters_.runs_finished.fetch_add(1, std::memory_order_relaxed);
-  RunInfo info{run.id,           run.function_id,
-               status,           std::move(output),
-               std::move(error), run.positions.load(std::memory_order_relaxed)};
-  effects_.run_finished(info);
   run.finished.store(true, std::memory_order_release);
   if (live_) {
     effects_.cancel_timer(run.id);

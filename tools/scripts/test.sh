@@ -19,6 +19,9 @@ for b in $builds; do
   cmake --build "$dir" -j "$jobs"
   echo "=== $b tests"
   export CAIRN_BUILD_KIND=$b
+  export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
+  export ASAN_OPTIONS="detect_leaks=1 abort_on_error=1"
+  export UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1"
   ctest --test-dir "$dir" --output-on-failure -j "$jobs"
 done
 echo "all tests passed ($builds)"

@@ -1,0 +1,22 @@
+// Runs the built `cairn` binary (its path comes from the CAIRN_CLI_PATH compile definition) in a
+// child process and captures its exit code, stdout and stderr.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace cairn::testing {
+
+struct CliResult {
+  int exit_code = -1;  // -1 when the child did not exit normally (killed by a signal)
+  std::string out;
+  std::string err;
+};
+
+// `cairn args...`, with no shell in between.
+CliResult run_cairn(const std::vector<std::string>& args);
+
+// The lines of `text`, without their '\n'.
+std::vector<std::string> split_lines(const std::string& text);
+
+}  // namespace cairn::testing

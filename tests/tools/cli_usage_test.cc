@@ -1,0 +1,63 @@
+// The cairn command line itself: useful help, and a clear message with exit 2 for anything it
+// does not understand.
+#include <gtest/gtest.h>
+
+#include "cairn_cli.h"
+#include "support/temp_dir.h"
+
+namespace cairn::testing {
+namespace {
+
+TEST(CairnUsage, UnknownFlagExitsTwoNamingIt) {
+  TempDir dir;
+  const CliResult r = run_cairn({"log", "verify", dir.path().string(), "--frobnicate"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--frobnicate"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cairn log verify --help"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(CairnUsage, MissingDirectoryArgumentExitsTwo) {
+  for (const char* cmd : {"verify", "dump", "stats"}) {
+    const CliResult r = run_cairn({"log", cmd});
+    EXPECT_EQ(r.exit_code, 2) << cmd;
+    EXPECT_NE(r.err.find("DIR is required"), std::string::npos) << r.err;
+  }
+}
+
+TEST(CairnUsage, MissingOrUnknownSubcommandExitsTwo) {
+  EXPECT_EQ(run_cairn({}).exit_code, 2);
+  EXPECT_EQ(run_cairn({"log"}).exit_code, 2);
+  const CliResult r = run_cairn({"log", "frobnicate"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("frobnicate"), std::string::npos) << r.err;
+}
+
+TEST(CairnUsage, BadNumbersExitTwo) {
+  TempDir dir;
+  const std::string d = dir.path().string();
+  EXPECT_EQ(run_cairn({"log", "dump", d, "--from", "-5"}).exit_code, 2);
+  EXPECT_EQ(run_cairn({"log", "dump", d, "--from", "abc"}).exit_code, 2);
+  EXPECT_EQ(run_cairn({"log", "dump", d, "--limit", "-1"}).exit_code, 2);
+  EXPECT_EQ(run_cairn({"log", "verify", d, "--tail-window", "8 parsecs"}).exit_code, 2);
+}
+
+TEST(CairnUsage, HelpDescribesTheCommands) {
+  const CliResult root = run_cairn({"--help"});
+  EXPECT_EQ(root.exit_code, 0);
+  EXPECT_NE(root.out.find("log"), std::string::npos) << root.out;
+  EXPECT_NE(root.out.find("Exit status"), std::string::npos) << root.out;
+  const CliResult log = run_cairn({"log", "--help"});
+  EXPECT_EQ(log.exit_code, 0);
+  for (const char* cmd : {"verify", "dump", "stats"}) {
+    EXPECT_NE(log.out.find(cmd), std::string::npos) << log.out;
+  }
+  const CliResult dump = run_cairn({"log", "dump", "--help"});
+  EXPECT_EQ(dump.exit_code, 0);
+  for (const char* opt : {"--from", "--json", "--limit", "--no-payload-check"}) {
+    EXPECT_NE(dump.out.find(opt), std::string::npos) << dump.out;
+  }
+}
+
+}  // namespace
+}  // namespace cairn::testing

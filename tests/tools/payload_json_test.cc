@@ -1,0 +1,111 @@
+// cairn::schema::payload_to_json, which `cairn log dump` embeds in its output, renders every
+// record type in schema/records.fbs as valid JSON: nested tables, [ubyte] and [string] vectors,
+// enums, and strings that need escaping.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "cairn/schema/record_schema.h"
+#include "sample_records.h"
+
+namespace cairn::testing {
+namespace {
+
+using nlohmann::json;
+
+json render(const SampleRecord& r) {
+  EXPECT_TRUE(schema::verify_payload(r.type, r.payload)) << r.type_name;
+  const std::string text = schema::payload_to_json(r.type, r.payload);
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(j.is_discarded()) << r.type_name << " rendered invalid JSON: " << text;
+  return j;
+}
+
+TEST(PayloadJson, SamplesCoverEveryKnownRecordType) {
+  std::set<log::RecordType> sampled;
+  for (const SampleRecord& r : sample_record_of_each_type("x", false)) sampled.insert(r.type);
+  for (uint32_t t = 0; t <= 0xffff; ++t) {
+    const auto type = static_cast<log::RecordType>(t);
+    EXPECT_EQ(schema::is_known_record_type(type), sampled.count(type) == 1) << "type " << t;
+  }
+}
+
+TEST(PayloadJson, EveryRecordTypeRendersAsValidJsonWithItsFields) {
+  const std::string text = tricky_text();
+  const json bytes = json::array({0, 1, 127, 128, 255});
+  for (const SampleRecord& r : sample_record_of_each_type(text, false)) {
+    SCOPED_TRACE(r.type_name);
+    const json j = render(r);
+    ASSERT_TRUE(j.is_object());
+    if (j.contains("step")) {
+      EXPECT_EQ(j["step"]["run_id"], 42);
+      EXPECT_EQ(j["step"]["position"], 3);
+      EXPECT_EQ(j["step"]["step_id"], text);
+    }
+    const std::string& n = r.type_name;
+    if (n == "EventAccepted") {
+      EXPECT_EQ(j["event_id"], text);
+      EXPECT_EQ(j["data"], text);
+      EXPECT_EQ(j["ts_ms"], -5);
+      EXPECT_EQ(j["functions"], json::array({text, "fn-2"}));
+      EXPECT_EQ(j["origin"]["step_id"], text);
+      EXPECT_EQ(j["duplicate"], true);
+    } else if (n == "RunCreated") {
+      EXPECT_EQ(j["event_data"], text);
+      EXPECT_EQ(j["parent"]["run_id"], 42);
+    } else if (n == "StepCompleted") {
+      EXPECT_EQ(j["attempt"], 1);
+      EXPECT_EQ(j["output"], bytes);
+    } else if (n == "StepFailed") {
+      EXPECT_EQ(j["kind"], "NonRetriable");
+      EXPECT_EQ(j["error"], text);
+    } else if (n == "SleepStarted") {
+      EXPECT_EQ(j["wake_at_ms"], 1700000000001);
+    } else if (n == "WaitStarted") {
+      EXPECT_EQ(j["match_value"], text);
+    } else if (n == "RunResumed") {
+      EXPECT_EQ(j["reason"], "RetryDue");
+    } else if (n == "RunCompleted") {
+      EXPECT_EQ(j["output"], bytes);
+    } else if (n == "RunFailed") {
+      EXPECT_EQ(j["failure_handler_run_id"], 10);
+    } else if (n == "RunCancelled") {
+      EXPECT_EQ(j["reason"], text);
+    } else if (n == "Blob") {
+      EXPECT_EQ(j["producer"], 12);
+      EXPECT_EQ(j["seq"], 13);
+      EXPECT_EQ(j["data"], bytes);
+    } else {
+      ADD_FAILURE() << "no expectations for " << n;
+    }
+  }
+}
+
+TEST(PayloadJson, EmptyVectorsAndStringsRenderAsValidJson) {
+  for (const SampleRecord& r : sample_record_of_each_type("", true)) {
+    SCOPED_TRACE(r.type_name);
+    const json j = render(r);
+    if (r.type_name == "Blob") {
+      EXPECT_EQ(j["data"], json::array());
+    }
+    if (r.type_name == "RunCancelled") {
+      EXPECT_EQ(j["reason"], "");
+    }
+  }
+}
+
+// Strings in records hold what users send (event data, error messages) and FlatBuffers does not
+// check them for UTF-8. payload_to_json renders a byte that is not UTF-8 as `\xff`, which is not a
+// JSON escape, so the result is not JSON. Disabled until schema/record_schema.cc renders such
+// bytes another way; `cairn log dump` meanwhile prints a payload_error for these records.
+TEST(PayloadJson, DISABLED_StringsThatAreNotUtf8RenderAsValidJson) {
+  for (const SampleRecord& r : sample_record_of_each_type("bad \xff byte", false)) {
+    SCOPED_TRACE(r.type_name);
+    render(r);
+  }
+}
+
+}  // namespace
+}  // namespace cairn::testing

@@ -1,0 +1,36 @@
+// How a subcommand hands its work to main(): it registers its options on a CLI::App and, when the
+// command line selects it, leaves behind the function that runs it. Also the exit codes every
+// command shares and how a command reports that it could not read its input at all.
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+
+#include "cairn/log/status.h"
+
+namespace cairn::tools {
+
+// Exit codes of every cairn command (scripts rely on them).
+enum ExitCode : int {
+  kExitOk = 0,      // done; for a check: nothing wrong
+  kExitDamage = 1,  // the log is damaged (the message says where and what it means)
+  kExitUsage = 2,   // bad command line, or the log directory cannot be read at all
+};
+
+// The selected command's work, run after the whole command line parsed; returns an ExitCode.
+using CommandRun = std::function<int()>;
+
+// Prints "cairn <command>: <message>" on stderr and returns kExitUsage: for input the command
+// cannot read at all (no such directory, no segments, an I/O error).
+int fail_unreadable(std::string_view command, const Status& status);
+
+// Rejects a leading minus sign. CLI11 reads "-5" into an unsigned option as 2^64 - 5; LSNs, counts
+// and sizes must say no instead.
+CLI::Validator non_negative();
+
+// Accepts "65536", "64KiB", "8MiB", "1GiB" (also k, m, g; 1024-based) for a byte count.
+CLI::Validator byte_size();
+
+}  // namespace cairn::tools

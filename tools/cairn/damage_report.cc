@@ -1,0 +1,149 @@
+// Damage reports (see damage_report.h). The explanations follow what log/src/recovery.cc does for
+// each kind and recovery mode; keep them in step with it.
+#include "damage_report.h"
+
+#include "format.h"
+
+namespace cairn::tools {
+namespace {
+
+using log::DamageKind;
+
+constexpr size_t kTextWidth = 100;
+
+const char* kind_key(DamageKind kind) {
+  switch (kind) {
+    case DamageKind::kTornTail:
+      return "torn_tail";
+    case DamageKind::kCorruption:
+      return "corruption";
+    case DamageKind::kBrokenSequence:
+      return "broken_sequence";
+  }
+  return "unknown";
+}
+
+// Where DamageFacts::records_after were counted.
+std::string records_after_where(const log::Damage& d) {
+  return d.kind == DamageKind::kBrokenSequence ? "from " + d.file + " on" : "in later segments";
+}
+
+// What Log::open does with this log, in one sentence.
+std::string log_open_effect(const std::filesystem::path& dir, const log::Damage& d,
+                            const DamageFacts& facts) {
+  const std::string quarantine = (dir / "quarantine").string() + "/";
+  if (d.kind == DamageKind::kTornTail) {
+    return "Log::open cuts it by default (RecoveryMode::kTolerateTornTail): it copies the "
+           "damaged bytes (" +
+           d.file + " from offset " + std::to_string(d.offset) + ") to " + quarantine +
+           ", zeroes them in the segment, and the log continues at LSN " +
+           std::to_string(facts.intact_end_lsn) +
+           ". RecoveryMode::kAbsoluteConsistency refuses to open it.";
+  }
+  std::string moved = d.kind == DamageKind::kBrokenSequence
+                          ? "it moves " + d.file + " and every later segment to " + quarantine
+                          : "it copies " + d.file + " from offset " + std::to_string(d.offset) +
+                                " to " + quarantine +
+                                " and zeroes it there, and moves every later "
+                                "segment to " +
+                                quarantine;
+  std::string lost = facts.records_after == 0
+                         ? ""
+                         : "; the " + std::to_string(facts.records_after) + " intact records " +
+                               records_after_where(d) + " are then no longer in the log";
+  return "Log::open refuses to open this log and changes nothing. RecoveryMode::kPointInTime can "
+         "open it before the damage, at LSN " +
+         std::to_string(facts.intact_end_lsn) + " after " + std::to_string(facts.records_before) +
+         " records: " + moved + lost + ".";
+}
+
+// What the kind of damage means, in one or two sentences.
+std::string meaning(DamageKind kind) {
+  switch (kind) {
+    case DamageKind::kTornTail:
+      return "A torn tail is the unacknowledged end of a write that was interrupted (a crash or "
+             "power loss while a batch was being written): no record in it was ever reported "
+             "durable, so cutting it loses nothing that was acknowledged.";
+    case DamageKind::kCorruption:
+      return "Corruption is damage to records that were written whole and may have been "
+             "acknowledged as durable (a flipped bit, overwritten or lost bytes). Restore the log "
+             "from a copy if you have one before opening it in point-in-time mode.";
+    case DamageKind::kBrokenSequence:
+      return "A broken segment sequence means a segment file is missing, misnamed, or does not "
+             "start where the previous one ends (a deleted, renamed or foreign file). Put the "
+             "missing segment back if you have it before opening in point-in-time mode.";
+  }
+  return "";
+}
+
+}  // namespace
+
+DamageFacts damage_facts(const log::VerifyReport& report) {
+  CAIRN_CHECK(report.damage.has_value());
+  const log::Damage& d = *report.damage;
+  DamageFacts facts;
+  facts.intact_end_lsn = d.lsn;
+  bool found = false;
+  log::Lsn previous_end = report.first_lsn;
+  for (const log::SegmentSummary& s : report.segments) {
+    if (s.file == d.file) {
+      found = true;
+      // A broken sequence is between files: the damaged file's records are not part of the
+      // intact log. Elsewhere the file's records before the bad frame are.
+      if (d.kind == DamageKind::kBrokenSequence) {
+        facts.intact_end_lsn = previous_end;
+        facts.records_after += s.records;
+      } else {
+        facts.records_before += s.records;
+      }
+      continue;
+    }
+    (found ? facts.records_after : facts.records_before) += s.records;
+    if (!found) previous_end = s.end_lsn;
+  }
+  return facts;
+}
+
+std::string damage_text(const std::filesystem::path& dir, const log::VerifyReport& report) {
+  const log::Damage& d = *report.damage;
+  const DamageFacts facts = damage_facts(report);
+  std::string s;
+  s += "log " + dir.string() + " is DAMAGED: " + std::string(log::damage_kind_name(d.kind)) + "\n";
+  s += "  file      " + d.file + "\n";
+  s += "  offset    " + std::to_string(d.offset) + "\n";
+  s += "  LSN       " + std::to_string(d.lsn) + "\n";
+  s += "  problem   " + d.what + "\n";
+  if (d.bytes_after > 0) {
+    s += "  extent    " + bytes_with_human(d.bytes_after) + " from there to the end of the data\n";
+  }
+  s += "  intact    " + std::to_string(facts.records_before) + " records before it, LSN " +
+       std::to_string(report.first_lsn) + " .. " + std::to_string(facts.intact_end_lsn) + "\n";
+  if (facts.records_after > 0) {
+    s += "  after it  " + std::to_string(facts.records_after) + " intact records " +
+         records_after_where(d) + ", up to LSN " + std::to_string(report.end_lsn) + "\n";
+  }
+  s += "\n" + wrap_text(meaning(d.kind), kTextWidth) + "\n" +
+       wrap_text(log_open_effect(dir, d, facts), kTextWidth);
+  return s;
+}
+
+nlohmann::json damage_json(const std::filesystem::path& dir, const log::VerifyReport& report) {
+  const log::Damage& d = *report.damage;
+  const DamageFacts facts = damage_facts(report);
+  return nlohmann::json{
+      {"kind", kind_key(d.kind)},
+      {"kind_name", std::string(log::damage_kind_name(d.kind))},
+      {"file", d.file},
+      {"offset", d.offset},
+      {"lsn", d.lsn},
+      {"what", d.what},
+      {"bytes_after", d.bytes_after},
+      {"intact_end_lsn", facts.intact_end_lsn},
+      {"records_before", facts.records_before},
+      {"records_after", facts.records_after},
+      {"meaning", meaning(d.kind)},
+      {"log_open", log_open_effect(dir, d, facts)},
+  };
+}
+
+}  // namespace cairn::tools

@@ -1,0 +1,38 @@
+// How the tool reports damage found by verify_log: where it is (file, offset, LSN), what the kind
+// means, and what Log::open will do about it. `log verify` and `log stats` print the same words.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cairn/log/verify.h"
+
+namespace cairn::tools {
+
+// What follows from the damage for this particular log.
+struct DamageFacts {
+  // The log is intact below this LSN: where a torn tail is cut, or where
+  // RecoveryMode::kPointInTime would open the log.
+  log::Lsn intact_end_lsn = 0;
+  uint64_t records_before = 0;  // intact records before the damage
+  // Intact records in the segments after the damaged one (for a broken sequence: from the file
+  // at the break on). The scan does not read past a bad frame in its own segment, so records
+  // there are not counted. A point-in-time open leaves them all out of the log.
+  uint64_t records_after = 0;
+};
+
+// Precondition: report.damage is set.
+DamageFacts damage_facts(const log::VerifyReport& report);
+
+// Several lines: the damage's kind, file, offset and LSN, then what it means and what to do.
+std::string damage_text(const std::filesystem::path& dir, const log::VerifyReport& report);
+
+// The same as an object: {"kind":"torn_tail","kind_name":"torn tail","file":..,"offset":..,
+// "lsn":..,"what":..,"bytes_after":..,"intact_end_lsn":..,"records_before":..,
+// "records_after":..,"log_open":..,"meaning":..}.
+nlohmann::json damage_json(const std::filesystem::path& dir, const log::VerifyReport& report);
+
+}  // namespace cairn::tools
