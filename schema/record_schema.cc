@@ -3,6 +3,10 @@
 
 #include <flatbuffers/minireflect.h>
 
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
 namespace cairn::schema {
 namespace {
 
@@ -66,13 +70,128 @@ bool verify_payload(uint16_t type, std::span<const std::byte> payload) {
   return info->verify(verifier);
 }
 
+namespace {
+
+// Appends `s` as a JSON string. Valid UTF-8 is copied; control characters, quotes and backslashes
+// are escaped; bytes that are not UTF-8 (FlatBuffers does not check strings) become U+FFFD, so the
+// output is always valid JSON.
+void append_json_string(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(static_cast<char>(c));
+      ++i;
+    } else if (c < 0x20) {
+      char esc[8];
+      std::snprintf(esc, sizeof esc, "\\u%04x", c);
+      out->append(esc);
+      ++i;
+    } else if (c < 0x80) {
+      out->push_back(static_cast<char>(c));
+      ++i;
+    } else {
+      // The length of a well-formed UTF-8 sequence starting here, or 0.
+      size_t len = 0;
+      uint32_t cp = 0;
+      if (c >= 0xC2 && c <= 0xDF)
+        len = 2, cp = c & 0x1F;
+      else if (c >= 0xE0 && c <= 0xEF)
+        len = 3, cp = c & 0x0F;
+      else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, cp = c & 0x07;
+      bool ok = len > 0 && i + len <= s.size();
+      for (size_t k = 1; ok && k < len; ++k) {
+        const auto cc = static_cast<unsigned char>(s[i + k]);
+        ok = (cc & 0xC0) == 0x80;
+        cp = (cp << 6) | (cc & 0x3F);
+      }
+      ok = ok && !(len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) &&
+           !(len == 4 && (cp < 0x10000 || cp > 0x10FFFF));
+      if (ok) {
+        out->append(s.substr(i, len));
+        i += len;
+      } else {
+        out->append("\\ufffd");
+        ++i;
+      }
+    }
+  }
+  out->push_back('"');
+}
+
+// Renders a FlatBuffers table as compact JSON: field names quoted, enums as their names, numbers
+// with std::to_chars (no locale, no streams).
+class JsonVisitor final : public flatbuffers::IterationVisitor {
+ public:
+  std::string out;
+
+  void StartSequence() override { out.push_back('{'); }
+  void EndSequence() override { out.push_back('}'); }
+  void Field(size_t, size_t set_idx, flatbuffers::ElementaryType, bool,
+             const flatbuffers::TypeTable*, const char* name, const uint8_t* val) override {
+    if (val == nullptr) return;
+    if (set_idx > 0) out.push_back(',');
+    append_json_string(name ? name : "?", &out);
+    out.push_back(':');
+  }
+  void UType(uint8_t x, const char* name) override { named(x, name); }
+  void Bool(bool x) override { out.append(x ? "true" : "false"); }
+  void Char(int8_t x, const char* name) override { named(x, name); }
+  void UChar(uint8_t x, const char* name) override { named(x, name); }
+  void Short(int16_t x, const char* name) override { named(x, name); }
+  void UShort(uint16_t x, const char* name) override { named(x, name); }
+  void Int(int32_t x, const char* name) override { named(x, name); }
+  void UInt(uint32_t x, const char* name) override { named(x, name); }
+  void Long(int64_t x) override { number(x); }
+  void ULong(uint64_t x) override { number(x); }
+  void Float(float x) override { real(x); }
+  void Double(double x) override { real(x); }
+  void String(const flatbuffers::String* s) override {
+    append_json_string(std::string_view(s->c_str(), s->size()), &out);
+  }
+  void Unknown(const uint8_t*) override { out.append("null"); }  // a newer schema's type
+  void StartVector() override { out.push_back('['); }
+  void EndVector() override { out.push_back(']'); }
+  void Element(size_t i, flatbuffers::ElementaryType, const flatbuffers::TypeTable*,
+               const uint8_t*) override {
+    if (i > 0) out.push_back(',');
+  }
+
+ private:
+  template <typename T>
+  void number(T x) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
+    out.append(buf, end);
+  }
+  template <typename T>
+  void named(T x, const char* name) {
+    if (name != nullptr) {
+      append_json_string(name, &out);
+    } else {
+      number(x);
+    }
+  }
+  void real(double x) {
+    if (!std::isfinite(x)) {
+      out.append("null");  // JSON has no NaN or infinity
+      return;
+    }
+    number(x);
+  }
+};
+
+}  // namespace
+
 std::string payload_to_json(uint16_t type, std::span<const std::byte> payload) {
   const TypeInfo* info = type_info(type);
   if (info == nullptr || payload.empty()) return "null";
-  flatbuffers::ToStringVisitor visitor(" ", /*quotes=*/true, "", /*vdelimited=*/true);
+  JsonVisitor visitor;
   flatbuffers::IterateFlatBuffer(reinterpret_cast<const uint8_t*>(payload.data()),
                                  info->type_table(), &visitor);
-  return visitor.s;
+  return std::move(visitor.out);
 }
 
 }  // namespace cairn::schema

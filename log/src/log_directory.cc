@@ -36,9 +36,14 @@ std::optional<Damage> check_segment_sequence(const std::vector<SegmentFile>& seg
     d.file = cur.name;
     d.lsn = cur.first_lsn;
     if (cur.seq != prev.seq + 1) {
-      d.what = cur.seq == prev.seq ? "two segments have sequence number " + std::to_string(cur.seq)
-                                   : "segments " + std::to_string(prev.seq + 1) + ".." +
-                                         std::to_string(cur.seq - 1) + " are missing";
+      if (cur.seq == prev.seq) {
+        d.what = "two segments have sequence number " + std::to_string(cur.seq);
+      } else if (cur.seq == prev.seq + 2) {
+        d.what = "segment " + std::to_string(prev.seq + 1) + " is missing";
+      } else {
+        d.what = "segments " + std::to_string(prev.seq + 1) + ".." + std::to_string(cur.seq - 1) +
+                 " are missing";
+      }
       return d;
     }
     if (cur.first_lsn <= prev.first_lsn) {

@@ -59,7 +59,7 @@ TEST_F(LogDumpCommand, PrintsExactlyTheAppendedRecordsInOrder) {
     ASSERT_EQ(lines[i].substr(0, prefix.size()), prefix) << "line " << i;
     // FlatBuffers stores no field that holds its default (seq 0), so the JSON leaves it out.
     if (w.seq != 0) {
-      ASSERT_NE(lines[i].find("\"seq\": " + std::to_string(w.seq) + ","), std::string::npos)
+      ASSERT_NE(lines[i].find("\"seq\":" + std::to_string(w.seq) + ","), std::string::npos)
           << lines[i];
     }
   }
