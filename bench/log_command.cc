@@ -120,12 +120,13 @@ JsonLine result_line(const LogCommandOptions& o, const fs::path& dir, const LogR
   const double records_per_s = run.records / run.seconds;
   const double mean_batch_records = static_cast<double>(run.batch_records) / run.batches;
   const double mean_batch_bytes = static_cast<double>(run.bytes_written) / run.batches;
-  // A raw loop that carries one log batch per durable write carries this many records per write.
-  const double records_per_batch_bytes = mean_batch_bytes / run.record_frame_bytes;
-  const double baseline_records_per_s = base.sync.syncs_per_s() * records_per_batch_bytes;
+  // A raw loop that makes the same writes durable — the log's mean batch, padding included —
+  // carries the log's mean number of records per write.
+  const double records_per_write = mean_batch_records;
+  const double baseline_records_per_s = base.sync.syncs_per_s() * records_per_write;
   std::optional<double> direct_records_per_s, direct_mb_per_s, direct_median_us;
   if (base.direct) {
-    direct_records_per_s = base.direct->writes_per_s() * records_per_batch_bytes;
+    direct_records_per_s = base.direct->writes_per_s() * records_per_write;
     direct_mb_per_s = base.direct->mb_per_s();
     direct_median_us = base.direct->write_median_us;
   }

@@ -103,6 +103,30 @@ bool LogWriter::can_gather() const {
   return !rotation_pending_ && !batches_[next_].in_flight && !batches_[next_].done;
 }
 
+bool LogWriter::should_gather() const {
+  if (!can_gather()) return false;
+  if (in_flight() == 0 || stop_requested_.load(std::memory_order_relaxed)) return true;
+  // A second write while one is in flight pays off only when it carries enough: a small one would
+  // cost a sync of its own, while waiting for the write in flight lets the next batch grow.
+  return ring_.reserved_end() - consumed_ >= kSecondWriteMinBytes;
+}
+
+bool LogWriter::poll_for_completion() {
+  const auto until = std::chrono::steady_clock::now() + kPollTime;
+  const uint64_t seen = completions_;
+  for (;;) {
+    if (Status st = reap(/*block=*/false); !st.ok()) {
+      fail(st);
+      return true;
+    }
+    if (completions_ != seen || (should_gather() && ring_.published_tag(consumed_) != 0)) {
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= until) return false;
+    for (int i = 0; i < 16; ++i) cpu_relax();
+  }
+}
+
 void LogWriter::run() {
   for (;;) {
     if (failed()) {
@@ -123,7 +147,7 @@ void LogWriter::run() {
         continue;
       }
     }
-    if (can_gather()) {
+    if (should_gather()) {
       if (gather(batches_[next_])) {
         st = submit(batches_[next_]);
         if (!st.ok()) {
@@ -140,8 +164,13 @@ void LogWriter::run() {
         consumed_ == ring_.reserved_end()) {
       return;
     }
+    // At light load, wait for the write in flight by watching the completion queue for a moment:
+    // it saves the sleep and wake-up that would otherwise add to every record's latency.
+    if (in_flight() > 0 && last_batch_records_ <= kPollBatchRecordsMax && poll_for_completion()) {
+      continue;
+    }
     // Sleep until an I/O completes or, when another batch could go out, a frame is published.
-    if (can_gather()) {
+    if (should_gather()) {
       idle_.store(true, std::memory_order_relaxed);
       std::atomic_thread_fence(std::memory_order_seq_cst);
       if (ring_.published_tag(consumed_) != 0 || stop_requested_.load()) {
@@ -217,6 +246,7 @@ bool LogWriter::gather(Batch& b) {
   b.begin = consumed_;
   b.end = pos;
   b.frame_bytes = pos - consumed_;
+  last_batch_records_ = static_cast<uint32_t>(b.views.size());
   (void)header_len;
   consumed_ = pos;
   seg_.write_offset += padded;
@@ -254,6 +284,7 @@ Status LogWriter::reap(bool block) {
 }
 
 Status LogWriter::on_io_done(Batch& b, int64_t result) {
+  ++completions_;
   b.in_flight = false;
   if (result < 0) {
     b.done = true;

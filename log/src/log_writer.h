@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -94,6 +95,15 @@ class LogWriter {
   void reset(Batch& b);
   size_t in_flight() const;
   bool can_gather() const;
+  bool should_gather() const;
+  // Watches the completion queue for up to kPollTime; true when something happened.
+  bool poll_for_completion();
+
+  // A second concurrent write needs at least this much waiting to be worth its sync.
+  static constexpr uint64_t kSecondWriteMinBytes = 64 << 10;
+  // Polling instead of sleeping is for light load: batches this small, for this long.
+  static constexpr uint32_t kPollBatchRecordsMax = 4;
+  static constexpr std::chrono::microseconds kPollTime{250};
 
   WriterConfig cfg_;
   StagingRing& ring_;
@@ -104,6 +114,8 @@ class LogWriter {
 
   ActiveSegment seg_;
   bool spare_requested_ = false;
+  uint32_t last_batch_records_ = 0;
+  uint64_t completions_ = 0;  // I/O completions handled
   bool rotation_pending_ = false;
   Lsn consumed_;  // next frame to gather
   std::vector<Batch> batches_;
