@@ -1,0 +1,59 @@
+// The crash test's verdict: after the last incarnation, the log (LogFacts) and the child's
+// journal are compared with the workload's specification.
+//   (a) every acknowledged event is in the log, with the runs send() reported;
+//   (b) every run that should exist was created once and finished once, as planned (completed, or
+//       failed for the runs whose plan dooms them, each with one run of its failure handler); no
+//       other run exists;
+//   (c) every run's output, and every step's recorded value, is the one recomputed from the run's
+//       input (and the log's verdict on its wait: the approval event or the timeout, whichever
+//       the log has first);
+//   (d) no step ran again after its completion (or a failed attempt's failure) was durable: the
+//       nonce in a StepCompleted's output names the execution that produced it, and no journaled
+//       execution of that step comes after it; earlier ones are failed attempts or were lost
+//       with an earlier incarnation;
+//   (e) at most one StepCompleted per (run, position), one StepFailed per attempt, one
+//       SleepStarted or WaitStarted per position, and attempts numbered as the retries planned.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine_crash/journal.h"
+#include "engine_crash/log_facts.h"
+
+namespace cairn::engine_crash {
+
+struct CrashSummary {
+  uint64_t main_runs = 0;
+  uint64_t helper_runs = 0;
+  uint64_t listener_runs = 0;
+  uint64_t doomed_runs = 0;   // failed as planned
+  uint64_t handler_runs = 0;  // main's on_failure runs (one per doomed run)
+  uint64_t approved = 0;      // waits that got the approval
+  uint64_t timed_out = 0;     // waits that timed out
+  uint64_t sleeps = 0;
+  uint64_t executions = 0;  // step bodies run, over all incarnations
+  uint64_t failed_attempts = 0;
+  uint64_t lost_executions = 0;  // succeeded, but an earlier incarnation died before it was durable
+  uint64_t acknowledged_sends = 0;
+  uint64_t incarnations = 0;
+  uint64_t starts_interrupted = 0;  // incarnations that ended inside engine.start()
+  uint64_t runs_resumed = 0;        // summed over every recovery
+  uint64_t recovery_us_max = 0;
+  size_t cut_journal_lines = 0;
+  std::string to_string() const;
+};
+
+struct CrashVerdict {
+  std::vector<std::string> violations;
+  CrashSummary summary;
+};
+
+CrashVerdict check_crash_outcome(const LogFacts& log, const Journal& journal, uint64_t seed,
+                                 uint64_t target_runs);
+
+// Split out of check_crash_outcome: check (d) alone (execution_checks.cc).
+void check_executions(const LogFacts& log, const Journal& journal, CrashVerdict* verdict);
+
+}  // namespace cairn::engine_crash

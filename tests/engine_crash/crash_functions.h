@@ -1,0 +1,40 @@
+// The durable functions the crash test's child runs: "main" (the workload of workload.h, started
+// by "job" events) with its on_failure handler, "helper" (invoked by main) and "listener"
+// (started by the "noted" event main sends). Every step body journals its execution before it
+// returns or throws, and returns
+// {"v": value, "inc": incarnation, "n": exec}, so the parent can tell which execution produced a
+// durable result.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "cairn/engine.h"
+#include "engine_crash/journal.h"
+
+namespace cairn::engine_crash {
+
+class StepRunner {
+ public:
+  StepRunner(JournalWriter& journal, uint64_t seed, uint64_t incarnation)
+      : journal_(journal), seed_(seed), incarnation_(incarnation) {}
+
+  // One execution of a step body: journals it, then throws as step_fate() says or (after
+  // `busy_ms` of work) returns the value with this execution's nonce.
+  nlohmann::json execute(uint64_t run, uint64_t k, std::string_view step_id, uint32_t attempt,
+                         uint64_t value, uint32_t busy_ms);
+  uint64_t seed() const { return seed_; }
+
+ private:
+  JournalWriter& journal_;
+  const uint64_t seed_;
+  const uint64_t incarnation_;
+  std::atomic<uint64_t> exec_{0};
+};
+
+// Registers the three functions; `runner` must outlive the engine.
+Status register_crash_functions(Engine& engine, StepRunner& runner);
+
+}  // namespace cairn::engine_crash

@@ -1,0 +1,46 @@
+// What the crash test's parent and child agree on: the child's engine options (the parent needs
+// the log's to verify what the child wrote: its tail window depends on them) and its exit codes.
+#pragma once
+
+#include <filesystem>
+
+#include "cairn/engine.h"
+#include "cairn/log/verify.h"
+
+namespace cairn::engine_crash {
+
+// engine_crash_child's exit codes. Anything but kExitFinished or kExitStopped fails the test.
+inline constexpr int kExitFinished = 0;  // every run finished
+inline constexpr int kExitBadArguments = 2;
+inline constexpr int kExitNoStart = 3;        // the engine did not start
+inline constexpr int kExitEngineError = 4;    // an engine call failed
+inline constexpr int kExitAcceptedTwice = 5;  // an acknowledged event was accepted again
+inline constexpr int kExitStopped = 10;       // SIGTERM: the engine shut down with runs in flight
+
+inline EngineOptions child_engine_options(const std::filesystem::path& dir) {
+  EngineOptions o;
+  o.dir = dir;
+  o.workers = 2;
+  o.clock = system_clock();
+  o.log.segment_bytes = 1u << 20;  // small segments: rotations happen while being killed
+  o.log.batch_bytes_max = 256u << 10;
+  o.log.record_bytes_max = 128u << 10;
+  o.log.staging_bytes = 4u << 20;
+  o.step_output_bytes_max = 64u << 10;
+  o.event_bytes_max = 64u << 10;
+  return o;
+}
+
+// The engine keeps its log in DIR/log.
+inline std::filesystem::path log_dir_of(const std::filesystem::path& dir) {
+  return dir / "log";
+}
+
+inline log::VerifyOptions verify_options() {
+  const log::LogOptions lo = child_engine_options({}).log;
+  log::VerifyOptions v;
+  v.tail_window_bytes = uint64_t{lo.writes_in_flight_max} * lo.batch_bytes_max;
+  return v;
+}
+
+}  // namespace cairn::engine_crash

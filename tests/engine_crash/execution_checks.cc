@@ -1,0 +1,148 @@
+// Check (d) of crash_checks.h: which journaled execution produced each durable step record (its
+// nonce, "inc" and "n", is in a StepCompleted's output and in a StepFailed's error text), and
+// that no execution of that step came after it.
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "engine_crash/crash_checks.h"
+
+namespace cairn::engine_crash {
+namespace {
+
+using Nonce = std::pair<uint64_t, uint64_t>;       // (incarnation, execution counter)
+using StepKey = std::pair<uint64_t, std::string>;  // (run, step id)
+
+std::optional<Nonce> nonce_of_output(const std::string& output) {
+  const nlohmann::json j = nlohmann::json::parse(output, nullptr, false);
+  if (!j.is_object() || !j.contains("inc") || !j.contains("n")) return std::nullopt;
+  if (!j["inc"].is_number_unsigned() || !j["n"].is_number_unsigned()) return std::nullopt;
+  return Nonce{j["inc"].get<uint64_t>(), j["n"].get<uint64_t>()};
+}
+
+// "flaky step b: inc=3 n=17 (attempt 1 of 7)" -> (3, 17)
+std::optional<Nonce> nonce_of_error(const std::string& error) {
+  const size_t inc = error.find("inc=");
+  const size_t n = error.find(" n=", inc == std::string::npos ? 0 : inc);
+  if (inc == std::string::npos || n == std::string::npos) return std::nullopt;
+  return Nonce{std::strtoull(error.c_str() + inc + 4, nullptr, 10),
+               std::strtoull(error.c_str() + n + 3, nullptr, 10)};
+}
+
+std::string describe(const JournalEntry& e) {
+  return "execution " + std::to_string(e.incarnation) + "/" + std::to_string(e.exec) +
+         " (attempt " + std::to_string(e.attempt) + (e.fails ? ", failed" : ", succeeded") +
+         ", journal entry " + std::to_string(e.index) + ")";
+}
+
+class ExecutionChecker {
+ public:
+  ExecutionChecker(const LogFacts& log, const Journal& journal, CrashVerdict* verdict)
+      : log_(log), v_(*verdict) {
+    for (const JournalEntry& e : journal.entries) {
+      if (e.kind != JournalEntry::Kind::kExecuted) continue;
+      ++v_.summary.executions;
+      v_.summary.failed_attempts += e.fails;
+      if (!by_nonce_.emplace(Nonce{e.incarnation, e.exec}, &e).second) {
+        fail("two journaled executions share the nonce " + describe(e));
+      }
+      by_step_[{e.run, e.step_id}].push_back(&e);
+    }
+  }
+
+  void run() {
+    std::set<StepKey> recorded;
+    for (const auto& [id, r] : log_.runs) {
+      for (const StepCompletedFact& s : r.completed) {
+        recorded.insert({id, s.step_id});
+        check_completed(r, s);
+      }
+      for (const StepFailedFact& f : r.failed) {
+        recorded.insert({id, f.step_id});
+        check_failed(r, f);
+      }
+    }
+    for (const auto& [key, execs] : by_step_) {
+      if (recorded.contains(key)) continue;
+      fail("step " + key.second + " of run " + std::to_string(key.first) + " ran " +
+           std::to_string(execs.size()) + " times, but the log has no record of it" +
+           (log_.runs.contains(key.first) ? "" : " (nor of the run)"));
+    }
+  }
+
+ private:
+  void fail(std::string what) { v_.violations.push_back(std::move(what)); }
+
+  const JournalEntry* producer(const std::optional<Nonce>& nonce, const std::string& where) {
+    if (!nonce) {
+      fail(where + " carries no execution nonce");
+      return nullptr;
+    }
+    auto it = by_nonce_.find(*nonce);
+    if (it == by_nonce_.end()) {
+      fail(where + " was produced by execution " + std::to_string(nonce->first) + "/" +
+           std::to_string(nonce->second) + ", which the journal does not have");
+      return nullptr;
+    }
+    return it->second;
+  }
+
+  void check_completed(const RunFacts& r, const StepCompletedFact& s) {
+    const std::string where = "StepCompleted of run " + std::to_string(r.id) + " step " +
+                              s.step_id + " (LSN " + std::to_string(s.lsn) + ")";
+    const JournalEntry* p = producer(nonce_of_output(s.output), where);
+    if (p == nullptr) return;
+    if (p->run != r.id || p->step_id != s.step_id || p->attempt != s.attempt || p->fails) {
+      fail(where + " names " + describe(*p) + " of run " + std::to_string(p->run) + " step " +
+           p->step_id + ", which cannot have produced it");
+      return;
+    }
+    for (const JournalEntry* x : by_step_[{r.id, s.step_id}]) {
+      if (x == p) continue;
+      if (x->index > p->index) {
+        fail(where + ": the step ran again after its completion was durable: " + describe(*x) +
+             " after the producing " + describe(*p));
+      } else if (x->incarnation == p->incarnation && !x->fails) {
+        fail(where + ": the step succeeded twice in incarnation " + std::to_string(x->incarnation) +
+             ": " + describe(*x) + " and the producing " + describe(*p));
+      } else if (!x->fails) {
+        ++v_.summary.lost_executions;
+      }
+    }
+  }
+
+  void check_failed(const RunFacts& r, const StepFailedFact& f) {
+    const std::string where = "StepFailed of run " + std::to_string(r.id) + " step " + f.step_id +
+                              " attempt " + std::to_string(f.attempt) + " (LSN " +
+                              std::to_string(f.lsn) + ")";
+    const JournalEntry* p = producer(nonce_of_error(f.error), where);
+    if (p == nullptr) return;
+    if (p->run != r.id || p->step_id != f.step_id || p->attempt != f.attempt || !p->fails) {
+      fail(where + " names " + describe(*p) + " of run " + std::to_string(p->run) + " step " +
+           p->step_id + ", which cannot have produced it");
+      return;
+    }
+    for (const JournalEntry* x : by_step_[{r.id, f.step_id}]) {
+      if (x->index > p->index && x->attempt <= f.attempt) {
+        fail(where + ": attempt " + std::to_string(x->attempt) +
+             " ran after this failure was durable: " + describe(*x));
+      }
+    }
+  }
+
+  const LogFacts& log_;
+  CrashVerdict& v_;
+  std::map<Nonce, const JournalEntry*> by_nonce_;
+  std::map<StepKey, std::vector<const JournalEntry*>> by_step_;
+};
+
+}  // namespace
+
+void check_executions(const LogFacts& log, const Journal& journal, CrashVerdict* verdict) {
+  ExecutionChecker(log, journal, verdict).run();
+}
+
+}  // namespace cairn::engine_crash

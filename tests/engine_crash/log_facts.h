@@ -1,0 +1,89 @@
+// LogFacts: what the engine's log says about every run and event, read straight from the segment
+// files with LogReader and decoded with the record tables of schema/records.fbs. The crash
+// checks compare it with the workload's specification and the child's journal.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cairn::engine_crash {
+
+struct StepCompletedFact {
+  uint64_t lsn = 0;
+  uint32_t position = 0;
+  std::string step_id;
+  uint32_t attempt = 0;
+  std::string output;
+};
+
+struct StepFailedFact {
+  uint64_t lsn = 0;
+  uint32_t position = 0;
+  std::string step_id;
+  uint32_t attempt = 0;
+  uint8_t kind = 0;  // schema::FailureKind
+  std::string error;
+  int64_t retry_at_ms = 0;
+};
+
+// SleepStarted, WaitStarted, RunResumed: where and when.
+struct OpFact {
+  uint64_t lsn = 0;
+  uint32_t position = 0;
+  std::string step_id;
+  uint8_t reason = 0;  // RunResumed: schema::ResumeReason
+};
+
+struct RunFacts {
+  uint64_t id = 0;
+  std::string function_id;
+  std::string input;  // the data of the event the run sees
+  uint64_t created_lsn = 0;
+  uint32_t times_created = 0;
+  std::string start_event_id;  // created by an EventAccepted
+  uint64_t parent_run = 0;     // created by invoke(): the parent's step
+  uint32_t parent_position = 0;
+  uint64_t handler_for = 0;  // created by a RunFailed: the run whose failure it handles
+  std::vector<StepCompletedFact> completed;
+  std::vector<StepFailedFact> failed;
+  std::vector<OpFact> sleeps;
+  std::vector<OpFact> waits;
+  std::vector<OpFact> resumes;
+  std::vector<std::pair<uint64_t, std::string>> completions;  // (lsn, output)
+  std::vector<std::pair<uint64_t, std::string>> failures;     // (lsn, error)
+  uint32_t cancellations = 0;
+  uint64_t finished_lsn = 0;  // the first terminal record
+};
+
+struct EventFact {
+  uint64_t lsn = 0;
+  std::string id;
+  std::string name;
+  std::string data;
+  uint64_t first_run_id = 0;
+  std::vector<std::string> functions;
+  bool has_origin = false;
+  uint64_t origin_run = 0;
+  uint32_t origin_position = 0;
+  std::string origin_step_id;
+  bool duplicate = false;
+};
+
+struct LogFacts {
+  std::map<uint64_t, RunFacts> runs;
+  std::vector<EventFact> events;  // in LSN order
+  uint64_t records = 0;
+  std::map<std::string, uint64_t> records_by_type;
+  // Records that make no sense on their own: for a run never created, before its creation, a
+  // step record after the run finished, ...
+  std::vector<std::string> problems;
+};
+
+// Reads the whole log in `log_dir`. nullopt and `error` set when it cannot be read to its end.
+std::optional<LogFacts> read_log_facts(const std::filesystem::path& log_dir, std::string* error);
+
+}  // namespace cairn::engine_crash
