@@ -325,13 +325,14 @@ void LogWriter::complete_in_order() {
 }
 
 void LogWriter::acknowledge(Batch& b) {
-  durable_lsn_.store(b.end, std::memory_order_seq_cst);
-  // Completions and the listener read the batch buffer, not the ring: release the ring first.
-  ring_.release(b.end);
+  // Counters first: whoever sees the new durable LSN also sees them counted.
   stat_records_.fetch_add(b.views.size(), std::memory_order_relaxed);
   stat_frame_bytes_.fetch_add(b.frame_bytes, std::memory_order_relaxed);
   stat_batches_.fetch_add(1, std::memory_order_relaxed);
   stat_bytes_written_.fetch_add(b.len, std::memory_order_relaxed);
+  durable_lsn_.store(b.end, std::memory_order_seq_cst);
+  // Completions and the listener read the batch buffer, not the ring: release the ring first.
+  ring_.release(b.end);
   if (listener_ != nullptr) {
     listener_->on_durable(DurableBatch{b.begin, b.end, b.views});
   }

@@ -132,14 +132,20 @@ Result<SegmentCursor::Next> SegmentCursor::next(format::DecodedFrame* frame, uin
         format::decode_frame({f, size}, expected_lsn_, verify_payloads_, frame);
     if (check != format::FrameCheck::kOk) {
       std::string what = format::frame_check_name(check);
+      uint64_t bad_at = pos_;
       if (check == format::FrameCheck::kLsnMismatch) {
         what = "LSN " + std::to_string(frame->header.lsn) + " where " +
                std::to_string(expected_lsn_) + " was expected";
+        // Records are missing: they belonged right after the last intact frame, where what looked
+        // like a batch's padding began. That is the place to report, not the frame after it.
+        if (frame->header.lsn > expected_lsn_ && data_end_ > 0 && data_end_ < pos_) {
+          bad_at = data_end_;
+        }
       }
       // Bad content under a valid checksum was written that way: it is never a torn write.
       const bool intact =
           check == format::FrameCheck::kBadTag || check == format::FrameCheck::kBadPayload;
-      return stop_bad(pos_, std::move(what), intact, pos_ + size);
+      return stop_bad(bad_at, std::move(what), intact, pos_ + size);
     }
     *offset = pos_;
     pos_ += size;

@@ -22,6 +22,10 @@ uint64_t frame_size(size_t payload_len) {
 // What the kill left behind, before recovery touches it.
 void inspect_directory(const std::filesystem::path& dir, CrashCheck* out) {
   std::vector<std::string> segments;
+  // A kill before the child's first open leaves no directory at all (seen under ASan, where a
+  // process starts slowly): nothing to inspect, and the reopen creates the log.
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
     if (name.starts_with("prealloc-")) out->spare_left_behind = true;

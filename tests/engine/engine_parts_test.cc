@@ -31,7 +31,9 @@ TEST(U64Map, BehavesLikeAMapThroughGrowthShrinkAndDeletion) {
         const uint64_t* v = map.find(key);
         auto it = model.find(key);
         ASSERT_EQ(v != nullptr, it != model.end()) << key;
-        if (v) EXPECT_EQ(*v, it->second);
+        if (v != nullptr) {
+          EXPECT_EQ(*v, it->second);
+        }
       }
     }
     ASSERT_EQ(map.size(), model.size());
