@@ -85,6 +85,10 @@ class Producer {
 
   // The producer thread: append until told to stop, then wait for every append to be durable.
   void run(log::Log& log) {
+    if (window_ == 1) {
+      run_synchronous(log);
+      return;
+    }
     BlobEncoder encoder(id_, data_bytes_);
     uint64_t appended = 0;
     while (!control_.stop.load(std::memory_order_relaxed)) {
@@ -103,6 +107,26 @@ class Producer {
       }
     }
     (void)wait_until_in_flight_at_most(appended, 0);
+  }
+
+  // A synchronous writer (--inflight 1) as an application writes one: append_durable, which
+  // returns once the record is durable. Its latency is what the caller sees, wake-up included.
+  void run_synchronous(log::Log& log) {
+    BlobEncoder encoder(id_, data_bytes_);
+    uint64_t appended = 0;
+    while (!control_.stop.load(std::memory_order_relaxed)) {
+      const std::span<const std::byte> payload = encoder.encode(appended);
+      const int64_t start_ns = now_ns();
+      appended_.store(++appended, std::memory_order_relaxed);
+      Result<log::Lsn> lsn = log.append_durable(kBlobRecordType, payload);
+      if (!lsn.ok()) {
+        appended_.store(--appended, std::memory_order_relaxed);
+        append_error_ = lsn.status();
+        break;
+      }
+      if (control_.recording.load(std::memory_order_relaxed)) latency_.record(now_ns() - start_ns);
+      completed_.store(completed_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
   }
 
   // The writer thread, once per acknowledged record of this producer, in append order.
@@ -160,7 +184,7 @@ class Producer {
   std::unique_ptr<InflightSlot[]> slots_;
   Status append_error_;
   alignas(64) std::atomic<uint64_t> appended_{0};  // for totals and hang reports only
-  // Written by the writer thread only.
+  // Written by the writer thread only (by the producer itself when it is synchronous).
   alignas(64) std::atomic<uint32_t> completed_{0};
   std::atomic<bool> waiting_{false};
   uint64_t failed_acks_ = 0;
