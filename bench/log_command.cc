@@ -29,6 +29,7 @@ struct LogCommandOptions {
   bool compare = false;
   std::string durability = "fsync";
   std::string io = "auto";
+  std::string io_queue = "auto";
   uint64_t batch_bytes = log::LogOptions{}.batch_bytes_max;
   uint64_t segment_bytes = log::LogOptions{}.segment_bytes;
 };
@@ -213,6 +214,7 @@ int run_log_command(const LogCommandOptions& o) {
   config.options.io_mode = o.io == "direct"     ? log::IoMode::kDirect
                            : o.io == "buffered" ? log::IoMode::kBuffered
                                                 : log::IoMode::kAuto;
+  if (o.io_queue == "sync") config.options.io_queue_factory = [] { return log::sync_io_queue(); };
   config.options.batch_bytes_max =
       static_cast<uint32_t>(std::min<uint64_t>(o.batch_bytes, 1u << 30));
   config.options.segment_bytes = o.segment_bytes;
@@ -289,6 +291,11 @@ void add_log_subcommand(CLI::App& root, SubcommandRun* selected) {
   cmd->add_option("--io", o->io, "auto (direct I/O where supported), direct or buffered")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "direct", "buffered"}));
+  cmd->add_option("--io-queue", o->io_queue,
+                  "auto (io_uring where the kernel allows it), or sync (one blocking call at a "
+                  "time, the fallback)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "sync"}));
   cmd->add_option("--batch-bytes", o->batch_bytes,
                   "Largest write of the log (LogOptions::batch_bytes_max; KiB/MiB suffixes)")
       ->capture_default_str()

@@ -4,7 +4,6 @@
 #include <atomic>
 
 #include "frame_format.h"
-#include "futex.h"
 #include "log_directory.h"
 #include "log_writer.h"
 #include "recovery.h"
