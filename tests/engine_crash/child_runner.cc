@@ -83,7 +83,9 @@ void SpawnedChild::record(int status) {
 }
 
 bool SpawnedChild::wait_for_exit(std::chrono::milliseconds timeout) {
-  if (pid_ <= 0) return exited_;
+  // Reaped already (or never started): there is nothing left to wait for. (Not `exited_`: that
+  // says whether it ended by itself, and a child that died of our SIGTERM has ended too.)
+  if (pid_ <= 0) return true;
   const auto end = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     int status = 0;
