@@ -141,7 +141,6 @@ void LogWriter::run() {
     complete_in_order();
     if (failed()) continue;
     if (rotation_pending_ && in_flight() == 0) {
-      wake_durable_waiters();
       st = rotate();
       if (!st.ok()) {
         fail(st);
@@ -156,15 +155,10 @@ void LogWriter::run() {
           continue;
         }
         next_ = (next_ + 1) % batches_.size();
-        // Waking the synchronous appenders costs the writer about a microsecond per sleeper (tens
-        // of them with many synchronous writers): done here, it overlaps the write just submitted
-        // instead of delaying it.
-        wake_durable_waiters();
         continue;
       }
       if (rotation_pending_) continue;  // the next frame needs a new segment
     }
-    wake_durable_waiters();  // before anything below can wait
     const bool nothing_pending = ring_.published_tag(consumed_) == 0;
     if (stop_requested_.load(std::memory_order_acquire) && in_flight() == 0 && nothing_pending &&
         consumed_ == ring_.reserved_end()) {
@@ -344,15 +338,7 @@ void LogWriter::acknowledge(Batch& b) {
   }
   const Status ok;
   for (auto& [lsn, c] : b.completions) c->on_durable(lsn, ok);
-  // Threads that check from now on see the new LSN; those asleep are woken by
-  // wake_durable_waiters(), once the next batch is on its way (see run()).
   durable_seq_.fetch_add(1, std::memory_order_seq_cst);
-  wake_pending_ = true;
-}
-
-void LogWriter::wake_durable_waiters() {
-  if (!wake_pending_) return;
-  wake_pending_ = false;
   if (durable_waiters_.load(std::memory_order_seq_cst) > 0) futex_wake_all(&durable_seq_);
 }
 

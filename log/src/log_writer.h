@@ -89,8 +89,6 @@ class LogWriter {
   Status on_io_done(Batch& b, int64_t result);
   void complete_in_order();
   void acknowledge(Batch& b);
-  // Wakes the threads asleep in wait_durable() if a batch became durable since the last call.
-  void wake_durable_waiters();
   Status rotate();
   void fail(const Status& status);
   void drain_after_failure();
@@ -134,7 +132,6 @@ class LogWriter {
   alignas(64) std::atomic<Lsn> durable_lsn_;
   std::atomic<uint32_t> durable_seq_{0};
   std::atomic<uint32_t> durable_waiters_{0};
-  bool wake_pending_ = false;  // writer thread only
 
   std::atomic<uint64_t> stat_records_{0};
   std::atomic<uint64_t> stat_frame_bytes_{0};
