@@ -37,10 +37,11 @@ const TypeInfo* type_info(uint16_t type) {
       {"RunCompleted", verify_as<RunCompleted>, RunCompletedTypeTable},
       {"RunFailed", verify_as<RunFailed>, RunFailedTypeTable},
       {"RunCancelled", verify_as<RunCancelled>, RunCancelledTypeTable},
+      {"EventBatch", verify_as<EventBatch>, EventBatchTypeTable},
   };
   static const TypeInfo kBlob = {"Blob", verify_as<Blob>, BlobTypeTable};
   constexpr size_t kEngineCount = sizeof(kEngineTypes) / sizeof(kEngineTypes[0]);
-  static_assert(kEngineCount == static_cast<size_t>(RecordType::RunCancelled) + 1,
+  static_assert(kEngineCount == static_cast<size_t>(RecordType::EventBatch) + 1,
                 "every engine record type needs an entry");
   if (type == kBlobType) return &kBlob;
   if (type == 0 || type >= kEngineCount) return nullptr;

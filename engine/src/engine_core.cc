@@ -6,6 +6,7 @@
 #include <random>
 #include <thread>
 
+#include "engine_limits.h"
 #include "json_field.h"
 
 namespace cairn::detail {
@@ -58,14 +59,7 @@ Status EngineCore::start() {
   if (options_.log.listener != nullptr) {
     return Status(StatusCode::kInvalidArgument, "EngineOptions::log.listener is the engine's own");
   }
-  // A step's output and an event travel in one record, with room for the rest of the record.
-  constexpr uint32_t kRecordOverhead = 4096;
-  if (uint64_t{options_.step_output_bytes_max} + kRecordOverhead > options_.log.record_bytes_max ||
-      uint64_t{options_.event_bytes_max} + kRecordOverhead > options_.log.record_bytes_max) {
-    return Status(StatusCode::kInvalidArgument,
-                  "step_output_bytes_max and event_bytes_max must be at least 4 KiB below "
-                  "log.record_bytes_max");
-  }
+  CAIRN_RETURN_IF_ERROR(check_engine_limits(options_));
   log::LogOptions lo = options_.log;
   lo.listener = this;
   auto log = log::Log::open(options_.dir / "log", lo);
@@ -175,43 +169,94 @@ Status EngineCore::prepare_event(Event& e, bool* duplicate, std::vector<std::str
     return Status();
   }
   registry_.match(e.name, fns);
-  if (!fns->empty() && projection_.active_runs() + fns->size() > options_.runs_active_max) {
-    dedup_.erase(e.id);
-    return Status(StatusCode::kLimitExceeded,
-                  "runs_active_max (" + std::to_string(options_.runs_active_max) +
-                      ") unfinished runs reached; event " + e.name + " was not accepted");
-  }
   return Status();
+}
+
+Status EngineCore::check_room_for_runs(size_t runs) const {
+  if (runs == 0 || projection_.active_runs() + runs <= options_.runs_active_max) return Status();
+  return Status(StatusCode::kLimitExceeded,
+                "runs_active_max (" + std::to_string(options_.runs_active_max) +
+                    ") unfinished runs reached; the event was not accepted");
 }
 
 Result<std::vector<SendResult>> EngineCore::send(std::span<const Event> events) {
   CAIRN_RETURN_IF_ERROR(check_running());
-  std::vector<SendResult> results;
-  results.reserve(events.size());
+  // Every event is checked and its id reserved before anything is appended, and one record holds
+  // them all: the batch is accepted whole or not at all, so a caller that retries after an error
+  // never duplicates part of it.
+  std::vector<Event> accepted;
+  accepted.reserve(events.size());
+  std::vector<std::string_view> functions;  // of every accepted event, in order
+  std::vector<size_t> function_count;       // per accepted event
+  std::vector<SendResult> results(events.size());
+  auto release_ids = [&] {
+    for (const Event& e : accepted) dedup_.erase(e.id);
+  };
   std::vector<std::string_view> fns;
-  log::Lsn last = log::kNoLsn;
-  for (const Event& in : events) {
-    Event e = in;
+  for (size_t i = 0; i < events.size(); ++i) {
+    Event e = events[i];
     bool duplicate = false;
-    CAIRN_RETURN_IF_ERROR(prepare_event(e, &duplicate, &fns));
-    SendResult r;
-    r.event_id = e.id;
-    r.duplicate = duplicate;
-    if (!duplicate) {
-      const RunId first = fns.empty() ? 0 : allocate_run_ids(static_cast<uint32_t>(fns.size()));
-      Result<log::Lsn> lsn = log_->append(type_of(schema::RecordType::EventAccepted),
-                                          build_event_accepted(e, first, fns, nullptr, false));
-      if (!lsn.ok()) {
-        dedup_.erase(e.id);
-        return lsn.status();
-      }
-      last = *lsn;
-      for (size_t i = 0; i < fns.size(); ++i) r.runs.push_back(first + i);
+    if (Status st = prepare_event(e, &duplicate, &fns); !st.ok()) {
+      release_ids();
+      if (events.size() == 1) return st;
+      return st.with_context("event " + std::to_string(i) + " of " + std::to_string(events.size()) +
+                             " (none was accepted)");
     }
-    results.push_back(std::move(r));
+    results[i].event_id = e.id;
+    results[i].duplicate = duplicate;
+    if (duplicate) continue;
+    functions.insert(functions.end(), fns.begin(), fns.end());
+    function_count.push_back(fns.size());
+    accepted.push_back(std::move(e));
   }
-  if (last != log::kNoLsn) CAIRN_RETURN_IF_ERROR(log_->wait_durable(last));
+  if (accepted.empty()) return results;
+  if (Status st = check_room_for_runs(functions.size()); !st.ok()) {
+    release_ids();
+    return st;
+  }
+  const RunId first =
+      functions.empty() ? 0 : allocate_run_ids(static_cast<uint32_t>(functions.size()));
+  Result<log::Lsn> lsn = append_events(accepted, functions, function_count, first);
+  if (!lsn.ok()) {
+    release_ids();
+    if (lsn.status().code() == StatusCode::kLimitExceeded && accepted.size() > 1) {
+      return lsn.status().with_context(
+          "the " + std::to_string(accepted.size()) +
+          " events of one send() go into one log record and together exceed its limit; send "
+          "fewer at once (none was accepted)");
+    }
+    return lsn.status();
+  }
+  // The writer applies a batch before it reports it durable: the runs are visible once this
+  // returns (see log::DurableListener).
+  CAIRN_RETURN_IF_ERROR(log_->wait_durable(*lsn));
+  RunId next = first;
+  size_t a = 0;
+  for (SendResult& r : results) {
+    if (r.duplicate) continue;
+    for (size_t k = 0; k < function_count[a]; ++k) r.runs.push_back(next++);
+    ++a;
+  }
   return results;
+}
+
+Result<log::Lsn> EngineCore::append_events(const std::vector<Event>& events,
+                                           std::span<const std::string_view> functions,
+                                           std::span<const size_t> function_count, RunId first) {
+  if (events.size() == 1) {
+    return log_->append(type_of(schema::RecordType::EventAccepted),
+                        build_event_accepted(events[0], first, functions, nullptr, false));
+  }
+  std::vector<BatchedEvent> batch(events.size());
+  RunId next = first;
+  size_t f = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const size_t n = function_count[i];
+    batch[i] = BatchedEvent{&events[i], n == 0 ? 0 : next, functions.subspan(f, n)};
+    next += n;
+    f += n;
+  }
+  return log_->append(type_of(schema::RecordType::EventBatch), build_event_batch(batch));
 }
 
 Status EngineCore::cancel(RunId run, const std::string& reason) {
@@ -224,7 +269,8 @@ Status EngineCore::cancel(RunId run, const std::string& reason) {
     return Status(StatusCode::kNotFound, "no run " + std::to_string(run));
   }
   Result<log::Lsn> lsn =
-      log_->append(type_of(schema::RecordType::RunCancelled), build_run_cancelled(run, reason));
+      log_->append(type_of(schema::RecordType::RunCancelled),
+                   build_run_cancelled(run, bounded_text(reason, options_.error_bytes_max)));
   if (!lsn.ok()) return lsn.status();
   return log_->wait_durable(*lsn);
 }
@@ -314,8 +360,12 @@ void EngineCore::release_finished(RunState& run) {
 void EngineCore::fire_timers(const std::vector<TimerEntry>& due) {
   for (const TimerEntry& t : due) {
     const StepRefArgs ref{t.run, t.position, {}};
-    (void)append(schema::RecordType::RunResumed,
-                 build_run_resumed(ref, static_cast<schema::ResumeReason>(t.reason)));
+    const Status st = append(schema::RecordType::RunResumed,
+                             build_run_resumed(ref, static_cast<schema::ResumeReason>(t.reason)));
+    // A RunResumed is a few dozen bytes: only a failed log refuses it, and that stops the engine
+    // (health() and every later call report it); the timers go with it.
+    CAIRN_CHECK_MSG(st.ok() || !is_size_error(st), "a RunResumed record was refused for its size");
+    if (!st.ok()) return;
   }
 }
 

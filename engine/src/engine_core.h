@@ -59,8 +59,12 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   Status append(schema::RecordType type, Bytes payload);
   RunId allocate_run_ids(uint32_t n) { return next_run_id_.fetch_add(n); }
   void record_dispatch(int64_t ns) { dispatch_latency_.record(ns); }
-  // Builds and validates the EventAccepted for `event` (shared by send() and send_event()).
+  // Validates `event`, names it and stamps its time if needed, reserves its id in the dedup
+  // window (or sets *duplicate) and finds the functions it starts (shared by send() and
+  // send_event()). The caller checks check_room_for_runs() and erases the id if it then fails.
   Status prepare_event(Event& event, bool* duplicate, std::vector<std::string_view>* functions);
+  // kLimitExceeded when `runs` more unfinished runs would pass runs_active_max.
+  Status check_room_for_runs(size_t runs) const;
 
   // log::DurableListener
   void on_durable(const log::DurableBatch& batch) noexcept override;
@@ -75,6 +79,10 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
 
  private:
   Status check_running() const;
+  // One EventAccepted, or one EventBatch for several events (all or nothing).
+  Result<log::Lsn> append_events(const std::vector<Event>& events,
+                                 std::span<const std::string_view> functions,
+                                 std::span<const size_t> function_count, RunId first);
   void fire_timers(const std::vector<TimerEntry>& due);
   Status replay();
 

@@ -6,6 +6,7 @@
 
 #include "cairn/errors.h"
 #include "engine_core.h"
+#include "engine_limits.h"
 #include "json_field.h"
 
 namespace cairn::detail {
@@ -56,37 +57,79 @@ int64_t steady_ns() {
   return std::chrono::steady_clock::now().time_since_epoch().count();
 }
 
-// Arguments that make an operation fail the same way every time; checked before anything is
-// recorded, so replay reaches the same verdict.
-std::string invalid_arguments(const RunState& run, const OpSlot& slot) {
+// Arguments that make an operation fail the same way every time — malformed, or over a limit —
+// checked before anything is recorded and before the operation takes a position, so that replay
+// reaches the same verdict at the same point.
+std::string invalid_arguments(const RunState& run, const OpSlot& slot, const EngineOptions& o) {
+  const std::string op = std::string(kind_name(slot.kind)) + "(\"" + slot.id + "\")";
+  if (slot.id.size() > o.step_id_bytes_max) {
+    return op.substr(0, 64) + "...: the id has " + std::to_string(slot.id.size()) +
+           " bytes; step_id_bytes_max is " + std::to_string(o.step_id_bytes_max);
+  }
+  if (slot.id.empty()) return std::string(kind_name(slot.kind)) + " needs an id";
   switch (slot.kind) {
     case OpKind::kWait: {
       const auto& w = *static_cast<const WaitRequest*>(slot.request);
-      if (w.event.empty()) return "wait_for_event needs an event name";
+      if (w.event.empty()) return op + " needs an event name";
       if (!w.match.empty() && !w.match.starts_with("data.")) {
-        return "wait_for_event: match must be a path into the event's data, like \"data.id\"";
+        return op + ": match must be a path into the event's data, like \"data.id\"";
       }
-      if (w.value && !canonical_json(*w.value)) return "wait_for_event: value is not JSON";
+      if (w.value && !canonical_json(*w.value)) return op + ": value is not JSON";
+      if (!w.match.empty() && !w.value && !json_field(run.event.data, w.match)) {
+        // It could never match: fail now rather than wait (forever, without a timeout).
+        return op + ": the event that started this run has no field " + w.match +
+               " to match on; match a field it has, or give WaitOptions::value";
+      }
+      const size_t bytes = w.event.size() + w.match.size() + (w.value ? w.value->size() : 0);
+      if (bytes > o.event_bytes_max) {
+        return op + ": event name, match and value have " + std::to_string(bytes) +
+               " bytes; event_bytes_max is " + std::to_string(o.event_bytes_max);
+      }
       break;
     }
     case OpKind::kSend: {
       const auto& e = *static_cast<const Event*>(slot.request);
-      if (e.name.empty()) return "send_event needs an event name";
-      if (!is_json_object(e.data)) return "send_event: data is not a JSON object";
+      if (e.name.empty()) return op + " needs an event name";
+      if (!is_json_object(e.data)) return op + ": data is not a JSON object";
       break;
     }
     case OpKind::kInvoke: {
       const auto& i = *static_cast<const InvokeRequest*>(slot.request);
       if (run.engine.registry().find(i.function) == nullptr) {
-        return "invoke: no function \"" + i.function + "\" is registered";
+        return op + ": no function \"" + i.function + "\" is registered";
       }
-      if (!is_json_object(i.data)) return "invoke: data is not a JSON object";
+      if (!is_json_object(i.data)) return op + ": data is not a JSON object";
+      if (i.data.size() > o.event_bytes_max) {
+        return op + ": data has " + std::to_string(i.data.size()) + " bytes; event_bytes_max is " +
+               std::to_string(o.event_bytes_max);
+      }
       break;
     }
     default:
       break;
   }
   return {};
+}
+
+// Why a run that ends here cannot be the run its history recorded: the history goes on past the
+// point where the code stopped (code changed to do fewer operations). Empty when it matches.
+std::string ended_early(RunState& run) {
+  std::string next;
+  if (run.history && run.history_used < run.history->size()) {
+    const HistoryEntry& e = (*run.history)[run.history_used];
+    next = std::string(kind_name(e.kind)) + "(\"" + e.step_id + "\")";
+  } else {
+    std::lock_guard lock(run.op_lock);
+    if (run.op.state != OpState::kNone && run.op.position >= run.next_position) {
+      next = std::string(kind_name(run.op.kind)) + "(\"" + run.op.step_id + "\")";
+    }
+  }
+  if (next.empty()) return {};
+  return "non-determinism: the function ended after " + std::to_string(run.next_position) +
+         " operations, but its history goes on with " + next + " at position " +
+         std::to_string(run.next_position) +
+         ". Its code changed or depends on something other than step results; the run was failed "
+         "rather than finished on a different path.";
 }
 
 }  // namespace
@@ -179,6 +222,11 @@ void Executor::finish(RunState& run) {
       failed = true;
       text = "the function threw something that is not a std::exception";
     }
+    // Ending (either way) before the recorded history is used up is a different run.
+    if (std::string early = ended_early(run); !early.empty()) {
+      failed = true;
+      text = std::move(early);
+    }
   }
   run.current = nullptr;
   run.suspended = nullptr;
@@ -191,11 +239,30 @@ void Executor::finish(RunState& run) {
            ")";
   }
   if (!failed) {
-    (void)core_.append(schema::RecordType::RunCompleted, build_run_completed(run.id, text));
-    return;
+    const Status st =
+        core_.append(schema::RecordType::RunCompleted, build_run_completed(run.id, text));
+    if (st.ok() || !is_size_error(st)) return;  // a failed log stops the engine: nothing to add
+    text = "recording the function's output: " + st.to_string();
   }
   const RunId handler = run.fn->on_failure != nullptr ? core_.allocate_run_ids(1) : 0;
-  (void)core_.append(schema::RecordType::RunFailed, build_run_failed(run.id, text, handler));
+  text = bounded_text(text, opts.error_bytes_max);
+  const Status st =
+      core_.append(schema::RecordType::RunFailed, build_run_failed(run.id, text, handler));
+  // Bounded text keeps RunFailed within the record limit (check_engine_limits): only a failed
+  // log can refuse it, and that stops the engine.
+  CAIRN_CHECK_MSG(st.ok() || !is_size_error(st), "a bounded RunFailed record was refused");
+}
+
+bool Executor::record(RunState& run, schema::RecordType type, Bytes payload,
+                      std::string_view what) {
+  const Status st = core_.append(type, payload);
+  if (st.ok()) return true;
+  // Over the log's record limit (a combination the per-field limits let through, such as an
+  // event that starts very many functions): the run fails with the reason instead of waiting
+  // forever for a record that was never written. Any other error means the log failed: the
+  // engine stops and health() says why.
+  if (is_size_error(st)) fail_run(run, std::string(what) + ": " + st.to_string());
+  return false;
 }
 
 uint32_t Executor::retries_for(const RunState& run, const OpSlot& slot) const {
@@ -228,10 +295,14 @@ void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
   const uint32_t retries = retries_for(run, slot);
   const bool can_retry = attempt <= retries;
   auto now = [&] { return core_.clock().now_ms(); };  // only on failure: the clock costs a call
-  auto failed = [&](schema::FailureKind kind, std::string error, int64_t retry_at) {
-    error += " (attempt " + std::to_string(attempt) + " of " + std::to_string(retries + 1) + ")";
-    (void)core_.append(schema::RecordType::StepFailed,
-                       build_step_failed(ref, attempt, kind, error, retry_at));
+  auto failed = [&](schema::FailureKind kind, std::string_view error, int64_t retry_at) {
+    const std::string suffix =
+        " (attempt " + std::to_string(attempt) + " of " + std::to_string(retries + 1) + ")";
+    const uint32_t max = core_.options().error_bytes_max;
+    const std::string text =
+        bounded_text(error, max - static_cast<uint32_t>(suffix.size())) + suffix;
+    record(run, schema::RecordType::StepFailed,
+           build_step_failed(ref, attempt, kind, text, retry_at), "recording a step failure");
   };
   try {
     slot.body->run(StepInfo{attempt, key}, out);
@@ -258,21 +329,24 @@ void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
            0);
     return;
   }
-  (void)core_.append(schema::RecordType::StepCompleted, build_step_completed(ref, attempt, out));
+  record(run, schema::RecordType::StepCompleted, build_step_completed(ref, attempt, out),
+         "recording a step's output");
 }
 
 void Executor::start_wait(RunState& run, OpSlot& slot) {
   const WaitRequest& w = *static_cast<const WaitRequest*>(slot.request);
   std::string value;
   if (!w.match.empty()) {
-    // A field the starting event lacks can never match: a value no event field produces.
+    // invalid_arguments() made sure there is a value to match: given, or in the starting event.
     std::optional<std::string> v =
         w.value ? canonical_json(*w.value) : json_field(run.event.data, w.match);
-    value = v ? std::move(*v) : std::string("\x01missing");
+    CAIRN_CHECK(v.has_value());
+    value = std::move(*v);
   }
   const int64_t timeout_at = w.timeout.count() > 0 ? core_.clock().now_ms() + w.timeout.count() : 0;
-  (void)core_.append(schema::RecordType::WaitStarted,
-                     build_wait_started(ref_of(run, slot), w.event, w.match, value, timeout_at));
+  record(run, schema::RecordType::WaitStarted,
+         build_wait_started(ref_of(run, slot), w.event, w.match, value, timeout_at),
+         "recording a wait");
 }
 
 void Executor::start_send(RunState& run, OpSlot& slot) {
@@ -280,6 +354,10 @@ void Executor::start_send(RunState& run, OpSlot& slot) {
   bool duplicate = false;
   std::vector<std::string_view> functions;
   Status st = core_.prepare_event(event, &duplicate, &functions);
+  if (st.ok() && !duplicate) {
+    st = core_.check_room_for_runs(functions.size());
+    if (!st.ok()) core_.dedup().erase(event.id);
+  }
   if (!st.ok()) {
     fail_run(run, "send_event(\"" + slot.id + "\"): " + st.to_string());
     return;
@@ -287,8 +365,12 @@ void Executor::start_send(RunState& run, OpSlot& slot) {
   const RunId first =
       functions.empty() ? 0 : core_.allocate_run_ids(static_cast<uint32_t>(functions.size()));
   const StepRefArgs ref = ref_of(run, slot);
-  (void)core_.append(schema::RecordType::EventAccepted,
-                     build_event_accepted(event, first, functions, &ref, duplicate));
+  if (!record(run, schema::RecordType::EventAccepted,
+              build_event_accepted(event, first, functions, &ref, duplicate),
+              "send_event(\"" + slot.id + "\")") &&
+      !duplicate) {
+    core_.dedup().erase(event.id);
+  }
 }
 
 void Executor::start_invoke(RunState& run, OpSlot& slot) {
@@ -296,8 +378,8 @@ void Executor::start_invoke(RunState& run, OpSlot& slot) {
   const RunId child = core_.allocate_run_ids(1);
   Event event{"cairn/function.invoked", o.data, {}, core_.clock().now_ms()};
   const StepRefArgs ref = ref_of(run, slot);
-  (void)core_.append(schema::RecordType::RunCreated,
-                     build_run_created(child, o.function, event, &ref));
+  record(run, schema::RecordType::RunCreated, build_run_created(child, o.function, event, &ref),
+         "invoke(\"" + slot.id + "\")");
 }
 
 void Executor::fail_run(RunState& run, std::string error) {
@@ -309,6 +391,13 @@ bool Executor::op_ready(RunState& run, OpSlot& slot) {
   // A repeated id gets a suffix, so every operation of a run has its own id: "charge", "charge:1".
   if (const uint32_t n = run.id_counts.use(std::hash<std::string>{}(slot.id)); n > 0) {
     slot.id += ':' + std::to_string(n);
+  }
+  if (std::string bad = invalid_arguments(run, slot, core_.options()); !bad.empty()) {
+    // Nothing is recorded and no position is used, live or in replay: the same verdict, here.
+    slot.resolved = true;
+    slot.failed = true;
+    slot.value = std::move(bad);
+    return true;
   }
   slot.position = run.next_position;
   if (slot.position >= core_.options().steps_per_run_max) {
@@ -336,30 +425,20 @@ bool Executor::op_ready(RunState& run, OpSlot& slot) {
     run.replaying = false;
     run.history.reset();
   }
-  {
-    std::lock_guard lock(run.op_lock);
-    const PendingOp& op = run.op;
-    if (op.position == slot.position && op.state != OpState::kNone) {
-      if (op.kind != slot.kind || (!op.step_id.empty() && op.step_id != slot.id)) {
-        fail_run(run, nondeterminism(slot, op.kind, op.step_id));
-        return false;
-      }
-      if (op.state == OpState::kResolved) {
-        fill_from(slot, op);
-        ++run.next_position;
-        return true;
-      }
-      return false;  // recorded before a restart and still pending: wait for it
+  std::lock_guard lock(run.op_lock);
+  const PendingOp& op = run.op;
+  if (op.position == slot.position && op.state != OpState::kNone) {
+    if (op.kind != slot.kind || (!op.step_id.empty() && op.step_id != slot.id)) {
+      fail_run(run, nondeterminism(slot, op.kind, op.step_id));
+      return false;
+    }
+    if (op.state == OpState::kResolved) {
+      fill_from(slot, op);
+      ++run.next_position;
+      return true;
     }
   }
-  if (std::string bad = invalid_arguments(run, slot); !bad.empty()) {
-    // Nothing is recorded, so no position is used: replay reaches the same verdict here.
-    slot.resolved = true;
-    slot.failed = true;
-    slot.value = std::move(bad);
-    return true;
-  }
-  return false;
+  return false;  // start it (op_suspend), or wait for the one recorded before a restart
 }
 
 void Executor::op_suspend(RunState& run, OpSlot& slot) {
@@ -383,8 +462,8 @@ void Executor::op_suspend(RunState& run, OpSlot& slot) {
       break;
     case OpKind::kSleep:
       if (state == OpState::kNone) {
-        (void)core_.append(schema::RecordType::SleepStarted,
-                           build_sleep_started(ref_of(run, slot), slot.deadline_ms));
+        record(run, schema::RecordType::SleepStarted,
+               build_sleep_started(ref_of(run, slot), slot.deadline_ms), "recording a sleep");
       }
       break;
     case OpKind::kWait:

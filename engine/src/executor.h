@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "cairn/schema/record_schema.h"
+#include "record_builder.h"
 #include "run_state.h"
 
 namespace cairn::detail {
@@ -40,6 +42,9 @@ class Executor {
   void start_send(RunState& run, OpSlot& slot);
   void start_invoke(RunState& run, OpSlot& slot);
   void fail_run(RunState& run, std::string error);
+  // Appends a record of `run`'s. A record the log refuses for its size fails the run with `what`
+  // and the reason; false when nothing was appended.
+  bool record(RunState& run, schema::RecordType type, Bytes payload, std::string_view what);
   uint32_t retries_for(const RunState& run, const OpSlot& slot) const;
   int64_t backoff_ms(const RunState& run, uint32_t attempt) const;
 

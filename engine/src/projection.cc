@@ -92,6 +92,11 @@ void Projection::apply(log::Lsn, log::RecordType type, std::span<const std::byte
     case RecordType::RunCancelled:
       on_run_cancelled(*root<schema::RunCancelled>(payload));
       break;
+    case RecordType::EventBatch:
+      if (const auto* events = root<schema::EventBatch>(payload)->events()) {
+        for (const schema::EventAccepted* e : *events) on_event_accepted(*e);
+      }
+      break;
     default:
       break;  // not an engine record (Blob): nothing to project
   }

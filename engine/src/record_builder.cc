@@ -30,12 +30,9 @@ flatbuffers::Offset<flatbuffers::Vector<uint8_t>> bytes(flatbuffers::FlatBufferB
   return fbb.CreateVector(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
 
-}  // namespace
-
-Bytes build_event_accepted(const Event& event, RunId first_run_id,
-                           std::span<const std::string_view> functions, const StepRefArgs* origin,
-                           bool duplicate) {
-  auto& fbb = builder();
+flatbuffers::Offset<schema::EventAccepted> event_accepted(
+    flatbuffers::FlatBufferBuilder& fbb, const Event& event, RunId first_run_id,
+    std::span<const std::string_view> functions, const StepRefArgs* origin, bool duplicate) {
   std::vector<flatbuffers::Offset<flatbuffers::String>> fns;
   fns.reserve(functions.size());
   for (std::string_view f : functions) fns.push_back(str(fbb, f));
@@ -44,8 +41,28 @@ Bytes build_event_accepted(const Event& event, RunId first_run_id,
   auto name = str(fbb, event.name);
   auto data = str(fbb, event.data);
   auto org = origin ? step_ref(fbb, *origin) : flatbuffers::Offset<schema::StepRef>();
-  fbb.Finish(schema::CreateEventAccepted(fbb, id, name, data, event.ts_ms, first_run_id, fn_vec,
-                                         org, duplicate));
+  return schema::CreateEventAccepted(fbb, id, name, data, event.ts_ms, first_run_id, fn_vec, org,
+                                     duplicate);
+}
+
+}  // namespace
+
+Bytes build_event_accepted(const Event& event, RunId first_run_id,
+                           std::span<const std::string_view> functions, const StepRefArgs* origin,
+                           bool duplicate) {
+  auto& fbb = builder();
+  fbb.Finish(event_accepted(fbb, event, first_run_id, functions, origin, duplicate));
+  return finish(fbb);
+}
+
+Bytes build_event_batch(std::span<const BatchedEvent> events) {
+  auto& fbb = builder();
+  std::vector<flatbuffers::Offset<schema::EventAccepted>> tables;
+  tables.reserve(events.size());
+  for (const BatchedEvent& e : events) {
+    tables.push_back(event_accepted(fbb, *e.event, e.first_run_id, e.functions, nullptr, false));
+  }
+  fbb.Finish(schema::CreateEventBatch(fbb, fbb.CreateVector(tables)));
   return finish(fbb);
 }
 

@@ -24,6 +24,13 @@ struct StepRefArgs {
 Bytes build_event_accepted(const Event& event, RunId first_run_id,
                            std::span<const std::string_view> functions, const StepRefArgs* origin,
                            bool duplicate);
+// One event of an EventBatch: the event, the first of its runs, and the functions they run.
+struct BatchedEvent {
+  const Event* event = nullptr;
+  RunId first_run_id = 0;
+  std::span<const std::string_view> functions;
+};
+Bytes build_event_batch(std::span<const BatchedEvent> events);
 Bytes build_run_created(RunId run, std::string_view function_id, const Event& event,
                         const StepRefArgs* parent);
 Bytes build_step_completed(const StepRefArgs& step, uint32_t attempt, std::string_view output);

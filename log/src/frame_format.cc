@@ -1,6 +1,7 @@
 // Segment header encoding and segment file names (the layout lives in frame_format.h).
 #include "frame_format.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -40,7 +41,14 @@ HeaderState decode_segment_header(const std::byte* block, SegmentHeader* out, st
     return invalid("segment header checksum mismatch");
   }
   out->version = load_u32(block + 8);
-  if (out->version != kFormatVersion) return invalid("segment header has an unknown version");
+  if (out->version != kFormatVersion) {
+    *why = "segment header names format version " + std::to_string(out->version) +
+           (out->version > kFormatVersion
+                ? ", newer than this build reads (" + std::to_string(kFormatVersion) +
+                      "): it was written by a newer Cairn; open it with that version"
+                : ", which this build does not read");
+    return HeaderState::kInvalid;
+  }
   if (load_u32(block + 12) != kBlockSize) return invalid("segment header has another block size");
   out->seq = load_u64(block + 16);
   out->first_lsn = load_u64(block + 24);
@@ -50,6 +58,23 @@ HeaderState decode_segment_header(const std::byte* block, SegmentHeader* out, st
     if (block[i] != std::byte{0}) return invalid("segment header has non-zero bytes after byte 56");
   }
   return HeaderState::kValid;
+}
+
+bool is_torn_header_prefix(const std::byte* block, uint64_t seq, Lsn first_lsn,
+                           uint64_t segment_bytes) {
+  // The bytes the writer put before the creation time: magic, version, block size, sequence,
+  // first LSN, segment size.
+  constexpr size_t kKnown = 40;
+  size_t end = kSegmentHeaderSize;
+  while (end > 0 && block[end - 1] == std::byte{0}) --end;
+  if (end == 0 || end >= kSegmentHeaderChecksummed + 8) return false;  // empty, or whole
+  SegmentHeader expected;
+  expected.seq = seq;
+  expected.first_lsn = first_lsn;
+  expected.segment_bytes = segment_bytes;
+  std::byte want[kSegmentHeaderSize];
+  encode_segment_header(expected, want);
+  return std::memcmp(block, want, std::min(end, kKnown)) == 0;
 }
 
 std::string segment_file_name(uint64_t seq, Lsn first_lsn) {

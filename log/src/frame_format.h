@@ -121,6 +121,15 @@ enum class HeaderState { kValid, kEmpty, kInvalid };
 // kEmpty: the block is all zeros (a segment that was created but never written).
 HeaderState decode_segment_header(const std::byte* block, SegmentHeader* out, std::string* why);
 
+// Whether an invalid header block can be the torn first write of a header this log wrote into
+// segment `seq` starting at `first_lsn` (the spare it was written into held zeros): a prefix of
+// that header followed by zeros, the fields it holds equal to what the writer would have put there
+// (the creation time and the checksum, which it cannot know, excepted). A header that is not such a
+// prefix — another magic, a newer format version, garbage — was not torn by our writer, and
+// recovery refuses it instead of cutting it.
+bool is_torn_header_prefix(const std::byte* block, uint64_t seq, Lsn first_lsn,
+                           uint64_t segment_bytes);
+
 // File names in a log directory.
 //   00000007-00000000000123456784.wal   segment 7, whose first record has LSN 123456784
 //   prealloc-3.tmp                      a zero-filled file waiting to become the next segment

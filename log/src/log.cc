@@ -106,12 +106,12 @@ Result<std::unique_ptr<Log>> Log::open(const std::filesystem::path& dir_path, Lo
   const std::string where = "opening log " + dir;
 
   CAIRN_ASSIGN_OR_RETURN(bool exists, fs.exists(dir));
-  if (!exists) {
-    if (!options.create_if_missing) {
-      return Status(StatusCode::kNotFound, where + ": no such directory");
-    }
-    CAIRN_RETURN_IF_ERROR(fs.create_dirs(dir).with_context(where));
+  if (!exists && !options.create_if_missing) {
+    return Status(StatusCode::kNotFound, where + ": no such directory");
   }
+  // Also when the directory exists: an earlier open may have created it and died before the
+  // sync that makes its entry durable, and every record acknowledged here depends on that entry.
+  CAIRN_RETURN_IF_ERROR(create_dirs_durably(fs, dir).with_context(where));
   Result<int> lock_fd = fs.open(join_path(dir, std::string(format::kLockFileName)),
                                 OpenFlags{.write = true, .create = true});
   if (!lock_fd.ok()) return lock_fd.status().with_context(where);

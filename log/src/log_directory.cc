@@ -12,6 +12,50 @@ std::string join_path(const std::string& dir, const std::string& name) {
   return dir + "/" + name;
 }
 
+std::string parent_path(const std::string& path) {
+  size_t end = path.size();
+  while (end > 1 && path[end - 1] == '/') --end;  // "a/b/" is "a/b"
+  const size_t slash = path.rfind('/', end - 1);
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  size_t p = slash;
+  while (p > 1 && path[p - 1] == '/') --p;
+  return path.substr(0, p);
+}
+
+Status create_dirs_durably(FileSystem& fs, const std::string& path, bool* created) {
+  if (created != nullptr) *created = false;
+  // Every component of the path, deepest first, and whether it exists.
+  std::vector<std::string> chain;
+  size_t missing = 0;
+  for (std::string p = path;;) {
+    chain.push_back(p);
+    CAIRN_ASSIGN_OR_RETURN(bool exists, fs.exists(p));
+    if (!exists) missing = chain.size();
+    const std::string up = parent_path(p);
+    if (up == p || up == "." || up == "/") break;  // the root and "." are not ours to make
+    p = up;
+  }
+  // Top down: create what is missing, and fsync the parent of every component, because an entry
+  // survives a power cut only once its directory is synced. A component that exists may still be
+  // undurable: an earlier open may have made it and died before its sync. Syncing the parent of
+  // one that existed before is best effort (we may lack permission to open, say, a parent we
+  // never wrote to); for one we create, a failed sync is an error.
+  for (size_t i = chain.size(); i-- > 0;) {
+    const std::string& dir = chain[i];
+    const bool create = i < missing;
+    if (create) {
+      Status st = fs.create_dir(dir);
+      // Made by someone else meanwhile: fine, and its entry still needs the sync below.
+      if (!st.ok() && st.code() != StatusCode::kAlreadyExists) return st;
+    }
+    Status synced = fs.fsync_dir(parent_path(dir));
+    if (!synced.ok() && create) return synced.with_context("making directory " + dir + " durable");
+  }
+  if (created != nullptr) *created = missing > 0;
+  return Status();
+}
+
 Result<DirectoryListing> list_log_directory(FileSystem& fs, const std::string& dir) {
   CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.list_dir(dir));
   DirectoryListing out;

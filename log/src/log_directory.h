@@ -29,4 +29,13 @@ std::optional<Damage> check_segment_sequence(const std::vector<SegmentFile>& seg
 
 std::string join_path(const std::string& dir, const std::string& name);
 
+// The directory that holds `path` ("a/b" for "a/b/c", "." for "c", "/" for "/c").
+std::string parent_path(const std::string& path);
+
+// mkdir -p that survives a power cut: creates each missing directory of `path`, top down, and
+// fsyncs the parent of each one it created before creating the next, so that once this returns
+// every entry on the way is durable. Sets *created when it made `path` itself. A directory that
+// already exists is left as it is.
+Status create_dirs_durably(FileSystem& fs, const std::string& path, bool* created = nullptr);
+
 }  // namespace cairn::log

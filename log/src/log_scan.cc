@@ -1,6 +1,7 @@
 // scan_log (see log_scan.h): per-segment scans, then one pass that classifies damage.
 #include "log_scan.h"
 
+#include "frame_format.h"
 #include "segment_cursor.h"
 
 namespace cairn::log {
@@ -20,6 +21,7 @@ Result<SegmentScan> scan_segment(FileSystem& fs, const std::string& dir, const S
   } else if (cursor.header_state() == format::HeaderState::kInvalid) {
     scan.stop = SegmentScan::Stop::kBadHeader;
     scan.what = cursor.header_problem();
+    scan.header_maybe_torn = cursor.header_maybe_torn();
   } else {
     format::DecodedFrame frame;
     uint64_t offset = 0;
@@ -71,7 +73,17 @@ std::optional<Damage> classify(const SegmentScan& s, bool tail, uint64_t window)
   if (s.stop == Stop::kBadFrame && s.bad_intact) {
     return damage_at(s, DamageKind::kCorruption, what);
   }
-  const uint64_t start = s.stop == Stop::kBadFrame ? s.bad_offset : s.data_end;
+  // Nor can a header that is not a prefix of the one our writer would have written there: a newer
+  // format version, a file of someone else's, garbage. Recovery must not cut what it did not write.
+  if (s.stop == Stop::kBadHeader && !s.header_maybe_torn) {
+    return damage_at(s, DamageKind::kCorruption, what);
+  }
+  // Where the writes that were in flight can have begun: at or before a bad frame (a torn batch
+  // starts on a block boundary before it), or — after a clean end — at the block boundary after
+  // the last intact frame, since the batch that holds it was padded to there. (Counting from the
+  // end of the frames instead refused real torn tails: found by the power-cut rounds.)
+  const uint64_t start =
+      s.stop == Stop::kBadFrame ? s.bad_offset : format::round_up(s.data_end, format::kBlockSize);
   const bool beyond_window = s.later_data_end > start + window;
   return damage_at(s, beyond_window ? DamageKind::kCorruption : DamageKind::kTornTail, what);
 }

@@ -29,8 +29,9 @@ struct SegmentScan {
   uint64_t frame_bytes = 0;
   uint64_t file_size = 0;
   uint64_t bad_offset = 0;
-  uint64_t bad_end = 0;     // end of the bad frame's claimed extent
-  bool bad_intact = false;  // the bad frame's checksum was valid but its content not
+  uint64_t bad_end = 0;            // end of the bad frame's claimed extent
+  bool bad_intact = false;         // the bad frame's checksum was valid but its content not
+  bool header_maybe_torn = false;  // kBadHeader: it can be our own header, torn while written
   std::string what;
   uint64_t later_data_end = 0;  // farthest end of an intact, later frame after the stop point
   bool has_data() const {

@@ -330,12 +330,15 @@ void LogWriter::acknowledge(Batch& b) {
   stat_frame_bytes_.fetch_add(b.frame_bytes, std::memory_order_relaxed);
   stat_batches_.fetch_add(1, std::memory_order_relaxed);
   stat_bytes_written_.fetch_add(b.len, std::memory_order_relaxed);
-  durable_lsn_.store(b.end, std::memory_order_seq_cst);
   // Completions and the listener read the batch buffer, not the ring: release the ring first.
   ring_.release(b.end);
+  // The listener (the engine's projection) sees the batch before anyone can learn that it is
+  // durable: whoever returns from wait_durable or sees durable_lsn() pass a record finds every
+  // effect of that record already applied (send() then get_run() never misses its runs).
   if (listener_ != nullptr) {
     listener_->on_durable(DurableBatch{b.begin, b.end, b.views});
   }
+  durable_lsn_.store(b.end, std::memory_order_seq_cst);
   const Status ok;
   for (auto& [lsn, c] : b.completions) c->on_durable(lsn, ok);
   durable_seq_.fetch_add(1, std::memory_order_seq_cst);

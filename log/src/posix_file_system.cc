@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <filesystem>
 
 #include "cairn/log/io.h"
 
@@ -15,10 +14,8 @@ namespace {
 
 class PosixFileSystem final : public FileSystem {
  public:
-  Status create_dirs(const std::string& path) override {
-    std::error_code ec;
-    std::filesystem::create_directories(path, ec);
-    if (ec) return errno_status(ec.value(), "creating directory " + path);
+  Status create_dir(const std::string& path) override {
+    if (::mkdir(path.c_str(), 0755) != 0) return errno_status(errno, "creating directory " + path);
     return Status();
   }
 

@@ -18,8 +18,7 @@ using format::kBlockSize;
 
 Status quarantine_dir(FileSystem& fs, const std::string& dir, std::string* qdir) {
   *qdir = join_path(dir, std::string(format::kQuarantineDir));
-  CAIRN_RETURN_IF_ERROR(fs.create_dirs(*qdir));
-  return fs.fsync_dir(dir);
+  return create_dirs_durably(fs, *qdir);
 }
 
 // Copies [from, to) of `path` into a new file in the quarantine directory and syncs it.

@@ -35,12 +35,17 @@ Status SegmentCursor::open() {
   CAIRN_ASSIGN_OR_RETURN(fd_, fs_.open(path_, OpenFlags{}));
   CAIRN_ASSIGN_OR_RETURN(file_size_, fs_.file_size(fd_));
   if (file_size_ < format::kSegmentHeaderSize) {
+    // Not a segment our writer made (spares are full size before they are renamed).
     header_state_ = format::HeaderState::kInvalid;
-    bad_what_ = "file is shorter than a segment header";
+    bad_what_ = "file is shorter than a segment header (" + std::to_string(file_size_) + " bytes)";
+    stopped_ = true;
+    stop_result_ = Next::kBad;
     return Status();
   }
   CAIRN_ASSIGN_OR_RETURN(const std::byte* h, bytes(0, format::kSegmentHeaderSize));
   header_state_ = format::decode_segment_header(h, &header_, &bad_what_);
+  header_maybe_torn_ = header_state_ == format::HeaderState::kInvalid &&
+                       format::is_torn_header_prefix(h, file_.seq, file_.first_lsn, file_size_);
   if (header_state_ == format::HeaderState::kValid &&
       (header_.seq != file_.seq || header_.first_lsn != file_.first_lsn)) {
     header_state_ = format::HeaderState::kInvalid;

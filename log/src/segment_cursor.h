@@ -31,6 +31,9 @@ class SegmentCursor {
   Status open();
   format::HeaderState header_state() const { return header_state_; }
   const std::string& header_problem() const { return bad_what_; }
+  // With an invalid header: whether it can be the torn first write of our own header (see
+  // format::is_torn_header_prefix). Anything else in a header is not ours to cut.
+  bool header_maybe_torn() const { return header_maybe_torn_; }
   const format::SegmentHeader& header() const { return header_; }
   uint64_t file_size() const { return file_size_; }
 
@@ -73,6 +76,7 @@ class SegmentCursor {
   uint64_t file_size_ = 0;
   format::HeaderState header_state_ = format::HeaderState::kEmpty;
   format::SegmentHeader header_;
+  bool header_maybe_torn_ = false;
 
   std::vector<std::byte> buf_;  // file bytes [buf_start_, buf_start_ + buf_len_)
   uint64_t buf_start_ = 0;

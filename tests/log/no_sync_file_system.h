@@ -14,7 +14,7 @@ namespace cairn::testing {
 
 class NoSyncFileSystem final : public log::FileSystem {
  public:
-  Status create_dirs(const std::string& path) override { return real_->create_dirs(path); }
+  Status create_dir(const std::string& path) override { return real_->create_dir(path); }
   Result<std::vector<std::string>> list_dir(const std::string& path) override {
     return real_->list_dir(path);
   }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 
 #include "blob_log.h"
 #include "cairn/log/log.h"
@@ -304,7 +305,7 @@ std::vector<BlobRecord> write_into_a_fresh_segment(const fs::path& dir, size_t r
   return out;
 }
 
-TEST(RecoveryCutsTornTail, GarbageHeaderOfAFreshLastSegmentIsCutAndTheLogContinuesThere) {
+TEST(RecoveryCutsTornTail, PartlyWrittenHeaderOfAFreshLastSegmentIsCutAndTheLogContinuesThere) {
   cairn::testing::TempDir root;
   const auto records = write_into_a_fresh_segment(root / "base", 3);
   ASSERT_FALSE(records.empty());
@@ -315,29 +316,17 @@ TEST(RecoveryCutsTornTail, GarbageHeaderOfAFreshLastSegmentIsCutAndTheLogContinu
   const BlobRecord& first_new = records[in_first];
   const std::string name = cairn::testing::segment_path(root / "base", 2).filename().string();
 
-  // Three ways the first write into it can be torn: garbage over the header only, over the header
-  // and the first frame, or a header block written only in part.
-  std::vector<std::byte> garbage(format::kSegmentHeaderSize + 4096);
-  for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = std::byte((i * 2654435761u) >> 13);
-  struct Case {
-    const char* what;
-    std::span<const std::byte> bytes;
-  };
+  // The first write into the segment (header and first frames) was torn: only a prefix of the
+  // header reached the disk (the rest of the spare still holds zeros). Three lengths: the magic
+  // alone, up to the first LSN, up to the creation time.
   const auto original_header = file_bytes(root / "base" / name, 0, format::kSegmentHeaderSize);
-  const Case cases[] = {
-      {"header", std::span(garbage).first(format::kSegmentHeaderSize)},
-      {"header and first frame", std::span(garbage)},
-      {"half a header", std::span(original_header).first(28)},
-  };
-  for (const Case& c : cases) {
-    SCOPED_TRACE(c.what);
+  for (const size_t kept : {8u, 28u, 44u}) {
+    SCOPED_TRACE("header prefix of " + std::to_string(kept) + " bytes");
     const fs::path work = root / "work";
     fs::remove_all(work);
     cairn::testing::copy_log(root / "base", work);
-    if (std::string(c.what) == "half a header") {
-      cairn::testing::zero_bytes(work / name, 0, format::kSegmentHeaderSize);
-    }
-    cairn::testing::write_bytes(work / name, 0, c.bytes);
+    cairn::testing::zero_bytes(work / name, 0, cairn::testing::nonzero_end(work / name));
+    cairn::testing::write_bytes(work / name, 0, std::span(original_header).first(kept));
     EXPECT_TRUE(cairn::testing::damage_is(cairn::testing::verify_damage(work),
                                           DamageKind::kTornTail, name, 0, first_new.lsn));
     const uint64_t extent = cairn::testing::nonzero_end(work / name);
@@ -367,6 +356,67 @@ TEST(RecoveryCutsTornTail, GarbageHeaderOfAFreshLastSegmentIsCutAndTheLogContinu
     EXPECT_EQ(reread[in_first].producer, 9u);
     EXPECT_EQ(reread[in_first].segment_seq, 2u);
     EXPECT_EQ(reread[in_first].offset, format::kSegmentHeaderSize);
+  }
+}
+
+// What our writer cannot have left in the last segment's header — a newer format version under a
+// valid checksum, another program's file named like a segment, garbage — is refused like any
+// corruption: the error names the file and the reason, and not a byte changes (no quarantine, no
+// zeroing), whatever the last segment holds after it.
+TEST(RecoveryCutsTornTail, HeaderOurWriterCannotHaveWrittenIsRefusedAndNothingChanges) {
+  cairn::testing::TempDir root;
+  const auto records = write_into_a_fresh_segment(root / "base", 3);
+  ASSERT_FALSE(records.empty());
+  const std::string name = cairn::testing::segment_path(root / "base", 2).filename().string();
+  const auto parsed = format::parse_segment_file_name(name);
+  ASSERT_TRUE(parsed.has_value());
+
+  format::SegmentHeader newer;
+  newer.version = format::kFormatVersion + 1;
+  newer.seq = parsed->seq;
+  newer.first_lsn = parsed->first_lsn;
+  newer.segment_bytes = small_log_options().segment_bytes;
+  std::vector<std::byte> newer_header(format::kSegmentHeaderSize);
+  format::encode_segment_header(newer, newer_header.data());
+  std::vector<std::byte> garbage(format::kSegmentHeaderSize + 4096);
+  for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = std::byte((i * 2654435761u) >> 13);
+  const std::string text = "#!/bin/sh\necho not a segment\n";
+  const std::vector<std::byte> foreign(
+      reinterpret_cast<const std::byte*>(text.data()),
+      reinterpret_cast<const std::byte*>(text.data()) + text.size());
+  struct Case {
+    const char* what;
+    std::span<const std::byte> bytes;
+    bool whole_file;  // the file is replaced by these bytes
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"newer format version", newer_header, false, "newer"},
+      {"garbage over the header", std::span(garbage).first(format::kSegmentHeaderSize), false,
+       "magic"},
+      {"garbage over the header and first frame", garbage, false, "magic"},
+      {"a foreign file", foreign, true, "shorter than a segment header"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const fs::path work = root / "work";
+    fs::remove_all(work);
+    cairn::testing::copy_log(root / "base", work);
+    if (c.whole_file) {
+      std::ofstream(work / name, std::ios::binary | std::ios::trunc)
+          .write(reinterpret_cast<const char*>(c.bytes.data()),
+                 static_cast<std::streamsize>(c.bytes.size()));
+    } else {
+      cairn::testing::write_bytes(work / name, 0, c.bytes);
+    }
+    const auto damage = cairn::testing::verify_damage(work);
+    ASSERT_TRUE(damage.has_value());
+    EXPECT_EQ(damage->kind, DamageKind::kCorruption) << damage->to_string();
+    EXPECT_EQ(damage->file, name);
+    const std::string message = cairn::testing::expect_open_refused(work, small_log_options());
+    EXPECT_NE(message.find(name), std::string::npos) << message;
+    EXPECT_NE(message.find(c.reason), std::string::npos) << message;
+    EXPECT_TRUE(cairn::testing::quarantine_names(work).empty());
   }
 }
 

@@ -277,8 +277,8 @@ std::string FaultyFileSystem::path_of(int fd) const {
   return it == fd_paths_.end() ? std::string() : it->second;
 }
 
-Status FaultyFileSystem::create_dirs(const std::string& path) {
-  return inner_->create_dirs(path);
+Status FaultyFileSystem::create_dir(const std::string& path) {
+  return inner_->create_dir(path);
 }
 
 Result<std::vector<std::string>> FaultyFileSystem::list_dir(const std::string& path) {

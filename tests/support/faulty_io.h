@@ -122,7 +122,7 @@ class FaultyFileSystem final : public log::FileSystem {
   uint64_t faults_injected() const;
   uint64_t calls(FsOp op) const;
 
-  Status create_dirs(const std::string& path) override;
+  Status create_dir(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override;
   Result<bool> exists(const std::string& path) override;
   Result<int> open(const std::string& path, log::OpenFlags flags) override;

@@ -73,6 +73,11 @@ TEST(PayloadJson, EveryRecordTypeRendersAsValidJsonWithItsFields) {
       EXPECT_EQ(j["failure_handler_run_id"], 10);
     } else if (n == "RunCancelled") {
       EXPECT_EQ(j["reason"], text);
+    } else if (n == "EventBatch") {
+      ASSERT_EQ(j["events"].size(), 2u);
+      EXPECT_EQ(j["events"][0]["event_id"], text);
+      EXPECT_EQ(j["events"][0]["first_run_id"], 20);
+      EXPECT_EQ(j["events"][1]["name"], "n");
     } else if (n == "Blob") {
       EXPECT_EQ(j["producer"], 12);
       EXPECT_EQ(j["seq"], 13);

@@ -104,6 +104,19 @@ std::vector<SampleRecord> sample_record_of_each_type(const std::string& text, bo
   }
   {
     fb::FlatBufferBuilder fbb;
+    auto functions = fbb.CreateVector(std::vector<fb::Offset<fb::String>>{fbb.CreateString(text)});
+    auto first = CreateEventAccepted(fbb, fbb.CreateString(text), fbb.CreateString(text),
+                                     fbb.CreateString(text), 7, 20, functions);
+    auto second = CreateEventAccepted(fbb, fbb.CreateString("e-2"), fbb.CreateString("n"),
+                                      fbb.CreateString("{}"), 8, 0);
+    const std::vector<fb::Offset<EventAccepted>> events =
+        empty_vectors ? std::vector<fb::Offset<EventAccepted>>{}
+                      : std::vector<fb::Offset<EventAccepted>>{first, second};
+    out.push_back(
+        finish(fbb, CreateEventBatch(fbb, fbb.CreateVector(events)), RecordType::EventBatch));
+  }
+  {
+    fb::FlatBufferBuilder fbb;
     out.push_back(finish(fbb, CreateBlob(fbb, 12, 13, fbb.CreateVector(bytes)), RecordType::Blob));
   }
   return out;

@@ -120,6 +120,12 @@ uint64_t run_id_of(const RunState& run);
 std::string_view function_id_of(const RunState& run);
 int64_t now_ms_of(const RunState& run);
 
+// The body of ctx.now_ms(): reads the engine's clock once, as a step, so the time is recorded.
+struct ClockRead {
+  RunState* run;
+  int64_t operator()() const { return now_ms_of(*run); }
+};
+
 template <typename F>
 using step_result_t = typename std::conditional_t<std::is_invocable_v<F&, const StepInfo&>,
                                                   std::invoke_result<F&, const StepInfo&>,
@@ -271,7 +277,8 @@ class Context {
 
   // A durable timer: a restart resumes it with the time that is left.
   detail::SleepAwaiter sleep(std::string_view id, std::chrono::milliseconds duration) {
-    return {run_, id, now_ms() + duration.count()};
+    // The deadline is recorded when the sleep starts; a replay uses the recorded one.
+    return {run_, id, detail::now_ms_of(run_) + duration.count()};
   }
   detail::SleepAwaiter sleep_until(std::string_view id,
                                    std::chrono::system_clock::time_point when) {
@@ -296,10 +303,16 @@ class Context {
     return {run_, id, opts};
   }
 
+  // The engine clock's time in milliseconds since the Unix epoch, recorded once like a step's
+  // value (it is a durable operation with an id): a replay after a restart returns the recorded
+  // time, so code that branches on it takes the same path again. Use it, not the system clock,
+  // for time a function's control flow depends on (tests drive the engine's clock).
+  detail::StepAwaiter<int64_t, detail::ClockRead> now_ms(std::string_view id) {
+    return {run_, id, detail::ClockRead{&run_}, StepOptions{}};
+  }
+
   uint64_t run_id() const { return detail::run_id_of(run_); }
   std::string_view function_id() const { return detail::function_id_of(run_); }
-  // The engine clock's time (use it, not the system clock, so tests can drive time).
-  int64_t now_ms() const { return detail::now_ms_of(run_); }
 
  private:
   detail::RunState& run_;

@@ -75,13 +75,21 @@ struct EngineOptions {
   log::LogOptions log;
 
   // Limits. At each, the call that would pass it gets kLimitExceeded and nothing durable changes.
-  // Bytes of one event (name + data + id). Default: 256 KiB.
+  // Bytes of one event (name + data + id). Also bounds the data of ctx.invoke() and what a
+  // wait_for_event records (event name, match path and value). Default: 256 KiB.
   uint32_t event_bytes_max = 256u << 10;
   // Bytes of one step's serialized output; a step that returns more fails (not retried).
   // Default: 512 KiB (must fit a log record).
   uint32_t step_output_bytes_max = 512u << 10;
   // Durable operations (steps, sleeps, waits, ...) per run; the run fails past it. Default: 10,000.
   uint32_t steps_per_run_max = 10'000;
+  // Bytes of an operation's id (ctx.run("charge-card", ...)). An operation with a longer id fails
+  // with StepError naming this limit, and nothing is recorded. Default: 256.
+  uint32_t step_id_bytes_max = 256;
+  // Bytes of an error message kept in the log (a step's exception text, a run's failure, a cancel
+  // reason). Longer text is cut to this size with a note saying how long it was: the failure is
+  // still recorded. Default: 16 KiB.
+  uint32_t error_bytes_max = 16u << 10;
   // Runs not finished, including parked ones; send() refuses new runs past it. Default: 10 M.
   uint64_t runs_active_max = 10'000'000;
   // Finished runs kept in memory for status queries and run handles (oldest dropped first; the

@@ -27,7 +27,9 @@ class FileSystem {
  public:
   virtual ~FileSystem() = default;
 
-  virtual Status create_dirs(const std::string& path) = 0;
+  // Creates one directory (mkdir). kAlreadyExists when something has that name; kNotFound when
+  // its parent is missing. The new entry is durable only after fsync_dir of the parent.
+  virtual Status create_dir(const std::string& path) = 0;
   // Names (not paths) of the entries of a directory, in no particular order.
   virtual Result<std::vector<std::string>> list_dir(const std::string& path) = 0;
   virtual Result<bool> exists(const std::string& path) = 0;

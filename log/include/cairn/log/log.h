@@ -47,7 +47,9 @@ struct DurableBatch {
 };
 
 // Sees every record once it is durable, batch by batch, in LSN order, on the writer thread. This
-// is how a projection (the engine's run state) follows the log live.
+// is how a projection (the engine's run state) follows the log live. A batch reaches the listener
+// before durable_lsn() passes it and before any waiter or AppendCompletion learns it is durable,
+// so whatever learns that a record is durable also sees the listener's effects of it.
 class DurableListener {
  public:
   virtual void on_durable(const DurableBatch& batch) noexcept = 0;

@@ -1,0 +1,37 @@
+// Engine limits (see engine_limits.h).
+#include "engine_limits.h"
+
+namespace cairn::detail {
+
+Status check_engine_limits(const EngineOptions& o) {
+  auto bad = [](std::string m) { return Status(StatusCode::kInvalidArgument, std::move(m)); };
+  const uint64_t record_max = o.log.record_bytes_max;
+  auto fits = [&](uint64_t field) { return field + kRecordOverheadBytes <= record_max; };
+  if (!fits(o.step_output_bytes_max) || !fits(o.event_bytes_max) || !fits(o.error_bytes_max)) {
+    return bad("step_output_bytes_max, event_bytes_max and error_bytes_max must each be at least " +
+               std::to_string(kRecordOverheadBytes / 1024) + " KiB below log.record_bytes_max (" +
+               std::to_string(record_max) + ")");
+  }
+  if (o.step_id_bytes_max == 0 || o.step_id_bytes_max > kStepIdBytesLimit) {
+    return bad("step_id_bytes_max must be 1.." + std::to_string(kStepIdBytesLimit));
+  }
+  if (o.error_bytes_max < 256) return bad("error_bytes_max must be at least 256");
+  if (o.event_bytes_max == 0 || o.step_output_bytes_max == 0) {
+    return bad("event_bytes_max and step_output_bytes_max must be positive");
+  }
+  if (o.steps_per_run_max == 0) return bad("steps_per_run_max must be positive");
+  return Status();
+}
+
+std::string bounded_text(std::string_view text, uint32_t max) {
+  if (text.size() <= max) return std::string(text);
+  const std::string note = " [... cut: " + std::to_string(text.size()) + " bytes in all]";
+  size_t keep = max > note.size() ? max - note.size() : 0;
+  // Back up to the start of a UTF-8 sequence so the kept part stays valid text.
+  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
+  std::string out(text.substr(0, keep));
+  out += note;
+  return out.size() <= max ? out : out.substr(0, max);
+}
+
+}  // namespace cairn::detail

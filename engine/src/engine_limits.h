@@ -1,0 +1,31 @@
+// The engine's input limits (EngineOptions): checking that they fit the log's record size at
+// start(), and bounding the free text (error messages, cancel reasons) that goes into records, so
+// that every record the engine builds fits the log and no append can fail for its size.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "cairn/engine.h"
+
+namespace cairn::detail {
+
+// Room in a record for everything but its one large field (ids, numbers, FlatBuffers tables).
+inline constexpr uint32_t kRecordOverheadBytes = 4096;
+// The largest step_id_bytes_max allowed: several ids share a record's overhead.
+inline constexpr uint32_t kStepIdBytesLimit = 1024;
+
+// kInvalidArgument naming the option when a limit is out of range or does not fit a log record.
+Status check_engine_limits(const EngineOptions& options);
+
+// The log refused a record for its size (kLimitExceeded): a problem of this record alone. Any
+// other append error means the log has failed.
+inline bool is_size_error(const Status& s) {
+  return s.code() == StatusCode::kLimitExceeded;
+}
+
+// `text` if it fits `max` bytes, else its first bytes (not splitting a UTF-8 sequence) and a note
+// saying how long it was — at most `max` bytes in all.
+std::string bounded_text(std::string_view text, uint32_t max);
+
+}  // namespace cairn::detail

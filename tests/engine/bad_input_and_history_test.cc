@@ -1,0 +1,331 @@
+// What the engine does with input it cannot record and with history the code no longer matches:
+// every input that ends up in a record has a limit checked before it is recorded (the run fails,
+// or the call is refused, naming the limit: nothing hangs); error text is cut rather than
+// refused; a run whose code ends before its recorded history does is a non-determinism error; a
+// wait that could never match fails at once; a timed-out wait never receives a later event; the
+// time a function reads is recorded; send() of several events is all or nothing; and what send()
+// returns is visible to the next query.
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "cairn/errors.h"
+#include "engine_fixture.h"
+
+namespace cairn {
+namespace {
+
+using testing::EngineTest;
+using namespace std::chrono_literals;
+
+bool contains(const std::string& s, std::string_view part) {
+  return s.find(part) != std::string::npos;
+}
+
+// A run that would pass a limit fails, naming it, instead of waiting forever for a record the log
+// refused (the engine used to drop append's kLimitExceeded).
+TEST_F(EngineTest, InvokeDataOverTheLimitFailsTheRunNamingTheLimit) {
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "child"}, [](Context&, const Event&) -> Task<int> {
+                   co_return 1;
+                 }).ok());
+    ASSERT_TRUE(e.register_function({.id = "parent", .trigger = on_event("go")},
+                                    [](Context& ctx, const Event&) -> Task<int> {
+                                      const std::string data =
+                                          "{\"x\":\"" + std::string(2u << 20, 'a') + "\"}";
+                                      const InvokeOptions invoke{.function = "child", .data = data};
+                                      co_return co_await ctx.invoke<int>("call", invoke);
+                                    })
+                    .ok());
+  });
+  const RunInfo info = wait(send_one({.name = "go"}));
+  EXPECT_EQ(info.status, RunStatus::kFailed);
+  EXPECT_TRUE(contains(info.error, "event_bytes_max")) << info.error;
+  EXPECT_TRUE(engine_->health().ok());
+}
+
+TEST_F(EngineTest, HugeErrorTextIsCutAndTheFailureIsStillRecorded) {
+  std::atomic<int> attempts{0};
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go"), .retries = 1},
+                                    [&](Context& ctx, const Event&) -> Task<int> {
+                                      co_return co_await ctx.run("boom", [&]() -> int {
+                                        ++attempts;
+                                        throw std::runtime_error(std::string(2u << 20, 'e'));
+                                      });
+                                    })
+                    .ok());
+  };
+  start(setup);
+  const RunId id = send_one({.name = "go"});
+  ASSERT_TRUE(
+      eventually([&] { return attempts.load() == 1 && status_of(id) == RunStatus::kSleeping; }));
+  clock_->advance(10s);  // the retry
+  const RunInfo info = wait(id);
+  EXPECT_EQ(info.status, RunStatus::kFailed);
+  EXPECT_EQ(attempts.load(), 2);
+  EXPECT_LE(info.error.size(), options_.error_bytes_max + 200);
+  EXPECT_TRUE(contains(info.error, "cut")) << info.error.substr(0, 200);
+  // The cut text is what the log holds: a restart reads the same failure back.
+  stop();
+  start(setup);
+  EXPECT_EQ(engine_->get_run(id)->status, RunStatus::kFailed);
+}
+
+TEST_F(EngineTest, HugeCancelReasonIsCut) {
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+                                    [](Context& ctx, const Event&) -> Task<int> {
+                                      co_await ctx.sleep("nap", 1h);
+                                      co_return 1;
+                                    })
+                    .ok());
+  });
+  const RunId id = send_one({.name = "go"});
+  ASSERT_TRUE(eventually([&] { return status_of(id) == RunStatus::kSleeping; }));
+  ASSERT_TRUE(engine_->cancel(id, std::string(2u << 20, 'r')).ok());
+  const RunInfo info = wait(id);
+  EXPECT_EQ(info.status, RunStatus::kCancelled);
+  EXPECT_LE(info.error.size(), options_.error_bytes_max);
+  EXPECT_TRUE(contains(info.error, "cut")) << info.error.substr(0, 200);
+}
+
+TEST_F(EngineTest, StepIdOverTheLimitThrowsStepErrorNamingIt) {
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+                                    [](Context& ctx, const Event&) -> Task<std::string> {
+                                      const std::string id(5000, 'i');
+                                      try {
+                                        co_await ctx.run(id, [] { return 1; });
+                                      } catch (const StepError& e) {
+                                        co_return std::string(e.what());
+                                      }
+                                      co_return std::string("no error");
+                                    })
+                    .ok());
+  });
+  const RunInfo info = wait(send_one({.name = "go"}));
+  ASSERT_EQ(info.status, RunStatus::kCompleted) << info.error;
+  EXPECT_TRUE(contains(info.output, "step_id_bytes_max")) << info.output;
+}
+
+TEST_F(EngineTest, OptionsThatDoNotFitALogRecordAreRefusedAtStart) {
+  options_.error_bytes_max = options_.log.record_bytes_max;
+  engine_ = Engine::create(options_);
+  const Status st = engine_->start();
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(contains(st.message(), "error_bytes_max")) << st.to_string();
+  engine_.reset();
+}
+
+// Code changed from `a, b, sleep` to `a`: the recorded history goes on where the code ends.
+TEST_F(EngineTest, EndingBeforeTheRecordedHistoryIsANonDeterminismError) {
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+                                    [](Context& ctx, const Event&) -> Task<int> {
+                                      co_await ctx.run("a", [] { return 1; });
+                                      co_await ctx.run("b", [] { return 2; });
+                                      co_await ctx.sleep("nap", 1h);
+                                      co_return 3;
+                                    })
+                    .ok());
+  });
+  const RunId id = send_one({.name = "go"});
+  ASSERT_TRUE(eventually([&] { return status_of(id) == RunStatus::kSleeping; }));
+  stop();
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+                                    [](Context& ctx, const Event&) -> Task<int> {
+                                      co_await ctx.run("a", [] { return 1; });
+                                      co_return 1;
+                                    })
+                    .ok());
+  });
+  const RunInfo info = wait(id);
+  EXPECT_EQ(info.status, RunStatus::kFailed);
+  EXPECT_TRUE(contains(info.error, "non-determinism")) << info.error;
+  EXPECT_TRUE(contains(info.error, "run(\"b\")")) << info.error;
+}
+
+// The same, when the only thing left over is the pending operation (a sleep recorded, not done).
+TEST_F(EngineTest, EndingBeforeAPendingRecordedOperationIsANonDeterminismError) {
+  auto body = [](bool with_sleep) {
+    return [with_sleep](Context& ctx, const Event&) -> Task<int> {
+      co_await ctx.run("a", [] { return 1; });
+      if (with_sleep) co_await ctx.sleep("nap", 1h);
+      co_return 3;
+    };
+  };
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")}, body(true)).ok());
+  });
+  const RunId id = send_one({.name = "go"});
+  ASSERT_TRUE(eventually([&] { return status_of(id) == RunStatus::kSleeping; }));
+  stop();
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")}, body(false)).ok());
+  });
+  const RunInfo info = wait(id);
+  EXPECT_EQ(info.status, RunStatus::kFailed);
+  EXPECT_TRUE(contains(info.error, "sleep(\"nap\")")) << info.error;
+}
+
+TEST_F(EngineTest, WaitOnAFieldTheStartingEventLacksFailsAtOnce) {
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+                                    [](Context& ctx, const Event&) -> Task<int> {
+                                      const WaitOptions wait{.event = "approved",
+                                                             .match = "data.order_id"};
+                                      co_await ctx.wait_for_event("approval", wait);  // no timeout
+                                      co_return 1;
+                                    })
+                    .ok());
+  });
+  const RunInfo info = wait(send_one({.name = "go", .data = R"({"customer":7})"}), 10s);
+  EXPECT_EQ(info.status, RunStatus::kFailed);
+  EXPECT_TRUE(contains(info.error, "data.order_id")) << info.error;
+  EXPECT_TRUE(contains(info.error, "no field")) << info.error;
+}
+
+// A wait that timed out is out of the wait index: a matching event sent later does not reach the
+// run (which has moved on to a sleep), is not in its output, and does not disturb what it does.
+TEST_F(EngineTest, TimedOutWaitNeverReceivesALaterEvent) {
+  std::atomic<int> after{0};
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+                                    [&](Context& ctx, const Event&) -> Task<std::string> {
+                                      const WaitOptions wait{
+                                          .event = "approved", .match = "data.k", .timeout = 1s};
+                                      std::optional<Event> got =
+                                          co_await ctx.wait_for_event("approval", wait);
+                                      co_await ctx.sleep("nap", 1h);
+                                      co_await ctx.run("after", [&] { return ++after; });
+                                      co_return got ? "approved: " + got->data
+                                                    : std::string("timed out");
+                                    })
+                    .ok());
+  });
+  const RunId id = send_one({.name = "go", .data = R"({"k":1})"});
+  ASSERT_TRUE(eventually([&] { return status_of(id) == RunStatus::kWaiting; }));
+  clock_->advance(2s);
+  ASSERT_TRUE(eventually([&] { return status_of(id) == RunStatus::kSleeping; }));
+  ASSERT_TRUE(engine_->send({.name = "approved", .data = R"({"k":1})"}).ok());
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(status_of(id), RunStatus::kSleeping);
+  clock_->advance(2h);
+  const RunInfo info = wait(id);
+  EXPECT_EQ(info.status, RunStatus::kCompleted) << info.error;
+  EXPECT_EQ(info.output, "timed out");
+  EXPECT_EQ(after.load(), 1);
+}
+
+// ctx.now_ms() is recorded: code that branches on it takes the same path on replay, however far
+// the clock moved meanwhile.
+TEST_F(EngineTest, TimeAFunctionReadsIsRecordedAndReplayed) {
+  std::atomic<int> late_branch{0};
+  const int64_t t0 = clock_->now_ms();
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+                                    [&, t0](Context& ctx, const Event&) -> Task<int64_t> {
+                                      const int64_t now = co_await ctx.now_ms("now");
+                                      if (now > t0 + 1000) {
+                                        ++late_branch;
+                                        co_await ctx.run("late", [] { return 1; });
+                                      } else {
+                                        co_await ctx.run("early", [] { return 2; });
+                                      }
+                                      co_await ctx.sleep("nap", 1h);
+                                      co_return now;
+                                    })
+                    .ok());
+  };
+  start(setup);
+  const RunId id = send_one({.name = "go"});
+  ASSERT_TRUE(eventually([&] { return status_of(id) == RunStatus::kSleeping; }));
+  stop();
+  clock_->advance(30min);  // a replay reading the clock afresh would take the other branch
+  start(setup);
+  clock_->advance(2h);
+  const RunInfo info = wait(id);
+  ASSERT_EQ(info.status, RunStatus::kCompleted) << info.error;
+  EXPECT_EQ(Codec<int64_t>::decode(info.output), t0);
+  EXPECT_EQ(late_branch.load(), 0);
+}
+
+// send(span) is all or nothing: an event that cannot be accepted leaves none of them in the log,
+// and their ids stay free, so the corrected batch is accepted whole.
+TEST_F(EngineTest, SendingSeveralEventsIsAllOrNothing) {
+  std::atomic<int> runs{0};
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+                                    [&](Context& ctx, const Event&) -> Task<int> {
+                                      co_await ctx.run("count", [&] { return ++runs; });
+                                      co_return 0;
+                                    })
+                    .ok());
+  });
+  std::vector<Event> events = {{.name = "go", .id = "a"},
+                               {.name = "go", .data = "not json", .id = "b"},
+                               {.name = "go", .id = "c"}};
+  auto bad = engine_->send(events);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(contains(bad.status().message(), "none was accepted")) << bad.status().to_string();
+  EXPECT_EQ(engine_->stats().runs_created, 0u);
+
+  // Too many to fit one log record together: refused whole, with the reason.
+  std::vector<Event> many(2000, Event{.name = "go", .data = R"({"pad":"0123456789abcdef"})"});
+  auto big = engine_->send(many);
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().code(), StatusCode::kLimitExceeded);
+  EXPECT_TRUE(contains(big.status().message(), "send fewer")) << big.status().to_string();
+  EXPECT_EQ(engine_->stats().runs_created, 0u);
+
+  events[1].data = "{}";
+  auto good = engine_->send(events);
+  ASSERT_TRUE(good.ok()) << good.status().to_string();
+  ASSERT_EQ(good->size(), 3u);
+  for (const SendResult& r : *good) {
+    EXPECT_FALSE(r.duplicate);
+    ASSERT_EQ(r.runs.size(), 1u);
+    EXPECT_EQ(wait(r.runs[0]).status, RunStatus::kCompleted);
+  }
+  EXPECT_EQ(runs.load(), 3);
+  // The batch is in the log as one record: a restart finds the three runs and resends are
+  // duplicates.
+  stop();
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+                                    [&](Context& ctx, const Event&) -> Task<int> {
+                                      co_await ctx.run("count", [&] { return ++runs; });
+                                      co_return 0;
+                                    })
+                    .ok());
+  });
+  EXPECT_EQ(engine_->recovery().records, 1u + 3u * 2u);  // the batch, then a step and an end each
+  auto again = engine_->send(events);
+  ASSERT_TRUE(again.ok());
+  for (const SendResult& r : *again) EXPECT_TRUE(r.duplicate);
+}
+
+// Whatever send() returned is visible to the next query, on any thread (the writer applies a
+// batch to the run table before it reports it durable).
+TEST_F(EngineTest, RunsThatSendReturnedAreVisibleToTheNextQuery) {
+  // Without syncs, to try many times: the window between "durable" and "applied" was the same.
+  options_.log.durability = log::Durability::kNoneUnsafe;
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+                                    [](Context&, const Event&) -> Task<int> { co_return 1; })
+                    .ok());
+  });
+  int missing = 0;
+  for (int i = 0; i < 20000; ++i) {
+    auto sent = engine_->send({.name = "go"});
+    ASSERT_TRUE(sent.ok());
+    missing += !engine_->get_run(sent->runs.at(0)).ok();
+  }
+  EXPECT_EQ(missing, 0);
+}
+
+}  // namespace
+}  // namespace cairn

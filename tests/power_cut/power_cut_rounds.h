@@ -1,0 +1,49 @@
+// Running power-cut rounds: per-round seeds derived from one seed (round 0 runs the seed itself,
+// so `--seed <a round's seed> --rounds 1` replays that round), the round count and seed from the
+// environment or the command line, and one summary line. Shared by the tests and the
+// power_cut_rounds tool (power_cut_main.cc).
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <random>
+#include <string>
+
+namespace cairn::testing {
+
+inline uint64_t round_seed(uint64_t seed, uint64_t round) {
+  if (round == 0) return seed;
+  uint64_t z = seed + round * 0x9e3779b97f4a7c15ULL;  // SplitMix64
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+inline uint64_t env_or(const char* name, uint64_t fallback) {
+  const char* v = std::getenv(name);
+  return (v != nullptr && *v != '\0') ? std::strtoull(v, nullptr, 10) : fallback;
+}
+
+inline uint64_t fresh_seed() {
+  std::random_device entropy;
+  return (uint64_t{entropy()} << 32) | entropy();
+}
+
+// Runs `round(seed)` for rounds 0..rounds-1 until one returns a failure. Returns "" or the
+// failure, naming the round and how to replay it (`replay` is the command without --seed).
+inline std::string run_rounds(uint64_t seed, uint64_t rounds, const std::string& replay,
+                              const std::function<std::string(uint64_t)>& round) {
+  for (uint64_t r = 0; r < rounds; ++r) {
+    const uint64_t s = round_seed(seed, r);
+    std::string failure = round(s);
+    if (!failure.empty()) {
+      return "round " + std::to_string(r) + " of seed " + std::to_string(seed) +
+             " failed: " + failure + "\n  replay it: " + replay + " --rounds 1 --seed " +
+             std::to_string(s);
+    }
+  }
+  return {};
+}
+
+}  // namespace cairn::testing
