@@ -1,6 +1,7 @@
 // What the crash test and its child process agree on: the child's command line (ChildConfig, which
-// also gives the LogOptions both sides open the log with) and the acknowledgement reports the
-// child writes to its pipe (AckReport).
+// also gives the LogOptions both sides open the log with) and the reports the child writes to its
+// pipe (AckReport): one per acknowledged record, and two marks of its startup. The parent kills
+// the child at a point of this progress, not at a time since the spawn (log_crash_test.cc).
 #pragma once
 
 #include <cstdint>
@@ -14,12 +15,17 @@
 
 namespace cairn::testing {
 
-// One acknowledged record: written to the pipe only after the log said it is durable.
+// What a report says. The marks carry no record: kOpening is sent just before Log::open (so a
+// kill soon after it lands in the open and its recovery), kOpened once the log is open and before
+// the first append.
+enum class ReportKind : uint32_t { kAck = 0, kOpening = 1, kOpened = 2 };
+
+// One acknowledged record (kAck): written to the pipe only after the log said it is durable.
 struct AckReport {
   uint64_t lsn = 0;
   uint64_t seq = 0;
   uint32_t producer = 0;
-  uint32_t reserved = 0;
+  ReportKind kind = ReportKind::kAck;
 };
 static_assert(sizeof(AckReport) == 24, "the pipe carries fixed 24-byte reports");
 

@@ -1,7 +1,9 @@
 // log_crash_child: the process the crash test kills. It opens the log in the directory it is
 // given and appends Blob records from several threads until it is killed, reporting each record
-// to its parent over a pipe only once the log has acknowledged it. Any error from the log is a
-// test failure: the child prints it and exits (the parent expects to find it killed, not exited).
+// to its parent over a pipe only once the log has acknowledged it; it also reports when it begins
+// to open the log and when the log is open, so the parent can kill it during its startup. Any
+// error from the log is a test failure: the child prints it and exits (the parent expects to find
+// it killed, not exited).
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -55,8 +57,27 @@ class ReportQueue {
   alignas(64) std::atomic<uint64_t> tail_{0};
 };
 
-// Moves reports from every queue to the pipe. A pipe write of at most PIPE_BUF bytes is atomic,
-// so a kill never leaves half a report in the pipe.
+// A pipe write of at most PIPE_BUF bytes is atomic, so a kill never leaves half a report in the
+// pipe.
+void write_reports(int fd, const AckReport* reports, size_t n) {
+  const char* p = reinterpret_cast<const char*>(reports);
+  size_t left = n * sizeof(AckReport);
+  while (left > 0) {
+    const ssize_t w = ::write(fd, p, left);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) _exit(4);  // the parent is gone
+    p += w;
+    left -= static_cast<size_t>(w);
+  }
+}
+
+// Startup marks go straight to the pipe: no reporter thread runs yet, so nothing interleaves.
+void send_mark(int fd, ReportKind mark) {
+  const AckReport report{.kind = mark};
+  write_reports(fd, &report, 1);
+}
+
+// Moves reports from every queue to the pipe.
 [[noreturn]] void report_loop(int fd, std::vector<std::unique_ptr<ReportQueue>>& queues) {
   constexpr size_t kPerWrite = 4096 / sizeof(AckReport);
   AckReport buf[kPerWrite];
@@ -65,15 +86,7 @@ class ReportQueue {
     for (auto& q : queues) {
       for (size_t n; (n = q->pop(buf, kPerWrite)) > 0;) {
         any = true;
-        const char* p = reinterpret_cast<const char*>(buf);
-        size_t left = n * sizeof(AckReport);
-        while (left > 0) {
-          const ssize_t w = ::write(fd, p, left);
-          if (w < 0 && errno == EINTR) continue;
-          if (w < 0) _exit(4);  // the parent is gone
-          p += w;
-          left -= static_cast<size_t>(w);
-        }
+        write_reports(fd, buf, n);
       }
     }
     if (!any) std::this_thread::sleep_for(std::chrono::microseconds(100));
@@ -100,7 +113,7 @@ class PendingAppend final : public log::AppendCompletion {
  public:
   void on_durable(log::Lsn lsn, const Status& status) noexcept override {
     if (!status.ok()) die("append completion", status);
-    queue->push(AckReport{lsn, seq, producer, 0});
+    queue->push(AckReport{lsn, seq, producer, ReportKind::kAck});
     busy.store(false, std::memory_order_release);
     busy.notify_one();
   }
@@ -136,16 +149,20 @@ class PendingAppend final : public log::AppendCompletion {
     const auto payload = make_blob(producer, seq, sizes.next());
     Result<log::Lsn> lsn = log.append_durable(kBlobType, payload);
     if (!lsn.ok()) die("append_durable", lsn.status());
-    queue.push(AckReport{*lsn, seq, producer, 0});
+    queue.push(AckReport{*lsn, seq, producer, ReportKind::kAck});
   }
 }
 
 int run(const ChildConfig& cfg) {
-  // Never outlive the test: die with the parent, and on our own after two minutes.
+  // Never outlive the test: die with the parent, and on our own after ten minutes. (The parent
+  // kills after a number of acknowledgements, not a time: on a slow machine, under a sanitizer,
+  // a round with many of them can take minutes.)
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  ::alarm(120);
+  ::alarm(600);
+  send_mark(cfg.report_fd, ReportKind::kOpening);
   Result<std::unique_ptr<log::Log>> log = log::Log::open(cfg.dir, cfg.log_options());
   if (!log.ok()) die("Log::open", log.status());
+  send_mark(cfg.report_fd, ReportKind::kOpened);
   log::Log& l = **log;
 
   const uint32_t threads = cfg.async_threads + cfg.durable_threads;

@@ -12,7 +12,10 @@
 //       execution of that step comes after it; earlier ones are failed attempts or were lost
 //       with an earlier incarnation;
 //   (e) at most one StepCompleted per (run, position), one StepFailed per attempt, one
-//       SleepStarted or WaitStarted per position, and attempts numbered as the retries planned.
+//       SleepStarted or WaitStarted per position, and attempts numbered as the retries planned;
+//   (f) nothing moved past an undurable record: every step body ran after the executions that
+//       produced the durable completions of the run's earlier steps (and the durable failure of
+//       its own previous attempt), never before them.
 #pragma once
 
 #include <cstdint>
@@ -53,7 +56,7 @@ struct CrashVerdict {
 CrashVerdict check_crash_outcome(const LogFacts& log, const Journal& journal, uint64_t seed,
                                  uint64_t target_runs);
 
-// Split out of check_crash_outcome: check (d) alone (execution_checks.cc).
+// Split out of check_crash_outcome: checks (d) and (f) alone (execution_checks.cc).
 void check_executions(const LogFacts& log, const Journal& journal, CrashVerdict* verdict);
 
 }  // namespace cairn::engine_crash

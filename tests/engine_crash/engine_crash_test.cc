@@ -1,29 +1,41 @@
 // Crash test of the engine: engine_crash_child runs durable functions (workload.h: several steps
 // per run, flaky steps and retries, sleeps, waits that are approved or time out, invoke,
-// send_event, runs that fail as planned) and is interrupted 20..400 ms after it starts, again and
-// again on the same directory, each incarnation recovering what the last one left: mostly with
-// SIGKILL; one round in six with SIGTERM, a graceful stop (engine shutdown with runs in flight),
-// half of those cut short by a SIGKILL during the shutdown. After the last interruption a final
-// incarnation runs until every run has finished and exits by itself. Then the log and the
-// child's side journal must show (crash_checks.h): every acknowledged event durable, every run
-// finished exactly once with the output recomputed from its input, and no step run again once
-// its completion was durable. After every 10th interruption the log may have a torn tail, nothing
+// send_event, runs that fail as planned) and is interrupted again and again on the same
+// directory, each incarnation recovering what the last one left: mostly with SIGKILL; one round
+// in six with SIGTERM, a graceful stop (engine shutdown with runs in flight), half of those cut
+// short by a SIGKILL 0..30 ms into the shutdown. After the last interruption a final incarnation
+// runs until every run has finished and exits by itself. Then the log and the child's side
+// journal must show (crash_checks.h): every acknowledged event durable, every run finished
+// exactly once with the output recomputed from its input, and no step run again once its
+// completion was durable. After every 10th interruption the log may have a torn tail, nothing
 // worse (every start() in between checks that too).
 //
+// When to interrupt is measured in the child's progress, read from the journal it appends to
+// (from where this incarnation began), never in time since the spawn (which on a slow machine
+// may all pass in exec and recovery): 1 in 8 incarnations is interrupted inside engine.start(),
+// a seeded fraction of the previous start's length after its "B" line; the others after their
+// "R" line (start() returned) and a seeded number of step executions ("X" lines) more: none in
+// 1 of 10, else log-uniform up to 2000 (mostly soon after recovery, with a tail into a steady
+// state). A journal that does not grow for 60 s fails the test as a hang.
+//
 // The seed is printed; CAIRN_ENGINE_CRASH_SEED=<seed> replays the workload and the interruption
-// times (not the exact interleaving), CAIRN_ENGINE_CRASH_ROUNDS=<n> sets the number of
+// points (not the exact interleaving), CAIRN_ENGINE_CRASH_ROUNDS=<n> sets the number of
 // interrupted incarnations (default 100), CAIRN_ENGINE_CRASH_RUNS=<n> the runs of main (default
 // 2500: about 25 finish per round here, so most rounds interrupt runs in flight and the final
-// incarnation has a few hundred left; the default takes about 40 s on 2 cores),
-// CAIRN_ENGINE_CRASH_VERBOSE=1 prints a line per round, CAIRN_KEEP_TEST_DIRS=1 keeps the
-// directory (log, journal, child output) for a look after a failure.
+// incarnation has a few hundred left; the default takes about 30 s on 2 cores),
+// CAIRN_ENGINE_CRASH_VERBOSE=1 prints a line per round (where it was interrupted, how it ended,
+// the step executions it journaled), CAIRN_KEEP_TEST_DIRS=1 keeps the directory (log, journal,
+// child output) for a look after a failure.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <random>
+#include <string>
 
 #include "cairn/log/verify.h"
 #include "engine_crash/child_runner.h"
@@ -47,6 +59,9 @@ using namespace std::chrono_literals;
 constexpr auto kFinalRoundTimeout = 300s;
 // A child asked to stop must have shut its engine down within this.
 constexpr auto kShutdownTimeout = 30s;
+// A child whose journal does not grow for this long, while the test waits for it to reach the
+// point where it is to be interrupted, hangs (recovery under ASan takes a second or two).
+constexpr auto kStallTimeout = 60s;
 
 uint64_t env_u64(const char* name, uint64_t fallback) {
   const char* v = std::getenv(name);
@@ -62,16 +77,35 @@ struct RoundTotals {
 };
 
 // How one incarnation is interrupted (drawn every round, so the seed replays the sequence).
+// Points count what the child journaled, not time since the spawn: a slow machine (a sanitizer,
+// other load) delays the interruption but does not move it to an earlier phase.
 struct RoundPlan {
-  std::chrono::milliseconds delay;  // 20..400 ms after the spawn
-  bool graceful;                    // 1 in 6: SIGTERM instead of SIGKILL
-  bool kill_during_shutdown;        // half of those: SIGKILL 0..30 ms after the SIGTERM
+  bool during_start;          // 1 in 8: during engine.start() (recovery), before the "R" line
+  double start_fraction;      // those: this fraction (0..1) of the last start's length after "B"
+  uint64_t executions;        // the others: after "R" and this many more step executions
+  bool graceful;              // 1 in 6: SIGTERM instead of SIGKILL
+  bool kill_during_shutdown;  // half of those: SIGKILL 0..30 ms after the SIGTERM
   std::chrono::milliseconds shutdown_grace;
 };
 
+// Step bodies run at about 1.5 a millisecond here, a run of main has about 12 of them, and an
+// incarnation sees about 25 runs finish. Log-uniform counts (as likely 1..10 as 100..1000) make
+// most interruptions land soon after recovery, where resumed runs re-execute their steps; the
+// tail to 2000 keeps rounds that interrupt a steady state, and the mean (about 260) keeps about
+// as many runs finishing per round as the default CAIRN_ENGINE_CRASH_RUNS assumes.
+constexpr double kExecutionsMax = 2000;
+
+// 1..max, log-uniform.
+uint64_t draw_log_uniform(std::mt19937_64& rng, double max) {
+  const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+  return static_cast<uint64_t>(std::exp(u * std::log(max)));
+}
+
 RoundPlan draw_round(std::mt19937_64& rng) {
   RoundPlan p;
-  p.delay = std::chrono::milliseconds(20 + rng() % 381);
+  p.during_start = rng() % 8 == 0;
+  p.start_fraction = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+  p.executions = rng() % 10 == 0 ? 0 : draw_log_uniform(rng, kExecutionsMax);
   p.graceful = rng() % 6 == 0;
   p.kill_during_shutdown = p.graceful && rng() % 2 == 0;
   p.shutdown_grace = std::chrono::milliseconds(rng() % 31);
@@ -92,9 +126,75 @@ void expect_at_most_a_torn_tail(const std::filesystem::path& log_dir, uint64_t i
   }
 }
 
+enum class Reached { kYes, kEnded, kStalled };
+
+// Follows the child's journal until `done(tail)`, or the child ends, or the journal stops
+// growing for kStallTimeout (a hang: only silence counts, so a slow child is waited for).
+Reached follow_until(SpawnedChild& child, JournalTail& tail,
+                     const std::function<bool(const JournalTail&)>& done) {
+  for (auto last_growth = std::chrono::steady_clock::now();;) {
+    if (tail.poll()) last_growth = std::chrono::steady_clock::now();
+    if (done(tail)) return Reached::kYes;
+    if (child.wait_for_exit(1ms)) return Reached::kEnded;
+    if (std::chrono::steady_clock::now() - last_growth > kStallTimeout) return Reached::kStalled;
+  }
+}
+
+// What the parent knows of the child's startups: how long the last one took from its "B" line to
+// its "R" line (a guess before the first), so that kills meant for start() land inside it on a
+// machine of any speed.
+struct StartPace {
+  std::chrono::microseconds last_start = 50ms;
+};
+
+// Lets a child that has just journaled "B" run on into its start() for the plan's fraction of how
+// long the last start took. Reached::kEnded when it ended meanwhile.
+Reached wait_into_start(SpawnedChild& child, const RoundPlan& plan, const StartPace& pace,
+                        std::string* where) {
+  const auto delay =
+      std::chrono::duration_cast<std::chrono::milliseconds>(pace.last_start * plan.start_fraction);
+  *where = std::to_string(delay.count()) + " ms after B (" +
+           std::to_string(static_cast<int>(plan.start_fraction * 100)) + "% of the last start)";
+  return child.wait_for_exit(delay) ? Reached::kEnded : Reached::kYes;
+}
+
+// Follows a child that has just journaled "B" to its "R" line and the plan's number of step
+// executions after it; notes how long its start took.
+Reached follow_past_start(SpawnedChild& child, JournalTail& tail, const RoundPlan& plan,
+                          StartPace* pace, std::string* where) {
+  const auto began = std::chrono::steady_clock::now();
+  *where = "during its start";
+  const Reached r = follow_until(child, tail, [](const JournalTail& t) { return t.recovered(); });
+  if (r != Reached::kYes) return r;
+  pace->last_start = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - began);
+  const uint64_t target = tail.executions() + plan.executions;
+  *where = "after R + " + std::to_string(plan.executions) + " step executions";
+  return follow_until(child, tail,
+                      [target](const JournalTail& t) { return t.executions() >= target; });
+}
+
+// Follows the child to the point `plan` names. `where` says what the point was, for messages.
+Reached reach_point(SpawnedChild& child, JournalTail& tail, const RoundPlan& plan, StartPace* pace,
+                    std::string* where) {
+  *where = "before its B line";
+  const Reached r = follow_until(child, tail, [](const JournalTail& t) { return t.began(); });
+  if (r != Reached::kYes) return r;
+  return plan.during_start ? wait_into_start(child, plan, *pace, where)
+                           : follow_past_start(child, tail, plan, pace, where);
+}
+
 // Interrupts the child as `plan` says. Returns false when it had already finished by itself.
-bool interrupt(SpawnedChild& child, const RoundPlan& plan, RoundTotals* totals) {
-  if (child.wait_for_exit(plan.delay)) return false;
+bool interrupt(SpawnedChild& child, JournalTail& tail, const RoundPlan& plan, StartPace* pace,
+               std::string* where, RoundTotals* totals) {
+  const Reached reached = reach_point(child, tail, plan, pace, where);
+  if (reached == Reached::kEnded) return false;
+  if (reached == Reached::kStalled) {
+    child.kill_and_reap();
+    ADD_FAILURE() << "the child's journal did not grow for " << kStallTimeout.count()
+                  << " s while it was to be interrupted " << *where << " (a hang)";
+    return true;
+  }
   if (!plan.graceful) {
     child.kill_and_reap();
     ++totals->kills;
@@ -119,6 +219,12 @@ bool interrupt(SpawnedChild& child, const RoundPlan& plan, RoundTotals* totals) 
     EXPECT_EQ(child.exit_code(), kExitStopped) << "on SIGTERM the child " << child.how();
   }
   return true;
+}
+
+uint64_t file_size_or_zero(const std::filesystem::path& path) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : size;
 }
 
 TEST(EngineCrash, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossKills) {
@@ -146,15 +252,19 @@ TEST(EngineCrash, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossKills) {
   const std::filesystem::path output = dir / "child-output.txt";
   SCOPED_TRACE("test directory " + dir.path().string());
   RoundTotals totals;
+  StartPace pace;
   const auto t0 = std::chrono::steady_clock::now();
   for (uint64_t incarnation = 1;; ++incarnation) {
     const RoundPlan plan = draw_round(rng);
+    JournalTail tail(journal_path, file_size_or_zero(journal_path));
     SpawnedChild child(
         {CAIRN_ENGINE_CRASH_CHILD_PATH, data.string(), journal_path.string(),
          std::to_string(incarnation), std::to_string(target_runs), std::to_string(seed)},
         output);
     ASSERT_TRUE(child.started()) << child.start_error();
-    const bool interrupted = incarnation <= rounds && interrupt(child, plan, &totals);
+    std::string where;
+    const bool interrupted =
+        incarnation <= rounds && interrupt(child, tail, plan, &pace, &where, &totals);
     if (!interrupted && !child.wait_for_exit(final_timeout)) {
       child.kill_and_reap();
       FAIL() << "incarnation " << incarnation << " did not finish its runs within "
@@ -166,8 +276,13 @@ TEST(EngineCrash, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossKills) {
         << "incarnation " << incarnation << " " << child.how() << "; its output:\n"
         << tail_of_file(output);
     if (verbose) {
-      std::cout << "[ crash    ] incarnation " << incarnation << " after " << plan.delay.count()
-                << " ms: " << child.how() << std::endl;
+      tail.poll();
+      std::cout << "[ crash    ] incarnation " << incarnation << " "
+                << (interrupted ? "interrupted " + where + (plan.graceful ? " with SIGTERM" : "")
+                                : "not interrupted")
+                << ": " << child.how() << "; it journaled " << tail.executions()
+                << " step executions" << (tail.recovered() ? "" : ", no R: start() unfinished")
+                << std::endl;
     }
     if (!interrupted) {
       ASSERT_TRUE(child.exited_zero())

@@ -1,6 +1,7 @@
-// Check (d) of crash_checks.h: which journaled execution produced each durable step record (its
-// nonce, "inc" and "n", is in a StepCompleted's output and in a StepFailed's error text), and
-// that no execution of that step came after it.
+// Checks (d) and (f) of crash_checks.h: which journaled execution produced each durable step
+// record (its nonce, "inc" and "n", is in a StepCompleted's output and in a StepFailed's error
+// text); that no execution of that step came after it; and that no step ran before the records it
+// follows were durable.
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -65,6 +66,7 @@ class ExecutionChecker {
         check_failed(r, f);
       }
     }
+    for (const auto& [id, r] : log_.runs) check_ran_after_durable(r);
     for (const auto& [key, execs] : by_step_) {
       if (recorded.contains(key)) continue;
       fail("step " + key.second + " of run " + std::to_string(key.first) + " ran " +
@@ -129,6 +131,46 @@ class ExecutionChecker {
       if (x->index > p->index && x->attempt <= f.attempt) {
         fail(where + ": attempt " + std::to_string(x->attempt) +
              " ran after this failure was durable: " + describe(*x));
+      }
+    }
+  }
+
+  // Check (f): a step body ran only once everything before it in its run was durable: the
+  // completion of every earlier step, and the failure of its own previous attempt, were produced
+  // by executions journaled before it. (An execution before them means the function moved past a
+  // record that a cut could still lose — and did, since it was produced again later.)
+  void check_ran_after_durable(const RunFacts& r) {
+    std::map<std::string, uint32_t> position;
+    std::map<uint32_t, const JournalEntry*> completed_by;  // position -> producing execution
+    std::map<std::pair<std::string, uint32_t>, const JournalEntry*> failed_by;  // (step, attempt)
+    for (const StepCompletedFact& s : r.completed) {
+      position[s.step_id] = s.position;
+      if (auto n = nonce_of_output(s.output); n && by_nonce_.contains(*n)) {
+        completed_by[s.position] = by_nonce_.at(*n);
+      }
+    }
+    for (const StepFailedFact& f : r.failed) {
+      position[f.step_id] = f.position;
+      if (auto n = nonce_of_error(f.error); n && by_nonce_.contains(*n)) {
+        failed_by[{f.step_id, f.attempt}] = by_nonce_.at(*n);
+      }
+    }
+    for (const auto& [step, p] : position) {
+      for (const JournalEntry* x : by_step_[{r.id, step}]) {
+        for (auto it = completed_by.begin(); it != completed_by.end() && it->first < p; ++it) {
+          if (it->second->index > x->index) {
+            fail("run " + std::to_string(r.id) + " step " + step + ": " + describe(*x) +
+                 " ran before the completion of the step at position " + std::to_string(it->first) +
+                 " was durable (it was produced later, by " + describe(*it->second) + ")");
+          }
+        }
+        if (x->attempt <= 1) continue;
+        auto prev = failed_by.find({step, x->attempt - 1});
+        if (prev != failed_by.end() && prev->second->index > x->index) {
+          fail("run " + std::to_string(r.id) + " step " + step + ": " + describe(*x) +
+               " ran before the failure of attempt " + std::to_string(x->attempt - 1) +
+               " was durable (it was produced later, by " + describe(*prev->second) + ")");
+        }
       }
     }
   }

@@ -162,4 +162,31 @@ Journal read_journal(const std::filesystem::path& path) {
   return j;
 }
 
+bool JournalTail::poll() {
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return false;  // not created yet: the child has not begun
+  in.seekg(static_cast<std::streamoff>(offset_));
+  char buf[1 << 16];
+  bool any = false;
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    const auto n = static_cast<size_t>(in.gcount());
+    offset_ += n;
+    any = true;
+    partial_.append(buf, n);
+  }
+  size_t start = 0;
+  for (size_t end; (end = partial_.find('\n', start)) != std::string::npos; start = end + 1) {
+    take_line(std::string_view(partial_).substr(start, end - start));
+  }
+  partial_.erase(0, start);
+  return any;
+}
+
+void JournalTail::take_line(std::string_view line) {
+  // Lines are checked once the incarnation is over (read_journal); here only their tags count.
+  if (line.starts_with("B ")) began_ = true;
+  if (line.starts_with("R ")) recovered_ = true;
+  if (line.starts_with("X ")) ++executions_;
+}
+
 }  // namespace cairn::engine_crash

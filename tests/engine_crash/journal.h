@@ -1,6 +1,7 @@
 // The side journal: the child writes one line per step execution and per acknowledged send, each
 // with one write(2) on an O_APPEND descriptor, so a SIGKILL loses nothing the child had written;
-// the parent reads it back after the last round. Lines (each ends with " $"):
+// the parent follows it while a child runs (JournalTail: when to interrupt it) and reads it back
+// after the last round. Lines (each ends with " $"):
 //   B <incarnation> <pid> $                       the child started
 //   R <incarnation> <records> <runs_resumed> <recovery_us> $    engine.start() returned
 //   X <run> <step_id> <attempt> <incarnation> <exec> <fails 0|1> $   a step body ran
@@ -70,5 +71,30 @@ struct Journal {
 };
 
 Journal read_journal(const std::filesystem::path& path);
+
+// Follows the journal while one incarnation runs, from the offset where that incarnation began:
+// the crash test interrupts a child at a point of this progress, not at a time since the spawn.
+class JournalTail {
+ public:
+  JournalTail(std::filesystem::path path, uint64_t from_offset)
+      : path_(std::move(path)), offset_(from_offset) {}
+
+  // Reads what was appended since the last poll (whole lines only). True when anything was.
+  bool poll();
+
+  bool began() const { return began_; }                // its "B" line
+  bool recovered() const { return recovered_; }        // its "R" line: engine.start() returned
+  uint64_t executions() const { return executions_; }  // its "X" lines
+
+ private:
+  void take_line(std::string_view line);
+
+  std::filesystem::path path_;
+  uint64_t offset_;
+  std::string partial_;  // a line not ended yet
+  bool began_ = false;
+  bool recovered_ = false;
+  uint64_t executions_ = 0;
+};
 
 }  // namespace cairn::engine_crash

@@ -1,13 +1,15 @@
 // power_cut_rounds: the power-cut rounds of the test suite, for long runs and for replaying one
 // failing round.
 //   power_cut_rounds log [--variant direct|buffered|one-in-flight] [--rounds N] [--seed S]
-// Prints one line per 100 rounds and exits 0 when every round held, 1 with the failure (and the
-// command that replays its round), 2 on bad arguments.
+//   power_cut_rounds engine [--rounds N] [--seed S]
+// Prints one line per 100 rounds (10 for the engine) and exits 0 when every round held, 1 with the
+// failure (and the command that replays its round), 2 on bad arguments.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "power_cut/engine_power_cut.h"
 #include "power_cut/log_power_cut.h"
 #include "power_cut/power_cut_rounds.h"
 
@@ -17,7 +19,8 @@ int usage(const char* why) {
   std::fprintf(stderr,
                "power_cut_rounds: %s\n"
                "usage: power_cut_rounds log [--variant direct|buffered|one-in-flight] "
-               "[--rounds N] [--seed S]\n",
+               "[--rounds N] [--seed S]\n"
+               "       power_cut_rounds engine [--rounds N] [--seed S]\n",
                why);
   return 2;
 }
@@ -34,9 +37,11 @@ bool parse_u64(std::string_view text, uint64_t* out) {
 
 int main(int argc, char** argv) {
   using namespace cairn::testing;
-  if (argc < 2) return usage("which rounds? (log)");
+  if (argc < 2) return usage("which rounds? (log or engine)");
   const std::string target = argv[1];
-  if (target != "log") return usage(("unknown target '" + target + "'").c_str());
+  if (target != "log" && target != "engine") {
+    return usage(("unknown target '" + target + "'").c_str());
+  }
   std::string variant = "direct";
   uint64_t rounds = 1000;
   uint64_t seed = fresh_seed();
@@ -61,30 +66,40 @@ int main(int argc, char** argv) {
   } else if (variant != "direct") {
     return usage(("unknown variant '" + variant + "'").c_str());
   }
-  std::printf("power_cut_rounds %s --variant %s --rounds %llu --seed %llu\n", target.c_str(),
-              variant.c_str(), static_cast<unsigned long long>(rounds),
-              static_cast<unsigned long long>(seed));
+  const bool engine = target == "engine";
+  const std::string command =
+      engine ? "power_cut_rounds engine" : "power_cut_rounds log --variant " + variant;
+  std::printf("%s --rounds %llu --seed %llu\n", command.c_str(),
+              static_cast<unsigned long long>(rounds), static_cast<unsigned long long>(seed));
   uint64_t done = 0;
-  uint64_t acknowledged = 0;
-  const std::string failure =
-      run_rounds(seed, rounds, "power_cut_rounds log --variant " + variant, [&](uint64_t s) {
-        config.seed = s;
-        const LogCutResult r = run_log_cut_round(config);
-        acknowledged += r.acknowledged;
-        if (++done % 100 == 0) {
-          std::printf("%llu rounds, %llu records acknowledged\n",
-                      static_cast<unsigned long long>(done),
-                      static_cast<unsigned long long>(acknowledged));
-          std::fflush(stdout);
-        }
-        return r.failure;
-      });
+  uint64_t count = 0;  // records acknowledged (log), power cuts (engine)
+  const uint64_t every = engine ? 10 : 100;
+  const std::string failure = run_rounds(seed, rounds, command, [&](uint64_t s) {
+    std::string f;
+    if (engine) {
+      const EngineCutResult r = run_engine_cut_round(EngineCutConfig{.seed = s});
+      count += r.cuts;
+      f = r.failure;
+    } else {
+      config.seed = s;
+      const LogCutResult r = run_log_cut_round(config);
+      count += r.acknowledged;
+      f = r.failure;
+    }
+    if (++done % every == 0) {
+      std::printf("%llu rounds, %llu %s\n", static_cast<unsigned long long>(done),
+                  static_cast<unsigned long long>(count),
+                  engine ? "power cuts" : "records acknowledged");
+      std::fflush(stdout);
+    }
+    return f;
+  });
   if (!failure.empty()) {
     std::printf("FAILED %s\n", failure.c_str());
     return 1;
   }
-  std::printf("all %llu rounds held (%llu records acknowledged)\n",
-              static_cast<unsigned long long>(rounds),
-              static_cast<unsigned long long>(acknowledged));
+  std::printf("all %llu rounds held (%llu %s)\n", static_cast<unsigned long long>(rounds),
+              static_cast<unsigned long long>(count),
+              engine ? "power cuts" : "records acknowledged");
   return 0;
 }

@@ -38,7 +38,7 @@ for b in $builds; do
   # kill timings: fewer rounds (the normal build runs the full count). A caller's setting wins.
   if [ "$b" != normal ]; then
     export CAIRN_CRASH_ROUNDS=${CAIRN_CRASH_ROUNDS:-15} CAIRN_ENGINE_CRASH_ROUNDS=${CAIRN_ENGINE_CRASH_ROUNDS:-40}
-    export CAIRN_POWER_CUT_ROUNDS=${CAIRN_POWER_CUT_ROUNDS:-40}
+    export CAIRN_POWER_CUT_ROUNDS=${CAIRN_POWER_CUT_ROUNDS:-25}
   fi
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
   export ASAN_OPTIONS="detect_leaks=1 abort_on_error=1"

@@ -1,0 +1,198 @@
+// WorkloadDriver (see workload_driver.h).
+#include "engine_crash/workload_driver.h"
+
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <thread>
+
+#include "engine_crash/workload.h"
+
+namespace cairn::engine_crash {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+using Outcome = DriverResult::Outcome;
+
+// Unfinished runs (main, helper, listener) kept going at once.
+constexpr uint64_t kRunsInFlight = 12;
+// A waiting run is sent its approval again after this long (the first may have come too early).
+constexpr auto kApprovalResend = std::chrono::milliseconds(10);
+// Acknowledged start events sent again after a restart: each must come back as a duplicate.
+constexpr size_t kResentAfterRestart = 3;
+
+DriverResult failed(Outcome outcome, std::string error) {
+  return DriverResult{outcome, std::move(error)};
+}
+
+uint32_t wait_position(const RunPlan& plan) {
+  const std::vector<PlannedOp> ops = main_ops(plan);
+  for (uint32_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].kind == OpKind::kWait) return i;
+  }
+  return ~0u;
+}
+
+}  // namespace
+
+WorkloadDriver::WorkloadDriver(DriverConfig config, JournalWriter& journal)
+    : config_(std::move(config)),
+      journal_(journal),
+      runner_(journal, config_.seed, config_.incarnation) {}
+
+WorkloadDriver::~WorkloadDriver() = default;
+
+DriverResult WorkloadDriver::run(const std::function<bool()>& should_stop) {
+  learn_from_journal();
+  if (std::optional<DriverResult> stop = start_engine()) return *stop;
+  if (std::optional<DriverResult> stop = resend_acknowledged()) return *stop;
+  uint64_t k = 1;
+  auto last_progress = SteadyClock::now();
+  for (;;) {
+    if (should_stop()) {
+      if (Status st = engine_->shutdown(); !st.ok()) {
+        return failed(Outcome::kEngineFailed, "shutdown: " + st.to_string());
+      }
+      journal_.stopped(config_.incarnation);
+      return failed(Outcome::kStopped, "");
+    }
+    while (k <= config_.target_runs && engine_->stats().runs_active < kRunsInFlight) {
+      if (!acknowledged_.contains(k)) {
+        if (Status st = start_run(k); !st.ok())
+          return failed(Outcome::kEngineFailed, st.to_string());
+      }
+      ++k;
+    }
+    if (Status st = approve_waiting_runs(); !st.ok()) {
+      return failed(Outcome::kEngineFailed, st.to_string());
+    }
+    if (k > config_.target_runs && all_finished()) break;
+    if (Status h = engine_->health(); !h.ok()) {
+      return failed(Outcome::kEngineFailed, "engine health: " + h.to_string());
+    }
+    if (SteadyClock::now() - last_progress > std::chrono::seconds(5)) {
+      print_unfinished(k);
+      last_progress = SteadyClock::now();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (Status st = engine_->shutdown(); !st.ok()) {
+    return failed(Outcome::kEngineFailed, "shutdown: " + st.to_string());
+  }
+  journal_.exited(config_.incarnation);
+  return failed(Outcome::kFinished, "");
+}
+
+// Start events acknowledged by earlier incarnations are not sent again, and the runs they
+// started can still be approved.
+void WorkloadDriver::learn_from_journal() {
+  const Journal past = read_journal(config_.journal);
+  const std::string prefix = start_event_id(0).substr(0, 6);  // "start-"
+  for (const JournalEntry& e : past.entries) {
+    if (e.kind != JournalEntry::Kind::kSent || e.event_id.rfind(prefix, 0) != 0) continue;
+    const uint64_t k = std::strtoull(e.event_id.c_str() + prefix.size(), nullptr, 10);
+    acknowledged_.insert(k);
+    if (!e.duplicate && e.runs.size() == 1) k_of_run_[e.runs[0]] = k;
+  }
+}
+
+std::optional<DriverResult> WorkloadDriver::start_engine() {
+  engine_ = Engine::create(config_.engine);
+  if (Status st = register_crash_functions(*engine_, runner_); !st.ok()) {
+    return failed(Outcome::kNoStart, "register: " + st.to_string());
+  }
+  const auto t0 = SteadyClock::now();
+  if (Status st = engine_->start(); !st.ok()) {
+    return failed(Outcome::kNoStart, "start: " + st.to_string());
+  }
+  const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - t0).count();
+  const RecoveryStats& r = engine_->recovery();
+  journal_.recovered(config_.incarnation, r.records, r.runs_resumed, static_cast<uint64_t>(us));
+  if (r.runs_of_unknown_functions != 0) {
+    return failed(Outcome::kNoStart, "recovery found runs of unknown functions");
+  }
+  return std::nullopt;
+}
+
+// The dedup window is rebuilt from the log: what was acknowledged is a duplicate now.
+std::optional<DriverResult> WorkloadDriver::resend_acknowledged() {
+  size_t n = 0;
+  for (auto k = acknowledged_.rbegin(); k != acknowledged_.rend() && n < kResentAfterRestart;
+       ++k, ++n) {
+    const Event event{.name = std::string(kStartEvent),
+                      .data = start_event_data(plan_for(config_.seed, *k)),
+                      .id = start_event_id(*k)};
+    Result<SendResult> sent = engine_->send(event);
+    if (!sent.ok()) {
+      return failed(Outcome::kEngineFailed, "send " + event.id + ": " + sent.status().to_string());
+    }
+    journal_.sent(sent->event_id, sent->duplicate, sent->runs);
+    if (!sent->duplicate) {
+      return failed(Outcome::kAcceptedTwice,
+                    "the acknowledged event " + event.id + " was accepted again");
+    }
+  }
+  return std::nullopt;
+}
+
+Status WorkloadDriver::start_run(uint64_t k) {
+  const RunPlan plan = plan_for(config_.seed, k);
+  const Event event{
+      .name = std::string(kStartEvent), .data = start_event_data(plan), .id = start_event_id(k)};
+  Result<SendResult> sent = engine_->send(event);
+  if (!sent.ok()) return sent.status().with_context("send " + event.id);
+  journal_.sent(sent->event_id, sent->duplicate, sent->runs);
+  if (!sent->duplicate && sent->runs.size() == 1) k_of_run_[sent->runs[0]] = k;
+  return Status();
+}
+
+Status WorkloadDriver::approve_waiting_runs() {
+  const auto now = SteadyClock::now();
+  for (const RunInfo& r : engine_->list_runs(
+           {.function_id = "main", .status = RunStatus::kWaiting, .limit = 1u << 20})) {
+    auto k = k_of_run_.find(r.id);
+    if (k == k_of_run_.end()) continue;  // its acknowledgement was lost: let it time out
+    const RunPlan plan = plan_for(config_.seed, k->second);
+    if (!plan.approve || r.steps != wait_position(plan)) continue;  // not at the wait yet
+    auto [last, first_time] = approval_sent_at_.try_emplace(r.id, now);
+    if (!first_time && now - last->second < kApprovalResend) continue;
+    last->second = now;
+    const nlohmann::json data{{"key", key_of(plan.k)}, {"token", token_of(plan)}};
+    const Event event{.name = std::string(kApproveEvent),
+                      .data = data.dump(),
+                      .id = "approve-" + std::to_string(plan.k) + "-" +
+                            std::to_string(config_.incarnation) + "-" +
+                            std::to_string(++approvals_)};
+    Result<SendResult> sent = engine_->send(event);
+    if (!sent.ok()) return sent.status().with_context("send " + event.id);
+    journal_.sent(sent->event_id, sent->duplicate, sent->runs);
+  }
+  return Status();
+}
+
+bool WorkloadDriver::all_finished() const {
+  if (engine_->stats().runs_active != 0) return false;
+  uint64_t finished = 0;
+  for (const RunInfo& r : engine_->list_runs({.function_id = "main", .limit = 1u << 30})) {
+    finished += is_finished(r.status);
+  }
+  return finished == config_.target_runs;
+}
+
+void WorkloadDriver::print_unfinished(uint64_t next_k) const {
+  const auto runs = engine_->list_runs({.limit = 1u << 30});
+  std::fprintf(stderr, "workload incarnation %llu: next k %llu, runs active %llu\n",
+               static_cast<unsigned long long>(config_.incarnation),
+               static_cast<unsigned long long>(next_k),
+               static_cast<unsigned long long>(engine_->stats().runs_active));
+  for (const RunInfo& r : runs) {
+    if (is_finished(r.status)) continue;
+    std::fprintf(stderr, "  run %llu %s: %s after %u operations\n",
+                 static_cast<unsigned long long>(r.id), r.function_id.c_str(),
+                 std::string(run_status_name(r.status)).c_str(), r.steps);
+  }
+  std::fflush(stderr);
+}
+
+}  // namespace cairn::engine_crash

@@ -1,0 +1,114 @@
+// An engine power-cut round (see engine_power_cut.h).
+#include "power_cut/engine_power_cut.h"
+
+#include <unistd.h>
+
+#include <random>
+
+#include "cairn/log/verify.h"
+#include "engine_crash/crash_checks.h"
+#include "engine_crash/crash_options.h"
+#include "engine_crash/journal.h"
+#include "engine_crash/log_facts.h"
+#include "engine_crash/workload_driver.h"
+#include "support/sim_disk.h"
+#include "support/temp_dir.h"
+
+namespace cairn::testing {
+namespace {
+
+using engine_crash::DriverConfig;
+using engine_crash::DriverResult;
+using Outcome = DriverResult::Outcome;
+
+constexpr const char* kDataDir = "/data";
+
+DriverConfig driver_config(const std::shared_ptr<SimDisk>& disk,
+                           const std::filesystem::path& journal, uint64_t incarnation,
+                           const EngineCutConfig& c) {
+  DriverConfig d;
+  d.engine = engine_crash::child_engine_options(kDataDir);
+  d.engine.log.file_system = disk->file_system();
+  d.engine.log.io_queue_factory = disk->io_queue_factory();
+  d.journal = journal;
+  d.incarnation = incarnation;
+  d.target_runs = c.target_runs;
+  d.seed = c.seed;
+  return d;
+}
+
+// After the last incarnation: the log (read from the sim, copied out) and the journal against the
+// workload's specification.
+std::string check_outcome(const std::shared_ptr<SimDisk>& disk, const TempDir& tmp,
+                          const std::filesystem::path& journal, const EngineCutConfig& c,
+                          std::string* summary) {
+  const std::filesystem::path log_dir = tmp / "log";
+  if (Status st = disk->export_to(std::string(kDataDir) + "/log", log_dir); !st.ok()) {
+    return "exporting the log: " + st.to_string();
+  }
+  auto report = log::verify_log(log_dir, engine_crash::verify_options());
+  if (!report.ok()) return "verifying the log: " + report.status().to_string();
+  if (!report->intact()) return "the final log is damaged: " + report->damage->to_string();
+  std::string error;
+  std::optional<engine_crash::LogFacts> facts = engine_crash::read_log_facts(log_dir, &error);
+  if (!facts) return "reading the log: " + error;
+  const engine_crash::CrashVerdict verdict = engine_crash::check_crash_outcome(
+      *facts, engine_crash::read_journal(journal), c.seed, c.target_runs);
+  *summary = verdict.summary.to_string();
+  if (verdict.violations.empty()) return {};
+  std::string out = std::to_string(verdict.violations.size()) + " violations, the first:";
+  for (size_t i = 0; i < verdict.violations.size() && i < 5; ++i) {
+    out += "\n    " + verdict.violations[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+EngineCutResult run_engine_cut_round(const EngineCutConfig& config) {
+  EngineCutResult result;
+  std::mt19937_64 rng(config.seed);
+  SimDiskOptions disk_options;
+  disk_options.seed = rng();
+  std::shared_ptr<SimDisk> disk = SimDisk::create(disk_options);
+  TempDir tmp;
+  const std::filesystem::path journal_path = tmp / "journal.txt";
+  engine_crash::JournalWriter journal(journal_path);
+  for (uint64_t inc = 1;; ++inc) {
+    const bool cut = inc <= config.incarnations;
+    if (cut) {
+      // At a seeded operation — the first dozen or so are the start()'s recovery and log
+      // creation — and, one time in three, earlier if a write completes while another is still
+      // in flight.
+      disk->cut_after(1 + rng() % config.cut_ops_max);
+      if (rng() % 3 == 0) disk->cut_in_flight_window(rng() % config.cut_ops_max);
+    }
+    journal.began(inc, ::getpid());
+    DriverResult r;
+    {
+      engine_crash::WorkloadDriver driver(driver_config(disk, journal_path, inc, config), journal);
+      r = driver.run([] { return false; });
+    }  // the engine is shut down (after a cut its log has failed) before the disk is rebooted
+    const std::string where = "incarnation " + std::to_string(inc) + ": ";
+    if (r.outcome == Outcome::kAcceptedTwice) {
+      result.failure = where + r.error;
+      return result;
+    }
+    if (r.outcome == Outcome::kFinished) break;  // every run ended (before a planned cut, maybe)
+    if (!disk->is_cut()) {
+      result.failure = where + "the engine failed without a power cut: " + r.error;
+      return result;
+    }
+    if (!cut) {
+      result.failure = where + "the last incarnation did not finish: " + r.error;
+      return result;
+    }
+    ++result.cuts;
+    if (r.outcome == Outcome::kNoStart) ++result.cuts_during_start;
+    disk = disk->reboot(rng());
+  }
+  result.failure = check_outcome(disk, tmp, journal_path, config, &result.summary);
+  return result;
+}
+
+}  // namespace cairn::testing
