@@ -315,13 +315,10 @@ EngineStats EngineCore::stats() const {
 }
 
 void EngineCore::on_durable(const log::DurableBatch& batch) noexcept {
-  // Wake-ups are queued in groups: one per group instead of one per run, and the first runs of a
-  // large batch do not wait for the whole batch to be applied.
-  constexpr size_t kFlushEvery = 64;
-  size_t n = 0;
+  // The scheduler queues the runs this makes runnable in groups (Scheduler::notify_deferred); the
+  // last group goes at the end of the batch.
   for (const log::RecordView& r : batch.records) {
     projection_.apply(r.lsn, r.type, r.payload, /*live=*/true);
-    if (++n % kFlushEvery == 0) scheduler_.flush_deferred();
   }
   scheduler_.flush_deferred();
 }

@@ -61,12 +61,14 @@ int64_t steady_ns() {
 // checked before anything is recorded and before the operation takes a position, so that replay
 // reaches the same verdict at the same point.
 std::string invalid_arguments(const RunState& run, const OpSlot& slot, const EngineOptions& o) {
-  const std::string op = std::string(kind_name(slot.kind)) + "(\"" + slot.id + "\")";
   if (slot.id.size() > o.step_id_bytes_max) {
-    return op.substr(0, 64) + "...: the id has " + std::to_string(slot.id.size()) +
-           " bytes; step_id_bytes_max is " + std::to_string(o.step_id_bytes_max);
+    return std::string(kind_name(slot.kind)) + "(\"" + slot.id.substr(0, 48) + "...\"): the id has " +
+           std::to_string(slot.id.size()) + " bytes; step_id_bytes_max is " +
+           std::to_string(o.step_id_bytes_max);
   }
   if (slot.id.empty()) return std::string(kind_name(slot.kind)) + " needs an id";
+  if (slot.kind == OpKind::kStep || slot.kind == OpKind::kSleep) return {};  // the hot path
+  const std::string op = std::string(kind_name(slot.kind)) + "(\"" + slot.id + "\")";
   switch (slot.kind) {
     case OpKind::kWait: {
       const auto& w = *static_cast<const WaitRequest*>(slot.request);

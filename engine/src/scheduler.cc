@@ -44,7 +44,11 @@ void Scheduler::notify(RunState& run) {
 }
 
 void Scheduler::notify_deferred(RunState& run) {
-  if (claim(run)) deferred_.push_back(&run);
+  if (!claim(run)) return;
+  deferred_.push_back(&run);
+  // Queued in groups: one wake-up per group instead of one per run, and the first runs of a large
+  // batch (or of one record that starts hundreds of runs) do not wait for all of it to be applied.
+  if (deferred_.size() >= kDeferredGroup) flush_deferred();
 }
 
 void Scheduler::flush_deferred() {

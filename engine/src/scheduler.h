@@ -55,6 +55,7 @@ class Scheduler {
   moodycamel::BlockingConcurrentQueue<RunState*, ReadyQueueTraits> queue_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
+  static constexpr size_t kDeferredGroup = 64;
   std::vector<RunState*> deferred_;  // apply thread only
 };
 
