@@ -133,7 +133,7 @@ int run_parked(const EngineArgs& a, const std::filesystem::path& dir) {
   opts.dir = dir;
   opts.workers = a.workers;
   auto engine = Engine::create(std::move(opts));
-  Status st = engine->register_function({.id = "parked", .trigger = on_event("bench/park")},
+  Status st = engine->register_function({.id = "parked", .triggers = {on_event("bench/park")}},
                                         [](Context& ctx, const Event&) { return park(ctx); });
   if (st.ok()) st = engine->start();
   if (!st.ok()) return std::fprintf(stderr, "engine: %s\n", st.to_string().c_str()), kExitFailed;

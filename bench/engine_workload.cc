@@ -1,10 +1,10 @@
 // The engine workload (see engine_workload.h).
 #include "engine_workload.h"
+#include "engine_internal.h"
 
 #include <atomic>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -36,8 +36,7 @@ struct Shared {
   std::atomic<uint64_t> finished{0};
   std::atomic<bool> measuring{false};
   std::atomic<bool> stop{false};
-  std::mutex hist_mu;
-  LatencyHistogram run_latency;  // written by the callback while measuring
+  detail::LatencyHistogram run_latency;  // written by the callback while measuring
 };
 
 Task<int> trivial_steps(Context& ctx, uint32_t steps) {
@@ -105,14 +104,14 @@ Result<EngineWorkloadResult> run_engine_workload(const EngineWorkload& w) {
   auto engine = Engine::create(std::move(opts));
   const uint32_t steps = w.steps;
   CAIRN_RETURN_IF_ERROR(engine->register_function(
-      {.id = "bench-steps", .trigger = on_event("bench/run")},
+      {.id = "bench-steps", .triggers = {on_event("bench/run")}},
       [steps](Context& ctx, const Event&) -> Task<int> { return trivial_steps(ctx, steps); }));
   CAIRN_RETURN_IF_ERROR(engine->start());
 
   Status send_error;
   std::thread sender([&] { send_loop(*engine, w, s, &send_error); });
   sleep_seconds(w.warmup_seconds);
-  engine->reset_dispatch_latency();
+  detail::reset_dispatch_latency(*engine);
   const EngineStats before = engine->stats();
   const uint64_t finished_before = s.finished.load();
   s.measuring.store(true);
@@ -136,11 +135,8 @@ Result<EngineWorkloadResult> run_engine_workload(const EngineWorkload& w) {
   r.steps = after.steps_completed - before.steps_completed;
   r.steps_per_s = static_cast<double>(r.steps) / r.seconds;
   r.runs_per_s = static_cast<double>(r.runs) / r.seconds;
-  {
-    std::lock_guard lock(s.hist_mu);
-    r.run_p50_ms = s.run_latency.quantile_ns(0.50) / 1e6;
-    r.run_p99_ms = s.run_latency.quantile_ns(0.99) / 1e6;
-  }
+  r.run_p50_ms = s.run_latency.percentile(0.50) / 1e6;
+  r.run_p99_ms = s.run_latency.percentile(0.99) / 1e6;
   r.dispatch_p50_us = after.dispatch_p50_us;
   r.dispatch_p99_us = after.dispatch_p99_us;
   r.dispatch_p999_us = after.dispatch_p999_us;

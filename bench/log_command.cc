@@ -137,9 +137,9 @@ JsonLine result_line(const LogCommandOptions& o, const fs::path& dir, const LogR
   j["mb_per_s"] = rounded(records_per_s * run.record_frame_bytes / 1e6, 2);
   j["mean_batch_records"] = rounded(mean_batch_records, 2);
   j["mean_batch_bytes"] = rounded(mean_batch_bytes, 1);
-  j["p50_us"] = us(run.latency.quantile_ns(0.50));
-  j["p99_us"] = us(run.latency.quantile_ns(0.99));
-  j["p999_us"] = us(run.latency.quantile_ns(0.999));
+  j["p50_us"] = us(run.latency.percentile(0.50));
+  j["p99_us"] = us(run.latency.percentile(0.99));
+  j["p999_us"] = us(run.latency.percentile(0.999));
   j["max_us"] = us(static_cast<double>(run.latency.max_ns()));
   j["mean_us"] = us(run.latency.mean_ns());
   j["latency_samples"] = run.latency.count();
@@ -196,7 +196,7 @@ void print_summary(const LogRunResult& run, const Baselines& base) {
       "p50 %.1f us, p99 %.1f us; raw write+fdatasync: %.0f syncs/s (fdatasync p50 %.1f "
       "us)\n",
       run.records / run.seconds, static_cast<double>(run.batch_records) / run.batches,
-      run.latency.quantile_ns(0.5) / 1e3, run.latency.quantile_ns(0.99) / 1e3,
+      run.latency.percentile(0.5) / 1e3, run.latency.percentile(0.99) / 1e3,
       base.sync.syncs_per_s(), base.sync.fdatasync_median_us);
 }
 

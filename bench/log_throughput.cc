@@ -20,7 +20,7 @@
 #include "bench_clock.h"
 #include "blob_encoder.h"
 #include "frame_format.h"
-#include "futex_word.h"
+#include "futex.h"
 #include "watchdog.h"
 
 namespace cairn::bench {
@@ -139,14 +139,14 @@ class Producer {
     // The slot is free once `completed_` moves past it: read it before this store.
     completed_.store(completed_.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
     if (waiting_.load(std::memory_order_seq_cst) && waiting_.exchange(false)) {
-      futex_wake_all(&completed_);
+      log::futex_wake_all(&completed_);
     }
   }
 
   uint32_t completed() const { return completed_.load(std::memory_order_acquire); }
   uint64_t appended() const { return appended_.load(std::memory_order_relaxed); }
   // Valid once the producer thread joined and the log closed.
-  const LatencyHistogram& latency() const { return latency_; }
+  const detail::LatencyHistogram& latency() const { return latency_; }
   const Status& append_error() const { return append_error_; }
   uint64_t failed_acks() const { return failed_acks_; }
   const Status& first_failed_ack() const { return first_failed_ack_; }
@@ -164,13 +164,13 @@ class Producer {
       if (appended32 - done <= limit) return true;
       if (control_.abort.load(std::memory_order_relaxed)) return false;
       if (spin < kSpins) {
-        cpu_relax();
+        log::cpu_relax();
         continue;
       }
       // Dekker with on_durable: either it sees waiting_ and wakes us, or we see its new count.
       waiting_.store(true, std::memory_order_seq_cst);
       done = completed_.load(std::memory_order_seq_cst);
-      if (appended32 - done > limit) futex_wait_for(&completed_, done, 50'000'000);
+      if (appended32 - done > limit) log::futex_wait_for(&completed_, done, 50'000'000);
       waiting_.store(false, std::memory_order_relaxed);
     }
   }
@@ -189,7 +189,7 @@ class Producer {
   std::atomic<bool> waiting_{false};
   uint64_t failed_acks_ = 0;
   Status first_failed_ack_;
-  LatencyHistogram latency_;
+  detail::LatencyHistogram latency_;
 };
 
 void InflightSlot::on_durable(log::Lsn lsn, const Status& status) noexcept {
@@ -243,9 +243,8 @@ Result<LogRunResult> run_log_throughput(const LogRunConfig& config) {
   result.record_frame_bytes = log::format::frame_size(result.payload_bytes);
 
   BatchClock clock;
-  log::LogOptions options = config.options;
-  options.listener = &clock;
-  Result<std::unique_ptr<log::Log>> opened = log::Log::open(config.dir, options);
+  Result<std::unique_ptr<log::Log>> opened =
+      log::Log::open(config.dir, config.options, {.listener = &clock});
   if (!opened.ok()) return opened.status();
   std::unique_ptr<log::Log> log = std::move(*opened);
 

@@ -37,7 +37,7 @@ struct LogRunResult {
   uint64_t records_appended = 0;    // over the whole run, warm-up and drain included
   // append -> durable of records acknowledged in the window: every record with --inflight below
   // 64, every 16th of each producer above (the clock costs ~65 ns here).
-  LatencyHistogram latency;
+  detail::LatencyHistogram latency;
   std::string io_queue;
   bool direct_io = false;
   CpuUse cpu;  // over the window

@@ -12,6 +12,7 @@
 #include "bench_dir.h"
 #include "blob_encoder.h"
 #include "cairn/log/log.h"
+#include "cairn/schema/record_schema.h"
 #include "frame_decoder.h"
 #include "frame_format.h"
 #include "staging_ring.h"
@@ -66,13 +67,13 @@ void BM_DecodeFrameVerifyPayload(benchmark::State& state) {
   const log::Lsn lsn = 4096;
   std::vector<std::byte> frame = blob_frame(lsn);
   format::DecodedFrame out;
-  if (format::decode_frame(frame, lsn, true, &out) != format::FrameCheck::kOk) {
+  if (format::decode_frame(frame, lsn, &schema::verify_payload, &out) != format::FrameCheck::kOk) {
     state.SkipWithError("the test frame does not decode");
     return;
   }
   for (auto _ : state) {
     benchmark::DoNotOptimize(frame.data());
-    benchmark::DoNotOptimize(format::decode_frame(frame, lsn, true, &out));
+    benchmark::DoNotOptimize(format::decode_frame(frame, lsn, &schema::verify_payload, &out));
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }

@@ -41,26 +41,27 @@ Result<uint64_t> write_history(const std::filesystem::path& log_dir, const Recov
     ++written;
     return Status();
   };
-  std::string output(sizeof(int), '\0');
+  std::string output;
   while (written < a.records) {
     const RunId run = ++runs;
     // The last runs stop after a varying number of steps: they are resumed on start().
     const bool tail = runs > full_runs - std::min(full_runs, tail_runs);
     const uint32_t steps = tail ? static_cast<uint32_t>(run % (a.steps + 1)) : a.steps;
     Event e{.name = "bench/run", .data = "{}", .id = "e" + std::to_string(run), .ts_ms = 1};
-    CAIRN_RETURN_IF_ERROR(append(schema::RecordType::EventAccepted,
-                                 detail::build_event_accepted(e, run, functions, nullptr, false)));
+    CAIRN_RETURN_IF_ERROR(append(
+        schema::RecordType::EventAccepted,
+        detail::build_event_accepted(e, run, functions, nullptr, false, 1'700'000'000'000'000)));
     for (uint32_t i = 0; i < steps && written < a.records; ++i) {
-      const int v = static_cast<int>(i);
-      std::memcpy(output.data(), &v, sizeof v);
-      CAIRN_RETURN_IF_ERROR(append(schema::RecordType::StepCompleted,
-                                   detail::build_step_completed({run, i, "step"}, 1, output)));
+      Codec<int>::encode(static_cast<int>(i), output);
+      CAIRN_RETURN_IF_ERROR(append(
+          schema::RecordType::StepCompleted,
+          detail::build_step_completed({run, i, "step"}, 1, output, value_format<int>(), {})));
     }
     if (!tail && written < a.records) {
-      const int sum = static_cast<int>(a.steps * (a.steps - 1) / 2);
-      std::memcpy(output.data(), &sum, sizeof sum);
+      Codec<int>::encode(static_cast<int>(a.steps * (a.steps - 1) / 2), output);
       CAIRN_RETURN_IF_ERROR(
-          append(schema::RecordType::RunCompleted, detail::build_run_completed(run, output)));
+          append(schema::RecordType::RunCompleted,
+                 detail::build_run_completed(run, output, value_format<int>(), 0)));
     } else {
       ++*unfinished;
     }
@@ -95,7 +96,7 @@ int run_recovery(const RecoveryArgs& a, const std::filesystem::path& dir) {
   auto engine = Engine::create(std::move(opts));
   const uint32_t steps = a.steps;
   Status st = engine->register_function(
-      {.id = "bench-steps", .trigger = on_event("bench/run")},
+      {.id = "bench-steps", .triggers = {on_event("bench/run")}},
       [steps](Context& ctx, const Event&) -> Task<int> { return bench_steps(ctx, steps); });
   const int64_t t0 = now_ns();
   if (st.ok()) st = engine->start();

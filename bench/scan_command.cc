@@ -8,6 +8,7 @@
 #include "bench_clock.h"
 #include "cairn/log/reader.h"
 #include "cairn/log/verify.h"
+#include "cairn/schema/record_schema.h"
 #include "frame_format.h"
 #include "json_line.h"
 #include "subcommand.h"
@@ -27,7 +28,7 @@ struct ScanFigures {
 
 Result<ScanFigures> read_all(const std::string& dir) {
   log::ReaderOptions options;
-  options.verify_payloads = true;
+  options.payload_verifier = &schema::verify_payload;
   ScanFigures f;
   const int64_t start = now_ns();
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<log::LogReader> reader,
@@ -58,7 +59,8 @@ int run_scan_command(const ScanCommandOptions& o) {
 
   std::fprintf(stderr, "cairn-bench scan: verifying %s\n", o.dir.c_str());
   const int64_t start = now_ns();
-  Result<log::VerifyReport> report = log::verify_log(o.dir, log::VerifyOptions{});
+  Result<log::VerifyReport> report =
+      log::verify_log(o.dir, log::VerifyOptions{.payload_verifier = &schema::verify_payload});
   const double verify_seconds = seconds_between(start, now_ns());
   if (!report.ok()) return fail(report.status(), kExitFailed);
   if (!report->intact()) {

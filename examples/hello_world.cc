@@ -2,7 +2,8 @@
 //
 //   ./build/release/examples/hello_world [DATA_DIR]
 //
-// Run it twice: the second start finds the first run already completed in the log.
+// Run it twice: the second start replays the log, where run 1 is already completed (it does not
+// run again), and the event it sends starts run 2.
 #include <cstdio>
 #include <string>
 
@@ -19,7 +20,7 @@ cairn::Task<std::string> greet(cairn::Context& ctx, const cairn::Event& event) {
 int main(int argc, char** argv) {
   auto engine = cairn::Engine::create({.dir = argc > 1 ? argv[1] : "cairn-data/hello"});
   cairn::Status st = engine->register_function(
-      {.id = "greet", .trigger = cairn::on_event("user/signed-up")}, greet);
+      {.id = "greet", .triggers = {cairn::on_event("user/signed-up")}}, greet);
   if (st.ok()) st = engine->start();
   if (!st.ok()) {
     std::fprintf(stderr, "hello_world: %s\n", st.to_string().c_str());

@@ -3,6 +3,9 @@
 
 #include <flatbuffers/minireflect.h>
 
+#include <nlohmann/json.hpp>
+#include <optional>
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -127,6 +130,9 @@ void append_json_string(std::string_view s, std::string* out) {
 class JsonVisitor final : public flatbuffers::IterationVisitor {
  public:
   std::string out;
+  // The format of the table's recorded value, in a field named "output" (StepCompleted,
+  // RunCompleted): that field is shown as a value, not as the bytes it is stored as.
+  std::optional<ValueFormat> output_format;
 
   void StartSequence() override { out.push_back('{'); }
   void EndSequence() override { out.push_back('}'); }
@@ -136,11 +142,19 @@ class JsonVisitor final : public flatbuffers::IterationVisitor {
     if (set_idx > 0) out.push_back(',');
     append_json_string(name ? name : "?", &out);
     out.push_back(':');
+    capturing_ = output_format && name != nullptr && std::string_view(name) == "output";
+    captured_.clear();
   }
   void UType(uint8_t x, const char* name) override { named(x, name); }
   void Bool(bool x) override { out.append(x ? "true" : "false"); }
   void Char(int8_t x, const char* name) override { named(x, name); }
-  void UChar(uint8_t x, const char* name) override { named(x, name); }
+  void UChar(uint8_t x, const char* name) override {
+    if (capturing_) {
+      captured_.push_back(static_cast<char>(x));
+    } else {
+      named(x, name);
+    }
+  }
   void Short(int16_t x, const char* name) override { named(x, name); }
   void UShort(uint16_t x, const char* name) override { named(x, name); }
   void Int(int32_t x, const char* name) override { named(x, name); }
@@ -153,11 +167,20 @@ class JsonVisitor final : public flatbuffers::IterationVisitor {
     append_json_string(std::string_view(s->c_str(), s->size()), &out);
   }
   void Unknown(const uint8_t*) override { out.append("null"); }  // a newer schema's type
-  void StartVector() override { out.push_back('['); }
-  void EndVector() override { out.push_back(']'); }
+  void StartVector() override {
+    if (!capturing_) out.push_back('[');
+  }
+  void EndVector() override {
+    if (!capturing_) {
+      out.push_back(']');
+      return;
+    }
+    out.append(value_to_json(captured_, *output_format));
+    capturing_ = false;
+  }
   void Element(size_t i, flatbuffers::ElementaryType, const flatbuffers::TypeTable*,
                const uint8_t*) override {
-    if (i > 0) out.push_back(',');
+    if (i > 0 && !capturing_) out.push_back(',');
   }
 
  private:
@@ -175,6 +198,9 @@ class JsonVisitor final : public flatbuffers::IterationVisitor {
       number(x);
     }
   }
+  bool capturing_ = false;
+  std::string captured_;
+
   void real(double x) {
     if (!std::isfinite(x)) {
       out.append("null");  // JSON has no NaN or infinity
@@ -186,10 +212,39 @@ class JsonVisitor final : public flatbuffers::IterationVisitor {
 
 }  // namespace
 
+std::string value_to_json(std::string_view bytes, ValueFormat format) {
+  std::string out;
+  if (bytes.empty()) return "null";
+  if (format == ValueFormat::Json && nlohmann::json::accept(bytes)) {
+    // Compact it: a dump is one line whatever the value's own layout.
+    return nlohmann::json::parse(bytes).dump(-1, ' ', false,
+                                             nlohmann::json::error_handler_t::replace);
+  }
+  if (format == ValueFormat::Text || format == ValueFormat::Json) {
+    append_json_string(bytes, &out);
+    return out;
+  }
+  out.push_back('[');
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    char buf[4];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<uint8_t>(bytes[i]));
+    out.append(buf, end);
+  }
+  out.push_back(']');
+  return out;
+}
+
 std::string payload_to_json(uint16_t type, std::span<const std::byte> payload) {
   const TypeInfo* info = type_info(type);
   if (info == nullptr || payload.empty()) return "null";
   JsonVisitor visitor;
+  const uint8_t* root = reinterpret_cast<const uint8_t*>(payload.data());
+  if (type == static_cast<uint16_t>(RecordType::StepCompleted)) {
+    visitor.output_format = flatbuffers::GetRoot<StepCompleted>(root)->output_format();
+  } else if (type == static_cast<uint16_t>(RecordType::RunCompleted)) {
+    visitor.output_format = flatbuffers::GetRoot<RunCompleted>(root)->output_format();
+  }
   flatbuffers::IterateFlatBuffer(reinterpret_cast<const uint8_t*>(payload.data()),
                                  info->type_table(), &visitor);
   return std::move(visitor.out);

@@ -2,6 +2,7 @@
 #include "cairn/engine.h"
 
 #include "engine_core.h"
+#include "engine_internal.h"
 
 namespace cairn {
 
@@ -31,6 +32,19 @@ class Engine::Impl {
   detail::EngineCore core;
 };
 
+Engine::Impl& engine_impl(Engine& engine) {
+  return *engine.impl_;
+}
+
+namespace detail {
+EngineCore& core_of(Engine& engine) {
+  return engine_impl(engine).core;
+}
+void reset_dispatch_latency(Engine& engine) {
+  core_of(engine).reset_dispatch_latency();
+}
+}  // namespace detail
+
 std::unique_ptr<Engine> Engine::create(EngineOptions options) {
   return std::unique_ptr<Engine>(new Engine(std::make_unique<Impl>(std::move(options))));
 }
@@ -38,9 +52,9 @@ std::unique_ptr<Engine> Engine::create(EngineOptions options) {
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
-Status Engine::register_erased(FunctionOptions options, FunctionBody,
-                               std::function<Task<std::string>(Context&, const Event&)> typed) {
-  return impl_->core.register_function(std::move(options), std::move(typed));
+Status Engine::register_erased(FunctionOptions options, ValueFormat output_format,
+                               std::function<Task<std::string>(Context&, const Event&)> body) {
+  return impl_->core.register_function(std::move(options), output_format, std::move(body));
 }
 
 Status Engine::start() {
@@ -62,8 +76,11 @@ Status Engine::cancel(RunId run, std::string reason) {
 Result<RunInfo> Engine::get_run(RunId run) const {
   return impl_->core.get_run(run);
 }
-std::vector<RunInfo> Engine::list_runs(const RunQuery& q) const {
+RunPage Engine::list_runs(const RunQuery& q) const {
   return impl_->core.list_runs(q);
+}
+Result<std::vector<HistoryEntry>> Engine::run_history(RunId run, size_t limit) const {
+  return impl_->core.run_history(run, limit);
 }
 Result<RunInfo> Engine::wait_run(RunId run, std::chrono::milliseconds timeout) {
   return impl_->core.wait_run(run, timeout);
@@ -76,9 +93,6 @@ const RecoveryStats& Engine::recovery() const {
 }
 EngineStats Engine::stats() const {
   return impl_->core.stats();
-}
-void Engine::reset_dispatch_latency() {
-  impl_->core.reset_dispatch_latency();
 }
 Status Engine::health() const {
   return impl_->core.health();

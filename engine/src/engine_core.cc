@@ -1,8 +1,10 @@
 // EngineCore (see engine_core.h): lifecycle, sends, queries, and the log's listener.
 #include "engine_core.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -30,7 +32,7 @@ EngineCore::EngineCore(EngineOptions options)
     : options_(normalized(std::move(options))),
       clock_(options_.clock),
       dedup_(options_.dedup_window.count()),
-      finished_(options_.runs_finished_kept),
+      finished_(options_.runs_finished_kept, options_.runs_finished_bytes_max),
       projection_(*this, registry_, dedup_, *this, *clock_),
       executor_(*this),
       scheduler_(options_.workers, [this](RunState& run) { executor_.drive(run); }),
@@ -40,7 +42,8 @@ EngineCore::~EngineCore() {
   (void)shutdown();
 }
 
-Status EngineCore::register_function(FunctionOptions options, TypedBody body) {
+Status EngineCore::register_function(FunctionOptions options, ValueFormat output_format,
+                                     TypedBody body) {
   std::lock_guard lock(lifecycle_mu_);
   if (started_.load()) {
     return Status(StatusCode::kInvalidArgument,
@@ -48,7 +51,7 @@ Status EngineCore::register_function(FunctionOptions options, TypedBody body) {
                       ") after start(): register every function "
                       "first, so that recovery can resume their runs");
   }
-  return registry_.add(std::move(options), std::move(body));
+  return registry_.add(std::move(options), output_format, std::move(body));
 }
 
 Status EngineCore::start() {
@@ -56,15 +59,14 @@ Status EngineCore::start() {
   if (started_.load() || stopped_.load()) {
     return Status(StatusCode::kInvalidArgument, "start() may be called once");
   }
-  if (options_.log.listener != nullptr) {
-    return Status(StatusCode::kInvalidArgument, "EngineOptions::log.listener is the engine's own");
-  }
   CAIRN_RETURN_IF_ERROR(check_engine_limits(options_));
   log::LogOptions lo = options_.log;
-  lo.listener = this;
-  auto log = log::Log::open(options_.dir / "log", lo);
+  // The log checks frames; what a valid payload is, is the engine's to say (its record tables).
+  const log::LogHooks hooks{.listener = this, .payload_verifier = &schema::verify_payload};
+  auto log = log::Log::open(options_.dir / "log", lo, hooks);
   if (!log.ok()) return log.status().with_context("starting the engine");
   log_ = std::move(*log);
+  executor_.set_log(log_.get());
   recovery_.log = log_->recovery_report();
   CAIRN_RETURN_IF_ERROR(replay());
   next_run_id_.store(projection_.max_run_id() + 1);
@@ -244,8 +246,9 @@ Result<log::Lsn> EngineCore::append_events(const std::vector<Event>& events,
                                            std::span<const std::string_view> functions,
                                            std::span<const size_t> function_count, RunId first) {
   if (events.size() == 1) {
-    return log_->append(type_of(schema::RecordType::EventAccepted),
-                        build_event_accepted(events[0], first, functions, nullptr, false));
+    return log_->append(
+        type_of(schema::RecordType::EventAccepted),
+        build_event_accepted(events[0], first, functions, nullptr, false, clock_->now_us()));
   }
   std::vector<BatchedEvent> batch(events.size());
   RunId next = first;
@@ -256,7 +259,8 @@ Result<log::Lsn> EngineCore::append_events(const std::vector<Event>& events,
     next += n;
     f += n;
   }
-  return log_->append(type_of(schema::RecordType::EventBatch), build_event_batch(batch));
+  return log_->append(type_of(schema::RecordType::EventBatch),
+                      build_event_batch(batch, clock_->now_us()));
 }
 
 Status EngineCore::cancel(RunId run, const std::string& reason) {
@@ -268,9 +272,9 @@ Status EngineCore::cancel(RunId run, const std::string& reason) {
     }
     return Status(StatusCode::kNotFound, "no run " + std::to_string(run));
   }
-  Result<log::Lsn> lsn =
-      log_->append(type_of(schema::RecordType::RunCancelled),
-                   build_run_cancelled(run, bounded_text(reason, options_.error_bytes_max)));
+  Result<log::Lsn> lsn = log_->append(
+      type_of(schema::RecordType::RunCancelled),
+      build_run_cancelled(run, bounded_text(reason, options_.error_bytes_max), clock_->now_us()));
   if (!lsn.ok()) return lsn.status();
   return log_->wait_durable(*lsn);
 }
@@ -282,11 +286,44 @@ Result<RunInfo> EngineCore::get_run(RunId run) const {
                                            " (unknown, or finished and no longer kept in memory)");
 }
 
-std::vector<RunInfo> EngineCore::list_runs(const RunQuery& q) const {
-  std::vector<RunInfo> out;
-  projection_.list(q, &out);
-  if (out.size() < q.limit) finished_.list(q, &out);
-  return out;
+RunPage EngineCore::list_runs(const RunQuery& q) const {
+  // The newest limit + 1 of each source; the newest limit + 1 of both decide the page and whether
+  // another follows. A run that finishes meanwhile may show in both: the unfinished copy goes.
+  std::vector<RunInfo> active = projection_.page(q);
+  std::vector<RunInfo> finished = finished_.page(q);
+  std::vector<RunInfo> all;
+  all.reserve(active.size() + finished.size());
+  std::merge(std::make_move_iterator(active.begin()), std::make_move_iterator(active.end()),
+             std::make_move_iterator(finished.begin()), std::make_move_iterator(finished.end()),
+             std::back_inserter(all),
+             [](const RunInfo& a, const RunInfo& b) { return a.id > b.id; });
+  RunPage page;
+  for (RunInfo& r : all) {
+    if (!page.runs.empty() && page.runs.back().id == r.id) {
+      if (is_finished(r.status)) page.runs.back() = std::move(r);
+      continue;
+    }
+    if (page.runs.size() == q.limit) {
+      page.next = page.runs.back().id;
+      break;
+    }
+    page.runs.push_back(std::move(r));
+  }
+  return page;
+}
+
+Result<std::vector<cairn::HistoryEntry>> EngineCore::run_history(RunId run, size_t limit) const {
+  CAIRN_RETURN_IF_ERROR(check_running());
+  std::optional<uint64_t> from = projection_.created_lsn(run);
+  if (!from) from = finished_.created_lsn(run);
+  // A run no longer in memory: its history is still in the log, from wherever it begins.
+  if (!from && run < next_run_id_.load()) from = log_->recovery_report().first_lsn;
+  if (!from) return Status(StatusCode::kNotFound, "no run " + std::to_string(run));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<log::LogReader> reader, log_->read_from(*from));
+  CAIRN_ASSIGN_OR_RETURN(std::vector<cairn::HistoryEntry> history,
+                         read_run_history(*reader, run, limit));
+  if (history.empty()) return Status(StatusCode::kNotFound, "no run " + std::to_string(run));
+  return history;
 }
 
 Result<RunInfo> EngineCore::wait_run(RunId run, std::chrono::milliseconds timeout) {
@@ -306,6 +343,7 @@ EngineStats EngineCore::stats() const {
   s.step_failures = c.step_failures.load();
   s.events = c.events.load();
   s.timers = timers_.size();
+  s.waiting_for_events = projection_.waiting_for_events();
   s.dispatch_samples = dispatch_latency_.count();
   s.dispatch_p50_us = static_cast<double>(dispatch_latency_.percentile(0.50)) / 1e3;
   s.dispatch_p99_us = static_cast<double>(dispatch_latency_.percentile(0.99)) / 1e3;
@@ -337,9 +375,10 @@ void EngineCore::arm_timer(RunId run, uint32_t position, schema::ResumeReason re
   timers_.arm(run, position, static_cast<uint8_t>(reason), deadline_ms);
 }
 
-void EngineCore::run_finished(const RunInfo& info) {
-  finished_.add(info);
-  if (options_.on_run_finished) options_.on_run_finished(info.id, info.status);
+void EngineCore::run_finished(const RunInfo& info, uint64_t created_lsn, uint64_t, bool live) {
+  finished_.add(info, created_lsn);
+  // Runs that finished in an earlier incarnation were reported then; recovery only remembers them.
+  if (live && options_.on_run_finished) options_.on_run_finished(info.id, info.status);
 }
 
 void EngineCore::release_finished(RunState& run) {
@@ -357,8 +396,9 @@ void EngineCore::release_finished(RunState& run) {
 void EngineCore::fire_timers(const std::vector<TimerEntry>& due) {
   for (const TimerEntry& t : due) {
     const StepRefArgs ref{t.run, t.position, {}};
-    const Status st = append(schema::RecordType::RunResumed,
-                             build_run_resumed(ref, static_cast<schema::ResumeReason>(t.reason)));
+    const Status st = append(
+        schema::RecordType::RunResumed,
+        build_run_resumed(ref, static_cast<schema::ResumeReason>(t.reason), clock_->now_us()));
     // A RunResumed is a few dozen bytes: only a failed log refuses it, and that stops the engine
     // (health() and every later call report it); the timers go with it.
     CAIRN_CHECK_MSG(st.ok() || !is_size_error(st), "a RunResumed record was refused for its size");

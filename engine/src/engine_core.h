@@ -33,14 +33,15 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   explicit EngineCore(EngineOptions options);
   ~EngineCore();
 
-  Status register_function(FunctionOptions options, TypedBody body);
+  Status register_function(FunctionOptions options, ValueFormat output_format, TypedBody body);
   Status start();
   Status shutdown();
 
   Result<std::vector<SendResult>> send(std::span<const Event> events);
   Status cancel(RunId run, const std::string& reason);
   Result<RunInfo> get_run(RunId run) const;
-  std::vector<RunInfo> list_runs(const RunQuery& q) const;
+  RunPage list_runs(const RunQuery& q) const;
+  Result<std::vector<cairn::HistoryEntry>> run_history(RunId run, size_t limit) const;
   Result<RunInfo> wait_run(RunId run, std::chrono::milliseconds timeout);
   Status health() const;
   EngineStats stats() const;
@@ -74,7 +75,8 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   void arm_timer(RunId run, uint32_t position, schema::ResumeReason reason,
                  int64_t deadline_ms) override;
   void cancel_timer(RunId run) override { timers_.cancel(run); }
-  void run_finished(const RunInfo& info) override;
+  void run_finished(const RunInfo& info, uint64_t created_lsn, uint64_t finished_lsn,
+                    bool live) override;
   void release_finished(RunState& run) override;
 
  private:

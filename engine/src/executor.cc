@@ -32,25 +32,55 @@ const char* kind_name(OpKind k) {
   return "?";
 }
 
-std::string nondeterminism(const OpSlot& slot, OpKind recorded_kind, std::string_view recorded_id) {
+// What the log holds for one position of a run: the replayed history's entry, or the newest
+// durable fact (the pending operation). One view, so that matching the code against what was
+// recorded and taking a recorded result are each decided in one place, whichever the source.
+struct Recorded {
+  OpKind kind;
+  std::string_view step_id;  // may be empty for a pending op resolved by another run's record
+  bool resolved;
+  bool failed;
+  const std::string& value;
+  const std::optional<Event>& event;
+
+  static Recorded of(const ReplayEntry& e) {
+    return {e.kind, e.step_id, true, e.failed, e.value, e.event};
+  }
+  static Recorded of(const PendingOp& op) {
+    static const std::optional<Event> kNone;
+    return {op.kind,   op.step_id, op.state == OpState::kResolved,
+            op.failed, op.value,   op.wait ? op.wait->matched : kNone};
+  }
+};
+
+// Why the operation the code asks for is not the one recorded at its position; empty when it is.
+std::string divergence(const OpSlot& slot, const Recorded& r) {
+  if (r.kind == slot.kind && (r.step_id.empty() || r.step_id == slot.id)) return {};
   return "non-determinism at position " + std::to_string(slot.position) +
          ": the function asked for " + kind_name(slot.kind) + "(\"" + slot.id +
-         "\") but its history has " + kind_name(recorded_kind) + "(\"" + std::string(recorded_id) +
+         "\") but its history has " + kind_name(r.kind) + "(\"" + std::string(r.step_id) +
          "\") there. Its code changed or depends on something other than step results; the run "
          "was failed rather than continued on a different path.";
 }
 
-// Gives the slot the result of a resolved operation (from history or from the pending op).
-void fill(OpSlot& slot, bool failed, const std::string& value, const std::optional<Event>& event) {
+// Gives the slot a recorded result.
+void take_result(OpSlot& slot, const Recorded& r) {
   slot.resolved = true;
-  slot.failed = failed;
-  slot.value = value;
-  if (!failed && slot.kind == OpKind::kWait && slot.event_out != nullptr) *slot.event_out = event;
+  slot.failed = r.failed;
+  slot.value = r.value;
+  if (!r.failed && slot.kind == OpKind::kWait && slot.event_out != nullptr) {
+    *slot.event_out = r.event;
+  }
 }
 
-void fill_from(OpSlot& slot, const PendingOp& op) {
-  static const std::optional<Event> kNone;
-  fill(slot, op.failed, op.value, op.wait ? op.wait->matched : kNone);
+// The attempt of the step at `slot` this process may run now, or 0: the first when nothing is
+// recorded for it, the next when a retry came due that this process has not started yet.
+uint32_t attempt_due(const RunState& run, const OpSlot& slot, const PendingOp& op) {
+  const bool same = op.position == slot.position && op.kind == slot.kind;
+  if (!same || op.state == OpState::kNone) return 1;
+  const bool started_here =
+      run.attempt_position == slot.position && run.attempt_started > op.attempts;
+  return op.state == OpState::kRetryDue && !started_here ? op.attempts + 1 : 0;
 }
 
 int64_t steady_ns() {
@@ -62,16 +92,16 @@ int64_t steady_ns() {
 // reaches the same verdict at the same point.
 std::string invalid_arguments(const RunState& run, const OpSlot& slot, const EngineOptions& o) {
   if (slot.id.size() > o.step_id_bytes_max) {
-    return std::string(kind_name(slot.kind)) + "(\"" + slot.id.substr(0, 48) + "...\"): the id has " +
-           std::to_string(slot.id.size()) + " bytes; step_id_bytes_max is " +
-           std::to_string(o.step_id_bytes_max);
+    return std::string(kind_name(slot.kind)) + "(\"" + slot.id.substr(0, 48) +
+           "...\"): the id has " + std::to_string(slot.id.size()) +
+           " bytes; step_id_bytes_max is " + std::to_string(o.step_id_bytes_max);
   }
   if (slot.id.empty()) return std::string(kind_name(slot.kind)) + " needs an id";
   if (slot.kind == OpKind::kStep || slot.kind == OpKind::kSleep) return {};  // the hot path
   const std::string op = std::string(kind_name(slot.kind)) + "(\"" + slot.id + "\")";
   switch (slot.kind) {
     case OpKind::kWait: {
-      const auto& w = *static_cast<const WaitRequest*>(slot.request);
+      const WaitRequest& w = *std::get<const WaitRequest*>(slot.request);
       if (w.event.empty()) return op + " needs an event name";
       if (!w.match.empty() && !w.match.starts_with("data.")) {
         return op + ": match must be a path into the event's data, like \"data.id\"";
@@ -90,13 +120,13 @@ std::string invalid_arguments(const RunState& run, const OpSlot& slot, const Eng
       break;
     }
     case OpKind::kSend: {
-      const auto& e = *static_cast<const Event*>(slot.request);
+      const Event& e = *std::get<const Event*>(slot.request);
       if (e.name.empty()) return op + " needs an event name";
       if (!is_json_object(e.data)) return op + ": data is not a JSON object";
       break;
     }
     case OpKind::kInvoke: {
-      const auto& i = *static_cast<const InvokeRequest*>(slot.request);
+      const InvokeRequest& i = *std::get<const InvokeRequest*>(slot.request);
       if (run.engine.registry().find(i.function) == nullptr) {
         return op + ": no function \"" + i.function + "\" is registered";
       }
@@ -118,7 +148,7 @@ std::string invalid_arguments(const RunState& run, const OpSlot& slot, const Eng
 std::string ended_early(RunState& run) {
   std::string next;
   if (run.history && run.history_used < run.history->size()) {
-    const HistoryEntry& e = (*run.history)[run.history_used];
+    const ReplayEntry& e = (*run.history)[run.history_used];
     next = std::string(kind_name(e.kind)) + "(\"" + e.step_id + "\")";
   } else {
     std::lock_guard lock(run.op_lock);
@@ -176,9 +206,9 @@ void Executor::drive(RunState& run) {
             uint32_t attempt;
             {
               std::lock_guard lock(run.op_lock);
-              attempt = run.op.attempts + 1;
+              attempt = attempt_due(run, *run.current, run.op);
             }
-            run_step(run, *run.current, attempt);
+            if (attempt > 0) run_step(run, *run.current, attempt);
             break;
           }
           case Next::kNothing:
@@ -199,7 +229,7 @@ Executor::Next Executor::next_action(RunState& run) {
   if (op.position != slot->position || op.kind != slot->kind) return Next::kNothing;
   if (op.state == OpState::kResolved) return Next::kResume;
   if (op.kind == OpKind::kStep && op.state == OpState::kRetryDue &&
-      !(run.attempt_position == slot->position && run.attempt_started > op.attempts)) {
+      attempt_due(run, *slot, op) > 0) {
     return Next::kRetry;
   }
   return Next::kNothing;
@@ -242,22 +272,29 @@ void Executor::finish(RunState& run) {
   }
   if (!failed) {
     const Status st =
-        core_.append(schema::RecordType::RunCompleted, build_run_completed(run.id, text));
+        append(schema::RecordType::RunCompleted,
+               build_run_completed(run.id, text, run.fn->output_format, core_.clock().now_us()));
     if (st.ok() || !is_size_error(st)) return;  // a failed log stops the engine: nothing to add
     text = "recording the function's output: " + st.to_string();
   }
   const RunId handler = run.fn->on_failure != nullptr ? core_.allocate_run_ids(1) : 0;
   text = bounded_text(text, opts.error_bytes_max);
-  const Status st =
-      core_.append(schema::RecordType::RunFailed, build_run_failed(run.id, text, handler));
+  const Status st = append(schema::RecordType::RunFailed,
+                           build_run_failed(run.id, text, handler, core_.clock().now_us()));
   // Bounded text keeps RunFailed within the record limit (check_engine_limits): only a failed
   // log can refuse it, and that stops the engine.
   CAIRN_CHECK_MSG(st.ok() || !is_size_error(st), "a bounded RunFailed record was refused");
 }
 
+Status Executor::append(schema::RecordType type, Bytes payload) {
+  CAIRN_CHECK(log_ != nullptr);  // set by start() before any run is driven
+  Result<log::Lsn> lsn = log_->append(type_of(type), payload);
+  return lsn.ok() ? Status() : lsn.status();
+}
+
 bool Executor::record(RunState& run, schema::RecordType type, Bytes payload,
                       std::string_view what) {
-  const Status st = core_.append(type, payload);
+  const Status st = append(type, payload);
   if (st.ok()) return true;
   // Over the log's record limit (a combination the per-field limits let through, such as an
   // event that starts very many functions): the run fails with the reason instead of waiting
@@ -296,7 +333,9 @@ void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
   const StepRefArgs ref = ref_of(run, slot);
   const uint32_t retries = retries_for(run, slot);
   const bool can_retry = attempt <= retries;
-  auto now = [&] { return core_.clock().now_ms(); };  // only on failure: the clock costs a call
+  // The attempt's times go into its record, for tools (durations, the timeline).
+  AttemptTimes times{core_.clock().now_us(), 0};
+  auto now = [&] { return times.finished_us / 1000; };
   auto failed = [&](schema::FailureKind kind, std::string_view error, int64_t retry_at) {
     const std::string suffix =
         " (attempt " + std::to_string(attempt) + " of " + std::to_string(retries + 1) + ")";
@@ -304,21 +343,27 @@ void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
     const std::string text =
         bounded_text(error, max - static_cast<uint32_t>(suffix.size())) + suffix;
     record(run, schema::RecordType::StepFailed,
-           build_step_failed(ref, attempt, kind, text, retry_at), "recording a step failure");
+           build_step_failed(ref, attempt, kind, text, retry_at, times),
+           "recording a step failure");
   };
   try {
     slot.body->run(StepInfo{attempt, key}, out);
+    times.finished_us = core_.clock().now_us();
   } catch (const NonRetriableError& e) {
+    times.finished_us = core_.clock().now_us();
     failed(schema::FailureKind::NonRetriable, e.what(), 0);
     return;
   } catch (const RetryAfterError& e) {
+    times.finished_us = core_.clock().now_us();
     failed(schema::FailureKind::RetryAfter, e.what(), can_retry ? now() + e.delay().count() : 0);
     return;
   } catch (const std::exception& e) {
+    times.finished_us = core_.clock().now_us();
     failed(schema::FailureKind::Retriable, e.what(),
            can_retry ? now() + backoff_ms(run, attempt) : 0);
     return;
   } catch (...) {
+    times.finished_us = core_.clock().now_us();
     failed(schema::FailureKind::Retriable, "the step threw something that is not a std::exception",
            can_retry ? now() + backoff_ms(run, attempt) : 0);
     return;
@@ -331,12 +376,13 @@ void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
            0);
     return;
   }
-  record(run, schema::RecordType::StepCompleted, build_step_completed(ref, attempt, out),
+  record(run, schema::RecordType::StepCompleted,
+         build_step_completed(ref, attempt, out, slot.body->format(), times),
          "recording a step's output");
 }
 
 void Executor::start_wait(RunState& run, OpSlot& slot) {
-  const WaitRequest& w = *static_cast<const WaitRequest*>(slot.request);
+  const WaitRequest& w = *std::get<const WaitRequest*>(slot.request);
   std::string value;
   if (!w.match.empty()) {
     // invalid_arguments() made sure there is a value to match: given, or in the starting event.
@@ -345,14 +391,15 @@ void Executor::start_wait(RunState& run, OpSlot& slot) {
     CAIRN_CHECK(v.has_value());
     value = std::move(*v);
   }
-  const int64_t timeout_at = w.timeout.count() > 0 ? core_.clock().now_ms() + w.timeout.count() : 0;
+  const int64_t now_us = core_.clock().now_us();
+  const int64_t timeout_at = w.timeout.count() > 0 ? now_us / 1000 + w.timeout.count() : 0;
   record(run, schema::RecordType::WaitStarted,
-         build_wait_started(ref_of(run, slot), w.event, w.match, value, timeout_at),
+         build_wait_started(ref_of(run, slot), w.event, w.match, value, timeout_at, now_us),
          "recording a wait");
 }
 
 void Executor::start_send(RunState& run, OpSlot& slot) {
-  Event event = *static_cast<const Event*>(slot.request);
+  Event event = *std::get<const Event*>(slot.request);
   bool duplicate = false;
   std::vector<std::string_view> functions;
   Status st = core_.prepare_event(event, &duplicate, &functions);
@@ -367,21 +414,23 @@ void Executor::start_send(RunState& run, OpSlot& slot) {
   const RunId first =
       functions.empty() ? 0 : core_.allocate_run_ids(static_cast<uint32_t>(functions.size()));
   const StepRefArgs ref = ref_of(run, slot);
-  if (!record(run, schema::RecordType::EventAccepted,
-              build_event_accepted(event, first, functions, &ref, duplicate),
-              "send_event(\"" + slot.id + "\")") &&
+  if (!record(
+          run, schema::RecordType::EventAccepted,
+          build_event_accepted(event, first, functions, &ref, duplicate, core_.clock().now_us()),
+          "send_event(\"" + slot.id + "\")") &&
       !duplicate) {
     core_.dedup().erase(event.id);
   }
 }
 
 void Executor::start_invoke(RunState& run, OpSlot& slot) {
-  const InvokeRequest& o = *static_cast<const InvokeRequest*>(slot.request);
+  const InvokeRequest& o = *std::get<const InvokeRequest*>(slot.request);
   const RunId child = core_.allocate_run_ids(1);
-  Event event{"cairn/function.invoked", o.data, {}, core_.clock().now_ms()};
+  const int64_t now_us = core_.clock().now_us();
+  Event event{"cairn/function.invoked", o.data, {}, now_us / 1000};
   const StepRefArgs ref = ref_of(run, slot);
-  record(run, schema::RecordType::RunCreated, build_run_created(child, o.function, event, &ref),
-         "invoke(\"" + slot.id + "\")");
+  record(run, schema::RecordType::RunCreated,
+         build_run_created(child, o.function, event, &ref, now_us), "invoke(\"" + slot.id + "\")");
 }
 
 void Executor::fail_run(RunState& run, std::string error) {
@@ -408,14 +457,14 @@ bool Executor::op_ready(RunState& run, OpSlot& slot) {
     return false;
   }
   if (run.replaying) {
-    std::vector<HistoryEntry>& history = *run.history;
+    std::vector<ReplayEntry>& history = *run.history;
     if (run.history_used < history.size()) {
-      const HistoryEntry& e = history[run.history_used];
-      if (e.kind != slot.kind || e.step_id != slot.id) {
-        fail_run(run, nondeterminism(slot, e.kind, e.step_id));
+      const Recorded recorded = Recorded::of(history[run.history_used]);
+      if (std::string why = divergence(slot, recorded); !why.empty()) {
+        fail_run(run, std::move(why));
         return false;
       }
-      fill(slot, e.failed, e.value, e.event);
+      take_result(slot, recorded);
       ++run.history_used;
       ++run.next_position;
       if (run.history_used == history.size()) {
@@ -430,12 +479,13 @@ bool Executor::op_ready(RunState& run, OpSlot& slot) {
   std::lock_guard lock(run.op_lock);
   const PendingOp& op = run.op;
   if (op.position == slot.position && op.state != OpState::kNone) {
-    if (op.kind != slot.kind || (!op.step_id.empty() && op.step_id != slot.id)) {
-      fail_run(run, nondeterminism(slot, op.kind, op.step_id));
+    const Recorded recorded = Recorded::of(op);
+    if (std::string why = divergence(slot, recorded); !why.empty()) {
+      fail_run(run, std::move(why));
       return false;
     }
-    if (op.state == OpState::kResolved) {
-      fill_from(slot, op);
+    if (recorded.resolved) {
+      take_result(slot, recorded);
       ++run.next_position;
       return true;
     }
@@ -447,25 +497,22 @@ void Executor::op_suspend(RunState& run, OpSlot& slot) {
   run.current = &slot;
   if (run.fatal) return;
   OpState state;
-  uint32_t attempts;
+  uint32_t attempt;
   {
     std::lock_guard lock(run.op_lock);
     const bool same = run.op.position == slot.position && run.op.kind == slot.kind;
     state = same ? run.op.state : OpState::kNone;
-    attempts = same ? run.op.attempts : 0;
+    attempt = slot.kind == OpKind::kStep ? attempt_due(run, slot, run.op) : 0;
   }
   switch (slot.kind) {
     case OpKind::kStep:
-      if (state == OpState::kNone) run_step(run, slot, 1);
-      if (state == OpState::kRetryDue &&
-          !(run.attempt_position == slot.position && run.attempt_started > attempts)) {
-        run_step(run, slot, attempts + 1);
-      }
+      if (attempt > 0) run_step(run, slot, attempt);
       break;
     case OpKind::kSleep:
       if (state == OpState::kNone) {
         record(run, schema::RecordType::SleepStarted,
-               build_sleep_started(ref_of(run, slot), slot.deadline_ms), "recording a sleep");
+               build_sleep_started(ref_of(run, slot), slot.deadline_ms, core_.clock().now_us()),
+               "recording a sleep");
       }
       break;
     case OpKind::kWait:
@@ -486,11 +533,36 @@ void Executor::op_resume(RunState& run, OpSlot& slot) {
     std::lock_guard lock(run.op_lock);
     const PendingOp& op = run.op;
     CAIRN_CHECK(op.position == slot.position && op.state == OpState::kResolved);
-    fill_from(slot, op);
+    take_result(slot, Recorded::of(op));
     ++run.next_position;
   }
   run.current = nullptr;
   if (slot.failed) throw StepError(slot.id, slot.value);
+}
+
+// The awaiter protocol of cairn/context.h: the functions an awaiter calls, forwarded to the run's
+// executor.
+bool op_ready(RunState& run, OpSlot& slot) {
+  return run.engine.executor().op_ready(run, slot);
+}
+
+void op_suspend(RunState& run, OpSlot& slot, std::coroutine_handle<> h) {
+  run.suspended = h;
+  run.engine.executor().op_suspend(run, slot);
+}
+
+void op_resume(RunState& run, OpSlot& slot) {
+  run.engine.executor().op_resume(run, slot);
+}
+
+uint64_t run_id_of(const RunState& run) {
+  return run.id;
+}
+std::string_view function_id_of(const RunState& run) {
+  return run.function_id;
+}
+int64_t now_ms_of(const RunState& run) {
+  return run.engine.clock().now_ms();
 }
 
 }  // namespace cairn::detail

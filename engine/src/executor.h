@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cairn/log/log.h"
 #include "cairn/schema/record_schema.h"
 #include "record_builder.h"
 #include "run_state.h"
@@ -19,6 +20,8 @@ class EngineCore;
 class Executor {
  public:
   explicit Executor(EngineCore& core) : core_(core) {}
+  // The log the executor records into (set once the engine's log is open, before runs start).
+  void set_log(log::Log* log) { log_ = log; }
 
   // Called by the worker that owns `run` (see Scheduler). Returns when the run is parked, freed,
   // or the engine is stopping.
@@ -45,10 +48,14 @@ class Executor {
   // Appends a record of `run`'s. A record the log refuses for its size fails the run with `what`
   // and the reason; false when nothing was appended.
   bool record(RunState& run, schema::RecordType type, Bytes payload, std::string_view what);
+  // Appends without waiting for durability: the run learns the outcome from apply. An error
+  // means the log refused the record (its size) or has failed.
+  Status append(schema::RecordType type, Bytes payload);
   uint32_t retries_for(const RunState& run, const OpSlot& slot) const;
   int64_t backoff_ms(const RunState& run, uint32_t attempt) const;
 
   EngineCore& core_;
+  log::Log* log_ = nullptr;
 };
 
 }  // namespace cairn::detail

@@ -1,6 +1,6 @@
 // FinishedRuns: what the engine keeps about finished runs for queries and run handles, bounded
-// by EngineOptions::runs_finished_kept (oldest dropped first; the log keeps everything), and the
-// waiting of wait_run().
+// by EngineOptions::runs_finished_kept and runs_finished_bytes_max (oldest dropped first; the log
+// keeps everything), and the waiting of wait_run().
 #pragma once
 
 #include <chrono>
@@ -17,21 +17,34 @@ namespace cairn::detail {
 
 class FinishedRuns {
  public:
-  explicit FinishedRuns(uint64_t kept_max) : kept_max_(kept_max) {}
-  void add(RunInfo info);
+  FinishedRuns(uint64_t kept_max, uint64_t bytes_max)
+      : kept_max_(kept_max), bytes_max_(bytes_max) {}
+  // `created_lsn`: where the run's records begin in the log (for run_history).
+  void add(RunInfo info, uint64_t created_lsn);
   std::optional<RunInfo> find(RunId id) const;
-  void list(const RunQuery& q, std::vector<RunInfo>* out) const;
+  std::optional<uint64_t> created_lsn(RunId id) const;
+  // The newest finished runs kept that match `q`, at most q.limit + 1 (newest first).
+  std::vector<RunInfo> page(const RunQuery& q) const;
   // Waits until `id` is added, the deadline passes, or fail() is called.
   Result<RunInfo> wait(RunId id, std::chrono::steady_clock::time_point deadline);
   void fail(const Status& status);
   uint64_t added() const;
 
  private:
+  struct Kept {
+    RunInfo info;
+    uint64_t created_lsn = 0;
+    uint64_t bytes = 0;
+  };
+  void drop_oldest();
+
   const uint64_t kept_max_;
+  const uint64_t bytes_max_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::unordered_map<RunId, RunInfo> runs_;
+  std::unordered_map<RunId, Kept> runs_;
   std::deque<RunId> order_;
+  uint64_t bytes_ = 0;
   Status failure_;
   uint64_t added_ = 0;
 };

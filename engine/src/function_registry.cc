@@ -27,8 +27,7 @@ Status validate(const FunctionOptions& o) {
 
 }  // namespace
 
-Status FunctionRegistry::add(FunctionOptions options, TypedBody body) {
-  if (!options.trigger.event.empty()) options.triggers.push_back(options.trigger);
+Status FunctionRegistry::add(FunctionOptions options, ValueFormat output_format, TypedBody body) {
   CAIRN_RETURN_IF_ERROR(validate(options));
   if (by_id_.contains(options.id) || by_id_.contains(options.id + "/on-failure")) {
     return Status(StatusCode::kAlreadyExists, "function " + options.id + " is already registered");
@@ -36,6 +35,7 @@ Status FunctionRegistry::add(FunctionOptions options, TypedBody body) {
   auto entry = std::make_unique<FunctionEntry>();
   entry->id = options.id;
   entry->body = std::move(body);
+  entry->output_format = output_format;
   if (options.on_failure) {
     auto handler = std::make_unique<FunctionEntry>();
     handler->id = options.id + "/on-failure";
@@ -43,11 +43,12 @@ Status FunctionRegistry::add(FunctionOptions options, TypedBody body) {
     handler->options.retries = options.retries;
     handler->options.backoff_base = options.backoff_base;
     handler->options.backoff_max = options.backoff_max;
-    FunctionBody fb = options.on_failure;
+    auto fb = options.on_failure;
     handler->body = [fb](Context& ctx, const Event& e) -> Task<std::string> {
       co_await fb(ctx, e);
       co_return std::string();
     };
+    handler->output_format = value_format<Unit>();
     entry->on_failure = handler.get();
     by_id_[handler->id] = handler.get();
     entries_.push_back(std::move(handler));

@@ -18,13 +18,14 @@ struct FunctionEntry {
   std::string id;
   FunctionOptions options;
   TypedBody body;
-  const FunctionEntry* on_failure = nullptr;  // the handler, registered as "<id>/on-failure"
+  ValueFormat output_format = ValueFormat::kBytes;  // the result's Codec's
+  const FunctionEntry* on_failure = nullptr;        // the handler, registered as "<id>/on-failure"
 };
 
 class FunctionRegistry {
  public:
   // Not thread-safe: everything is registered before the engine starts, then only read.
-  Status add(FunctionOptions options, TypedBody body);
+  Status add(FunctionOptions options, ValueFormat output_format, TypedBody body);
   const FunctionEntry* find(std::string_view id) const;
   // Ids of the functions an event with this name starts, in registration order.
   void match(std::string_view event_name, std::vector<std::string_view>* out) const;

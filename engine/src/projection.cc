@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "run_page.h"
+
 namespace cairn::detail {
 namespace {
 
@@ -58,9 +60,10 @@ RunState* Projection::find(RunId id) const {
   return runs_.find(id);
 }
 
-void Projection::apply(log::Lsn, log::RecordType type, std::span<const std::byte> payload,
+void Projection::apply(log::Lsn lsn, log::RecordType type, std::span<const std::byte> payload,
                        bool live) {
   live_ = live;
+  lsn_ = lsn;
   switch (static_cast<RecordType>(type)) {
     case RecordType::EventAccepted:
       on_event_accepted(*root<schema::EventAccepted>(payload));
@@ -103,7 +106,7 @@ void Projection::apply(log::Lsn, log::RecordType type, std::span<const std::byte
 }
 
 RunState* Projection::create_run(RunId id, std::string_view function_id, Event event,
-                                 RunId parent_run, uint32_t parent_position) {
+                                 RunId parent_run, uint32_t parent_position, int64_t created_us) {
   if (id > max_run_id_) max_run_id_ = id;
   if (runs_.contains(id)) return nullptr;  // recorded twice: the first one stands
   const FunctionEntry* fn = registry_.find(function_id);
@@ -111,6 +114,8 @@ RunState* Projection::create_run(RunId id, std::string_view function_id, Event e
   auto run = std::make_unique<RunState>(core_, id, fn, interned, std::move(event));
   run->parent_run = parent_run;
   run->parent_position = parent_position;
+  run->created_us = created_us;
+  run->created_lsn = lsn_;
   RunState* r = run.release();  // owned by the table, then by the worker that frees it
   {
     std::unique_lock lock(table_mu_);
@@ -122,14 +127,28 @@ RunState* Projection::create_run(RunId id, std::string_view function_id, Event e
   return r;
 }
 
+RunInfo Projection::info_of(const RunState& run) const {
+  RunInfo info;
+  info.id = run.id;
+  info.function_id = run.function_id;
+  info.status = run.status.load(std::memory_order_relaxed);
+  info.event = run.event;
+  info.parent = run.parent_run;
+  info.steps = run.positions.load(std::memory_order_relaxed);
+  info.created_at = TimePoint(std::chrono::microseconds(run.created_us));
+  return info;
+}
+
 void Projection::finish_run(RunState& run, RunStatus status, std::string output,
-                            std::string error) {
+                            ValueFormat output_format, std::string error, int64_t at_us) {
   run.status.store(status, std::memory_order_release);
   // Into the finished runs first, then out of the table: a query in between finds it in one.
-  RunInfo info{run.id,           run.function_id,
-               status,           std::move(output),
-               std::move(error), run.positions.load(std::memory_order_relaxed)};
-  effects_.run_finished(info);
+  RunInfo info = info_of(run);
+  info.output = std::move(output);
+  info.output_format = output_format;
+  info.error = std::move(error);
+  info.finished_at = TimePoint(std::chrono::microseconds(at_us));
+  effects_.run_finished(info, run.created_lsn, lsn_, live_);
   {
     std::unique_lock lock(table_mu_);
     runs_.erase(run.id);
@@ -159,9 +178,9 @@ void Projection::resolve(RunState& run, uint32_t position, OpKind kind, std::str
     if (op.wait) op.wait->matched.reset();
     fill(op);
     if (!live_) {
-      if (!run.history) run.history = std::make_unique<std::vector<HistoryEntry>>();
-      run.history->push_back(HistoryEntry{kind, op.failed, op.step_id, op.value,
-                                          op.wait ? op.wait->matched : std::nullopt});
+      if (!run.history) run.history = std::make_unique<std::vector<ReplayEntry>>();
+      run.history->push_back(ReplayEntry{kind, op.failed, op.step_id, op.value,
+                                         op.wait ? op.wait->matched : std::nullopt});
     }
   }
   run.positions.store(position + 1, std::memory_order_relaxed);
@@ -174,6 +193,7 @@ void Projection::cancel_wait(RunState& run) {
   if (run.op.kind == OpKind::kWait && run.op.state == OpState::kPending && run.op.wait) {
     waits_.remove(run.op.wait->event, run.op.wait->path, run.op.wait->value,
                   Waiter{run.id, run.op.position});
+    waiting_.store(waits_.size(), std::memory_order_relaxed);
   }
 }
 
@@ -186,11 +206,14 @@ void Projection::on_event_accepted(const schema::EventAccepted& e) {
   }
   if (e.functions() != nullptr) {
     RunId id = e.first_run_id();
-    for (const flatbuffers::String* f : *e.functions()) create_run(id++, sv(f), event, 0, 0);
+    for (const flatbuffers::String* f : *e.functions()) {
+      create_run(id++, sv(f), event, 0, 0, e.accepted_us());
+    }
   }
   if (!e.duplicate() && waits_.has_waiters_for(event.name)) {
     matched_.clear();
     waits_.take_matches(event.name, event.data, &matched_);
+    waiting_.store(waits_.size(), std::memory_order_relaxed);
     for (const Waiter& w : matched_) {
       RunState* run = find(w.run);
       if (run == nullptr) continue;
@@ -213,7 +236,7 @@ void Projection::on_run_created(const schema::RunCreated& c) {
   const schema::StepRef* p = c.parent();
   Event event{std::string(sv(c.event_name())), std::string(sv(c.event_data())), {}, c.ts_ms()};
   create_run(c.run_id(), sv(c.function_id()), std::move(event), p ? p->run_id() : 0,
-             p ? p->position() : 0);
+             p ? p->position() : 0, c.created_us());
   if (p == nullptr) return;
   RunState* parent = find(p->run_id());
   if (parent == nullptr) return;
@@ -263,9 +286,7 @@ void Projection::on_step_failed(const schema::StepFailed& f) {
     run->op.value.assign(sv(f.error()));
   }
   run->status.store(RunStatus::kSleeping, std::memory_order_relaxed);
-  if (live_) {
-    effects_.arm_timer(run->id, ref->position(), schema::ResumeReason::RetryDue, f.retry_at_ms());
-  }
+  if (live_) arm_timer_for(*run);
 }
 
 void Projection::on_sleep_started(const schema::SleepStarted& s) {
@@ -281,9 +302,7 @@ void Projection::on_sleep_started(const schema::SleepStarted& s) {
     run->op.deadline_ms = s.wake_at_ms();
   }
   run->status.store(RunStatus::kSleeping, std::memory_order_relaxed);
-  if (live_) {
-    effects_.arm_timer(run->id, ref->position(), schema::ResumeReason::TimerFired, s.wake_at_ms());
-  }
+  if (live_) arm_timer_for(*run);
 }
 
 void Projection::on_wait_started(const schema::WaitStarted& w) {
@@ -303,12 +322,10 @@ void Projection::on_wait_started(const schema::WaitStarted& w) {
     d.path.assign(sv(w.match_path()));
     d.value.assign(sv(w.match_value()));
     waits_.add(d.event, d.path, d.value, Waiter{run->id, ref->position()});
+    waiting_.store(waits_.size(), std::memory_order_relaxed);
   }
   run->status.store(RunStatus::kWaiting, std::memory_order_relaxed);
-  if (live_ && w.timeout_at_ms() > 0) {
-    effects_.arm_timer(run->id, ref->position(), schema::ResumeReason::WaitTimedOut,
-                       w.timeout_at_ms());
-  }
+  if (live_) arm_timer_for(*run);
 }
 
 void Projection::on_run_resumed(const schema::RunResumed& r) {
@@ -359,7 +376,8 @@ void Projection::on_run_completed(const schema::RunCompleted& c) {
               [&](PendingOp& op) { op.value = output; });
     }
   }
-  finish_run(*run, RunStatus::kCompleted, std::move(output), {});
+  finish_run(*run, RunStatus::kCompleted, std::move(output),
+             static_cast<ValueFormat>(c.output_format()), {}, c.at_us());
 }
 
 void Projection::on_run_failed(const schema::RunFailed& f) {
@@ -377,9 +395,10 @@ void Projection::on_run_failed(const schema::RunFailed& f) {
   }
   if (f.failure_handler_run_id() != 0) {
     Event ev{"cairn/function.failed", failure_event_data(*run, error), {}, 0};
-    create_run(f.failure_handler_run_id(), run->function_id + "/on-failure", std::move(ev), 0, 0);
+    create_run(f.failure_handler_run_id(), run->function_id + "/on-failure", std::move(ev), 0, 0,
+               f.at_us());
   }
-  finish_run(*run, RunStatus::kFailed, {}, std::move(error));
+  finish_run(*run, RunStatus::kFailed, {}, ValueFormat::kBytes, std::move(error), f.at_us());
 }
 
 void Projection::on_run_cancelled(const schema::RunCancelled& c) {
@@ -394,7 +413,30 @@ void Projection::on_run_cancelled(const schema::RunCancelled& c) {
       });
     }
   }
-  finish_run(*run, RunStatus::kCancelled, {}, std::string(sv(c.reason())));
+  finish_run(*run, RunStatus::kCancelled, {}, ValueFormat::kBytes, std::string(sv(c.reason())),
+             c.at_us());
+}
+
+void Projection::arm_timer_for(RunState& run) {
+  schema::ResumeReason reason;
+  uint32_t position;
+  int64_t deadline;
+  {
+    std::lock_guard lock(run.op_lock);
+    const PendingOp& op = run.op;
+    if (op.state == OpState::kPending && op.kind == OpKind::kSleep) {
+      reason = schema::ResumeReason::TimerFired;
+    } else if (op.state == OpState::kPending && op.kind == OpKind::kWait && op.deadline_ms > 0) {
+      reason = schema::ResumeReason::WaitTimedOut;
+    } else if (op.state == OpState::kRetryWait) {
+      reason = schema::ResumeReason::RetryDue;
+    } else {
+      return;  // nothing the clock moves on
+    }
+    position = op.position;
+    deadline = op.deadline_ms;
+  }
+  effects_.arm_timer(run.id, position, reason, deadline);
 }
 
 uint64_t Projection::finish_replay(uint64_t* unknown) {
@@ -411,24 +453,7 @@ uint64_t Projection::finish_replay(uint64_t* unknown) {
       ++*unknown;
       continue;
     }
-    OpKind kind;
-    OpState state;
-    uint32_t position;
-    int64_t deadline;
-    {
-      std::lock_guard lock(run->op_lock);
-      kind = run->op.kind;
-      state = run->op.state;
-      position = run->op.position;
-      deadline = run->op.deadline_ms;
-    }
-    if (state == OpState::kPending && kind == OpKind::kSleep) {
-      effects_.arm_timer(run->id, position, schema::ResumeReason::TimerFired, deadline);
-    } else if (state == OpState::kPending && kind == OpKind::kWait && deadline > 0) {
-      effects_.arm_timer(run->id, position, schema::ResumeReason::WaitTimedOut, deadline);
-    } else if (state == OpState::kRetryWait) {
-      effects_.arm_timer(run->id, position, schema::ResumeReason::RetryDue, deadline);
-    }
+    arm_timer_for(*run);
     run->replaying = run->history != nullptr && !run->history->empty();
     effects_.make_runnable(*run);
     ++resumed;
@@ -440,24 +465,28 @@ std::optional<RunInfo> Projection::info(RunId id) const {
   std::shared_lock lock(table_mu_);
   RunState* r = find(id);
   if (r == nullptr) return std::nullopt;
-  return RunInfo{r->id,
-                 r->function_id,
-                 r->status.load(std::memory_order_relaxed),
-                 {},
-                 {},
-                 r->positions.load(std::memory_order_relaxed)};
+  return info_of(*r);
 }
 
-void Projection::list(const RunQuery& q, std::vector<RunInfo>* out) const {
+std::vector<RunInfo> Projection::page(const RunQuery& q) const {
   std::shared_lock lock(table_mu_);
-  runs_.for_each([&](RunId, RunState* r) {
-    if (out->size() >= q.limit) return;
-    const RunStatus st = r->status.load(std::memory_order_relaxed);
-    if (!q.function_id.empty() && r->function_id != q.function_id) return;
-    if (q.status && st != *q.status) return;
-    out->push_back(
-        RunInfo{r->id, r->function_id, st, {}, {}, r->positions.load(std::memory_order_relaxed)});
+  NewestRuns<const RunState*> newest(q.limit + 1);
+  runs_.for_each([&](RunId id, RunState* r) {
+    if (matches(q, id, r->function_id, r->status.load(std::memory_order_relaxed),
+                TimePoint(std::chrono::microseconds(r->created_us)))) {
+      newest.offer(id, r);
+    }
   });
+  std::vector<RunInfo> out;
+  for (const auto& [id, r] : newest.take()) out.push_back(info_of(*r));
+  return out;
+}
+
+std::optional<uint64_t> Projection::created_lsn(RunId id) const {
+  std::shared_lock lock(table_mu_);
+  RunState* r = find(id);
+  if (r == nullptr) return std::nullopt;
+  return r->created_lsn;
 }
 
 }  // namespace cairn::detail

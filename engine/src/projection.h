@@ -35,7 +35,10 @@ class ProjectionEffects {
   virtual void arm_timer(RunId run, uint32_t position, schema::ResumeReason reason,
                          int64_t deadline_ms) = 0;
   virtual void cancel_timer(RunId run) = 0;
-  virtual void run_finished(const RunInfo& info) = 0;
+  // `created_lsn` and `finished_lsn`: where the run's records begin and end in the log. `live`:
+  // the run finished now (not in a past incarnation, found by recovery).
+  virtual void run_finished(const RunInfo& info, uint64_t created_lsn, uint64_t finished_lsn,
+                            bool live) = 0;
   // The run's last record is applied: free it now if no worker owns it, else let the owner.
   virtual void release_finished(RunState& run) = 0;
 
@@ -66,11 +69,14 @@ class Projection {
 
   // Queries, from any thread.
   std::optional<RunInfo> info(RunId id) const;
-  void list(const RunQuery& q, std::vector<RunInfo>* out) const;
+  // The newest unfinished runs that match `q`, at most q.limit + 1 (newest first).
+  std::vector<RunInfo> page(const RunQuery& q) const;
+  // Where the run's records begin, if it is unfinished.
+  std::optional<uint64_t> created_lsn(RunId id) const;
   uint64_t active_runs() const { return active_.load(std::memory_order_relaxed); }
   RunId max_run_id() const { return max_run_id_; }
   const ProjectionCounters& counters() const { return counters_; }
-  size_t waiting_for_events() const { return waits_.size(); }
+  uint64_t waiting_for_events() const { return waiting_.load(std::memory_order_relaxed); }
 
   // Runs still in the table (shutdown frees them).
   std::vector<RunState*> take_all();
@@ -78,13 +84,20 @@ class Projection {
  private:
   RunState* find(RunId id) const;
   RunState* create_run(RunId id, std::string_view function_id, Event event, RunId parent_run,
-                       uint32_t parent_position);
-  void finish_run(RunState& run, RunStatus status, std::string output, std::string error);
+                       uint32_t parent_position, int64_t created_us);
+  // `output_format` for a completed run; `at_us` when its last record says it ended.
+  void finish_run(RunState& run, RunStatus status, std::string output, ValueFormat output_format,
+                  std::string error, int64_t at_us);
+  RunInfo info_of(const RunState& run) const;
   // Sets the run's operation at `position` resolved, records history while replaying, and in
   // live mode makes the run runnable.
   void resolve(RunState& run, uint32_t position, OpKind kind, std::string_view step_id,
                const std::function<void(PendingOp&)>& fill);
   void cancel_wait(RunState& run);
+  // The one rule for timers: arms the timer that the run's pending operation waits for (a sleep's
+  // wake-up, a wait's timeout, a step's retry), if any. Live apply calls it when an operation
+  // starts; finish_replay for every run recovered.
+  void arm_timer_for(RunState& run);
 
   void on_event_accepted(const schema::EventAccepted& e);
   void on_run_created(const schema::RunCreated& c);
@@ -103,11 +116,13 @@ class Projection {
   ProjectionEffects& effects_;
   const Clock& clock_;
   bool live_ = false;
+  log::Lsn lsn_ = 0;  // of the record being applied
 
   // Mutated by apply only (one thread); queries read under the shared lock.
   mutable std::shared_mutex table_mu_;
   RunTable runs_;
   std::atomic<uint64_t> active_{0};
+  std::atomic<uint64_t> waiting_{0};  // runs with a wait in the index
   RunId max_run_id_ = 0;
   WaitIndex waits_;
   std::vector<Waiter> matched_;                   // scratch

@@ -30,9 +30,14 @@ flatbuffers::Offset<flatbuffers::Vector<uint8_t>> bytes(flatbuffers::FlatBufferB
   return fbb.CreateVector(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
 
+schema::ValueFormat format_of(ValueFormat f) {
+  return static_cast<schema::ValueFormat>(f);
+}
+
 flatbuffers::Offset<schema::EventAccepted> event_accepted(
     flatbuffers::FlatBufferBuilder& fbb, const Event& event, RunId first_run_id,
-    std::span<const std::string_view> functions, const StepRefArgs* origin, bool duplicate) {
+    std::span<const std::string_view> functions, const StepRefArgs* origin, bool duplicate,
+    int64_t accepted_us) {
   std::vector<flatbuffers::Offset<flatbuffers::String>> fns;
   fns.reserve(functions.size());
   for (std::string_view f : functions) fns.push_back(str(fbb, f));
@@ -42,102 +47,107 @@ flatbuffers::Offset<schema::EventAccepted> event_accepted(
   auto data = str(fbb, event.data);
   auto org = origin ? step_ref(fbb, *origin) : flatbuffers::Offset<schema::StepRef>();
   return schema::CreateEventAccepted(fbb, id, name, data, event.ts_ms, first_run_id, fn_vec, org,
-                                     duplicate);
+                                     duplicate, accepted_us);
 }
 
 }  // namespace
 
 Bytes build_event_accepted(const Event& event, RunId first_run_id,
                            std::span<const std::string_view> functions, const StepRefArgs* origin,
-                           bool duplicate) {
+                           bool duplicate, int64_t accepted_us) {
   auto& fbb = builder();
-  fbb.Finish(event_accepted(fbb, event, first_run_id, functions, origin, duplicate));
+  fbb.Finish(event_accepted(fbb, event, first_run_id, functions, origin, duplicate, accepted_us));
   return finish(fbb);
 }
 
-Bytes build_event_batch(std::span<const BatchedEvent> events) {
+Bytes build_event_batch(std::span<const BatchedEvent> events, int64_t accepted_us) {
   auto& fbb = builder();
   std::vector<flatbuffers::Offset<schema::EventAccepted>> tables;
   tables.reserve(events.size());
   for (const BatchedEvent& e : events) {
-    tables.push_back(event_accepted(fbb, *e.event, e.first_run_id, e.functions, nullptr, false));
+    tables.push_back(
+        event_accepted(fbb, *e.event, e.first_run_id, e.functions, nullptr, false, accepted_us));
   }
   fbb.Finish(schema::CreateEventBatch(fbb, fbb.CreateVector(tables)));
   return finish(fbb);
 }
 
 Bytes build_run_created(RunId run, std::string_view function_id, const Event& event,
-                        const StepRefArgs* parent) {
+                        const StepRefArgs* parent, int64_t created_us) {
   auto& fbb = builder();
   auto f = str(fbb, function_id);
   auto name = str(fbb, event.name);
   auto data = str(fbb, event.data);
   auto p = parent ? step_ref(fbb, *parent) : flatbuffers::Offset<schema::StepRef>();
-  fbb.Finish(schema::CreateRunCreated(fbb, run, f, name, data, event.ts_ms, p));
+  fbb.Finish(schema::CreateRunCreated(fbb, run, f, name, data, event.ts_ms, p, created_us));
   return finish(fbb);
 }
 
-Bytes build_step_completed(const StepRefArgs& step, uint32_t attempt, std::string_view output) {
+Bytes build_step_completed(const StepRefArgs& step, uint32_t attempt, std::string_view output,
+                           ValueFormat format, AttemptTimes times) {
   auto& fbb = builder();
   auto out = bytes(fbb, output);
   auto s = step_ref(fbb, step);
-  fbb.Finish(schema::CreateStepCompleted(fbb, s, attempt, out));
+  fbb.Finish(schema::CreateStepCompleted(fbb, s, attempt, out, format_of(format), times.started_us,
+                                         times.finished_us));
   return finish(fbb);
 }
 
 Bytes build_step_failed(const StepRefArgs& step, uint32_t attempt, schema::FailureKind kind,
-                        std::string_view error, int64_t retry_at_ms) {
+                        std::string_view error, int64_t retry_at_ms, AttemptTimes times) {
   auto& fbb = builder();
   auto e = str(fbb, error);
   auto s = step_ref(fbb, step);
-  fbb.Finish(schema::CreateStepFailed(fbb, s, attempt, kind, e, retry_at_ms));
+  fbb.Finish(schema::CreateStepFailed(fbb, s, attempt, kind, e, retry_at_ms, times.started_us,
+                                      times.finished_us));
   return finish(fbb);
 }
 
-Bytes build_sleep_started(const StepRefArgs& step, int64_t wake_at_ms) {
+Bytes build_sleep_started(const StepRefArgs& step, int64_t wake_at_ms, int64_t at_us) {
   auto& fbb = builder();
   auto s = step_ref(fbb, step);
-  fbb.Finish(schema::CreateSleepStarted(fbb, s, wake_at_ms));
+  fbb.Finish(schema::CreateSleepStarted(fbb, s, wake_at_ms, at_us));
   return finish(fbb);
 }
 
 Bytes build_wait_started(const StepRefArgs& step, std::string_view event_name,
                          std::string_view match_path, std::string_view match_value,
-                         int64_t timeout_at_ms) {
+                         int64_t timeout_at_ms, int64_t at_us) {
   auto& fbb = builder();
   auto s = step_ref(fbb, step);
   auto n = str(fbb, event_name);
   auto p = str(fbb, match_path);
   auto v = str(fbb, match_value);
-  fbb.Finish(schema::CreateWaitStarted(fbb, s, n, p, v, timeout_at_ms));
+  fbb.Finish(schema::CreateWaitStarted(fbb, s, n, p, v, timeout_at_ms, at_us));
   return finish(fbb);
 }
 
-Bytes build_run_resumed(const StepRefArgs& step, schema::ResumeReason reason) {
+Bytes build_run_resumed(const StepRefArgs& step, schema::ResumeReason reason, int64_t at_us) {
   auto& fbb = builder();
   auto s = step_ref(fbb, step);
-  fbb.Finish(schema::CreateRunResumed(fbb, s, reason));
+  fbb.Finish(schema::CreateRunResumed(fbb, s, reason, at_us));
   return finish(fbb);
 }
 
-Bytes build_run_completed(RunId run, std::string_view output) {
+Bytes build_run_completed(RunId run, std::string_view output, ValueFormat format, int64_t at_us) {
   auto& fbb = builder();
   auto out = bytes(fbb, output);
-  fbb.Finish(schema::CreateRunCompleted(fbb, run, out));
+  fbb.Finish(schema::CreateRunCompleted(fbb, run, out, format_of(format), at_us));
   return finish(fbb);
 }
 
-Bytes build_run_failed(RunId run, std::string_view error, RunId failure_handler_run) {
+Bytes build_run_failed(RunId run, std::string_view error, RunId failure_handler_run,
+                       int64_t at_us) {
   auto& fbb = builder();
   auto e = str(fbb, error);
-  fbb.Finish(schema::CreateRunFailed(fbb, run, e, failure_handler_run));
+  fbb.Finish(schema::CreateRunFailed(fbb, run, e, failure_handler_run, at_us));
   return finish(fbb);
 }
 
-Bytes build_run_cancelled(RunId run, std::string_view reason) {
+Bytes build_run_cancelled(RunId run, std::string_view reason, int64_t at_us) {
   auto& fbb = builder();
   auto r = str(fbb, reason);
-  fbb.Finish(schema::CreateRunCancelled(fbb, run, r));
+  fbb.Finish(schema::CreateRunCancelled(fbb, run, r, at_us));
   return finish(fbb);
 }
 

@@ -21,29 +21,37 @@ struct StepRefArgs {
   std::string_view step_id;
 };
 
+// Every record carries when it happened on the engine's clock (`*_us`, microseconds since the
+// Unix epoch) for tools; replay never reads those.
 Bytes build_event_accepted(const Event& event, RunId first_run_id,
                            std::span<const std::string_view> functions, const StepRefArgs* origin,
-                           bool duplicate);
+                           bool duplicate, int64_t accepted_us);
 // One event of an EventBatch: the event, the first of its runs, and the functions they run.
 struct BatchedEvent {
   const Event* event = nullptr;
   RunId first_run_id = 0;
   std::span<const std::string_view> functions;
 };
-Bytes build_event_batch(std::span<const BatchedEvent> events);
+Bytes build_event_batch(std::span<const BatchedEvent> events, int64_t accepted_us);
 Bytes build_run_created(RunId run, std::string_view function_id, const Event& event,
-                        const StepRefArgs* parent);
-Bytes build_step_completed(const StepRefArgs& step, uint32_t attempt, std::string_view output);
+                        const StepRefArgs* parent, int64_t created_us);
+// One attempt of a step's body: when it began and ended.
+struct AttemptTimes {
+  int64_t started_us = 0;
+  int64_t finished_us = 0;
+};
+Bytes build_step_completed(const StepRefArgs& step, uint32_t attempt, std::string_view output,
+                           ValueFormat format, AttemptTimes times);
 Bytes build_step_failed(const StepRefArgs& step, uint32_t attempt, schema::FailureKind kind,
-                        std::string_view error, int64_t retry_at_ms);
-Bytes build_sleep_started(const StepRefArgs& step, int64_t wake_at_ms);
+                        std::string_view error, int64_t retry_at_ms, AttemptTimes times);
+Bytes build_sleep_started(const StepRefArgs& step, int64_t wake_at_ms, int64_t at_us);
 Bytes build_wait_started(const StepRefArgs& step, std::string_view event_name,
                          std::string_view match_path, std::string_view match_value,
-                         int64_t timeout_at_ms);
-Bytes build_run_resumed(const StepRefArgs& step, schema::ResumeReason reason);
-Bytes build_run_completed(RunId run, std::string_view output);
-Bytes build_run_failed(RunId run, std::string_view error, RunId failure_handler_run);
-Bytes build_run_cancelled(RunId run, std::string_view reason);
+                         int64_t timeout_at_ms, int64_t at_us);
+Bytes build_run_resumed(const StepRefArgs& step, schema::ResumeReason reason, int64_t at_us);
+Bytes build_run_completed(RunId run, std::string_view output, ValueFormat format, int64_t at_us);
+Bytes build_run_failed(RunId run, std::string_view error, RunId failure_handler_run, int64_t at_us);
+Bytes build_run_cancelled(RunId run, std::string_view reason, int64_t at_us);
 
 constexpr uint16_t type_of(schema::RecordType t) {
   return static_cast<uint16_t>(t);

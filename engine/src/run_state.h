@@ -96,7 +96,7 @@ struct PendingOp {
 };
 
 // A resolved position, kept while a restarted run replays (then dropped).
-struct HistoryEntry {
+struct ReplayEntry {
   OpKind kind = OpKind::kStep;
   bool failed = false;
   std::string step_id;
@@ -148,6 +148,8 @@ struct RunState {
   const Event event;               // the input
   RunId parent_run = 0;
   uint32_t parent_position = 0;
+  int64_t created_us = 0;    // the engine's clock when its creating record was accepted
+  uint64_t created_lsn = 0;  // that record's LSN (run_history reads from there)
 
   // --- projection (apply) ---
   std::atomic<RunStatus> status{RunStatus::kQueued};
@@ -157,7 +159,7 @@ struct RunState {
   std::atomic<uint32_t> positions{0};      // durable operations recorded
   std::atomic<int64_t> notified_at_ns{0};  // when a step's record made it runnable
   PendingOp op;
-  std::unique_ptr<std::vector<HistoryEntry>> history;  // while a restarted run replays
+  std::unique_ptr<std::vector<ReplayEntry>> history;  // while a restarted run replays
 
   // --- executor (the worker that owns it) ---
   Context ctx;

@@ -13,6 +13,11 @@ class SystemClock final : public Clock {
                std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
+  int64_t now_us() const override {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
   std::chrono::nanoseconds real_wait_until(int64_t deadline_ms) const override {
     return std::chrono::milliseconds(std::max<int64_t>(0, deadline_ms - now_ms()));
   }

@@ -83,15 +83,15 @@ cairn::Status register_order_functions(cairn::Engine& engine, FlakyPayments& pay
   };
 
   CAIRN_RETURN_IF_ERROR(engine.register_function({.id = "fulfil-order",
-                                                  .trigger = cairn::on_event("order/created"),
+                                                  .triggers = {cairn::on_event("order/created")},
                                                   .retries = 10,
                                                   .backoff_base = std::chrono::milliseconds(10),
                                                   .backoff_max = std::chrono::seconds(1)},
                                                  fulfil));
   CAIRN_RETURN_IF_ERROR(engine.register_function(
-      {.id = "ship-order", .trigger = cairn::on_event("shipment/requested")}, ship));
+      {.id = "ship-order", .triggers = {cairn::on_event("shipment/requested")}}, ship));
   return engine.register_function(
-      {.id = "notify-customer", .trigger = cairn::on_event("order/fulfilled")}, notify);
+      {.id = "notify-customer", .triggers = {cairn::on_event("order/fulfilled")}}, notify);
 }
 
 }  // namespace orders

@@ -1,8 +1,6 @@
 // Frame decoding and validation (see frame_decoder.h).
 #include "frame_decoder.h"
 
-#include "cairn/schema/record_schema.h"
-
 namespace cairn::log::format {
 
 const char* frame_check_name(FrameCheck check) {
@@ -22,7 +20,7 @@ const char* frame_check_name(FrameCheck check) {
     case FrameCheck::kLsnMismatch:
       return "LSN out of sequence";
     case FrameCheck::kBadPayload:
-      return "payload fails FlatBuffers verification";
+      return "payload fails verification (unknown record type, or bytes that are not its table)";
   }
   return "?";
 }
@@ -35,8 +33,8 @@ uint32_t peek_frame_size(std::span<const std::byte> header_bytes) {
   return frame_size(h.payload_len);
 }
 
-FrameCheck decode_frame(std::span<const std::byte> bytes, Lsn expected_lsn, bool verify_payload,
-                        DecodedFrame* out) {
+FrameCheck decode_frame(std::span<const std::byte> bytes, Lsn expected_lsn,
+                        PayloadVerifier verifier, DecodedFrame* out) {
   if (bytes.size() >= 8 && is_zero_word(bytes.data())) return FrameCheck::kEmpty;
   if (bytes.size() < kFrameHeaderSize) return FrameCheck::kTruncated;
   const uint32_t size = peek_frame_size(bytes);
@@ -50,7 +48,7 @@ FrameCheck decode_frame(std::span<const std::byte> bytes, Lsn expected_lsn, bool
   out->payload = bytes.subspan(kFrameHeaderSize, h.payload_len);
   out->size = size;
   if (expected_lsn != kNoLsn && h.lsn != expected_lsn) return FrameCheck::kLsnMismatch;
-  if (verify_payload && !schema::verify_payload(h.type, out->payload)) {
+  if (verifier != nullptr && !verifier(h.type, out->payload)) {
     return FrameCheck::kBadPayload;
   }
   return FrameCheck::kOk;

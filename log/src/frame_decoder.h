@@ -32,8 +32,9 @@ struct DecodedFrame {
 // Checks the frame at the start of `bytes` (everything up to the end of its segment, or at least
 // the whole frame). `expected_lsn` = kNoLsn skips the LSN check. When it returns kOk or
 // kLsnMismatch, `out` describes the frame.
-FrameCheck decode_frame(std::span<const std::byte> bytes, Lsn expected_lsn, bool verify_payload,
-                        DecodedFrame* out);
+// `verifier`, if given, checks the payload of an intact frame (kBadPayload when it refuses).
+FrameCheck decode_frame(std::span<const std::byte> bytes, Lsn expected_lsn,
+                        PayloadVerifier verifier, DecodedFrame* out);
 
 // The size of the frame whose header starts `bytes` (at least 8 bytes), when the header is
 // plausible (not the checksum: the caller may not have the whole frame yet). 0 when the first 8

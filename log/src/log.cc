@@ -13,8 +13,8 @@
 namespace cairn::log {
 
 std::unique_ptr<LogReader> make_live_reader(std::shared_ptr<FileSystem> fs, std::string dir,
-                                            Lsn from, std::function<Lsn()> durable_end,
-                                            Status* error);
+                                            Lsn from, PayloadVerifier verifier,
+                                            std::function<Lsn()> durable_end, Status* error);
 
 namespace {
 
@@ -51,6 +51,7 @@ class Log::Impl {
  public:
   std::filesystem::path dir;
   LogOptions options;
+  LogHooks hooks;
   std::shared_ptr<FileSystem> fs;
   int lock_fd = -1;
   RecoveryReport report;
@@ -95,11 +96,13 @@ Result<int> open_segment(FileSystem& fs, const std::string& path, const LogOptio
 }
 }  // namespace
 
-Result<std::unique_ptr<Log>> Log::open(const std::filesystem::path& dir_path, LogOptions options) {
+Result<std::unique_ptr<Log>> Log::open(const std::filesystem::path& dir_path, LogOptions options,
+                                       LogHooks hooks) {
   CAIRN_RETURN_IF_ERROR(check_options(options));
   auto impl = std::make_unique<Impl>();
   impl->dir = dir_path;
   impl->options = options;
+  impl->hooks = hooks;
   impl->fs = options.file_system ? options.file_system : posix_file_system();
   FileSystem& fs = *impl->fs;
   const std::string dir = dir_path.string();
@@ -125,7 +128,8 @@ Result<std::unique_ptr<Log>> Log::open(const std::filesystem::path& dir_path, Lo
     return st.with_context(where);
   }
 
-  CAIRN_ASSIGN_OR_RETURN(RecoveredLog rec, recover_log(fs, dir, options, &impl->report));
+  CAIRN_ASSIGN_OR_RETURN(RecoveredLog rec,
+                         recover_log(fs, dir, options, hooks.payload_verifier, &impl->report));
   bool direct = false;
   CAIRN_ASSIGN_OR_RETURN(int fd,
                          open_segment(fs, join_path(dir, rec.active.name), options, &direct));
@@ -138,7 +142,7 @@ Result<std::unique_ptr<Log>> Log::open(const std::filesystem::path& dir_path, Lo
                                     ? options.io_queue_factory()
                                     : default_io_queue(options.writes_in_flight_max + 2);
   CAIRN_CHECK_MSG(io != nullptr, "io_queue_factory returned null");
-  WriterConfig cfg{impl->fs, dir, options, direct, rec.active, rec.end_lsn};
+  WriterConfig cfg{impl->fs, dir, options, hooks.listener, direct, rec.active, rec.end_lsn};
   impl->writer =
       std::make_unique<LogWriter>(std::move(cfg), *impl->ring, std::move(io), *impl->preparer);
   impl->writer->start();
@@ -197,7 +201,8 @@ Result<std::unique_ptr<LogReader>> Log::read_from(Lsn from) {
   Impl* m = impl_.get();
   Status error;
   auto reader = make_live_reader(
-      m->fs, m->dir.string(), from, [m] { return m->writer->durable_lsn(); }, &error);
+      m->fs, m->dir.string(), from, m->hooks.payload_verifier,
+      [m] { return m->writer->durable_lsn(); }, &error);
   if (!reader) return error;
   return reader;
 }

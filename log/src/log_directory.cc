@@ -71,28 +71,33 @@ Result<DirectoryListing> list_log_directory(FileSystem& fs, const std::string& d
   return out;
 }
 
+std::optional<std::string> why_not_next_segment(const SegmentFile& prev, Lsn prev_end,
+                                                const SegmentFile& next) {
+  if (next.seq == prev.seq) return "two segments have sequence number " + std::to_string(next.seq);
+  if (next.seq == prev.seq + 2) return "segment " + std::to_string(prev.seq + 1) + " is missing";
+  if (next.seq != prev.seq + 1) {
+    return next.seq < prev.seq ? "sequence numbers out of order"
+                               : "segments " + std::to_string(prev.seq + 1) + ".." +
+                                     std::to_string(next.seq - 1) + " are missing";
+  }
+  if (prev_end == kNoLsn) {
+    if (next.first_lsn > prev.first_lsn) return std::nullopt;
+    return "first LSN " + std::to_string(next.first_lsn) + " is not after the previous " +
+           "segment's first LSN " + std::to_string(prev.first_lsn);
+  }
+  if (next.first_lsn == prev_end) return std::nullopt;
+  return "segment starts at LSN " + std::to_string(next.first_lsn) + " but " + prev.name +
+         " ends at LSN " + std::to_string(prev_end) + " (a segment is missing or misnamed)";
+}
+
 std::optional<Damage> check_segment_sequence(const std::vector<SegmentFile>& segments) {
   for (size_t i = 1; i < segments.size(); ++i) {
-    const SegmentFile& prev = segments[i - 1];
-    const SegmentFile& cur = segments[i];
-    Damage d;
-    d.kind = DamageKind::kBrokenSequence;
-    d.file = cur.name;
-    d.lsn = cur.first_lsn;
-    if (cur.seq != prev.seq + 1) {
-      if (cur.seq == prev.seq) {
-        d.what = "two segments have sequence number " + std::to_string(cur.seq);
-      } else if (cur.seq == prev.seq + 2) {
-        d.what = "segment " + std::to_string(prev.seq + 1) + " is missing";
-      } else {
-        d.what = "segments " + std::to_string(prev.seq + 1) + ".." + std::to_string(cur.seq - 1) +
-                 " are missing";
-      }
-      return d;
-    }
-    if (cur.first_lsn <= prev.first_lsn) {
-      d.what = "first LSN " + std::to_string(cur.first_lsn) + " is not after the previous " +
-               "segment's first LSN " + std::to_string(prev.first_lsn);
+    if (auto why = why_not_next_segment(segments[i - 1], kNoLsn, segments[i])) {
+      Damage d;
+      d.kind = DamageKind::kBrokenSequence;
+      d.file = segments[i].name;
+      d.lsn = segments[i].first_lsn;
+      d.what = std::move(*why);
       return d;
     }
   }

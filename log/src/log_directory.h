@@ -24,6 +24,13 @@ struct DirectoryListing {
 
 Result<DirectoryListing> list_log_directory(FileSystem& fs, const std::string& dir);
 
+// The one rule for a log's segments: `next` follows `prev` when its sequence number is the next
+// one and it starts where `prev` ends. `prev_end` is the LSN after prev's last record, or kNoLsn
+// when only the names are known (then next must merely start after prev does). Returns why not,
+// or nullopt when it follows.
+std::optional<std::string> why_not_next_segment(const SegmentFile& prev, Lsn prev_end,
+                                                const SegmentFile& next);
+
 // Damage when the names skip a sequence number or their first LSNs do not increase.
 std::optional<Damage> check_segment_sequence(const std::vector<SegmentFile>& segments);
 

@@ -82,7 +82,7 @@ class DirectoryReader final : public LogReader {
     index_ = i;
     cursor_ =
         std::make_unique<SegmentCursor>(*fs_, join_path(dir_, segments_[i].name), segments_[i],
-                                        options_.chunk_bytes, options_.verify_payloads);
+                                        options_.chunk_bytes, options_.payload_verifier);
     return cursor_->open();
   }
 
@@ -96,12 +96,9 @@ class DirectoryReader final : public LogReader {
   Status advance() {
     const SegmentFile& cur = segments_[index_];
     const SegmentFile& nxt = segments_[index_ + 1];
-    const Lsn end = cursor_->expected_lsn();
-    if (nxt.seq != cur.seq + 1 || nxt.first_lsn != end) {
+    if (auto why = why_not_next_segment(cur, cursor_->expected_lsn(), nxt)) {
       return Status(StatusCode::kCorruption, "log " + dir_ + ": segment " + nxt.name +
-                                                 " does not follow " + cur.name +
-                                                 ", which ends at LSN " + std::to_string(end) +
-                                                 " (a segment is missing or misnamed)");
+                                                 " does not follow " + cur.name + ": " + *why);
     }
     return open_segment(index_ + 1);
   }
@@ -154,10 +151,11 @@ Result<std::unique_ptr<LogReader>> LogReader::open(const std::filesystem::path& 
 }
 
 std::unique_ptr<LogReader> make_live_reader(std::shared_ptr<FileSystem> fs, std::string dir,
-                                            Lsn from, std::function<Lsn()> durable_end,
-                                            Status* error) {
+                                            Lsn from, PayloadVerifier verifier,
+                                            std::function<Lsn()> durable_end, Status* error) {
   ReaderOptions options;
   options.from = from;
+  options.payload_verifier = verifier;
   auto r = std::make_unique<DirectoryReader>(std::move(fs), std::move(dir), std::move(options),
                                              std::move(durable_end));
   *error = r->init();

@@ -10,7 +10,7 @@ namespace {
 Result<SegmentScan> scan_segment(FileSystem& fs, const std::string& dir, const SegmentFile& file,
                                  const ScanOptions& options) {
   SegmentCursor cursor(fs, join_path(dir, file.name), file, options.chunk_bytes,
-                       options.verify_payloads);
+                       options.payload_verifier);
   CAIRN_RETURN_IF_ERROR(cursor.open());
   SegmentScan scan;
   scan.file = file;
@@ -104,14 +104,16 @@ Result<LogScan> scan_log(FileSystem& fs, const std::string& dir,
     const SegmentScan& s = out.segments[i];
     if (i > 0) {
       const SegmentScan& prev = out.segments[i - 1];
-      if (s.file.first_lsn != prev.end_lsn && prev.stop == SegmentScan::Stop::kCleanEnd &&
-          prev.later_data_end == 0) {
+      // Where the previous segment ends is known only when it ends cleanly; damage inside it is
+      // reported for it below instead.
+      const bool prev_clean = prev.stop == SegmentScan::Stop::kCleanEnd && prev.later_data_end == 0;
+      if (auto why = why_not_next_segment(prev.file, prev_clean ? prev.end_lsn : kNoLsn, s.file);
+          why && prev_clean) {
         Damage d;
         d.kind = DamageKind::kBrokenSequence;
         d.file = s.file.name;
         d.lsn = prev.end_lsn;
-        d.what = "segment starts at LSN " + std::to_string(s.file.first_lsn) +
-                 " but the previous one ends at LSN " + std::to_string(prev.end_lsn);
+        d.what = std::move(*why);
         out.damage = d;
         break;
       }

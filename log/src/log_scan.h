@@ -40,7 +40,7 @@ struct SegmentScan {
 };
 
 struct ScanOptions {
-  bool verify_payloads = true;
+  PayloadVerifier payload_verifier = nullptr;
   uint64_t tail_window_bytes = 8ull << 20;
   size_t chunk_bytes = 4u << 20;
   // Each intact frame, in order (may be empty).

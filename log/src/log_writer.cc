@@ -19,7 +19,7 @@ LogWriter::LogWriter(WriterConfig config, StagingRing& ring, std::unique_ptr<IoQ
       ring_(ring),
       io_(std::move(io)),
       preparer_(preparer),
-      listener_(cfg_.options.listener),
+      listener_(cfg_.listener),
       seg_(cfg_.segment),
       consumed_(cfg_.start_lsn),
       durable_lsn_(cfg_.start_lsn) {

@@ -34,6 +34,7 @@ struct WriterConfig {
   std::shared_ptr<FileSystem> fs;
   std::string dir;
   LogOptions options;
+  DurableListener* listener = nullptr;
   bool direct_io = false;  // segment fds are O_DIRECT|O_DSYNC
   ActiveSegment segment;
   Lsn start_lsn = 0;

@@ -102,7 +102,7 @@ Status zero_range(FileSystem& fs, const std::string& path, uint64_t from, uint64
 Status cut_segment(FileSystem& fs, const std::string& dir, const SegmentScan& s, uint64_t cut,
                    uint64_t scan_to, const char* why, RecoveryReport* report) {
   const std::string path = join_path(dir, s.file.name);
-  SegmentCursor cursor(fs, path, s.file, 4u << 20, false);
+  SegmentCursor cursor(fs, path, s.file, 4u << 20, nullptr);
   CAIRN_RETURN_IF_ERROR(cursor.open());
   CAIRN_ASSIGN_OR_RETURN(uint64_t extent, cursor.nonzero_extent(cut, scan_to));
   if (extent <= cut) return Status();
@@ -154,8 +154,8 @@ Status remove_spares(FileSystem& fs, const std::string& dir, const DirectoryList
 }
 
 Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
-                                      const LogOptions& options, std::vector<SegmentFile>& segs,
-                                      RecoveryReport* report);
+                                      const LogOptions& options, PayloadVerifier verifier,
+                                      std::vector<SegmentFile>& segs, RecoveryReport* report);
 
 }  // namespace
 
@@ -164,14 +164,15 @@ uint64_t tail_window_bytes(const LogOptions& options) {
 }
 
 Result<RecoveredLog> recover_log(FileSystem& fs, const std::string& dir, const LogOptions& options,
-                                 RecoveryReport* report) {
+                                 PayloadVerifier verifier, RecoveryReport* report) {
   CAIRN_ASSIGN_OR_RETURN(DirectoryListing listing, list_log_directory(fs, dir));
   std::vector<SegmentFile>& segs = listing.segments;
   if (segs.empty()) {
     CAIRN_RETURN_IF_ERROR(remove_spares(fs, dir, listing));
     return create_first_segment(fs, dir, options, report);
   }
-  CAIRN_ASSIGN_OR_RETURN(RecoveredLog out, recover_segments(fs, dir, options, segs, report));
+  CAIRN_ASSIGN_OR_RETURN(RecoveredLog out,
+                         recover_segments(fs, dir, options, verifier, segs, report));
   // Spares never hold records; they go only once the log is going to open (a refused open
   // changes nothing).
   CAIRN_RETURN_IF_ERROR(remove_spares(fs, dir, listing));
@@ -181,8 +182,8 @@ Result<RecoveredLog> recover_log(FileSystem& fs, const std::string& dir, const L
 namespace {
 
 Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
-                                      const LogOptions& options, std::vector<SegmentFile>& segs,
-                                      RecoveryReport* report) {
+                                      const LogOptions& options, PayloadVerifier verifier,
+                                      std::vector<SegmentFile>& segs, RecoveryReport* report) {
   const bool point_in_time = options.recovery_mode == RecoveryMode::kPointInTime;
   if (auto d = check_segment_sequence(segs)) {
     if (!point_in_time)
@@ -203,6 +204,7 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
   const size_t first = (verified == 0 || verified >= n) ? 0 : n - verified;
   ScanOptions so;
   so.tail_window_bytes = window;
+  so.payload_verifier = verifier;
   CAIRN_ASSIGN_OR_RETURN(
       LogScan scan,
       scan_log(fs, dir, std::vector<SegmentFile>(segs.begin() + first, segs.end()), so));

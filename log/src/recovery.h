@@ -18,7 +18,8 @@ struct RecoveredLog {
 // Bytes after a bad frame that may belong to writes that were in flight when the process died.
 uint64_t tail_window_bytes(const LogOptions& options);
 
+// `verifier` checks payloads in the segments scanned (null: frames only).
 Result<RecoveredLog> recover_log(FileSystem& fs, const std::string& dir, const LogOptions& options,
-                                 RecoveryReport* report);
+                                 PayloadVerifier verifier, RecoveryReport* report);
 
 }  // namespace cairn::log

@@ -19,12 +19,12 @@ bool all_zero(const std::byte* p, size_t n) {
 }  // namespace
 
 SegmentCursor::SegmentCursor(FileSystem& fs, std::string path, SegmentFile file, size_t chunk_bytes,
-                             bool verify_payloads)
+                             PayloadVerifier verifier)
     : fs_(fs),
       path_(std::move(path)),
       file_(std::move(file)),
       chunk_bytes_(std::max<size_t>(format::round_up(chunk_bytes, kBlockSize), kBlockSize)),
-      verify_payloads_(verify_payloads),
+      verifier_(verifier),
       expected_lsn_(file_.first_lsn) {}
 
 SegmentCursor::~SegmentCursor() {
@@ -134,7 +134,7 @@ Result<SegmentCursor::Next> SegmentCursor::next(format::DecodedFrame* frame, uin
     }
     CAIRN_ASSIGN_OR_RETURN(const std::byte* f, bytes(pos_, size));
     const format::FrameCheck check =
-        format::decode_frame({f, size}, expected_lsn_, verify_payloads_, frame);
+        format::decode_frame({f, size}, expected_lsn_, verifier_, frame);
     if (check != format::FrameCheck::kOk) {
       std::string what = format::frame_check_name(check);
       uint64_t bad_at = pos_;
@@ -176,7 +176,7 @@ Result<uint64_t> SegmentCursor::find_later_frames() {
       const uint32_t size = format::peek_frame_size({h, kFrameHeaderSize});
       if (size == 0 || size == format::kNoSize || p + size > file_size_) break;
       CAIRN_ASSIGN_OR_RETURN(const std::byte* fb, bytes(p, size));
-      const format::FrameCheck c = format::decode_frame({fb, size}, kNoLsn, false, &f);
+      const format::FrameCheck c = format::decode_frame({fb, size}, kNoLsn, nullptr, &f);
       if (c != format::FrameCheck::kOk || f.header.lsn < expected_lsn_) break;
       p += size;
       farthest = p;

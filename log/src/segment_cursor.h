@@ -22,7 +22,7 @@ class SegmentCursor {
   };
 
   SegmentCursor(FileSystem& fs, std::string path, SegmentFile file, size_t chunk_bytes,
-                bool verify_payloads);
+                PayloadVerifier verifier);
   ~SegmentCursor();
   SegmentCursor(const SegmentCursor&) = delete;
   SegmentCursor& operator=(const SegmentCursor&) = delete;
@@ -71,7 +71,7 @@ class SegmentCursor {
   std::string path_;
   SegmentFile file_;
   size_t chunk_bytes_;
-  bool verify_payloads_;
+  PayloadVerifier verifier_;
   int fd_ = -1;
   uint64_t file_size_ = 0;
   format::HeaderState header_state_ = format::HeaderState::kEmpty;

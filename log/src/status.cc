@@ -36,8 +36,6 @@ std::string_view status_code_name(StatusCode code) {
       return "Timeout";
     case StatusCode::kCancelled:
       return "Cancelled";
-    case StatusCode::kNonDeterminism:
-      return "NonDeterminism";
     case StatusCode::kInternal:
       return "Internal";
   }

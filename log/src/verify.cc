@@ -48,7 +48,7 @@ Result<VerifyReport> verify_log(const std::filesystem::path& dir_path,
     total += *size;
   }
   ScanOptions so;
-  so.verify_payloads = options.verify_payloads;
+  so.payload_verifier = options.payload_verifier;
   so.tail_window_bytes = options.tail_window_bytes;
   so.on_frame = [&](const format::DecodedFrame& f) {
     TypeCount& c = report.by_type[f.header.type];

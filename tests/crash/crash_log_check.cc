@@ -1,5 +1,6 @@
 // check_log_after_crash and AckedRecords (see crash_log_check.h).
 #include "crash/crash_log_check.h"
+#include "cairn/schema/record_schema.h"
 
 #include <gtest/gtest.h>
 
@@ -98,6 +99,7 @@ void read_records(const std::filesystem::path& dir, const AckedRecords& acked,
                   const LogSnapshot& before, bool full, log::Lsn first_lsn, ReadResult* out) {
   log::ReaderOptions ro;
   ro.from = full ? 0 : before.end_lsn;
+  ro.payload_verifier = &schema::verify_payload;
   auto reader = log::LogReader::open(dir, ro);
   ASSERT_TRUE(reader.ok()) << reader.status().to_string();
   log::Lsn expected = full ? first_lsn : before.end_lsn;
@@ -158,6 +160,7 @@ void check_log_after_crash(const std::filesystem::path& dir, const log::LogOptio
       << "records below LSN " << before.end_lsn << " changed since the previous reopen";
 
   log::VerifyOptions vo;
+  vo.payload_verifier = &schema::verify_payload;
   vo.tail_window_bytes = uint64_t{options.writes_in_flight_max} * options.batch_bytes_max;
   auto report = log::verify_log(dir, vo);
   ASSERT_TRUE(report.ok()) << report.status().to_string();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cairn/log/options.h"
+#include "cairn/schema/record_schema.h"
 
 namespace cairn::testing {
 

@@ -1,5 +1,6 @@
 // FaultTest and its helpers (see fault_test_support.h).
 #include "crash/fault_test_support.h"
+#include "cairn/schema/record_schema.h"
 
 #include <chrono>
 #include <filesystem>

@@ -29,8 +29,8 @@
 #include <string>
 
 #include "cairn/log/log.h"
-#include "crash/child_process.h"
 #include "crash/crash_log_check.h"
+#include "crash/reporting_child.h"
 #include "support/temp_dir.h"
 
 #ifndef CAIRN_CRASH_CHILD_PATH
@@ -130,7 +130,7 @@ KillPoint draw_kill_point(std::mt19937_64& rng, double further_max) {
 struct OpenPace {
   std::chrono::microseconds last_open{5000};  // a guess until a child reports its open
 
-  void learn(const ChildProcess::Progress& p) {
+  void learn(const ReportingChild::Progress& p) {
     if (p.opening && p.opened) {
       last_open = std::chrono::duration_cast<std::chrono::microseconds>(*p.opened - *p.opening);
     }
@@ -141,8 +141,8 @@ struct OpenPace {
 };
 
 // Reads the child's reports until it has reached `point`.
-ChildProcess::Wait wait_for_kill_point(ChildProcess& child, const KillPoint& point) {
-  using Progress = ChildProcess::Progress;
+Followed wait_for_kill_point(ReportingChild& child, const KillPoint& point) {
+  using Progress = ReportingChild::Progress;
   switch (point.at) {
     case KillPoint::At::kOpening:
       return child.wait_until([](const Progress& p) { return p.opening.has_value(); },
@@ -154,14 +154,14 @@ ChildProcess::Wait wait_for_kill_point(ChildProcess& child, const KillPoint& poi
       break;
   }
   const auto first = child.wait_until([](const Progress& p) { return p.acks > 0; }, kStallTimeout);
-  if (first != ChildProcess::Wait::kReached) return first;
+  if (first != Followed::kReached) return first;
   const size_t target = child.progress().acks + point.further_acks;
   return child.wait_until([target](const Progress& p) { return p.acks >= target; }, kStallTimeout);
 }
 
 // What the child reported before the kill, for messages.
-std::string describe_progress(const ChildProcess::Progress& p) {
-  auto us = [](ChildProcess::Clock::time_point a, ChildProcess::Clock::time_point b) {
+std::string describe_progress(const ReportingChild::Progress& p) {
+  auto us = [](ReportingChild::Clock::time_point a, ReportingChild::Clock::time_point b) {
     return std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(b - a).count()) +
            " us";
   };
@@ -174,14 +174,14 @@ std::string describe_progress(const ChildProcess::Progress& p) {
 
 // One round's child: started, killed at `point`. Its reports join `acked`.
 void run_and_kill_child(const ChildConfig& cfg, const KillPoint& point, AckedRecords* acked,
-                        ChildProcess::Progress* progress) {
-  ChildProcess child(CAIRN_CRASH_CHILD_PATH, cfg);
+                        ReportingChild::Progress* progress) {
+  ReportingChild child(CAIRN_CRASH_CHILD_PATH, cfg);
   ASSERT_TRUE(child.started()) << child.start_error();
-  const ChildProcess::Wait waited = wait_for_kill_point(child, point);
-  if (waited == ChildProcess::Wait::kReached) child.read_for(point.delay);
+  const Followed waited = wait_for_kill_point(child, point);
+  if (waited == Followed::kReached) child.read_for(point.delay);
   const std::string how = child.kill_and_reap();
   *progress = child.progress();
-  if (waited == ChildProcess::Wait::kStalled) {
+  if (waited == Followed::kStalled) {
     FAIL() << "the child reported nothing for " << kStallTimeout.count() << " s ("
            << describe_progress(*progress) << ") while it was to be killed " << point.describe()
            << ": it hangs";
@@ -224,7 +224,7 @@ struct RunTotals {
   }
 };
 
-void print_round(uint64_t round, const KillPoint& point, const ChildProcess::Progress& progress,
+void print_round(uint64_t round, const KillPoint& point, const ReportingChild::Progress& progress,
                  const CrashCheck& check) {
   std::cout << "[ crash    ] round " << round << ": killed " << point.describe() << ": "
             << describe_progress(progress) << "; log " << check.seen.records << " records in "
@@ -262,7 +262,7 @@ void run_crash_rounds(const ChildConfig& base) {
     cfg.producer_base = static_cast<uint32_t>(round * 16);
     KillPoint point = draw_kill_point(rng, further_acks_max(base));
     if (point.at == KillPoint::At::kOpening) point.delay = open_pace.into_open(point.open_fraction);
-    ChildProcess::Progress progress;
+    ReportingChild::Progress progress;
     run_and_kill_child(cfg, point, &acked, &progress);
     if (::testing::Test::HasFatalFailure()) return;
     open_pace.learn(progress);

@@ -29,7 +29,7 @@ TEST_F(EngineTest, InvokeDataOverTheLimitFailsTheRunNamingTheLimit) {
     ASSERT_TRUE(e.register_function({.id = "child"}, [](Context&, const Event&) -> Task<int> {
                    co_return 1;
                  }).ok());
-    ASSERT_TRUE(e.register_function({.id = "parent", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "parent", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<int> {
                                       const std::string data =
                                           "{\"x\":\"" + std::string(2u << 20, 'a') + "\"}";
@@ -47,7 +47,7 @@ TEST_F(EngineTest, InvokeDataOverTheLimitFailsTheRunNamingTheLimit) {
 TEST_F(EngineTest, HugeErrorTextIsCutAndTheFailureIsStillRecorded) {
   std::atomic<int> attempts{0};
   auto setup = [&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go"), .retries = 1},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}, .retries = 1},
                                     [&](Context& ctx, const Event&) -> Task<int> {
                                       co_return co_await ctx.run("boom", [&]() -> int {
                                         ++attempts;
@@ -74,7 +74,7 @@ TEST_F(EngineTest, HugeErrorTextIsCutAndTheFailureIsStillRecorded) {
 
 TEST_F(EngineTest, HugeCancelReasonIsCut) {
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<int> {
                                       co_await ctx.sleep("nap", 1h);
                                       co_return 1;
@@ -92,7 +92,7 @@ TEST_F(EngineTest, HugeCancelReasonIsCut) {
 
 TEST_F(EngineTest, StepIdOverTheLimitThrowsStepErrorNamingIt) {
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<std::string> {
                                       const std::string id(5000, 'i');
                                       try {
@@ -121,7 +121,7 @@ TEST_F(EngineTest, OptionsThatDoNotFitALogRecordAreRefusedAtStart) {
 // Code changed from `a, b, sleep` to `a`: the recorded history goes on where the code ends.
 TEST_F(EngineTest, EndingBeforeTheRecordedHistoryIsANonDeterminismError) {
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<int> {
                                       co_await ctx.run("a", [] { return 1; });
                                       co_await ctx.run("b", [] { return 2; });
@@ -134,7 +134,7 @@ TEST_F(EngineTest, EndingBeforeTheRecordedHistoryIsANonDeterminismError) {
   ASSERT_TRUE(eventually([&] { return status_of(id) == RunStatus::kSleeping; }));
   stop();
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<int> {
                                       co_await ctx.run("a", [] { return 1; });
                                       co_return 1;
@@ -157,13 +157,13 @@ TEST_F(EngineTest, EndingBeforeAPendingRecordedOperationIsANonDeterminismError) 
     };
   };
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")}, body(true)).ok());
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}}, body(true)).ok());
   });
   const RunId id = send_one({.name = "go"});
   ASSERT_TRUE(eventually([&] { return status_of(id) == RunStatus::kSleeping; }));
   stop();
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")}, body(false)).ok());
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}}, body(false)).ok());
   });
   const RunInfo info = wait(id);
   EXPECT_EQ(info.status, RunStatus::kFailed);
@@ -172,7 +172,7 @@ TEST_F(EngineTest, EndingBeforeAPendingRecordedOperationIsANonDeterminismError) 
 
 TEST_F(EngineTest, WaitOnAFieldTheStartingEventLacksFailsAtOnce) {
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<int> {
                                       const WaitOptions wait{.event = "approved",
                                                              .match = "data.order_id"};
@@ -192,7 +192,7 @@ TEST_F(EngineTest, WaitOnAFieldTheStartingEventLacksFailsAtOnce) {
 TEST_F(EngineTest, TimedOutWaitNeverReceivesALaterEvent) {
   std::atomic<int> after{0};
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [&](Context& ctx, const Event&) -> Task<std::string> {
                                       const WaitOptions wait{
                                           .event = "approved", .match = "data.k", .timeout = 1s};
@@ -225,7 +225,7 @@ TEST_F(EngineTest, TimeAFunctionReadsIsRecordedAndReplayed) {
   std::atomic<int> late_branch{0};
   const int64_t t0 = clock_->now_ms();
   auto setup = [&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [&, t0](Context& ctx, const Event&) -> Task<int64_t> {
                                       const int64_t now = co_await ctx.now_ms("now");
                                       if (now > t0 + 1000) {
@@ -257,7 +257,7 @@ TEST_F(EngineTest, TimeAFunctionReadsIsRecordedAndReplayed) {
 TEST_F(EngineTest, SendingSeveralEventsIsAllOrNothing) {
   std::atomic<int> runs{0};
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [&](Context& ctx, const Event&) -> Task<int> {
                                       co_await ctx.run("count", [&] { return ++runs; });
                                       co_return 0;
@@ -295,7 +295,7 @@ TEST_F(EngineTest, SendingSeveralEventsIsAllOrNothing) {
   // duplicates.
   stop();
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [&](Context& ctx, const Event&) -> Task<int> {
                                       co_await ctx.run("count", [&] { return ++runs; });
                                       co_return 0;
@@ -314,7 +314,7 @@ TEST_F(EngineTest, RunsThatSendReturnedAreVisibleToTheNextQuery) {
   // Without syncs, to try many times: the window between "durable" and "applied" was the same.
   options_.log.durability = log::Durability::kNoneUnsafe;
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [](Context&, const Event&) -> Task<int> { co_return 1; })
                     .ok());
   });

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "cairn/errors.h"
+#include "cairn/json_codec.h"
 #include "engine_fixture.h"
 
 namespace cairn {
@@ -18,7 +19,7 @@ using namespace std::chrono_literals;
 TEST_F(EngineTest, CompletedStepsDoNotRunAgainAfterARestart) {
   std::atomic<int> first{0}, second{0};
   auto setup = [&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [&](Context& ctx, const Event&) -> Task<std::string> {
                                       auto a = co_await ctx.run("first", [&] {
                                         ++first;
@@ -56,7 +57,7 @@ TEST_F(EngineTest, CompletedStepsDoNotRunAgainAfterARestart) {
 
 TEST_F(EngineTest, SleepThatExpiredWhileDownFiresAtOnce) {
   auto setup = [&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<int> {
                                       co_await ctx.sleep("long", 24h);
                                       co_return 7;
@@ -75,7 +76,7 @@ TEST_F(EngineTest, SleepThatExpiredWhileDownFiresAtOnce) {
 TEST_F(EngineTest, WaitForEventMatchesOnAFieldAndSurvivesRestart) {
   auto setup = [&](Engine& e) {
     ASSERT_TRUE(e.register_function(
-                     {.id = "order", .trigger = on_event("order/created")},
+                     {.id = "order", .triggers = {on_event("order/created")}},
                      [](Context& ctx, const Event&) -> Task<std::string> {
                        auto shipped = co_await ctx.wait_for_event(
                            "shipment", {.event = "shipment/confirmed",
@@ -109,7 +110,7 @@ TEST_F(EngineTest, WaitForEventMatchesOnAFieldAndSurvivesRestart) {
 TEST_F(EngineTest, EventSentBeforeTheWaitIsNotDelivered) {
   // A wait sees events that come after it in the log (no lookback yet).
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "w", .trigger = on_event("start")},
+    ASSERT_TRUE(e.register_function({.id = "w", .triggers = {on_event("start")}},
                                     [](Context& ctx, const Event&) -> Task<bool> {
                                       co_await ctx.sleep("later", 1min);
                                       auto ev = co_await ctx.wait_for_event(
@@ -132,7 +133,7 @@ TEST_F(EngineTest, FailedStepsAreRetriedWithBackoffAndTheAttemptNumber) {
   std::vector<uint32_t> attempts;
   std::set<std::string> keys;
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "flaky", .trigger = on_event("go"), .retries = 4},
+    ASSERT_TRUE(e.register_function({.id = "flaky", .triggers = {on_event("go")}, .retries = 4},
                                     [&](Context& ctx, const Event&) -> Task<uint32_t> {
                                       co_return co_await ctx.run("call", [&](const StepInfo& s) {
                                         std::lock_guard lock(mu);
@@ -164,7 +165,7 @@ TEST_F(EngineTest, SpentRetriesFailTheRunAndStartItsFailureHandler) {
   std::string handler_input;
   std::mutex mu;
   start([&](Engine& e) {
-    FunctionOptions o{.id = "charge", .trigger = on_event("go"), .retries = 2};
+    FunctionOptions o{.id = "charge", .triggers = {on_event("go")}, .retries = 2};
     o.on_failure = [&](Context& ctx, const Event& ev) -> Task<void> {
       co_await ctx.run("alert", [&] {
         std::lock_guard lock(mu);
@@ -200,7 +201,7 @@ TEST_F(EngineTest, SpentRetriesFailTheRunAndStartItsFailureHandler) {
 TEST_F(EngineTest, NonRetriableErrorFailsAtOnceAndCanBeCaught) {
   std::atomic<int> calls{0};
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [&](Context& ctx, const Event&) -> Task<std::string> {
                                       try {
                                         co_await ctx.run("validate", [&]() -> int {
@@ -223,7 +224,7 @@ TEST_F(EngineTest, NonRetriableErrorFailsAtOnceAndCanBeCaught) {
 TEST_F(EngineTest, RetryAfterWaitsTheGivenTime) {
   std::atomic<int> calls{0};
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [&](Context& ctx, const Event&) -> Task<int> {
                                       co_return co_await ctx.run("rate-limited", [&]() -> int {
                                         if (++calls == 1) {
@@ -261,9 +262,9 @@ TEST_F(EngineTest, InvokeReturnsTheChildsOutputOrThrowsItsFailure) {
                                       });
                                     })
                     .ok());
-    ASSERT_TRUE(e.register_function({.id = "parent", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "parent", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<std::string> {
-                                      auto r = co_await ctx.invoke(
+                                      auto r = co_await ctx.invoke<nlohmann::json>(
                                           "double-it",
                                           {.function = "double", .data = R"({"n":21})"});
                                       std::string failure;
@@ -285,7 +286,7 @@ TEST_F(EngineTest, InvokeReturnsTheChildsOutputOrThrowsItsFailure) {
 TEST_F(EngineTest, SendEventStartsOtherFunctionsOnceEvenAcrossReplay) {
   std::atomic<int> notified{0};
   auto setup = [&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "producer", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "producer", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<std::string> {
                                       auto id = co_await ctx.send_event(
                                           "notify", {.name = "user/notified", .data = "{}"});
@@ -293,7 +294,7 @@ TEST_F(EngineTest, SendEventStartsOtherFunctionsOnceEvenAcrossReplay) {
                                       co_return id;
                                     })
                     .ok());
-    ASSERT_TRUE(e.register_function({.id = "consumer", .trigger = on_event("user/notified")},
+    ASSERT_TRUE(e.register_function({.id = "consumer", .triggers = {on_event("user/notified")}},
                                     [&](Context& ctx, const Event&) -> Task<void> {
                                       co_await ctx.run("count", [&] { ++notified; });
                                     })
@@ -315,7 +316,7 @@ TEST_F(EngineTest, SendEventStartsOtherFunctionsOnceEvenAcrossReplay) {
 TEST_F(EngineTest, DuplicateEventIdsAreAcceptedOnce) {
   std::atomic<int> runs{0};
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("pay")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("pay")}},
                                     [&](Context& ctx, const Event&) -> Task<void> {
                                       co_await ctx.run("once", [&] { ++runs; });
                                     })
@@ -331,7 +332,7 @@ TEST_F(EngineTest, DuplicateEventIdsAreAcceptedOnce) {
   // The window survives a restart (it is rebuilt from the log) and ends after 24 h.
   stop();
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("pay")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("pay")}},
                                     [&](Context& ctx, const Event&) -> Task<void> {
                                       co_await ctx.run("once", [&] { ++runs; });
                                     })
@@ -351,7 +352,7 @@ TEST_F(EngineTest, DuplicateEventIdsAreAcceptedOnce) {
 TEST_F(EngineTest, ChangedStepOrderIsReportedAsNonDeterminism) {
   bool changed = false;
   auto setup = [&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [&](Context& ctx, const Event&) -> Task<int> {
                                       co_await ctx.run(changed ? "renamed" : "original",
                                                        [] { return 1; });
@@ -375,7 +376,7 @@ TEST_F(EngineTest, ChangedStepOrderIsReportedAsNonDeterminism) {
 
 TEST_F(EngineTest, CancelStopsAParkedRun) {
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<void> {
                                       co_await ctx.sleep("forever", 24h * 365);
                                     })
@@ -394,13 +395,13 @@ TEST_F(EngineTest, CancelStopsAParkedRun) {
 TEST_F(EngineTest, LimitsGiveClearErrorsAndLoseNothing) {
   options_.steps_per_run_max = 3;
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "big", .trigger = on_event("big")},
+    ASSERT_TRUE(e.register_function({.id = "big", .triggers = {on_event("big")}},
                                     [](Context& ctx, const Event&) -> Task<std::string> {
                                       co_return co_await ctx.run(
                                           "huge", [] { return std::string(100 << 10, 'x'); });
                                     })
                     .ok());
-    ASSERT_TRUE(e.register_function({.id = "long", .trigger = on_event("long")},
+    ASSERT_TRUE(e.register_function({.id = "long", .triggers = {on_event("long")}},
                                     [](Context& ctx, const Event&) -> Task<void> {
                                       for (int i = 0; i < 10; ++i) {
                                         co_await ctx.run("s", [] { return 0; });
@@ -425,7 +426,7 @@ TEST_F(EngineTest, LimitsGiveClearErrorsAndLoseNothing) {
 
 TEST_F(EngineTest, RunsOfAnUnregisteredFunctionWaitForItsRegistration) {
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<void> {
                                       co_await ctx.sleep("nap", 1h);
                                     })
@@ -441,7 +442,7 @@ TEST_F(EngineTest, RunsOfAnUnregisteredFunctionWaitForItsRegistration) {
   EXPECT_EQ(status_of(id), RunStatus::kSleeping);
   stop();
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<void> {
                                       co_await ctx.sleep("nap", 1h);
                                     })
@@ -452,11 +453,11 @@ TEST_F(EngineTest, RunsOfAnUnregisteredFunctionWaitForItsRegistration) {
 
 TEST_F(EngineTest, ListRunsFiltersByFunctionAndStatus) {
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "quick", .trigger = on_event("q")},
+    ASSERT_TRUE(e.register_function({.id = "quick", .triggers = {on_event("q")}},
                                     [](Context&, const Event&) -> Task<void> { co_return; })
                     .ok());
     ASSERT_TRUE(e.register_function(
-                     {.id = "slow", .trigger = on_event("s")},
+                     {.id = "slow", .triggers = {on_event("s")}},
                      [](Context& ctx, const Event&) -> Task<void> { co_await ctx.sleep("z", 1h); })
                     .ok());
   });
@@ -464,10 +465,10 @@ TEST_F(EngineTest, ListRunsFiltersByFunctionAndStatus) {
   const RunId s = send_one({.name = "s"});
   wait(q);
   ASSERT_TRUE(eventually([&] { return status_of(s) == RunStatus::kSleeping; }));
-  auto sleeping = engine_->list_runs({.status = RunStatus::kSleeping});
+  auto sleeping = engine_->list_runs({.status = RunStatus::kSleeping}).runs;
   ASSERT_EQ(sleeping.size(), 1u);
   EXPECT_EQ(sleeping[0].id, s);
-  auto quick = engine_->list_runs({.function_id = "quick"});
+  auto quick = engine_->list_runs({.function_id = "quick"}).runs;
   ASSERT_EQ(quick.size(), 1u);
   EXPECT_EQ(quick[0].status, RunStatus::kCompleted);
 }

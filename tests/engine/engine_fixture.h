@@ -1,5 +1,5 @@
-// Test fixture for engine tests: small log options, a manual clock shared across restarts, and
-// helpers to start, restart and wait.
+// Test fixture for engine tests: test_engine_options on a manual clock shared across restarts,
+// and helpers to start, restart and wait.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,25 +11,11 @@
 
 #include "cairn/engine.h"
 #include "support/temp_dir.h"
+#include "support/test_engine_options.h"
 
 namespace cairn::testing {
 
 using namespace std::chrono_literals;
-
-inline EngineOptions small_engine_options(const std::filesystem::path& dir,
-                                          std::shared_ptr<Clock> clock) {
-  EngineOptions o;
-  o.dir = dir;
-  o.workers = 2;
-  o.clock = std::move(clock);
-  o.log.segment_bytes = 1 << 20;
-  o.log.batch_bytes_max = 256 << 10;
-  o.log.record_bytes_max = 128 << 10;
-  o.log.staging_bytes = 4 << 20;
-  o.step_output_bytes_max = 64 << 10;
-  o.event_bytes_max = 64 << 10;
-  return o;
-}
 
 class EngineTest : public ::testing::Test {
  protected:
@@ -77,7 +63,7 @@ class EngineTest : public ::testing::Test {
 
   TempDir dir_;
   std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
-  EngineOptions options_ = small_engine_options(dir_.path(), clock_);
+  EngineOptions options_ = test_engine_options(dir_.path(), clock_);
   std::unique_ptr<Engine> engine_;
 };
 

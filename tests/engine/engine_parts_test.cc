@@ -1,12 +1,17 @@
-// White-box tests of the engine's small parts: the run table, the wait index, JSON fields and the
-// dedup window.
+// White-box tests of the engine's small parts: the run table, the wait index, JSON fields, the
+// dedup window and the latency histogram.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "dedup_window.h"
 #include "json_field.h"
+#include "latency_histogram.h"
 #include "run_table.h"
 #include "wait_index.h"
 
@@ -88,6 +93,90 @@ TEST(DedupWindow, RemembersIdsForTheWindowOnly) {
   EXPECT_TRUE(w.try_insert("a", 1200, 1200)) << "the first 'a' is older than the window";
   w.erase("b");
   EXPECT_TRUE(w.try_insert("b", 1300, 1300));
+}
+
+// Nanosecond latencies from 1 ns to about 10 s, as likely 1..10 us as 1..10 ms.
+std::vector<int64_t> log_uniform_latencies(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> exponent(0, 10);
+  std::vector<int64_t> v(n);
+  for (int64_t& x : v) x = static_cast<int64_t>(std::pow(10.0, exponent(rng)));
+  return v;
+}
+
+TEST(LatencyHistogram, PercentilesAreWithinOnePercentOfTheTrueValues) {
+  std::vector<int64_t> values = log_uniform_latencies(100000, 11);
+  LatencyHistogram h;
+  for (int64_t v : values) h.record(v);
+  std::sort(values.begin(), values.end());
+  for (double q : {0.0, 0.001, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 0.9999, 1.0}) {
+    // The smallest value with a fraction q of the values at or below it (nearest rank).
+    const auto rank = std::max<size_t>(1, static_cast<size_t>(q * values.size() + 0.5));
+    const auto truth = static_cast<double>(values[rank - 1]);
+    EXPECT_NEAR(h.percentile(q), truth, truth * 0.01) << "q " << q;
+  }
+  EXPECT_LE(h.percentile(1.0), static_cast<double>(values.back())) << "never above the maximum";
+}
+
+TEST(LatencyHistogram, CountsMaxAndMeanAreExact) {
+  LatencyHistogram h;
+  EXPECT_EQ(h.count(), 0u);
+  EXPECT_EQ(h.percentile(0.5), 0.0);
+  EXPECT_EQ(h.mean_ns(), 0.0);
+  for (int64_t v : {3, 100, 255, 256, 1'000'000, -5}) h.record(v);
+  EXPECT_EQ(h.count(), 6u);
+  EXPECT_EQ(h.max_ns(), 1'000'000u);
+  EXPECT_DOUBLE_EQ(h.mean_ns(), (3 + 100 + 255 + 256 + 1'000'000 + 0) / 6.0);
+  EXPECT_EQ(h.percentile(0.0), 0.0) << "a negative latency counts as 0";
+  EXPECT_EQ(h.percentile(0.5), 100.0) << "below 256 ns every value has a bucket of its own";
+  EXPECT_EQ(h.percentile(4.0 / 6), 255.0);
+}
+
+TEST(LatencyHistogram, MergeAddsCopiesSnapshotAndResetForgets) {
+  const std::vector<int64_t> values = log_uniform_latencies(20000, 12);
+  LatencyHistogram all, a, b;
+  for (size_t i = 0; i < values.size(); ++i) {
+    all.record(values[i]);
+    (i % 3 == 0 ? a : b).record(values[i]);
+  }
+  LatencyHistogram merged = a;  // a copy, then b added
+  merged.merge(b);
+  EXPECT_EQ(a.count() + b.count(), values.size()) << "the copy left `a` as it was";
+  EXPECT_EQ(merged.count(), all.count());
+  EXPECT_EQ(merged.max_ns(), all.max_ns());
+  EXPECT_DOUBLE_EQ(merged.mean_ns(), all.mean_ns());
+  for (double q : {0.01, 0.5, 0.99, 0.999}) EXPECT_EQ(merged.percentile(q), all.percentile(q));
+
+  merged.reset();
+  EXPECT_EQ(merged.count(), 0u);
+  EXPECT_EQ(merged.max_ns(), 0u);
+  EXPECT_EQ(merged.percentile(0.99), 0.0);
+  merged.record(1000);
+  EXPECT_NEAR(merged.percentile(0.5), 1000.0, 10.0);
+  merged = all;
+  EXPECT_EQ(merged.count(), all.count()) << "assignment replaces what was recorded";
+}
+
+TEST(LatencyHistogram, ThreadsRecordConcurrentlyWithoutLosingSamples) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 50000;
+  LatencyHistogram h;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&h, t] {
+      for (int i = 0; i < kPerThread; ++i) h.record(1000 * (t + 1) + i % 7);
+    });
+  }
+  // A reader meanwhile sees a value among those being recorded, or 0 before the first.
+  for (int i = 0; i < 100; ++i) {
+    const double p = h.percentile(0.5);
+    EXPECT_TRUE(p == 0.0 || (p >= 990.0 && p <= 4020.0)) << p;
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(h.count(), uint64_t{kThreads} * kPerThread);
+  EXPECT_EQ(h.max_ns(), 4006u);
+  EXPECT_NEAR(h.percentile(0.125), 1003.0, 10.0);
+  EXPECT_NEAR(h.percentile(1.0), 4006.0, 0.5);
 }
 
 }  // namespace

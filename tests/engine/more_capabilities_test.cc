@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cairn/errors.h"
+#include "cairn/flatbuffers_codec.h"
+#include "cairn/json_codec.h"
 #include "cairn/schema/records_generated.h"
 #include "engine_fixture.h"
 
@@ -23,10 +25,11 @@ TEST_F(EngineTest, OneEventStartsEveryFunctionItTriggers) {
       };
     };
     ASSERT_TRUE(
-        e.register_function({.id = "a", .trigger = on_event("user/created")}, count(a)).ok());
-    ASSERT_TRUE(e.register_function({.id = "b", .trigger = on_event("user/*")}, count(b)).ok());
+        e.register_function({.id = "a", .triggers = {on_event("user/created")}}, count(a)).ok());
+    ASSERT_TRUE(e.register_function({.id = "b", .triggers = {on_event("user/*")}}, count(b)).ok());
     ASSERT_TRUE(
-        e.register_function({.id = "c", .trigger = on_event("order/created")}, count(other)).ok());
+        e.register_function({.id = "c", .triggers = {on_event("order/created")}}, count(other))
+            .ok());
   });
   auto sent = engine_->send({.name = "user/created"});
   ASSERT_TRUE(sent.ok());
@@ -43,7 +46,7 @@ TEST_F(EngineTest, OneEventStartsEveryFunctionItTriggers) {
 TEST_F(EngineTest, FlatBuffersTablesAreStepValues) {
   using Blob = schema::Blob;
   auto setup = [&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "fb", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "fb", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<uint64_t> {
                                       FlatBuffer<Blob> v = co_await ctx.run("make", [] {
                                         flatbuffers::FlatBufferBuilder fbb;
@@ -66,7 +69,7 @@ TEST_F(EngineTest, FlatBuffersTablesAreStepValues) {
 
 TEST_F(EngineTest, SleepUntilAnAbsoluteTime) {
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<int64_t> {
                                       const int64_t start = co_await ctx.now_ms("start");
                                       const auto at = std::chrono::system_clock::time_point(
@@ -88,7 +91,7 @@ TEST_F(EngineTest, SleepUntilAnAbsoluteTime) {
 
 TEST_F(EngineTest, WaitTimeoutRunsOutWhileTheEngineIsDown) {
   auto setup = [&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "w", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "w", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<bool> {
                                       auto ev = co_await ctx.wait_for_event(
                                           "approval", {.event = "approved", .timeout = 1h});
@@ -115,7 +118,7 @@ TEST_F(EngineTest, InvokedRunThatOutlivesARestartStillResumesItsParent) {
                    co_await ctx.sleep("slow", 1h);
                    co_return 5;
                  }).ok());
-    ASSERT_TRUE(e.register_function({.id = "parent", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "parent", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<int> {
                                       int v =
                                           co_await ctx.invoke<int>("call", {.function = "child"});
@@ -127,7 +130,8 @@ TEST_F(EngineTest, InvokedRunThatOutlivesARestartStillResumesItsParent) {
   const RunId parent = send_one({.name = "go"});
   ASSERT_TRUE(eventually([&] {
     return status_of(parent) == RunStatus::kWaiting &&
-           !engine_->list_runs({.function_id = "child", .status = RunStatus::kSleeping}).empty();
+           !engine_->list_runs({.function_id = "child", .status = RunStatus::kSleeping})
+                .runs.empty();
   }));
   stop();
   start(setup);
@@ -142,7 +146,7 @@ TEST_F(EngineTest, RepeatedStepIdsInALoopGetTheirOwnPositionsAndReplay) {
   std::vector<std::string> keys;
   std::mutex mu;
   auto setup = [&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "loop", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "loop", .triggers = {on_event("go")}},
                                     [&](Context& ctx, const Event&) -> Task<int> {
                                       int sum = 0;
                                       for (int i = 0; i < 4; ++i) {
@@ -172,7 +176,7 @@ TEST_F(EngineTest, RepeatedStepIdsInALoopGetTheirOwnPositionsAndReplay) {
 
 TEST_F(EngineTest, CancellingAWaitingRunLeavesNothingBehind) {
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "w", .trigger = on_event("go")},
+    ASSERT_TRUE(e.register_function({.id = "w", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<void> {
                                       co_await ctx.wait_for_event("x",
                                                                   {.event = "x", .timeout = 1h});
@@ -193,7 +197,7 @@ TEST_F(EngineTest, CancellingAWaitingRunLeavesNothingBehind) {
 TEST_F(EngineTest, ManyConcurrentRunsAllFinishWithTheirOwnResults) {
   options_.workers = 4;
   start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "sum", .trigger = on_event("n")},
+    ASSERT_TRUE(e.register_function({.id = "sum", .triggers = {on_event("n")}},
                                     [](Context& ctx, const Event& ev) -> Task<int> {
                                       const int n = nlohmann::json::parse(ev.data)["n"];
                                       int acc = 0;

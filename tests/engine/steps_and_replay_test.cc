@@ -7,31 +7,19 @@
 
 #include "cairn/engine.h"
 #include "support/temp_dir.h"
+#include "support/test_engine_options.h"
 
 namespace cairn {
 namespace {
 
 using namespace std::chrono_literals;
 
-EngineOptions test_options(const std::filesystem::path& dir) {
-  EngineOptions o;
-  o.dir = dir;
-  o.workers = 2;
-  o.log.segment_bytes = 1 << 20;
-  o.log.batch_bytes_max = 256 << 10;
-  o.log.record_bytes_max = 128 << 10;
-  o.step_output_bytes_max = 64 << 10;
-  o.event_bytes_max = 64 << 10;
-  o.log.staging_bytes = 4 << 20;
-  return o;
-}
-
 TEST(EngineSteps, ThreeStepsRunOnceAndTheOutputIsRecorded) {
   testing::TempDir dir;
   std::atomic<int> calls{0};
-  auto engine = Engine::create(test_options(dir.path()));
+  auto engine = Engine::create(testing::test_engine_options(dir.path(), system_clock()));
   ASSERT_TRUE(engine
-                  ->register_function({.id = "add", .trigger = on_event("numbers/add")},
+                  ->register_function({.id = "add", .triggers = {on_event("numbers/add")}},
                                       [&](Context& ctx, const Event&) -> Task<int> {
                                         int a = co_await ctx.run("a", [&] {
                                           ++calls;

@@ -6,12 +6,12 @@
 #include <algorithm>
 #include <chrono>
 
-#include "engine_crash/child_runner.h"
 #include "engine_crash/crash_checks.h"
 #include "engine_crash/crash_options.h"
 #include "engine_crash/journal.h"
 #include "engine_crash/log_facts.h"
 #include "engine_crash/workload.h"
+#include "support/child_process.h"
 #include "support/temp_dir.h"
 
 #ifndef CAIRN_ENGINE_CRASH_CHILD_PATH
@@ -28,14 +28,14 @@ class CrashChecksTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
-    SpawnedChild child(
+    testing::ChildProcess child(
         {CAIRN_ENGINE_CRASH_CHILD_PATH, (*dir_ / "data").string(), (*dir_ / "journal.txt").string(),
          "1", std::to_string(kRuns), std::to_string(kSeed)},
-        *dir_ / "child-output.txt");
+        {.output = *dir_ / "child-output.txt"});
     ASSERT_TRUE(child.started()) << child.start_error();
     ASSERT_TRUE(child.wait_for_exit(std::chrono::minutes(2)));
     ASSERT_TRUE(child.exited_zero()) << child.how() << "\n"
-                                     << tail_of_file(*dir_ / "child-output.txt");
+                                     << testing::tail_of_file(*dir_ / "child-output.txt");
     std::string error;
     auto facts = read_log_facts(log_dir_of(*dir_ / "data"), &error);
     ASSERT_TRUE(facts.has_value()) << error;

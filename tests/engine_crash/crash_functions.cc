@@ -55,7 +55,7 @@ Task<json> main_function(StepRunner& r, Context& ctx, const Event& event) {
   if (p.invoke) {
     const std::string data = json{{"k", k}, {"y", d}}.dump();
     const InvokeOptions invoke{.function = "helper", .data = data};
-    helper = value_of(co_await ctx.invoke("sq", invoke));
+    helper = value_of(co_await ctx.invoke<json>("sq", invoke));
   }
   uint64_t e = value_of(co_await ctx.run("e", body(r, run, k, "e", mix(d + helper, 5))));
   if (p.compensate) {
@@ -110,7 +110,7 @@ Task<void> failure_handler(StepRunner& r, Context& ctx, const Event& event) {
 FunctionOptions options_for(std::string id, std::string trigger) {
   FunctionOptions o;
   o.id = std::move(id);
-  if (!trigger.empty()) o.trigger = on_event(std::move(trigger));
+  if (!trigger.empty()) o.triggers.push_back(on_event(std::move(trigger)));
   o.retries = kStepRetries;
   o.backoff_base = std::chrono::milliseconds(5);
   o.backoff_max = std::chrono::milliseconds(50);

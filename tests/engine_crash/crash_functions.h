@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "cairn/engine.h"
+#include "cairn/json_codec.h"
 #include "engine_crash/journal.h"
 
 namespace cairn::engine_crash {

@@ -6,6 +6,8 @@
 
 #include "cairn/engine.h"
 #include "cairn/log/verify.h"
+#include "cairn/schema/record_schema.h"
+#include "support/test_engine_options.h"
 
 namespace cairn::engine_crash {
 
@@ -17,18 +19,10 @@ inline constexpr int kExitEngineError = 4;    // an engine call failed
 inline constexpr int kExitAcceptedTwice = 5;  // an acknowledged event was accepted again
 inline constexpr int kExitStopped = 10;       // SIGTERM: the engine shut down with runs in flight
 
+// The tests' small options (small segments: rotations happen while being killed) on the system
+// clock: the child is a real process whose timers and timeouts run in real time.
 inline EngineOptions child_engine_options(const std::filesystem::path& dir) {
-  EngineOptions o;
-  o.dir = dir;
-  o.workers = 2;
-  o.clock = system_clock();
-  o.log.segment_bytes = 1u << 20;  // small segments: rotations happen while being killed
-  o.log.batch_bytes_max = 256u << 10;
-  o.log.record_bytes_max = 128u << 10;
-  o.log.staging_bytes = 4u << 20;
-  o.step_output_bytes_max = 64u << 10;
-  o.event_bytes_max = 64u << 10;
-  return o;
+  return testing::test_engine_options(dir, system_clock());
 }
 
 // The engine keeps its log in DIR/log.
@@ -39,6 +33,7 @@ inline std::filesystem::path log_dir_of(const std::filesystem::path& dir) {
 inline log::VerifyOptions verify_options() {
   const log::LogOptions lo = child_engine_options({}).log;
   log::VerifyOptions v;
+  v.payload_verifier = &schema::verify_payload;
   v.tail_window_bytes = uint64_t{lo.writes_in_flight_max} * lo.batch_bytes_max;
   return v;
 }

@@ -38,11 +38,11 @@
 #include <string>
 
 #include "cairn/log/verify.h"
-#include "engine_crash/child_runner.h"
 #include "engine_crash/crash_checks.h"
 #include "engine_crash/crash_options.h"
 #include "engine_crash/journal.h"
 #include "engine_crash/log_facts.h"
+#include "support/child_process.h"
 #include "support/temp_dir.h"
 
 #ifndef CAIRN_ENGINE_CRASH_CHILD_PATH
@@ -53,6 +53,9 @@ namespace cairn::engine_crash {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::ChildProcess;
+using testing::Followed;
+using testing::Poll;
 
 // The final incarnation must finish every run within this (plus 20 ms a run); longer is reported
 // as a hang.
@@ -126,18 +129,16 @@ void expect_at_most_a_torn_tail(const std::filesystem::path& log_dir, uint64_t i
   }
 }
 
-enum class Reached { kYes, kEnded, kStalled };
-
 // Follows the child's journal until `done(tail)`, or the child ends, or the journal stops
 // growing for kStallTimeout (a hang: only silence counts, so a slow child is waited for).
-Reached follow_until(SpawnedChild& child, JournalTail& tail,
-                     const std::function<bool(const JournalTail&)>& done) {
-  for (auto last_growth = std::chrono::steady_clock::now();;) {
-    if (tail.poll()) last_growth = std::chrono::steady_clock::now();
-    if (done(tail)) return Reached::kYes;
-    if (child.wait_for_exit(1ms)) return Reached::kEnded;
-    if (std::chrono::steady_clock::now() - last_growth > kStallTimeout) return Reached::kStalled;
-  }
+Followed follow_until(ChildProcess& child, JournalTail& tail,
+                      const std::function<bool(const JournalTail&)>& done) {
+  return testing::follow_progress(
+      [&] {
+        if (tail.poll()) return Poll::kNews;
+        return child.wait_for_exit(1ms) ? Poll::kChildGone : Poll::kQuiet;
+      },
+      [&] { return done(tail); }, kStallTimeout);
 }
 
 // What the parent knows of the child's startups: how long the last one took from its "B" line to
@@ -148,24 +149,24 @@ struct StartPace {
 };
 
 // Lets a child that has just journaled "B" run on into its start() for the plan's fraction of how
-// long the last start took. Reached::kEnded when it ended meanwhile.
-Reached wait_into_start(SpawnedChild& child, const RoundPlan& plan, const StartPace& pace,
-                        std::string* where) {
+// long the last start took. Followed::kChildGone when it ended meanwhile.
+Followed wait_into_start(ChildProcess& child, const RoundPlan& plan, const StartPace& pace,
+                         std::string* where) {
   const auto delay =
       std::chrono::duration_cast<std::chrono::milliseconds>(pace.last_start * plan.start_fraction);
   *where = std::to_string(delay.count()) + " ms after B (" +
            std::to_string(static_cast<int>(plan.start_fraction * 100)) + "% of the last start)";
-  return child.wait_for_exit(delay) ? Reached::kEnded : Reached::kYes;
+  return child.wait_for_exit(delay) ? Followed::kChildGone : Followed::kReached;
 }
 
 // Follows a child that has just journaled "B" to its "R" line and the plan's number of step
 // executions after it; notes how long its start took.
-Reached follow_past_start(SpawnedChild& child, JournalTail& tail, const RoundPlan& plan,
-                          StartPace* pace, std::string* where) {
+Followed follow_past_start(ChildProcess& child, JournalTail& tail, const RoundPlan& plan,
+                           StartPace* pace, std::string* where) {
   const auto began = std::chrono::steady_clock::now();
   *where = "during its start";
-  const Reached r = follow_until(child, tail, [](const JournalTail& t) { return t.recovered(); });
-  if (r != Reached::kYes) return r;
+  const Followed r = follow_until(child, tail, [](const JournalTail& t) { return t.recovered(); });
+  if (r != Followed::kReached) return r;
   pace->last_start = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - began);
   const uint64_t target = tail.executions() + plan.executions;
@@ -175,21 +176,21 @@ Reached follow_past_start(SpawnedChild& child, JournalTail& tail, const RoundPla
 }
 
 // Follows the child to the point `plan` names. `where` says what the point was, for messages.
-Reached reach_point(SpawnedChild& child, JournalTail& tail, const RoundPlan& plan, StartPace* pace,
-                    std::string* where) {
+Followed reach_point(ChildProcess& child, JournalTail& tail, const RoundPlan& plan, StartPace* pace,
+                     std::string* where) {
   *where = "before its B line";
-  const Reached r = follow_until(child, tail, [](const JournalTail& t) { return t.began(); });
-  if (r != Reached::kYes) return r;
+  const Followed r = follow_until(child, tail, [](const JournalTail& t) { return t.began(); });
+  if (r != Followed::kReached) return r;
   return plan.during_start ? wait_into_start(child, plan, *pace, where)
                            : follow_past_start(child, tail, plan, pace, where);
 }
 
 // Interrupts the child as `plan` says. Returns false when it had already finished by itself.
-bool interrupt(SpawnedChild& child, JournalTail& tail, const RoundPlan& plan, StartPace* pace,
+bool interrupt(ChildProcess& child, JournalTail& tail, const RoundPlan& plan, StartPace* pace,
                std::string* where, RoundTotals* totals) {
-  const Reached reached = reach_point(child, tail, plan, pace, where);
-  if (reached == Reached::kEnded) return false;
-  if (reached == Reached::kStalled) {
+  const Followed reached = reach_point(child, tail, plan, pace, where);
+  if (reached == Followed::kChildGone) return false;
+  if (reached == Followed::kStalled) {
     child.kill_and_reap();
     ADD_FAILURE() << "the child's journal did not grow for " << kStallTimeout.count()
                   << " s while it was to be interrupted " << *where << " (a hang)";
@@ -235,12 +236,10 @@ TEST(EngineCrash, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossKills) {
   const bool verbose = env_u64("CAIRN_ENGINE_CRASH_VERBOSE", 0) != 0;
   std::cout << "[ crash    ] CAIRN_ENGINE_CRASH_SEED=" << seed << " (set it to replay), " << rounds
             << " interrupted incarnations, " << target_runs << " runs" << std::endl;
-#ifdef CAIRN_ENGINE_CRASH_TSAN_SUPPRESSIONS
-  if (std::getenv("TSAN_OPTIONS") == nullptr) {
+  if (const std::string supp = testing::child_tsan_suppressions(); !supp.empty()) {
     std::cout << "[ crash    ] children run with TSan suppressions for the ready queue's library: "
-              << CAIRN_ENGINE_CRASH_TSAN_SUPPRESSIONS << std::endl;
+              << supp << std::endl;
   }
-#endif
   ::testing::Test::RecordProperty("engine_crash_seed", std::to_string(seed));
   SCOPED_TRACE("CAIRN_ENGINE_CRASH_SEED=" + std::to_string(seed));
 
@@ -257,10 +256,10 @@ TEST(EngineCrash, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossKills) {
   for (uint64_t incarnation = 1;; ++incarnation) {
     const RoundPlan plan = draw_round(rng);
     JournalTail tail(journal_path, file_size_or_zero(journal_path));
-    SpawnedChild child(
+    ChildProcess child(
         {CAIRN_ENGINE_CRASH_CHILD_PATH, data.string(), journal_path.string(),
          std::to_string(incarnation), std::to_string(target_runs), std::to_string(seed)},
-        output);
+        {.output = output});
     ASSERT_TRUE(child.started()) << child.start_error();
     std::string where;
     const bool interrupted =
@@ -269,12 +268,13 @@ TEST(EngineCrash, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossKills) {
       child.kill_and_reap();
       FAIL() << "incarnation " << incarnation << " did not finish its runs within "
              << final_timeout.count() << " ms (a hang); its output:\n"
-             << tail_of_file(output);
+             << testing::tail_of_file(output);
     }
-    ASSERT_EQ(sanitizer_report(output), "") << "incarnation " << incarnation << " " << child.how();
+    ASSERT_EQ(testing::sanitizer_report(output), "")
+        << "incarnation " << incarnation << " " << child.how();
     ASSERT_FALSE(::testing::Test::HasFailure())
         << "incarnation " << incarnation << " " << child.how() << "; its output:\n"
-        << tail_of_file(output);
+        << testing::tail_of_file(output);
     if (verbose) {
       tail.poll();
       std::cout << "[ crash    ] incarnation " << incarnation << " "
@@ -287,7 +287,7 @@ TEST(EngineCrash, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossKills) {
     if (!interrupted) {
       ASSERT_TRUE(child.exited_zero())
           << "incarnation " << incarnation << " " << child.how() << "; its output:\n"
-          << tail_of_file(output);
+          << testing::tail_of_file(output);
       break;
     }
     // Every next start() checks the log's tail as well (and refuses damage that is not a torn

@@ -204,7 +204,8 @@ class FactBuilder {
 }  // namespace
 
 std::optional<LogFacts> read_log_facts(const std::filesystem::path& log_dir, std::string* error) {
-  auto reader = log::LogReader::open(log_dir, log::ReaderOptions{});
+  auto reader = log::LogReader::open(
+      log_dir, log::ReaderOptions{.payload_verifier = &schema::verify_payload});
   if (!reader.ok()) {
     *error = reader.status().to_string();
     return std::nullopt;

@@ -149,8 +149,9 @@ Status WorkloadDriver::start_run(uint64_t k) {
 
 Status WorkloadDriver::approve_waiting_runs() {
   const auto now = SteadyClock::now();
-  for (const RunInfo& r : engine_->list_runs(
-           {.function_id = "main", .status = RunStatus::kWaiting, .limit = 1u << 20})) {
+  for (const RunInfo& r :
+       engine_->list_runs({.function_id = "main", .status = RunStatus::kWaiting, .limit = 1u << 20})
+           .runs) {
     auto k = k_of_run_.find(r.id);
     if (k == k_of_run_.end()) continue;  // its acknowledgement was lost: let it time out
     const RunPlan plan = plan_for(config_.seed, k->second);
@@ -174,14 +175,14 @@ Status WorkloadDriver::approve_waiting_runs() {
 bool WorkloadDriver::all_finished() const {
   if (engine_->stats().runs_active != 0) return false;
   uint64_t finished = 0;
-  for (const RunInfo& r : engine_->list_runs({.function_id = "main", .limit = 1u << 30})) {
+  for (const RunInfo& r : engine_->list_runs({.function_id = "main", .limit = 1u << 30}).runs) {
     finished += is_finished(r.status);
   }
   return finished == config_.target_runs;
 }
 
 void WorkloadDriver::print_unfinished(uint64_t next_k) const {
-  const auto runs = engine_->list_runs({.limit = 1u << 30});
+  const auto runs = engine_->list_runs({.limit = 1u << 30}).runs;
   std::fprintf(stderr, "workload incarnation %llu: next k %llu, runs active %llu\n",
                static_cast<unsigned long long>(config_.incarnation),
                static_cast<unsigned long long>(next_k),

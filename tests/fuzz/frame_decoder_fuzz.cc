@@ -66,9 +66,9 @@ void check_described(std::span<const std::byte> bytes, const DecodedFrame& f) {
 
 void fuzz_frame(std::span<const std::byte> bytes, Lsn expected) {
   DecodedFrame plain;
-  const FrameCheck without = decode_frame(bytes, expected, false, &plain);
+  const FrameCheck without = decode_frame(bytes, expected, nullptr, &plain);
   DecodedFrame verified;
-  const FrameCheck with = decode_frame(bytes, expected, true, &verified);
+  const FrameCheck with = decode_frame(bytes, expected, &cairn::schema::verify_payload, &verified);
   // Payload verification comes last: it can only turn an OK into kBadPayload.
   if (without == FrameCheck::kOk) {
     require(with == FrameCheck::kOk || with == FrameCheck::kBadPayload);

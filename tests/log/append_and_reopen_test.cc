@@ -8,6 +8,7 @@
 #include "cairn/log/log.h"
 #include "cairn/log/reader.h"
 #include "cairn/log/verify.h"
+#include "cairn/schema/record_schema.h"
 #include "support/blob_records.h"
 #include "support/temp_dir.h"
 

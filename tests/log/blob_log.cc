@@ -1,5 +1,6 @@
 // Writing and reading back Blob logs for the log's tests (see blob_log.h).
 #include "blob_log.h"
+#include "cairn/schema/record_schema.h"
 
 #include <string>
 
@@ -69,7 +70,8 @@ BlobRecord to_blob_record(const log::ReadRecord& record) {
 
 std::vector<BlobRecord> read_blob_log(const std::filesystem::path& dir, log::Lsn from) {
   std::vector<BlobRecord> out;
-  auto reader = log::LogReader::open(dir, log::ReaderOptions{.from = from});
+  auto reader = log::LogReader::open(
+      dir, log::ReaderOptions{.from = from, .payload_verifier = &schema::verify_payload});
   if (!reader.ok()) {
     ADD_FAILURE() << "LogReader::open: " << reader.status().to_string();
     return out;

@@ -1,5 +1,6 @@
 // Checks shared by the damage tests (see damage_checks.h).
 #include "damage_checks.h"
+#include "cairn/schema/record_schema.h"
 
 #include "cairn/log/log.h"
 #include "frame_format.h"
@@ -11,6 +12,7 @@ std::optional<log::Damage> verify_damage(const std::filesystem::path& dir,
                                          uint64_t tail_window_bytes) {
   log::VerifyOptions options;
   options.tail_window_bytes = tail_window_bytes;
+  options.payload_verifier = &schema::verify_payload;
   auto report = log::verify_log(dir, options);
   if (!report.ok()) {
     ADD_FAILURE() << "verify_log: " << report.status().to_string();
@@ -37,7 +39,7 @@ std::optional<log::Damage> verify_damage(const std::filesystem::path& dir,
 
 std::string expect_open_refused(const std::filesystem::path& dir, const log::LogOptions& options) {
   const DirSnapshot before = snapshot(dir);
-  auto log = log::Log::open(dir, options);
+  auto log = log::Log::open(dir, options, schema_hooks());
   EXPECT_FALSE(log.ok()) << "the damaged log was opened";
   if (log.ok()) return "";
   EXPECT_EQ(log.status().code(), StatusCode::kCorruption) << log.status().to_string();

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cairn/schema/record_schema.h"
 #include "frame_decoder.h"
 #include "support/blob_records.h"
 
@@ -57,7 +58,7 @@ std::vector<std::byte> blob_frame(Lsn lsn) {
 
 FrameCheck decode(std::span<const std::byte> bytes, Lsn expected, bool verify = true) {
   DecodedFrame out;
-  return decode_frame(bytes, expected, verify, &out);
+  return decode_frame(bytes, expected, verify ? &schema::verify_payload : nullptr, &out);
 }
 
 TEST(FrameDecoder, HandEncodedFrameDecodes) {
@@ -67,7 +68,7 @@ TEST(FrameDecoder, HandEncodedFrameDecodes) {
   ASSERT_EQ(frame.size() % 8, 0u);
   ASSERT_NE(frame.size(), 24 + payload.size()) << "the test wants a frame with padding";
   DecodedFrame out;
-  ASSERT_EQ(decode_frame(frame, 4096, true, &out), FrameCheck::kOk);
+  ASSERT_EQ(decode_frame(frame, 4096, &schema::verify_payload, &out), FrameCheck::kOk);
   EXPECT_EQ(out.size, frame.size());
   EXPECT_EQ(out.size, frame_size(static_cast<uint32_t>(payload.size())));
   EXPECT_EQ(out.header.lsn, 4096u);
@@ -86,7 +87,7 @@ TEST(FrameDecoder, IgnoresTheBytesAfterTheFrame) {
   const size_t size = bytes.size();
   bytes.resize(size + 4096, std::byte{0x5a});
   DecodedFrame out;
-  ASSERT_EQ(decode_frame(bytes, 0, true, &out), FrameCheck::kOk);
+  ASSERT_EQ(decode_frame(bytes, 0, &schema::verify_payload, &out), FrameCheck::kOk);
   EXPECT_EQ(out.size, size);
 }
 
@@ -108,7 +109,7 @@ TEST(FrameDecoder, EverySingleBitFlipIsDetected) {
 TEST(FrameDecoder, IntactFrameWithAnotherLsnIsAMismatch) {
   const auto frame = blob_frame(1024);
   DecodedFrame out;
-  EXPECT_EQ(decode_frame(frame, 1032, true, &out), FrameCheck::kLsnMismatch);
+  EXPECT_EQ(decode_frame(frame, 1032, &schema::verify_payload, &out), FrameCheck::kLsnMismatch);
   EXPECT_EQ(out.header.lsn, 1024u) << "a mismatch still describes the frame";
   EXPECT_EQ(out.size, frame.size());
   EXPECT_EQ(decode(frame, 0), FrameCheck::kLsnMismatch);
@@ -133,7 +134,7 @@ TEST(FrameDecoder, SaltFlagIsAccepted) {
   const auto frame = encode_frame(
       {static_cast<uint32_t>(payload.size()), kBlobType, kFlagChecksumSalt, 64}, payload);
   DecodedFrame out;
-  ASSERT_EQ(decode_frame(frame, 64, true, &out), FrameCheck::kOk);
+  ASSERT_EQ(decode_frame(frame, 64, &schema::verify_payload, &out), FrameCheck::kOk);
   EXPECT_EQ(out.header.flags, kFlagChecksumSalt);
 }
 

@@ -8,6 +8,7 @@
 
 #include "blob_log.h"
 #include "cairn/log/reader.h"
+#include "cairn/schema/record_schema.h"
 #include "frame_decoder.h"
 #include "log_dir_files.h"
 #include "support/temp_dir.h"
@@ -97,7 +98,8 @@ TEST_F(Reader, FromTheEndOrBeyondReturnsNothing) {
   for (Lsn from : {all().back().end_lsn(), all().back().end_lsn() + 4096,
                    std::numeric_limits<Lsn>::max() - 7}) {
     SCOPED_TRACE(from);
-    auto reader = LogReader::open(dir(), ReaderOptions{.from = from});
+    auto reader = LogReader::open(
+        dir(), ReaderOptions{.from = from, .payload_verifier = &schema::verify_payload});
     ASSERT_TRUE(reader.ok()) << reader.status().to_string();
     auto r = (*reader)->next();
     ASSERT_TRUE(r.ok()) << r.status().to_string();
@@ -113,8 +115,7 @@ TEST_F(Reader, FromTheEndOrBeyondReturnsNothing) {
 
 TEST_F(Reader, SmallChunksAndNoPayloadChecksReadTheSame) {
   // Chunks smaller than many frames make the reader fetch frames across chunk ends.
-  auto reader =
-      LogReader::open(dir(), ReaderOptions{.verify_payloads = false, .chunk_bytes = 4096});
+  auto reader = LogReader::open(dir(), ReaderOptions{.chunk_bytes = 4096});
   ASSERT_TRUE(reader.ok()) << reader.status().to_string();
   size_t n = 0;
   for (;; ++n) {
@@ -137,7 +138,8 @@ TEST_F(Reader, SegmentAndOffsetPointAtTheFrame) {
     const auto path = cairn::testing::segment_path(dir(), r.segment_seq);
     const auto bytes = cairn::testing::file_bytes(path, r.offset, r.offset + r.frame_bytes());
     format::DecodedFrame frame;
-    ASSERT_EQ(format::decode_frame(bytes, r.lsn, true, &frame), format::FrameCheck::kOk)
+    ASSERT_EQ(format::decode_frame(bytes, r.lsn, &schema::verify_payload, &frame),
+              format::FrameCheck::kOk)
         << "record " << i;
     EXPECT_EQ(frame.header.payload_len, r.payload_bytes);
   }

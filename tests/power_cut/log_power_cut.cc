@@ -1,5 +1,6 @@
 // A log power-cut round (see log_power_cut.h).
 #include "power_cut/log_power_cut.h"
+#include "cairn/schema/record_schema.h"
 
 #include <atomic>
 #include <map>
@@ -179,8 +180,7 @@ void write_records(log::Log& log, KnownRecords& known, AckWay way, uint32_t prod
   }
 }
 
-log::LogOptions options_for(const LogCutConfig& c, const std::shared_ptr<SimDisk>& disk,
-                            log::DurableListener* listener) {
+log::LogOptions options_for(const LogCutConfig& c, const std::shared_ptr<SimDisk>& disk) {
   log::LogOptions o;
   o.segment_bytes = 1u << 20;
   o.batch_bytes_max = 64u << 10;
@@ -190,7 +190,6 @@ log::LogOptions options_for(const LogCutConfig& c, const std::shared_ptr<SimDisk
   o.io_mode = c.direct_io ? log::IoMode::kDirect : log::IoMode::kBuffered;
   o.file_system = disk->file_system();
   o.io_queue_factory = disk->io_queue_factory();
-  o.listener = listener;
   return o;
 }
 
@@ -240,7 +239,9 @@ LogCutResult run_log_cut_round(const LogCutConfig& config) {
     const bool cut_in_open = !last && inc > 0 && rng() % 5 == 0;
     if (cut_in_open) disk->cut_after(1 + rng() % 12);
     ListenerAcks listener(known);
-    auto opened = log::Log::open(kLogDir, options_for(config, disk, &listener));
+    auto opened =
+        log::Log::open(kLogDir, options_for(config, disk),
+                       {.listener = &listener, .payload_verifier = &schema::verify_payload});
     if (!opened.ok()) {
       if (!disk->is_cut()) return fail("Log::open failed: " + opened.status().to_string(), inc);
       ++result.cuts_during_open;

@@ -9,12 +9,19 @@
 #include <string>
 #include <vector>
 
+#include "cairn/log/log.h"
 #include "cairn/log/types.h"
 #include "cairn/schema/record_schema.h"
 
 namespace cairn::testing {
 
 inline constexpr log::RecordType kBlobType = static_cast<log::RecordType>(schema::RecordType::Blob);
+
+// Hooks that make a log check its payloads against the record schema (the engine's tables and
+// Blob), as the engine's log does: unknown record types and bad payloads are bad frames.
+inline log::LogHooks schema_hooks() {
+  return log::LogHooks{.payload_verifier = &schema::verify_payload};
+}
 
 // A Blob payload whose data is `size` bytes derived from (producer, seq).
 inline std::vector<std::byte> make_blob(uint32_t producer, uint64_t seq, size_t size) {

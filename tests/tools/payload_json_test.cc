@@ -114,3 +114,50 @@ TEST(PayloadJson, StringsThatAreNotUtf8RenderAsValidJson) {
 
 }  // namespace
 }  // namespace cairn::testing
+
+namespace cairn::testing {
+namespace {
+
+// A recorded value is shown as its codec's format says: what `cairn log dump` prints for a step
+// that returned 42, "hello" or {"a":[1,2]} is that value, not its bytes.
+TEST(PayloadJson, RecordedValuesRenderAsTheirFormat) {
+  using schema::ValueFormat;
+  struct Case {
+    std::string bytes;
+    ValueFormat format;
+    nlohmann::json expected;
+  };
+  const Case cases[] = {
+      {"42", ValueFormat::Json, 42},
+      {"-1.5", ValueFormat::Json, -1.5},
+      {"{\"a\": [1, 2]}", ValueFormat::Json, nlohmann::json{{"a", {1, 2}}}},
+      {"not json", ValueFormat::Json, "not json"},  // a codec that lied: still valid output
+      {"hello \"you\"", ValueFormat::Text, "hello \"you\""},
+      {"\xff\x01", ValueFormat::Bytes, nlohmann::json::array({255, 1})},
+      {"", ValueFormat::Json, nullptr},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.bytes);
+    for (bool step : {true, false}) {
+      flatbuffers::FlatBufferBuilder fbb;
+      auto out = fbb.CreateVector(reinterpret_cast<const uint8_t*>(c.bytes.data()), c.bytes.size());
+      log::RecordType type;
+      if (step) {
+        auto ref = schema::CreateStepRef(fbb, 1, 0, fbb.CreateString("s"));
+        fbb.Finish(schema::CreateStepCompleted(fbb, ref, 1, out, c.format, 10, 20));
+        type = static_cast<log::RecordType>(schema::RecordType::StepCompleted);
+      } else {
+        fbb.Finish(schema::CreateRunCompleted(fbb, 1, out, c.format, 30));
+        type = static_cast<log::RecordType>(schema::RecordType::RunCompleted);
+      }
+      std::span<const std::byte> payload(reinterpret_cast<const std::byte*>(fbb.GetBufferPointer()),
+                                         fbb.GetSize());
+      ASSERT_TRUE(schema::verify_payload(type, payload));
+      const nlohmann::json j = nlohmann::json::parse(schema::payload_to_json(type, payload));
+      EXPECT_EQ(j["output"], c.expected) << j.dump();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cairn::testing

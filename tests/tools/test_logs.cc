@@ -1,5 +1,6 @@
 // Writing, reading back and damaging test logs (see test_logs.h).
 #include "test_logs.h"
+#include "cairn/schema/record_schema.h"
 
 #include <gtest/gtest.h>
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cairn/log/reader.h"
+#include "cairn/schema/record_schema.h"
 #include "log_commands.h"
 #include "log_dir_check.h"
 #include "output_buffer.h"
@@ -26,7 +27,7 @@ int run_log_dump(const LogDumpArgs& args) {
   if (Status st = check_log_dir(args.dir); !st.ok()) return fail_unreadable("log dump", st);
   log::ReaderOptions reader_options;
   reader_options.from = args.from;
-  reader_options.verify_payloads = !args.no_payload_check;
+  reader_options.payload_verifier = args.no_payload_check ? nullptr : &schema::verify_payload;
   auto reader = log::LogReader::open(args.dir, reader_options);
   if (!reader.ok()) return fail_unreadable("log dump", reader.status());
 

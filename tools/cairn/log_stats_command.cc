@@ -98,8 +98,9 @@ nlohmann::json stats_json(const std::string& dir, const log::VerifyReport& r) {
 int run_log_stats(const LogStatsArgs& args) {
   if (Status st = check_log_dir(args.dir); !st.ok()) return fail_unreadable("log stats", st);
   double seconds = 0;
-  Result<log::VerifyReport> report =
-      verify_log_with_progress(args.dir, log::VerifyOptions{}, "reading " + args.dir, &seconds);
+  Result<log::VerifyReport> report = verify_log_with_progress(
+      args.dir, log::VerifyOptions{.payload_verifier = &schema::verify_payload},
+      "reading " + args.dir, &seconds);
   if (!report.ok()) return fail_unreadable("log stats", report.status());
   const std::string out =
       args.json ? stats_json(args.dir, *report)

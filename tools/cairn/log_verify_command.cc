@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cairn/log/verify.h"
+#include "cairn/schema/record_schema.h"
 #include "damage_report.h"
 #include "format.h"
 #include "log_commands.h"
@@ -63,7 +64,7 @@ nlohmann::json report_json(const std::string& dir, const log::VerifyReport& r, d
 int run_log_verify(const LogVerifyArgs& args) {
   if (Status st = check_log_dir(args.dir); !st.ok()) return fail_unreadable("log verify", st);
   log::VerifyOptions options;
-  options.verify_payloads = !args.no_payload_check;
+  options.payload_verifier = args.no_payload_check ? nullptr : &schema::verify_payload;
   options.tail_window_bytes = args.tail_window_bytes;
   double seconds = 0;
   Result<log::VerifyReport> report =

@@ -16,6 +16,8 @@ class Clock {
   virtual ~Clock() = default;
   // Milliseconds since the Unix epoch.
   virtual int64_t now_ms() const = 0;
+  // Microseconds since the Unix epoch (the timestamps records carry). Default: now_ms() * 1000.
+  virtual int64_t now_us() const { return now_ms() * 1000; }
   // How long (real time) the timer thread may sleep before `deadline_ms` could be due. A clock
   // whose time only moves on command returns a long wait and calls on_advance's callback.
   virtual std::chrono::nanoseconds real_wait_until(int64_t deadline_ms) const = 0;

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "cairn/codec.h"
 #include "cairn/event.h"
@@ -73,6 +74,8 @@ enum class OpKind : uint8_t { kStep = 1, kSleep = 2, kWait = 3, kSend = 4, kInvo
 class StepBody {
  public:
   virtual void run(const StepInfo& info, std::string& out) = 0;
+  // How tools read the encoded value (the value's Codec says).
+  virtual ValueFormat format() const = 0;
 
  protected:
   ~StepBody() = default;
@@ -98,9 +101,10 @@ struct OpSlot {
   bool failed = false;
   uint32_t position = 0;  // assigned when the function reaches the operation
   std::string id;         // as the function named it (a repeat gets a ":n" suffix)
-  // Request.
-  int64_t deadline_ms = 0;        // sleep
-  const void* request = nullptr;  // WaitRequest (wait), Event (send), InvokeRequest (invoke)
+  // Request: a sleep's deadline, or what a wait, a send or an invoke asks for (owned by the
+  // awaiter, like the slot).
+  int64_t deadline_ms = 0;
+  std::variant<std::monostate, const WaitRequest*, const Event*, const InvokeRequest*> request;
   std::optional<uint32_t> retries;
   StepBody* body = nullptr;
   // Result: a replayed step's or an invoked run's output, a sent event's id, or the error.
@@ -110,7 +114,7 @@ struct OpSlot {
 
 struct RunState;
 
-// Implemented by the engine (engine/src/run_ops.cc). await_ready: true when the result is known
+// Implemented by the engine (engine/src/executor.cc). await_ready: true when the result is known
 // without suspending (replay). await_resume: throws StepError for a failed step or invoke.
 bool op_ready(RunState& run, OpSlot& slot);
 void op_suspend(RunState& run, OpSlot& slot, std::coroutine_handle<> h);
@@ -162,6 +166,13 @@ class StepAwaiter final : public StepBody {
     } else {
       value_.emplace(call(info));
       Codec<T>::encode(*value_, out);
+    }
+  }
+  ValueFormat format() const override {
+    if constexpr (std::is_void_v<T>) {
+      return value_format<Unit>();
+    } else {
+      return value_format<T>();
     }
   }
 
@@ -296,9 +307,10 @@ class Context {
     return {run_, id, event};
   }
 
-  // Starts a run of another function and waits for its output (decoded with Codec<R>). Throws
-  // StepError when that run fails.
-  template <typename R = nlohmann::json>
+  // Starts a run of another function and waits for its output, decoded with Codec<R> (R must be
+  // what that function returns, or std::string for the bytes as recorded). Throws StepError when
+  // that run fails.
+  template <typename R = std::string>
   detail::InvokeAwaiter<R> invoke(std::string_view id, const InvokeOptions& opts) {
     return {run_, id, opts};
   }

@@ -2,8 +2,8 @@
 // end — across crashes — recording each step in the write-ahead log before moving on.
 //
 //   auto engine = cairn::Engine::create({.dir = "data"});
-//   engine->register_function({.id = "fulfil-order", .trigger = cairn::on_event("order/created")},
-//                             fulfil_order);
+//   engine->register_function(
+//       {.id = "fulfil-order", .triggers = {cairn::on_event("order/created")}}, fulfil_order);
 //   engine->start();                                   // replays the log, resumes unfinished runs
 //   engine->send({.name = "order/created", .data = R"({"order_id": "A-17"})"});
 #pragma once
@@ -25,11 +25,10 @@
 #include "cairn/log/log.h"
 #include "cairn/log/options.h"
 #include "cairn/log/status.h"
+#include "cairn/run_history.h"
 #include "cairn/task.h"
 
 namespace cairn {
-
-using RunId = uint64_t;
 
 enum class RunStatus : uint8_t {
   kQueued,    // created, no step recorded yet
@@ -52,26 +51,24 @@ inline Trigger on_event(std::string name) {
   return Trigger{std::move(name)};
 }
 
-using FunctionBody = std::function<Task<void>(Context&, const Event&)>;
-
 struct FunctionOptions {
   std::string id;                 // unique; recorded in the log with every run
   std::vector<Trigger> triggers;  // events that start a run (may be empty: invoke() only)
-  Trigger trigger;                // shorthand for a single trigger
   uint32_t retries = 4;           // retries per step after the first attempt (0..100)
   // Backoff before retry n: min(backoff_max, backoff_base * 2^(n-1)) with ±25% jitter.
   std::chrono::milliseconds backoff_base{1000};
   std::chrono::milliseconds backoff_max{std::chrono::hours(1)};
   // Runs as a durable function of its own when a run of this function fails; its event is
   // "cairn/function.failed" with data {"function_id", "run_id", "error", "event"}.
-  FunctionBody on_failure;
+  std::function<Task<void>(Context&, const Event&)> on_failure;
 };
 
 struct EngineOptions {
   std::filesystem::path dir = "cairn-data";  // the log lives in dir/log
   uint32_t workers = 0;                      // step-executing threads; 0: one per core
   std::shared_ptr<Clock> clock;              // default: the system clock
-  // The log's options (limits, durability). `listener` is the engine's own and must stay null.
+  // The log's options: segment and batch sizes, durability, I/O mode, recovery mode, and where
+  // file operations go (file_system, io_queue_factory: tests put a simulated disk there).
   log::LogOptions log;
 
   // Limits. At each, the call that would pass it gets kLimitExceeded and nothing durable changes.
@@ -92,14 +89,18 @@ struct EngineOptions {
   uint32_t error_bytes_max = 16u << 10;
   // Runs not finished, including parked ones; send() refuses new runs past it. Default: 10 M.
   uint64_t runs_active_max = 10'000'000;
-  // Finished runs kept in memory for status queries and run handles (oldest dropped first; the
-  // log keeps them all). Default: 100,000.
+  // Finished runs kept in memory for get_run, list_runs and wait_run, and the bytes their events,
+  // outputs and errors may take there: past either, the oldest are dropped (the log keeps them
+  // all; run_history still reads them). Defaults: 100,000 runs, 256 MiB.
   uint64_t runs_finished_kept = 100'000;
+  uint64_t runs_finished_bytes_max = 256ull << 20;
   // Window in which a repeated event id is a duplicate. Default: 24 h.
   std::chrono::milliseconds dedup_window = std::chrono::hours(24);
 
-  // Called on the log's writer thread when a run finishes (for benchmarks and monitoring). Keep
-  // it short; never call the engine from it.
+  // Called when a run finishes, on the log's writer thread, right after its last record became
+  // durable: every run's end passes through it, so it must be quick — count, store into an atomic,
+  // wake a waiter. It must not block, take a lock others hold long, or call the engine. For
+  // anything more, hand the id to your own thread. Default: none.
   std::function<void(RunId, RunStatus)> on_run_finished;
 };
 
@@ -113,15 +114,31 @@ struct RunInfo {
   RunId id = 0;
   std::string function_id;
   RunStatus status = RunStatus::kQueued;
-  std::string output;  // the function's return value, serialized by its Codec (completed runs)
-  std::string error;   // failed and cancelled runs
-  uint32_t steps = 0;  // durable operations recorded
+  // What started the run: the triggering event, the data an invoke() passed (as the event
+  // "cairn/function.invoked"), or a failed run's description for an on_failure handler.
+  Event event;
+  RunId parent = 0;    // invoke(): the run that invoked this one
+  std::string output;  // completed runs: the function's result, encoded by its Codec
+  ValueFormat output_format = ValueFormat::kBytes;  // how tools read `output`
+  std::string error;                                // failed and cancelled runs
+  uint32_t steps = 0;                               // durable operations recorded
+  TimePoint created_at;
+  TimePoint finished_at;  // the epoch while unfinished
 };
 
 struct RunQuery {
   std::string function_id;          // empty: any
   std::optional<RunStatus> status;  // unset: any
-  size_t limit = 1000;
+  TimePoint created_after;          // the epoch: any
+  // Paging, newest first: only runs with an id below this (RunPage::next of the page before).
+  // 0: from the newest.
+  RunId before = 0;
+  size_t limit = 100;
+};
+
+struct RunPage {
+  std::vector<RunInfo> runs;  // newest first
+  RunId next = 0;             // `before` for the next page; 0 when there is none
 };
 
 struct RecoveryStats {
@@ -140,8 +157,8 @@ struct EngineStats {
   uint64_t steps_completed = 0;
   uint64_t step_failures = 0;  // attempts that failed (retried or not)
   uint64_t events = 0;
-  uint64_t timers = 0;  // armed: sleeps, wait timeouts, retries
-  uint64_t waiting_for_events = 0;
+  uint64_t timers = 0;              // armed: sleeps, wait timeouts, retries
+  uint64_t waiting_for_events = 0;  // runs in wait_for_event now
   // Step dispatch latency: a step's record applied (durable) -> the function resumed.
   uint64_t dispatch_samples = 0;
   double dispatch_p50_us = 0;
@@ -165,18 +182,25 @@ class Engine {
   // Opens the log, replays it into state, resumes every unfinished run, starts the workers.
   Status start();
 
-  // Accepts an event: returns once it (and the runs it starts) is durable.
+  // Accepts an event: returns once it (and the runs it starts) is durable, and visible to every
+  // query made after it returns.
   Result<SendResult> send(const Event& event);
-  // Many events with one wait for durability. Results in the same order.
+  // Many events at once, all or nothing: one log record holds them all (so together they must
+  // fit log.record_bytes_max), and an error accepts none of them. Results in the same order.
   Result<std::vector<SendResult>> send(std::span<const Event> events);
 
   Status cancel(RunId run, std::string reason = "cancelled");
 
   Result<RunInfo> get_run(RunId run) const;
-  std::vector<RunInfo> list_runs(const RunQuery& query = {}) const;
+  // A page of runs, newest first (unfinished ones, and finished ones still kept in memory).
+  RunPage list_runs(const RunQuery& query = {}) const;
   // Waits until the run finishes (or `timeout` passes: kTimeout).
   Result<RunInfo> wait_run(RunId run,
                            std::chrono::milliseconds timeout = std::chrono::hours(24 * 365));
+  // Every record of the run, read from the log: steps with their attempts, times and outputs,
+  // sleeps, waits, sent events, invoked runs, the end (see cairn/run_history.h). At most `limit`
+  // entries; kNotFound for a run this engine does not know.
+  Result<std::vector<HistoryEntry>> run_history(RunId run, size_t limit = 10'000) const;
 
   // Lets steps that are executing finish and become durable, then stops. Unfinished runs stay in
   // the log and resume on the next start(). Idempotent.
@@ -184,16 +208,15 @@ class Engine {
 
   const RecoveryStats& recovery() const;
   EngineStats stats() const;
-  void reset_dispatch_latency();
   // Health of the log (an I/O error stops the engine: every later call reports it).
   Status health() const;
 
-  class Impl;
-
  private:
+  class Impl;
+  friend Impl& engine_impl(Engine& engine);  // the engine's internals (engine/src) reach it here
   explicit Engine(std::unique_ptr<Impl> impl);
-  Status register_erased(FunctionOptions options, FunctionBody body,
-                         std::function<Task<std::string>(Context&, const Event&)> typed);
+  Status register_erased(FunctionOptions options, ValueFormat output_format,
+                         std::function<Task<std::string>(Context&, const Event&)> body);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -221,7 +244,8 @@ Status Engine::register_function(FunctionOptions options, F fn) {
   auto typed = [stored](Context& ctx, const Event& event) -> Task<std::string> {
     return detail::run_typed<R, F>(stored.get(), ctx, event);
   };
-  return register_erased(std::move(options), nullptr, std::move(typed));
+  const ValueFormat format = std::is_void_v<R> ? value_format<Unit>() : value_format<R>();
+  return register_erased(std::move(options), format, std::move(typed));
 }
 
 }  // namespace cairn

@@ -83,11 +83,21 @@ struct LogStats {
   bool direct_io = false;
 };
 
+// What the log's owner plugs into it (as opposed to LogOptions, which say how it works).
+struct LogHooks {
+  // Sees every durable batch, in LSN order, on the writer thread (see DurableListener).
+  DurableListener* listener = nullptr;
+  // Checks payloads during recovery and in readers of this log (see PayloadVerifier). Null:
+  // frames are checked, payloads are not.
+  PayloadVerifier payload_verifier = nullptr;
+};
+
 class Log {
  public:
   // Opens (or creates) the log in `dir`, recovers it as options.recovery_mode says, takes the
   // directory's lock and starts the writer. Fails with kLocked when another process has it open.
-  static Result<std::unique_ptr<Log>> open(const std::filesystem::path& dir, LogOptions options);
+  static Result<std::unique_ptr<Log>> open(const std::filesystem::path& dir, LogOptions options,
+                                           LogHooks hooks = {});
 
   ~Log();  // close()
   Log(const Log&) = delete;
@@ -126,9 +136,8 @@ class Log {
   LogStats stats() const;
   const std::filesystem::path& dir() const;
 
-  class Impl;
-
  private:
+  class Impl;
   explicit Log(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

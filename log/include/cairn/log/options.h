@@ -6,10 +6,9 @@
 #include <memory>
 
 #include "cairn/log/io.h"
+#include "cairn/log/types.h"
 
 namespace cairn::log {
-
-class DurableListener;
 
 enum class Durability : uint8_t {
   // A record is acknowledged only once it is on stable storage (O_DSYNC write or fdatasync).
@@ -75,10 +74,6 @@ struct LogOptions {
 
   // Create the directory and an empty log when there is none. Default: true.
   bool create_if_missing = true;
-
-  // Called on the writer thread with every durable batch, in LSN order (see DurableListener).
-  // Default: none.
-  DurableListener* listener = nullptr;
 
   // Where file operations go. Default (null): the real file system.
   std::shared_ptr<FileSystem> file_system;

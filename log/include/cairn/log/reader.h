@@ -1,5 +1,5 @@
 // LogReader: reads records in LSN order, from any LSN, verifying every frame's checksum, the LSN
-// chain and (by default) each payload against its FlatBuffers table.
+// chain and (with a payload verifier) each payload.
 #pragma once
 
 #include <cstddef>
@@ -25,8 +25,9 @@ struct ReadRecord {
 struct ReaderOptions {
   // The first record returned is the one at this LSN, or the first one after it. Default: 0.
   Lsn from = 0;
-  // Run the FlatBuffers verifier on every payload. Default: true.
-  bool verify_payloads = true;
+  // Checks every payload before it is returned (see PayloadVerifier). Default (null): frames are
+  // checked, payloads are not.
+  PayloadVerifier payload_verifier = nullptr;
   // Bytes read from a segment at a time. Default: 4 MiB.
   size_t chunk_bytes = 4u << 20;
   // Default (null): the real file system.

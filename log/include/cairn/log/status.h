@@ -27,7 +27,6 @@ enum class StatusCode : uint8_t {
   kFailed,         // an earlier fatal error stopped the component; the message says which
   kTimeout,
   kCancelled,
-  kNonDeterminism,  // a replayed function diverged from its recorded history
   kInternal,
 };
 

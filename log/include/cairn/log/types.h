@@ -1,7 +1,9 @@
 // The log's basic vocabulary: log sequence numbers and record type numbers.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 
 namespace cairn::log {
 
@@ -13,5 +15,13 @@ inline constexpr Lsn kNoLsn = ~Lsn{0};
 
 // The record type in a frame's header; schema/records.fbs names them. 0 is never valid.
 using RecordType = uint16_t;
+
+// Checks a record's payload — untrusted bytes read from disk — before anyone uses it. The log
+// knows nothing of what its records mean (it checks frames: length, checksum, LSN chain); the
+// records' owner says which types exist and what a valid payload is. The engine installs its
+// record tables' FlatBuffers verifier (schema::verify_payload). Returns false for a type it does
+// not know or a payload that fails verification: the frame is then bad (an intact frame with bad
+// content, which recovery never cuts). Must be thread-safe and must not keep the span.
+using PayloadVerifier = bool (*)(RecordType type, std::span<const std::byte> payload);
 
 }  // namespace cairn::log

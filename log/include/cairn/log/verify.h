@@ -66,7 +66,8 @@ struct VerifyReport {
 };
 
 struct VerifyOptions {
-  bool verify_payloads = true;
+  // Checks every payload (see PayloadVerifier). Default (null): frames only.
+  PayloadVerifier payload_verifier = nullptr;
   // Bytes after a bad frame that may still hold data of a torn write: writes_in_flight_max *
   // batch_bytes_max of the options the log was written with. Default: that of LogOptions{}.
   uint64_t tail_window_bytes = 8ull << 20;

@@ -23,6 +23,13 @@ bool is_known_record_type(uint16_t type);
 bool verify_payload(uint16_t type, std::span<const std::byte> payload);
 
 // The payload as one line of JSON. Precondition: verify_payload(type, payload) returned true.
+// A recorded value (a step's or a run's output) is shown as its format says: JSON as it is, text
+// as a string, bytes as an array of byte values.
 std::string payload_to_json(uint16_t type, std::span<const std::byte> payload);
+
+// A recorded value as JSON text, by its ValueFormat (schema::ValueFormat): JSON that parses is
+// copied, text becomes a JSON string (bytes that are not UTF-8 become U+FFFD), anything else an
+// array of byte values; no bytes at all are null.
+std::string value_to_json(std::string_view bytes, ValueFormat format);
 
 }  // namespace cairn::schema

@@ -1,0 +1,306 @@
+// read_run_history (cairn/run_history.h): one run's records, picked out of the log in order and
+// told as history entries. The rules that decide what a record means for a run — which event
+// ends a wait, which resume takes effect — are the projection's, restated for a single run.
+#include "cairn/run_history.h"
+
+#include <optional>
+
+#include "cairn/schema/record_schema.h"
+#include "json_field.h"
+
+namespace cairn {
+namespace {
+
+using schema::RecordType;
+
+std::string_view sv(const flatbuffers::String* s) {
+  return s == nullptr ? std::string_view() : std::string_view(s->data(), s->size());
+}
+
+std::string bytes_of(const flatbuffers::Vector<uint8_t>* v) {
+  return v == nullptr ? std::string()
+                      : std::string(reinterpret_cast<const char*>(v->data()), v->size());
+}
+
+TimePoint from_us(int64_t us) {
+  return TimePoint(std::chrono::microseconds(us));
+}
+
+TimePoint from_ms(int64_t ms) {
+  return ms == 0 ? TimePoint() : TimePoint(std::chrono::milliseconds(ms));
+}
+
+const char* resume_reason(schema::ResumeReason r) {
+  switch (r) {
+    case schema::ResumeReason::TimerFired:
+      return "timer fired";
+    case schema::ResumeReason::WaitTimedOut:
+      return "wait timed out";
+    case schema::ResumeReason::RetryDue:
+      return "retry due";
+  }
+  return "?";
+}
+
+// Collects the entries of one run while the records go by.
+class HistoryBuilder {
+ public:
+  HistoryBuilder(RunId run, size_t limit) : run_(run), limit_(limit) {}
+
+  bool done() const { return ended_ || out_.size() >= limit_; }
+  std::vector<HistoryEntry> take() { return std::move(out_); }
+
+  void add(uint64_t lsn, log::RecordType type, std::span<const std::byte> payload) {
+    lsn_ = lsn;
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(payload.data());
+    switch (static_cast<RecordType>(type)) {
+      case RecordType::EventAccepted:
+        return event(*flatbuffers::GetRoot<schema::EventAccepted>(p));
+      case RecordType::EventBatch:
+        if (auto* events = flatbuffers::GetRoot<schema::EventBatch>(p)->events()) {
+          for (const schema::EventAccepted* e : *events) event(*e);
+        }
+        return;
+      case RecordType::RunCreated:
+        return created(*flatbuffers::GetRoot<schema::RunCreated>(p));
+      case RecordType::StepCompleted:
+        return step_completed(*flatbuffers::GetRoot<schema::StepCompleted>(p));
+      case RecordType::StepFailed:
+        return step_failed(*flatbuffers::GetRoot<schema::StepFailed>(p));
+      case RecordType::SleepStarted:
+        return sleep(*flatbuffers::GetRoot<schema::SleepStarted>(p));
+      case RecordType::WaitStarted:
+        return wait(*flatbuffers::GetRoot<schema::WaitStarted>(p));
+      case RecordType::RunResumed:
+        return resumed(*flatbuffers::GetRoot<schema::RunResumed>(p));
+      case RecordType::RunCompleted:
+        return completed(*flatbuffers::GetRoot<schema::RunCompleted>(p));
+      case RecordType::RunFailed:
+        return failed(*flatbuffers::GetRoot<schema::RunFailed>(p));
+      case RecordType::RunCancelled:
+        return cancelled(*flatbuffers::GetRoot<schema::RunCancelled>(p));
+      default:
+        return;
+    }
+  }
+
+ private:
+  // What the run waits for now (the projection's PendingOp, for one run).
+  struct Pending {
+    HistoryEntry::Kind kind;  // kSleepStarted, kWaitStarted or kStepFailed (a retry)
+    uint32_t position = 0;
+    std::string event, path, value;  // a wait's
+  };
+
+  HistoryEntry& push(HistoryEntry::Kind kind) {
+    HistoryEntry& e = out_.emplace_back();
+    e.kind = kind;
+    e.lsn = lsn_;
+    return e;
+  }
+  bool mine(const schema::StepRef* ref) const { return ref != nullptr && ref->run_id() == run_; }
+  void operation(HistoryEntry& e, const schema::StepRef& ref) {
+    e.position = ref.position();
+    e.step_id = sv(ref.step_id());
+  }
+
+  void event(const schema::EventAccepted& e) {
+    Event ev{std::string(sv(e.name())), std::string(sv(e.data())), std::string(sv(e.event_id())),
+             e.ts_ms()};
+    const size_t n = e.functions() == nullptr ? 0 : e.functions()->size();
+    if (n > 0 && run_ >= e.first_run_id() && run_ < e.first_run_id() + n) {
+      HistoryEntry& h = push(HistoryEntry::Kind::kCreated);
+      h.at = from_us(e.accepted_us());
+      h.event = ev;
+    }
+    if (const schema::StepRef* o = e.origin(); mine(o)) {
+      HistoryEntry& h = push(HistoryEntry::Kind::kEventSent);
+      operation(h, *o);
+      h.at = from_us(e.accepted_us());
+      h.value = ev.id;
+      h.event = ev;
+    }
+    if (!e.duplicate() && pending_ && pending_->kind == HistoryEntry::Kind::kWaitStarted &&
+        pending_->event == ev.name) {
+      const bool match =
+          pending_->path.empty() || detail::json_field(ev.data, pending_->path) == pending_->value;
+      if (match) {
+        HistoryEntry& h = push(HistoryEntry::Kind::kWaitMatched);
+        h.position = pending_->position;
+        h.at = from_us(e.accepted_us());
+        h.event = std::move(ev);
+        pending_.reset();
+      }
+    }
+  }
+
+  void created(const schema::RunCreated& c) {
+    if (c.run_id() == run_) {
+      HistoryEntry& h = push(HistoryEntry::Kind::kCreated);
+      h.at = from_us(c.created_us());
+      h.event =
+          Event{std::string(sv(c.event_name())), std::string(sv(c.event_data())), {}, c.ts_ms()};
+      if (c.parent() != nullptr) h.run = c.parent()->run_id();
+    }
+    if (const schema::StepRef* p = c.parent(); mine(p)) {
+      HistoryEntry& h = push(HistoryEntry::Kind::kInvoked);
+      operation(h, *p);
+      h.at = from_us(c.created_us());
+      h.run = c.run_id();
+    }
+  }
+
+  void step_completed(const schema::StepCompleted& s) {
+    if (!mine(s.step())) return;
+    HistoryEntry& h = push(HistoryEntry::Kind::kStepCompleted);
+    operation(h, *s.step());
+    h.attempt = s.attempt();
+    h.at = from_us(s.started_us());
+    h.finished_at = from_us(s.finished_us());
+    h.value = bytes_of(s.output());
+    h.format = static_cast<ValueFormat>(s.output_format());
+    pending_.reset();
+  }
+
+  void step_failed(const schema::StepFailed& f) {
+    if (!mine(f.step())) return;
+    HistoryEntry& h = push(HistoryEntry::Kind::kStepFailed);
+    operation(h, *f.step());
+    h.attempt = f.attempt();
+    h.at = from_us(f.started_us());
+    h.finished_at = from_us(f.finished_us());
+    h.deadline = from_ms(f.retry_at_ms());
+    h.value = sv(f.error());
+    pending_ = f.retry_at_ms() == 0
+                   ? std::nullopt
+                   : std::optional(Pending{
+                         HistoryEntry::Kind::kStepFailed, f.step()->position(), {}, {}, {}});
+  }
+
+  void sleep(const schema::SleepStarted& s) {
+    if (!mine(s.step())) return;
+    HistoryEntry& h = push(HistoryEntry::Kind::kSleepStarted);
+    operation(h, *s.step());
+    h.at = from_us(s.at_us());
+    h.deadline = from_ms(s.wake_at_ms());
+    pending_ = Pending{HistoryEntry::Kind::kSleepStarted, s.step()->position(), {}, {}, {}};
+  }
+
+  void wait(const schema::WaitStarted& w) {
+    if (!mine(w.step())) return;
+    HistoryEntry& h = push(HistoryEntry::Kind::kWaitStarted);
+    operation(h, *w.step());
+    h.at = from_us(w.at_us());
+    h.deadline = from_ms(w.timeout_at_ms());
+    h.event.name = sv(w.event_name());
+    h.value = sv(w.match_path());
+    pending_ = Pending{HistoryEntry::Kind::kWaitStarted, w.step()->position(),
+                       std::string(sv(w.event_name())), std::string(sv(w.match_path())),
+                       std::string(sv(w.match_value()))};
+  }
+
+  // Only a resume that moves the run on is history (apply ignores stale ones the same way).
+  void resumed(const schema::RunResumed& r) {
+    if (!mine(r.step()) || !pending_ || pending_->position != r.step()->position()) return;
+    const bool takes = (r.reason() == schema::ResumeReason::TimerFired &&
+                        pending_->kind == HistoryEntry::Kind::kSleepStarted) ||
+                       (r.reason() == schema::ResumeReason::WaitTimedOut &&
+                        pending_->kind == HistoryEntry::Kind::kWaitStarted) ||
+                       (r.reason() == schema::ResumeReason::RetryDue &&
+                        pending_->kind == HistoryEntry::Kind::kStepFailed);
+    if (!takes) return;
+    HistoryEntry& h = push(HistoryEntry::Kind::kResumed);
+    operation(h, *r.step());
+    h.at = from_us(r.at_us());
+    h.value = resume_reason(r.reason());
+    pending_.reset();
+  }
+
+  void completed(const schema::RunCompleted& c) {
+    if (c.run_id() != run_) return;
+    HistoryEntry& h = push(HistoryEntry::Kind::kCompleted);
+    h.at = from_us(c.at_us());
+    h.value = bytes_of(c.output());
+    h.format = static_cast<ValueFormat>(c.output_format());
+    ended_ = true;
+  }
+
+  void failed(const schema::RunFailed& f) {
+    if (f.failure_handler_run_id() == run_) {
+      HistoryEntry& h = push(HistoryEntry::Kind::kCreated);
+      h.at = from_us(f.at_us());
+      h.event.name = "cairn/function.failed";
+      h.run = f.run_id();
+    }
+    if (f.run_id() != run_) return;
+    HistoryEntry& h = push(HistoryEntry::Kind::kFailed);
+    h.at = from_us(f.at_us());
+    h.value = sv(f.error());
+    h.run = f.failure_handler_run_id();
+    ended_ = true;
+  }
+
+  void cancelled(const schema::RunCancelled& c) {
+    if (c.run_id() != run_) return;
+    HistoryEntry& h = push(HistoryEntry::Kind::kCancelled);
+    h.at = from_us(c.at_us());
+    h.value = sv(c.reason());
+    ended_ = true;
+  }
+
+  const RunId run_;
+  const size_t limit_;
+  uint64_t lsn_ = 0;
+  bool ended_ = false;
+  std::optional<Pending> pending_;
+  std::vector<HistoryEntry> out_;
+};
+
+}  // namespace
+
+std::string_view history_kind_name(HistoryEntry::Kind kind) {
+  switch (kind) {
+    case HistoryEntry::Kind::kCreated:
+      return "created";
+    case HistoryEntry::Kind::kStepCompleted:
+      return "step completed";
+    case HistoryEntry::Kind::kStepFailed:
+      return "step failed";
+    case HistoryEntry::Kind::kSleepStarted:
+      return "sleep";
+    case HistoryEntry::Kind::kWaitStarted:
+      return "wait";
+    case HistoryEntry::Kind::kWaitMatched:
+      return "wait matched";
+    case HistoryEntry::Kind::kResumed:
+      return "resumed";
+    case HistoryEntry::Kind::kEventSent:
+      return "event sent";
+    case HistoryEntry::Kind::kInvoked:
+      return "invoked";
+    case HistoryEntry::Kind::kCompleted:
+      return "completed";
+    case HistoryEntry::Kind::kFailed:
+      return "failed";
+    case HistoryEntry::Kind::kCancelled:
+      return "cancelled";
+  }
+  return "?";
+}
+
+Result<std::vector<HistoryEntry>> read_run_history(log::LogReader& reader, RunId run, size_t limit,
+                                                   uint64_t until) {
+  HistoryBuilder history(run, limit);
+  while (!history.done()) {
+    CAIRN_ASSIGN_OR_RETURN(const log::ReadRecord* r, reader.next());
+    if (r == nullptr || r->lsn >= until) break;
+    if (!schema::verify_payload(r->type, r->payload)) {
+      return Status(StatusCode::kCorruption,
+                    "the record at LSN " + std::to_string(r->lsn) + " is not an engine record");
+    }
+    history.add(r->lsn, r->type, r->payload);
+  }
+  return history.take();
+}
+
+}  // namespace cairn
