@@ -137,6 +137,9 @@ bool is_torn_header_prefix(const std::byte* block, uint64_t seq, Lsn first_lsn,
 //   quarantine/                         bytes recovery moved out of the log, never deleted
 inline constexpr std::string_view kSegmentSuffix = ".wal";
 inline constexpr std::string_view kPreallocPrefix = "prealloc-";
+// A segment retention took out of the log, waiting to be reused as a spare (never holds records
+// of the log: its old frames' LSNs lie below every segment's that follows).
+inline constexpr std::string_view kRecycledPrefix = "recycled-";
 inline constexpr std::string_view kLockFileName = "LOCK";
 inline constexpr std::string_view kQuarantineDir = "quarantine";
 

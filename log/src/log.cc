@@ -8,13 +8,15 @@
 #include "log_writer.h"
 #include "recovery.h"
 #include "segment_preparer.h"
+#include "segment_retention.h"
 #include "staging_ring.h"
 
 namespace cairn::log {
 
 std::unique_ptr<LogReader> make_live_reader(std::shared_ptr<FileSystem> fs, std::string dir,
                                             Lsn from, PayloadVerifier verifier,
-                                            std::function<Lsn()> durable_end, Status* error);
+                                            std::function<Lsn()> durable_end,
+                                            std::function<void()> on_close, Status* error);
 
 namespace {
 
@@ -23,6 +25,10 @@ Status check_options(const LogOptions& o) {
   const uint64_t block = format::kBlockSize;
   if (o.segment_bytes < (1u << 20) || o.segment_bytes % block != 0) {
     return bad("segment_bytes must be a multiple of 4 KiB and at least 1 MiB");
+  }
+  if (o.segment_bytes_initial == 0 || o.segment_bytes_initial % block != 0 ||
+      o.segment_bytes_initial > o.segment_bytes) {
+    return bad("segment_bytes_initial must be a multiple of 4 KiB and at most segment_bytes");
   }
   if (o.batch_bytes_max < (64u << 10) || o.batch_bytes_max % block != 0) {
     return bad("batch_bytes_max must be a multiple of 4 KiB and at least 64 KiB");
@@ -57,6 +63,7 @@ class Log::Impl {
   RecoveryReport report;
   std::unique_ptr<StagingRing> ring;
   std::unique_ptr<SegmentPreparer> preparer;
+  std::shared_ptr<SegmentRetention> retention;  // readers unpin through a weak_ptr
   std::unique_ptr<LogWriter> writer;
   std::atomic<bool> closed{false};
   Status close_status;
@@ -67,7 +74,8 @@ class Log::Impl {
     if (closed.exchange(true)) return close_status;
     if (writer) writer->stop();
     close_status = writer && writer->failed() ? writer->failure() : Status();
-    preparer.reset();  // removes the unused spare; the stopped writer no longer uses it
+    retention.reset();
+    preparer.reset();  // removes the unused spares; the stopped writer no longer uses them
     if (lock_fd >= 0) {
       (void)fs->close(lock_fd);  // the next writer may open the directory now
       lock_fd = -1;
@@ -137,12 +145,25 @@ Result<std::unique_ptr<Log>> Log::open(const std::filesystem::path& dir_path, Lo
   impl->report.end_lsn = rec.end_lsn;
 
   impl->ring = std::make_unique<StagingRing>(options.staging_bytes, rec.end_lsn);
-  impl->preparer = std::make_unique<SegmentPreparer>(impl->fs, dir, options.segment_bytes);
+  impl->preparer = std::make_unique<SegmentPreparer>(impl->fs, dir, options.recycled_segments_max);
+  impl->retention = std::make_shared<SegmentRetention>(impl->fs, dir, *impl->preparer);
+  CAIRN_ASSIGN_OR_RETURN(DirectoryListing listing, list_log_directory(fs, dir));
+  impl->retention->reset(std::move(listing.segments));
   std::unique_ptr<IoQueue> io = options.io_queue_factory
                                     ? options.io_queue_factory()
                                     : default_io_queue(options.writes_in_flight_max + 2);
   CAIRN_CHECK_MSG(io != nullptr, "io_queue_factory returned null");
-  WriterConfig cfg{impl->fs, dir, options, hooks.listener, direct, rec.active, rec.end_lsn};
+  SegmentRetention* retention = impl->retention.get();
+  WriterConfig cfg{impl->fs,
+                   dir,
+                   options,
+                   hooks.listener,
+                   [retention](const ActiveSegment& s, uint64_t) {
+                     retention->add(SegmentFile{s.name, s.seq, s.first_lsn});
+                   },
+                   direct,
+                   rec.active,
+                   rec.end_lsn};
   impl->writer =
       std::make_unique<LogWriter>(std::move(cfg), *impl->ring, std::move(io), *impl->preparer);
   impl->writer->start();
@@ -190,7 +211,9 @@ Lsn Log::durable_lsn() const {
 
 Status Log::health() const {
   if (impl_->closed.load()) return Status(StatusCode::kClosed, "the log is closed");
-  return impl_->writer->failed() ? impl_->writer->failure() : Status();
+  if (impl_->writer->failed()) return impl_->writer->failure();
+  if (impl_->writer->waiting_for_space()) return impl_->writer->no_space_status();
+  return Status();
 }
 
 Status Log::close() {
@@ -200,11 +223,28 @@ Status Log::close() {
 Result<std::unique_ptr<LogReader>> Log::read_from(Lsn from) {
   Impl* m = impl_.get();
   Status error;
+  // Pinned from where it starts: retention leaves everything it may read in place.
+  m->retention->pin(from);
+  std::weak_ptr<SegmentRetention> retention = m->retention;
   auto reader = make_live_reader(
       m->fs, m->dir.string(), from, m->hooks.payload_verifier,
-      [m] { return m->writer->durable_lsn(); }, &error);
+      [m] { return m->writer->durable_lsn(); },
+      [retention, from] {
+        if (auto r = retention.lock()) r->unpin(from);
+      },
+      &error);
   if (!reader) return error;
   return reader;
+}
+
+Result<SegmentsRemoved> Log::remove_segments_before(
+    Lsn lsn, std::chrono::system_clock::time_point sealed_before) {
+  if (impl_->closed.load()) return Status(StatusCode::kClosed, "the log is closed");
+  return impl_->retention->remove_before(lsn, sealed_before);
+}
+
+Lsn Log::first_lsn() const {
+  return impl_->retention->first_lsn();
 }
 
 const RecoveryReport& Log::recovery_report() const {

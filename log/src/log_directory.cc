@@ -62,7 +62,8 @@ Result<DirectoryListing> list_log_directory(FileSystem& fs, const std::string& d
   for (const std::string& name : names) {
     if (auto parsed = format::parse_segment_file_name(name)) {
       out.segments.push_back(SegmentFile{name, parsed->seq, parsed->first_lsn});
-    } else if (name.starts_with(format::kPreallocPrefix)) {
+    } else if (name.starts_with(format::kPreallocPrefix) ||
+               name.starts_with(format::kRecycledPrefix)) {
       out.prealloc_files.push_back(name);
     }
   }

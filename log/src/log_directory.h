@@ -18,8 +18,9 @@ struct SegmentFile {
 };
 
 struct DirectoryListing {
-  std::vector<SegmentFile> segments;        // sorted by seq
-  std::vector<std::string> prealloc_files;  // names of zero-filled spares (never hold records)
+  std::vector<SegmentFile> segments;  // sorted by seq
+  // Spares: zero-filled (prealloc-*) or recycled (recycled-*) files; never hold records.
+  std::vector<std::string> prealloc_files;
 };
 
 Result<DirectoryListing> list_log_directory(FileSystem& fs, const std::string& dir);

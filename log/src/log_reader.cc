@@ -13,11 +13,15 @@ namespace {
 class DirectoryReader final : public LogReader {
  public:
   DirectoryReader(std::shared_ptr<FileSystem> fs, std::string dir, ReaderOptions options,
-                  std::function<Lsn()> durable_end)
+                  std::function<Lsn()> durable_end, std::function<void()> on_close = {})
       : fs_(std::move(fs)),
         dir_(std::move(dir)),
         options_(std::move(options)),
-        durable_end_(std::move(durable_end)) {}
+        durable_end_(std::move(durable_end)),
+        on_close_(std::move(on_close)) {}
+  ~DirectoryReader() override {
+    if (on_close_) on_close_();
+  }
 
   Status init() {
     CAIRN_ASSIGN_OR_RETURN(DirectoryListing listing, list_log_directory(*fs_, dir_));
@@ -131,6 +135,7 @@ class DirectoryReader final : public LogReader {
   std::string dir_;
   ReaderOptions options_;
   std::function<Lsn()> durable_end_;
+  std::function<void()> on_close_;  // a live reader's: lets retention go on
   std::vector<SegmentFile> segments_;
   size_t index_ = 0;
   std::unique_ptr<SegmentCursor> cursor_;
@@ -152,12 +157,13 @@ Result<std::unique_ptr<LogReader>> LogReader::open(const std::filesystem::path& 
 
 std::unique_ptr<LogReader> make_live_reader(std::shared_ptr<FileSystem> fs, std::string dir,
                                             Lsn from, PayloadVerifier verifier,
-                                            std::function<Lsn()> durable_end, Status* error) {
+                                            std::function<Lsn()> durable_end,
+                                            std::function<void()> on_close, Status* error) {
   ReaderOptions options;
   options.from = from;
   options.payload_verifier = verifier;
   auto r = std::make_unique<DirectoryReader>(std::move(fs), std::move(dir), std::move(options),
-                                             std::move(durable_end));
+                                             std::move(durable_end), std::move(on_close));
   *error = r->init();
   if (!error->ok()) return nullptr;
   return r;

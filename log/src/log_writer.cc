@@ -13,6 +13,33 @@ namespace cairn::log {
 
 using format::kBlockSize;
 
+namespace {
+// While no spare can be made (a full disk), rotation is tried again this often.
+constexpr auto kNoSpaceRetry = std::chrono::milliseconds(100);
+
+uint64_t smallest_segment_bytes(const LogOptions& o) {
+  // A header, one frame of the largest record, padding, and a block to spare.
+  const uint64_t need = format::kSegmentHeaderSize +
+                        format::round_up(format::frame_size(o.record_bytes_max), kBlockSize) +
+                        kBlockSize;
+  return format::round_up(need, 1u << 20);
+}
+}  // namespace
+
+uint64_t unix_ms_now() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+uint64_t first_segment_bytes(const LogOptions& o) {
+  return std::min(o.segment_bytes, std::max(o.segment_bytes_initial, smallest_segment_bytes(o)));
+}
+
+uint64_t next_segment_bytes(const LogOptions& o, uint64_t current) {
+  return std::min(o.segment_bytes, std::max(current * 2, first_segment_bytes(o)));
+}
+
 LogWriter::LogWriter(WriterConfig config, StagingRing& ring, std::unique_ptr<IoQueue> io,
                      SegmentPreparer& preparer)
     : cfg_(std::move(config)),
@@ -66,6 +93,7 @@ LogStats LogWriter::stats() const {
   s.batches = stat_batches_.load(std::memory_order_relaxed);
   s.bytes_written = stat_bytes_written_.load(std::memory_order_relaxed);
   s.segments_created = stat_segments_created_.load(std::memory_order_relaxed);
+  s.segments_recycled = stat_segments_recycled_.load(std::memory_order_relaxed);
   s.io_queue = io_->name();
   s.direct_io = cfg_.direct_io;
   return s;
@@ -142,10 +170,15 @@ void LogWriter::run() {
     if (failed()) continue;
     if (rotation_pending_ && in_flight() == 0) {
       st = rotate();
+      if (st.code() == StatusCode::kNoSpace && !stop_requested_.load()) {
+        wait_for_space(st);
+        continue;
+      }
       if (!st.ok()) {
         fail(st);
         continue;
       }
+      no_space_.store(false, std::memory_order_release);
     }
     if (should_gather()) {
       if (gather(batches_[next_])) {
@@ -185,7 +218,7 @@ void LogWriter::run() {
 }
 
 bool LogWriter::gather(Batch& b) {
-  const uint64_t segment_bytes = cfg_.options.segment_bytes;
+  const uint64_t segment_bytes = seg_.bytes;
   const uint32_t cap = cfg_.options.batch_bytes_max;
   uint32_t len = 0;
   if (seg_.write_offset == 0) {
@@ -193,10 +226,7 @@ bool LogWriter::gather(Batch& b) {
     h.seq = seg_.seq;
     h.first_lsn = seg_.first_lsn;
     h.segment_bytes = segment_bytes;
-    h.created_unix_ms =
-        static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count());
+    h.created_unix_ms = unix_ms_now();
     format::encode_segment_header(h, b.buf);
     len = format::kSegmentHeaderSize;
   }
@@ -251,7 +281,7 @@ bool LogWriter::gather(Batch& b) {
   consumed_ = pos;
   seg_.write_offset += padded;
   if (!spare_requested_ && seg_.write_offset > segment_bytes / 4) {
-    preparer_.request();
+    preparer_.request(next_segment_bytes(cfg_.options, seg_.bytes));
     spare_requested_ = true;
   }
   return true;
@@ -356,10 +386,10 @@ void LogWriter::reset(Batch& b) {
 
 Status LogWriter::rotate() {
   CAIRN_CHECK(in_flight() == 0);
-  CAIRN_ASSIGN_OR_RETURN(std::string spare, preparer_.take());
+  CAIRN_ASSIGN_OR_RETURN(Spare spare, preparer_.take());
   const std::string name = format::segment_file_name(seg_.seq + 1, consumed_);
   const std::string path = join_path(cfg_.dir, name);
-  CAIRN_RETURN_IF_ERROR(cfg_.fs->rename(spare, path));
+  CAIRN_RETURN_IF_ERROR(cfg_.fs->rename(spare.path, path));
   // The new name must be durable before any record in the file is acknowledged.
   CAIRN_RETURN_IF_ERROR(cfg_.fs->fsync_dir(cfg_.dir));
   const bool dsync = cfg_.direct_io && cfg_.options.durability == Durability::kFsync;
@@ -367,13 +397,37 @@ Status LogWriter::rotate() {
       int fd,
       cfg_.fs->open(path, OpenFlags{.write = true, .direct = cfg_.direct_io, .dsync = dsync}));
   (void)cfg_.fs->close(seg_.fd);
-  seg_ = ActiveSegment{seg_.seq + 1, consumed_, name, fd, 0};
+  seg_ = ActiveSegment{seg_.seq + 1, consumed_, name, fd, 0, spare.bytes};
   rotation_pending_ = false;
   stat_segments_created_.fetch_add(1, std::memory_order_relaxed);
+  stat_segments_recycled_.fetch_add(spare.recycled ? 1 : 0, std::memory_order_relaxed);
+  if (cfg_.on_new_segment) cfg_.on_new_segment(seg_, unix_ms_now());
   // The log is busy: have the next spare ready before this segment fills.
-  preparer_.request();
+  preparer_.request(next_segment_bytes(cfg_.options, seg_.bytes));
   spare_requested_ = true;
   return Status();
+}
+
+Status LogWriter::no_space_status() const {
+  std::lock_guard lock(failure_mu_);
+  return no_space_status_;
+}
+
+void LogWriter::wait_for_space(const Status& why) {
+  if (!no_space_.load(std::memory_order_relaxed)) {
+    {
+      std::lock_guard lock(failure_mu_);
+      no_space_status_ =
+          Status(StatusCode::kNoSpace,
+                 "the log waits for disk space: no new segment could be made (" + why.message() +
+                     "); appended records wait, nothing durable is lost, and the "
+                     "log goes on once space is freed");
+    }
+    no_space_.store(true, std::memory_order_release);
+  }
+  // Appenders keep queueing (until the staging ring is full). Space freed on the disk, or a
+  // segment retention recycles, lets the next rotation succeed.
+  std::this_thread::sleep_for(kNoSpaceRetry);
 }
 
 void LogWriter::fail(const Status& status) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,13 +29,23 @@ struct ActiveSegment {
   std::string name;
   int fd = -1;
   uint64_t write_offset = 0;  // block aligned; 0 means the header block is still to be written
+  uint64_t bytes = 0;         // the file's size: segments grow from small to segment_bytes
 };
+
+// Segment sizes: the first segment of a new log is small (a log of a dozen records should not
+// claim 64 MiB), each next one twice the last, up to LogOptions::segment_bytes — and never less
+// than what one record of record_bytes_max needs.
+uint64_t first_segment_bytes(const LogOptions& options);
+uint64_t unix_ms_now();
+uint64_t next_segment_bytes(const LogOptions& options, uint64_t current);
 
 struct WriterConfig {
   std::shared_ptr<FileSystem> fs;
   std::string dir;
   LogOptions options;
   DurableListener* listener = nullptr;
+  // Told of every segment the writer starts (for retention's list of segments).
+  std::function<void(const ActiveSegment& segment, uint64_t created_unix_ms)> on_new_segment;
   bool direct_io = false;  // segment fds are O_DIRECT|O_DSYNC
   ActiveSegment segment;
   Lsn start_lsn = 0;
@@ -63,6 +74,11 @@ class LogWriter {
   Status wait_durable(Lsn lsn);
   bool failed() const { return failed_.load(std::memory_order_acquire); }
   Status failure() const;
+  // Set while the writer waits for disk space (no spare segment could be made): appends still
+  // queue up to the staging limit, and the writer goes on once a spare can be had.
+  bool waiting_for_space() const { return no_space_.load(std::memory_order_acquire); }
+  // Why, while waiting_for_space().
+  Status no_space_status() const;
   LogStats stats() const;
 
  private:
@@ -93,6 +109,8 @@ class LogWriter {
   Status rotate();
   void fail(const Status& status);
   void drain_after_failure();
+  // No spare segment could be made for lack of space: note it and let time pass before retrying.
+  void wait_for_space(const Status& why);
   void reset(Batch& b);
   size_t in_flight() const;
   bool can_gather() const;
@@ -126,9 +144,11 @@ class LogWriter {
   std::atomic<bool> idle_{false};
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> failed_{false};
+  std::atomic<bool> no_space_{false};
   std::atomic<bool> exited_{false};
   mutable std::mutex failure_mu_;
   Status failure_;
+  Status no_space_status_;
 
   alignas(64) std::atomic<Lsn> durable_lsn_;
   std::atomic<uint32_t> durable_seq_{0};
@@ -139,6 +159,7 @@ class LogWriter {
   std::atomic<uint64_t> stat_batches_{0};
   std::atomic<uint64_t> stat_bytes_written_{0};
   std::atomic<uint64_t> stat_segments_created_{0};
+  std::atomic<uint64_t> stat_segments_recycled_{0};
 };
 
 }  // namespace cairn::log

@@ -136,9 +136,10 @@ Status refuse(const std::string& dir, const Damage& d, const char* mode_hint) {
 Result<RecoveredLog> create_first_segment(FileSystem& fs, const std::string& dir,
                                           const LogOptions& options, RecoveryReport* report) {
   const std::string spare = join_path(dir, std::string(format::kPreallocPrefix) + "0.tmp");
-  CAIRN_RETURN_IF_ERROR(SegmentPreparer::prepare_file(fs, dir, spare, options.segment_bytes));
+  const uint64_t bytes = first_segment_bytes(options);
+  CAIRN_RETURN_IF_ERROR(SegmentPreparer::prepare_file(fs, dir, spare, bytes));
   RecoveredLog out;
-  out.active = ActiveSegment{1, 0, format::segment_file_name(1, 0), -1, 0};
+  out.active = ActiveSegment{1, 0, format::segment_file_name(1, 0), -1, 0, bytes};
   CAIRN_RETURN_IF_ERROR(fs.rename(spare, join_path(dir, out.active.name)));
   CAIRN_RETURN_IF_ERROR(fs.fsync_dir(dir));
   report->created = true;
@@ -248,8 +249,9 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
                      (torn ? " — cut" : " — log opened before it (point in time)");
     // The log now ends where the damaged segment's intact records end.
     RecoveredLog out;
-    out.active = ActiveSegment{s.file.seq, s.file.first_lsn, s.file.name, -1,
-                               format::round_up(cut, kBlockSize)};
+    out.active = ActiveSegment{
+        s.file.seq, s.file.first_lsn, s.file.name, -1, format::round_up(cut, kBlockSize),
+        s.file_size};
     out.end_lsn = s.end_lsn;
     report->segments = static_cast<uint32_t>(idx + 1);
     report->first_lsn = segs.front().first_lsn;
@@ -263,7 +265,8 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
   out.end_lsn = last.end_lsn;
   const uint64_t offset =
       last.stop == SegmentScan::Stop::kEmpty ? 0 : format::round_up(last.data_end, kBlockSize);
-  out.active = ActiveSegment{last.file.seq, last.file.first_lsn, last.file.name, -1, offset};
+  out.active =
+      ActiveSegment{last.file.seq, last.file.first_lsn, last.file.name, -1, offset, last.file_size};
   report->segments = static_cast<uint32_t>(n);
   report->first_lsn = segs.front().first_lsn;
   report->end_lsn = out.end_lsn;

@@ -135,6 +135,14 @@ Result<SegmentCursor::Next> SegmentCursor::next(format::DecodedFrame* frame, uin
     CAIRN_ASSIGN_OR_RETURN(const std::byte* f, bytes(pos_, size));
     const format::FrameCheck check =
         format::decode_frame({f, size}, expected_lsn_, verifier_, frame);
+    if (check == format::FrameCheck::kLsnMismatch && frame->header.lsn < file_.first_lsn &&
+        pos_ % kBlockSize == 0) {
+      // An intact frame from before this segment began: this file was a recycled segment, and
+      // what follows its new data is the old data. Batches start on block boundaries and are
+      // padded with zeros, so this is where the new data ends, as zeros would say.
+      stopped_ = true;
+      return Next::kEnd;
+    }
     if (check != format::FrameCheck::kOk) {
       std::string what = format::frame_check_name(check);
       uint64_t bad_at = pos_;

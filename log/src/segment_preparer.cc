@@ -16,11 +16,18 @@ constexpr size_t kZeroChunk = 1u << 20;
 struct FreeDeleter {
   void operator()(void* p) const { std::free(p); }
 };
+
+std::unique_ptr<void, FreeDeleter> aligned_zeros(size_t bytes) {
+  std::unique_ptr<void, FreeDeleter> p(std::aligned_alloc(format::kBlockSize, bytes));
+  CAIRN_CHECK(p != nullptr);
+  std::memset(p.get(), 0, bytes);
+  return p;
+}
 }  // namespace
 
 SegmentPreparer::SegmentPreparer(std::shared_ptr<FileSystem> fs, std::string dir,
-                                 uint64_t segment_bytes)
-    : fs_(std::move(fs)), dir_(std::move(dir)), segment_bytes_(segment_bytes) {
+                                 uint32_t recycled_max)
+    : fs_(std::move(fs)), dir_(std::move(dir)), recycled_max_(recycled_max) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -31,53 +38,75 @@ SegmentPreparer::~SegmentPreparer() {
   }
   cv_.notify_all();
   thread_.join();
-  if (ready_) (void)fs_->remove(*ready_);
+  // Spares hold no records: leave none behind (recovery would remove them anyway).
+  if (ready_) (void)fs_->remove(ready_->path);
+  for (const Spare& s : recycled_) (void)fs_->remove(s.path);
 }
 
-void SegmentPreparer::request() {
+void SegmentPreparer::request(uint64_t bytes) {
   {
     std::lock_guard lock(mu_);
-    if (ready_ || busy_ || wanted_) return;
-    wanted_ = true;
+    if (ready_ || busy_ || wanted_bytes_ != 0) return;
+    wanted_bytes_ = bytes;
   }
   cv_.notify_all();
 }
 
-Result<std::string> SegmentPreparer::take() {
+bool SegmentPreparer::ready() const {
+  std::lock_guard lock(mu_);
+  return ready_.has_value();
+}
+
+Result<Spare> SegmentPreparer::take() {
   std::unique_lock lock(mu_);
-  if (!ready_ && !busy_ && !error_.ok()) {
-    // Preparing ahead failed earlier (a full disk, say); space may be back: try once more now.
+  if (!ready_ && !busy_) {
+    // Nothing on its way (never asked, or preparing failed — a full disk, say — and space may be
+    // back, or a recycled file may have come in since): try now.
     error_ = Status();
-    wanted_ = true;
+    if (wanted_bytes_ == 0) wanted_bytes_ = kZeroChunk;
     cv_.notify_all();
   }
-  if (!ready_ && !busy_ && error_.ok()) {
-    wanted_ = true;
-    cv_.notify_all();
-  }
-  cv_.wait(lock, [&] { return ready_.has_value() || !error_.ok(); });
-  if (!ready_) return error_;
-  std::string path = std::move(*ready_);
+  cv_.wait(lock, [&] { return ready_.has_value() || !error_.ok() || stop_; });
+  if (!ready_) return error_.ok() ? Status(StatusCode::kClosed, "the log is closing") : error_;
+  Spare spare = std::move(*ready_);
   ready_.reset();
-  return path;
+  return spare;
+}
+
+void SegmentPreparer::add_recycled(std::string path, uint64_t bytes) {
+  {
+    std::lock_guard lock(mu_);
+    if (recycled_.size() < recycled_max_) {
+      recycled_.push_back(Spare{std::move(path), bytes, true});
+      path.clear();
+    }
+  }
+  if (!path.empty()) {
+    (void)fs_->remove(path);  // the pool is full; a spare that holds no records may go
+  } else {
+    cv_.notify_all();
+  }
+}
+
+uint32_t SegmentPreparer::recycled_count() const {
+  std::lock_guard lock(mu_);
+  return static_cast<uint32_t>(recycled_.size());
 }
 
 Status SegmentPreparer::prepare_file(FileSystem& fs, const std::string& dir,
-                                     const std::string& path, uint64_t segment_bytes) {
-  // O_DIRECT keeps 64 MiB of zeros out of the page cache; fall back where it is refused.
+                                     const std::string& path, uint64_t bytes) {
+  // O_DIRECT keeps the zeros out of the page cache; fall back where it is refused.
   OpenFlags flags{.write = true, .create = true, .exclusive = true, .direct = true};
   Result<int> fd = fs.open(path, flags);
   if (!fd.ok() && fd.status().code() == StatusCode::kInvalidArgument) {
     flags.direct = false;
     fd = fs.open(path, flags);
   }
-  if (!fd.ok()) return fd.status();
-  std::unique_ptr<void, FreeDeleter> zeros(std::aligned_alloc(format::kBlockSize, kZeroChunk));
-  CAIRN_CHECK(zeros != nullptr);
-  std::memset(zeros.get(), 0, kZeroChunk);
+  if (!fd.ok()) return fd.status().with_context("preparing segment file " + path);
+  auto zeros = aligned_zeros(kZeroChunk);
   Status st;
-  for (uint64_t off = 0; off < segment_bytes && st.ok(); off += kZeroChunk) {
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(kZeroChunk, segment_bytes - off));
+  for (uint64_t off = 0; off < bytes && st.ok(); off += kZeroChunk) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kZeroChunk, bytes - off));
     st = fs.pwrite(*fd, zeros.get(), n, off);
   }
   if (st.ok()) st = fs.fdatasync(*fd);
@@ -90,23 +119,56 @@ Status SegmentPreparer::prepare_file(FileSystem& fs, const std::string& dir,
   return Status();
 }
 
+Status SegmentPreparer::reset_header(FileSystem& fs, const std::string& path) {
+  CAIRN_ASSIGN_OR_RETURN(int fd, fs.open(path, OpenFlags{.write = true}));
+  auto zeros = aligned_zeros(format::kSegmentHeaderSize);
+  Status st = fs.pwrite(fd, zeros.get(), format::kSegmentHeaderSize, 0);
+  if (st.ok()) st = fs.fdatasync(fd);
+  (void)fs.close(fd);
+  return st.with_context("resetting the header of recycled segment file " + path);
+}
+
+Result<Spare> SegmentPreparer::make_spare(uint64_t bytes) {
+  std::optional<Spare> recycled;
+  std::string path;
+  {
+    std::lock_guard lock(mu_);
+    if (!recycled_.empty()) {
+      recycled = std::move(recycled_.front());
+      recycled_.pop_front();
+    } else {
+      path = join_path(dir_,
+                       std::string(format::kPreallocPrefix) + std::to_string(++counter_) + ".tmp");
+    }
+  }
+  if (recycled) {
+    Status st = reset_header(*fs_, recycled->path);
+    if (st.ok()) return std::move(*recycled);
+    (void)fs_->remove(recycled->path);  // not usable: make a new one instead
+    std::lock_guard lock(mu_);
+    path =
+        join_path(dir_, std::string(format::kPreallocPrefix) + std::to_string(++counter_) + ".tmp");
+  }
+  CAIRN_RETURN_IF_ERROR(prepare_file(*fs_, dir_, path, bytes));
+  return Spare{path, bytes, false};
+}
+
 void SegmentPreparer::run() {
   std::unique_lock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stop_ || wanted_; });
+    cv_.wait(lock, [&] { return stop_ || wanted_bytes_ != 0; });
     if (stop_) return;
-    wanted_ = false;
+    const uint64_t bytes = wanted_bytes_;
+    wanted_bytes_ = 0;
     busy_ = true;
-    const std::string path =
-        join_path(dir_, std::string(format::kPreallocPrefix) + std::to_string(++counter_) + ".tmp");
     lock.unlock();
-    Status st = prepare_file(*fs_, dir_, path, segment_bytes_);
+    Result<Spare> spare = make_spare(bytes);
     lock.lock();
     busy_ = false;
-    if (st.ok()) {
-      ready_ = path;
+    if (spare.ok()) {
+      ready_ = std::move(*spare);
     } else {
-      error_ = st;
+      error_ = spare.status();
     }
     cv_.notify_all();
   }

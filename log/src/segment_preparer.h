@@ -1,10 +1,14 @@
-// SegmentPreparer: a background thread that keeps a zero-filled, synced spare file ready for the
-// writer's next segment, so that rotation costs a rename and no write into a fresh file has to
-// commit file-system metadata on the commit path (docs/architecture.md, "Disk facts").
+// SegmentPreparer: a background thread that keeps a spare ready for the writer's next segment, so
+// that rotation costs a rename and no write into a new segment lands on blocks that do not exist
+// yet (docs/architecture.md, "Disk facts"). A spare is a recycled segment when retention gave one
+// back — its header block zeroed and synced, the rest old frames that readers tell from new ones
+// by their LSNs — so in steady state nothing is written twice; else a new file written full of
+// zeros and synced. The pool of recycled files is bounded; what does not fit is deleted.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -14,33 +18,53 @@
 
 namespace cairn::log {
 
+struct Spare {
+  std::string path;
+  uint64_t bytes = 0;  // the file's size: the next segment's
+  bool recycled = false;
+};
+
 class SegmentPreparer {
  public:
-  SegmentPreparer(std::shared_ptr<FileSystem> fs, std::string dir, uint64_t segment_bytes);
-  ~SegmentPreparer();  // stops the thread and removes a spare nobody took
+  // `recycled_max`: recycled files kept for reuse; more are deleted.
+  SegmentPreparer(std::shared_ptr<FileSystem> fs, std::string dir, uint32_t recycled_max);
+  ~SegmentPreparer();  // stops the thread and removes the spare nobody took
 
-  // Asks for a spare if none is ready or being made. Cheap; any thread.
-  void request();
-  // Blocks until a spare is ready and returns its path (the caller renames it), or the error that
-  // prevented making it (ENOSPC, EIO).
-  Result<std::string> take();
+  // Asks for a spare of about `bytes` (a recycled file of any size is taken first). Cheap; any
+  // thread.
+  void request(uint64_t bytes);
+  // Blocks until a spare is ready and returns it (the caller renames it), or the error that
+  // prevented making one (ENOSPC, EIO): then the next call tries again.
+  Result<Spare> take();
+  // True when take() would not block (a spare is ready).
+  bool ready() const;
+
+  // A file that left the log (renamed into the directory as a recycled-*.tmp file, the rename
+  // synced): it becomes a spare when one is wanted, or is deleted when the pool is full.
+  void add_recycled(std::string path, uint64_t bytes);
+  uint32_t recycled_count() const;
 
   // Makes one zero-filled, synced file at `path` (also used for the very first segment).
   static Status prepare_file(FileSystem& fs, const std::string& dir, const std::string& path,
-                             uint64_t segment_bytes);
+                             uint64_t bytes);
+  // Zeroes the header block of a recycled file and syncs it: an unwritten spare's header must read
+  // as empty, never as the old segment's.
+  static Status reset_header(FileSystem& fs, const std::string& path);
 
  private:
   void run();
+  Result<Spare> make_spare(uint64_t bytes);
 
   std::shared_ptr<FileSystem> fs_;
   std::string dir_;
-  uint64_t segment_bytes_;
-  std::mutex mu_;
+  const uint32_t recycled_max_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool wanted_ = false;
+  uint64_t wanted_bytes_ = 0;  // 0: none wanted
   bool busy_ = false;
   bool stop_ = false;
-  std::optional<std::string> ready_;
+  std::optional<Spare> ready_;
+  std::deque<Spare> recycled_;
   Status error_;
   uint64_t counter_ = 0;
   std::thread thread_;

@@ -1,6 +1,7 @@
 // Faults off the commit path, injected through the FileSystem: a full disk while a spare segment
-// is prepared, a failed rename or directory sync at rotation. Each stops the writer with a message
-// naming the cause and leaves a log that reopens with every acknowledged record.
+// is prepared (the log waits for space and goes on), a failed rename or directory sync at
+// rotation (the writer stops with a message naming the cause). Each leaves a log that reopens
+// with every acknowledged record.
 #include <chrono>
 #include <thread>
 
@@ -16,31 +17,78 @@ constexpr int kAppendsMax = 1000;
 
 class SegmentFaults : public FaultTest {};
 
-TEST_P(SegmentFaults, NoSpaceWhilePreparingASegmentStopsTheWriterAndLeavesNoSpare) {
+// A full disk when the next segment is needed: the log waits — health() says why, appends keep
+// queueing, nothing durable is lost — and goes on by itself once space is back.
+TEST_P(SegmentFaults, NoSpaceForTheNextSegmentWaitsForSpaceAndGoesOn) {
   {
     auto log = log::Log::open(dir.path(), faulty_options());
     ASSERT_TRUE(log.ok()) << log.status().to_string();
-    // The disk fills 256 KiB into the next spare.
+    // The disk fills 256 KiB into the next spare, until the test frees space.
     fs->add_fault(FsFault{.op = FsOp::kPwrite,
                           .path_contains = "prealloc-",
                           .err = ENOSPC,
                           .times = 0,
                           .after_bytes = 256 << 10});
-    const Status failure = append_until_failure(**log, kRecordBytes, kAppendsMax);
-    ASSERT_FALSE(failure.ok()) << "the log never needed a new segment";
-    EXPECT_EQ(failure.code(), StatusCode::kFailed) << failure.to_string();
-    EXPECT_NE(failure.message().find("No space"), std::string::npos) << failure.to_string();
-    EXPECT_NE(failure.message().find("preparing segment"), std::string::npos)
-        << failure.to_string();
-    EXPECT_EQ((*log)->health().code(), StatusCode::kFailed);
-    EXPECT_EQ((*log)->append(kBlobType, next_blob(100)).status().code(), StatusCode::kFailed);
-    const Status closed = (*log)->close();
-    EXPECT_EQ(closed.code(), StatusCode::kFailed) << closed.to_string();
+    // More than a segment holds: the writer needs the next one and cannot have it.
+    std::vector<std::pair<log::Lsn, uint64_t>> queued;
+    for (int i = 0; i < 160; ++i) {
+      const uint64_t seq = next_seq;
+      auto lsn = (*log)->append(kBlobType, next_blob(kRecordBytes));
+      ASSERT_TRUE(lsn.ok()) << lsn.status().to_string();
+      queued.emplace_back(*lsn, seq);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while ((*log)->health().ok() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    const Status waiting = (*log)->health();
+    ASSERT_EQ(waiting.code(), StatusCode::kNoSpace) << waiting.to_string();
+    EXPECT_NE(waiting.message().find("waits for disk space"), std::string::npos)
+        << waiting.to_string();
+    EXPECT_NE(waiting.message().find("No space"), std::string::npos) << waiting.to_string();
+    const log::Lsn durable = (*log)->durable_lsn();
+    EXPECT_LT(durable, queued.back().first) << "records beyond the first segment became durable";
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // still waiting, not failed
+    EXPECT_EQ((*log)->health().code(), StatusCode::kNoSpace);
+
+    fs->clear();  // space is back
+    ASSERT_TRUE((*log)->wait_durable(queued.back().first).ok());
+    EXPECT_TRUE((*log)->health().ok()) << (*log)->health().to_string();
+    for (const auto& [lsn, seq] : queued) acked[lsn] = AckedRecord{producer, seq};
+    append_acknowledged(**log, 5);
+    ASSERT_TRUE((*log)->close().ok());
   }
   EXPECT_GE(fs->faults_injected(), 1u);
   EXPECT_EQ(files_starting_with("prealloc-"), std::vector<std::string>{})
-      << "the half-written spare was left behind";
-  EXPECT_EQ(files_starting_with("0000000").size(), 1u) << "no segment was added";
+      << "a half-written spare was left behind";
+  EXPECT_GE(files_starting_with("0000000").size(), 2u) << "the log went on in a new segment";
+  const log::RecoveryReport report = reopen_and_check();
+  EXPECT_EQ(report.damage, "");
+}
+
+// Closing while the log waits for space: what was durable stays; what was not is reported as not
+// durable (close() says why), and the log reopens with everything acknowledged.
+TEST_P(SegmentFaults, CloseWhileWaitingForSpaceKeepsWhatWasDurable) {
+  {
+    auto log = log::Log::open(dir.path(), faulty_options());
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    append_acknowledged(**log, 20);
+    fs->add_fault(FsFault{.op = FsOp::kPwrite,
+                          .path_contains = "prealloc-",
+                          .err = ENOSPC,
+                          .times = 0,
+                          .after_bytes = 256 << 10});
+    for (int i = 0; i < 160; ++i)
+      ASSERT_TRUE((*log)->append(kBlobType, next_blob(kRecordBytes)).ok());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while ((*log)->health().ok() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_EQ((*log)->health().code(), StatusCode::kNoSpace);
+    const Status closed = (*log)->close();
+    EXPECT_FALSE(closed.ok());
+    EXPECT_NE(closed.message().find("No space"), std::string::npos) << closed.to_string();
+  }
   const log::RecoveryReport report = reopen_and_check();
   EXPECT_EQ(report.damage, "");
 }

@@ -5,6 +5,7 @@
 #include "cairn/log/log.h"
 #include "frame_format.h"
 #include "log_dir_files.h"
+#include "support/blob_records.h"
 
 namespace cairn::testing {
 

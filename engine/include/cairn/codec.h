@@ -94,7 +94,9 @@ struct Codec<T, std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, b
     }
     char buf[64];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.assign(buf, r.ptr);
+    // clear + append, not assign: GCC 12 at -O3 warns (-Wrestrict) on the inlined assign.
+    out.clear();
+    out.append(buf, static_cast<size_t>(r.ptr - buf));
   }
   static T decode(std::string_view b) {
     if constexpr (std::is_floating_point_v<T>) {

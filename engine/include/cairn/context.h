@@ -31,29 +31,29 @@ namespace cairn {
 
 struct StepOptions {
   // Retries after the first attempt; unset: the function's `retries`.
-  std::optional<uint32_t> retries;
+  std::optional<uint32_t> retries{};
 };
 
 struct WaitOptions {
-  std::string_view event;  // name of the event to wait for
+  std::string_view event{};  // name of the event to wait for
   // A field path such as "data.order_id": the incoming event matches when that field equals the
   // same field of the event that started this run (or `value`, when given). Empty: any event of
   // that name matches.
-  std::string_view match;
-  std::optional<std::string_view> value;  // JSON text of an explicit value to match against
-  std::chrono::milliseconds timeout{0};   // 0: wait without a timeout
+  std::string_view match{};
+  std::optional<std::string_view> value{};  // JSON text of an explicit value to match against
+  std::chrono::milliseconds timeout{0};     // 0: wait without a timeout
 };
 
 struct InvokeOptions {
-  std::string_view function;     // id of a registered function
+  std::string_view function{};   // id of a registered function
   std::string_view data = "{}";  // its input event's data (JSON object)
 };
 
 // An event a function sends (see Event for the fields).
 struct OutgoingEvent {
-  std::string_view name;
+  std::string_view name{};
   std::string_view data = "{}";
-  std::string_view id;
+  std::string_view id{};
   int64_t ts_ms = 0;
 };
 
@@ -61,7 +61,7 @@ struct OutgoingEvent {
 // same for every attempt of this step, for making side effects idempotent ("<run_id>:<step_id>").
 struct StepInfo {
   uint32_t attempt = 1;
-  std::string_view idempotency_key;
+  std::string_view idempotency_key{};
 };
 
 class Context;
@@ -83,14 +83,14 @@ class StepBody {
 
 // Owned copies of the requests (the option structs above only hold views).
 struct WaitRequest {
-  std::string event;
-  std::string match;
-  std::optional<std::string> value;
+  std::string event{};
+  std::string match{};
+  std::optional<std::string> value{};
   std::chrono::milliseconds timeout{0};
 };
 struct InvokeRequest {
-  std::string function;
-  std::string data;
+  std::string function{};
+  std::string data{};
 };
 
 // One durable operation: its request, and its result once the engine has it. Lives in the
@@ -104,11 +104,11 @@ struct OpSlot {
   // Request: a sleep's deadline, or what a wait, a send or an invoke asks for (owned by the
   // awaiter, like the slot).
   int64_t deadline_ms = 0;
-  std::variant<std::monostate, const WaitRequest*, const Event*, const InvokeRequest*> request;
-  std::optional<uint32_t> retries;
+  std::variant<std::monostate, const WaitRequest*, const Event*, const InvokeRequest*> request{};
+  std::optional<uint32_t> retries{};
   StepBody* body = nullptr;
   // Result: a replayed step's or an invoked run's output, a sent event's id, or the error.
-  std::string value;
+  std::string value{};
   std::optional<Event>* event_out = nullptr;  // where a wait's event goes
 };
 
@@ -126,7 +126,7 @@ int64_t now_ms_of(const RunState& run);
 
 // The body of ctx.now_ms(): reads the engine's clock once, as a step, so the time is recorded.
 struct ClockRead {
-  RunState* run;
+  RunState* run{};
   int64_t operator()() const { return now_ms_of(*run); }
 };
 

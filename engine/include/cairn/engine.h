@@ -45,14 +45,14 @@ inline bool is_finished(RunStatus s) {
 }
 
 struct Trigger {
-  std::string event;  // an event name; "order/*" matches every name that starts with "order/"
+  std::string event{};  // an event name; "order/*" matches every name that starts with "order/"
 };
 inline Trigger on_event(std::string name) {
   return Trigger{std::move(name)};
 }
 
 struct FunctionOptions {
-  std::string id;                 // unique; recorded in the log with every run
+  std::string id{};               // unique; recorded in the log with every run
   std::vector<Trigger> triggers;  // events that start a run (may be empty: invoke() only)
   uint32_t retries = 4;           // retries per step after the first attempt (0..100)
   // Backoff before retry n: min(backoff_max, backoff_base * 2^(n-1)) with ±25% jitter.
@@ -60,16 +60,16 @@ struct FunctionOptions {
   std::chrono::milliseconds backoff_max{std::chrono::hours(1)};
   // Runs as a durable function of its own when a run of this function fails; its event is
   // "cairn/function.failed" with data {"function_id", "run_id", "error", "event"}.
-  std::function<Task<void>(Context&, const Event&)> on_failure;
+  std::function<Task<void>(Context&, const Event&)> on_failure{};
 };
 
 struct EngineOptions {
   std::filesystem::path dir = "cairn-data";  // the log lives in dir/log
   uint32_t workers = 0;                      // step-executing threads; 0: one per core
-  std::shared_ptr<Clock> clock;              // default: the system clock
+  std::shared_ptr<Clock> clock{};            // default: the system clock
   // The log's options: segment and batch sizes, durability, I/O mode, recovery mode, and where
   // file operations go (file_system, io_queue_factory: tests put a simulated disk there).
-  log::LogOptions log;
+  log::LogOptions log{};
 
   // Limits. At each, the call that would pass it gets kLimitExceeded and nothing durable changes.
   // Bytes of one event (name + data + id). Also bounds the data of ctx.invoke() and what a
@@ -101,35 +101,35 @@ struct EngineOptions {
   // durable: every run's end passes through it, so it must be quick — count, store into an atomic,
   // wake a waiter. It must not block, take a lock others hold long, or call the engine. For
   // anything more, hand the id to your own thread. Default: none.
-  std::function<void(RunId, RunStatus)> on_run_finished;
+  std::function<void(RunId, RunStatus)> on_run_finished{};
 };
 
 struct SendResult {
-  std::string event_id;
-  bool duplicate = false;   // the id was seen within the window; no run was started
-  std::vector<RunId> runs;  // runs this event started
+  std::string event_id{};
+  bool duplicate = false;     // the id was seen within the window; no run was started
+  std::vector<RunId> runs{};  // runs this event started
 };
 
 struct RunInfo {
   RunId id = 0;
-  std::string function_id;
+  std::string function_id{};
   RunStatus status = RunStatus::kQueued;
   // What started the run: the triggering event, the data an invoke() passed (as the event
   // "cairn/function.invoked"), or a failed run's description for an on_failure handler.
-  Event event;
-  RunId parent = 0;    // invoke(): the run that invoked this one
-  std::string output;  // completed runs: the function's result, encoded by its Codec
+  Event event{};
+  RunId parent = 0;      // invoke(): the run that invoked this one
+  std::string output{};  // completed runs: the function's result, encoded by its Codec
   ValueFormat output_format = ValueFormat::kBytes;  // how tools read `output`
-  std::string error;                                // failed and cancelled runs
+  std::string error{};                              // failed and cancelled runs
   uint32_t steps = 0;                               // durable operations recorded
-  TimePoint created_at;
-  TimePoint finished_at;  // the epoch while unfinished
+  TimePoint created_at{};
+  TimePoint finished_at{};  // the epoch while unfinished
 };
 
 struct RunQuery {
-  std::string function_id;          // empty: any
-  std::optional<RunStatus> status;  // unset: any
-  TimePoint created_after;          // the epoch: any
+  std::string function_id{};          // empty: any
+  std::optional<RunStatus> status{};  // unset: any
+  TimePoint created_after{};          // the epoch: any
   // Paging, newest first: only runs with an id below this (RunPage::next of the page before).
   // 0: from the newest.
   RunId before = 0;
@@ -137,8 +137,8 @@ struct RunQuery {
 };
 
 struct RunPage {
-  std::vector<RunInfo> runs;  // newest first
-  RunId next = 0;             // `before` for the next page; 0 when there is none
+  std::vector<RunInfo> runs{};  // newest first
+  RunId next = 0;               // `before` for the next page; 0 when there is none
 };
 
 struct RecoveryStats {
@@ -147,7 +147,7 @@ struct RecoveryStats {
   double seconds = 0;
   uint64_t runs_resumed = 0;
   uint64_t runs_of_unknown_functions = 0;  // not resumed: register the function and restart
-  log::RecoveryReport log;
+  log::RecoveryReport log{};
 };
 
 struct EngineStats {
@@ -164,7 +164,7 @@ struct EngineStats {
   double dispatch_p50_us = 0;
   double dispatch_p99_us = 0;
   double dispatch_p999_us = 0;
-  log::LogStats log;
+  log::LogStats log{};
 };
 
 class Engine {

@@ -36,14 +36,14 @@ struct HistoryEntry {
     kCancelled,      // the end: `value` is the reason
   };
   Kind kind = Kind::kCreated;
-  uint64_t lsn = 0;       // of the record that tells it
-  uint32_t position = 0;  // the operation's place in the run (not for kCreated and the end)
-  std::string step_id;    // the operation's id
-  uint32_t attempt = 0;   // steps: 1 for the first attempt
-  TimePoint at;           // when it happened (a step attempt: when its body began)
-  TimePoint finished_at;  // a step attempt: when its body ended
-  TimePoint deadline;     // sleep wake, wait timeout, next retry; the epoch when none
-  std::string value;      // output, error, reason, resume cause (see Kind)
+  uint64_t lsn = 0;         // of the record that tells it
+  uint32_t position = 0;    // the operation's place in the run (not for kCreated and the end)
+  std::string step_id{};    // the operation's id
+  uint32_t attempt = 0;     // steps: 1 for the first attempt
+  TimePoint at;             // when it happened (a step attempt: when its body began)
+  TimePoint finished_at{};  // a step attempt: when its body ended
+  TimePoint deadline{};     // sleep wake, wait timeout, next retry; the epoch when none
+  std::string value;        // output, error, reason, resume cause (see Kind)
   ValueFormat format = ValueFormat::kText;  // how to read `value`
   Event event;    // kCreated, kWaitStarted (name only), kWaitMatched, kEventSent
   RunId run = 0;  // kCreated (parent), kInvoked (child), kFailed (failure handler)

@@ -29,8 +29,8 @@ struct TaskFinalAwaiter {
 };
 
 struct TaskPromiseBase {
-  std::coroutine_handle<> continuation;
-  std::exception_ptr error;
+  std::coroutine_handle<> continuation{};
+  std::exception_ptr error{};
   std::suspend_always initial_suspend() noexcept { return {}; }
   TaskFinalAwaiter final_suspend() noexcept { return {}; }
   void unhandled_exception() noexcept { error = std::current_exception(); }
@@ -38,7 +38,7 @@ struct TaskPromiseBase {
 
 template <typename T>
 struct TaskPromise : TaskPromiseBase {
-  std::optional<T> value;
+  std::optional<T> value{};
   Task<T> get_return_object() noexcept;
   template <typename U>
   void return_value(U&& v) {

@@ -7,6 +7,7 @@
 //   (*log)->wait_durable(*lsn);                                // or pass an AppendCompletion
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -37,13 +38,13 @@ class AppendCompletion {
 struct RecordView {
   Lsn lsn = 0;
   RecordType type = 0;
-  std::span<const std::byte> payload;  // valid during the listener call only
+  std::span<const std::byte> payload{};  // valid during the listener call only
 };
 
 struct DurableBatch {
   Lsn begin = 0;  // LSN of the first record
   Lsn end = 0;    // LSN after the last record: everything below is durable
-  std::span<const RecordView> records;
+  std::span<const RecordView> records{};
 };
 
 // Sees every record once it is durable, batch by batch, in LSN order, on the writer thread. This
@@ -68,9 +69,16 @@ struct RecoveryReport {
   Lsn end_lsn = 0;                // the next record's LSN
   bool created = false;           // the log was new
   // Set when damage was cut or moved aside; empty when the log was intact.
-  std::string damage;
+  std::string damage{};
   uint64_t bytes_quarantined = 0;
-  std::vector<std::string> quarantined_files;
+  std::vector<std::string> quarantined_files{};
+};
+
+// What Log::remove_segments_before took out of the log.
+struct SegmentsRemoved {
+  uint32_t segments = 0;
+  uint64_t bytes = 0;
+  Lsn first_lsn = 0;  // the log's first record now
 };
 
 struct LogStats {
@@ -79,7 +87,8 @@ struct LogStats {
   uint64_t batches = 0;
   uint64_t bytes_written = 0;  // including padding and segment headers
   uint64_t segments_created = 0;
-  const char* io_queue = "";  // "io_uring" or "sync"
+  uint64_t segments_recycled = 0;  // of those, made from segments retention gave back
+  const char* io_queue = "";       // "io_uring" or "sync"
   bool direct_io = false;
 };
 
@@ -130,7 +139,18 @@ class Log {
 
   // A reader of this log's durable records, from `from` (an LSN of a record, or 0 for the first
   // record). It never returns a record that is not durable yet, and may run while others append.
+  // While it lives, retention leaves what it may read in place.
   Result<std::unique_ptr<LogReader>> read_from(Lsn from);
+
+  // Retention: takes whole segments out of the log that hold only records below `lsn` and were
+  // sealed (the next segment began) before `sealed_before` — oldest first, never the segment being
+  // written, never what an open reader may read. They become spares for the next segments
+  // (LogOptions::recycled_segments_max), so steady state writes nothing twice; the rest are
+  // deleted. The log's first LSN moves up. Thread-safe; the owner decides what it no longer needs.
+  Result<SegmentsRemoved> remove_segments_before(
+      Lsn lsn, std::chrono::system_clock::time_point sealed_before);
+  // The LSN of the log's first record (moves up with retention).
+  Lsn first_lsn() const;
 
   const RecoveryReport& recovery_report() const;
   LogStats stats() const;

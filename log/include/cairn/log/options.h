@@ -40,9 +40,21 @@ enum class RecoveryMode : uint8_t {
 };
 
 struct LogOptions {
-  // Size of each segment file. A multiple of 4 KiB, at least 1 MiB.
+  // Largest size of a segment file. A multiple of 4 KiB, at least 1 MiB.
   // Default: 64 MiB.
   uint64_t segment_bytes = 64ull << 20;
+
+  // Size of a new log's first segment: each next segment is twice the last, up to segment_bytes,
+  // so a small log stays small. Raised to what one record of record_bytes_max needs (at least
+  // 1 MiB). A multiple of 4 KiB.
+  // Default: 1 MiB.
+  uint64_t segment_bytes_initial = 1ull << 20;
+
+  // Segments that left the log (Log::remove_segments_before) kept as spares for the next ones:
+  // writing into a recycled segment writes nothing twice (a new segment is first filled with
+  // zeros). More are deleted.
+  // Default: 4.
+  uint32_t recycled_segments_max = 4;
 
   // Largest payload one record may have. append() returns kLimitExceeded above it.
   // Default: 1 MiB. At most batch_bytes_max - 8 KiB.
@@ -76,11 +88,11 @@ struct LogOptions {
   bool create_if_missing = true;
 
   // Where file operations go. Default (null): the real file system.
-  std::shared_ptr<FileSystem> file_system;
+  std::shared_ptr<FileSystem> file_system{};
 
   // Makes the queue the writer submits to. Default (null): io_uring, or synchronous writes where
   // io_uring is unavailable.
-  std::function<std::unique_ptr<IoQueue>()> io_queue_factory;
+  std::function<std::unique_ptr<IoQueue>()> io_queue_factory{};
 };
 
 }  // namespace cairn::log

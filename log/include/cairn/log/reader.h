@@ -31,7 +31,7 @@ struct ReaderOptions {
   // Bytes read from a segment at a time. Default: 4 MiB.
   size_t chunk_bytes = 4u << 20;
   // Default (null): the real file system.
-  std::shared_ptr<FileSystem> file_system;
+  std::shared_ptr<FileSystem> file_system{};
 };
 
 class LogReader {

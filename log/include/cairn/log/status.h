@@ -54,8 +54,8 @@ class [[nodiscard]] Status {
 
  private:
   struct Rep {
-    StatusCode code;
-    std::string message;
+    StatusCode code{};
+    std::string message{};
   };
   std::shared_ptr<const Rep> rep_;  // shared so copies of an error are cheap
 };

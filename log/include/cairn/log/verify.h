@@ -31,16 +31,16 @@ std::string_view damage_kind_name(DamageKind kind);
 
 struct Damage {
   DamageKind kind = DamageKind::kCorruption;
-  std::string file;          // segment file name
+  std::string file{};        // segment file name
   uint64_t offset = 0;       // byte offset of the first bad frame in that file
   Lsn lsn = 0;               // the LSN the first bad frame should have had
-  std::string what;          // "checksum mismatch", "LSN 812 where 816 was expected", ...
+  std::string what{};        // "checksum mismatch", "LSN 812 where 816 was expected", ...
   uint64_t bytes_after = 0;  // bytes from `offset` to the end of the data that follows
   std::string to_string() const;
 };
 
 struct SegmentSummary {
-  std::string file;
+  std::string file{};
   uint64_t seq = 0;
   Lsn first_lsn = 0;
   Lsn end_lsn = 0;  // LSN after its last intact record
@@ -54,14 +54,14 @@ struct TypeCount {
 };
 
 struct VerifyReport {
-  std::vector<SegmentSummary> segments;
-  std::map<RecordType, TypeCount> by_type;
+  std::vector<SegmentSummary> segments{};
+  std::map<RecordType, TypeCount> by_type{};
   uint64_t records = 0;
   uint64_t frame_bytes = 0;    // sum of the frames' sizes
   uint64_t bytes_scanned = 0;  // segment bytes read
   Lsn first_lsn = 0;
   Lsn end_lsn = 0;
-  std::optional<Damage> damage;  // the first damage; none when the log is intact
+  std::optional<Damage> damage{};  // the first damage; none when the log is intact
   bool intact() const { return !damage.has_value(); }
 };
 
@@ -72,8 +72,8 @@ struct VerifyOptions {
   // batch_bytes_max of the options the log was written with. Default: that of LogOptions{}.
   uint64_t tail_window_bytes = 8ull << 20;
   // Called now and then with (bytes scanned, bytes in all segments).
-  std::function<void(uint64_t, uint64_t)> progress;
-  std::shared_ptr<FileSystem> file_system;
+  std::function<void(uint64_t, uint64_t)> progress{};
+  std::shared_ptr<FileSystem> file_system{};
 };
 
 // Reads every segment of the log in `dir`. Errors are only for what prevents reading at all (no
