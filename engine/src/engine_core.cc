@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <iterator>
 #include <random>
 #include <thread>
@@ -63,14 +62,7 @@ Status EngineCore::start() {
   CAIRN_RETURN_IF_ERROR(check_engine_limits(options_));
   log::LogOptions lo = options_.log;
   // The log checks frames; what a valid payload is, is the engine's to say (its record tables).
-  const char* env = std::getenv("CAIRN_APPLY_THREAD");
-  use_apply_thread_ = env != nullptr && env[0] == '1';
-  log::DurableListener* listener = this;
-  if (use_apply_thread_) {
-    apply_.start();
-    listener = &apply_;
-  }
-  const log::LogHooks hooks{.listener = listener, .payload_verifier = &schema::verify_payload};
+  const log::LogHooks hooks{.listener = this, .payload_verifier = &schema::verify_payload};
   auto log = log::Log::open(options_.dir / "log", lo, hooks);
   if (!log.ok()) return log.status().with_context("starting the engine");
   log_ = std::move(*log);
@@ -114,7 +106,6 @@ Status EngineCore::shutdown() {
     scheduler_.stop();
     st = log_->close();  // everything appended becomes durable and is applied
   }
-  apply_.stop();
   for (RunState* r : scheduler_.drain()) {
     if (r->finished.load()) Executor::destroy(r);  // unfinished ones are in the table
   }
@@ -240,7 +231,7 @@ Result<std::vector<SendResult>> EngineCore::send(std::span<const Event> events) 
   }
   // The writer applies a batch before it reports it durable: the runs are visible once this
   // returns (see log::DurableListener).
-  CAIRN_RETURN_IF_ERROR(wait_applied(*lsn));
+  CAIRN_RETURN_IF_ERROR(log_->wait_durable(*lsn));
   RunId next = first;
   size_t a = 0;
   for (SendResult& r : results) {
@@ -285,11 +276,7 @@ Status EngineCore::cancel(RunId run, const std::string& reason) {
       type_of(schema::RecordType::RunCancelled),
       build_run_cancelled(run, bounded_text(reason, options_.error_bytes_max), clock_->now_us()));
   if (!lsn.ok()) return lsn.status();
-  return wait_applied(*lsn);
-}
-
-Status EngineCore::wait_applied(log::Lsn lsn) {
-  return use_apply_thread_ ? apply_.wait_applied(lsn) : log_->wait_durable(lsn);
+  return log_->wait_durable(*lsn);
 }
 
 Result<RunInfo> EngineCore::get_run(RunId run) const {

@@ -16,7 +16,6 @@
 
 #include "cairn/engine.h"
 #include "cairn/log/log.h"
-#include "apply_thread.h"
 #include "dedup_window.h"
 #include "executor.h"
 #include "finished_runs.h"
@@ -88,8 +87,6 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
                                  std::span<const size_t> function_count, RunId first);
   void fire_timers(const std::vector<TimerEntry>& due);
   Status replay();
-  // Until the record at `lsn` is applied (what send() and cancel() return after).
-  Status wait_applied(log::Lsn lsn);
 
   EngineOptions options_;
   std::shared_ptr<Clock> clock_;
@@ -100,9 +97,6 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   Executor executor_;
   Scheduler scheduler_;
   TimerService timers_;
-  // MEASUREMENT SWITCH (temporary): CAIRN_APPLY_THREAD=1 applies on apply_ instead of the writer.
-  bool use_apply_thread_ = false;
-  ApplyThread apply_{*this};  // before log_: outlives the writer
   std::unique_ptr<log::Log> log_;
   LatencyHistogram dispatch_latency_;
   RecoveryStats recovery_;

@@ -65,7 +65,10 @@ class DirectoryReader final : public LogReader {
         cursor_->retry();
         continue;
       }
-      if (n == SegmentCursor::Next::kEnd && (index_ + 1 < segments_.size() || relist_has_next())) {
+      // A header we read before the writer wrote it says nothing about where this segment ends:
+      // read it again (below) before moving on.
+      if (header_ok && n == SegmentCursor::Next::kEnd &&
+          (index_ + 1 < segments_.size() || relist_has_next())) {
         reread_ = false;
         CAIRN_RETURN_IF_ERROR(advance());
         continue;

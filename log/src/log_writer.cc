@@ -219,7 +219,17 @@ void LogWriter::run() {
 
 bool LogWriter::gather(Batch& b) {
   const uint64_t segment_bytes = seg_.bytes;
-  const uint32_t cap = cfg_.options.batch_bytes_max;
+  // In a recycled segment the blocks after the data hold the old segment's bytes, which a reader
+  // could not tell from a torn write: each batch there carries one more block of zeros (the end
+  // marker, overwritten by the next batch), so the data always ends at a zero block, as in a new
+  // segment. Never past the segment's end, and within batch_bytes_max.
+  const bool marker = seg_.recycled;
+  const uint32_t cap = cfg_.options.batch_bytes_max - (marker ? kBlockSize : 0);
+  // The batch in flight wrote its marker where this one would start: two writes in flight must
+  // never touch the same block, so this one starts a block later (readers step over one zero
+  // block when the LSN chain goes on right after it).
+  const uint64_t start =
+      seg_.write_offset + (marker && seg_.write_offset > 0 && in_flight() > 0 ? kBlockSize : 0);
   uint32_t len = 0;
   if (seg_.write_offset == 0) {
     format::SegmentHeader h;
@@ -240,7 +250,7 @@ bool LogWriter::gather(Batch& b) {
     const uint32_t payload_len = static_cast<uint32_t>(tag);
     const uint32_t size = format::frame_size(payload_len);
     if (len + size > cap) break;
-    if (seg_.write_offset + len + size > segment_bytes) {
+    if (start + len + size > segment_bytes) {
       rotation_pending_ = true;
       break;
     }
@@ -267,11 +277,13 @@ bool LogWriter::gather(Batch& b) {
   }
   if (pos == consumed_) return false;  // nothing published (the header waits for a record)
   const uint32_t padded = static_cast<uint32_t>(format::round_up(len, kBlockSize));
-  std::memset(b.buf + len, 0, padded - len);
-  CAIRN_CHECK(padded <= cap && seg_.write_offset + padded <= segment_bytes);
-  b.len = padded;
+  const uint32_t with_marker =
+      marker && start + padded + kBlockSize <= segment_bytes ? padded + kBlockSize : padded;
+  std::memset(b.buf + len, 0, with_marker - len);
+  CAIRN_CHECK(padded <= cap && start + with_marker <= segment_bytes);
+  b.len = with_marker;
   b.written = 0;
-  b.offset = seg_.write_offset;
+  b.offset = start;
   b.fd = seg_.fd;
   b.begin = consumed_;
   b.end = pos;
@@ -279,7 +291,7 @@ bool LogWriter::gather(Batch& b) {
   last_batch_records_ = static_cast<uint32_t>(b.views.size());
   (void)header_len;
   consumed_ = pos;
-  seg_.write_offset += padded;
+  seg_.write_offset = start + padded;  // the marker block, if any, is where the next batch goes
   if (!spare_requested_ && seg_.write_offset > segment_bytes / 4) {
     preparer_.request(next_segment_bytes(cfg_.options, seg_.bytes));
     spare_requested_ = true;
@@ -397,7 +409,7 @@ Status LogWriter::rotate() {
       int fd,
       cfg_.fs->open(path, OpenFlags{.write = true, .direct = cfg_.direct_io, .dsync = dsync}));
   (void)cfg_.fs->close(seg_.fd);
-  seg_ = ActiveSegment{seg_.seq + 1, consumed_, name, fd, 0, spare.bytes};
+  seg_ = ActiveSegment{seg_.seq + 1, consumed_, name, fd, 0, spare.bytes, spare.recycled};
   rotation_pending_ = false;
   stat_segments_created_.fetch_add(1, std::memory_order_relaxed);
   stat_segments_recycled_.fetch_add(spare.recycled ? 1 : 0, std::memory_order_relaxed);

@@ -30,6 +30,9 @@ struct ActiveSegment {
   int fd = -1;
   uint64_t write_offset = 0;  // block aligned; 0 means the header block is still to be written
   uint64_t bytes = 0;         // the file's size: segments grow from small to segment_bytes
+  // The file was a recycled segment (old bytes after the data): batches end with a zero block.
+  // Recovery cannot tell, so a reopened log's last segment counts as recycled.
+  bool recycled = true;
 };
 
 // Segment sizes: the first segment of a new log is small (a log of a dozen records should not

@@ -139,7 +139,7 @@ Result<RecoveredLog> create_first_segment(FileSystem& fs, const std::string& dir
   const uint64_t bytes = first_segment_bytes(options);
   CAIRN_RETURN_IF_ERROR(SegmentPreparer::prepare_file(fs, dir, spare, bytes));
   RecoveredLog out;
-  out.active = ActiveSegment{1, 0, format::segment_file_name(1, 0), -1, 0, bytes};
+  out.active = ActiveSegment{1, 0, format::segment_file_name(1, 0), -1, 0, bytes, false};
   CAIRN_RETURN_IF_ERROR(fs.rename(spare, join_path(dir, out.active.name)));
   CAIRN_RETURN_IF_ERROR(fs.fsync_dir(dir));
   report->created = true;

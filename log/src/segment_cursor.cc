@@ -94,6 +94,19 @@ SegmentCursor::Next SegmentCursor::stop_bad(uint64_t off, std::string what, bool
   return Next::kBad;
 }
 
+Result<bool> SegmentCursor::one_block_gap() {
+  const uint64_t next = pos_ + kBlockSize;
+  if (next + kFrameHeaderSize > file_size_) return false;
+  CAIRN_ASSIGN_OR_RETURN(const std::byte* block, bytes(pos_, kBlockSize));
+  if (!all_zero(block, kBlockSize)) return false;
+  CAIRN_ASSIGN_OR_RETURN(const std::byte* h, bytes(next, kFrameHeaderSize));
+  const uint32_t size = format::peek_frame_size({h, kFrameHeaderSize});
+  if (size == 0 || size == format::kNoSize || next + size > file_size_) return false;
+  CAIRN_ASSIGN_OR_RETURN(const std::byte* f, bytes(next, size));
+  format::DecodedFrame frame;
+  return format::decode_frame({f, size}, expected_lsn_, nullptr, &frame) == format::FrameCheck::kOk;
+}
+
 Result<SegmentCursor::Next> SegmentCursor::next(format::DecodedFrame* frame, uint64_t* offset) {
   if (stopped_) return stop_result_;
   for (;;) {
@@ -106,6 +119,11 @@ Result<SegmentCursor::Next> SegmentCursor::next(format::DecodedFrame* frame, uin
     CAIRN_ASSIGN_OR_RETURN(const std::byte* w, bytes(pos_, 8));
     if (format::is_zero_word(w)) {
       if (pos_ % kBlockSize == 0) {
+        CAIRN_ASSIGN_OR_RETURN(const bool gap, one_block_gap());
+        if (gap) {
+          pos_ += kBlockSize;
+          continue;
+        }
         stopped_ = true;
         return Next::kEnd;
       }

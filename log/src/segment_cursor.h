@@ -66,6 +66,10 @@ class SegmentCursor {
   // Makes [off, off + n) readable; returns a pointer to it. n <= file_size_ - off.
   Result<const std::byte*> bytes(uint64_t off, size_t n);
   Next stop_bad(uint64_t off, std::string what, bool intact, uint64_t end);
+  // At a block boundary of zeros: whether it is the one zero block a batch in a recycled segment
+  // leaves when the next batch was written while it was in flight — the block is all zeros and
+  // the next one starts with the very frame the LSN chain expects. Anything else is the end.
+  Result<bool> one_block_gap();
 
   FileSystem& fs_;
   std::string path_;

@@ -2,7 +2,9 @@
 #include "power_cut/log_power_cut.h"
 #include "cairn/schema/record_schema.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <random>
@@ -45,10 +47,13 @@ class KnownRecords {
   }
 
   // What is missing or different in `found` (the log as a recovery left it); empty when nothing.
-  std::string check(const std::map<log::Lsn, std::vector<std::byte>>& found) const {
+  // Records below `retained_from` may be gone: retention was told the log need not keep them.
+  std::string check(const std::map<log::Lsn, std::vector<std::byte>>& found,
+                    log::Lsn retained_from) const {
     std::lock_guard lock(mu_);
     for (const auto& [lsn, e] : records_) {
       auto it = found.find(lsn);
+      if (it == found.end() && lsn < retained_from) continue;
       if (it == found.end()) {
         return "the record at LSN " + std::to_string(lsn) + " (" + e.how +
                ") is not in the log after the power cut (" + std::to_string(found.size()) +
@@ -229,6 +234,7 @@ LogCutResult run_log_cut_round(const LogCutConfig& config) {
   disk_options.seed = rng();
   std::shared_ptr<SimDisk> disk = SimDisk::create(disk_options);
   KnownRecords known;
+  log::Lsn retained_from = 0;  // what retention may have taken out of the log (all below)
   auto fail = [&](const std::string& what, uint32_t incarnation) {
     result.failure = "incarnation " + std::to_string(incarnation) + ": " + what;
     return result;
@@ -251,7 +257,9 @@ LogCutResult run_log_cut_round(const LogCutConfig& config) {
       std::map<log::Lsn, std::vector<std::byte>> found;
       if (!disk->is_cut()) {
         if (std::string bad = read_all(log, &found); !bad.empty()) return fail(bad, inc);
-        if (std::string missing = known.check(found); !missing.empty()) return fail(missing, inc);
+        if (std::string missing = known.check(found, retained_from); !missing.empty()) {
+          return fail(missing, inc);
+        }
         // What this recovery found is in the log for good now: every later one must find it.
         for (const auto& [lsn, bytes] : found) known.add(lsn, bytes, "recovered");
         result.recovered = found.size();
@@ -277,7 +285,30 @@ LogCutResult run_log_cut_round(const LogCutConfig& config) {
             write_records(log, known, way, producer, quota, seed);
           });
         }
+        // Retention runs beside the writers: old segments are recycled into spares while
+        // records are written, and cuts fall in the renames and the reuse too.
+        std::atomic<bool> writing{true};
+        std::thread retainer;
+        if (config.retention) {
+          retainer = std::thread([&log, &writing, &retained_from] {
+            while (writing.load()) {
+              const log::Lsn durable = log.durable_lsn();
+              if (durable > (2u << 20)) {
+                const log::Lsn keep = durable - (1u << 20);
+                retained_from = std::max<log::Lsn>(retained_from, keep);
+                if (!log.remove_segments_before(keep, std::chrono::system_clock::now() +
+                                                          std::chrono::hours(1))
+                         .ok()) {
+                  return;  // the power is out
+                }
+              }
+              std::this_thread::sleep_for(std::chrono::microseconds(500));
+            }
+          });
+        }
         for (std::thread& t : writers) t.join();
+        writing.store(false);
+        if (retainer.joinable()) retainer.join();
       }
       disk->cut_now();  // if the workload ended first, the power fails after it
       (void)log.close();

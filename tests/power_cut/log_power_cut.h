@@ -20,6 +20,8 @@ struct LogCutConfig {
   uint32_t writers = 4;       // one per way of learning durability, round-robin
   uint32_t records_per_writer_max = 400;
   uint64_t cut_ops_max = 400;  // the cut falls in operation 1..cut_ops_max of an incarnation
+  // Old segments are taken out of the log and recycled while the writers write.
+  bool retention = true;
 };
 
 struct LogCutResult {
