@@ -19,6 +19,12 @@ class DedupWindow {
   // Forgets a reservation whose append failed.
   void erase(const std::string& id);
   size_t size() const;
+  // Every id remembered, with its event time (what a snapshot keeps; try_insert rebuilds it).
+  template <typename F>
+  void for_each(F&& f) const {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, ts] : seen_) f(id, ts);
+  }
 
  private:
   void expire(int64_t now_ms);

@@ -43,6 +43,9 @@ EngineCore& core_of(Engine& engine) {
 void reset_dispatch_latency(Engine& engine) {
   core_of(engine).reset_dispatch_latency();
 }
+std::string describe_state(Engine& engine) {
+  return core_of(engine).describe_state();
+}
 }  // namespace detail
 
 std::unique_ptr<Engine> Engine::create(EngineOptions options) {

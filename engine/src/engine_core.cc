@@ -61,6 +61,8 @@ Status EngineCore::start() {
   }
   CAIRN_RETURN_IF_ERROR(check_engine_limits(options_));
   log::LogOptions lo = options_.log;
+  fs_ = lo.file_system ? lo.file_system : log::posix_file_system();
+  snapshot_dir_ = (options_.dir / "snapshots").string();
   // The log checks frames; what a valid payload is, is the engine's to say (its record tables).
   const log::LogHooks hooks{.listener = this, .payload_verifier = &schema::verify_payload};
   auto log = log::Log::open(options_.dir / "log", lo, hooks);
@@ -72,15 +74,70 @@ Status EngineCore::start() {
   next_run_id_.store(projection_.max_run_id() + 1);
   recovery_.runs_resumed = projection_.finish_replay(&recovery_.runs_of_unknown_functions);
   scheduler_.flush_deferred();
+  if (options_.snapshots) {
+    snapshotter_ = std::make_unique<Snapshotter>(*this, fs_, snapshot_dir_);
+    snapshotter_->start(*log_, loaded_snapshot_);
+    snapshotter_ptr_.store(snapshotter_.get(), std::memory_order_release);
+  }
   started_.store(true, std::memory_order_release);
   timers_.start();
   scheduler_.start();
   return Status();
 }
 
+Result<std::optional<SnapshotName>> EngineCore::load_newest_snapshot() {
+  std::optional<SnapshotName> loaded;
+  std::vector<SnapshotName> snaps;
+  if (options_.snapshots) {
+    CAIRN_ASSIGN_OR_RETURN(snaps, list_snapshots(*fs_, snapshot_dir_));
+  }
+  const log::Lsn first = log_->first_lsn();
+  const log::Lsn end = log_->durable_lsn();
+  for (const SnapshotName& s : snaps) {
+    const std::string path = snapshot_dir_ + "/" + s.name;
+    if (s.lsn > end) {
+      // The log ends before records this snapshot includes: it does not describe this log.
+      recovery_.snapshot_problems.push_back(path + ": covers records up to LSN " +
+                                            std::to_string(s.lsn) + " but the log ends at " +
+                                            std::to_string(end));
+      continue;
+    }
+    if (s.lsn < first) {
+      recovery_.snapshot_problems.push_back(path + ": the log after it begins only at LSN " +
+                                            std::to_string(first));
+      continue;
+    }
+    bool newer = false;
+    const auto t0 = std::chrono::steady_clock::now();
+    Result<SnapshotContents> c = read_snapshot_file(*fs_, path, options_.snapshot_bytes_max, &newer);
+    if (newer) return c.status().with_context("starting the engine (refusing a newer snapshot)");
+    if (!c.ok()) {
+      recovery_.snapshot_problems.push_back(c.status().message());
+      continue;
+    }
+    CAIRN_ASSIGN_OR_RETURN(const uint64_t lsn, projection_.load_snapshot(*c, finished_));
+    recovery_.snapshot = path;
+    recovery_.snapshot_lsn = lsn;
+    recovery_.snapshot_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    loaded = s;
+    break;
+  }
+  if (!loaded && first > 0) {
+    return Status(StatusCode::kCorruption,
+                  "starting the engine: the log begins at LSN " + std::to_string(first) +
+                      " (retention removed what came before) and no usable snapshot covers it" +
+                      (recovery_.snapshot_problems.empty()
+                           ? std::string()
+                           : ": " + recovery_.snapshot_problems.front()));
+  }
+  return loaded;
+}
+
 Status EngineCore::replay() {
   const auto t0 = std::chrono::steady_clock::now();
-  CAIRN_ASSIGN_OR_RETURN(auto reader, log_->read_from(0));
+  CAIRN_ASSIGN_OR_RETURN(loaded_snapshot_, load_newest_snapshot());
+  CAIRN_ASSIGN_OR_RETURN(auto reader, log_->read_from(recovery_.snapshot_lsn));
   uint64_t records = 0;
   uint64_t bytes = 0;
   for (;;) {
@@ -104,6 +161,9 @@ Status EngineCore::shutdown() {
   if (started_.load()) {
     timers_.stop();
     scheduler_.stop();
+    // Nothing appends any more: the last snapshot covers all that is durable now (a record
+    // still in flight is replayed after it at the next start).
+    if (snapshotter_) snapshotter_->stop();  // note_durable stays safe: it only pokes
     st = log_->close();  // everything appended becomes durable and is applied
   }
   for (RunState* r : scheduler_.drain()) {
@@ -349,6 +409,16 @@ EngineStats EngineCore::stats() const {
   s.dispatch_p99_us = static_cast<double>(dispatch_latency_.percentile(0.99)) / 1e3;
   s.dispatch_p999_us = static_cast<double>(dispatch_latency_.percentile(0.999)) / 1e3;
   if (log_) s.log = log_->stats();
+  if (snapshotter_) {
+    const SnapshotterStats ss = snapshotter_->stats();
+    s.snapshots_written = ss.written;
+    s.snapshot_failures = ss.failed;
+    s.snapshot_last_lsn = ss.last_lsn;
+    s.snapshot_last_bytes = ss.last_bytes;
+    s.snapshot_longest_ms = ss.longest_ms;
+    s.snapshot_last_error = ss.last_error;
+    s.segments_removed = ss.segments_removed;
+  }
   return s;
 }
 
@@ -357,6 +427,9 @@ void EngineCore::on_durable(const log::DurableBatch& batch) noexcept {
   // last group goes at the end of the batch.
   for (const log::RecordView& r : batch.records) {
     projection_.apply(r.lsn, r.type, r.payload, /*live=*/true);
+  }
+  if (Snapshotter* s = snapshotter_ptr_.load(std::memory_order_acquire)) {
+    s->note_durable(batch.records.size());
   }
   scheduler_.flush_deferred();
 }

@@ -24,6 +24,7 @@
 #include "projection.h"
 #include "record_builder.h"
 #include "scheduler.h"
+#include "snapshotter.h"
 #include "timer_service.h"
 
 namespace cairn::detail {
@@ -46,6 +47,7 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   Status health() const;
   EngineStats stats() const;
   void reset_dispatch_latency() { dispatch_latency_.reset(); }
+  std::string describe_state() const { return projection_.describe(); }
   const RecoveryStats& recovery() const { return recovery_; }
 
   // For the executor and the awaiter protocol.
@@ -87,6 +89,8 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
                                  std::span<const size_t> function_count, RunId first);
   void fire_timers(const std::vector<TimerEntry>& due);
   Status replay();
+  // Loads the newest usable snapshot into the projection (none: replay starts at LSN 0).
+  Result<std::optional<SnapshotName>> load_newest_snapshot();
 
   EngineOptions options_;
   std::shared_ptr<Clock> clock_;
@@ -98,6 +102,11 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   Scheduler scheduler_;
   TimerService timers_;
   std::unique_ptr<log::Log> log_;
+  std::shared_ptr<log::FileSystem> fs_;  // the log's
+  std::string snapshot_dir_;
+  std::optional<SnapshotName> loaded_snapshot_;
+  std::unique_ptr<Snapshotter> snapshotter_;  // after log_: stopped and destroyed first
+  std::atomic<Snapshotter*> snapshotter_ptr_{nullptr};  // for the writer thread (on_durable)
   LatencyHistogram dispatch_latency_;
   RecoveryStats recovery_;
 

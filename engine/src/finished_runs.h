@@ -29,6 +29,15 @@ class FinishedRuns {
   Result<RunInfo> wait(RunId id, std::chrono::steady_clock::time_point deadline);
   void fail(const Status& status);
   uint64_t added() const;
+  // Every kept run, oldest first (what a snapshot keeps; add() in this order rebuilds it).
+  template <typename F>
+  void for_each_oldest_first(F&& f) const {
+    std::lock_guard lock(mu_);
+    for (RunId id : order_) {
+      const Kept& k = runs_.at(id);
+      f(k.info, k.created_lsn);
+    }
+  }
 
  private:
   struct Kept {

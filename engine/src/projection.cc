@@ -3,21 +3,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "flatbuffer_views.h"
 #include "run_page.h"
 
 namespace cairn::detail {
 namespace {
 
 using schema::RecordType;
-
-std::string_view sv(const flatbuffers::String* s) {
-  return s == nullptr ? std::string_view() : std::string_view(s->data(), s->size());
-}
-
-std::string_view bytes_sv(const flatbuffers::Vector<uint8_t>* v) {
-  return v == nullptr ? std::string_view()
-                      : std::string_view(reinterpret_cast<const char*>(v->data()), v->size());
-}
 
 template <typename T>
 const T* root(std::span<const std::byte> payload) {
@@ -199,7 +191,7 @@ void Projection::cancel_wait(RunState& run) {
 
 void Projection::on_event_accepted(const schema::EventAccepted& e) {
   counters_.events.fetch_add(1, std::memory_order_relaxed);
-  Event event{std::string(sv(e.name())), std::string(sv(e.data())), std::string(sv(e.event_id())),
+  Event event{std::string(fb_view(e.name())), std::string(fb_view(e.data())), std::string(fb_view(e.event_id())),
               e.ts_ms()};
   if (!live_ && !event.id.empty() && !e.duplicate()) {
     dedup_.try_insert(event.id, event.ts_ms, clock_.now_ms());
@@ -207,7 +199,7 @@ void Projection::on_event_accepted(const schema::EventAccepted& e) {
   if (e.functions() != nullptr) {
     RunId id = e.first_run_id();
     for (const flatbuffers::String* f : *e.functions()) {
-      create_run(id++, sv(f), event, 0, 0, e.accepted_us());
+      create_run(id++, fb_view(f), event, 0, 0, e.accepted_us());
     }
   }
   if (!e.duplicate() && waits_.has_waiters_for(event.name)) {
@@ -226,7 +218,7 @@ void Projection::on_event_accepted(const schema::EventAccepted& e) {
   }
   if (const schema::StepRef* o = e.origin()) {
     if (RunState* run = find(o->run_id())) {
-      resolve(*run, o->position(), OpKind::kSend, sv(o->step_id()),
+      resolve(*run, o->position(), OpKind::kSend, fb_view(o->step_id()),
               [&](PendingOp& op) { op.value = event.id; });
     }
   }
@@ -234,15 +226,15 @@ void Projection::on_event_accepted(const schema::EventAccepted& e) {
 
 void Projection::on_run_created(const schema::RunCreated& c) {
   const schema::StepRef* p = c.parent();
-  Event event{std::string(sv(c.event_name())), std::string(sv(c.event_data())), {}, c.ts_ms()};
-  create_run(c.run_id(), sv(c.function_id()), std::move(event), p ? p->run_id() : 0,
+  Event event{std::string(fb_view(c.event_name())), std::string(fb_view(c.event_data())), {}, c.ts_ms()};
+  create_run(c.run_id(), fb_view(c.function_id()), std::move(event), p ? p->run_id() : 0,
              p ? p->position() : 0, c.created_us());
   if (p == nullptr) return;
   RunState* parent = find(p->run_id());
   if (parent == nullptr) return;
   std::lock_guard lock(parent->op_lock);
   parent->op.reset(OpKind::kInvoke, p->position());
-  parent->op.step_id.assign(sv(p->step_id()));
+  parent->op.step_id.assign(fb_view(p->step_id()));
   parent->op.state = OpState::kPending;
   parent->op.child = c.run_id();
   parent->status.store(RunStatus::kWaiting, std::memory_order_relaxed);
@@ -258,8 +250,8 @@ void Projection::on_step_completed(const schema::StepCompleted& s) {
     run->notified_at_ns.store(std::chrono::steady_clock::now().time_since_epoch().count(),
                               std::memory_order_relaxed);
   }
-  resolve(*run, ref->position(), OpKind::kStep, sv(ref->step_id()), [&](PendingOp& op) {
-    if (!live_) op.value.assign(bytes_sv(s.output()));  // history needs the value
+  resolve(*run, ref->position(), OpKind::kStep, fb_view(ref->step_id()), [&](PendingOp& op) {
+    if (!live_) op.value.assign(fb_view(s.output()));  // history needs the value
   });
 }
 
@@ -270,20 +262,20 @@ void Projection::on_step_failed(const schema::StepFailed& f) {
   if (run == nullptr) return;
   counters_.step_failures.fetch_add(1, std::memory_order_relaxed);
   if (f.retry_at_ms() == 0) {
-    resolve(*run, ref->position(), OpKind::kStep, sv(ref->step_id()), [&](PendingOp& op) {
+    resolve(*run, ref->position(), OpKind::kStep, fb_view(ref->step_id()), [&](PendingOp& op) {
       op.failed = true;
-      op.value.assign(sv(f.error()));
+      op.value.assign(fb_view(f.error()));
     });
     return;
   }
   {
     std::lock_guard lock(run->op_lock);
     run->op.reset(OpKind::kStep, ref->position());
-    run->op.step_id.assign(sv(ref->step_id()));
+    run->op.step_id.assign(fb_view(ref->step_id()));
     run->op.state = OpState::kRetryWait;
     run->op.attempts = f.attempt();
     run->op.deadline_ms = f.retry_at_ms();
-    run->op.value.assign(sv(f.error()));
+    run->op.value.assign(fb_view(f.error()));
   }
   run->status.store(RunStatus::kSleeping, std::memory_order_relaxed);
   if (live_) arm_timer_for(*run);
@@ -297,7 +289,7 @@ void Projection::on_sleep_started(const schema::SleepStarted& s) {
   {
     std::lock_guard lock(run->op_lock);
     run->op.reset(OpKind::kSleep, ref->position());
-    run->op.step_id.assign(sv(ref->step_id()));
+    run->op.step_id.assign(fb_view(ref->step_id()));
     run->op.state = OpState::kPending;
     run->op.deadline_ms = s.wake_at_ms();
   }
@@ -313,14 +305,14 @@ void Projection::on_wait_started(const schema::WaitStarted& w) {
   {
     std::lock_guard lock(run->op_lock);
     run->op.reset(OpKind::kWait, ref->position());
-    run->op.step_id.assign(sv(ref->step_id()));
+    run->op.step_id.assign(fb_view(ref->step_id()));
     run->op.state = OpState::kPending;
     run->op.deadline_ms = w.timeout_at_ms();
     run->op.wait = std::make_unique<WaitDetails>();
     WaitDetails& d = *run->op.wait;
-    d.event.assign(sv(w.event_name()));
-    d.path.assign(sv(w.match_path()));
-    d.value.assign(sv(w.match_value()));
+    d.event.assign(fb_view(w.event_name()));
+    d.path.assign(fb_view(w.match_path()));
+    d.value.assign(fb_view(w.match_value()));
     waits_.add(d.event, d.path, d.value, Waiter{run->id, ref->position()});
     waiting_.store(waits_.size(), std::memory_order_relaxed);
   }
@@ -369,7 +361,7 @@ void Projection::on_run_resumed(const schema::RunResumed& r) {
 void Projection::on_run_completed(const schema::RunCompleted& c) {
   RunState* run = find(c.run_id());
   if (run == nullptr) return;
-  std::string output(bytes_sv(c.output()));
+  std::string output(fb_view(c.output()));
   if (run->parent_run != 0) {
     if (RunState* parent = find(run->parent_run)) {
       resolve(*parent, run->parent_position, OpKind::kInvoke, {},
@@ -383,7 +375,7 @@ void Projection::on_run_completed(const schema::RunCompleted& c) {
 void Projection::on_run_failed(const schema::RunFailed& f) {
   RunState* run = find(f.run_id());
   if (run == nullptr) return;
-  std::string error(sv(f.error()));
+  std::string error(fb_view(f.error()));
   cancel_wait(*run);
   if (run->parent_run != 0) {
     if (RunState* parent = find(run->parent_run)) {
@@ -413,7 +405,7 @@ void Projection::on_run_cancelled(const schema::RunCancelled& c) {
       });
     }
   }
-  finish_run(*run, RunStatus::kCancelled, {}, ValueFormat::kBytes, std::string(sv(c.reason())),
+  finish_run(*run, RunStatus::kCancelled, {}, ValueFormat::kBytes, std::string(fb_view(c.reason())),
              c.at_us());
 }
 

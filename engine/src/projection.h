@@ -21,9 +21,11 @@
 #include "cairn/log/types.h"
 #include "cairn/schema/record_schema.h"
 #include "dedup_window.h"
+#include "finished_runs.h"
 #include "function_registry.h"
 #include "run_state.h"
 #include "run_table.h"
+#include "snapshot_file.h"
 #include "wait_index.h"
 
 namespace cairn::detail {
@@ -77,6 +79,21 @@ class Projection {
   RunId max_run_id() const { return max_run_id_; }
   const ProjectionCounters& counters() const { return counters_; }
   uint64_t waiting_for_events() const { return waiting_.load(std::memory_order_relaxed); }
+
+  // Snapshots (projection_snapshot.cc), of a projection that has only ever applied in replay
+  // mode (recovery's, the snapshotter's): live runs keep no history to save. Writes the header,
+  // chunks and end frames of the state after every record below `lsn`.
+  Status write_snapshot(SnapshotFileWriter& out, uint64_t lsn, int64_t now_us,
+                        const FinishedRuns& finished) const;
+  // Loads a checked snapshot into this projection, which has applied nothing yet; `finished`
+  // gets the finished runs it kept. Returns the snapshot's LSN (replay goes on from there).
+  // kCorruption when its contents contradict themselves (nothing then is usable: the caller
+  // starts over with a new projection).
+  Result<uint64_t> load_snapshot(const SnapshotContents& snapshot, FinishedRuns& finished);
+  // Canonical text of the state (see detail::describe_state).
+  std::string describe() const;
+  // Where the oldest unfinished run began (kNoLsn when none): retention keeps the log from there.
+  uint64_t oldest_live_created_lsn() const;
 
   // Runs still in the table (shutdown frees them).
   std::vector<RunState*> take_all();

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cairn/schema/record_schema.h"
+#include "flatbuffer_views.h"
 #include "json_field.h"
 
 namespace cairn {
@@ -13,13 +14,10 @@ namespace {
 
 using schema::RecordType;
 
-std::string_view sv(const flatbuffers::String* s) {
-  return s == nullptr ? std::string_view() : std::string_view(s->data(), s->size());
-}
+using detail::fb_view;
 
 std::string bytes_of(const flatbuffers::Vector<uint8_t>* v) {
-  return v == nullptr ? std::string()
-                      : std::string(reinterpret_cast<const char*>(v->data()), v->size());
+  return std::string(fb_view(v));
 }
 
 TimePoint from_us(int64_t us) {
@@ -101,11 +99,11 @@ class HistoryBuilder {
   bool mine(const schema::StepRef* ref) const { return ref != nullptr && ref->run_id() == run_; }
   void operation(HistoryEntry& e, const schema::StepRef& ref) {
     e.position = ref.position();
-    e.step_id = sv(ref.step_id());
+    e.step_id = fb_view(ref.step_id());
   }
 
   void event(const schema::EventAccepted& e) {
-    Event ev{std::string(sv(e.name())), std::string(sv(e.data())), std::string(sv(e.event_id())),
+    Event ev{std::string(fb_view(e.name())), std::string(fb_view(e.data())), std::string(fb_view(e.event_id())),
              e.ts_ms()};
     const size_t n = e.functions() == nullptr ? 0 : e.functions()->size();
     if (n > 0 && run_ >= e.first_run_id() && run_ < e.first_run_id() + n) {
@@ -139,7 +137,7 @@ class HistoryBuilder {
       HistoryEntry& h = push(HistoryEntry::Kind::kCreated);
       h.at = from_us(c.created_us());
       h.event =
-          Event{std::string(sv(c.event_name())), std::string(sv(c.event_data())), {}, c.ts_ms()};
+          Event{std::string(fb_view(c.event_name())), std::string(fb_view(c.event_data())), {}, c.ts_ms()};
       if (c.parent() != nullptr) h.run = c.parent()->run_id();
     }
     if (const schema::StepRef* p = c.parent(); mine(p)) {
@@ -170,7 +168,7 @@ class HistoryBuilder {
     h.at = from_us(f.started_us());
     h.finished_at = from_us(f.finished_us());
     h.deadline = from_ms(f.retry_at_ms());
-    h.value = sv(f.error());
+    h.value = fb_view(f.error());
     pending_ = f.retry_at_ms() == 0
                    ? std::nullopt
                    : std::optional(Pending{
@@ -192,11 +190,11 @@ class HistoryBuilder {
     operation(h, *w.step());
     h.at = from_us(w.at_us());
     h.deadline = from_ms(w.timeout_at_ms());
-    h.event.name = sv(w.event_name());
-    h.value = sv(w.match_path());
+    h.event.name = fb_view(w.event_name());
+    h.value = fb_view(w.match_path());
     pending_ = Pending{HistoryEntry::Kind::kWaitStarted, w.step()->position(),
-                       std::string(sv(w.event_name())), std::string(sv(w.match_path())),
-                       std::string(sv(w.match_value()))};
+                       std::string(fb_view(w.event_name())), std::string(fb_view(w.match_path())),
+                       std::string(fb_view(w.match_value()))};
   }
 
   // Only a resume that moves the run on is history (apply ignores stale ones the same way).
@@ -235,7 +233,7 @@ class HistoryBuilder {
     if (f.run_id() != run_) return;
     HistoryEntry& h = push(HistoryEntry::Kind::kFailed);
     h.at = from_us(f.at_us());
-    h.value = sv(f.error());
+    h.value = fb_view(f.error());
     h.run = f.failure_handler_run_id();
     ended_ = true;
   }
@@ -244,7 +242,7 @@ class HistoryBuilder {
     if (c.run_id() != run_) return;
     HistoryEntry& h = push(HistoryEntry::Kind::kCancelled);
     h.at = from_us(c.at_us());
-    h.value = sv(c.reason());
+    h.value = fb_view(c.reason());
     ended_ = true;
   }
 

@@ -222,6 +222,7 @@ Status Log::close() {
 
 Result<std::unique_ptr<LogReader>> Log::read_from(Lsn from) {
   Impl* m = impl_.get();
+  if (m->closed.load()) return Status(StatusCode::kClosed, "the log is closed");
   Status error;
   // Pinned from where it starts: retention leaves everything it may read in place.
   m->retention->pin(from);

@@ -22,7 +22,11 @@ inline constexpr int kExitStopped = 10;       // SIGTERM: the engine shut down w
 // The tests' small options (small segments: rotations happen while being killed) on the system
 // clock: the child is a real process whose timers and timeouts run in real time.
 inline EngineOptions child_engine_options(const std::filesystem::path& dir) {
-  return testing::test_engine_options(dir, system_clock());
+  EngineOptions o = testing::test_engine_options(dir, system_clock());
+  // Snapshots every few dozen records: kills land while they are written and rotated, and
+  // every restart loads one and replays only the log after it.
+  o.snapshot_every_records = 40;
+  return o;
 }
 
 // The engine keeps its log in DIR/log.

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "cairn/log/verify.h"
+#include "engine_internal.h"
 #include "engine_crash/crash_checks.h"
 #include "engine_crash/crash_options.h"
 #include "engine_crash/journal.h"
@@ -30,6 +31,8 @@ DriverConfig driver_config(const std::shared_ptr<SimDisk>& disk,
   d.engine = engine_crash::child_engine_options(kDataDir);
   d.engine.log.file_system = disk->file_system();
   d.engine.log.io_queue_factory = disk->io_queue_factory();
+  // Snapshots every few records: the power fails while they are written, renamed and rotated.
+  d.engine.snapshot_every_records = 5 + (c.seed + incarnation) % 20;
   d.journal = journal;
   d.incarnation = incarnation;
   d.target_runs = c.target_runs;
@@ -61,6 +64,45 @@ std::string check_outcome(const std::shared_ptr<SimDisk>& disk, const TempDir& t
     out += "\n    " + verdict.violations[i];
   }
   return out;
+}
+
+// The state an engine reaches on `disk` (a copy of it: the disk is unchanged) with or without
+// its snapshots, started without functions so that nothing runs.
+std::string state_on_copy(const std::shared_ptr<SimDisk>& disk, bool snapshots,
+                          uint64_t* snapshot_loads = nullptr) {
+  std::shared_ptr<SimDisk> copy = disk->reboot(0);  // each copy: the same image
+  EngineOptions o = engine_crash::child_engine_options(kDataDir);
+  o.log.file_system = copy->file_system();
+  o.log.io_queue_factory = copy->io_queue_factory();
+  o.snapshots = snapshots;
+  o.snapshot_on_shutdown = false;
+  o.snapshot_every_records = ~uint64_t{0};
+  auto engine = Engine::create(o);
+  Status st = engine->start();
+  if (!st.ok()) return "start failed: " + st.to_string();
+  std::string out = detail::describe_state(*engine);
+  const RecoveryStats& r = engine->recovery();
+  if (snapshot_loads != nullptr && !r.snapshot.empty()) ++*snapshot_loads;
+  if (snapshots && !r.snapshot_problems.empty()) {
+    out += "snapshot problem: " + r.snapshot_problems.front();
+  }
+  (void)engine->shutdown();
+  return out;
+}
+
+// After a cut: loading the newest snapshot and replaying the log after it gives exactly the
+// state of replaying the whole log.
+std::string compare_snapshot_with_replay(const std::shared_ptr<SimDisk>& disk,
+                                         uint64_t* snapshot_loads) {
+  const std::string with = state_on_copy(disk, true, snapshot_loads);
+  const std::string without = state_on_copy(disk, false);
+  if (with == without) return {};
+  size_t at = 0;
+  while (at < with.size() && at < without.size() && with[at] == without[at]) ++at;
+  const size_t from = at > 200 ? at - 200 : 0;
+  return "the state from the snapshot differs from a full replay at byte " + std::to_string(at) +
+         ":\n  snapshot: ..." + with.substr(from, 400) + "\n  replay:   ..." +
+         without.substr(from, 400);
 }
 
 }  // namespace
@@ -105,7 +147,14 @@ EngineCutResult run_engine_cut_round(const EngineCutConfig& config) {
     }
     ++result.cuts;
     if (r.outcome == Outcome::kNoStart) ++result.cuts_during_start;
-    disk = disk->reboot(rng());
+    // reboot() cuts the disk it copies: the comparison and the next incarnation each get their
+    // own copy of what survived.
+    std::shared_ptr<SimDisk> survived = disk->reboot(rng());
+    if (std::string diff = compare_snapshot_with_replay(survived, &result.snapshot_loads); !diff.empty()) {
+      result.failure = where + diff;
+      return result;
+    }
+    disk = survived->reboot(0);
   }
   result.failure = check_outcome(disk, tmp, journal_path, config, &result.summary);
   return result;

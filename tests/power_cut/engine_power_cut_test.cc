@@ -18,19 +18,23 @@ TEST(EnginePowerCut, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossPowerCuts) 
   SCOPED_TRACE("CAIRN_POWER_CUT_SEED=" + std::to_string(seed));
   uint64_t cuts = 0;
   uint64_t cuts_during_start = 0;
+  uint64_t snapshot_loads = 0;
   std::string last_summary;
   const std::string failure = run_rounds(seed, rounds, "power_cut_rounds engine", [&](uint64_t s) {
     const EngineCutResult r = run_engine_cut_round(EngineCutConfig{.seed = s});
     cuts += r.cuts;
     cuts_during_start += r.cuts_during_start;
+    snapshot_loads += r.snapshot_loads;
     last_summary = r.summary;
     return r.failure;
   });
   std::cout << "[ power    ] engine: " << rounds << " rounds of seed " << seed << ", " << cuts
             << " power cuts (" << cuts_during_start
-            << " during start()); the last round: " << last_summary << std::endl;
+            << " during start(), " << snapshot_loads
+            << " with a snapshot to load, each the state of a full replay); the last round: " << last_summary << std::endl;
   EXPECT_EQ(failure, "");
   EXPECT_GT(cuts, rounds) << "most rounds ended before their cuts: the rounds proved little";
+  EXPECT_GT(snapshot_loads, 0u) << "no cut left a snapshot: the comparison proved nothing";
 }
 
 }  // namespace

@@ -97,6 +97,25 @@ struct EngineOptions {
   // Window in which a repeated event id is a duplicate. Default: 24 h.
   std::chrono::milliseconds dedup_window = std::chrono::hours(24);
 
+  // Snapshots and retention (docs/snapshots.md). A background thread writes the engine's state
+  // as of an LSN to dir/snapshots every snapshot_every_records records or snapshot_every_bytes
+  // payload bytes (and at shutdown), so start() loads the newest valid snapshot and replays only
+  // the log after it. The step path never waits for it. Defaults: on, 1 M records, 256 MiB, the
+  // newest 2 kept, and snapshots over 4 GiB refused on load (an older one, or a full replay, is
+  // used instead; recovery().snapshot_problems says why).
+  bool snapshots = true;
+  uint64_t snapshot_every_records = 1'000'000;
+  uint64_t snapshot_every_bytes = 256ull << 20;
+  uint32_t snapshots_kept = 2;
+  bool snapshot_on_shutdown = true;
+  uint64_t snapshot_bytes_max = 4ull << 30;
+  // After each snapshot, log segments leave the log (recycled as spares) when they hold only
+  // records below the oldest kept snapshot and the oldest unfinished run, and were sealed longer
+  // than history_window ago: finished runs stay readable by run_history for that window. A run
+  // that stays unfinished keeps the log from its first record. Default: on, 7 days.
+  bool retention = true;
+  std::chrono::milliseconds history_window = std::chrono::hours(24 * 7);
+
   // Called when a run finishes, on the log's writer thread, right after its last record became
   // durable: every run's end passes through it, so it must be quick — count, store into an atomic,
   // wake a waiter. It must not block, take a lock others hold long, or call the engine. For
@@ -147,6 +166,12 @@ struct RecoveryStats {
   double seconds = 0;
   uint64_t runs_resumed = 0;
   uint64_t runs_of_unknown_functions = 0;  // not resumed: register the function and restart
+  // The snapshot start() loaded (replay began at its LSN); empty when it replayed the whole log.
+  std::string snapshot{};
+  uint64_t snapshot_lsn = 0;
+  double snapshot_seconds = 0;  // loading it (included in `seconds`)
+  // Snapshots found damaged or unusable, newest first, each with its reason (they were skipped).
+  std::vector<std::string> snapshot_problems{};
   log::RecoveryReport log{};
 };
 
@@ -165,6 +190,14 @@ struct EngineStats {
   double dispatch_p99_us = 0;
   double dispatch_p999_us = 0;
   log::LogStats log{};
+  // Snapshots (written in the background) and retention.
+  uint64_t snapshots_written = 0;
+  uint64_t snapshot_failures = 0;   // attempts that failed (retried at the next turn)
+  uint64_t snapshot_last_lsn = 0;   // the newest snapshot covers every record below this
+  uint64_t snapshot_last_bytes = 0;
+  uint64_t snapshot_longest_ms = 0;  // the longest snapshot write; the step path never waits
+  std::string snapshot_last_error{};
+  uint64_t segments_removed = 0;  // by retention
 };
 
 class Engine {

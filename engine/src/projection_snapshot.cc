@@ -1,0 +1,366 @@
+// Projection snapshots (see projection.h): the state recovery's replay builds — unfinished runs
+// with their resolved history and newest operation, the wait index (rebuilt from the runs), the
+// finished runs kept for queries, the dedup window and the counters — to and from the frames of
+// a snapshot file (schema/snapshot.fbs). A loaded projection is the one replaying the log up to
+// the snapshot's LSN would have built; tests compare the two.
+#include <flatbuffers/flatbuffers.h>
+
+#include <algorithm>
+
+#include "cairn/schema/snapshot_generated.h"
+#include "flatbuffer_views.h"
+#include "projection.h"
+
+namespace cairn::detail {
+namespace {
+
+namespace fb = flatbuffers;
+namespace ss = schema::snapshot;
+
+// Runs per chunk frame, and the bytes after which a chunk is closed early (frames stay far below
+// kSnapshotFrameBytesMax: one run's history is bounded by steps_per_run_max records).
+constexpr size_t kRunsPerChunk = 512;
+constexpr size_t kChunkBytes = 4u << 20;
+
+fb::Offset<fb::Vector<uint8_t>> bytes_of(fb::FlatBufferBuilder& b, std::string_view s) {
+  return b.CreateVector(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+fb::Offset<ss::SnapEvent> put_event(fb::FlatBufferBuilder& b, const Event& e) {
+  auto name = b.CreateString(e.name);
+  auto data = b.CreateString(e.data);
+  auto id = b.CreateString(e.id);
+  return ss::CreateSnapEvent(b, name, data, id, e.ts_ms);
+}
+Event get_event(const ss::SnapEvent* e) {
+  if (e == nullptr) return Event{};
+  return Event{std::string(fb_view(e->name())), std::string(fb_view(e->data())), std::string(fb_view(e->id())),
+               e->ts_ms()};
+}
+
+fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunState& r) {
+  std::vector<fb::Offset<ss::SnapHistory>> history;
+  if (r.history) {
+    history.reserve(r.history->size());
+    for (const ReplayEntry& h : *r.history) {
+      auto step_id = b.CreateString(h.step_id);
+      auto value = bytes_of(b, h.value);
+      auto event = h.event ? put_event(b, *h.event) : fb::Offset<ss::SnapEvent>();
+      history.push_back(ss::CreateSnapHistory(b, static_cast<uint8_t>(h.kind), h.failed, step_id,
+                                              value, event));
+    }
+  }
+  const PendingOp& op = r.op;
+  auto op_step = b.CreateString(op.step_id);
+  auto op_value = bytes_of(b, op.value);
+  fb::Offset<fb::String> we, wp, wv;
+  fb::Offset<ss::SnapEvent> matched;
+  if (op.wait) {
+    we = b.CreateString(op.wait->event);
+    wp = b.CreateString(op.wait->path);
+    wv = b.CreateString(op.wait->value);
+    if (op.wait->matched) matched = put_event(b, *op.wait->matched);
+  }
+  auto snap_op = ss::CreateSnapOp(
+      b, static_cast<uint8_t>(op.kind), static_cast<uint8_t>(op.state), op.failed, op.position,
+      op.attempts, op.deadline_ms, op.child, op_step, op_value, op.wait != nullptr, we, wp, wv,
+      matched);
+  auto fn = b.CreateString(r.function_id);
+  auto event = put_event(b, r.event);
+  auto hist = b.CreateVector(history);
+  return ss::CreateSnapRun(b, r.id, fn, event, r.parent_run, r.parent_position, r.created_us,
+                           r.created_lsn, static_cast<uint8_t>(r.status.load()),
+                           r.positions.load(), snap_op, hist);
+}
+
+fb::Offset<ss::SnapFinished> put_finished(fb::FlatBufferBuilder& b, const RunInfo& i,
+                                          uint64_t created_lsn) {
+  auto fn = b.CreateString(i.function_id);
+  auto event = put_event(b, i.event);
+  auto output = bytes_of(b, i.output);
+  auto error = b.CreateString(i.error);
+  const auto us = [](TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  };
+  return ss::CreateSnapFinished(b, i.id, fn, static_cast<uint8_t>(i.status), event, i.parent,
+                                output, static_cast<uint8_t>(i.output_format), error, i.steps,
+                                us(i.created_at), us(i.finished_at), created_lsn);
+}
+
+// Collects runs, finished runs and dedup ids into chunk frames of bounded size.
+class ChunkWriter {
+ public:
+  explicit ChunkWriter(SnapshotFileWriter& out) : out_(out) {}
+  fb::FlatBufferBuilder& builder() { return b_; }
+  Status added_run(fb::Offset<ss::SnapRun> r) {
+    runs_.push_back(r);
+    return maybe_flush();
+  }
+  Status added_finished(fb::Offset<ss::SnapFinished> f) {
+    finished_.push_back(f);
+    return maybe_flush();
+  }
+  Status added_dedup(fb::Offset<ss::SnapDedup> d) {
+    dedup_.push_back(d);
+    return maybe_flush();
+  }
+  Status flush() {
+    if (runs_.empty() && finished_.empty() && dedup_.empty()) return Status();
+    auto r = b_.CreateVector(runs_);
+    auto f = b_.CreateVector(finished_);
+    auto d = b_.CreateVector(dedup_);
+    b_.Finish(ss::CreateSnapshotChunk(b_, r, f, d));
+    Status st = out_.add(SnapshotFrameKind::kChunk, {b_.GetBufferPointer(), b_.GetSize()});
+    b_.Clear();
+    runs_.clear();
+    finished_.clear();
+    dedup_.clear();
+    ++chunks_;
+    return st;
+  }
+  uint32_t chunks() const { return chunks_; }
+
+ private:
+  Status maybe_flush() {
+    const size_t n = runs_.size() + finished_.size() + dedup_.size() / 8;
+    return n >= kRunsPerChunk || b_.GetSize() >= kChunkBytes ? flush() : Status();
+  }
+  SnapshotFileWriter& out_;
+  fb::FlatBufferBuilder b_{1u << 16};
+  std::vector<fb::Offset<ss::SnapRun>> runs_;
+  std::vector<fb::Offset<ss::SnapFinished>> finished_;
+  std::vector<fb::Offset<ss::SnapDedup>> dedup_;
+  uint32_t chunks_ = 0;
+};
+
+template <typename E>
+bool in_range(uint8_t v, E lo, E hi) {
+  return v >= static_cast<uint8_t>(lo) && v <= static_cast<uint8_t>(hi);
+}
+
+}  // namespace
+
+std::string Projection::describe() const {
+  std::vector<const RunState*> runs;
+  {
+    std::shared_lock lock(table_mu_);
+    runs_.for_each([&](RunId, RunState* r) { runs.push_back(r); });
+  }
+  std::sort(runs.begin(), runs.end(),
+            [](const RunState* a, const RunState* b) { return a->id < b->id; });
+  std::string out = "max_run_id " + std::to_string(max_run_id_) + " waits " +
+                    std::to_string(waits_.size()) + " created " +
+                    std::to_string(counters_.runs_created.load()) + " finished " +
+                    std::to_string(counters_.runs_finished.load()) + " steps " +
+                    std::to_string(counters_.steps_completed.load()) + " failures " +
+                    std::to_string(counters_.step_failures.load()) + " events " +
+                    std::to_string(counters_.events.load()) + "\n";
+  auto event = [](const Event& e) { return e.name + "|" + e.data + "|" + e.id + "|" + std::to_string(e.ts_ms); };
+  for (const RunState* r : runs) {
+    const PendingOp& op = r->op;
+    out += "run " + std::to_string(r->id) + " " + r->function_id + " event " + event(r->event) +
+           " parent " + std::to_string(r->parent_run) + "/" + std::to_string(r->parent_position) +
+           " created " + std::to_string(r->created_us) + "@" + std::to_string(r->created_lsn) +
+           " status " + std::to_string(static_cast<int>(r->status.load())) + " positions " +
+           std::to_string(r->positions.load()) + "\n  op " +
+           std::to_string(static_cast<int>(op.kind)) + " " +
+           std::to_string(static_cast<int>(op.state)) + " " + std::to_string(op.failed) + " " +
+           std::to_string(op.position) + " " + std::to_string(op.attempts) + " " +
+           std::to_string(op.deadline_ms) + " " + std::to_string(op.child) + " " + op.step_id +
+           " [" + op.value + "]";
+    if (op.wait) {
+      out += " wait " + op.wait->event + " " + op.wait->path + " " + op.wait->value +
+             (op.wait->matched ? " matched " + event(*op.wait->matched) : std::string());
+    }
+    out += "\n";
+    if (r->history) {
+      for (const ReplayEntry& h : *r->history) {
+        out += "  h " + std::to_string(static_cast<int>(h.kind)) + " " + std::to_string(h.failed) +
+               " " + h.step_id + " [" + h.value + "]" + (h.event ? " " + event(*h.event) : "") +
+               "\n";
+      }
+    }
+  }
+  return out;
+}
+
+uint64_t Projection::oldest_live_created_lsn() const {
+  std::shared_lock lock(table_mu_);
+  uint64_t oldest = log::kNoLsn;
+  runs_.for_each([&](RunId, RunState* r) { oldest = std::min(oldest, r->created_lsn); });
+  return oldest;
+}
+
+Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn, int64_t now_us,
+                                  const FinishedRuns& finished) const {
+  std::vector<const RunState*> runs;
+  {
+    std::shared_lock lock(table_mu_);
+    runs.reserve(runs_.size());
+    runs_.for_each([&](RunId, RunState* r) { runs.push_back(r); });
+  }
+  std::sort(runs.begin(), runs.end(),
+            [](const RunState* a, const RunState* b) { return a->id < b->id; });
+  uint64_t finished_count = 0;
+  finished.for_each_oldest_first([&](const RunInfo&, uint64_t) { ++finished_count; });
+  uint64_t dedup_count = 0;
+  dedup_.for_each([&](const std::string&, int64_t) { ++dedup_count; });
+  uint64_t oldest = log::kNoLsn;
+  for (const RunState* r : runs) oldest = std::min(oldest, r->created_lsn);
+
+  fb::FlatBufferBuilder hb(1024);
+  hb.Finish(ss::CreateSnapshotHeader(
+      hb, lsn, now_us, max_run_id_, runs.size(), finished_count, dedup_count, oldest,
+      counters_.steps_completed.load(), counters_.step_failures.load(),
+      counters_.runs_created.load(), counters_.runs_finished.load(), counters_.events.load()));
+  CAIRN_RETURN_IF_ERROR(out.add(SnapshotFrameKind::kHeader, {hb.GetBufferPointer(), hb.GetSize()}));
+
+  ChunkWriter chunks(out);
+  for (const RunState* r : runs) CAIRN_RETURN_IF_ERROR(chunks.added_run(put_run(chunks.builder(), *r)));
+  // The counts in the header were taken before these walks: finished runs and dedup ids change
+  // only on this (the applying) thread, so they match.
+  Status st;
+  finished.for_each_oldest_first([&](const RunInfo& info, uint64_t created_lsn) {
+    if (st.ok()) st = chunks.added_finished(put_finished(chunks.builder(), info, created_lsn));
+  });
+  CAIRN_RETURN_IF_ERROR(st);
+  dedup_.for_each([&](const std::string& id, int64_t ts) {
+    if (!st.ok()) return;
+    fb::FlatBufferBuilder& b = chunks.builder();
+    st = chunks.added_dedup(ss::CreateSnapDedup(b, b.CreateString(id), ts));
+  });
+  CAIRN_RETURN_IF_ERROR(st);
+  CAIRN_RETURN_IF_ERROR(chunks.flush());
+  fb::FlatBufferBuilder eb(64);
+  eb.Finish(ss::CreateSnapshotEnd(eb, chunks.chunks(), lsn));
+  return out.add(SnapshotFrameKind::kEnd, {eb.GetBufferPointer(), eb.GetSize()});
+}
+
+Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, FinishedRuns& finished) {
+  auto bad = [](const std::string& what) {
+    return Status(StatusCode::kCorruption, "snapshot contents: " + what);
+  };
+  const auto* header = fb::GetRoot<ss::SnapshotHeader>(snap.frames.front().payload.data());
+  const auto* end = fb::GetRoot<ss::SnapshotEnd>(snap.frames.back().payload.data());
+  // Check everything before changing anything.
+  uint64_t runs = 0, fin = 0, dedup = 0;
+  for (size_t i = 1; i + 1 < snap.frames.size(); ++i) {
+    if (snap.frames[i].kind != SnapshotFrameKind::kChunk) return bad("a frame out of order");
+    const auto* c = fb::GetRoot<ss::SnapshotChunk>(snap.frames[i].payload.data());
+    if (c->runs() != nullptr) {
+      for (const ss::SnapRun* r : *c->runs()) {
+        const ss::SnapOp* op = r->op();
+        if (r->id() == 0 || r->function_id() == nullptr || op == nullptr ||
+            !in_range(r->status(), RunStatus::kQueued, RunStatus::kWaiting) ||
+            !in_range(op->kind(), OpKind::kStep, OpKind::kInvoke) ||
+            !in_range(op->state(), OpState::kNone, OpState::kResolved)) {
+          return bad("run " + std::to_string(r->id()) + " is not a valid unfinished run");
+        }
+        if (r->history() != nullptr) {
+          for (const ss::SnapHistory* h : *r->history()) {
+            if (!in_range(h->kind(), OpKind::kStep, OpKind::kInvoke)) {
+              return bad("run " + std::to_string(r->id()) + " has an unknown operation kind");
+            }
+          }
+        }
+        ++runs;
+      }
+    }
+    if (c->finished() != nullptr) {
+      for (const ss::SnapFinished* f : *c->finished()) {
+        if (!in_range(f->status(), RunStatus::kCompleted, RunStatus::kCancelled) ||
+            f->output_format() > static_cast<uint8_t>(ValueFormat::kText)) {
+          return bad("finished run " + std::to_string(f->id()) + " has an unknown status");
+        }
+        ++fin;
+      }
+    }
+    dedup += c->dedup() != nullptr ? c->dedup()->size() : 0;
+  }
+  if (runs != header->runs() || fin != header->finished() || dedup != header->dedup() ||
+      end->chunks() != snap.frames.size() - 2 || end->lsn() != header->lsn()) {
+    return bad("the header's counts do not match its chunks");
+  }
+
+  live_ = false;
+  lsn_ = header->lsn();
+  const int64_t now_ms = clock_.now_ms();
+  for (size_t i = 1; i + 1 < snap.frames.size(); ++i) {
+    const auto* c = fb::GetRoot<ss::SnapshotChunk>(snap.frames[i].payload.data());
+    if (c->runs() != nullptr) {
+      for (const ss::SnapRun* r : *c->runs()) {
+        lsn_ = r->created_lsn();
+        RunState* run = create_run(r->id(), fb_view(r->function_id()), get_event(r->event()),
+                                   r->parent_run(), r->parent_position(), r->created_us());
+        if (run == nullptr) return bad("run " + std::to_string(r->id()) + " appears twice");
+        run->status.store(static_cast<RunStatus>(r->status()));
+        run->positions.store(r->positions());
+        if (r->history() != nullptr && r->history()->size() > 0) {
+          run->history = std::make_unique<std::vector<ReplayEntry>>();
+          run->history->reserve(r->history()->size());
+          for (const ss::SnapHistory* h : *r->history()) {
+            std::optional<Event> ev;
+            if (h->event() != nullptr) ev = get_event(h->event());
+            run->history->push_back(ReplayEntry{static_cast<OpKind>(h->kind()), h->failed(),
+                                                std::string(fb_view(h->step_id())),
+                                                std::string(fb_view(h->value())), std::move(ev)});
+          }
+        }
+        const ss::SnapOp* o = r->op();
+        PendingOp& op = run->op;
+        op.kind = static_cast<OpKind>(o->kind());
+        op.state = static_cast<OpState>(o->state());
+        op.failed = o->failed();
+        op.position = o->position();
+        op.attempts = o->attempts();
+        op.deadline_ms = o->deadline_ms();
+        op.child = o->child();
+        op.step_id.assign(fb_view(o->step_id()));
+        op.value.assign(fb_view(o->value()));
+        if (o->has_wait()) {
+          op.wait = std::make_unique<WaitDetails>();
+          op.wait->event.assign(fb_view(o->wait_event()));
+          op.wait->path.assign(fb_view(o->wait_path()));
+          op.wait->value.assign(fb_view(o->wait_value()));
+          if (o->matched() != nullptr) op.wait->matched = get_event(o->matched());
+          if (op.kind == OpKind::kWait && op.state == OpState::kPending) {
+            waits_.add(op.wait->event, op.wait->path, op.wait->value, Waiter{run->id, op.position});
+          }
+        }
+      }
+    }
+    if (c->finished() != nullptr) {
+      for (const ss::SnapFinished* f : *c->finished()) {
+        RunInfo info;
+        info.id = f->id();
+        info.function_id.assign(fb_view(f->function_id()));
+        info.status = static_cast<RunStatus>(f->status());
+        info.event = get_event(f->event());
+        info.parent = f->parent();
+        info.output.assign(fb_view(f->output()));
+        info.output_format = static_cast<ValueFormat>(f->output_format());
+        info.error.assign(fb_view(f->error()));
+        info.steps = f->steps();
+        info.created_at = TimePoint(std::chrono::microseconds(f->created_us()));
+        info.finished_at = TimePoint(std::chrono::microseconds(f->finished_us()));
+        finished.add(std::move(info), f->created_lsn());
+      }
+    }
+    if (c->dedup() != nullptr) {
+      for (const ss::SnapDedup* d : *c->dedup()) {
+        (void)dedup_.try_insert(std::string(fb_view(d->id())), d->ts_ms(), now_ms);
+      }
+    }
+  }
+  waiting_.store(waits_.size(), std::memory_order_relaxed);
+  max_run_id_ = std::max(max_run_id_, header->max_run_id());
+  counters_.steps_completed.store(header->steps_completed());
+  counters_.step_failures.store(header->step_failures());
+  counters_.runs_created.store(header->runs_created());
+  counters_.runs_finished.store(header->runs_finished());
+  counters_.events.store(header->events());
+  lsn_ = header->lsn();
+  return header->lsn();
+}
+
+}  // namespace cairn::detail

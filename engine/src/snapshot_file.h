@@ -1,0 +1,79 @@
+// Snapshot files: how the engine's state as of an LSN is laid out on disk, written atomically and
+// read back only when every byte checks out. The state itself (what goes into the frames) is the
+// projection's business (projection_snapshot.cc); this file owns the bytes:
+//
+//   file    = magic "CAIRNSNP" | u32 format version | u32 reserved (0) | frame...
+//   frame   = u32 kind | u32 payload length | u64 XXH3 of (kind, length, payload) | payload
+//   kinds   : 1 SnapshotHeader, 2 SnapshotChunk (any number), 3 SnapshotEnd (last)
+//
+// A file is DIR/snapshots/snapshot-<LSN, 20 digits>.snap. It is written as a .tmp file, fsynced,
+// renamed and the directory fsynced, so a name without .tmp always means a whole file. A file
+// that fails any check is damaged (recovery reports it and uses an older one); a file with a
+// newer format version is refused (recovery stops: an older Cairn must not guess).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cairn/log/io.h"
+#include "cairn/log/status.h"
+
+namespace cairn::detail {
+
+inline constexpr uint32_t kSnapshotFormatVersion = 1;
+inline constexpr uint32_t kSnapshotFrameBytesMax = 64u << 20;
+
+enum class SnapshotFrameKind : uint32_t { kHeader = 1, kChunk = 2, kEnd = 3 };
+
+struct SnapshotName {
+  uint64_t lsn = 0;
+  std::string name;  // file name inside the snapshot directory
+};
+
+std::string snapshot_file_name(uint64_t lsn);
+// The snapshots in `dir`, newest (highest LSN) first; leftover .tmp files are removed.
+Result<std::vector<SnapshotName>> list_snapshots(log::FileSystem& fs, const std::string& dir);
+
+// Writes one snapshot: append frames, then commit() (fsync, rename, directory fsync). Destroying
+// an uncommitted writer removes its temporary file.
+class SnapshotFileWriter {
+ public:
+  static Result<std::unique_ptr<SnapshotFileWriter>> create(std::shared_ptr<log::FileSystem> fs,
+                                                            std::string dir, uint64_t lsn);
+  ~SnapshotFileWriter();
+  Status add(SnapshotFrameKind kind, std::span<const uint8_t> payload);
+  Status commit();
+  uint64_t bytes() const { return offset_; }
+
+ private:
+  SnapshotFileWriter(std::shared_ptr<log::FileSystem> fs, std::string dir, uint64_t lsn, int fd);
+  Status flush();
+  std::shared_ptr<log::FileSystem> fs_;
+  std::string dir_;
+  std::string tmp_path_;
+  std::string path_;
+  int fd_ = -1;
+  uint64_t offset_ = 0;
+  std::vector<uint8_t> buf_;  // written in pieces of ~1 MiB
+  bool committed_ = false;
+};
+
+struct SnapshotFrame {
+  SnapshotFrameKind kind = SnapshotFrameKind::kHeader;
+  std::span<const uint8_t> payload;
+};
+
+// A whole snapshot file read into memory with its frames checked (checksums, order, and each
+// payload by the FlatBuffers verifier of its table). kCorruption names the file, offset and what
+// is wrong; *newer_format is set when that is a format version newer than this build reads.
+struct SnapshotContents {
+  std::vector<uint8_t> bytes;
+  std::vector<SnapshotFrame> frames;  // point into bytes
+};
+Result<SnapshotContents> read_snapshot_file(log::FileSystem& fs, const std::string& path,
+                                            uint64_t bytes_max, bool* newer_format);
+
+}  // namespace cairn::detail

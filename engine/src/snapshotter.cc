@@ -1,0 +1,166 @@
+// Snapshotter (see snapshotter.h).
+#include "snapshotter.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "engine_core.h"
+
+namespace cairn::detail {
+namespace {
+
+constexpr auto kPollInterval = std::chrono::milliseconds(50);
+// Records applied between looks at stop(): a stop waits at most this much work.
+constexpr uint64_t kRecordsPerTurn = 65'536;
+
+std::string parent_of(const std::string& dir) {
+  const size_t slash = dir.find_last_of('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : dir.substr(0, slash));
+}
+
+}  // namespace
+
+Snapshotter::Snapshotter(EngineCore& core, std::shared_ptr<log::FileSystem> fs, std::string dir)
+    : core_(core),
+      options_(core.options()),
+      fs_(std::move(fs)),
+      dir_(std::move(dir)),
+      dedup_(core.options().dedup_window.count()),
+      finished_(core.options().runs_finished_kept, core.options().runs_finished_bytes_max),
+      projection_(core, core.registry(), dedup_, *this, core.clock()) {}
+
+Snapshotter::~Snapshotter() {
+  stop();
+}
+
+void Snapshotter::start(log::Log& log, std::optional<SnapshotName> from) {
+  log_ = &log;
+  from_ = std::move(from);
+  thread_ = std::thread([this] { run(); });
+}
+
+void Snapshotter::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+SnapshotterStats Snapshotter::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void Snapshotter::run() {
+  auto note = [this](const Status& st) {
+    std::lock_guard lock(mu_);
+    ++stats_.failed;
+    stats_.last_error = st.to_string();
+  };
+  Status st;
+  if (from_) {
+    // Recovery checked this file and loaded it; a failure now (the disk) leaves the snapshotter
+    // idle: without its starting state it cannot write a correct snapshot.
+    bool newer = false;
+    Result<SnapshotContents> c = read_snapshot_file(*fs_, dir_ + "/" + from_->name,
+                                                    options_.snapshot_bytes_max, &newer);
+    Result<uint64_t> lsn = c.ok() ? projection_.load_snapshot(*c, finished_) : c.status();
+    if (!lsn.ok()) {
+      note(lsn.status().with_context("the snapshotter loading " + from_->name));
+      return;
+    }
+    next_lsn_ = snapshot_lsn_ = *lsn;
+  }
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, kPollInterval,
+                   [this] { return stopping_ || poked_.load(std::memory_order_relaxed); });
+      if (stopping_) break;
+    }
+    poked_.store(false, std::memory_order_relaxed);
+    pending_.store(0, std::memory_order_relaxed);
+    st = catch_up(false);
+    if (!st.ok()) note(st);
+  }
+  st = catch_up(true);
+  if (!st.ok()) note(st);
+}
+
+Status Snapshotter::catch_up(bool final) {
+  for (uint64_t n = 0; final || n < kRecordsPerTurn; ++n) {
+    if (!reader_) {
+      CAIRN_ASSIGN_OR_RETURN(reader_, log_->read_from(next_lsn_));
+    }
+    CAIRN_ASSIGN_OR_RETURN(const log::ReadRecord* rec, reader_->next());
+    if (rec == nullptr) break;
+    projection_.apply(rec->lsn, rec->type, rec->payload, /*live=*/false);
+    next_lsn_ = rec->lsn + 1;
+    ++records_since_;
+    bytes_since_ += rec->payload.size();
+    if (records_since_ >= options_.snapshot_every_records ||
+        bytes_since_ >= options_.snapshot_every_bytes) {
+      CAIRN_RETURN_IF_ERROR(write_snapshot());
+    }
+  }
+  if (final && options_.snapshot_on_shutdown && next_lsn_ > snapshot_lsn_) {
+    return write_snapshot();
+  }
+  return Status();
+}
+
+Status Snapshotter::write_snapshot() {
+  const auto t0 = std::chrono::steady_clock::now();
+  const uint64_t lsn = next_lsn_;
+  reader_.reset();  // it pins the log from where it began: retention below must not see it
+  if (!dir_ready_) {
+    Status made = fs_->create_dir(dir_);
+    if (!made.ok() && made.code() != StatusCode::kAlreadyExists) return made;
+    CAIRN_RETURN_IF_ERROR(fs_->fsync_dir(parent_of(dir_)));
+    dir_ready_ = true;
+  }
+  CAIRN_ASSIGN_OR_RETURN(auto out, SnapshotFileWriter::create(fs_, dir_, lsn));
+  CAIRN_RETURN_IF_ERROR(
+      projection_.write_snapshot(*out, lsn, core_.clock().now_us(), finished_));
+  CAIRN_RETURN_IF_ERROR(out->commit());
+  const uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::steady_clock::now() - t0)
+                                                .count());
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.written;
+    stats_.last_lsn = lsn;
+    stats_.last_bytes = out->bytes();
+    stats_.longest_ms = std::max(stats_.longest_ms, ms);
+  }
+  snapshot_lsn_ = lsn;
+  records_since_ = 0;
+  bytes_since_ = 0;
+  return remove_old_snapshots_and_segments();
+}
+
+Status Snapshotter::remove_old_snapshots_and_segments() {
+  CAIRN_ASSIGN_OR_RETURN(std::vector<SnapshotName> snaps, list_snapshots(*fs_, dir_));
+  const size_t kept = std::max<size_t>(1, options_.snapshots_kept);
+  for (size_t i = kept; i < snaps.size(); ++i) {
+    CAIRN_RETURN_IF_ERROR(fs_->remove(dir_ + "/" + snaps[i].name));
+  }
+  if (snaps.size() > kept) CAIRN_RETURN_IF_ERROR(fs_->fsync_dir(dir_));
+  if (!options_.retention || snaps.empty()) return Status();
+  // Recovery may fall back to the oldest snapshot kept, and replays the log from its LSN; an
+  // unfinished run's records stay for run_history (and tools) until it ends.
+  const uint64_t oldest_kept = snaps[std::min(kept, snaps.size()) - 1].lsn;
+  const uint64_t keep_from = std::min(oldest_kept, projection_.oldest_live_created_lsn());
+  const auto sealed_before = std::chrono::system_clock::now() - options_.history_window;
+  CAIRN_ASSIGN_OR_RETURN(log::SegmentsRemoved removed,
+                         log_->remove_segments_before(keep_from, sealed_before));
+  std::lock_guard lock(mu_);
+  stats_.segments_removed += removed.segments;
+  stats_.retained_from_lsn = removed.first_lsn;
+  return Status();
+}
+
+}  // namespace cairn::detail

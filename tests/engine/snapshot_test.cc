@@ -1,0 +1,324 @@
+// Snapshots and retention: an engine that loads a snapshot and replays the log after it is in
+// exactly the state of one that replays the whole log (compared field by field through
+// detail::describe_state, with no functions registered so that nothing runs), and both finish
+// every run the same way; damaged snapshots fall back to an older one or a full replay, a newer
+// format is refused, and retention takes out old segments but never what recovery needs.
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "engine_fixture.h"
+#include "engine_internal.h"
+
+namespace cairn {
+namespace {
+
+using testing::EngineTest;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+// Runs that end in every way and runs parked in every way (sleep, wait, retry, invoke).
+void register_mixed(Engine& e) {
+  auto ok = [](Status st) { ASSERT_TRUE(st.ok()) << st.to_string(); };
+  ok(e.register_function({.id = "steps", .triggers = {on_event("steps")}},
+                         [](Context& ctx, const Event& ev) -> Task<std::string> {
+                           std::string a = co_await ctx.run("a", [&] { return ev.data + "a"; });
+                           std::string b = co_await ctx.run("b", [&] { return a + "b"; });
+                           co_return b + "c";
+                         }));
+  ok(e.register_function({.id = "sleepy", .triggers = {on_event("sleepy")}},
+                         [](Context& ctx, const Event& ev) -> Task<std::string> {
+                           std::string a = co_await ctx.run("a", [&] { return ev.data; });
+                           co_await ctx.sleep("nap", 1h);
+                           co_return a + " slept";
+                         }));
+  ok(e.register_function({.id = "waiter", .triggers = {on_event("waiter")}},
+                         [](Context& ctx, const Event&) -> Task<std::string> {
+                           co_await ctx.run("a", [] { return 1; });
+                           auto got = co_await ctx.wait_for_event(
+                               "approval", {.event = "approve", .match = "data.k", .timeout = 2h});
+                           co_return got ? "approved " + got->data : std::string("timed out");
+                         }));
+  ok(e.register_function({.id = "flaky", .triggers = {on_event("flaky")}, .retries = 2,
+                          .backoff_base = 10min},
+                         [](Context& ctx, const Event&) -> Task<std::string> {
+                           co_await ctx.run("a", []() -> int { throw std::runtime_error("down"); });
+                           co_return "never";
+                         }));
+  ok(e.register_function({.id = "parent", .triggers = {on_event("parent")}},
+                         [](Context& ctx, const Event& ev) -> Task<std::string> {
+                           std::string child = co_await ctx.invoke(
+                               "call", {.function = "sleepy", .data = ev.data});
+                           co_return "child said " + child;
+                         }));
+}
+
+// The events of the mixed workload: every function, with distinct data.
+void send_mixed(Engine& e, int rounds) {
+  for (int i = 0; i < rounds; ++i) {
+    const std::string k = std::to_string(i);
+    for (const char* name : {"steps", "sleepy", "waiter", "flaky", "parent"}) {
+      auto r = e.send({.name = name, .data = "{\"k\":" + k + "}", .id = std::string(name) + k});
+      ASSERT_TRUE(r.ok()) << r.status().to_string();
+    }
+  }
+}
+
+std::map<RunId, RunInfo> all_runs(Engine& e) {
+  std::map<RunId, RunInfo> out;
+  RunQuery q{.limit = 1000};
+  for (;;) {
+    RunPage p = e.list_runs(q);
+    for (RunInfo& r : p.runs) out.emplace(r.id, std::move(r));
+    if (p.next == 0) break;
+    q.before = p.next;
+  }
+  return out;
+}
+
+std::string describe_runs(const std::map<RunId, RunInfo>& runs) {
+  std::string out;
+  for (const auto& [id, r] : runs) {
+    out += std::to_string(id) + " " + r.function_id + " " +
+           std::to_string(static_cast<int>(r.status)) + " " + std::to_string(r.steps) + " [" +
+           r.output + "] [" + r.error + "] " + r.event.name + " " + r.event.data + "\n";
+  }
+  return out;
+}
+
+std::vector<fs::path> snapshot_files(const fs::path& dir) {
+  std::vector<fs::path> out;
+  if (!fs::exists(dir / "snapshots")) return out;
+  for (const auto& e : fs::directory_iterator(dir / "snapshots")) out.push_back(e.path());
+  std::sort(out.rbegin(), out.rend());  // newest (highest LSN) first
+  return out;
+}
+
+void flip_byte(const fs::path& file, uint64_t offset) {
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(offset));
+  char c = 0;
+  f.get(c);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.put(static_cast<char>(c ^ 0x10));
+}
+
+class SnapshotTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    options_.snapshot_every_records = 7;  // many snapshots, each with a tail after it
+    options_.snapshots_kept = 2;
+  }
+
+  // Runs the mixed workload until every run is finished or parked, then stops.
+  void build_history(int rounds) {
+    start(register_mixed);
+    send_mixed(*engine_, rounds);
+    // steps: done; sleepy, waiter, flaky, parent (and its child): parked.
+    ASSERT_TRUE(eventually([&] {
+      const EngineStats s = engine_->stats();
+      return s.runs_finished == static_cast<uint64_t>(rounds) &&
+             s.runs_active == static_cast<uint64_t>(5 * rounds) &&
+             s.waiting_for_events == static_cast<uint64_t>(rounds) &&
+             s.timers == static_cast<uint64_t>(4 * rounds);
+    })) << "runs did not settle";
+    stop();
+  }
+
+  // Opens `dir` without functions (nothing runs) and returns its state and runs.
+  std::pair<std::string, std::string> state_of(const fs::path& dir, bool snapshots,
+                                               RecoveryStats* recovery = nullptr) {
+    EngineOptions o = options_;
+    o.dir = dir;
+    o.snapshots = snapshots;
+    o.snapshot_on_shutdown = false;  // leave the directory as it was
+    o.snapshot_every_records = ~uint64_t{0};
+    auto e = Engine::create(o);
+    Status st = e->start();
+    EXPECT_TRUE(st.ok()) << st.to_string();
+    if (!st.ok()) return {};
+    if (recovery != nullptr) *recovery = e->recovery();
+    auto out = std::make_pair(detail::describe_state(*e), describe_runs(all_runs(*e)));
+    EXPECT_TRUE(e->shutdown().ok());
+    return out;
+  }
+
+  fs::path copy_without_snapshots() {
+    const fs::path copy = dir_.path() / "replay-copy";
+    fs::create_directories(copy);
+    fs::copy(dir_.path() / "log", copy / "log", fs::copy_options::recursive);
+    return copy;
+  }
+};
+
+TEST_F(SnapshotTest, LoadedSnapshotPlusTailIsTheStateOfAFullReplay) {
+  options_.snapshot_on_shutdown = false;  // the last snapshot has a tail of records after it
+  build_history(12);
+  ASSERT_FALSE(snapshot_files(dir_.path()).empty());
+  const fs::path copy = copy_without_snapshots();
+  RecoveryStats with, without;
+  const auto snap = state_of(dir_.path(), true, &with);
+  const auto full = state_of(copy, false, &without);
+  EXPECT_FALSE(with.snapshot.empty());
+  EXPECT_GT(with.snapshot_lsn, 0u);
+  EXPECT_TRUE(with.snapshot_problems.empty()) << with.snapshot_problems.front();
+  EXPECT_LT(with.records, without.records);
+  EXPECT_EQ(snap.first, full.first);
+  EXPECT_EQ(snap.second, full.second);
+  EXPECT_NE(snap.first.find("wait approve data.k"), std::string::npos) << snap.first;
+}
+
+TEST_F(SnapshotTest, ShutdownSnapshotLeavesNothingToReplay) {
+  build_history(5);
+  RecoveryStats rec;
+  const auto snap = state_of(dir_.path(), true, &rec);
+  EXPECT_EQ(rec.records, 0u);
+  const auto full = state_of(copy_without_snapshots(), false);
+  EXPECT_EQ(snap, full);
+}
+
+TEST_F(SnapshotTest, RunsLoadedFromASnapshotFinishAsAfterAFullReplay) {
+  options_.snapshot_on_shutdown = false;
+  build_history(6);
+  const fs::path copy = copy_without_snapshots();
+  std::map<RunId, std::string> outcome[2];
+  const int64_t t0 = clock_->now_ms();
+  for (int pass = 0; pass < 2; ++pass) {
+    options_.dir = pass == 0 ? dir_.path() : copy;
+    options_.snapshots = pass == 0;
+    clock_ = std::make_shared<ManualClock>(t0);  // both passes see the same times
+    options_.clock = clock_;
+    start(register_mixed);
+    EXPECT_EQ(engine_->recovery().snapshot.empty(), pass == 1);
+    for (int i = 0; i < 3; ++i) {  // half the waits are approved, the rest time out
+      ASSERT_TRUE(engine_->send({.name = "approve", .data = "{\"k\":" + std::to_string(i) + "}"})
+                      .ok());
+    }
+    for (int hop = 0; hop < 12; ++hop) {  // sleeps (1 h), timeouts (2 h), retries (10, 20 min)
+      clock_->advance(30min);
+      std::this_thread::sleep_for(5ms);
+    }
+    ASSERT_TRUE(eventually([&] { return engine_->stats().runs_active == 0; }));
+    for (const auto& [id, r] : all_runs(*engine_)) {
+      outcome[pass][id] = std::to_string(static_cast<int>(r.status)) + " " + r.output + r.error;
+    }
+    stop();
+  }
+  EXPECT_EQ(outcome[0], outcome[1]);
+  EXPECT_EQ(outcome[0].size(), 6u * 6u);
+}
+
+TEST_F(SnapshotTest, DamagedSnapshotsFallBackToAnOlderOneThenToAFullReplay) {
+  options_.snapshot_on_shutdown = false;
+  build_history(8);
+  const std::vector<fs::path> snaps = snapshot_files(dir_.path());
+  ASSERT_EQ(snaps.size(), 2u);
+  const auto full = state_of(copy_without_snapshots(), false);
+
+  flip_byte(snaps[0], fs::file_size(snaps[0]) / 2);
+  RecoveryStats rec;
+  EXPECT_EQ(state_of(dir_.path(), true, &rec), full);
+  EXPECT_EQ(rec.snapshot, snaps[1].string());
+  ASSERT_EQ(rec.snapshot_problems.size(), 1u);
+  EXPECT_NE(rec.snapshot_problems[0].find(snaps[0].string()), std::string::npos);
+  EXPECT_NE(rec.snapshot_problems[0].find("checksum"), std::string::npos)
+      << rec.snapshot_problems[0];
+
+  fs::resize_file(snaps[1], fs::file_size(snaps[1]) - 3);  // a torn copy
+  EXPECT_EQ(state_of(dir_.path(), true, &rec), full);
+  EXPECT_TRUE(rec.snapshot.empty());
+  ASSERT_EQ(rec.snapshot_problems.size(), 2u);
+  EXPECT_NE(rec.snapshot_problems[1].find("past the file's end"), std::string::npos)
+      << rec.snapshot_problems[1];
+  EXPECT_TRUE(fs::exists(snaps[0]) && fs::exists(snaps[1]));  // reported, never removed
+}
+
+TEST_F(SnapshotTest, SnapshotOfANewerFormatIsRefusedUnchanged) {
+  build_history(3);
+  const std::vector<fs::path> snaps = snapshot_files(dir_.path());
+  ASSERT_FALSE(snaps.empty());
+  {
+    std::fstream f(snaps[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(8);
+    const char v2[4] = {2, 0, 0, 0};
+    f.write(v2, 4);
+  }
+  const uintmax_t size = fs::file_size(snaps[0]);
+  auto e = Engine::create(options_);
+  register_mixed(*e);
+  Status st = e->start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("newer"), std::string::npos) << st.to_string();
+  EXPECT_NE(st.message().find(snaps[0].filename().string()), std::string::npos) << st.to_string();
+  EXPECT_EQ(fs::file_size(snaps[0]), size);
+}
+
+TEST_F(SnapshotTest, RetentionRemovesOldSegmentsAndRestartNeedsOnlyWhatIsKept) {
+  options_.history_window = 0ms;
+  options_.snapshot_every_records = 200;
+  start([](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [](Context& ctx, const Event& ev) -> Task<std::string> {
+                                      co_return co_await ctx.run(
+                                          "pad", [&] { return std::string(600, 'x') + ev.data; });
+                                    })
+                    .ok());
+  });
+  RunId last = 0;
+  for (int i = 0; i < 3000; ++i) last = send_one({.name = "go", .data = "{\"i\":" + std::to_string(i) + "}"});
+  wait(last);
+  ASSERT_TRUE(eventually([&] { return engine_->stats().segments_removed > 0; }))
+      << engine_->stats().snapshot_last_error;
+  const RunInfo before = wait(last);
+  stop();
+  // A restart loads the newest snapshot: the log before it is gone, the runs are not.
+  start([](Engine&) {});
+  EXPECT_FALSE(engine_->recovery().snapshot.empty());
+  EXPECT_GT(engine_->recovery().log.first_lsn, 0u);
+  auto after = engine_->get_run(last);
+  ASSERT_TRUE(after.ok()) << after.status().to_string();
+  EXPECT_EQ(after->output, before.output);
+  stop();
+  // Without the snapshots the log cannot be replayed: refused, with the reason.
+  fs::remove_all(dir_.path() / "snapshots");
+  auto e = Engine::create(options_);
+  Status st = e->start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("retention removed"), std::string::npos) << st.to_string();
+}
+
+TEST_F(SnapshotTest, AnUnfinishedRunKeepsTheLogFromItsFirstRecord) {
+  options_.history_window = 0ms;
+  options_.snapshot_every_records = 200;
+  start([](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [](Context& ctx, const Event& ev) -> Task<std::string> {
+                                      co_return co_await ctx.run(
+                                          "pad", [&] { return std::string(600, 'x') + ev.data; });
+                                    })
+                    .ok());
+    ASSERT_TRUE(e.register_function({.id = "long", .triggers = {on_event("long")}},
+                                    [](Context& ctx, const Event&) -> Task<int> {
+                                      co_await ctx.sleep("nap", 24h);
+                                      co_return 1;
+                                    })
+                    .ok());
+  });
+  const RunId sleeper = send_one({.name = "long"});
+  RunId last = 0;
+  for (int i = 0; i < 3000; ++i) last = send_one({.name = "go", .data = "{\"i\":" + std::to_string(i) + "}"});
+  wait(last);
+  ASSERT_TRUE(eventually([&] { return engine_->stats().snapshots_written >= 3; }));
+  EXPECT_EQ(engine_->stats().segments_removed, 0u);
+  auto history = engine_->run_history(sleeper);
+  ASSERT_TRUE(history.ok()) << history.status().to_string();
+  EXPECT_FALSE(history->empty());
+  clock_->advance(25h);
+  wait(sleeper);
+  for (int i = 0; i < 300; ++i) last = send_one({.name = "go", .data = "{\"i\":" + std::to_string(i) + "}"});
+  wait(last);
+  ASSERT_TRUE(eventually([&] { return engine_->stats().segments_removed > 0; }));
+}
+
+}  // namespace
+}  // namespace cairn
