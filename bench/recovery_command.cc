@@ -2,6 +2,13 @@
 // its log into run state. It first writes a log of N records shaped like real traffic — runs of
 // an S-step function (an event, S completed steps, a completion), the last 1% of runs left
 // unfinished at every stage — then starts an engine on it and reports the replay rate.
+//
+// `cairn-bench recovery --history N --live L`: what snapshots do for restart time. The log holds
+// N records with L runs left unfinished, spread over the whole history (long-lived runs started
+// at any time). In one run it times start() with snapshots off (a full replay: open_ms_replay),
+// then has an engine write its shutdown snapshot, then times start() again loading it
+// (open_ms_snapshot), and checks that both found the same L unfinished runs. No function is
+// registered, so nothing runs and the log stays the same between the opens.
 #include <cstdio>
 #include <string>
 
@@ -18,6 +25,8 @@ namespace {
 
 struct RecoveryArgs {
   uint64_t records = 1'000'000;
+  uint64_t history = 0;  // --history: the snapshot comparison
+  uint64_t live = 10'000;
   uint32_t steps = 10;
   std::string dir;
   bool keep = false;
@@ -32,6 +41,8 @@ Result<uint64_t> write_history(const std::filesystem::path& log_dir, const Recov
   const uint64_t per_run = a.steps + 2;
   const uint64_t full_runs = a.records / per_run;
   const uint64_t tail_runs = std::max<uint64_t>(1, full_runs / 100);
+  // --history: every stride-th run is left unfinished, from the first record to the last.
+  const uint64_t stride = a.history > 0 ? std::max<uint64_t>(1, full_runs / std::max<uint64_t>(1, a.live)) : 0;
   const std::string_view functions[] = {"bench-steps"};
   uint64_t written = 0;
   uint64_t runs = 0;
@@ -45,8 +56,10 @@ Result<uint64_t> write_history(const std::filesystem::path& log_dir, const Recov
   while (written < a.records) {
     const RunId run = ++runs;
     // The last runs stop after a varying number of steps: they are resumed on start().
-    const bool tail = runs > full_runs - std::min(full_runs, tail_runs);
-    const uint32_t steps = tail ? static_cast<uint32_t>(run % (a.steps + 1)) : a.steps;
+    const bool tail = stride > 0 ? run % stride == 0 && *unfinished < a.live
+                                 : runs > full_runs - std::min(full_runs, tail_runs);
+    const uint32_t steps =
+        tail ? static_cast<uint32_t>((run / std::max<uint64_t>(1, stride)) % (a.steps + 1)) : a.steps;
     Event e{.name = "bench/run", .data = "{}", .id = "e" + std::to_string(run), .ts_ms = 1};
     CAIRN_RETURN_IF_ERROR(append(
         schema::RecordType::EventAccepted,
@@ -125,6 +138,91 @@ int run_recovery(const RecoveryArgs& a, const std::filesystem::path& dir) {
   return st.ok() ? kExitOk : kExitFailed;
 }
 
+// Starts an engine on `dir` without functions and returns how long start() took (or -1).
+double timed_open(const std::filesystem::path& dir, bool snapshots, RecoveryStats* rec,
+                  uint64_t* live) {
+  EngineOptions opts;
+  opts.dir = dir;
+  opts.runs_finished_kept = 1000;
+  opts.snapshots = snapshots;
+  opts.snapshot_on_shutdown = false;
+  auto engine = Engine::create(std::move(opts));
+  const int64_t t0 = now_ns();
+  Status st = engine->start();
+  const double ms = seconds_between(t0, now_ns()) * 1e3;
+  if (!st.ok()) {
+    std::fprintf(stderr, "recovery: %s\n", st.to_string().c_str());
+    return -1;
+  }
+  *rec = engine->recovery();
+  *live = engine->stats().runs_active;
+  return engine->shutdown().ok() ? ms : -1;
+}
+
+int run_snapshot_recovery(RecoveryArgs a, const std::filesystem::path& dir) {
+  a.records = a.history;
+  std::fprintf(stderr, "recovery: writing %llu records (%llu runs left unfinished) to %s\n",
+               static_cast<unsigned long long>(a.records), static_cast<unsigned long long>(a.live),
+               dir.c_str());
+  uint64_t unfinished = 0;
+  auto written = write_history(dir / "log", a, &unfinished);
+  if (!written.ok()) {
+    std::fprintf(stderr, "recovery: %s\n", written.status().to_string().c_str());
+    return kExitFailed;
+  }
+  RecoveryStats replay, snap;
+  uint64_t live_replay = 0, live_snap = 0;
+  std::fprintf(stderr, "  opening with a full replay\n");
+  const double replay_ms = timed_open(dir, false, &replay, &live_replay);
+  // The snapshot: an engine that starts (replaying everything) and stops writes one.
+  std::fprintf(stderr, "  writing a snapshot (an engine's shutdown snapshot)\n");
+  const int64_t w0 = now_ns();
+  {
+    EngineOptions opts;
+    opts.dir = dir;
+    opts.runs_finished_kept = 1000;
+    auto engine = Engine::create(std::move(opts));
+    Status st = engine->start();
+    if (st.ok()) st = engine->shutdown();
+    if (!st.ok()) {
+      std::fprintf(stderr, "recovery: %s\n", st.to_string().c_str());
+      return kExitFailed;
+    }
+  }
+  const double write_s = seconds_between(w0, now_ns());
+  std::fprintf(stderr, "  opening from the snapshot\n");
+  const double snap_ms = timed_open(dir, true, &snap, &live_snap);
+  if (replay_ms < 0 || snap_ms < 0) return kExitFailed;
+  if (snap.snapshot.empty() || live_snap != live_replay || live_snap != unfinished) {
+    std::fprintf(stderr,
+                 "recovery: the opens disagree: snapshot '%s', unfinished runs %llu (replay) vs "
+                 "%llu (snapshot), %llu written\n",
+                 snap.snapshot.c_str(), static_cast<unsigned long long>(live_replay),
+                 static_cast<unsigned long long>(live_snap),
+                 static_cast<unsigned long long>(unfinished));
+    return kExitFailed;
+  }
+  std::fprintf(stderr,
+               "  full replay: %.0f ms (%llu records); from the snapshot: %.1f ms (%.1f ms "
+               "loading it, %llu records after it); %llu unfinished runs both ways\n",
+               replay_ms, static_cast<unsigned long long>(replay.records), snap_ms,
+               snap.snapshot_seconds * 1e3, static_cast<unsigned long long>(snap.records),
+               static_cast<unsigned long long>(live_snap));
+  JsonLine j;
+  j["history_records"] = *written;
+  j["live_runs"] = live_snap;
+  j["open_ms_replay"] = rounded(replay_ms, 1);
+  j["open_ms_snapshot"] = rounded(snap_ms, 1);
+  j["speedup"] = rounded(replay_ms / snap_ms, 1);
+  j["snapshot_load_ms"] = rounded(snap.snapshot_seconds * 1e3, 1);
+  j["records_after_snapshot"] = snap.records;
+  j["snapshot_bytes"] = std::filesystem::file_size(snap.snapshot);
+  j["snapshot_write_s"] = rounded(write_s, 2);
+  if (!a.keep) std::filesystem::remove_all(dir);
+  print_json_line(j);
+  return kExitOk;
+}
+
 }  // namespace
 
 void add_recovery_subcommand(CLI::App& root, SubcommandRun* selected) {
@@ -134,6 +232,11 @@ void add_recovery_subcommand(CLI::App& root, SubcommandRun* selected) {
   cmd->add_option("--records", args->records, "records in the log")
       ->check(CLI::Range(uint64_t{100}, uint64_t{1'000'000'000}));
   cmd->add_option("--steps", args->steps, "steps per run")->check(CLI::Range(1u, 1000u));
+  cmd->add_option("--history", args->history,
+                  "snapshot comparison: records of history (opens with and without a snapshot)")
+      ->check(CLI::Range(uint64_t{100}, uint64_t{1'000'000'000}));
+  cmd->add_option("--live", args->live, "with --history: runs left unfinished")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}));
   cmd->add_option("--dir", args->dir, "data directory (default: ./cairn-bench-data/recovery-PID)");
   cmd->add_flag("--keep", args->keep, "keep the data directory");
   cmd->callback([args, selected] {
@@ -144,7 +247,7 @@ void add_recovery_subcommand(CLI::App& root, SubcommandRun* selected) {
         std::fprintf(stderr, "cairn-bench recovery: %s\n", st.message().c_str());
         return kExitUsage;
       }
-      return run_recovery(*args, dir);
+      return args->history > 0 ? run_snapshot_recovery(*args, dir) : run_recovery(*args, dir);
     };
   });
 }

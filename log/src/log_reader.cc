@@ -90,6 +90,7 @@ class DirectoryReader final : public LogReader {
     cursor_ =
         std::make_unique<SegmentCursor>(*fs_, join_path(dir_, segments_[i].name), segments_[i],
                                         options_.chunk_bytes, options_.payload_verifier);
+    cursor_->check_from(options_.from);  // what comes before `from` is never returned
     return cursor_->open();
   }
 

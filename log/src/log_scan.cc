@@ -12,6 +12,7 @@ Result<SegmentScan> scan_segment(FileSystem& fs, const std::string& dir, const S
   SegmentCursor cursor(fs, join_path(dir, file.name), file, options.chunk_bytes,
                        options.payload_verifier);
   CAIRN_RETURN_IF_ERROR(cursor.open());
+  cursor.check_from(options.check_from);
   SegmentScan scan;
   scan.file = file;
   scan.file_size = cursor.file_size();
@@ -41,6 +42,7 @@ Result<SegmentScan> scan_segment(FileSystem& fs, const std::string& dir, const S
       if (options.on_frame) options.on_frame(frame);
     }
   }
+  scan.records_followed = cursor.frames_followed();
   scan.end_lsn = cursor.expected_lsn();
   scan.data_end = cursor.data_end();
   CAIRN_ASSIGN_OR_RETURN(scan.later_data_end, cursor.find_later_frames());
@@ -93,8 +95,19 @@ std::optional<Damage> classify(const SegmentScan& s, bool tail, uint64_t window)
 Result<LogScan> scan_log(FileSystem& fs, const std::string& dir,
                          const std::vector<SegmentFile>& segments, const ScanOptions& options) {
   LogScan out;
-  for (const SegmentFile& f : segments) {
-    CAIRN_ASSIGN_OR_RETURN(SegmentScan s, scan_segment(fs, dir, f, options));
+  for (size_t i = 0; i < segments.size(); ++i) {
+    if (i + 1 < segments.size() && segments[i + 1].first_lsn <= options.check_from &&
+        segments[i + 1].first_lsn > segments[i].first_lsn) {
+      // Wholly before check_from: nothing in it is needed, and the next file's name says where
+      // it ends (the sequence check below relies on that).
+      SegmentScan s;
+      s.file = segments[i];
+      s.end_lsn = segments[i + 1].first_lsn;
+      s.records_followed = 1;
+      out.segments.push_back(std::move(s));
+      continue;
+    }
+    CAIRN_ASSIGN_OR_RETURN(SegmentScan s, scan_segment(fs, dir, segments[i], options));
     out.segments.push_back(std::move(s));
   }
   for (size_t i = 0; i < out.segments.size(); ++i) {

@@ -25,7 +25,8 @@ struct SegmentScan {
   Stop stop = Stop::kCleanEnd;
   Lsn end_lsn = 0;        // after the last intact frame
   uint64_t data_end = 0;  // byte offset after the last intact frame
-  uint64_t records = 0;
+  uint64_t records = 0;       // checked
+  uint64_t records_followed = 0;  // before ScanOptions::check_from: followed, not checked
   uint64_t frame_bytes = 0;
   uint64_t file_size = 0;
   uint64_t bad_offset = 0;
@@ -35,7 +36,7 @@ struct SegmentScan {
   std::string what;
   uint64_t later_data_end = 0;  // farthest end of an intact, later frame after the stop point
   bool has_data() const {
-    return records > 0 || stop == Stop::kBadFrame || stop == Stop::kBadHeader || later_data_end > 0;
+    return records > 0 || records_followed > 0 || stop == Stop::kBadFrame || stop == Stop::kBadHeader || later_data_end > 0;
   }
 };
 
@@ -43,6 +44,10 @@ struct ScanOptions {
   PayloadVerifier payload_verifier = nullptr;
   uint64_t tail_window_bytes = 8ull << 20;
   size_t chunk_bytes = 4u << 20;
+  // Frames wholly before this LSN are followed, not checked, counted or passed to on_frame
+  // (SegmentCursor::check_from); a segment followed by one that begins at or before it is not
+  // read at all (the next one's name says where it ends). Default: 0 (all are checked).
+  Lsn check_from = 0;
   // Each intact frame, in order (may be empty).
   std::function<void(const format::DecodedFrame&)> on_frame;
   std::function<void(uint64_t)> on_bytes;  // bytes of segment files read so far

@@ -206,6 +206,7 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
   ScanOptions so;
   so.tail_window_bytes = window;
   so.payload_verifier = verifier;
+  so.check_from = options.open_checks_from;
   CAIRN_ASSIGN_OR_RETURN(
       LogScan scan,
       scan_log(fs, dir, std::vector<SegmentFile>(segs.begin() + first, segs.end()), so));

@@ -40,6 +40,12 @@ class SegmentCursor {
   Result<Next> next(format::DecodedFrame* frame, uint64_t* offset);
 
   Lsn expected_lsn() const { return expected_lsn_; }
+  // Frames that end at or before `lsn` are followed by their headers only (length, and the LSN
+  // chain) — not checksummed, verified or returned: whoever reads from `lsn` needs none of them,
+  // and a damaged header still breaks the chain and is reported at the next frame. Default: 0.
+  void check_from(Lsn lsn) { check_from_ = lsn; }
+  // Frames followed that way so far.
+  uint64_t frames_followed() const { return frames_followed_; }
   uint64_t data_end() const { return data_end_; }  // after the last intact frame
   uint64_t bad_offset() const { return bad_offset_; }
   const std::string& bad_what() const { return bad_what_; }
@@ -88,6 +94,8 @@ class SegmentCursor {
 
   uint64_t pos_ = 0;
   Lsn expected_lsn_ = 0;
+  Lsn check_from_ = 0;
+  uint64_t frames_followed_ = 0;
   uint64_t data_end_ = 0;
   bool stopped_ = false;
   Next stop_result_ = Next::kEnd;

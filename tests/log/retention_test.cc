@@ -232,7 +232,9 @@ TEST(RecycledSegments, OldFramesAfterTheNewDataAreItsEndWhereverItEnds) {
     ASSERT_LE(reread.size(), before_fresh + whole);
     for (const BlobRecord& r : reread) EXPECT_EQ(r.producer, 7u) << "an old frame came back";
     // A clean end (at a batch boundary) keeps every record before it.
-    if (!damage) EXPECT_EQ(reread.size(), before_fresh + whole);
+    if (!damage) {
+      EXPECT_EQ(reread.size(), before_fresh + whole);
+    }
     ++checked;
   }
   EXPECT_GT(checked, 50);

@@ -83,6 +83,12 @@ struct LogOptions {
   // their names and headers, and fully by any reader). 0 verifies all.
   // Default: 2.
   uint32_t segments_verified_on_open = 2;
+  // Frames wholly before this LSN are not checked on open, only followed (length and LSN chain)
+  // to find the log's end: their owner needs none of them (the engine sets it to its newest
+  // snapshot's LSN, so that a restart checks what it will replay, not the history the snapshot
+  // covers). Readers check every frame they return; `cairn log verify` checks them all.
+  // Default: 0 (everything in the verified segments is checked).
+  Lsn open_checks_from = 0;
 
   // Create the directory and an empty log when there is none. Default: true.
   bool create_if_missing = true;

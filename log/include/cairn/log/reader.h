@@ -23,7 +23,8 @@ struct ReadRecord {
 };
 
 struct ReaderOptions {
-  // The first record returned is the one at this LSN, or the first one after it. Default: 0.
+  // The first record returned is the one at this LSN, or the first one after it; the frames
+  // before it are followed by their headers, not checked. Default: 0.
   Lsn from = 0;
   // Checks every payload before it is returned (see PayloadVerifier). Default (null): frames are
   // checked, payloads are not.
