@@ -63,7 +63,8 @@ Result<uint64_t> write_history(const std::filesystem::path& log_dir, const Recov
     Event e{.name = "bench/run", .data = "{}", .id = "e" + std::to_string(run), .ts_ms = 1};
     CAIRN_RETURN_IF_ERROR(append(
         schema::RecordType::EventAccepted,
-        detail::build_event_accepted(e, run, functions, nullptr, false, 1'700'000'000'000'000)));
+        detail::build_event_accepted(e, run, functions, nullptr, false, 1'700'000'000'000'000,
+                                     false)));
     for (uint32_t i = 0; i < steps && written < a.records; ++i) {
       Codec<int>::encode(static_cast<int>(i), output);
       CAIRN_RETURN_IF_ERROR(append(

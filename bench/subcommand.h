@@ -27,6 +27,7 @@ void add_log_subcommand(CLI::App& root, SubcommandRun* selected);
 void add_scan_subcommand(CLI::App& root, SubcommandRun* selected);
 void add_engine_subcommand(CLI::App& root, SubcommandRun* selected);
 void add_recovery_subcommand(CLI::App& root, SubcommandRun* selected);
+void add_soak_subcommand(CLI::App& root, SubcommandRun* selected);
 void add_micro_subcommand(CLI::App& root, SubcommandRun* selected);
 
 }  // namespace cairn::bench

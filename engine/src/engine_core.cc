@@ -256,6 +256,7 @@ Result<std::vector<SendResult>> EngineCore::send(std::span<const Event> events) 
   accepted.reserve(events.size());
   std::vector<std::string_view> functions;  // of every accepted event, in order
   std::vector<size_t> function_count;       // per accepted event
+  std::vector<char> id_generated;           // per accepted event
   std::vector<SendResult> results(events.size());
   auto release_ids = [&] {
     for (const Event& e : accepted) dedup_.erase(e.id);
@@ -263,6 +264,7 @@ Result<std::vector<SendResult>> EngineCore::send(std::span<const Event> events) 
   std::vector<std::string_view> fns;
   for (size_t i = 0; i < events.size(); ++i) {
     Event e = events[i];
+    const bool generated = e.id.empty();
     bool duplicate = false;
     if (Status st = prepare_event(e, &duplicate, &fns); !st.ok()) {
       release_ids();
@@ -275,6 +277,7 @@ Result<std::vector<SendResult>> EngineCore::send(std::span<const Event> events) 
     if (duplicate) continue;
     functions.insert(functions.end(), fns.begin(), fns.end());
     function_count.push_back(fns.size());
+    id_generated.push_back(generated);
     accepted.push_back(std::move(e));
   }
   if (accepted.empty()) return results;
@@ -284,7 +287,7 @@ Result<std::vector<SendResult>> EngineCore::send(std::span<const Event> events) 
   }
   const RunId first =
       functions.empty() ? 0 : allocate_run_ids(static_cast<uint32_t>(functions.size()));
-  Result<log::Lsn> lsn = append_events(accepted, functions, function_count, first);
+  Result<log::Lsn> lsn = append_events(accepted, functions, function_count, id_generated, first);
   if (!lsn.ok()) {
     release_ids();
     if (lsn.status().code() == StatusCode::kLimitExceeded && accepted.size() > 1) {
@@ -310,18 +313,20 @@ Result<std::vector<SendResult>> EngineCore::send(std::span<const Event> events) 
 
 Result<log::Lsn> EngineCore::append_events(const std::vector<Event>& events,
                                            std::span<const std::string_view> functions,
-                                           std::span<const size_t> function_count, RunId first) {
+                                           std::span<const size_t> function_count,
+                                           std::span<const char> id_generated, RunId first) {
   if (events.size() == 1) {
-    return log_->append(
-        type_of(schema::RecordType::EventAccepted),
-        build_event_accepted(events[0], first, functions, nullptr, false, clock_->now_us()));
+    return log_->append(type_of(schema::RecordType::EventAccepted),
+                        build_event_accepted(events[0], first, functions, nullptr, false,
+                                             clock_->now_us(), id_generated[0] != 0));
   }
   std::vector<BatchedEvent> batch(events.size());
   RunId next = first;
   size_t f = 0;
   for (size_t i = 0; i < events.size(); ++i) {
     const size_t n = function_count[i];
-    batch[i] = BatchedEvent{&events[i], n == 0 ? 0 : next, functions.subspan(f, n)};
+    batch[i] =
+        BatchedEvent{&events[i], n == 0 ? 0 : next, functions.subspan(f, n), id_generated[i] != 0};
     next += n;
     f += n;
   }

@@ -86,7 +86,8 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   // One EventAccepted, or one EventBatch for several events (all or nothing).
   Result<log::Lsn> append_events(const std::vector<Event>& events,
                                  std::span<const std::string_view> functions,
-                                 std::span<const size_t> function_count, RunId first);
+                                 std::span<const size_t> function_count,
+                                 std::span<const char> id_generated, RunId first);
   void fire_timers(const std::vector<TimerEntry>& due);
   Status replay();
   // Loads the newest usable snapshot into the projection (none: replay starts at LSN 0).

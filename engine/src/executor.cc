@@ -400,6 +400,7 @@ void Executor::start_wait(RunState& run, OpSlot& slot) {
 
 void Executor::start_send(RunState& run, OpSlot& slot) {
   Event event = *std::get<const Event*>(slot.request);
+  const bool id_generated = event.id.empty();
   bool duplicate = false;
   std::vector<std::string_view> functions;
   Status st = core_.prepare_event(event, &duplicate, &functions);
@@ -416,7 +417,8 @@ void Executor::start_send(RunState& run, OpSlot& slot) {
   const StepRefArgs ref = ref_of(run, slot);
   if (!record(
           run, schema::RecordType::EventAccepted,
-          build_event_accepted(event, first, functions, &ref, duplicate, core_.clock().now_us()),
+          build_event_accepted(event, first, functions, &ref, duplicate, core_.clock().now_us(),
+                               id_generated),
           "send_event(\"" + slot.id + "\")") &&
       !duplicate) {
     core_.dedup().erase(event.id);

@@ -193,7 +193,9 @@ void Projection::on_event_accepted(const schema::EventAccepted& e) {
   counters_.events.fetch_add(1, std::memory_order_relaxed);
   Event event{std::string(fb_view(e.name())), std::string(fb_view(e.data())), std::string(fb_view(e.event_id())),
               e.ts_ms()};
-  if (!live_ && !event.id.empty() && !e.duplicate()) {
+  // Replay remembers the ids senders gave (send() did when it accepted them), not the ones the
+  // engine made up: those are unique, and remembering them would grow the window with every event.
+  if (!live_ && !event.id.empty() && !e.duplicate() && !e.id_generated()) {
     dedup_.try_insert(event.id, event.ts_ms, clock_.now_ms());
   }
   if (e.functions() != nullptr) {

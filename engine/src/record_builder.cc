@@ -37,7 +37,7 @@ schema::ValueFormat format_of(ValueFormat f) {
 flatbuffers::Offset<schema::EventAccepted> event_accepted(
     flatbuffers::FlatBufferBuilder& fbb, const Event& event, RunId first_run_id,
     std::span<const std::string_view> functions, const StepRefArgs* origin, bool duplicate,
-    int64_t accepted_us) {
+    int64_t accepted_us, bool id_generated) {
   std::vector<flatbuffers::Offset<flatbuffers::String>> fns;
   fns.reserve(functions.size());
   for (std::string_view f : functions) fns.push_back(str(fbb, f));
@@ -47,16 +47,17 @@ flatbuffers::Offset<schema::EventAccepted> event_accepted(
   auto data = str(fbb, event.data);
   auto org = origin ? step_ref(fbb, *origin) : flatbuffers::Offset<schema::StepRef>();
   return schema::CreateEventAccepted(fbb, id, name, data, event.ts_ms, first_run_id, fn_vec, org,
-                                     duplicate, accepted_us);
+                                     duplicate, accepted_us, id_generated);
 }
 
 }  // namespace
 
 Bytes build_event_accepted(const Event& event, RunId first_run_id,
                            std::span<const std::string_view> functions, const StepRefArgs* origin,
-                           bool duplicate, int64_t accepted_us) {
+                           bool duplicate, int64_t accepted_us, bool id_generated) {
   auto& fbb = builder();
-  fbb.Finish(event_accepted(fbb, event, first_run_id, functions, origin, duplicate, accepted_us));
+  fbb.Finish(event_accepted(fbb, event, first_run_id, functions, origin, duplicate, accepted_us,
+                            id_generated));
   return finish(fbb);
 }
 
@@ -66,7 +67,8 @@ Bytes build_event_batch(std::span<const BatchedEvent> events, int64_t accepted_u
   tables.reserve(events.size());
   for (const BatchedEvent& e : events) {
     tables.push_back(
-        event_accepted(fbb, *e.event, e.first_run_id, e.functions, nullptr, false, accepted_us));
+        event_accepted(fbb, *e.event, e.first_run_id, e.functions, nullptr, false, accepted_us,
+                       e.id_generated));
   }
   fbb.Finish(schema::CreateEventBatch(fbb, fbb.CreateVector(tables)));
   return finish(fbb);

@@ -25,12 +25,13 @@ struct StepRefArgs {
 // Unix epoch) for tools; replay never reads those.
 Bytes build_event_accepted(const Event& event, RunId first_run_id,
                            std::span<const std::string_view> functions, const StepRefArgs* origin,
-                           bool duplicate, int64_t accepted_us);
+                           bool duplicate, int64_t accepted_us, bool id_generated);
 // One event of an EventBatch: the event, the first of its runs, and the functions they run.
 struct BatchedEvent {
   const Event* event = nullptr;
   RunId first_run_id = 0;
   std::span<const std::string_view> functions;
+  bool id_generated = false;
 };
 Bytes build_event_batch(std::span<const BatchedEvent> events, int64_t accepted_us);
 Bytes build_run_created(RunId run, std::string_view function_id, const Event& event,
