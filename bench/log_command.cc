@@ -32,6 +32,7 @@ struct LogCommandOptions {
   std::string io_queue = "auto";
   uint64_t batch_bytes = log::LogOptions{}.batch_bytes_max;
   uint64_t segment_bytes = log::LogOptions{}.segment_bytes;
+  uint32_t recycled = 2;  // full-size segments recycled before the run (0: a new log)
 };
 
 // Everything measured after the log run, at the log's batch size.
@@ -153,6 +154,11 @@ JsonLine result_line(const LogCommandOptions& o, const fs::path& dir, const LogR
   j["raw_direct_mb_per_s"] = number_or_null(direct_mb_per_s, 2);
   j["ratio_to_raw_direct"] = number_or_null(ratio(records_per_s, direct_records_per_s), 3);
   j["raw_direct_write_median_us"] = number_or_null(direct_median_us, 1);
+  // One raw synchronous write of the kind the log made: O_DIRECT|O_DSYNC through io_uring when
+  // the log wrote direct, else pwrite + fdatasync (its p99, for latency targets).
+  j["raw_sync_p99_us"] = rounded(run.direct_io && base.direct ? base.direct->write_p99_us
+                                                              : base.sync.write_sync_p99_us,
+                                 1);
   if (peers) {
     j["rocksdb_records_per_s"] = number_or_null(peers->rocksdb, 1);
     j["ratio_to_rocksdb"] = number_or_null(ratio(records_per_s, peers->rocksdb), 3);
@@ -185,6 +191,10 @@ JsonLine result_line(const LogCommandOptions& o, const fs::path& dir, const LogR
   j["batch_bytes_max"] = o.batch_bytes;
   j["segment_bytes"] = o.segment_bytes;
   j["segments_created"] = run.segments_created;
+  j["segments_recycled"] = run.segments_recycled;
+  // Where the measured run wrote: into recycled segments (steady state: nothing written twice)
+  // or into a new log's zero-filled ones (--recycled 0).
+  j["segments"] = o.recycled > 0 ? "recycled" : "new";
   j["dir"] = dir.string();
   return j;
 }
@@ -209,6 +219,7 @@ int run_log_command(const LogCommandOptions& o) {
   config.inflight = o.inflight;
   config.data_bytes = o.payload;
   config.seconds = o.seconds;
+  config.recycled_segments = o.recycled;
   config.options.durability =
       o.durability == "none" ? log::Durability::kNoneUnsafe : log::Durability::kFsync;
   config.options.io_mode = o.io == "direct"     ? log::IoMode::kDirect
@@ -304,6 +315,11 @@ void add_log_subcommand(CLI::App& root, SubcommandRun* selected) {
                   "Segment file size (LogOptions::segment_bytes; KiB/MiB suffixes)")
       ->capture_default_str()
       ->transform(CLI::AsSizeValue(false));
+  cmd->add_option("--recycled", o->recycled,
+                  "Full-size segments written and recycled before the measured run, so that it "
+                  "writes into recycled segments as a log does in steady state (0: a new log)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 64u));
   cmd->callback([o, selected] { *selected = [o] { return run_log_command(*o); }; });
 }
 

@@ -231,6 +231,33 @@ void report_stuck(const std::vector<std::unique_ptr<Producer>>& producers, const
                static_cast<unsigned long long>(s.batches), log.health().to_string().c_str());
 }
 
+// Fills the log until `config.recycled_segments` full-size segments are sealed, then lets
+// retention take every sealed segment: they become the spares the measured run writes into.
+Status warm_recycled_segments(log::Log& log, const LogRunConfig& config, LogRunResult* result) {
+  const uint64_t target = config.options.segment_bytes;
+  const std::vector<std::byte> blob(std::min<uint64_t>(config.options.record_bytes_max, 60u << 10),
+                                    std::byte{0x5a});
+  std::fprintf(stderr, "cairn-bench log: warming up %u recycled segments of %llu MiB\n",
+               config.recycled_segments, static_cast<unsigned long long>(target >> 20));
+  // A new log's segments grow to segment_bytes: all of those, then the full-size ones.
+  uint64_t bytes = 0;
+  for (uint64_t s = config.options.segment_bytes_initial; s < target; s *= 2) bytes += s;
+  bytes += (uint64_t{config.recycled_segments} + 1) * target;
+  log::Lsn last = 0;
+  for (uint64_t written = 0; written < bytes; written += blob.size()) {
+    CAIRN_ASSIGN_OR_RETURN(last, log.append(100, blob));  // a Blob, as the producers write
+  }
+  CAIRN_RETURN_IF_ERROR(log.wait_durable(last));
+  CAIRN_ASSIGN_OR_RETURN(
+      log::SegmentsRemoved removed,
+      log.remove_segments_before(log.durable_lsn(),
+                                 std::chrono::system_clock::now() + std::chrono::hours(1)));
+  result->spares_recycled_before = std::min<uint64_t>(removed.segments,
+                                                      config.options.recycled_segments_max);
+  std::fprintf(stderr, "  %u segments left the log and became spares\n", removed.segments);
+  return Status();
+}
+
 }  // namespace
 
 Result<LogRunResult> run_log_throughput(const LogRunConfig& config) {
@@ -247,6 +274,9 @@ Result<LogRunResult> run_log_throughput(const LogRunConfig& config) {
       log::Log::open(config.dir, config.options, {.listener = &clock});
   if (!opened.ok()) return opened.status();
   std::unique_ptr<log::Log> log = std::move(*opened);
+  if (config.recycled_segments > 0) {
+    CAIRN_RETURN_IF_ERROR(warm_recycled_segments(*log, config, &result));
+  }
 
   RunControl control;
   std::vector<std::unique_ptr<Producer>> producers;
@@ -256,6 +286,19 @@ Result<LogRunResult> run_log_throughput(const LogRunConfig& config) {
   }
   std::vector<std::thread> threads;
   for (auto& p : producers) threads.emplace_back([&p, &log] { p->run(*log); });
+  // With recycled segments, retention runs beside the producers as an engine's does after each
+  // snapshot: every sealed segment leaves the log and becomes a spare, so the run keeps writing
+  // into recycled segments instead of running out of them after the first few.
+  std::thread retention;
+  if (config.recycled_segments > 0) {
+    retention = std::thread([&] {
+      while (!control.stop.load(std::memory_order_relaxed)) {
+        (void)log->remove_segments_before(
+            log->durable_lsn(), std::chrono::system_clock::now() + std::chrono::hours(1));
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+  }
 
   std::fprintf(stderr, "cairn-bench log: warm-up %.1f s\n", config.warmup_seconds);
   sleep_seconds(config.warmup_seconds);
@@ -282,6 +325,7 @@ Result<LogRunResult> run_log_throughput(const LogRunConfig& config) {
                         report_stuck(producers, *log);
                       });
     for (std::thread& t : threads) t.join();
+    if (retention.joinable()) retention.join();
     closed = log->close();
   }
 
@@ -292,7 +336,8 @@ Result<LogRunResult> run_log_throughput(const LogRunConfig& config) {
   result.batch_records = stats_after.records_durable - stats_before.records_durable;
   result.bytes_written = stats_after.bytes_written - stats_before.bytes_written;
   result.frame_bytes = stats_after.bytes_durable - stats_before.bytes_durable;
-  result.segments_created = stats_after.segments_created;
+  result.segments_created = stats_after.segments_created - stats_before.segments_created;
+  result.segments_recycled = stats_after.segments_recycled - stats_before.segments_recycled;
   result.io_queue = stats_after.io_queue;
   result.direct_io = stats_after.direct_io;
 

@@ -45,11 +45,16 @@ AlignedBuffer pattern_buffer(size_t bytes) {
   return buf;
 }
 
-double median_us(std::vector<double>& values_us) {
+double percentile_us(std::vector<double>& values_us, double p) {
   if (values_us.empty()) return 0;
-  auto mid = values_us.begin() + static_cast<std::ptrdiff_t>(values_us.size() / 2);
-  std::nth_element(values_us.begin(), mid, values_us.end());
-  return *mid;
+  auto at = values_us.begin() +
+            static_cast<std::ptrdiff_t>(static_cast<double>(values_us.size() - 1) * p);
+  std::nth_element(values_us.begin(), at, values_us.end());
+  return *at;
+}
+
+double median_us(std::vector<double>& values_us) {
+  return percentile_us(values_us, 0.5);
 }
 
 uint64_t next_offset(uint64_t offset, uint32_t batch_bytes, uint64_t file_bytes) {
@@ -81,8 +86,9 @@ Result<SyncLoopResult> run_write_fdatasync_loop(const std::string& path, uint64_
   if (fd.get() < 0) return errno_status(errno, "opening " + path);
   AlignedBuffer buf = pattern_buffer(batch_bytes);
   if (!buf) return Status(StatusCode::kInternal, "out of memory for the baseline buffer");
-  std::vector<double> sync_us;
+  std::vector<double> sync_us, write_sync_us;
   sync_us.reserve(1 << 16);
+  write_sync_us.reserve(1 << 16);
   SyncLoopResult r;
   r.batch_bytes = batch_bytes;
   uint64_t offset = 0;
@@ -90,6 +96,7 @@ Result<SyncLoopResult> run_write_fdatasync_loop(const std::string& path, uint64_
   const int64_t end = start + static_cast<int64_t>(seconds * 1e9);
   int64_t t = start;
   while (t < end) {
+    const int64_t before_write = now_ns();
     if (::pwrite(fd.get(), buf.get(), batch_bytes, static_cast<off_t>(offset)) !=
         static_cast<ssize_t>(batch_bytes)) {
       return errno_status(errno, "baseline pwrite to " + path);
@@ -98,11 +105,13 @@ Result<SyncLoopResult> run_write_fdatasync_loop(const std::string& path, uint64_
     if (::fdatasync(fd.get()) != 0) return errno_status(errno, "baseline fdatasync of " + path);
     t = now_ns();
     sync_us.push_back(static_cast<double>(t - before_sync) / 1e3);
+    write_sync_us.push_back(static_cast<double>(t - before_write) / 1e3);
     ++r.syncs;
     offset = next_offset(offset, batch_bytes, file_bytes);
   }
   r.seconds = seconds_between(start, t);
   r.fdatasync_median_us = median_us(sync_us);
+  r.write_sync_p99_us = percentile_us(write_sync_us, 0.99);
   return r;
 }
 
@@ -180,6 +189,7 @@ Result<std::optional<DirectLoopResult>> run_direct_dsync_loop(const std::string&
   io_uring_queue_exit(&ring);
   if (!error.ok()) return error;
   r.seconds = seconds_between(start, t);
+  r.write_p99_us = percentile_us(write_us, 0.99);
   r.write_median_us = median_us(write_us);
   return std::optional<DirectLoopResult>(r);
 }

@@ -25,6 +25,7 @@ struct SyncLoopResult {
   double seconds = 0;
   uint32_t batch_bytes = 0;
   double fdatasync_median_us = 0;  // only the fdatasync call is timed
+  double write_sync_p99_us = 0;    // pwrite + fdatasync, one after the other
   double syncs_per_s() const { return syncs / seconds; }
   double mb_per_s() const { return syncs_per_s() * batch_bytes / 1e6; }
 };
@@ -38,6 +39,7 @@ struct DirectLoopResult {
   double seconds = 0;
   uint32_t batch_bytes = 0;
   double write_median_us = 0;  // submit to completion of one O_DSYNC write
+  double write_p99_us = 0;
   double writes_per_s() const { return writes / seconds; }
   double mb_per_s() const { return writes_per_s() * batch_bytes / 1e6; }
 };

@@ -1,6 +1,7 @@
 // SegmentPreparer (see segment_preparer.h).
 #include "segment_preparer.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -76,9 +77,18 @@ Result<Spare> SegmentPreparer::take() {
 void SegmentPreparer::add_recycled(std::string path, uint64_t bytes) {
   {
     std::lock_guard lock(mu_);
-    if (recycled_.size() < recycled_max_) {
+    if (recycled_.size() >= recycled_max_ && recycled_max_ > 0 &&
+        recycled_.front().bytes < bytes) {
+      // Full of files from while segments grew: a full-size one is worth more.
+      std::swap(recycled_.front().path, path);
+      recycled_.front().bytes = bytes;
+      std::sort(recycled_.begin(), recycled_.end(),
+                [](const Spare& a, const Spare& b) { return a.bytes < b.bytes; });
+    } else if (recycled_.size() < recycled_max_) {
       recycled_.push_back(Spare{std::move(path), bytes, true});
       path.clear();
+      std::sort(recycled_.begin(), recycled_.end(),
+                [](const Spare& a, const Spare& b) { return a.bytes < b.bytes; });
     }
   }
   if (!path.empty()) {
@@ -131,8 +141,15 @@ Status SegmentPreparer::reset_header(FileSystem& fs, const std::string& path) {
 Result<Spare> SegmentPreparer::make_spare(uint64_t bytes) {
   std::optional<Spare> recycled;
   std::string path;
+  std::vector<std::string> too_small;
   {
     std::lock_guard lock(mu_);
+    // A recycled file smaller than the segment wanted (one from while segments grew) would make
+    // the log rotate sooner for as long as it is in use: it goes, and a full-size one is taken.
+    while (!recycled_.empty() && recycled_.front().bytes < bytes) {
+      too_small.push_back(std::move(recycled_.front().path));
+      recycled_.pop_front();
+    }
     if (!recycled_.empty()) {
       recycled = std::move(recycled_.front());
       recycled_.pop_front();
@@ -141,6 +158,7 @@ Result<Spare> SegmentPreparer::make_spare(uint64_t bytes) {
                        std::string(format::kPreallocPrefix) + std::to_string(++counter_) + ".tmp");
     }
   }
+  for (const std::string& p : too_small) (void)fs_->remove(p);  // spares: they hold no records
   if (recycled) {
     Status st = reset_header(*fs_, recycled->path);
     if (st.ok()) return std::move(*recycled);

@@ -25,6 +25,48 @@ TEST(CairnUsage, MissingDirectoryArgumentExitsTwo) {
   }
 }
 
+TEST(CairnUsage, RunAndEventCommandsNeedTheirDirectory) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"runs", "list"}, {"runs", "show"}, {"log", "export"},
+        {"events", "send", "--name", "x"}}) {
+    const CliResult r = run_cairn(args);
+    EXPECT_EQ(r.exit_code, 2) << args[1];
+    EXPECT_NE(r.err.find("DIR is required"), std::string::npos) << r.err;
+  }
+  TempDir dir;
+  const CliResult r = run_cairn({"runs", "show", dir.path().string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("RUN_ID is required"), std::string::npos) << r.err;
+}
+
+TEST(CairnUsage, HelpDescribesTheRunAndEventCommands) {
+  const CliResult root = run_cairn({"--help"});
+  EXPECT_EQ(root.exit_code, 0);
+  for (const char* group : {"runs", "events", "3 no such run"}) {
+    EXPECT_NE(root.out.find(group), std::string::npos) << root.out;
+  }
+  struct Help {
+    std::vector<std::string> command;
+    std::vector<std::string> words;
+  };
+  const Help helps[] = {
+      {{"runs", "--help"}, {"list", "show", "Exit status"}},
+      {{"runs", "list", "--help"},
+       {"--function", "--status", "--since", "--limit", "--before", "--json", "Exit status"}},
+      {{"runs", "show", "--help"}, {"RUN_ID", "--at", "--json", "3 no such"}},
+      {{"events", "--help"}, {"send"}},
+      {{"events", "send", "--help"}, {"--name", "--data", "--id", "--json", "4 the engine"}},
+      {{"log", "export", "--help"}, {"--from", "time", "Exit status"}},
+  };
+  for (const Help& h : helps) {
+    const CliResult r = run_cairn(h.command);
+    EXPECT_EQ(r.exit_code, 0) << h.command[0] << " " << h.command[1];
+    for (const std::string& w : h.words) {
+      EXPECT_NE(r.out.find(w), std::string::npos) << w << " in " << r.out;
+    }
+  }
+}
+
 TEST(CairnUsage, MissingOrUnknownSubcommandExitsTwo) {
   EXPECT_EQ(run_cairn({}).exit_code, 2);
   EXPECT_EQ(run_cairn({"log"}).exit_code, 2);

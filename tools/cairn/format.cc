@@ -1,6 +1,7 @@
 // Number formatting for summaries (see format.h).
 #include "format.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -56,6 +57,38 @@ std::string wrap_text(std::string_view text, size_t width) {
     line_len += word.size();
   }
   if (line_len > 0) out += '\n';
+  return out;
+}
+
+namespace {
+
+// Characters, not bytes: continuation bytes of UTF-8 take no column.
+size_t columns(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+std::string table_text(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], columns(row[i]));
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i > 0) line.append(2, ' ');
+      line += row[i];
+      if (i + 1 < row.size()) line.append(widths[i] - columns(row[i]), ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line;
+    out += '\n';
+  }
   return out;
 }
 

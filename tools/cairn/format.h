@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cairn::tools {
 
@@ -21,5 +22,9 @@ std::string megabytes_per_second(uint64_t bytes, double seconds);
 // `text` broken into lines of at most `width` columns at spaces (a longer word keeps its own line),
 // each line ending in '\n'.
 std::string wrap_text(std::string_view text, size_t width);
+
+// Rows as a table: each column as wide as its widest cell (in UTF-8 characters), two spaces
+// between columns, no trailing spaces, '\n' after each row. The first row is usually the header.
+std::string table_text(const std::vector<std::vector<std::string>>& rows);
 
 }  // namespace cairn::tools

@@ -13,6 +13,7 @@ void add_log_commands(CLI::App& root, CommandRun* selected) {
   add_log_verify_command(*log_group, selected);
   add_log_dump_command(*log_group, selected);
   add_log_stats_command(*log_group, selected);
+  add_log_export_command(*log_group, selected);
 }
 
 }  // namespace cairn::tools

@@ -14,5 +14,6 @@ void add_log_commands(CLI::App& root, CommandRun* selected);
 void add_log_verify_command(CLI::App& log_group, CommandRun* selected);
 void add_log_dump_command(CLI::App& log_group, CommandRun* selected);
 void add_log_stats_command(CLI::App& log_group, CommandRun* selected);
+void add_log_export_command(CLI::App& log_group, CommandRun* selected);
 
 }  // namespace cairn::tools

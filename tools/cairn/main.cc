@@ -1,5 +1,5 @@
 // The `cairn` command-line tool: builds the command tree, parses the command line and runs the
-// selected command. Command groups (log; later runs, serve) register themselves here.
+// selected command. Command groups (log, runs, events; later serve) register themselves here.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -7,7 +7,9 @@
 #include <string>
 
 #include "command.h"
+#include "events_commands.h"
 #include "log_commands.h"
+#include "runs_commands.h"
 
 namespace {
 
@@ -61,7 +63,10 @@ int exit_for_parse_error(const CLI::App& root, const CLI::ParseError& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Cairn's command-line tool: inspect and verify a Cairn write-ahead log.", "cairn"};
+  CLI::App app{
+      "Cairn's command-line tool: inspect and verify a Cairn log, list and inspect the runs of a "
+      "stopped engine, send it events.",
+      "cairn"};
   app.set_version_flag("--version", std::string("cairn ") + CAIRN_VERSION);
   app.set_help_all_flag("--help-all", "Print help for every command");
   app.require_subcommand(1);
@@ -70,10 +75,17 @@ int main(int argc, char** argv) {
       "  cairn log verify data/log          is the log intact? (exit 1 if not)\n"
       "  cairn log stats data/log           segments, records and bytes by record type\n"
       "  cairn log dump data/log --json     every record as a JSON line\n"
-      "Exit status: 0 OK, 1 the log is damaged, 2 usage error or the log cannot be read.");
+      "  cairn runs list data --status failed       which runs failed, newest first\n"
+      "  cairn runs show data 42                    run 42's steps, attempts, errors, output\n"
+      "  cairn events send data --name order/approved --data '{\"order_id\":\"A-17\"}'\n"
+      "(data is an engine's directory, EngineOptions::dir; data/log its log.)\n"
+      "Exit status: 0 OK, 1 the log is damaged, 2 usage error or the directory cannot be read,\n"
+      "3 no such run, 4 the engine could not do it (its directory is in use by a running engine).");
 
   CommandRun selected;
   cairn::tools::add_log_commands(app, &selected);
+  cairn::tools::add_runs_commands(app, &selected);
+  cairn::tools::add_events_commands(app, &selected);
 
   try {
     app.parse(argc, argv);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cairn/schema/record_schema.h"
+#include "payload_json.h"
 
 namespace cairn::tools {
 namespace {
@@ -18,16 +19,15 @@ RenderedPayload render_payload(const log::ReadRecord& record, bool payload_verif
   if (!schema::is_known_record_type(record.type)) {
     return {"", "record type " + std::to_string(record.type) + " is unknown to this build"};
   }
-  // payload_to_json reads the buffer without bounds checks: it needs a verified payload.
+  // payload_json reads the buffer without bounds checks: it needs a verified payload.
   if (!payload_verified && !schema::verify_payload(record.type, record.payload)) {
     return {"", "payload fails FlatBuffers verification as " +
                     std::string(schema::record_type_name(record.type))};
   }
-  std::string text = schema::payload_to_json(record.type, record.payload);
-  // Check the rendering rather than trust it: the output promises JSON, and flatbuffers'
-  // minireflect writes some strings (bytes that are not UTF-8) in a form JSON does not allow.
+  std::string text = payload_json(record.type, record.payload);
+  // Check the rendering rather than trust it: the output promises JSON.
   if (!nlohmann::json::accept(text)) {
-    return {"", "payload_to_json produced invalid JSON: " + text};
+    return {"", "the payload rendered as invalid JSON: " + text};
   }
   return {std::move(text), ""};
 }

@@ -1,0 +1,51 @@
+// engine_log_dir (see engine_dir.h).
+#include "engine_dir.h"
+
+#include <system_error>
+
+#include "log_dir_check.h"
+
+namespace cairn::tools {
+namespace {
+
+bool holds_segments(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    if (it->path().extension() == ".wal") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<std::filesystem::path> engine_log_dir(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return Status(StatusCode::kIoError, "cannot read " + dir.string() + ": " + ec.message());
+  }
+  if (!fs::exists(st)) return Status(StatusCode::kNotFound, "no such directory: " + dir.string());
+  if (!fs::is_directory(st)) {
+    return Status(StatusCode::kInvalidArgument,
+                  dir.string() + " is not a directory (DIR is an engine's directory, "
+                                 "EngineOptions::dir, which holds the log in DIR/log)");
+  }
+  const fs::path log_dir = dir / "log";
+  if (!fs::is_directory(log_dir, ec)) {
+    if (holds_segments(dir)) {
+      return Status(StatusCode::kInvalidArgument,
+                    dir.string() + " is a log directory (it holds *.wal segments); the run "
+                                   "commands take the engine's directory, the one that holds "
+                                   "log/: try " + dir.parent_path().string());
+    }
+    return Status(StatusCode::kNotFound,
+                  "no log in " + dir.string() + " (no log/ subdirectory): is it an engine's "
+                                                "directory (EngineOptions::dir)?");
+  }
+  CAIRN_RETURN_IF_ERROR(check_log_dir(log_dir));
+  return log_dir;
+}
+
+}  // namespace cairn::tools

@@ -1,0 +1,15 @@
+// The check the run commands make before they read: that DIR is an engine's directory
+// (EngineOptions::dir) whose log (DIR/log) has segments. Its failures are usage errors (exit 2).
+#pragma once
+
+#include <filesystem>
+
+#include "cairn/log/status.h"
+
+namespace cairn::tools {
+
+// DIR/log when it is a readable log directory; else a message that says what is wrong and what
+// DIR should be (a log directory passed by mistake is named as such).
+Result<std::filesystem::path> engine_log_dir(const std::filesystem::path& dir);
+
+}  // namespace cairn::tools
