@@ -249,6 +249,14 @@ Status EngineCore::check_room_for_runs(size_t runs) const {
 
 Result<std::vector<SendResult>> EngineCore::send(std::span<const Event> events) {
   CAIRN_RETURN_IF_ERROR(check_running());
+  // A full disk: the log waits for space (keeping all that is durable) and the runs in progress
+  // stall at their next record; new work is refused at once rather than queued behind them.
+  if (Status h = log_->health(); h.code() == StatusCode::kNoSpace) {
+    return Status(StatusCode::kNoSpace,
+                  "the engine takes no new events while the disk is full (it goes on by itself "
+                  "when space returns; what is durable is kept): " +
+                  h.message());
+  }
   // Every event is checked and its id reserved before anything is appended, and one record holds
   // them all: the batch is accepted whole or not at all, so a caller that retries after an error
   // never duplicates part of it.
