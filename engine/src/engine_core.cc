@@ -102,10 +102,13 @@ Result<std::optional<SnapshotName>> EngineCore::load_newest_snapshot() {
   for (const SnapshotName& s : snaps) {
     const std::string path = snapshot_dir_ + "/" + s.name;
     if (s.lsn > end) {
-      // The log ends before records this snapshot includes: it does not describe this log.
-      recovery_.snapshot_problems.push_back(path + ": covers records up to LSN " +
-                                            std::to_string(s.lsn) + " but the log ends at " +
-                                            std::to_string(end));
+      // The log ends before records this snapshot includes (it was repaired, or cut in
+      // point-in-time mode): the snapshot does not describe this log, and once new records take
+      // the log past its LSN it would seem to. Moved aside now, before anything is appended.
+      CAIRN_RETURN_IF_ERROR(move_snapshot_aside(s.name));
+      recovery_.snapshot_problems.push_back(
+          path + ": covers records up to LSN " + std::to_string(s.lsn) + " but the log ends at " +
+          std::to_string(end) + "; moved to " + snapshot_dir_ + "/quarantine/");
       continue;
     }
     if (s.lsn < first) {
@@ -138,6 +141,16 @@ Result<std::optional<SnapshotName>> EngineCore::load_newest_snapshot() {
                            : ": " + recovery_.snapshot_problems.front()));
   }
   return loaded;
+}
+
+Status EngineCore::move_snapshot_aside(const std::string& name) {
+  const std::string quarantine = snapshot_dir_ + "/quarantine";
+  Status made = fs_->create_dir(quarantine);
+  if (!made.ok() && made.code() != StatusCode::kAlreadyExists) return made;
+  CAIRN_RETURN_IF_ERROR(fs_->fsync_dir(snapshot_dir_));
+  CAIRN_RETURN_IF_ERROR(fs_->rename(snapshot_dir_ + "/" + name, quarantine + "/" + name));
+  CAIRN_RETURN_IF_ERROR(fs_->fsync_dir(quarantine));
+  return fs_->fsync_dir(snapshot_dir_);
 }
 
 Status EngineCore::replay() {

@@ -72,7 +72,8 @@ std::string snapshot_file_name(uint64_t lsn) {
   return buf;
 }
 
-Result<std::vector<SnapshotName>> list_snapshots(log::FileSystem& fs, const std::string& dir) {
+Result<std::vector<SnapshotName>> list_snapshots(log::FileSystem& fs, const std::string& dir,
+                                                 bool remove_leftovers) {
   CAIRN_ASSIGN_OR_RETURN(const bool exists, fs.exists(dir));
   std::vector<SnapshotName> out;
   if (!exists) return out;
@@ -81,7 +82,7 @@ Result<std::vector<SnapshotName>> list_snapshots(log::FileSystem& fs, const std:
     if (!n.starts_with(kPrefix)) continue;
     if (n.ends_with(kTmpSuffix)) {
       // An unfinished write of a process that stopped: never renamed, so never relied on.
-      CAIRN_RETURN_IF_ERROR(fs.remove(join(dir, n)));
+      if (remove_leftovers) CAIRN_RETURN_IF_ERROR(fs.remove(join(dir, n)));
       continue;
     }
     if (!n.ends_with(kSuffix)) continue;

@@ -34,8 +34,10 @@ struct SnapshotName {
 };
 
 std::string snapshot_file_name(uint64_t lsn);
-// The snapshots in `dir`, newest (highest LSN) first; leftover .tmp files are removed.
-Result<std::vector<SnapshotName>> list_snapshots(log::FileSystem& fs, const std::string& dir);
+// The snapshots in `dir`, newest (highest LSN) first. `remove_leftovers`: .tmp files (writes a
+// crash interrupted) are removed — the engine's listing; tools that only read pass false.
+Result<std::vector<SnapshotName>> list_snapshots(log::FileSystem& fs, const std::string& dir,
+                                                 bool remove_leftovers = true);
 
 // Writes one snapshot: append frames, then commit() (fsync, rename, directory fsync). Destroying
 // an uncommitted writer removes its temporary file.

@@ -253,6 +253,24 @@ TEST_F(SnapshotTest, SnapshotOfANewerFormatIsRefusedUnchanged) {
   EXPECT_EQ(fs::file_size(snaps[0]), size);
 }
 
+TEST_F(SnapshotTest, ASnapshotBeyondTheLogsEndIsMovedAsideBeforeAnythingIsAppended) {
+  build_history(3);
+  const std::vector<fs::path> snaps = snapshot_files(dir_.path());
+  ASSERT_FALSE(snaps.empty());
+  // As after a repair that cut the log: a snapshot of records the log no longer has.
+  const fs::path beyond = dir_.path() / "snapshots" / "snapshot-00000000009999999992.snap";
+  fs::copy_file(snaps[0], beyond);
+  RecoveryStats rec;
+  const auto with = state_of(dir_.path(), true, &rec);
+  EXPECT_EQ(rec.snapshot, snaps[0].string());
+  ASSERT_EQ(rec.snapshot_problems.size(), 1u);
+  EXPECT_NE(rec.snapshot_problems[0].find("moved to"), std::string::npos)
+      << rec.snapshot_problems[0];
+  EXPECT_FALSE(fs::exists(beyond));
+  EXPECT_TRUE(fs::exists(dir_.path() / "snapshots" / "quarantine" / beyond.filename()));
+  EXPECT_EQ(with, state_of(copy_without_snapshots(), false));
+}
+
 TEST_F(SnapshotTest, RetentionRemovesOldSegmentsAndRestartNeedsOnlyWhatIsKept) {
   options_.history_window = 0ms;
   options_.snapshot_every_records = 200;

@@ -1,4 +1,5 @@
-// The `cairn log ...` group: read-only inspection of a log directory. Each subcommand lives in its
+// The `cairn log ...` group: inspection of a log directory (read-only), and its explicit repair
+// (`log recover`). Each subcommand lives in its
 // own file (log_<name>_command.cc) and registers itself on the group.
 #pragma once
 
@@ -15,5 +16,6 @@ void add_log_verify_command(CLI::App& log_group, CommandRun* selected);
 void add_log_dump_command(CLI::App& log_group, CommandRun* selected);
 void add_log_stats_command(CLI::App& log_group, CommandRun* selected);
 void add_log_export_command(CLI::App& log_group, CommandRun* selected);
+void add_log_recover_command(CLI::App& log_group, CommandRun* selected);
 
 }  // namespace cairn::tools

@@ -1,5 +1,6 @@
 // `cairn log stats DIR`: what a log holds, from verify_log's report: its segments, records and
-// bytes by record type, totals, and the damage if there is any (then it exits 1, like verify).
+// bytes by record type, totals, and the damage if there is any (then it exits 1, like verify);
+// for an engine's log, what retention keeps and why (retention_report.h).
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 #include "format.h"
 #include "log_commands.h"
 #include "log_dir_check.h"
+#include "retention_report.h"
 #include "scan_progress.h"
 
 namespace cairn::tools {
@@ -102,11 +104,16 @@ int run_log_stats(const LogStatsArgs& args) {
       args.dir, log::VerifyOptions{.payload_verifier = &schema::verify_payload},
       "reading " + args.dir, &seconds);
   if (!report.ok()) return fail_unreadable("log stats", report.status());
-  const std::string out =
-      args.json ? stats_json(args.dir, *report)
-                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                      "\n"
-                : stats_text(args.dir, *report);
+  // An engine's log: what retention keeps, and why (from the snapshots beside it).
+  const std::optional<RetentionReport> kept = read_retention(args.dir, report->first_lsn);
+  std::string out;
+  if (args.json) {
+    nlohmann::json j = stats_json(args.dir, *report);
+    j["retention"] = kept ? retention_json(*kept) : nlohmann::json(nullptr);
+    out = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } else {
+    out = stats_text(args.dir, *report) + (kept ? retention_text(*kept) : std::string());
+  }
   std::fwrite(out.data(), 1, out.size(), stdout);
   return report->intact() ? kExitOk : kExitDamage;
 }

@@ -65,7 +65,7 @@ int exit_for_parse_error(const CLI::App& root, const CLI::ParseError& e) {
 int main(int argc, char** argv) {
   CLI::App app{
       "Cairn's command-line tool: inspect and verify a Cairn log, list and inspect the runs of a "
-      "stopped engine, send it events.",
+      "stopped engine, send it events, cancel runs, repair a damaged log.",
       "cairn"};
   app.set_version_flag("--version", std::string("cairn ") + CAIRN_VERSION);
   app.set_help_all_flag("--help-all", "Print help for every command");
@@ -77,6 +77,8 @@ int main(int argc, char** argv) {
       "  cairn log dump data/log --json     every record as a JSON line\n"
       "  cairn runs list data --status failed       which runs failed, newest first\n"
       "  cairn runs show data 42                    run 42's steps, attempts, errors, output\n"
+      "  cairn runs cancel data 42 --reason 'duplicate order'     cancel an unfinished run\n"
+      "  cairn log recover data/log --dry-run       what a repair of a damaged log would move aside\n"
       "  cairn events send data --name order/approved --data '{\"order_id\":\"A-17\"}'\n"
       "(data is an engine's directory, EngineOptions::dir; data/log its log.)\n"
       "Exit status: 0 OK, 1 the log is damaged, 2 usage error or the directory cannot be read,\n"

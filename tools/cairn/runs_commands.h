@@ -1,5 +1,5 @@
 // The `cairn runs ...` group: what happened to the runs of a stopped engine, read from its log
-// (DIR/log) without the engine and without its lock. Each subcommand lives in its own file
+// (DIR/log) without the engine and without its lock; and `runs cancel`, which opens the engine. Each subcommand lives in its own file
 // (runs_<name>_command.cc); this header also holds what they share: opening the engine's log and
 // reporting a scan that stopped at damage.
 #pragma once
@@ -23,6 +23,7 @@ void add_runs_commands(CLI::App& root, CommandRun* selected);
 
 void add_runs_list_command(CLI::App& runs_group, CommandRun* selected);
 void add_runs_show_command(CLI::App& runs_group, CommandRun* selected);
+void add_runs_cancel_command(CLI::App& runs_group, CommandRun* selected);
 
 // Accepts the names of RunStatus (queued, running, sleeping, waiting, completed, failed,
 // cancelled).

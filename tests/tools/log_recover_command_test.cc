@@ -1,0 +1,200 @@
+// `cairn log recover`: an intact log needs nothing (exit 0, no change); a torn tail and a flipped
+// bit in a middle segment are named by --dry-run, which changes no byte, and repaired without it:
+// the damaged part is moved aside into LOGDIR/quarantine/ (the moved segments byte for byte), the
+// output says where, and the log verifies intact with the records before the damage.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cairn_cli.h"
+#include "support/temp_dir.h"
+#include "test_logs.h"
+
+namespace cairn::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string file_bytes(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Every file under `dir` (relative path -> contents).
+std::map<std::string, std::string> tree(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) out[fs::relative(e.path(), dir).string()] = file_bytes(e.path());
+  }
+  return out;
+}
+
+class LogRecoverCommand : public ::testing::Test {
+ protected:
+  // About 4 MB of records: five 1 MiB segments.
+  void SetUp() override {
+    records_ = write_blob_log(dir_.path(), 6000, multi_segment_options());
+    ASSERT_EQ(records_.size(), 6000u);
+    ASSERT_GE(segment_files(dir_.path()).size(), 4u);
+  }
+  CliResult recover(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"log", "recover", dir_.path().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_cairn(args);
+  }
+  json verify_json() {
+    const CliResult r = run_cairn({"log", "verify", dir_.path().string(), "--json"});
+    return json::parse(r.out, nullptr, false);
+  }
+
+  TempDir dir_;
+  std::vector<WrittenRecord> records_;
+};
+
+TEST_F(LogRecoverCommand, IntactLogNeedsNothing) {
+  const auto before = tree(dir_.path());
+  CliResult r = recover({"--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("is intact: nothing to repair"), std::string::npos) << r.out;
+  r = recover();
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("is intact: nothing to repair"), std::string::npos) << r.out;
+  r = recover({"--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["intact_before"], true);
+  EXPECT_EQ(j["repaired"], false);
+  EXPECT_EQ(j["records"], 6000);
+  EXPECT_EQ(tree(dir_.path()), before);
+  EXPECT_FALSE(fs::exists(dir_.path() / "quarantine"));
+}
+
+TEST_F(LogRecoverCommand, TornTailDryRunNamesItAndTheRepairCutsIt) {
+  const auto segments = segment_files(dir_.path());
+  zero_last_nonzero_bytes(segments.back(), 100);
+  const WrittenRecord& last = records_.back();
+  const auto before = tree(dir_.path());
+
+  const CliResult dry = recover({"--dry-run"});
+  EXPECT_EQ(dry.exit_code, 1) << dry.out << dry.err;
+  EXPECT_NE(dry.out.find("DAMAGED: torn tail"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("cut       " + segments.back().filename().string() + " from offset " +
+                         std::to_string(last.offset)),
+            std::string::npos)
+      << dry.out;
+  EXPECT_NE(dry.out.find("Nothing was changed"), std::string::npos) << dry.out;
+  EXPECT_EQ(tree(dir_.path()), before);  // not a byte
+
+  const CliResult r = recover();
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("was DAMAGED: torn tail"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("is intact now: 5999 records"), std::string::npos) << r.out;
+  const fs::path copy =
+      dir_.path() / "quarantine" /
+      (segments.back().filename().string() + ".at-" + std::to_string(last.offset) + ".torn");
+  EXPECT_TRUE(fs::exists(copy)) << r.out;
+  EXPECT_NE(r.out.find(copy.string()), std::string::npos) << r.out;
+  const json v = verify_json();
+  EXPECT_EQ(v["intact"], true) << v;
+  EXPECT_EQ(v["records"], 5999);
+  EXPECT_EQ(v["end_lsn"], last.lsn);
+}
+
+TEST_F(LogRecoverCommand, FlippedBitInAMiddleSegmentIsMovedAsideToTheQuarantine) {
+  const auto segments = segment_files(dir_.path());
+  // The first record of the second segment: every record from it on leaves the log.
+  const WrittenRecord* victim = nullptr;
+  size_t kept = 0;
+  for (const WrittenRecord& w : records_) {
+    if (w.segment_seq == 2) {
+      victim = &w;
+      break;
+    }
+    ++kept;
+  }
+  ASSERT_NE(victim, nullptr);
+  flip_bit(segments[1], victim->offset + 17, 3);
+  const auto before = tree(dir_.path());
+
+  const CliResult dry = recover({"--dry-run", "--json"});
+  EXPECT_EQ(dry.exit_code, 1) << dry.out << dry.err;
+  const json d = json::parse(dry.out);
+  EXPECT_EQ(d["damage"]["kind"], "corruption");
+  EXPECT_EQ(d["damage"]["file"], segments[1].filename().string());
+  EXPECT_EQ(d["damage"]["offset"], victim->offset);
+  EXPECT_EQ(d["damage"]["lsn"], victim->lsn);
+  EXPECT_EQ(d["plan"]["cut"]["file"], segments[1].filename().string());
+  EXPECT_EQ(d["plan"]["cut"]["offset"], victim->offset);
+  ASSERT_EQ(d["plan"]["move"].size(), segments.size() - 2) << d;
+  EXPECT_EQ(d["plan"]["move"][0]["file"], segments[2].filename().string());
+  EXPECT_EQ(d["plan"]["records_kept"], kept);
+  EXPECT_EQ(d["plan"]["end_lsn"], victim->lsn);
+  EXPECT_EQ(d["repaired"], false);
+  const CliResult dry_text = recover({"--dry-run"});
+  EXPECT_EQ(dry_text.exit_code, 1);
+  EXPECT_NE(dry_text.out.find("DAMAGED: corruption"), std::string::npos) << dry_text.out;
+  EXPECT_NE(dry_text.out.find("move      " + segments[2].filename().string()),
+            std::string::npos)
+      << dry_text.out;
+  EXPECT_EQ(tree(dir_.path()), before);  // not a byte
+
+  const CliResult r = recover();
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("was DAMAGED: corruption"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("moved aside into " + (dir_.path() / "quarantine").string()),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("is intact now: " + std::to_string(kept) + " records"), std::string::npos)
+      << r.out;
+  // The later segments are in the quarantine, byte for byte; the damaged one's end is copied.
+  for (size_t i = 2; i < segments.size(); ++i) {
+    const fs::path moved = dir_.path() / "quarantine" / segments[i].filename();
+    EXPECT_FALSE(fs::exists(segments[i]));
+    ASSERT_TRUE(fs::exists(moved)) << moved;
+    EXPECT_EQ(file_bytes(moved), before.at(segments[i].filename().string()));
+    EXPECT_NE(r.out.find(moved.string()), std::string::npos) << r.out;
+  }
+  const fs::path copy = dir_.path() / "quarantine" /
+                        (segments[1].filename().string() + ".at-" +
+                         std::to_string(victim->offset) + ".damaged");
+  ASSERT_TRUE(fs::exists(copy)) << r.out;
+  // The copy starts with the damaged frame as it was.
+  const std::string& original = before.at(segments[1].filename().string());
+  const std::string copied = file_bytes(copy);
+  ASSERT_GT(copied.size(), 64u);
+  EXPECT_EQ(copied.substr(0, 64), original.substr(victim->offset, 64));
+
+  const json v = verify_json();
+  EXPECT_EQ(v["intact"], true) << v;
+  EXPECT_EQ(v["records"], kept);
+  EXPECT_EQ(v["end_lsn"], victim->lsn);
+  // Nothing more to do.
+  EXPECT_EQ(recover().exit_code, 0);
+}
+
+TEST(LogRecoverCommandInput, HelpNamesItsOptionsAndExitCodes) {
+  const CliResult r = run_cairn({"log", "recover", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* w : {"--dry-run", "--json", "quarantine", "kPointInTime", "Exit status"}) {
+    EXPECT_NE(r.out.find(w), std::string::npos) << w << " in " << r.out;
+  }
+  EXPECT_NE(run_cairn({"log", "--help"}).out.find("recover"), std::string::npos);
+}
+
+TEST(LogRecoverCommandInput, MissingDirectoryExitsTwo) {
+  TempDir dir;
+  const CliResult r = run_cairn({"log", "recover", (dir / "nothing-here").string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no such directory"), std::string::npos) << r.err;
+  EXPECT_EQ(run_cairn({"log", "recover", dir.path().string(), "--dry-run"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace cairn::testing

@@ -1,0 +1,332 @@
+// `cairn log recover LOGDIR [--dry-run] [--json]`: the explicit repair that recovery never does by
+// itself. Log::open cuts only a torn tail and refuses any other damage (see log/src/recovery.cc);
+// this command opens the log with RecoveryMode::kPointInTime, which keeps the log up to its first
+// damage and moves everything after it aside into LOGDIR/quarantine/ — the damaged segment's
+// bytes from the bad frame on are copied there (then zeroed in place), later segments are renamed
+// there — and then verifies the result. Nothing is deleted.
+//
+// --dry-run verifies only (no lock, no write) and says what the repair would do: which file, from
+// which offset and LSN, how many bytes and records would leave the log, and where they would go.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cairn/log/log.h"
+#include "cairn/log/verify.h"
+#include "cairn/schema/record_schema.h"
+#include "damage_report.h"
+#include "format.h"
+#include "log_commands.h"
+#include "log_dir_check.h"
+#include "scan_progress.h"
+
+namespace cairn::tools {
+// A named namespace: the unity build joins this file's anonymous namespace with its neighbours'.
+namespace log_recover_impl {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kCommand = "log recover";
+
+struct LogRecoverArgs {
+  std::string dir;
+  bool dry_run = false;
+  bool json = false;
+};
+
+// What kPointInTime does with the first damage verify_log found (recovery.cc, recover_segments).
+struct RepairPlan {
+  bool cut = false;       // the damaged segment is cut (copied from cut_offset on, then zeroed)
+  std::string cut_file;   // its name
+  uint64_t cut_offset = 0;
+  uint64_t cut_bytes = 0;  // about: from the bad frame to the end of the data after it
+  std::string cut_copy;    // where the copy goes
+  struct Moved {
+    std::string file;
+    uint64_t bytes = 0;
+    uint64_t records = 0;  // intact records verify counted in it
+  };
+  std::vector<Moved> moved;  // whole segments renamed into the quarantine
+  DamageFacts facts;
+};
+
+std::string quarantine_of(const std::string& dir) { return (fs::path(dir) / "quarantine").string(); }
+
+// The *.wal files of `dir`, in sequence order (their names start with the zero-padded sequence).
+std::vector<std::string> segment_names(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    if (it->path().extension() == ".wal") names.push_back(it->path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+RepairPlan plan_repair(const std::string& dir, const log::VerifyReport& report) {
+  const log::Damage& d = *report.damage;
+  RepairPlan plan;
+  plan.facts = damage_facts(report);
+  const bool broken = d.kind == log::DamageKind::kBrokenSequence;
+  if (!broken) {
+    plan.cut = true;
+    plan.cut_file = d.file;
+    plan.cut_offset = d.offset;
+    plan.cut_bytes = d.bytes_after;
+    plan.cut_copy = (fs::path(quarantine_of(dir)) /
+                     (d.file + ".at-" + std::to_string(d.offset) +
+                      (d.kind == log::DamageKind::kTornTail ? ".torn" : ".damaged")))
+                        .string();
+  }
+  bool after = false;
+  for (const std::string& name : segment_names(dir)) {
+    if (name == d.file) {
+      after = true;
+      if (!broken) continue;  // cut, not moved
+    }
+    if (!after) continue;
+    RepairPlan::Moved m{name, 0, 0};
+    std::error_code ec;
+    m.bytes = fs::file_size(fs::path(dir) / name, ec);
+    for (const log::SegmentSummary& s : report.segments) {
+      if (s.file == name) m.records = s.records;
+    }
+    plan.moved.push_back(m);
+  }
+  return plan;
+}
+
+std::string plan_text(const std::string& dir, const RepairPlan& plan) {
+  const std::string q = quarantine_of(dir);
+  std::string s;
+  if (plan.cut) {
+    s += "  cut       " + plan.cut_file + " from offset " + std::to_string(plan.cut_offset) +
+         ": about " + bytes_with_human(plan.cut_bytes) + " copied to " +
+         plan.cut_copy + ", then zeroed in the segment\n";
+  }
+  for (const RepairPlan::Moved& m : plan.moved) {
+    s += "  move      " + m.file + " (" + bytes_with_human(m.bytes) + ", " +
+         std::to_string(m.records) + " intact records) to " + (fs::path(q) / m.file).string() +
+         "\n";
+  }
+  s += "  keep      " + std::to_string(plan.facts.records_before) +
+       " records; the log continues at LSN " + std::to_string(plan.facts.intact_end_lsn) + "\n";
+  if (plan.facts.records_after > 0 || !plan.moved.empty()) {
+    s += "  leave     at least " + std::to_string(plan.facts.records_after) +
+         " intact records after the damage leave the log (they stay in " + q + "/)\n";
+  }
+  return s;
+}
+
+nlohmann::json plan_json(const std::string& dir, const RepairPlan& plan) {
+  nlohmann::json moved = nlohmann::json::array();
+  for (const RepairPlan::Moved& m : plan.moved) {
+    moved.push_back({{"file", m.file},
+                     {"bytes", m.bytes},
+                     {"records", m.records},
+                     {"to", (fs::path(quarantine_of(dir)) / m.file).string()}});
+  }
+  nlohmann::json cut = nullptr;
+  if (plan.cut) {
+    cut = {{"file", plan.cut_file},
+           {"offset", plan.cut_offset},
+           {"bytes", plan.cut_bytes},
+           {"copy_to", plan.cut_copy}};
+  }
+  return {{"cut", cut},
+          {"move", moved},
+          {"records_kept", plan.facts.records_before},
+          {"end_lsn", plan.facts.intact_end_lsn},
+          {"records_removed_at_least", plan.facts.records_after},
+          {"quarantine", quarantine_of(dir)}};
+}
+
+// LOGDIR/../snapshots/snapshot-<LSN>.snap files above `end`: an engine's snapshots that describe
+// records the repaired log no longer has.
+std::vector<std::string> stale_snapshots(const std::string& dir, log::Lsn end) {
+  std::vector<std::string> out;
+  const fs::path snaps = fs::absolute(fs::path(dir)).lexically_normal().parent_path() / "snapshots";
+  std::error_code ec;
+  for (fs::directory_iterator it(snaps, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with("snapshot-") || !name.ends_with(".snap")) continue;
+    const std::string digits = name.substr(9, name.size() - 9 - 5);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (std::stoull(digits) > end) out.push_back(it->path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string snapshots_warning(const std::vector<std::string>& stale) {
+  if (stale.empty()) return "";
+  std::string s =
+      "\nNote: this log belongs to an engine whose snapshots cover records the repaired log "
+      "no longer has. The engine moves them into snapshots/quarantine/ when it next starts, "
+      "before it appends anything (they would describe other records once the log grew past "
+      "their LSN):\n";
+  for (const std::string& f : stale) s += "  " + f + "\n";
+  return s;
+}
+
+Result<log::VerifyReport> verify(const std::string& dir, const std::string& label) {
+  log::VerifyOptions options;
+  options.payload_verifier = &schema::verify_payload;
+  double seconds = 0;
+  return verify_log_with_progress(dir, options, label, &seconds);
+}
+
+int write_out(const std::string& out) {
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+  return kExitOk;
+}
+
+int run_log_recover(const LogRecoverArgs& args) {
+  if (Status st = check_log_dir(args.dir); !st.ok()) return fail_unreadable(kCommand, st);
+  Result<log::VerifyReport> before = verify(args.dir, "verifying " + args.dir);
+  if (!before.ok()) return fail_unreadable(kCommand, before.status());
+
+  nlohmann::json doc{{"dir", args.dir},
+                     {"dry_run", args.dry_run},
+                     {"intact_before", before->intact()},
+                     {"damage", nullptr},
+                     {"plan", nullptr},
+                     {"repaired", false},
+                     {"quarantined_files", nlohmann::json::array()},
+                     {"intact_after", before->intact()},
+                     {"records", before->records},
+                     {"end_lsn", before->end_lsn},
+                     {"stale_snapshots", nlohmann::json::array()}};
+  auto dump = [&] {
+    return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  };
+  if (before->intact()) {
+    write_out(args.json ? dump()
+                        : "log " + args.dir + " is intact: nothing to repair (" +
+                              std::to_string(before->records) + " records, LSN " +
+                              std::to_string(before->first_lsn) + " .. " +
+                              std::to_string(before->end_lsn) + ")\n");
+    return kExitOk;
+  }
+
+  const RepairPlan plan = plan_repair(args.dir, *before);
+  const std::vector<std::string> stale = stale_snapshots(args.dir, plan.facts.intact_end_lsn);
+  doc["damage"] = damage_json(args.dir, *before);
+  doc["plan"] = plan_json(args.dir, plan);
+  doc["stale_snapshots"] = stale;
+  if (args.dry_run) {
+    write_out(args.json ? dump()
+                        : damage_text(args.dir, *before) +
+                              "\nA repair (`cairn log recover " + args.dir +
+                              "` without --dry-run) would open the log with "
+                              "RecoveryMode::kPointInTime:\n" +
+                              plan_text(args.dir, plan) + snapshots_warning(stale) +
+                              "Nothing was changed (--dry-run).\n");
+    return kExitDamage;
+  }
+
+  // The repair: Log::open in point-in-time mode does it, and syncs every change before it returns.
+  log::LogOptions options;
+  options.recovery_mode = log::RecoveryMode::kPointInTime;
+  options.create_if_missing = false;
+  const log::LogHooks hooks{.listener = nullptr, .payload_verifier = &schema::verify_payload};
+  Result<std::unique_ptr<log::Log>> opened = log::Log::open(args.dir, options, hooks);
+  if (!opened.ok()) {
+    const Status& st = opened.status();
+    if (st.code() == StatusCode::kLocked) {
+      std::fprintf(stderr,
+                   "cairn %s: %s\n%s is in use by a running engine (or another program that "
+                   "opened the log): stop it first. Nothing was changed.\n",
+                   kCommand, st.message().c_str(), args.dir.c_str());
+      return kExitRefused;
+    }
+    std::fprintf(stderr, "cairn %s: the log could not be repaired: %s\n", kCommand,
+                 st.message().c_str());
+    return kExitDamage;
+  }
+  const log::RecoveryReport recovery = (*opened)->recovery_report();
+  const Status closed = (*opened)->close();
+  opened->reset();
+  if (!closed.ok()) {
+    std::fprintf(stderr, "cairn %s: closing the repaired log: %s\n", kCommand,
+                 closed.message().c_str());
+  }
+  doc["repaired"] = true;
+  doc["quarantined_files"] = recovery.quarantined_files;
+
+  Result<log::VerifyReport> after = verify(args.dir, "verifying the repaired log");
+  if (!after.ok()) return fail_unreadable(kCommand, after.status());
+  doc["intact_after"] = after->intact();
+  doc["records"] = after->records;
+  doc["end_lsn"] = after->end_lsn;
+
+  std::string out;
+  if (args.json) {
+    out = dump();
+  } else {
+    const log::Damage& d = *before->damage;
+    out = "log " + args.dir + " was DAMAGED: " + std::string(log::damage_kind_name(d.kind)) +
+          " in " + d.file + " at offset " + std::to_string(d.offset) + ", LSN " +
+          std::to_string(d.lsn) + " (" + d.what + ")\n";
+    out += "repaired with RecoveryMode::kPointInTime: everything from the damage on was moved "
+           "aside into " +
+           quarantine_of(args.dir) + "/ (nothing was deleted):\n";
+    for (const std::string& f : recovery.quarantined_files) {
+      std::error_code ec;
+      const uint64_t bytes = fs::file_size(f, ec);
+      out += "  " + f + (ec ? std::string() : " (" + bytes_with_human(bytes) + ")") + "\n";
+    }
+    if (recovery.quarantined_files.empty()) out += "  (no bytes needed moving)\n";
+    if (after->intact()) {
+      out += "log " + args.dir + " is intact now: " + std::to_string(after->records) +
+             " records, LSN " + std::to_string(after->first_lsn) + " .. " +
+             std::to_string(after->end_lsn) + "\n";
+    } else {
+      out += "\nthe log is still damaged after the repair:\n" + damage_text(args.dir, *after);
+    }
+    out += snapshots_warning(stale);
+  }
+  write_out(out);
+  return after->intact() && closed.ok() ? kExitOk : kExitDamage;
+}
+
+}  // namespace log_recover_impl
+
+void add_log_recover_command(CLI::App& log_group, CommandRun* selected) {
+  auto args = std::make_shared<log_recover_impl::LogRecoverArgs>();
+  CLI::App* cmd = log_group.add_subcommand(
+      "recover",
+      "Repair a damaged log: keep it up to the first damage and move the rest aside into "
+      "LOGDIR/quarantine/ (--dry-run: only say what would be done)");
+  cmd->add_option("DIR", args->dir, "Log directory (LOGDIR)")->required();
+  cmd->add_flag("--dry-run", args->dry_run,
+                "Change nothing: name the damage (file, offset, LSN) and what a repair would "
+                "move aside (bytes, segments, records) and where");
+  cmd->add_flag("--json", args->json,
+                "One JSON object: {dir, dry_run, intact_before, damage, plan: {cut, move, "
+                "records_kept, end_lsn, records_removed_at_least, quarantine}, repaired, "
+                "quarantined_files, intact_after, records, end_lsn, stale_snapshots}");
+  cmd->footer(
+      "The repair opens the log with RecoveryMode::kPointInTime (it takes the log's lock: stop\n"
+      "the engine first). The damaged segment's bytes from the first bad frame on are copied to\n"
+      "LOGDIR/quarantine/ and zeroed in place, later segments are renamed into it; nothing is\n"
+      "deleted. Records after the damage are no longer in the log. Then the log is verified.\n"
+      "Read `cairn log verify` first: corruption may mean restoring from a copy is better.\n"
+      "Exit status: 0 the log is intact (repaired, or was already), 1 damage remains (always\n"
+      "with --dry-run when there is damage) or the repair failed, 2 usage error or DIR cannot be\n"
+      "read, 4 the log is in use by a running engine.");
+  cmd->callback([args, selected] {
+    *selected = [args] { return log_recover_impl::run_log_recover(*args); };
+  });
+}
+
+}  // namespace cairn::tools

@@ -1,0 +1,119 @@
+// Retention report (see retention_report.h).
+#include "retention_report.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "cairn/log/io.h"
+#include "cairn/schema/snapshot_generated.h"
+#include "format.h"
+#include "snapshot_file.h"
+
+namespace cairn::tools {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string lsn_text(uint64_t lsn) {
+  return "LSN " + std::to_string(lsn);
+}
+
+}  // namespace
+
+std::optional<RetentionReport> read_retention(const std::string& log_dir, uint64_t log_first_lsn) {
+  const fs::path snap_dir = fs::path(log_dir).lexically_normal().parent_path() / "snapshots";
+  std::error_code ec;
+  if (!fs::is_directory(snap_dir, ec)) return std::nullopt;
+  RetentionReport r;
+  r.snapshot_dir = snap_dir.string();
+  r.log_first_lsn = log_first_lsn;
+  auto fsys = log::posix_file_system();
+  auto names = detail::list_snapshots(*fsys, r.snapshot_dir, /*remove_leftovers=*/false);
+  if (!names.ok()) {
+    r.why.push_back("the snapshots could not be listed: " + names.status().to_string());
+    return r;
+  }
+  for (const detail::SnapshotName& n : *names) {
+    SnapshotSummary s;
+    s.file = n.name;
+    s.lsn = n.lsn;
+    const std::string path = r.snapshot_dir + "/" + n.name;
+    s.bytes = fs::file_size(path, ec);
+    bool newer = false;
+    auto c = detail::read_snapshot_file(*fsys, path, ~uint64_t{0}, &newer);
+    if (!c.ok()) {
+      s.problem = c.status().message();
+    } else {
+      const auto* h = flatbuffers::GetRoot<schema::snapshot::SnapshotHeader>(
+          c->frames.front().payload.data());
+      s.unfinished_runs = h->runs();
+      if (h->oldest_live_created_lsn() != ~uint64_t{0}) {
+        s.oldest_live_lsn = h->oldest_live_created_lsn();
+      }
+    }
+    r.snapshots.push_back(std::move(s));
+  }
+  if (r.snapshots.empty()) {
+    r.why.push_back("no snapshot yet: retention has not run, the whole log is kept");
+    return r;
+  }
+  const SnapshotSummary& oldest = r.snapshots.back();
+  const SnapshotSummary& newest = r.snapshots.front();
+  const std::string by_snapshot = "the oldest snapshot kept (" + oldest.file +
+                                  ") covers records below " + lsn_text(oldest.lsn) +
+                                  ": recovery may fall back to it and replay from there";
+  // The binding reason (the lower LSN) first.
+  if (newest.oldest_live_lsn) {
+    const std::string by_run = "the oldest unfinished run (in " + newest.file + ") began at " +
+                               lsn_text(*newest.oldest_live_lsn) +
+                               ": a run's records stay until it ends (run_history, the tools)";
+    if (*newest.oldest_live_lsn < oldest.lsn) {
+      r.why = {by_run, by_snapshot};
+    } else {
+      r.why = {by_snapshot, by_run};
+    }
+  } else {
+    r.why = {by_snapshot};
+  }
+  const uint64_t needed = std::min(oldest.lsn, newest.oldest_live_lsn.value_or(oldest.lsn));
+  if (log_first_lsn < needed) {
+    r.why.push_back("records from " + lsn_text(log_first_lsn) + " to " + lsn_text(needed) +
+                    " are kept only by the history window (EngineOptions::history_window, 7 days "
+                    "by default: segments sealed within it stay), or retention has not run since");
+  }
+  return r;
+}
+
+std::string retention_text(const RetentionReport& r) {
+  std::string s = "\nretention (snapshots in " + r.snapshot_dir + ")\n";
+  for (const SnapshotSummary& n : r.snapshots) {
+    s += "  " + n.file + "  " + bytes_with_human(n.bytes);
+    if (n.problem.empty()) {
+      s += ", " + std::to_string(n.unfinished_runs) + " unfinished runs\n";
+    } else {
+      s += "  DAMAGED: " + n.problem + "\n";
+    }
+  }
+  s += "  the log begins at " + lsn_text(r.log_first_lsn) + "; kept because:\n";
+  for (const std::string& w : r.why) s += "    - " + w + "\n";
+  return s;
+}
+
+nlohmann::json retention_json(const RetentionReport& r) {
+  nlohmann::json snaps = nlohmann::json::array();
+  for (const SnapshotSummary& n : r.snapshots) {
+    snaps.push_back({{"file", n.file},
+                     {"lsn", n.lsn},
+                     {"bytes", n.bytes},
+                     {"problem", n.problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(n.problem)},
+                     {"unfinished_runs", n.unfinished_runs},
+                     {"oldest_unfinished_run_lsn",
+                      n.oldest_live_lsn ? nlohmann::json(*n.oldest_live_lsn) : nlohmann::json(nullptr)}});
+  }
+  return {{"snapshot_dir", r.snapshot_dir},
+          {"snapshots", snaps},
+          {"log_first_lsn", r.log_first_lsn},
+          {"kept_because", r.why}};
+}
+
+}  // namespace cairn::tools

@@ -1,0 +1,37 @@
+// What retention keeps in an engine's log, and why: `cairn log stats` adds it when the log
+// directory is an engine's (DIR/log beside DIR/snapshots). Read-only: snapshots are read and
+// checked, nothing is removed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace cairn::tools {
+
+struct SnapshotSummary {
+  std::string file;
+  uint64_t lsn = 0;  // covers every record below it
+  uint64_t bytes = 0;
+  std::string problem;                      // empty when it reads and checks whole
+  uint64_t unfinished_runs = 0;             // from its header (when it reads)
+  std::optional<uint64_t> oldest_live_lsn;  // where its oldest unfinished run began
+};
+
+struct RetentionReport {
+  std::string snapshot_dir;
+  std::vector<SnapshotSummary> snapshots;  // newest first
+  uint64_t log_first_lsn = 0;
+  std::vector<std::string> why;  // one line per reason, the binding one first
+};
+
+// nullopt when `log_dir` has no snapshots directory beside it (not an engine's log, or an engine
+// that never wrote a snapshot).
+std::optional<RetentionReport> read_retention(const std::string& log_dir, uint64_t log_first_lsn);
+std::string retention_text(const RetentionReport& r);
+nlohmann::json retention_json(const RetentionReport& r);
+
+}  // namespace cairn::tools

@@ -1,0 +1,376 @@
+// `cairn runs cancel DIR (RUN_ID... | --function F [--since T]) [--reason TEXT]`: cancels
+// unfinished runs of a stopped engine. It reads the log first (RunScanner, as `runs list` does) to
+// choose the runs, then opens the engine in DIR with no functions registered (which takes DIR's
+// lock: a running engine's directory is refused) and calls Engine::cancel for each.
+//
+// Explicit ids are all or nothing: when any id is unknown or already finished, the command names
+// them, cancels none and exits 3. A --function selection cancels the unfinished runs of that
+// function (created at or after --since), and matching none is not an error.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cairn/engine.h"
+#include "cairn/log/verify.h"
+#include "cairn/schema/record_schema.h"
+#include "engine_dir.h"
+#include "run_scan.h"
+#include "runs_commands.h"
+#include "time_text.h"
+
+namespace cairn::tools {
+// A named namespace: the unity build joins this file's anonymous namespace with its neighbours'.
+namespace runs_cancel_impl {
+
+constexpr const char* kCommand = "runs cancel";
+
+struct RunsCancelArgs {
+  std::string dir;
+  std::vector<RunId> ids;
+  std::string function;
+  std::string since;
+  std::string reason = "cancelled with cairn runs cancel";
+  bool json = false;
+};
+
+struct Target {
+  RunId id = 0;
+  std::string function;
+  RunStatus was = RunStatus::kQueued;  // its status when it was cancelled
+};
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+CLI::Validator time_check() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        Result<int64_t> t = parse_time(value, now_us());
+        return t.ok() ? "" : t.status().message();
+      },
+      "TIME", "time");
+}
+
+int usage(const std::string& message) {
+  std::fprintf(stderr, "cairn %s: %s\nRun `cairn %s --help` for usage.\n", kCommand,
+               message.c_str(), kCommand);
+  return kExitUsage;
+}
+
+// An engine error as an exit code, with what to do about it.
+int engine_failed(std::string_view what, const Status& st, const std::string& dir) {
+  std::string hint;
+  int code = kExitRefused;
+  switch (st.code()) {
+    case StatusCode::kLocked:
+      hint = "\n" + dir +
+             " is in use by a running engine: cancel through that engine (Engine::cancel); this "
+             "command works on a stopped engine's directory. Nothing was cancelled.";
+      break;
+    case StatusCode::kCorruption:
+      hint = "\n`cairn log verify " + (std::filesystem::path(dir) / "log").string() +
+             "` says what the damage is; `cairn log recover` repairs it.";
+      code = kExitDamage;
+      break;
+    default:  // a limit, an I/O error, a log this build cannot open
+      break;
+  }
+  std::fprintf(stderr, "cairn %s: %.*s: %s%s\n", kCommand, static_cast<int>(what.size()),
+               what.data(), st.message().c_str(), hint.c_str());
+  return code;
+}
+
+std::string join_problems(const std::vector<std::string>& problems) {
+  std::string s;
+  for (const std::string& p : problems) s += (s.empty() ? "" : "; ") + p;
+  return s;
+}
+
+// Shows "cancelling: 40 of 300" on stderr while many runs are cancelled, only on a terminal.
+class CancelProgress {
+ public:
+  explicit CancelProgress(size_t total)
+      : total_(total), shown_(total >= 20 && isatty(STDERR_FILENO) == 1) {}
+  ~CancelProgress() {
+    if (shown_) std::fprintf(stderr, "\r\033[K");
+  }
+  void done(size_t n) {
+    if (!shown_ || (n % 10 != 0 && n != total_)) return;
+    std::fprintf(stderr, "\rcancelling: %zu of %zu\033[K", n, total_);
+    std::fflush(stderr);
+  }
+
+ private:
+  size_t total_;
+  bool shown_;
+};
+
+// What one pass over the log says about the runs.
+struct LogView {
+  std::vector<RunSummary> unfinished;            // the unfinished runs
+  std::map<RunId, RunStatus> finished_wanted;    // how the asked-for ids that finished ended
+  log::Lsn first_lsn = 0;                        // of the first record read
+  bool empty = true;
+};
+
+int run_runs_cancel(const RunsCancelArgs& args) {
+  if (args.ids.empty() && args.function.empty()) {
+    return usage("name the runs to cancel: RUN_ID... or --function F");
+  }
+  std::optional<int64_t> since;
+  if (!args.since.empty()) {
+    Result<int64_t> t = parse_time(args.since, now_us());
+    if (!t.ok()) return fail_unreadable(kCommand, t.status());  // the validator let it pass
+    since = *t;
+  }
+  Result<std::filesystem::path> log_dir = engine_log_dir(args.dir);
+  if (!log_dir.ok()) return fail_unreadable(kCommand, log_dir.status());
+
+  // 1. Which runs: read the log (no lock yet).
+  std::vector<RunId> ids;  // asked for, without repeats, in the order given
+  for (RunId id : args.ids) {
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
+  const std::set<RunId> wanted(ids.begin(), ids.end());
+  LogView view;
+  {
+    Result<std::unique_ptr<log::LogReader>> reader = open_engine_log(*log_dir);
+    if (!reader.ok()) return fail_unreadable(kCommand, reader.status());
+    RunScanner scanner([&](RunSummary&& r) {
+      if (wanted.contains(r.id)) view.finished_wanted[r.id] = r.status;
+    });
+    Status read_error;
+    for (;;) {
+      Result<const log::ReadRecord*> record = (*reader)->next();
+      if (!record.ok()) {
+        read_error = record.status();
+        break;
+      }
+      if (*record == nullptr) break;
+      if (view.empty) view.first_lsn = (*record)->lsn;
+      view.empty = false;
+      scanner.add(**record);
+    }
+    if (!read_error.ok()) {
+      if (read_error.code() != StatusCode::kCorruption) return fail_unreadable(kCommand, read_error);
+      log::VerifyOptions options;
+      options.payload_verifier = &schema::verify_payload;
+      Result<log::VerifyReport> report = log::verify_log(*log_dir, options);
+      const bool torn = report.ok() && report->damage &&
+                        report->damage->kind == log::DamageKind::kTornTail;
+      if (!torn) {
+        std::fprintf(stderr,
+                     "cairn %s: %s\nThe engine refuses to open a damaged log, so nothing was "
+                     "cancelled. `cairn log verify %s` says what the damage is; `cairn log "
+                     "recover %s` repairs it.\n",
+                     kCommand, read_error.message().c_str(), log_dir->string().c_str(),
+                     log_dir->string().c_str());
+        return kExitDamage;
+      }
+      // A torn tail is cut when the engine opens below; what came before it is the whole log.
+    }
+    scanner.for_each_unfinished([&](const RunSummary& r) { view.unfinished.push_back(r); });
+  }
+  std::sort(view.unfinished.begin(), view.unfinished.end(),
+            [](const RunSummary& a, const RunSummary& b) { return a.id < b.id; });
+  auto unfinished_in_log = [&](RunId id) -> const RunSummary* {
+    auto it = std::lower_bound(view.unfinished.begin(), view.unfinished.end(), id,
+                               [](const RunSummary& r, RunId v) { return r.id < v; });
+    return it != view.unfinished.end() && it->id == id ? &*it : nullptr;
+  };
+
+  std::vector<Target> targets;
+  if (!ids.empty()) {
+    // All or nothing: every id must be an unfinished run.
+    std::vector<std::string> problems;
+    // Retention may have removed the records that created a run that is still unfinished: only
+    // the engine knows those, so an id the log does not show is asked of it below.
+    const bool log_trimmed = view.first_lsn > 0;
+    for (RunId id : ids) {
+      if (const RunSummary* r = unfinished_in_log(id)) {
+        targets.push_back(Target{id, r->function, r->status});
+      } else if (auto f = view.finished_wanted.find(id); f != view.finished_wanted.end()) {
+        problems.push_back("run " + std::to_string(id) + " already " +
+                           std::string(run_status_name(f->second)));
+      } else if (log_trimmed) {
+        targets.push_back(Target{id, "", RunStatus::kQueued});
+      } else {
+        problems.push_back("no run " + std::to_string(id) + " in " + args.dir);
+      }
+    }
+    if (!problems.empty()) {
+      std::fprintf(stderr, "cairn %s: %s. Nothing was cancelled.\n", kCommand,
+                   join_problems(problems).c_str());
+      return kExitNotFound;
+    }
+  } else {
+    for (const RunSummary& r : view.unfinished) {
+      if (r.function == args.function && (!since || r.created_us >= *since)) {
+        targets.push_back(Target{r.id, r.function, r.status});
+      }
+    }
+  }
+
+  std::vector<Target> cancelled;
+  std::vector<std::pair<RunId, std::string>> skipped;  // --function: finished meanwhile
+  Status failed;
+  RunId failed_id = 0;
+  if (!targets.empty()) {
+    // 2. Open the engine (takes DIR's lock; a torn tail is cut here) and check with it.
+    EngineOptions options;
+    options.dir = args.dir;
+    options.workers = 1;  // nothing runs here: no function is registered
+    std::unique_ptr<Engine> engine = Engine::create(std::move(options));
+    if (Status s = engine->start(); !s.ok()) return engine_failed("opening the engine", s, args.dir);
+    std::vector<std::string> problems;
+    std::vector<Target> checked;
+    for (Target& t : targets) {
+      Result<RunInfo> info = engine->get_run(t.id);
+      std::string problem;
+      if (!info.ok()) {
+        problem = "no unfinished run " + std::to_string(t.id) + " in " + args.dir;
+      } else if (is_finished(info->status)) {
+        problem = "run " + std::to_string(t.id) + " already " +
+                  std::string(run_status_name(info->status));
+      } else {
+        t.function = info->function_id;
+        t.was = info->status;
+        checked.push_back(t);
+        continue;
+      }
+      if (ids.empty()) {
+        skipped.emplace_back(t.id, problem);
+      } else {
+        problems.push_back(problem);
+      }
+    }
+    if (!problems.empty()) {
+      const Status closed = engine->shutdown();
+      std::fprintf(stderr, "cairn %s: %s. Nothing was cancelled.\n", kCommand,
+                   join_problems(problems).c_str());
+      if (!closed.ok()) return engine_failed("closing the engine", closed, args.dir);
+      return kExitNotFound;
+    }
+    // 3. Cancel them, one durable record each.
+    CancelProgress progress(checked.size());
+    for (const Target& t : checked) {
+      Status st = engine->cancel(t.id, args.reason);
+      if (!st.ok()) {
+        failed = st;
+        failed_id = t.id;
+        break;
+      }
+      cancelled.push_back(t);
+      progress.done(cancelled.size());
+    }
+    const Status closed = engine->shutdown();
+    if (failed.ok() && !closed.ok()) {
+      failed = closed;
+    }
+  }
+
+  std::string out;
+  if (args.json) {
+    nlohmann::json runs = nlohmann::json::array();
+    for (const Target& t : cancelled) {
+      runs.push_back({{"id", t.id}, {"function", t.function}, {"was", run_status_name(t.was)}});
+    }
+    nlohmann::json skip = nlohmann::json::array();
+    for (const auto& [id, why] : skipped) skip.push_back({{"id", id}, {"why", why}});
+    const nlohmann::json doc{
+        {"cancelled", std::move(runs)},
+        {"reason", args.reason},
+        {"skipped", std::move(skip)},
+        {"error", failed.ok() ? nlohmann::json(nullptr) : nlohmann::json(failed.message())},
+    };
+    out = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } else {
+    for (const Target& t : cancelled) {
+      out += "cancelled run " + std::to_string(t.id) + " (" + t.function + ", was " +
+             std::string(run_status_name(t.was)) + ")\n";
+    }
+    for (const auto& [id, why] : skipped) out += "skipped: " + why + "\n";
+    if (targets.empty()) {
+      out += "no unfinished runs of function " + args.function +
+             (since ? " created since " + utc_time(*since) : std::string()) +
+             ": nothing to cancel\n";
+    } else {
+      out += std::to_string(cancelled.size()) + (cancelled.size() == 1 ? " run" : " runs") +
+             " cancelled, reason: " + args.reason + "\n";
+    }
+  }
+  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
+    return fail_unreadable(kCommand, errno_status(errno, "writing the output"));
+  }
+  if (!failed.ok()) {
+    const std::string what =
+        failed_id == 0 ? std::string("closing the engine")
+                       : "cancelling run " + std::to_string(failed_id) + " (the runs listed "
+                                                                         "before it are cancelled)";
+    return engine_failed(what, failed, args.dir);
+  }
+  return kExitOk;
+}
+
+}  // namespace runs_cancel_impl
+
+void add_runs_cancel_command(CLI::App& runs_group, CommandRun* selected) {
+  auto args = std::make_shared<runs_cancel_impl::RunsCancelArgs>();
+  CLI::App* cmd = runs_group.add_subcommand(
+      "cancel",
+      "Cancel unfinished runs of a stopped engine (by id, or every unfinished run of a "
+      "function); takes the engine's lock");
+  cmd->add_option("DIR", args->dir, "The engine's directory (EngineOptions::dir)")->required();
+  CLI::Option* ids =
+      cmd->add_option("RUN_ID", args->ids,
+                      "Runs to cancel. All or nothing: if any is unknown or already finished, "
+                      "none is cancelled (exit 3)")
+          ->check(non_negative());
+  CLI::Option* function =
+      cmd->add_option("--function", args->function,
+                      "Instead of ids: every unfinished run of this function id")
+          ->type_name("F")
+          ->excludes(ids);
+  cmd->add_option("--since", args->since,
+                  "With --function: only runs created at or after T: 2026-11-28T09:14:03Z (RFC "
+                  "3339; no zone: UTC), 2026-11-28, or an age: 90s, 15m, 2h, 7d")
+      ->check(runs_cancel_impl::time_check())
+      ->type_name("T")
+      ->needs(function);
+  cmd->add_option("--reason", args->reason,
+                  "Recorded with each cancellation; runs show and Engine::get_run report it as "
+                  "the run's error")
+      ->type_name("TEXT")
+      ->default_str(args->reason);
+  cmd->add_flag("--json", args->json,
+                "One JSON object: {\"cancelled\": [{id, function, was}], \"reason\", "
+                "\"skipped\": [{id, why}], \"error\"}");
+  cmd->footer(
+      "Opens the engine in DIR with no functions registered (nothing runs) and calls\n"
+      "Engine::cancel for each run; each cancellation is durable when it is printed. DIR must not\n"
+      "be in use by a running engine. Runs are chosen from the log (as runs list reads it); runs\n"
+      "whose first records retention already removed are found only by id.\n"
+      "Exit status: 0 done (also when --function matches no unfinished run), 1 the log is\n"
+      "damaged, 2 usage error or DIR cannot be read, 3 an id is unknown or already finished\n"
+      "(nothing cancelled), 4 the engine could not do it (DIR is in use by a running engine, an\n"
+      "I/O error; the runs printed before the error are cancelled).");
+  cmd->callback([args, selected] {
+    *selected = [args] { return runs_cancel_impl::run_runs_cancel(*args); };
+  });
+}
+
+}  // namespace cairn::tools
