@@ -76,6 +76,9 @@ Result<std::vector<SendResult>> Engine::send(std::span<const Event> events) {
 Status Engine::cancel(RunId run, std::string reason) {
   return impl_->core.cancel(run, reason);
 }
+Result<RunId> Engine::replay_run(RunId run, ReplayFrom from) {
+  return impl_->core.replay_run(run, from == ReplayFrom::kStart);
+}
 Result<RunInfo> Engine::get_run(RunId run) const {
   return impl_->core.get_run(run);
 }

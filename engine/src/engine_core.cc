@@ -66,7 +66,9 @@ Status EngineCore::start() {
   if (options_.snapshots) {
     // The newest snapshot covers the records before its LSN: the log's open checks what comes
     // after (if that snapshot turns out damaged, the reader still checks every record replayed).
-    CAIRN_ASSIGN_OR_RETURN(std::vector<SnapshotName> snaps, list_snapshots(*fs_, snapshot_dir_));
+    // Before the log's lock is taken: list only (a running engine may be writing one).
+    CAIRN_ASSIGN_OR_RETURN(std::vector<SnapshotName> snaps,
+                           list_snapshots(*fs_, snapshot_dir_, /*remove_leftovers=*/false));
     if (!snaps.empty()) lo.open_checks_from = snaps.front().lsn;
   }
   // The log checks frames; what a valid payload is, is the engine's to say (its record tables).
@@ -93,24 +95,29 @@ Status EngineCore::start() {
 
 Result<std::optional<SnapshotName>> EngineCore::load_newest_snapshot() {
   std::optional<SnapshotName> loaded;
-  std::vector<SnapshotName> snaps;
-  if (options_.snapshots) {
-    CAIRN_ASSIGN_OR_RETURN(snaps, list_snapshots(*fs_, snapshot_dir_));
-  }
+  // Listed (leftovers of interrupted writes removed: the log's lock is held now) whether or not
+  // snapshots are on: one that cannot describe this log is moved aside in any case, before
+  // anything is appended.
+  CAIRN_ASSIGN_OR_RETURN(std::vector<SnapshotName> snaps, list_snapshots(*fs_, snapshot_dir_));
   const log::Lsn first = log_->first_lsn();
   const log::Lsn end = log_->durable_lsn();
+  auto set_aside = [&](const SnapshotName& s, const std::string& why) -> Status {
+    CAIRN_RETURN_IF_ERROR(move_snapshot_aside(s.name));
+    recovery_.snapshot_problems.push_back(snapshot_dir_ + "/" + s.name + ": " + why +
+                                          "; moved to " + snapshot_dir_ + "/quarantine/");
+    return Status();
+  };
   for (const SnapshotName& s : snaps) {
     const std::string path = snapshot_dir_ + "/" + s.name;
     if (s.lsn > end) {
       // The log ends before records this snapshot includes (it was repaired, or cut in
       // point-in-time mode): the snapshot does not describe this log, and once new records take
-      // the log past its LSN it would seem to. Moved aside now, before anything is appended.
-      CAIRN_RETURN_IF_ERROR(move_snapshot_aside(s.name));
-      recovery_.snapshot_problems.push_back(
-          path + ": covers records up to LSN " + std::to_string(s.lsn) + " but the log ends at " +
-          std::to_string(end) + "; moved to " + snapshot_dir_ + "/quarantine/");
+      // the log past its LSN it would seem to.
+      CAIRN_RETURN_IF_ERROR(set_aside(s, "covers records up to LSN " + std::to_string(s.lsn) +
+                                             " but the log ends at " + std::to_string(end)));
       continue;
     }
+    if (!options_.snapshots || loaded) continue;
     if (s.lsn < first) {
       recovery_.snapshot_problems.push_back(path + ": the log after it begins only at LSN " +
                                             std::to_string(first));
@@ -120,17 +127,19 @@ Result<std::optional<SnapshotName>> EngineCore::load_newest_snapshot() {
     const auto t0 = std::chrono::steady_clock::now();
     Result<SnapshotContents> c = read_snapshot_file(*fs_, path, options_.snapshot_bytes_max, &newer);
     if (newer) return c.status().with_context("starting the engine (refusing a newer snapshot)");
-    if (!c.ok()) {
-      recovery_.snapshot_problems.push_back(c.status().message());
+    // A damaged snapshot is kept (moved aside), never used: the next older one, or a full replay.
+    // load_snapshot checks everything before it changes anything.
+    Result<uint64_t> lsn = c.ok() ? projection_.load_snapshot(*c, finished_, s.lsn) : c.status();
+    if (!lsn.ok()) {
+      if (lsn.status().code() != StatusCode::kCorruption) return lsn.status();  // I/O: stop
+      CAIRN_RETURN_IF_ERROR(set_aside(s, lsn.status().message()));
       continue;
     }
-    CAIRN_ASSIGN_OR_RETURN(const uint64_t lsn, projection_.load_snapshot(*c, finished_));
     recovery_.snapshot = path;
-    recovery_.snapshot_lsn = lsn;
+    recovery_.snapshot_lsn = *lsn;
     recovery_.snapshot_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     loaded = s;
-    break;
   }
   if (!loaded && first > 0) {
     return Status(StatusCode::kCorruption,
@@ -369,6 +378,84 @@ Status EngineCore::cancel(RunId run, const std::string& reason) {
       build_run_cancelled(run, bounded_text(reason, options_.error_bytes_max), clock_->now_us()));
   if (!lsn.ok()) return lsn.status();
   return log_->wait_durable(*lsn);
+}
+
+Result<RunId> EngineCore::replay_run(RunId run, bool from_start) {
+  CAIRN_RETURN_IF_ERROR(check_running());
+  // The finished runs first: a run enters them before it leaves the run table.
+  std::optional<RunInfo> original = finished_.find(run);
+  if (!original && projection_.info(run)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "run " + std::to_string(run) + " is not finished: cancel it first to replay it");
+  }
+  if (!original) {
+    return Status(StatusCode::kNotFound,
+                  "no finished run " + std::to_string(run) +
+                      " in memory (unknown, or older than the runs_finished_kept newest)");
+  }
+  std::vector<HistoryEntry> history;
+  std::vector<CopiedOpArgs> copied;
+  if (!from_start) {
+    if (original->status != RunStatus::kFailed) {
+      return Status(StatusCode::kInvalidArgument,
+                    "run " + std::to_string(run) + " did not fail (it is " +
+                        std::string(run_status_name(original->status)) +
+                        "): only a failed run is replayed from its failed step; replay it from "
+                        "the start");
+    }
+    CAIRN_ASSIGN_OR_RETURN(history, run_history(run, options_.steps_per_run_max * 4 + 16));
+    // Each operation's result before the failure, by position; sleeps count once they ended.
+    std::vector<const HistoryEntry*> by_position;
+    for (const HistoryEntry& e : history) {
+      using K = HistoryEntry::Kind;
+      switch (e.kind) {
+        case K::kStepCompleted:
+        case K::kSleepStarted:
+          if (e.position != by_position.size()) break;  // a retried attempt's position again
+          by_position.push_back(&e);
+          break;
+        case K::kWaitStarted:
+        case K::kWaitMatched:
+        case K::kEventSent:
+        case K::kInvoked:
+          return Status(StatusCode::kInvalidArgument,
+                        "run " + std::to_string(run) + " cannot be replayed from its failed step: "
+                        "at position " + std::to_string(e.position) + " (\"" + e.step_id +
+                        "\") it " + std::string(history_kind_name(e.kind)) +
+                        ", which a copy cannot do again; replay it from the start");
+        default:
+          break;
+      }
+    }
+    // A sleep that had not ended is not a result: the replay sleeps again from there.
+    if (!by_position.empty() && by_position.back()->kind == HistoryEntry::Kind::kSleepStarted) {
+      const HistoryEntry* sleep = by_position.back();
+      const bool ended = std::any_of(history.begin(), history.end(), [&](const HistoryEntry& e) {
+        return e.kind == HistoryEntry::Kind::kResumed && e.position == sleep->position;
+      });
+      if (!ended) by_position.pop_back();
+    }
+    for (const HistoryEntry* e : by_position) {
+      copied.push_back(CopiedOpArgs{
+          e->kind == HistoryEntry::Kind::kStepCompleted ? OpKind::kStep : OpKind::kSleep,
+          e->step_id, e->kind == HistoryEntry::Kind::kStepCompleted ? e->value : std::string_view(),
+          e->format});
+    }
+  }
+  CAIRN_RETURN_IF_ERROR(check_room_for_runs(1));
+  const RunId id = allocate_run_ids(1);
+  Result<log::Lsn> lsn = log_->append(
+      type_of(schema::RecordType::RunCreated),
+      build_run_replay(id, original->function_id, original->event, run, copied, clock_->now_us()));
+  if (!lsn.ok()) {
+    if (lsn.status().code() == StatusCode::kLimitExceeded) {
+      return lsn.status().with_context("the results of run " + std::to_string(run) +
+                                       " do not fit one record: replay it from the start");
+    }
+    return lsn.status();
+  }
+  CAIRN_RETURN_IF_ERROR(log_->wait_durable(*lsn));
+  return id;
 }
 
 Result<RunInfo> EngineCore::get_run(RunId run) const {

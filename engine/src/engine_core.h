@@ -40,6 +40,7 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
 
   Result<std::vector<SendResult>> send(std::span<const Event> events);
   Status cancel(RunId run, const std::string& reason);
+  Result<RunId> replay_run(RunId run, bool from_start);
   Result<RunInfo> get_run(RunId run) const;
   RunPage list_runs(const RunQuery& q) const;
   Result<std::vector<cairn::HistoryEntry>> run_history(RunId run, size_t limit) const;

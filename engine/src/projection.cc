@@ -98,7 +98,9 @@ void Projection::apply(log::Lsn lsn, log::RecordType type, std::span<const std::
 }
 
 RunState* Projection::create_run(RunId id, std::string_view function_id, Event event,
-                                 RunId parent_run, uint32_t parent_position, int64_t created_us) {
+                                 RunId parent_run, uint32_t parent_position, int64_t created_us,
+                                 const flatbuffers::Vector<flatbuffers::Offset<schema::CopiedOp>>*
+                                     copied) {
   if (id > max_run_id_) max_run_id_ = id;
   if (runs_.contains(id)) return nullptr;  // recorded twice: the first one stands
   const FunctionEntry* fn = registry_.find(function_id);
@@ -108,6 +110,19 @@ RunState* Projection::create_run(RunId id, std::string_view function_id, Event e
   run->parent_position = parent_position;
   run->created_us = created_us;
   run->created_lsn = lsn_;
+  if (copied != nullptr && copied->size() > 0) {
+    // A replay from the failed step: it starts with the original's results, which its code gets
+    // back without running anything (as a recovered run replays its own).
+    run->history = std::make_unique<std::vector<ReplayEntry>>();
+    for (const schema::CopiedOp* op : *copied) {
+      run->history->push_back(ReplayEntry{static_cast<OpKind>(op->kind()), false,
+                                          std::string(fb_view(op->step_id())),
+                                          std::string(fb_view(op->value())), std::nullopt});
+    }
+    run->positions.store(copied->size(), std::memory_order_relaxed);
+    run->status.store(RunStatus::kRunning, std::memory_order_relaxed);
+    run->replaying = live_;  // recovery decides in finish_replay
+  }
   RunState* r = run.release();  // owned by the table, then by the worker that frees it
   {
     std::unique_lock lock(table_mu_);
@@ -228,9 +243,10 @@ void Projection::on_event_accepted(const schema::EventAccepted& e) {
 
 void Projection::on_run_created(const schema::RunCreated& c) {
   const schema::StepRef* p = c.parent();
-  Event event{std::string(fb_view(c.event_name())), std::string(fb_view(c.event_data())), {}, c.ts_ms()};
+  Event event{std::string(fb_view(c.event_name())), std::string(fb_view(c.event_data())),
+              std::string(fb_view(c.event_id())), c.ts_ms()};
   create_run(c.run_id(), fb_view(c.function_id()), std::move(event), p ? p->run_id() : 0,
-             p ? p->position() : 0, c.created_us());
+             p ? p->position() : 0, c.created_us(), c.history());
   if (p == nullptr) return;
   RunState* parent = find(p->run_id());
   if (parent == nullptr) return;

@@ -89,7 +89,9 @@ class Projection {
   // gets the finished runs it kept. Returns the snapshot's LSN (replay goes on from there).
   // kCorruption when its contents contradict themselves (nothing then is usable: the caller
   // starts over with a new projection).
-  Result<uint64_t> load_snapshot(const SnapshotContents& snapshot, FinishedRuns& finished);
+  // `expected_lsn`: the LSN its file name gives (the header must agree).
+  Result<uint64_t> load_snapshot(const SnapshotContents& snapshot, FinishedRuns& finished,
+                                 uint64_t expected_lsn);
   // Canonical text of the state (see detail::describe_state).
   std::string describe() const;
   // Where the oldest unfinished run began (kNoLsn when none): retention keeps the log from there.
@@ -100,8 +102,11 @@ class Projection {
 
  private:
   RunState* find(RunId id) const;
+  // `copied`: the results a replayed run starts with (RunCreated.history), or null.
   RunState* create_run(RunId id, std::string_view function_id, Event event, RunId parent_run,
-                       uint32_t parent_position, int64_t created_us);
+                       uint32_t parent_position, int64_t created_us,
+                       const flatbuffers::Vector<flatbuffers::Offset<schema::CopiedOp>>* copied =
+                           nullptr);
   // `output_format` for a completed run; `at_us` when its last record says it ended.
   void finish_run(RunState& run, RunStatus status, std::string output, ValueFormat output_format,
                   std::string error, int64_t at_us);

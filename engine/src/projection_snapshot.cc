@@ -6,6 +6,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "cairn/schema/snapshot_generated.h"
 #include "flatbuffer_views.h"
@@ -236,14 +237,20 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn, int64_t
   return out.add(SnapshotFrameKind::kEnd, {eb.GetBufferPointer(), eb.GetSize()});
 }
 
-Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, FinishedRuns& finished) {
+Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, FinishedRuns& finished,
+                                           uint64_t expected_lsn) {
   auto bad = [](const std::string& what) {
     return Status(StatusCode::kCorruption, "snapshot contents: " + what);
   };
   const auto* header = fb::GetRoot<ss::SnapshotHeader>(snap.frames.front().payload.data());
   const auto* end = fb::GetRoot<ss::SnapshotEnd>(snap.frames.back().payload.data());
   // Check everything before changing anything.
+  if (header->lsn() != expected_lsn) {
+    return bad("the header says LSN " + std::to_string(header->lsn()) + ", the file name " +
+               std::to_string(expected_lsn));
+  }
   uint64_t runs = 0, fin = 0, dedup = 0;
+  std::unordered_set<RunId> ids;
   for (size_t i = 1; i + 1 < snap.frames.size(); ++i) {
     if (snap.frames[i].kind != SnapshotFrameKind::kChunk) return bad("a frame out of order");
     const auto* c = fb::GetRoot<ss::SnapshotChunk>(snap.frames[i].payload.data());
@@ -255,6 +262,9 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
             !in_range(op->kind(), OpKind::kStep, OpKind::kInvoke) ||
             !in_range(op->state(), OpState::kNone, OpState::kResolved)) {
           return bad("run " + std::to_string(r->id()) + " is not a valid unfinished run");
+        }
+        if (!ids.insert(r->id()).second || runs_.contains(r->id())) {
+          return bad("run " + std::to_string(r->id()) + " appears twice");
         }
         if (r->history() != nullptr) {
           for (const ss::SnapHistory* h : *r->history()) {
@@ -292,7 +302,7 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
         lsn_ = r->created_lsn();
         RunState* run = create_run(r->id(), fb_view(r->function_id()), get_event(r->event()),
                                    r->parent_run(), r->parent_position(), r->created_us());
-        if (run == nullptr) return bad("run " + std::to_string(r->id()) + " appears twice");
+        CAIRN_CHECK(run != nullptr);  // ids were checked above
         run->status.store(static_cast<RunStatus>(r->status()));
         run->positions.store(r->positions());
         if (r->history() != nullptr && r->history()->size() > 0) {

@@ -85,6 +85,27 @@ Bytes build_run_created(RunId run, std::string_view function_id, const Event& ev
   return finish(fbb);
 }
 
+Bytes build_run_replay(RunId run, std::string_view function_id, const Event& event,
+                       RunId original, std::span<const CopiedOpArgs> history, int64_t created_us) {
+  auto& fbb = builder();
+  std::vector<flatbuffers::Offset<schema::CopiedOp>> ops;
+  ops.reserve(history.size());
+  for (const CopiedOpArgs& h : history) {
+    auto id = str(fbb, h.step_id);
+    auto value = bytes(fbb, h.value);
+    ops.push_back(schema::CreateCopiedOp(fbb, static_cast<uint8_t>(h.kind), id, value,
+                                         static_cast<schema::ValueFormat>(h.format)));
+  }
+  auto hist = fbb.CreateVector(ops);
+  auto f = str(fbb, function_id);
+  auto name = str(fbb, event.name);
+  auto data = str(fbb, event.data);
+  auto event_id = str(fbb, event.id);
+  fbb.Finish(schema::CreateRunCreated(fbb, run, f, name, data, event.ts_ms, 0, created_us,
+                                      event_id, original, hist));
+  return finish(fbb);
+}
+
 Bytes build_step_completed(const StepRefArgs& step, uint32_t attempt, std::string_view output,
                            ValueFormat format, AttemptTimes times) {
   auto& fbb = builder();

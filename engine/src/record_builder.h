@@ -36,6 +36,17 @@ struct BatchedEvent {
 Bytes build_event_batch(std::span<const BatchedEvent> events, int64_t accepted_us);
 Bytes build_run_created(RunId run, std::string_view function_id, const Event& event,
                         const StepRefArgs* parent, int64_t created_us);
+// One result a replayed run starts with (see RunCreated.history).
+struct CopiedOpArgs {
+  OpKind kind = OpKind::kStep;
+  std::string_view step_id;
+  std::string_view value;
+  ValueFormat format = ValueFormat::kBytes;
+};
+// A replay of `original` (Engine::replay_run): the same function and input, and `history`
+// (empty: from the start).
+Bytes build_run_replay(RunId run, std::string_view function_id, const Event& event,
+                       RunId original, std::span<const CopiedOpArgs> history, int64_t created_us);
 // One attempt of a step's body: when it began and ended.
 struct AttemptTimes {
   int64_t started_us = 0;

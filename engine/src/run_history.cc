@@ -5,6 +5,7 @@
 
 #include <optional>
 
+#include "cairn/context.h"  // detail::OpKind
 #include "cairn/schema/record_schema.h"
 #include "flatbuffer_views.h"
 #include "json_field.h"
@@ -136,9 +137,24 @@ class HistoryBuilder {
     if (c.run_id() == run_) {
       HistoryEntry& h = push(HistoryEntry::Kind::kCreated);
       h.at = from_us(c.created_us());
-      h.event =
-          Event{std::string(fb_view(c.event_name())), std::string(fb_view(c.event_data())), {}, c.ts_ms()};
+      h.event = Event{std::string(fb_view(c.event_name())), std::string(fb_view(c.event_data())),
+                      std::string(fb_view(c.event_id())), c.ts_ms()};
       if (c.parent() != nullptr) h.run = c.parent()->run_id();
+      if (c.replay_of() != 0) h.value = "replay of run " + std::to_string(c.replay_of());
+      // A replay from the failed step starts with the original's results (attempt 0: copied).
+      if (c.history() != nullptr) {
+        uint32_t position = 0;
+        for (const schema::CopiedOp* op : *c.history()) {
+          const bool step = op->kind() == static_cast<uint8_t>(detail::OpKind::kStep);
+          HistoryEntry& e = push(step ? HistoryEntry::Kind::kStepCompleted
+                                      : HistoryEntry::Kind::kSleepStarted);
+          e.position = position++;
+          e.step_id = fb_view(op->step_id());
+          e.at = e.finished_at = from_us(c.created_us());
+          e.value = bytes_of(op->value());
+          e.format = static_cast<ValueFormat>(op->value_format());
+        }
+      }
     }
     if (const schema::StepRef* p = c.parent(); mine(p)) {
       HistoryEntry& h = push(HistoryEntry::Kind::kInvoked);

@@ -67,31 +67,49 @@ void Snapshotter::run() {
     bool newer = false;
     Result<SnapshotContents> c = read_snapshot_file(*fs_, dir_ + "/" + from_->name,
                                                     options_.snapshot_bytes_max, &newer);
-    Result<uint64_t> lsn = c.ok() ? projection_.load_snapshot(*c, finished_) : c.status();
+    Result<uint64_t> lsn =
+        c.ok() ? projection_.load_snapshot(*c, finished_, from_->lsn) : c.status();
     if (!lsn.ok()) {
       note(lsn.status().with_context("the snapshotter loading " + from_->name));
       return;
     }
     next_lsn_ = snapshot_lsn_ = *lsn;
+    good_.push_back(*from_);
   }
+  bool more = false;
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, kPollInterval,
-                   [this] { return stopping_ || poked_.load(std::memory_order_relaxed); });
+      // No wait while the last turn stopped at its cap: the log is ahead.
+      if (!more) {
+        cv_.wait_for(lock, kPollInterval,
+                     [this] { return stopping_ || poked_.load(std::memory_order_relaxed); });
+      }
       if (stopping_) break;
     }
     poked_.store(false, std::memory_order_relaxed);
     pending_.store(0, std::memory_order_relaxed);
-    st = catch_up(false);
-    if (!st.ok()) note(st);
+    st = catch_up(false, &more);
+    if (!st.ok()) {
+      note(st);
+      more = false;
+      // The next attempt waits for another snapshot_every_records (a full disk, an I/O error:
+      // not retried in a loop).
+      records_since_ = 0;
+      bytes_since_ = 0;
+    }
   }
-  st = catch_up(true);
+  st = catch_up(true, &more);
   if (!st.ok()) note(st);
 }
 
-Status Snapshotter::catch_up(bool final) {
-  for (uint64_t n = 0; final || n < kRecordsPerTurn; ++n) {
+Status Snapshotter::catch_up(bool final, bool* more) {
+  *more = false;
+  for (uint64_t n = 0;; ++n) {
+    if (!final && n == kRecordsPerTurn) {
+      *more = true;
+      break;
+    }
     if (!reader_) {
       CAIRN_ASSIGN_OR_RETURN(reader_, log_->read_from(next_lsn_));
     }
@@ -125,7 +143,16 @@ Status Snapshotter::write_snapshot() {
   CAIRN_ASSIGN_OR_RETURN(auto out, SnapshotFileWriter::create(fs_, dir_, lsn));
   CAIRN_RETURN_IF_ERROR(
       projection_.write_snapshot(*out, lsn, core_.clock().now_us(), finished_));
+  if (out->bytes() > options_.snapshot_bytes_max) {
+    // Recovery would refuse to load it: not committed (the writer removes it), no retention.
+    return Status(StatusCode::kLimitExceeded,
+                  "a snapshot of " + std::to_string(out->bytes()) +
+                      " bytes would pass snapshot_bytes_max (" +
+                      std::to_string(options_.snapshot_bytes_max) + "): not written");
+  }
   CAIRN_RETURN_IF_ERROR(out->commit());
+  std::erase_if(good_, [&](const SnapshotName& g) { return g.lsn == lsn; });  // rewritten
+  good_.insert(good_.begin(), SnapshotName{lsn, snapshot_file_name(lsn)});
   const uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                 std::chrono::steady_clock::now() - t0)
                                                 .count());
@@ -143,17 +170,28 @@ Status Snapshotter::write_snapshot() {
 }
 
 Status Snapshotter::remove_old_snapshots_and_segments() {
-  CAIRN_ASSIGN_OR_RETURN(std::vector<SnapshotName> snaps, list_snapshots(*fs_, dir_));
   const size_t kept = std::max<size_t>(1, options_.snapshots_kept);
-  for (size_t i = kept; i < snaps.size(); ++i) {
-    CAIRN_RETURN_IF_ERROR(fs_->remove(dir_ + "/" + snaps[i].name));
+  bool removed_any = false;
+  while (good_.size() > kept) {
+    CAIRN_RETURN_IF_ERROR(fs_->remove(dir_ + "/" + good_.back().name));
+    good_.pop_back();
+    removed_any = true;
   }
-  if (snaps.size() > kept) CAIRN_RETURN_IF_ERROR(fs_->fsync_dir(dir_));
-  if (!options_.retention || snaps.empty()) return Status();
+  // Files older than the oldest kept (an earlier incarnation's) are never needed again.
+  CAIRN_ASSIGN_OR_RETURN(std::vector<SnapshotName> listed, list_snapshots(*fs_, dir_));
+  for (const SnapshotName& s : listed) {
+    if (s.lsn < good_.back().lsn) {
+      CAIRN_RETURN_IF_ERROR(fs_->remove(dir_ + "/" + s.name));
+      removed_any = true;
+    }
+  }
+  if (removed_any) CAIRN_RETURN_IF_ERROR(fs_->fsync_dir(dir_));
+  if (!options_.retention) return Status();
   // Recovery may fall back to the oldest snapshot kept, and replays the log from its LSN; an
-  // unfinished run's records stay for run_history (and tools) until it ends.
-  const uint64_t oldest_kept = snaps[std::min(kept, snaps.size()) - 1].lsn;
-  const uint64_t keep_from = std::min(oldest_kept, projection_.oldest_live_created_lsn());
+  // unfinished run's records stay for run_history (and tools) until it ends; and never past the
+  // snapshot just written.
+  const uint64_t keep_from =
+      std::min({good_.back().lsn, projection_.oldest_live_created_lsn(), snapshot_lsn_});
   const auto sealed_before = std::chrono::system_clock::now() - options_.history_window;
   CAIRN_ASSIGN_OR_RETURN(log::SegmentsRemoved removed,
                          log_->remove_segments_before(keep_from, sealed_before));

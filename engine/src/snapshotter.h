@@ -61,7 +61,9 @@ class Snapshotter final : private ProjectionEffects {
 
  private:
   void run();
-  Status catch_up(bool final);
+  // Applies what is durable (at most kRecordsPerTurn unless `final`) and writes the snapshots
+  // that fall due. *more: it stopped at the cap with more to read.
+  Status catch_up(bool final, bool* more);
   Status write_snapshot();
   Status remove_old_snapshots_and_segments();
 
@@ -87,6 +89,9 @@ class Snapshotter final : private ProjectionEffects {
   uint64_t next_lsn_ = 0;  // the state includes every record below this
   uint64_t snapshot_lsn_ = 0;
   bool dir_ready_ = false;
+  // The snapshots known good, newest first: the one recovery loaded and those written since.
+  // Only these count for retention and are rotated out; other files are never trusted.
+  std::vector<SnapshotName> good_;
   uint64_t records_since_ = 0;
   uint64_t bytes_since_ = 0;
 

@@ -109,6 +109,34 @@ Result<bool> SegmentCursor::one_block_gap() {
 
 Result<SegmentCursor::Next> SegmentCursor::next(format::DecodedFrame* frame, uint64_t* offset) {
   if (stopped_) return stop_result_;
+  CAIRN_ASSIGN_OR_RETURN(const Next n, next_frame(frame, offset));
+  if (n == Next::kBad && followed_at_ != kNone) CAIRN_RETURN_IF_ERROR(blame_followed_frame());
+  return n;
+}
+
+Status SegmentCursor::blame_followed_frame() {
+  const uint64_t at = followed_at_;
+  followed_at_ = kNone;
+  CAIRN_ASSIGN_OR_RETURN(const std::byte* h, bytes(at, kFrameHeaderSize));
+  const uint32_t size = format::peek_frame_size({h, kFrameHeaderSize});
+  format::FrameCheck check = format::FrameCheck::kBadLength;
+  if (size != format::kNoSize && at + size <= file_size_) {
+    CAIRN_ASSIGN_OR_RETURN(const std::byte* f, bytes(at, size));
+    format::DecodedFrame frame;
+    check = format::decode_frame({f, size}, followed_lsn_, verifier_, &frame);
+  }
+  if (check == format::FrameCheck::kOk) return Status();  // the damage is where it was found
+  expected_lsn_ = followed_lsn_;
+  data_end_ = at;
+  const bool intact =
+      check == format::FrameCheck::kBadTag || check == format::FrameCheck::kBadPayload;
+  (void)stop_bad(at, std::string(format::frame_check_name(check)), intact,
+                 size == format::kNoSize ? at + kFrameHeaderSize : at + size);
+  return Status();
+}
+
+Result<SegmentCursor::Next> SegmentCursor::next_frame(format::DecodedFrame* frame,
+                                                      uint64_t* offset) {
   for (;;) {
     if (pos_ + 8 > file_size_) {
       stopped_ = true;
@@ -151,6 +179,8 @@ Result<SegmentCursor::Next> SegmentCursor::next(format::DecodedFrame* frame, uin
                       file_size_);
     }
     if (expected_lsn_ + size <= check_from_ && format::load_header(h).lsn == expected_lsn_) {
+      followed_at_ = pos_;
+      followed_lsn_ = expected_lsn_;
       pos_ += size;
       data_end_ = pos_;
       expected_lsn_ += size;
@@ -189,6 +219,7 @@ Result<SegmentCursor::Next> SegmentCursor::next(format::DecodedFrame* frame, uin
     pos_ += size;
     data_end_ = pos_;
     expected_lsn_ += size;
+    followed_at_ = kNone;
     return Next::kFrame;
   }
 }

@@ -76,6 +76,10 @@ class SegmentCursor {
   // leaves when the next batch was written while it was in flight — the block is all zeros and
   // the next one starts with the very frame the LSN chain expects. Anything else is the end.
   Result<bool> one_block_gap();
+  Result<Next> next_frame(format::DecodedFrame* frame, uint64_t* offset);
+  // After a stop at damage: if the frame before it was only followed and is itself damaged, the
+  // damage is reported there (at its offset and LSN) instead.
+  Status blame_followed_frame();
 
   FileSystem& fs_;
   std::string path_;
@@ -96,6 +100,11 @@ class SegmentCursor {
   Lsn expected_lsn_ = 0;
   Lsn check_from_ = 0;
   uint64_t frames_followed_ = 0;
+  // The last frame followed without a check, until a checked frame comes: when damage follows
+  // it, that frame is checked after all — a damaged length there explains what comes next.
+  static constexpr uint64_t kNone = ~uint64_t{0};
+  uint64_t followed_at_ = kNone;
+  Lsn followed_lsn_ = 0;
   uint64_t data_end_ = 0;
   bool stopped_ = false;
   Next stop_result_ = Next::kEnd;

@@ -214,6 +214,7 @@ TEST_F(SnapshotTest, DamagedSnapshotsFallBackToAnOlderOneThenToAFullReplay) {
   const std::vector<fs::path> snaps = snapshot_files(dir_.path());
   ASSERT_EQ(snaps.size(), 2u);
   const auto full = state_of(copy_without_snapshots(), false);
+  const fs::path quarantine = dir_.path() / "snapshots" / "quarantine";
 
   flip_byte(snaps[0], fs::file_size(snaps[0]) / 2);
   RecoveryStats rec;
@@ -223,14 +224,37 @@ TEST_F(SnapshotTest, DamagedSnapshotsFallBackToAnOlderOneThenToAFullReplay) {
   EXPECT_NE(rec.snapshot_problems[0].find(snaps[0].string()), std::string::npos);
   EXPECT_NE(rec.snapshot_problems[0].find("checksum"), std::string::npos)
       << rec.snapshot_problems[0];
+  // Kept, never deleted, and out of the way: moved aside.
+  EXPECT_TRUE(fs::exists(quarantine / snaps[0].filename()));
 
   fs::resize_file(snaps[1], fs::file_size(snaps[1]) - 3);  // a torn copy
   EXPECT_EQ(state_of(dir_.path(), true, &rec), full);
   EXPECT_TRUE(rec.snapshot.empty());
-  ASSERT_EQ(rec.snapshot_problems.size(), 2u);
-  EXPECT_NE(rec.snapshot_problems[1].find("past the file's end"), std::string::npos)
-      << rec.snapshot_problems[1];
-  EXPECT_TRUE(fs::exists(snaps[0]) && fs::exists(snaps[1]));  // reported, never removed
+  ASSERT_EQ(rec.snapshot_problems.size(), 1u);
+  EXPECT_NE(rec.snapshot_problems[0].find("past the file's end"), std::string::npos)
+      << rec.snapshot_problems[0];
+  EXPECT_TRUE(fs::exists(quarantine / snaps[1].filename()));
+}
+
+TEST_F(SnapshotTest, ASnapshotWhoseContentsContradictThemselvesIsSkipped) {
+  options_.snapshot_on_shutdown = false;
+  build_history(4);
+  const std::vector<fs::path> snaps = snapshot_files(dir_.path());
+  ASSERT_EQ(snaps.size(), 2u);
+  // Whole and checksummed, but named for another LSN than its header says (one past it: still
+  // within the log, and the newest).
+  const std::string name = snaps[0].filename().string();
+  const uint64_t lsn = std::stoull(name.substr(9, 20));
+  char renamed[64];
+  std::snprintf(renamed, sizeof renamed, "snapshot-%020llu.snap",
+                static_cast<unsigned long long>(lsn + 1));
+  fs::rename(snaps[0], dir_.path() / "snapshots" / renamed);
+  RecoveryStats rec;
+  EXPECT_EQ(state_of(dir_.path(), true, &rec), state_of(copy_without_snapshots(), false));
+  EXPECT_EQ(rec.snapshot, snaps[1].string());
+  ASSERT_EQ(rec.snapshot_problems.size(), 1u) << rec.snapshot;
+  EXPECT_NE(rec.snapshot_problems[0].find("the header says"), std::string::npos)
+      << rec.snapshot_problems[0];
 }
 
 TEST_F(SnapshotTest, SnapshotOfANewerFormatIsRefusedUnchanged) {

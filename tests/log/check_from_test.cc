@@ -95,5 +95,24 @@ TEST(CheckFrom, DamageAfterTheLsnIsStillFound) {
   EXPECT_EQ(log.status().code(), StatusCode::kCorruption) << log.status().to_string();
 }
 
+TEST(CheckFrom, ADamagedLengthBeforeTheLsnIsCorruptionNeverATornTail) {
+  cairn::testing::TempDir dir;
+  const Written w = write_log(dir.path());
+  // The length field of the last segment's first frame: followed, not checked, it would lead the
+  // reader into the middle of a frame — which must not look like a torn write to cut.
+  const std::filesystem::path last = w.segments.back();
+  const auto size_before = std::filesystem::file_size(last);
+  cairn::testing::flip_bit(last, 4096 + 8, 6);
+  LogOptions o = small_log_options();
+  o.open_checks_from = w.lsns.back();
+  auto log = Log::open(dir.path(), o);
+  ASSERT_FALSE(log.ok()) << "opened: the damage was cut as a torn tail";
+  EXPECT_EQ(log.status().code(), StatusCode::kCorruption) << log.status().to_string();
+  EXPECT_NE(log.status().message().find("offset 4096"), std::string::npos)
+      << log.status().to_string();
+  EXPECT_EQ(std::filesystem::file_size(last), size_before);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "quarantine"));
+}
+
 }  // namespace
 }  // namespace cairn::log

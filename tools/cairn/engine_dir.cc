@@ -48,4 +48,15 @@ Result<std::filesystem::path> engine_log_dir(const std::filesystem::path& dir) {
   return log_dir;
 }
 
+EngineOptions tool_engine_options(const std::filesystem::path& dir) {
+  EngineOptions o;
+  o.dir = dir;
+  o.workers = 1;
+  o.snapshot_on_shutdown = false;
+  o.snapshot_every_records = ~uint64_t{0};
+  o.snapshot_every_bytes = ~uint64_t{0};
+  o.retention = false;
+  return o;
+}
+
 }  // namespace cairn::tools

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "cairn/engine.h"
 #include "cairn/log/status.h"
 
 namespace cairn::tools {
@@ -11,5 +12,12 @@ namespace cairn::tools {
 // DIR/log when it is a readable log directory; else a message that says what is wrong and what
 // DIR should be (a log directory passed by mistake is named as such).
 Result<std::filesystem::path> engine_log_dir(const std::filesystem::path& dir);
+
+// The options of the engine a command opens in DIR to write (events send, runs cancel, runs
+// replay): one worker and no function (nothing runs), and it neither writes a snapshot nor runs
+// retention — those follow the application's own settings (its dedup window, finished runs
+// kept, history window), which the tool does not know: the application's next start replays
+// what the tool appended after its newest snapshot.
+EngineOptions tool_engine_options(const std::filesystem::path& dir);
 
 }  // namespace cairn::tools

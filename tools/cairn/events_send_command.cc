@@ -93,10 +93,7 @@ int run_events_send(const EventsSendArgs& args) {
     }
   }
 
-  EngineOptions options;
-  options.dir = args.dir;
-  options.workers = 1;  // nothing runs here: no function is registered
-  std::unique_ptr<Engine> engine = Engine::create(std::move(options));
+  std::unique_ptr<Engine> engine = Engine::create(tool_engine_options(args.dir));
   if (Status s = engine->start(); !s.ok()) return engine_failed("opening the engine", s, args.dir);
 
   const std::set<RunId> waiting_before = waiting_runs(*engine);

@@ -231,10 +231,7 @@ int run_runs_cancel(const RunsCancelArgs& args) {
   RunId failed_id = 0;
   if (!targets.empty()) {
     // 2. Open the engine (takes DIR's lock; a torn tail is cut here) and check with it.
-    EngineOptions options;
-    options.dir = args.dir;
-    options.workers = 1;  // nothing runs here: no function is registered
-    std::unique_ptr<Engine> engine = Engine::create(std::move(options));
+    std::unique_ptr<Engine> engine = Engine::create(tool_engine_options(args.dir));
     if (Status s = engine->start(); !s.ok()) return engine_failed("opening the engine", s, args.dir);
     std::vector<std::string> problems;
     std::vector<Target> checked;

@@ -26,6 +26,7 @@ void add_runs_commands(CLI::App& root, CommandRun* selected) {
   add_runs_list_command(*runs_group, selected);
   add_runs_show_command(*runs_group, selected);
   add_runs_cancel_command(*runs_group, selected);
+  add_runs_replay_command(*runs_group, selected);
 }
 
 CLI::Validator run_status_name_check() {

@@ -24,6 +24,7 @@ void add_runs_commands(CLI::App& root, CommandRun* selected);
 void add_runs_list_command(CLI::App& runs_group, CommandRun* selected);
 void add_runs_show_command(CLI::App& runs_group, CommandRun* selected);
 void add_runs_cancel_command(CLI::App& runs_group, CommandRun* selected);
+void add_runs_replay_command(CLI::App& runs_group, CommandRun* selected);
 
 // Accepts the names of RunStatus (queued, running, sleeping, waiting, completed, failed,
 // cancelled).

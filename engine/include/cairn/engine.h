@@ -235,6 +235,17 @@ class Engine {
   // entries; kNotFound for a run this engine does not know.
   Result<std::vector<HistoryEntry>> run_history(RunId run, size_t limit = 10'000) const;
 
+  // Runs a finished run again, as a new run of the same function with the same input (its id is
+  // returned; RunCreated.replay_of names the original). kFailedStep, for a failed run: the new
+  // run starts with the original's step results and finished sleeps up to the step that failed —
+  // its code gets them back without running anything — and runs that step again, then goes on
+  // (a run that waited for an event, sent one or invoked a run before it failed is refused with
+  // the reason: replay it from the start). kStart: from the beginning, any finished run.
+  // kInvalidArgument for a run that is not finished (or not failed, for kFailedStep),
+  // kNotFound for one no longer kept in memory (runs_finished_kept).
+  enum class ReplayFrom : uint8_t { kFailedStep, kStart };
+  Result<RunId> replay_run(RunId run, ReplayFrom from = ReplayFrom::kFailedStep);
+
   // Lets steps that are executing finish and become durable, then stops. Unfinished runs stay in
   // the log and resume on the next start(). Idempotent.
   Status shutdown();

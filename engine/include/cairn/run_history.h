@@ -22,7 +22,8 @@ using TimePoint = std::chrono::system_clock::time_point;
 
 struct HistoryEntry {
   enum class Kind : uint8_t {
-    kCreated,        // the run was created: `event` is its input; `run` the parent (invoke)
+    kCreated,        // the run was created: `event` is its input; `run` the parent (invoke);
+                     // `value` "replay of run N" for Engine::replay_run
     kStepCompleted,  // an attempt of ctx.run succeeded: `value`
     kStepFailed,     // an attempt failed: `value` is the error; `deadline` the retry (or none)
     kSleepStarted,   // ctx.sleep: until `deadline`
@@ -39,7 +40,7 @@ struct HistoryEntry {
   uint64_t lsn = 0;         // of the record that tells it
   uint32_t position = 0;    // the operation's place in the run (not for kCreated and the end)
   std::string step_id{};    // the operation's id
-  uint32_t attempt = 0;     // steps: 1 for the first attempt
+  uint32_t attempt = 0;     // steps: 1 for the first attempt; 0: a result a replay copied
   TimePoint at;             // when it happened (a step attempt: when its body began)
   TimePoint finished_at{};  // a step attempt: when its body ended
   TimePoint deadline{};     // sleep wake, wait timeout, next retry; the epoch when none

@@ -1,0 +1,214 @@
+// `cairn runs replay DIR (RUN_ID... | --failed [--function F] [--since T]) [--from-start]`: runs
+// finished runs again, on a stopped engine's directory. By default a failed run resumes at its
+// failed step as a new run (Engine::replay_run: the steps that succeeded are not run again); with
+// --from-start a new run starts from the beginning with the same input. The tool registers no
+// function, so the new runs are queued: the application's engine runs them when it next starts.
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cairn/engine.h"
+#include "engine_dir.h"
+#include "run_scan.h"
+#include "runs_commands.h"
+#include "time_text.h"
+
+namespace cairn::tools {
+// A named namespace: the unity build joins anonymous namespaces of neighbouring files.
+namespace runs_replay_impl {
+
+constexpr const char* kCommand = "runs replay";
+
+struct RunsReplayArgs {
+  std::string dir;
+  std::vector<RunId> ids;
+  bool failed = false;
+  std::string function;
+  std::string since;
+  bool from_start = false;
+  bool json = false;
+};
+
+struct Outcome {
+  RunId original = 0;
+  RunId replay = 0;  // 0: not replayed (`why` says why)
+  std::string function;
+  std::string why;
+};
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// --failed: the failed runs in the log (of F, created since T), oldest first.
+Result<std::vector<RunId>> failed_runs(const std::filesystem::path& log_dir,
+                                       const std::string& function, std::optional<int64_t> since) {
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<log::LogReader> reader, open_engine_log(log_dir));
+  std::vector<RunId> out;
+  RunScanner scanner([&](RunSummary&& r) {
+    if (r.status == RunStatus::kFailed && (function.empty() || r.function == function) &&
+        (!since || r.created_us >= *since)) {
+      out.push_back(r.id);
+    }
+  });
+  for (;;) {
+    CAIRN_ASSIGN_OR_RETURN(const log::ReadRecord* record, reader->next());
+    if (record == nullptr) break;
+    scanner.add(*record);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+int run_runs_replay(const RunsReplayArgs& args) {
+  if (args.ids.empty() && !args.failed) {
+    std::fprintf(stderr,
+                 "cairn %s: name the runs to replay: RUN_ID... or --failed\nRun `cairn %s "
+                 "--help` for usage.\n",
+                 kCommand, kCommand);
+    return kExitUsage;
+  }
+  std::optional<int64_t> since;
+  if (!args.since.empty()) {
+    Result<int64_t> t = parse_time(args.since, now_us());
+    if (!t.ok()) return fail_unreadable(kCommand, t.status());
+    since = *t;
+  }
+  Result<std::filesystem::path> log_dir = engine_log_dir(args.dir);
+  if (!log_dir.ok()) return fail_unreadable(kCommand, log_dir.status());
+  std::vector<RunId> ids = args.ids;
+  if (args.failed) {
+    Result<std::vector<RunId>> found = failed_runs(*log_dir, args.function, since);
+    if (!found.ok()) {
+      std::fprintf(stderr, "cairn %s: reading the log: %s\n", kCommand,
+                   found.status().message().c_str());
+      return found.status().code() == StatusCode::kCorruption ? kExitDamage : kExitUsage;
+    }
+    ids = std::move(*found);
+  }
+
+  std::vector<Outcome> outcomes;
+  Status closed;
+  if (!ids.empty()) {
+    std::unique_ptr<Engine> engine = Engine::create(tool_engine_options(args.dir));
+    if (Status s = engine->start(); !s.ok()) {
+      std::fprintf(stderr, "cairn %s: opening the engine: %s%s\n", kCommand, s.message().c_str(),
+                   s.code() == StatusCode::kLocked
+                       ? "\nDIR is in use by a running engine: replay through it "
+                         "(Engine::replay_run). Nothing was replayed."
+                       : "");
+      return s.code() == StatusCode::kCorruption ? kExitDamage : kExitRefused;
+    }
+    const auto from = args.from_start ? Engine::ReplayFrom::kStart : Engine::ReplayFrom::kFailedStep;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      Outcome o{.original = ids[i]};
+      if (Result<RunInfo> info = engine->get_run(ids[i]); info.ok()) o.function = info->function_id;
+      Result<RunId> r = engine->replay_run(ids[i], from);
+      if (r.ok()) {
+        o.replay = *r;
+      } else {
+        o.why = r.status().message();
+      }
+      if (!args.json && ids.size() >= 20 && (i + 1) % 10 == 0) {
+        std::fprintf(stderr, "replaying: %zu of %zu\n", i + 1, ids.size());
+      }
+      outcomes.push_back(std::move(o));
+    }
+    closed = engine->shutdown();
+  }
+
+  const size_t queued = static_cast<size_t>(
+      std::count_if(outcomes.begin(), outcomes.end(), [](const Outcome& o) { return o.replay; }));
+  std::string out;
+  if (args.json) {
+    nlohmann::json runs = nlohmann::json::array();
+    for (const Outcome& o : outcomes) {
+      runs.push_back({{"run", o.original},
+                      {"function", o.function},
+                      {"replay", o.replay == 0 ? nlohmann::json(nullptr) : nlohmann::json(o.replay)},
+                      {"error", o.why.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.why)}});
+    }
+    out = nlohmann::json{{"from", args.from_start ? "start" : "failed step"},
+                         {"runs", std::move(runs)},
+                         {"queued", queued}}
+              .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+          "\n";
+  } else {
+    for (const Outcome& o : outcomes) {
+      if (o.replay != 0) {
+        out += "run " + std::to_string(o.original) + " (" + o.function + ") -> run " +
+               std::to_string(o.replay) +
+               (args.from_start ? ", from the start\n" : ", from its failed step\n");
+      } else {
+        out += "run " + std::to_string(o.original) + " not replayed: " + o.why + "\n";
+      }
+    }
+    if (ids.empty()) {
+      out += "no failed runs" + (args.function.empty() ? "" : " of function " + args.function) +
+             (since ? " created since " + utc_time(*since) : std::string()) +
+             ": nothing to replay\n";
+    } else {
+      out += std::to_string(queued) + " of " + std::to_string(ids.size()) +
+             " queued; they run when the application's engine starts on " + args.dir + "\n";
+    }
+  }
+  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
+    return fail_unreadable(kCommand, errno_status(errno, "writing the output"));
+  }
+  if (!closed.ok()) {
+    std::fprintf(stderr, "cairn %s: closing the engine: %s\n", kCommand, closed.message().c_str());
+    return kExitRefused;
+  }
+  return queued == outcomes.size() ? kExitOk : kExitNotFound;
+}
+
+}  // namespace runs_replay_impl
+
+void add_runs_replay_command(CLI::App& runs_group, CommandRun* selected) {
+  auto args = std::make_shared<runs_replay_impl::RunsReplayArgs>();
+  CLI::App* cmd = runs_group.add_subcommand(
+      "replay",
+      "Run finished runs again (a failed run from its failed step, or --from-start) on a stopped "
+      "engine's directory; takes the engine's lock");
+  cmd->add_option("DIR", args->dir, "The engine's directory (EngineOptions::dir)")->required();
+  CLI::Option* ids = cmd->add_option("RUN_ID", args->ids, "Runs to replay")->check(non_negative());
+  CLI::Option* failed =
+      cmd->add_flag("--failed", args->failed, "Instead of ids: every failed run in the log")
+          ->excludes(ids);
+  cmd->add_option("--function", args->function, "With --failed: only runs of this function id")
+      ->type_name("F")
+      ->needs(failed);
+  cmd->add_option("--since", args->since,
+                  "With --failed: only runs created at or after T: 2026-11-28T09:14:03Z (RFC "
+                  "3339; no zone: UTC), 2026-11-28, or an age: 90s, 15m, 2h, 7d")
+      ->type_name("T")
+      ->needs(failed);
+  cmd->add_flag("--from-start", args->from_start,
+                "Start each again from the beginning with the same input (any finished run); by "
+                "default a failed run resumes at its failed step, the steps that succeeded kept");
+  cmd->add_flag("--json", args->json,
+                "One JSON object: {\"from\", \"runs\": [{run, function, replay, error}], "
+                "\"queued\"}");
+  cmd->footer(
+      "Each replay is a new run (Engine::replay_run; RunCreated.replay_of names the original),\n"
+      "durable when it is printed. The tool registers no function: the new runs run when the\n"
+      "application's engine next starts on DIR. From the failed step, a run that waited for an\n"
+      "event, sent one or invoked a run before it failed is refused with the reason.\n"
+      "Exit status: 0 every run queued (also when --failed finds none), 1 the log is damaged,\n"
+      "2 usage error or DIR cannot be read, 3 some runs were not replayed (each is named; the\n"
+      "others are queued), 4 the engine could not do it (DIR is in use by a running engine).");
+  cmd->callback([args, selected] {
+    *selected = [args] { return runs_replay_impl::run_runs_replay(*args); };
+  });
+}
+
+}  // namespace cairn::tools
