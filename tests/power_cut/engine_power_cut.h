@@ -26,7 +26,8 @@ struct EngineCutResult {
   std::string summary;  // the crash checks' summary line
   uint64_t cuts = 0;
   uint64_t cuts_during_start = 0;
-  // Cuts after which a snapshot was there to load (and matched a full replay).
+  // Disk images (after a cut, and the last one) on which a snapshot was there to load, and the
+  // state from it matched a full replay.
   uint64_t snapshot_loads = 0;
 };
 

@@ -31,10 +31,10 @@ TEST(EnginePowerCut, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossPowerCuts) 
   std::cout << "[ power    ] engine: " << rounds << " rounds of seed " << seed << ", " << cuts
             << " power cuts (" << cuts_during_start
             << " during start(), " << snapshot_loads
-            << " with a snapshot to load, each the state of a full replay); the last round: " << last_summary << std::endl;
+            << " images with a snapshot to load, each the state of a full replay); the last round: " << last_summary << std::endl;
   EXPECT_EQ(failure, "");
   EXPECT_GT(cuts, rounds) << "most rounds ended before their cuts: the rounds proved little";
-  EXPECT_GT(snapshot_loads, 0u) << "no cut left a snapshot: the comparison proved nothing";
+  EXPECT_GE(snapshot_loads, rounds) << "a round ended without a snapshot to compare";
 }
 
 }  // namespace
