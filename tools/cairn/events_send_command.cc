@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cairn/engine.h"
+#include "engine_dir.h"
 #include "events_commands.h"
 
 namespace cairn::tools {
