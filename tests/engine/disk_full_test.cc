@@ -2,7 +2,10 @@
 // refuses new events at once with kNoSpace (naming the cause), runs in progress wait, and when
 // space returns everything goes on — the events accepted before are not lost, and a restart finds
 // every acknowledged run finished once.
+#include <atomic>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "engine_fixture.h"
 #include "support/faulty_io.h"

@@ -5,6 +5,7 @@
 // after a restart, from a snapshot or from a full replay.
 #include <atomic>
 
+#include "cairn/errors.h"
 #include "engine_fixture.h"
 
 namespace cairn {

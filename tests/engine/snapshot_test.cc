@@ -3,9 +3,13 @@
 // detail::describe_state, with no functions registered so that nothing runs), and both finish
 // every run the same way; damaged snapshots fall back to an older one or a full replay, a newer
 // format is refused, and retention takes out old segments but never what recovery needs.
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "engine_fixture.h"
 #include "engine_internal.h"
