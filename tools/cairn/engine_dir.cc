@@ -1,8 +1,10 @@
 // engine_log_dir (see engine_dir.h).
 #include "engine_dir.h"
 
+#include <cstdio>
 #include <system_error>
 
+#include "command.h"
 #include "log_dir_check.h"
 
 namespace cairn::tools {
@@ -57,6 +59,28 @@ EngineOptions tool_engine_options(const std::filesystem::path& dir) {
   o.snapshot_every_bytes = ~uint64_t{0};
   o.retention = false;
   return o;
+}
+
+int report_engine_error(std::string_view command, std::string_view what, const Status& st,
+                        const std::filesystem::path& dir, std::string_view in_use_hint) {
+  std::string hint;
+  int code = kExitRefused;
+  switch (st.code()) {
+    case StatusCode::kLocked:
+      hint = "\n" + dir.string() + " is in use by a running engine: " + std::string(in_use_hint);
+      break;
+    case StatusCode::kCorruption:
+      hint = "\n`cairn log verify " + (dir / "log").string() +
+             "` says what the damage is; `cairn log recover` repairs it.";
+      code = kExitDamage;
+      break;
+    default:  // a limit, an I/O error, a log this build cannot open
+      break;
+  }
+  std::fprintf(stderr, "cairn %.*s: %.*s: %s%s\n", static_cast<int>(command.size()),
+               command.data(), static_cast<int>(what.size()), what.data(), st.message().c_str(),
+               hint.c_str());
+  return code;
 }
 
 }  // namespace cairn::tools

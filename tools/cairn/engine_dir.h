@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string_view>
 
 #include "cairn/engine.h"
 #include "cairn/log/status.h"
@@ -19,5 +20,11 @@ Result<std::filesystem::path> engine_log_dir(const std::filesystem::path& dir);
 // kept, history window), which the tool does not know: the application's next start replays
 // what the tool appended after its newest snapshot.
 EngineOptions tool_engine_options(const std::filesystem::path& dir);
+
+// An error of the engine a command opened, printed with what to do about it, as the exit code:
+// DIR in use by a running engine (exit 4, with `in_use_hint`: what to use instead), a damaged
+// log (exit 1, pointing to `cairn log verify` and `recover`), anything else (exit 4).
+int report_engine_error(std::string_view command, std::string_view what, const Status& st,
+                        const std::filesystem::path& dir, std::string_view in_use_hint);
 
 }  // namespace cairn::tools

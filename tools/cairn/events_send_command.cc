@@ -38,25 +38,8 @@ int usage(const std::string& message) {
 
 // An engine error as an exit code, with what to do about it.
 int engine_failed(std::string_view what, const Status& st, const std::string& dir) {
-  std::string hint;
-  int code = kExitRefused;
-  switch (st.code()) {
-    case StatusCode::kLocked:
-      hint = "\n" + dir +
-             " is in use by a running engine: send the event through that engine (its "
-             "send() API); this command works on a stopped engine's directory.";
-      break;
-    case StatusCode::kCorruption:
-      hint = "\n`cairn log verify " + (std::filesystem::path(dir) / "log").string() +
-             "` says what the damage is.";
-      code = kExitDamage;
-      break;
-    default:  // a limit, an I/O error, a log this build cannot open
-      break;
-  }
-  std::fprintf(stderr, "cairn events send: %.*s: %s%s\n", static_cast<int>(what.size()),
-               what.data(), st.message().c_str(), hint.c_str());
-  return code;
+  return report_engine_error("events send", what, st, dir,
+                             "send the event through that engine (its send() API); this command works on a stopped engine's directory.");
 }
 
 // The runs waiting (in wait_for_event or for an invoked run) in the engine now.

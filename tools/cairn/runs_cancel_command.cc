@@ -50,21 +50,6 @@ struct Target {
   RunStatus was = RunStatus::kQueued;  // its status when it was cancelled
 };
 
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-CLI::Validator time_check() {
-  return CLI::Validator(
-      [](std::string& value) -> std::string {
-        Result<int64_t> t = parse_time(value, now_us());
-        return t.ok() ? "" : t.status().message();
-      },
-      "TIME", "time");
-}
-
 int usage(const std::string& message) {
   std::fprintf(stderr, "cairn %s: %s\nRun `cairn %s --help` for usage.\n", kCommand,
                message.c_str(), kCommand);
@@ -73,25 +58,8 @@ int usage(const std::string& message) {
 
 // An engine error as an exit code, with what to do about it.
 int engine_failed(std::string_view what, const Status& st, const std::string& dir) {
-  std::string hint;
-  int code = kExitRefused;
-  switch (st.code()) {
-    case StatusCode::kLocked:
-      hint = "\n" + dir +
-             " is in use by a running engine: cancel through that engine (Engine::cancel); this "
-             "command works on a stopped engine's directory. Nothing was cancelled.";
-      break;
-    case StatusCode::kCorruption:
-      hint = "\n`cairn log verify " + (std::filesystem::path(dir) / "log").string() +
-             "` says what the damage is; `cairn log recover` repairs it.";
-      code = kExitDamage;
-      break;
-    default:  // a limit, an I/O error, a log this build cannot open
-      break;
-  }
-  std::fprintf(stderr, "cairn %s: %.*s: %s%s\n", kCommand, static_cast<int>(what.size()),
-               what.data(), st.message().c_str(), hint.c_str());
-  return code;
+  return report_engine_error(kCommand, what, st, dir,
+                             "cancel through that engine (Engine::cancel); this command works on a stopped engine's directory. Nothing was cancelled.");
 }
 
 std::string join_problems(const std::vector<std::string>& problems) {
@@ -133,7 +101,7 @@ int run_runs_cancel(const RunsCancelArgs& args) {
   }
   std::optional<int64_t> since;
   if (!args.since.empty()) {
-    Result<int64_t> t = parse_time(args.since, now_us());
+    Result<int64_t> t = parse_time(args.since, system_now_us());
     if (!t.ok()) return fail_unreadable(kCommand, t.status());  // the validator let it pass
     since = *t;
   }
@@ -345,7 +313,7 @@ void add_runs_cancel_command(CLI::App& runs_group, CommandRun* selected) {
   cmd->add_option("--since", args->since,
                   "With --function: only runs created at or after T: 2026-11-28T09:14:03Z (RFC "
                   "3339; no zone: UTC), 2026-11-28, or an age: 90s, 15m, 2h, 7d")
-      ->check(runs_cancel_impl::time_check())
+      ->check(since_validator())
       ->type_name("T")
       ->needs(function);
   cmd->add_option("--reason", args->reason,

@@ -32,21 +32,6 @@ struct RunsListArgs {
   bool json = false;
 };
 
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-CLI::Validator time_check() {
-  return CLI::Validator(
-      [](std::string& value) -> std::string {
-        Result<int64_t> t = parse_time(value, now_us());
-        return t.ok() ? "" : t.status().message();
-      },
-      "TIME", "time");
-}
-
 // The newest `limit` runs offered, and how many were offered.
 class NewestRuns {
  public:
@@ -97,7 +82,7 @@ int run_runs_list(const RunsListArgs& args) {
   const char* kCommand = "runs list";
   std::optional<int64_t> since;
   if (!args.since.empty()) {
-    Result<int64_t> t = parse_time(args.since, now_us());
+    Result<int64_t> t = parse_time(args.since, system_now_us());
     if (!t.ok()) return fail_unreadable(kCommand, t.status());  // the validator let it pass
     since = *t;
   }
@@ -183,7 +168,7 @@ void add_runs_list_command(CLI::App& runs_group, CommandRun* selected) {
   cmd->add_option("--since", args->since,
                   "Only runs created at or after T: 2026-11-28T09:14:03Z (RFC 3339; no zone: "
                   "UTC), 2026-11-28, or an age: 90s, 15m, 2h, 7d")
-      ->check(time_check())
+      ->check(since_validator())
       ->type_name("T");
   cmd->add_option("--limit", args->limit, "Show at most N runs (a page)")
       ->check(non_negative())

@@ -43,12 +43,6 @@ struct Outcome {
   std::string why;
 };
 
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // --failed: the failed runs in the log (of F, created since T), oldest first.
 Result<std::vector<RunId>> failed_runs(const std::filesystem::path& log_dir,
                                        const std::string& function, std::optional<int64_t> since) {
@@ -79,7 +73,7 @@ int run_runs_replay(const RunsReplayArgs& args) {
   }
   std::optional<int64_t> since;
   if (!args.since.empty()) {
-    Result<int64_t> t = parse_time(args.since, now_us());
+    Result<int64_t> t = parse_time(args.since, system_now_us());
     if (!t.ok()) return fail_unreadable(kCommand, t.status());
     since = *t;
   }
@@ -101,12 +95,8 @@ int run_runs_replay(const RunsReplayArgs& args) {
   if (!ids.empty()) {
     std::unique_ptr<Engine> engine = Engine::create(tool_engine_options(args.dir));
     if (Status s = engine->start(); !s.ok()) {
-      std::fprintf(stderr, "cairn %s: opening the engine: %s%s\n", kCommand, s.message().c_str(),
-                   s.code() == StatusCode::kLocked
-                       ? "\nDIR is in use by a running engine: replay through it "
-                         "(Engine::replay_run). Nothing was replayed."
-                       : "");
-      return s.code() == StatusCode::kCorruption ? kExitDamage : kExitRefused;
+      return report_engine_error(kCommand, "opening the engine", s, args.dir,
+                                 "replay through it (Engine::replay_run). Nothing was replayed.");
     }
     const auto from = args.from_start ? Engine::ReplayFrom::kStart : Engine::ReplayFrom::kFailedStep;
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -190,6 +180,7 @@ void add_runs_replay_command(CLI::App& runs_group, CommandRun* selected) {
   cmd->add_option("--since", args->since,
                   "With --failed: only runs created at or after T: 2026-11-28T09:14:03Z (RFC "
                   "3339; no zone: UTC), 2026-11-28, or an age: 90s, 15m, 2h, 7d")
+      ->check(since_validator())
       ->type_name("T")
       ->needs(failed);
   cmd->add_flag("--from-start", args->from_start,

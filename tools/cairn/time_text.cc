@@ -168,4 +168,19 @@ Result<int64_t> parse_time(std::string_view text, int64_t now_us) {
   return sign == '+' ? us - offset_us : us + offset_us;
 }
 
+int64_t system_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+CLI::Validator since_validator() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        Result<int64_t> t = parse_time(value, system_now_us());
+        return t.ok() ? "" : t.status().message();
+      },
+      "TIME", "time");
+}
+
 }  // namespace cairn::tools

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <CLI/CLI.hpp>
+
 #include "cairn/log/status.h"
 
 namespace cairn::tools {
@@ -20,5 +22,11 @@ std::string duration_text(int64_t us);
 // ("2026-11-28T09:14:03Z", fraction and a "+02:00" offset allowed; without a zone it is UTC), a
 // date ("2026-11-28", midnight UTC), or an age before `now_us` ("90s", "15m", "2h", "7d").
 Result<int64_t> parse_time(std::string_view text, int64_t now_us);
+
+// The system clock now, microseconds since the Unix epoch (what a --since age counts back from).
+int64_t system_now_us();
+
+// The CLI11 check of a --since value: it parses (parse_time), else the message says why.
+CLI::Validator since_validator();
 
 }  // namespace cairn::tools
