@@ -5,6 +5,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "cairn/log/status.h"
 #include "command.h"
 
 namespace cairn::tools {
@@ -17,5 +22,12 @@ void add_log_dump_command(CLI::App& log_group, CommandRun* selected);
 void add_log_stats_command(CLI::App& log_group, CommandRun* selected);
 void add_log_export_command(CLI::App& log_group, CommandRun* selected);
 void add_log_recover_command(CLI::App& log_group, CommandRun* selected);
+
+// Shared by the commands that read records in order (dump, export): the --from option, and how
+// a read that stopped ends — kExitOk at the end, kExitDamage with what to run for damage (after
+// the `done` records printed), else unreadable.
+void add_from_lsn_option(CLI::App& cmd, uint64_t* from);
+int finish_record_read(std::string_view command, const Status& read_error, uint64_t done,
+                       const std::string& dir);
 
 }  // namespace cairn::tools

@@ -48,14 +48,7 @@ int run_log_dump(const LogDumpArgs& args) {
   }
   // The records before the damage go out first, so they are not lost behind the error.
   if (Status st = out.flush(); !st.ok()) return fail_unreadable("log dump", st);
-  if (read_error.ok()) return kExitOk;
-  if (read_error.code() != StatusCode::kCorruption) return fail_unreadable("log dump", read_error);
-  std::fprintf(stderr,
-               "cairn log dump: stopped after %llu records: %s\n"
-               "`cairn log verify %s` says what the damage is and what Log::open will do.\n",
-               static_cast<unsigned long long>(printed), read_error.message().c_str(),
-               args.dir.c_str());
-  return kExitDamage;
+  return finish_record_read("log dump", read_error, printed, args.dir);
 }
 
 }  // namespace
@@ -65,11 +58,7 @@ void add_log_dump_command(CLI::App& log_group, CommandRun* selected) {
   CLI::App* cmd = log_group.add_subcommand(
       "dump", "Print records in LSN order, one per line, with their payloads as JSON");
   cmd->add_option("DIR", args->dir, "Log directory")->required();
-  cmd->add_option("--from", args->from,
-                  "Start at the record with this LSN, or the first one after it")
-      ->check(non_negative())
-      ->type_name("LSN")
-      ->default_str("0");
+  add_from_lsn_option(*cmd, &args->from);
   cmd->add_flag("--json", args->json,
                 "One JSON object per line: lsn, type, type_id, payload_bytes, segment, offset, "
                 "payload");

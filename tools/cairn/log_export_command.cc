@@ -66,16 +66,7 @@ int run_log_export(const LogExportArgs& args) {
     ++exported;
   }
   if (Status st = out.flush(); !st.ok()) return fail_unreadable("log export", st);
-  if (read_error.ok()) return kExitOk;
-  if (read_error.code() != StatusCode::kCorruption) {
-    return fail_unreadable("log export", read_error);
-  }
-  std::fprintf(stderr,
-               "cairn log export: stopped after %llu records: %s\n"
-               "`cairn log verify %s` says what the damage is and what Log::open will do.\n",
-               static_cast<unsigned long long>(exported), read_error.message().c_str(),
-               args.dir.c_str());
-  return kExitDamage;
+  return finish_record_read("log export", read_error, exported, args.dir);
 }
 
 }  // namespace
@@ -85,11 +76,7 @@ void add_log_export_command(CLI::App& log_group, CommandRun* selected) {
   CLI::App* cmd = log_group.add_subcommand(
       "export", "Every record as a JSON line: lsn, type, time and the complete payload");
   cmd->add_option("DIR", args->dir, "Log directory")->required();
-  cmd->add_option("--from", args->from,
-                  "Start at the record with this LSN, or the first one after it")
-      ->check(non_negative())
-      ->type_name("LSN")
-      ->default_str("0");
+  add_from_lsn_option(*cmd, &args->from);
   cmd->footer(
       "Each line: {\"lsn\":..,\"type\":\"StepCompleted\",\"type_id\":3,\"time\":\"<RFC 3339 UTC>\","
       "\"time_us\":..,\"payload\":{..}}\n"
