@@ -403,7 +403,8 @@ Result<RunId> EngineCore::replay_run(RunId run, bool from_start) {
                         "): only a failed run is replayed from its failed step; replay it from "
                         "the start");
     }
-    CAIRN_ASSIGN_OR_RETURN(history, run_history(run, options_.steps_per_run_max * 4 + 16));
+    CAIRN_ASSIGN_OR_RETURN(
+        history, run_history(run, static_cast<size_t>(options_.steps_per_run_max) * 4 + 16));
     // Each operation's result before the failure, by position; sleeps count once they ended.
     std::vector<const HistoryEntry*> by_position;
     for (const HistoryEntry& e : history) {
