@@ -179,13 +179,26 @@ TEST(RecycledSegments, OldFramesAfterTheNewDataAreItsEndWhereverItEnds) {
   const auto old_records = cairn::testing::write_blob_log(root / "old", small_log_options(),
                                                           cairn::testing::four_segment_spec());
   const fs::path old_segment = cairn::testing::segment_path(root / "old", 1);
-  BlobLogSpec fresh_spec{.records = 1800, .producer = 7,
+  BlobLogSpec fresh_spec{.records = 3000, .producer = 7,
                          .data_bytes = [](uint64_t seq) { return 200 + (seq * 97) % 3000; }};
   const auto fresh_records =
       cairn::testing::write_blob_log(root / "new", small_log_options(), fresh_spec);
-  // Segment 2 is full: it becomes the last one (the ones after it are left out of each copy).
-  const uint64_t fresh_seq = 2;
-  ASSERT_GE(fresh_records.back().segment_seq, 3u);
+  // Segment 3 is full: it becomes the last one (the ones after it are left out of each copy).
+  // A segment is recycled from earlier in the same log, so every old frame's LSN is below the new
+  // segment's first: segment 3 of the later log begins past all of the old segment 1 (how far
+  // each segment reaches depends on how the writes were batched, so it is checked, not assumed).
+  const uint64_t fresh_seq = 3;
+  ASSERT_GE(fresh_records.back().segment_seq, 4u);
+  uint64_t old_max_lsn = 0;
+  for (const BlobRecord& r : old_records) {
+    if (r.segment_seq == 1) old_max_lsn = std::max<uint64_t>(old_max_lsn, r.lsn);
+  }
+  for (const BlobRecord& r : fresh_records) {
+    if (r.segment_seq == fresh_seq) {
+      ASSERT_GT(r.lsn, old_max_lsn) << "the premise: old frames have lower LSNs";
+      break;
+    }
+  }
   const fs::path fresh_segment = cairn::testing::segment_path(root / "new", fresh_seq);
   const auto fresh_bytes = cairn::testing::file_bytes(fresh_segment);
   const auto old_bytes = cairn::testing::file_bytes(old_segment);
