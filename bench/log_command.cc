@@ -156,9 +156,8 @@ JsonLine result_line(const LogCommandOptions& o, const fs::path& dir, const LogR
   j["raw_direct_write_median_us"] = number_or_null(direct_median_us, 1);
   // One raw synchronous write of the kind the log made: O_DIRECT|O_DSYNC through io_uring when
   // the log wrote direct, else pwrite + fdatasync (its p99, for latency targets).
-  j["raw_sync_p99_us"] = rounded(run.direct_io && base.direct ? base.direct->write_p99_us
-                                                              : base.sync.write_sync_p99_us,
-                                 1);
+  j["raw_sync_p99_us"] = rounded(
+      run.direct_io && base.direct ? base.direct->write_p99_us : base.sync.write_sync_p99_us, 1);
   if (peers) {
     j["rocksdb_records_per_s"] = number_or_null(peers->rocksdb, 1);
     j["ratio_to_rocksdb"] = number_or_null(ratio(records_per_s, peers->rocksdb), 3);

@@ -252,8 +252,8 @@ Status warm_recycled_segments(log::Log& log, const LogRunConfig& config, LogRunR
       log::SegmentsRemoved removed,
       log.remove_segments_before(log.durable_lsn(),
                                  std::chrono::system_clock::now() + std::chrono::hours(1)));
-  result->spares_recycled_before = std::min<uint64_t>(removed.segments,
-                                                      config.options.recycled_segments_max);
+  result->spares_recycled_before =
+      std::min<uint64_t>(removed.segments, config.options.recycled_segments_max);
   std::fprintf(stderr, "  %u segments left the log and became spares\n", removed.segments);
   return Status();
 }
@@ -293,8 +293,8 @@ Result<LogRunResult> run_log_throughput(const LogRunConfig& config) {
   if (config.recycled_segments > 0) {
     retention = std::thread([&] {
       while (!control.stop.load(std::memory_order_relaxed)) {
-        (void)log->remove_segments_before(
-            log->durable_lsn(), std::chrono::system_clock::now() + std::chrono::hours(1));
+        (void)log->remove_segments_before(log->durable_lsn(),
+                                          std::chrono::system_clock::now() + std::chrono::hours(1));
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     });

@@ -24,7 +24,7 @@ struct LogRunConfig {
   // to retention, so the measured run writes into recycled segments (as a log does in steady
   // state) instead of new, zero-filled ones. 0: a new log's first segments.
   uint32_t recycled_segments = 0;
-  double seconds = 3;           // the measured window
+  double seconds = 3;  // the measured window
   log::LogOptions options;
 };
 
@@ -36,11 +36,11 @@ struct LogRunResult {
   uint64_t bytes_written = 0;  // with padding and segment headers
   uint64_t frame_bytes = 0;    // frames only
   uint64_t segments_created = 0;
-  uint64_t segments_recycled = 0;   // of those, recycled ones (in the window)
+  uint64_t segments_recycled = 0;       // of those, recycled ones (in the window)
   uint64_t spares_recycled_before = 0;  // recycled spares ready when the producers started
-  uint32_t payload_bytes = 0;       // encoded Blob size
-  uint32_t record_frame_bytes = 0;  // one record's frame: header + payload padded to 8
-  uint64_t records_appended = 0;    // over the whole run, warm-up and drain included
+  uint32_t payload_bytes = 0;           // encoded Blob size
+  uint32_t record_frame_bytes = 0;      // one record's frame: header + payload padded to 8
+  uint64_t records_appended = 0;        // over the whole run, warm-up and drain included
   // append -> durable of records acknowledged in the window: every record with --inflight below
   // 64, every 16th of each producer above (the clock costs ~65 ns here).
   detail::LatencyHistogram latency;

@@ -42,7 +42,8 @@ Result<uint64_t> write_history(const std::filesystem::path& log_dir, const Recov
   const uint64_t full_runs = a.records / per_run;
   const uint64_t tail_runs = std::max<uint64_t>(1, full_runs / 100);
   // --history: every stride-th run is left unfinished, from the first record to the last.
-  const uint64_t stride = a.history > 0 ? std::max<uint64_t>(1, full_runs / std::max<uint64_t>(1, a.live)) : 0;
+  const uint64_t stride =
+      a.history > 0 ? std::max<uint64_t>(1, full_runs / std::max<uint64_t>(1, a.live)) : 0;
   const std::string_view functions[] = {"bench-steps"};
   uint64_t written = 0;
   uint64_t runs = 0;
@@ -59,12 +60,12 @@ Result<uint64_t> write_history(const std::filesystem::path& log_dir, const Recov
     const bool tail = stride > 0 ? run % stride == 0 && *unfinished < a.live
                                  : runs > full_runs - std::min(full_runs, tail_runs);
     const uint32_t steps =
-        tail ? static_cast<uint32_t>((run / std::max<uint64_t>(1, stride)) % (a.steps + 1)) : a.steps;
+        tail ? static_cast<uint32_t>((run / std::max<uint64_t>(1, stride)) % (a.steps + 1))
+             : a.steps;
     Event e{.name = "bench/run", .data = "{}", .id = "e" + std::to_string(run), .ts_ms = 1};
-    CAIRN_RETURN_IF_ERROR(append(
-        schema::RecordType::EventAccepted,
-        detail::build_event_accepted(e, run, functions, nullptr, false, 1'700'000'000'000'000,
-                                     false)));
+    CAIRN_RETURN_IF_ERROR(append(schema::RecordType::EventAccepted,
+                                 detail::build_event_accepted(e, run, functions, nullptr, false,
+                                                              1'700'000'000'000'000, false)));
     for (uint32_t i = 0; i < steps && written < a.records; ++i) {
       Codec<int>::encode(static_cast<int>(i), output);
       CAIRN_RETURN_IF_ERROR(append(

@@ -71,8 +71,8 @@ int run_soak(const SoakArgs& a, const std::filesystem::path& dir) {
   o.log.segment_bytes = 16u << 20;
   o.runs_finished_kept = a.finished_kept;
   auto engine = Engine::create(o);
-  Status st = engine->register_function({.id = "order", .triggers = {on_event("order/created")}},
-                                        order);
+  Status st =
+      engine->register_function({.id = "order", .triggers = {on_event("order/created")}}, order);
   if (st.ok()) st = engine->start();
   if (!st.ok()) {
     std::fprintf(stderr, "soak: %s\n", st.to_string().c_str());
@@ -104,8 +104,10 @@ int run_soak(const SoakArgs& a, const std::filesystem::path& dir) {
     }
   });
   const int64_t w0 = now_ns();
-  std::fprintf(stderr, "soak: %.0f orders/s, history window %.0f s; warming up until retention "
-               "removes a segment\n", a.rate, a.window_s);
+  std::fprintf(stderr,
+               "soak: %.0f orders/s, history window %.0f s; warming up until retention "
+               "removes a segment\n",
+               a.rate, a.window_s);
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     const EngineStats s = engine->stats();
@@ -136,9 +138,9 @@ int run_soak(const SoakArgs& a, const std::filesystem::path& dir) {
   st = engine->shutdown();
   if (!send_error.ok() || !st.ok() || disk.size() < 20) {
     std::fprintf(stderr, "soak: %s\n",
-                 (!send_error.ok() ? send_error : st.ok() ? Status(StatusCode::kInvalidArgument,
-                                                                   "--seconds must be >= 20")
-                                                          : st)
+                 (!send_error.ok() ? send_error
+                  : st.ok()        ? Status(StatusCode::kInvalidArgument, "--seconds must be >= 20")
+                                   : st)
                      .to_string()
                      .c_str());
     return kExitFailed;

@@ -125,7 +125,8 @@ Result<std::optional<SnapshotName>> EngineCore::load_newest_snapshot() {
     }
     bool newer = false;
     const auto t0 = std::chrono::steady_clock::now();
-    Result<SnapshotContents> c = read_snapshot_file(*fs_, path, options_.snapshot_bytes_max, &newer);
+    Result<SnapshotContents> c =
+        read_snapshot_file(*fs_, path, options_.snapshot_bytes_max, &newer);
     if (newer) return c.status().with_context("starting the engine (refusing a newer snapshot)");
     // A damaged snapshot is kept (moved aside), never used: the next older one, or a full replay.
     // load_snapshot checks everything before it changes anything.
@@ -142,12 +143,12 @@ Result<std::optional<SnapshotName>> EngineCore::load_newest_snapshot() {
     loaded = s;
   }
   if (!loaded && first > 0) {
-    return Status(StatusCode::kCorruption,
-                  "starting the engine: the log begins at LSN " + std::to_string(first) +
-                      " (retention removed what came before) and no usable snapshot covers it" +
-                      (recovery_.snapshot_problems.empty()
-                           ? std::string()
-                           : ": " + recovery_.snapshot_problems.front()));
+    return Status(
+        StatusCode::kCorruption,
+        "starting the engine: the log begins at LSN " + std::to_string(first) +
+            " (retention removed what came before) and no usable snapshot covers it" +
+            (recovery_.snapshot_problems.empty() ? std::string()
+                                                 : ": " + recovery_.snapshot_problems.front()));
   }
   return loaded;
 }
@@ -192,7 +193,7 @@ Status EngineCore::shutdown() {
     // Nothing appends any more: the last snapshot covers all that is durable now (a record
     // still in flight is replayed after it at the next start).
     if (snapshotter_) snapshotter_->stop();  // note_durable stays safe: it only pokes
-    st = log_->close();  // everything appended becomes durable and is applied
+    st = log_->close();                      // everything appended becomes durable and is applied
   }
   for (RunState* r : scheduler_.drain()) {
     if (r->finished.load()) Executor::destroy(r);  // unfinished ones are in the table
@@ -277,7 +278,7 @@ Result<std::vector<SendResult>> EngineCore::send(std::span<const Event> events) 
     return Status(StatusCode::kNoSpace,
                   "the engine takes no new events while the disk is full (it goes on by itself "
                   "when space returns; what is durable is kept): " +
-                  h.message());
+                      h.message());
   }
   // Every event is checked and its id reserved before anything is appended, and one record holds
   // them all: the batch is accepted whole or not at all, so a caller that retries after an error
@@ -420,10 +421,12 @@ Result<RunId> EngineCore::replay_run(RunId run, bool from_start) {
         case K::kEventSent:
         case K::kInvoked:
           return Status(StatusCode::kInvalidArgument,
-                        "run " + std::to_string(run) + " cannot be replayed from its failed step: "
-                        "at position " + std::to_string(e.position) + " (\"" + e.step_id +
-                        "\") it " + std::string(history_kind_name(e.kind)) +
-                        ", which a copy cannot do again; replay it from the start");
+                        "run " + std::to_string(run) +
+                            " cannot be replayed from its failed step: "
+                            "at position " +
+                            std::to_string(e.position) + " (\"" + e.step_id + "\") it " +
+                            std::string(history_kind_name(e.kind)) +
+                            ", which a copy cannot do again; replay it from the start");
         default:
           break;
       }

@@ -109,7 +109,7 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   std::shared_ptr<log::FileSystem> fs_;  // the log's
   std::string snapshot_dir_;
   std::optional<SnapshotName> loaded_snapshot_;
-  std::unique_ptr<Snapshotter> snapshotter_;  // after log_: stopped and destroyed first
+  std::unique_ptr<Snapshotter> snapshotter_;            // after log_: stopped and destroyed first
   std::atomic<Snapshotter*> snapshotter_ptr_{nullptr};  // for the writer thread (on_durable)
   LatencyHistogram dispatch_latency_;
   RecoveryStats recovery_;

@@ -415,11 +415,10 @@ void Executor::start_send(RunState& run, OpSlot& slot) {
   const RunId first =
       functions.empty() ? 0 : core_.allocate_run_ids(static_cast<uint32_t>(functions.size()));
   const StepRefArgs ref = ref_of(run, slot);
-  if (!record(
-          run, schema::RecordType::EventAccepted,
-          build_event_accepted(event, first, functions, &ref, duplicate, core_.clock().now_us(),
-                               id_generated),
-          "send_event(\"" + slot.id + "\")") &&
+  if (!record(run, schema::RecordType::EventAccepted,
+              build_event_accepted(event, first, functions, &ref, duplicate, core_.clock().now_us(),
+                                   id_generated),
+              "send_event(\"" + slot.id + "\")") &&
       !duplicate) {
     core_.dedup().erase(event.id);
   }

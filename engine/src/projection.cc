@@ -97,10 +97,9 @@ void Projection::apply(log::Lsn lsn, log::RecordType type, std::span<const std::
   }
 }
 
-RunState* Projection::create_run(RunId id, std::string_view function_id, Event event,
-                                 RunId parent_run, uint32_t parent_position, int64_t created_us,
-                                 const flatbuffers::Vector<flatbuffers::Offset<schema::CopiedOp>>*
-                                     copied) {
+RunState* Projection::create_run(
+    RunId id, std::string_view function_id, Event event, RunId parent_run, uint32_t parent_position,
+    int64_t created_us, const flatbuffers::Vector<flatbuffers::Offset<schema::CopiedOp>>* copied) {
   if (id > max_run_id_) max_run_id_ = id;
   if (runs_.contains(id)) return nullptr;  // recorded twice: the first one stands
   const FunctionEntry* fn = registry_.find(function_id);
@@ -206,8 +205,8 @@ void Projection::cancel_wait(RunState& run) {
 
 void Projection::on_event_accepted(const schema::EventAccepted& e) {
   counters_.events.fetch_add(1, std::memory_order_relaxed);
-  Event event{std::string(fb_view(e.name())), std::string(fb_view(e.data())), std::string(fb_view(e.event_id())),
-              e.ts_ms()};
+  Event event{std::string(fb_view(e.name())), std::string(fb_view(e.data())),
+              std::string(fb_view(e.event_id())), e.ts_ms()};
   // Replay remembers the ids senders gave (send() did when it accepted them), not the ones the
   // engine made up: those are unique, and remembering them would grow the window with every event.
   if (!live_ && !event.id.empty() && !e.duplicate() && !e.id_generated()) {

@@ -103,10 +103,10 @@ class Projection {
  private:
   RunState* find(RunId id) const;
   // `copied`: the results a replayed run starts with (RunCreated.history), or null.
-  RunState* create_run(RunId id, std::string_view function_id, Event event, RunId parent_run,
-                       uint32_t parent_position, int64_t created_us,
-                       const flatbuffers::Vector<flatbuffers::Offset<schema::CopiedOp>>* copied =
-                           nullptr);
+  RunState* create_run(
+      RunId id, std::string_view function_id, Event event, RunId parent_run,
+      uint32_t parent_position, int64_t created_us,
+      const flatbuffers::Vector<flatbuffers::Offset<schema::CopiedOp>>* copied = nullptr);
   // `output_format` for a completed run; `at_us` when its last record says it ended.
   void finish_run(RunState& run, RunStatus status, std::string output, ValueFormat output_format,
                   std::string error, int64_t at_us);

@@ -35,8 +35,8 @@ fb::Offset<ss::SnapEvent> put_event(fb::FlatBufferBuilder& b, const Event& e) {
 }
 Event get_event(const ss::SnapEvent* e) {
   if (e == nullptr) return Event{};
-  return Event{std::string(fb_view(e->name())), std::string(fb_view(e->data())), std::string(fb_view(e->id())),
-               e->ts_ms()};
+  return Event{std::string(fb_view(e->name())), std::string(fb_view(e->data())),
+               std::string(fb_view(e->id())), e->ts_ms()};
 }
 
 fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunState& r) {
@@ -47,8 +47,8 @@ fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunState& r) {
       auto step_id = b.CreateString(h.step_id);
       auto value = bytes_of(b, h.value);
       auto event = h.event ? put_event(b, *h.event) : fb::Offset<ss::SnapEvent>();
-      history.push_back(ss::CreateSnapHistory(b, static_cast<uint8_t>(h.kind), h.failed, step_id,
-                                              value, event));
+      history.push_back(
+          ss::CreateSnapHistory(b, static_cast<uint8_t>(h.kind), h.failed, step_id, value, event));
     }
   }
   const PendingOp& op = r.op;
@@ -62,16 +62,15 @@ fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunState& r) {
     wv = b.CreateString(op.wait->value);
     if (op.wait->matched) matched = put_event(b, *op.wait->matched);
   }
-  auto snap_op = ss::CreateSnapOp(
-      b, static_cast<uint8_t>(op.kind), static_cast<uint8_t>(op.state), op.failed, op.position,
-      op.attempts, op.deadline_ms, op.child, op_step, op_value, op.wait != nullptr, we, wp, wv,
-      matched);
+  auto snap_op = ss::CreateSnapOp(b, static_cast<uint8_t>(op.kind), static_cast<uint8_t>(op.state),
+                                  op.failed, op.position, op.attempts, op.deadline_ms, op.child,
+                                  op_step, op_value, op.wait != nullptr, we, wp, wv, matched);
   auto fn = b.CreateString(r.function_id);
   auto event = put_event(b, r.event);
   auto hist = b.CreateVector(history);
   return ss::CreateSnapRun(b, r.id, fn, event, r.parent_run, r.parent_position, r.created_us,
-                           r.created_lsn, static_cast<uint8_t>(r.status.load()),
-                           r.positions.load(), snap_op, hist);
+                           r.created_lsn, static_cast<uint8_t>(r.status.load()), r.positions.load(),
+                           snap_op, hist);
 }
 
 fb::Offset<ss::SnapFinished> put_finished(fb::FlatBufferBuilder& b, const RunInfo& i,
@@ -156,7 +155,9 @@ std::string Projection::describe() const {
                     std::to_string(counters_.steps_completed.load()) + " failures " +
                     std::to_string(counters_.step_failures.load()) + " events " +
                     std::to_string(counters_.events.load()) + "\n";
-  auto event = [](const Event& e) { return e.name + "|" + e.data + "|" + e.id + "|" + std::to_string(e.ts_ms); };
+  auto event = [](const Event& e) {
+    return e.name + "|" + e.data + "|" + e.id + "|" + std::to_string(e.ts_ms);
+  };
   for (const RunState* r : runs) {
     const PendingOp& op = r->op;
     out += "run " + std::to_string(r->id) + " " + r->function_id + " event " + event(r->event) +
@@ -210,14 +211,15 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn, int64_t
   for (const RunState* r : runs) oldest = std::min(oldest, r->created_lsn);
 
   fb::FlatBufferBuilder hb(1024);
-  hb.Finish(ss::CreateSnapshotHeader(
-      hb, lsn, now_us, max_run_id_, runs.size(), finished_count, dedup_count, oldest,
-      counters_.steps_completed.load(), counters_.step_failures.load(),
-      counters_.runs_created.load(), counters_.runs_finished.load(), counters_.events.load()));
+  hb.Finish(ss::CreateSnapshotHeader(hb, lsn, now_us, max_run_id_, runs.size(), finished_count,
+                                     dedup_count, oldest, counters_.steps_completed.load(),
+                                     counters_.step_failures.load(), counters_.runs_created.load(),
+                                     counters_.runs_finished.load(), counters_.events.load()));
   CAIRN_RETURN_IF_ERROR(out.add(SnapshotFrameKind::kHeader, {hb.GetBufferPointer(), hb.GetSize()}));
 
   ChunkWriter chunks(out);
-  for (const RunState* r : runs) CAIRN_RETURN_IF_ERROR(chunks.added_run(put_run(chunks.builder(), *r)));
+  for (const RunState* r : runs)
+    CAIRN_RETURN_IF_ERROR(chunks.added_run(put_run(chunks.builder(), *r)));
   // The counts in the header were taken before these walks: finished runs and dedup ids change
   // only on this (the applying) thread, so they match.
   Status st;
@@ -358,6 +360,7 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
     }
     if (c->dedup() != nullptr) {
       for (const ss::SnapDedup* d : *c->dedup()) {
+        // false only for an id already there (the header's counts were checked): nothing lost.
         (void)dedup_.try_insert(std::string(fb_view(d->id())), d->ts_ms(), now_ms);
       }
     }

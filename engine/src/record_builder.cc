@@ -66,9 +66,8 @@ Bytes build_event_batch(std::span<const BatchedEvent> events, int64_t accepted_u
   std::vector<flatbuffers::Offset<schema::EventAccepted>> tables;
   tables.reserve(events.size());
   for (const BatchedEvent& e : events) {
-    tables.push_back(
-        event_accepted(fbb, *e.event, e.first_run_id, e.functions, nullptr, false, accepted_us,
-                       e.id_generated));
+    tables.push_back(event_accepted(fbb, *e.event, e.first_run_id, e.functions, nullptr, false,
+                                    accepted_us, e.id_generated));
   }
   fbb.Finish(schema::CreateEventBatch(fbb, fbb.CreateVector(tables)));
   return finish(fbb);
@@ -85,8 +84,8 @@ Bytes build_run_created(RunId run, std::string_view function_id, const Event& ev
   return finish(fbb);
 }
 
-Bytes build_run_replay(RunId run, std::string_view function_id, const Event& event,
-                       RunId original, std::span<const CopiedOpArgs> history, int64_t created_us) {
+Bytes build_run_replay(RunId run, std::string_view function_id, const Event& event, RunId original,
+                       std::span<const CopiedOpArgs> history, int64_t created_us) {
   auto& fbb = builder();
   std::vector<flatbuffers::Offset<schema::CopiedOp>> ops;
   ops.reserve(history.size());
@@ -101,8 +100,8 @@ Bytes build_run_replay(RunId run, std::string_view function_id, const Event& eve
   auto name = str(fbb, event.name);
   auto data = str(fbb, event.data);
   auto event_id = str(fbb, event.id);
-  fbb.Finish(schema::CreateRunCreated(fbb, run, f, name, data, event.ts_ms, 0, created_us,
-                                      event_id, original, hist));
+  fbb.Finish(schema::CreateRunCreated(fbb, run, f, name, data, event.ts_ms, 0, created_us, event_id,
+                                      original, hist));
   return finish(fbb);
 }
 

@@ -45,8 +45,8 @@ struct CopiedOpArgs {
 };
 // A replay of `original` (Engine::replay_run): the same function and input, and `history`
 // (empty: from the start).
-Bytes build_run_replay(RunId run, std::string_view function_id, const Event& event,
-                       RunId original, std::span<const CopiedOpArgs> history, int64_t created_us);
+Bytes build_run_replay(RunId run, std::string_view function_id, const Event& event, RunId original,
+                       std::span<const CopiedOpArgs> history, int64_t created_us);
 // One attempt of a step's body: when it began and ended.
 struct AttemptTimes {
   int64_t started_us = 0;

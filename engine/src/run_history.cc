@@ -104,8 +104,8 @@ class HistoryBuilder {
   }
 
   void event(const schema::EventAccepted& e) {
-    Event ev{std::string(fb_view(e.name())), std::string(fb_view(e.data())), std::string(fb_view(e.event_id())),
-             e.ts_ms()};
+    Event ev{std::string(fb_view(e.name())), std::string(fb_view(e.data())),
+             std::string(fb_view(e.event_id())), e.ts_ms()};
     const size_t n = e.functions() == nullptr ? 0 : e.functions()->size();
     if (n > 0 && run_ >= e.first_run_id() && run_ < e.first_run_id() + n) {
       HistoryEntry& h = push(HistoryEntry::Kind::kCreated);
@@ -146,8 +146,8 @@ class HistoryBuilder {
         uint32_t position = 0;
         for (const schema::CopiedOp* op : *c.history()) {
           const bool step = op->kind() == static_cast<uint8_t>(detail::OpKind::kStep);
-          HistoryEntry& e = push(step ? HistoryEntry::Kind::kStepCompleted
-                                      : HistoryEntry::Kind::kSleepStarted);
+          HistoryEntry& e =
+              push(step ? HistoryEntry::Kind::kStepCompleted : HistoryEntry::Kind::kSleepStarted);
           e.position = position++;
           e.step_id = fb_view(op->step_id());
           e.at = e.finished_at = from_us(c.created_us());

@@ -22,8 +22,12 @@ constexpr std::string_view kPrefix = "snapshot-";
 constexpr std::string_view kSuffix = ".snap";
 constexpr std::string_view kTmpSuffix = ".snap.tmp";
 
-void put_u32(uint8_t* p, uint32_t v) { std::memcpy(p, &v, 4); }
-void put_u64(uint8_t* p, uint64_t v) { std::memcpy(p, &v, 8); }
+void put_u32(uint8_t* p, uint32_t v) {
+  std::memcpy(p, &v, 4);
+}
+void put_u64(uint8_t* p, uint64_t v) {
+  std::memcpy(p, &v, 8);
+}
 uint32_t get_u32(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
@@ -102,8 +106,8 @@ Result<std::unique_ptr<SnapshotFileWriter>> SnapshotFileWriter::create(
     std::shared_ptr<log::FileSystem> fs, std::string dir, uint64_t lsn) {
   const std::string tmp = join(dir, snapshot_file_name(lsn) + ".tmp");
   (void)fs->remove(tmp);  // a leftover of an earlier attempt; absent is fine
-  CAIRN_ASSIGN_OR_RETURN(int fd,
-                         fs->open(tmp, log::OpenFlags{.write = true, .create = true, .exclusive = true}));
+  CAIRN_ASSIGN_OR_RETURN(
+      int fd, fs->open(tmp, log::OpenFlags{.write = true, .create = true, .exclusive = true}));
   auto w = std::unique_ptr<SnapshotFileWriter>(
       new SnapshotFileWriter(std::move(fs), std::move(dir), lsn, fd));
   w->buf_.resize(kFileHeaderBytes);
@@ -121,6 +125,8 @@ SnapshotFileWriter::SnapshotFileWriter(std::shared_ptr<log::FileSystem> fs, std:
 }
 
 SnapshotFileWriter::~SnapshotFileWriter() {
+  // Only an uncommitted (or already synced and renamed) file is left here: nothing relies on a
+  // .tmp file, and the next listing removes one this could not.
   if (fd_ >= 0) (void)fs_->close(fd_);
   if (!committed_) (void)fs_->remove(tmp_path_);
 }
@@ -190,7 +196,7 @@ Result<SnapshotContents> read_snapshot_file(log::FileSystem& fs, const std::stri
       }
     }
   }
-  (void)fs.close(fd);
+  (void)fs.close(fd);  // read-only: a failed close loses nothing
   CAIRN_RETURN_IF_ERROR(st);
   const uint8_t* b = out.bytes.data();
   const uint64_t n = out.bytes.size();
@@ -200,8 +206,8 @@ Result<SnapshotContents> read_snapshot_file(log::FileSystem& fs, const std::stri
   const uint32_t version = get_u32(b + 8);
   if (version > kSnapshotFormatVersion) {
     *newer_format = true;
-    return bad(8, "format version " + std::to_string(version) + " is newer than this build reads (" +
-                      std::to_string(kSnapshotFormatVersion) +
+    return bad(8, "format version " + std::to_string(version) +
+                      " is newer than this build reads (" + std::to_string(kSnapshotFormatVersion) +
                       "): it was written by a newer Cairn; open it with that version");
   }
   if (version == 0) return bad(8, "format version 0");

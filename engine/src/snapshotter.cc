@@ -65,8 +65,8 @@ void Snapshotter::run() {
     // Recovery checked this file and loaded it; a failure now (the disk) leaves the snapshotter
     // idle: without its starting state it cannot write a correct snapshot.
     bool newer = false;
-    Result<SnapshotContents> c = read_snapshot_file(*fs_, dir_ + "/" + from_->name,
-                                                    options_.snapshot_bytes_max, &newer);
+    Result<SnapshotContents> c =
+        read_snapshot_file(*fs_, dir_ + "/" + from_->name, options_.snapshot_bytes_max, &newer);
     Result<uint64_t> lsn =
         c.ok() ? projection_.load_snapshot(*c, finished_, from_->lsn) : c.status();
     if (!lsn.ok()) {
@@ -141,21 +141,20 @@ Status Snapshotter::write_snapshot() {
     dir_ready_ = true;
   }
   CAIRN_ASSIGN_OR_RETURN(auto out, SnapshotFileWriter::create(fs_, dir_, lsn));
-  CAIRN_RETURN_IF_ERROR(
-      projection_.write_snapshot(*out, lsn, core_.clock().now_us(), finished_));
+  CAIRN_RETURN_IF_ERROR(projection_.write_snapshot(*out, lsn, core_.clock().now_us(), finished_));
   if (out->bytes() > options_.snapshot_bytes_max) {
     // Recovery would refuse to load it: not committed (the writer removes it), no retention.
-    return Status(StatusCode::kLimitExceeded,
-                  "a snapshot of " + std::to_string(out->bytes()) +
-                      " bytes would pass snapshot_bytes_max (" +
-                      std::to_string(options_.snapshot_bytes_max) + "): not written");
+    return Status(StatusCode::kLimitExceeded, "a snapshot of " + std::to_string(out->bytes()) +
+                                                  " bytes would pass snapshot_bytes_max (" +
+                                                  std::to_string(options_.snapshot_bytes_max) +
+                                                  "): not written");
   }
   CAIRN_RETURN_IF_ERROR(out->commit());
   std::erase_if(good_, [&](const SnapshotName& g) { return g.lsn == lsn; });  // rewritten
   good_.insert(good_.begin(), SnapshotName{lsn, snapshot_file_name(lsn)});
-  const uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                std::chrono::steady_clock::now() - t0)
-                                                .count());
+  const uint64_t ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count());
   {
     std::lock_guard lock(mu_);
     ++stats_.written;

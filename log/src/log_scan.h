@@ -23,9 +23,9 @@ struct SegmentScan {
   };
   SegmentFile file;
   Stop stop = Stop::kCleanEnd;
-  Lsn end_lsn = 0;        // after the last intact frame
-  uint64_t data_end = 0;  // byte offset after the last intact frame
-  uint64_t records = 0;       // checked
+  Lsn end_lsn = 0;                // after the last intact frame
+  uint64_t data_end = 0;          // byte offset after the last intact frame
+  uint64_t records = 0;           // checked
   uint64_t records_followed = 0;  // before ScanOptions::check_from: followed, not checked
   uint64_t frame_bytes = 0;
   uint64_t file_size = 0;
@@ -36,7 +36,8 @@ struct SegmentScan {
   std::string what;
   uint64_t later_data_end = 0;  // farthest end of an intact, later frame after the stop point
   bool has_data() const {
-    return records > 0 || records_followed > 0 || stop == Stop::kBadFrame || stop == Stop::kBadHeader || later_data_end > 0;
+    return records > 0 || records_followed > 0 || stop == Stop::kBadFrame ||
+           stop == Stop::kBadHeader || later_data_end > 0;
   }
 };
 

@@ -130,6 +130,7 @@ Status SegmentCursor::blame_followed_frame() {
   data_end_ = at;
   const bool intact =
       check == format::FrameCheck::kBadTag || check == format::FrameCheck::kBadPayload;
+  // stop_bad records the damage (its result, kBad, is what next() already returns).
   (void)stop_bad(at, std::string(format::frame_check_name(check)), intact,
                  size == format::kNoSize ? at + kFrameHeaderSize : at + size);
   return Status();

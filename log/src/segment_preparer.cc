@@ -77,8 +77,7 @@ Result<Spare> SegmentPreparer::take() {
 void SegmentPreparer::add_recycled(std::string path, uint64_t bytes) {
   {
     std::lock_guard lock(mu_);
-    if (recycled_.size() >= recycled_max_ && recycled_max_ > 0 &&
-        recycled_.front().bytes < bytes) {
+    if (recycled_.size() >= recycled_max_ && recycled_max_ > 0 && recycled_.front().bytes < bytes) {
       // Full of files from while segments grew: a full-size one is worth more.
       std::swap(recycled_.front().path, path);
       recycled_.front().bytes = bytes;

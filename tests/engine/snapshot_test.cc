@@ -43,16 +43,16 @@ void register_mixed(Engine& e) {
                                "approval", {.event = "approve", .match = "data.k", .timeout = 2h});
                            co_return got ? "approved " + got->data : std::string("timed out");
                          }));
-  ok(e.register_function({.id = "flaky", .triggers = {on_event("flaky")}, .retries = 2,
-                          .backoff_base = 10min},
-                         [](Context& ctx, const Event&) -> Task<std::string> {
-                           co_await ctx.run("a", []() -> int { throw std::runtime_error("down"); });
-                           co_return "never";
-                         }));
+  ok(e.register_function(
+      {.id = "flaky", .triggers = {on_event("flaky")}, .retries = 2, .backoff_base = 10min},
+      [](Context& ctx, const Event&) -> Task<std::string> {
+        co_await ctx.run("a", []() -> int { throw std::runtime_error("down"); });
+        co_return "never";
+      }));
   ok(e.register_function({.id = "parent", .triggers = {on_event("parent")}},
                          [](Context& ctx, const Event& ev) -> Task<std::string> {
-                           std::string child = co_await ctx.invoke(
-                               "call", {.function = "sleepy", .data = ev.data});
+                           std::string child =
+                               co_await ctx.invoke("call", {.function = "sleepy", .data = ev.data});
                            co_return "child said " + child;
                          }));
 }
@@ -195,8 +195,8 @@ TEST_F(SnapshotTest, RunsLoadedFromASnapshotFinishAsAfterAFullReplay) {
     start(register_mixed);
     EXPECT_EQ(engine_->recovery().snapshot.empty(), pass == 1);
     for (int i = 0; i < 3; ++i) {  // half the waits are approved, the rest time out
-      ASSERT_TRUE(engine_->send({.name = "approve", .data = "{\"k\":" + std::to_string(i) + "}"})
-                      .ok());
+      ASSERT_TRUE(
+          engine_->send({.name = "approve", .data = "{\"k\":" + std::to_string(i) + "}"}).ok());
     }
     for (int hop = 0; hop < 12; ++hop) {  // sleeps (1 h), timeouts (2 h), retries (10, 20 min)
       clock_->advance(30min);
@@ -311,7 +311,8 @@ TEST_F(SnapshotTest, RetentionRemovesOldSegmentsAndRestartNeedsOnlyWhatIsKept) {
                     .ok());
   });
   RunId last = 0;
-  for (int i = 0; i < 3000; ++i) last = send_one({.name = "go", .data = "{\"i\":" + std::to_string(i) + "}"});
+  for (int i = 0; i < 3000; ++i)
+    last = send_one({.name = "go", .data = "{\"i\":" + std::to_string(i) + "}"});
   wait(last);
   ASSERT_TRUE(eventually([&] { return engine_->stats().segments_removed > 0; }))
       << engine_->stats().snapshot_last_error;
@@ -352,7 +353,8 @@ TEST_F(SnapshotTest, AnUnfinishedRunKeepsTheLogFromItsFirstRecord) {
   });
   const RunId sleeper = send_one({.name = "long"});
   RunId last = 0;
-  for (int i = 0; i < 3000; ++i) last = send_one({.name = "go", .data = "{\"i\":" + std::to_string(i) + "}"});
+  for (int i = 0; i < 3000; ++i)
+    last = send_one({.name = "go", .data = "{\"i\":" + std::to_string(i) + "}"});
   wait(last);
   ASSERT_TRUE(eventually([&] { return engine_->stats().snapshots_written >= 3; }));
   EXPECT_EQ(engine_->stats().segments_removed, 0u);
@@ -361,7 +363,8 @@ TEST_F(SnapshotTest, AnUnfinishedRunKeepsTheLogFromItsFirstRecord) {
   EXPECT_FALSE(history->empty());
   clock_->advance(25h);
   wait(sleeper);
-  for (int i = 0; i < 300; ++i) last = send_one({.name = "go", .data = "{\"i\":" + std::to_string(i) + "}"});
+  for (int i = 0; i < 300; ++i)
+    last = send_one({.name = "go", .data = "{\"i\":" + std::to_string(i) + "}"});
   wait(last);
   ASSERT_TRUE(eventually([&] { return engine_->stats().segments_removed > 0; }));
 }

@@ -70,9 +70,10 @@ TEST(SegmentSizes, TheFirstSegmentHoldsTheLargestRecord) {
   auto log = Log::open(dir.path(), o);
   ASSERT_TRUE(log.ok()) << log.status().to_string();
   EXPECT_EQ(segment_sizes(dir.path()), std::vector<uint64_t>{2u << 20});
-  ASSERT_TRUE((*log)->append_durable(cairn::testing::kBlobType,
-                                     cairn::testing::make_blob(1, 1, 1400u << 10))
-                  .ok());
+  ASSERT_TRUE(
+      (*log)
+          ->append_durable(cairn::testing::kBlobType, cairn::testing::make_blob(1, 1, 1400u << 10))
+          .ok());
 }
 
 class Retention : public ::testing::Test {
@@ -135,13 +136,12 @@ TEST_F(Retention, TheSegmentBeingWrittenNeverLeaves) {
   ASSERT_TRUE(removed.ok()) << removed.status().to_string();
   EXPECT_EQ(cairn::testing::segment_paths(dir_.path()).size(), 1u);
   EXPECT_GT(removed->segments, 0u);
-  ASSERT_TRUE(log_->append_durable(cairn::testing::kBlobType, cairn::testing::make_blob(9, 1, 99))
-                  .ok());
+  ASSERT_TRUE(
+      log_->append_durable(cairn::testing::kBlobType, cairn::testing::make_blob(9, 1, 99)).ok());
 }
 
 TEST_F(Retention, SegmentsSealedWithinTheWindowStay) {
-  auto removed =
-      log_->remove_segments_before(kNoLsn, system_clock::now() - std::chrono::hours(1));
+  auto removed = log_->remove_segments_before(kNoLsn, system_clock::now() - std::chrono::hours(1));
   ASSERT_TRUE(removed.ok()) << removed.status().to_string();
   EXPECT_EQ(removed->segments, 0u);
   EXPECT_EQ(log_->first_lsn(), 0u);
@@ -179,8 +179,9 @@ TEST(RecycledSegments, OldFramesAfterTheNewDataAreItsEndWhereverItEnds) {
   const auto old_records = cairn::testing::write_blob_log(root / "old", small_log_options(),
                                                           cairn::testing::four_segment_spec());
   const fs::path old_segment = cairn::testing::segment_path(root / "old", 1);
-  BlobLogSpec fresh_spec{.records = 3000, .producer = 7,
-                         .data_bytes = [](uint64_t seq) { return 200 + (seq * 97) % 3000; }};
+  BlobLogSpec fresh_spec{.records = 3000, .producer = 7, .data_bytes = [](uint64_t seq) {
+                           return 200 + (seq * 97) % 3000;
+                         }};
   const auto fresh_records =
       cairn::testing::write_blob_log(root / "new", small_log_options(), fresh_spec);
   // Segment 3 is full: it becomes the last one (the ones after it are left out of each copy).

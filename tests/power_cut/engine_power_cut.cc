@@ -6,12 +6,12 @@
 #include <random>
 
 #include "cairn/log/verify.h"
-#include "engine_internal.h"
 #include "engine_crash/crash_checks.h"
 #include "engine_crash/crash_options.h"
 #include "engine_crash/journal.h"
 #include "engine_crash/log_facts.h"
 #include "engine_crash/workload_driver.h"
+#include "engine_internal.h"
 #include "support/sim_disk.h"
 #include "support/temp_dir.h"
 
@@ -150,7 +150,8 @@ EngineCutResult run_engine_cut_round(const EngineCutConfig& config) {
     // reboot() cuts the disk it copies: the comparison and the next incarnation each get their
     // own copy of what survived.
     std::shared_ptr<SimDisk> survived = disk->reboot(rng());
-    if (std::string diff = compare_snapshot_with_replay(survived, &result.snapshot_loads); !diff.empty()) {
+    if (std::string diff = compare_snapshot_with_replay(survived, &result.snapshot_loads);
+        !diff.empty()) {
       result.failure = where + diff;
       return result;
     }

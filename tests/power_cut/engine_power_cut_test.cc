@@ -29,9 +29,9 @@ TEST(EnginePowerCut, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossPowerCuts) 
     return r.failure;
   });
   std::cout << "[ power    ] engine: " << rounds << " rounds of seed " << seed << ", " << cuts
-            << " power cuts (" << cuts_during_start
-            << " during start(), " << snapshot_loads
-            << " images with a snapshot to load, each the state of a full replay); the last round: " << last_summary << std::endl;
+            << " power cuts (" << cuts_during_start << " during start(), " << snapshot_loads
+            << " images with a snapshot to load, each the state of a full replay); the last round: "
+            << last_summary << std::endl;
   EXPECT_EQ(failure, "");
   EXPECT_GT(cuts, rounds) << "most rounds ended before their cuts: the rounds proved little";
   EXPECT_GE(snapshot_loads, rounds) << "a round ended without a snapshot to compare";

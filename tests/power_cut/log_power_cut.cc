@@ -296,8 +296,8 @@ LogCutResult run_log_cut_round(const LogCutConfig& config) {
               if (durable > (2u << 20)) {
                 const log::Lsn keep = durable - (1u << 20);
                 retained_from = std::max<log::Lsn>(retained_from, keep);
-                if (!log.remove_segments_before(keep, std::chrono::system_clock::now() +
-                                                          std::chrono::hours(1))
+                if (!log.remove_segments_before(
+                            keep, std::chrono::system_clock::now() + std::chrono::hours(1))
                          .ok()) {
                   return;  // the power is out
                 }

@@ -26,9 +26,10 @@ TEST(CairnUsage, MissingDirectoryArgumentExitsTwo) {
 }
 
 TEST(CairnUsage, RunAndEventCommandsNeedTheirDirectory) {
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"runs", "list"}, {"runs", "show"}, {"log", "export"},
-        {"events", "send", "--name", "x"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"runs", "list"},
+                                               {"runs", "show"},
+                                               {"log", "export"},
+                                               {"events", "send", "--name", "x"}}) {
     const CliResult r = run_cairn(args);
     EXPECT_EQ(r.exit_code, 2) << args[1];
     EXPECT_NE(r.err.find("DIR is required"), std::string::npos) << r.err;

@@ -22,17 +22,16 @@ void register_sample_functions(Engine& engine) {
         co_return hello.empty() || count != 42 ? std::string("wrong") : std::string("done");
       });
   EXPECT_TRUE(st.ok()) << st.to_string();
-  st = engine.register_function(
-      {.id = "charge",
-       .triggers = {on_event("charge/requested")},
-       .retries = 1,
-       .backoff_base = 1ms,
-       .backoff_max = 2ms},
-      [](Context& ctx, const Event&) -> Task<int> {
-        co_return co_await ctx.run("call-api", []() -> int {
-          throw std::runtime_error("payment API down");
-        });
-      });
+  st = engine.register_function({.id = "charge",
+                                 .triggers = {on_event("charge/requested")},
+                                 .retries = 1,
+                                 .backoff_base = 1ms,
+                                 .backoff_max = 2ms},
+                                [](Context& ctx, const Event&) -> Task<int> {
+                                  co_return co_await ctx.run("call-api", []() -> int {
+                                    throw std::runtime_error("payment API down");
+                                  });
+                                });
   EXPECT_TRUE(st.ok()) << st.to_string();
   st = engine.register_function(
       {.id = "approve", .triggers = {on_event("order/placed")}},
@@ -92,8 +91,8 @@ SampleRuns write_sample_engine_dir(const std::filesystem::path& dir) {
   wait_for(*engine, runs.completed, RunStatus::kCompleted);
   runs.failed = send(*engine, "charge/requested", R"({"amount":12})");
   wait_for(*engine, runs.failed, RunStatus::kFailed);
-  runs.waiting = send(*engine, "order/placed",
-                      std::string(R"({"order_id":")") + kWaitingOrderId + R"("})");
+  runs.waiting =
+      send(*engine, "order/placed", std::string(R"({"order_id":")") + kWaitingOrderId + R"("})");
   wait_for(*engine, runs.waiting, RunStatus::kWaiting);
   st = engine->shutdown();
   EXPECT_TRUE(st.ok()) << st.to_string();

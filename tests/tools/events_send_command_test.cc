@@ -86,7 +86,8 @@ TEST(EventsSendCommand, EndsAMatchingWaitAndTheRunCompletesOnRestart) {
   const CliResult show =
       run_cairn({"runs", "show", dir.path().string(), std::to_string(runs.waiting)});
   ASSERT_EQ(show.exit_code, 0) << show.err;
-  EXPECT_NE(show.out.find("wait #1 approval ended by event order/approved"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("wait #1 approval ended by event order/approved"), std::string::npos)
+      << show.out;
 
   // The application's engine, started again, runs it to the end.
   std::unique_ptr<Engine> engine = Engine::create(sample_engine_options(dir.path()));

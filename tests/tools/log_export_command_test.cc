@@ -80,8 +80,8 @@ TEST_F(LogExportCommand, EveryLineIsJsonWithLsnTypeTimeAndPayload) {
     ASSERT_TRUE(l["time_us"].is_number_integer()) << l;
     ASSERT_TRUE(l["time"].get<std::string>().ends_with("Z")) << l;
   }
-  for (const char* t : {"EventAccepted", "StepCompleted", "StepFailed", "RunResumed",
-                        "WaitStarted", "RunCompleted", "RunFailed"}) {
+  for (const char* t : {"EventAccepted", "StepCompleted", "StepFailed", "RunResumed", "WaitStarted",
+                        "RunCompleted", "RunFailed"}) {
     EXPECT_EQ(types.count(t), 1u) << t;
   }
 }

@@ -140,8 +140,7 @@ TEST_F(LogRecoverCommand, FlippedBitInAMiddleSegmentIsMovedAsideToTheQuarantine)
   const CliResult dry_text = recover({"--dry-run"});
   EXPECT_EQ(dry_text.exit_code, 1);
   EXPECT_NE(dry_text.out.find("DAMAGED: corruption"), std::string::npos) << dry_text.out;
-  EXPECT_NE(dry_text.out.find("move      " + segments[2].filename().string()),
-            std::string::npos)
+  EXPECT_NE(dry_text.out.find("move      " + segments[2].filename().string()), std::string::npos)
       << dry_text.out;
   EXPECT_EQ(tree(dir_.path()), before);  // not a byte
 
@@ -161,9 +160,9 @@ TEST_F(LogRecoverCommand, FlippedBitInAMiddleSegmentIsMovedAsideToTheQuarantine)
     EXPECT_EQ(file_bytes(moved), before.at(segments[i].filename().string()));
     EXPECT_NE(r.out.find(moved.string()), std::string::npos) << r.out;
   }
-  const fs::path copy = dir_.path() / "quarantine" /
-                        (segments[1].filename().string() + ".at-" +
-                         std::to_string(victim->offset) + ".damaged");
+  const fs::path copy =
+      dir_.path() / "quarantine" /
+      (segments[1].filename().string() + ".at-" + std::to_string(victim->offset) + ".damaged");
   ASSERT_TRUE(fs::exists(copy)) << r.out;
   // The copy starts with the damaged frame as it was.
   const std::string& original = before.at(segments[1].filename().string());

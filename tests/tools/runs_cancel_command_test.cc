@@ -21,9 +21,9 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 struct CancelRuns {
-  SampleRuns sample;     // completed "greet", failed "charge", waiting "approve"
-  RunId waiting2 = 0;    // a second waiting "approve" run
-  RunId sleeping = 0;    // "nap": sleeps for an hour
+  SampleRuns sample;   // completed "greet", failed "charge", waiting "approve"
+  RunId waiting2 = 0;  // a second waiting "approve" run
+  RunId sleeping = 0;  // "nap": sleeps for an hour
 };
 
 void register_cancel_functions(Engine& engine) {
@@ -138,9 +138,9 @@ TEST(RunsCancelCommand, FinishedOrUnknownIdExitsThreeAndCancelsNothing) {
   ASSERT_NE(runs.sleeping, 0u);
   const std::string before = export_text(dir.path());
 
-  CliResult r = run_cairn({"runs", "cancel", dir.path().string(),
-                           std::to_string(runs.sample.waiting),
-                           std::to_string(runs.sample.completed)});
+  CliResult r =
+      run_cairn({"runs", "cancel", dir.path().string(), std::to_string(runs.sample.waiting),
+                 std::to_string(runs.sample.completed)});
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_NE(r.err.find("run " + std::to_string(runs.sample.completed) + " already completed"),
             std::string::npos)
@@ -202,8 +202,8 @@ TEST(RunsCancelCommand, FunctionSelectsOnlyItsUnfinishedRuns) {
 TEST(RunsCancelCommand, HelpNamesItsOptionsAndExitCodes) {
   const CliResult r = run_cairn({"runs", "cancel", "--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* w : {"RUN_ID", "--function", "--since", "--reason", "--json", "3 an id",
-                        "4 the engine"}) {
+  for (const char* w :
+       {"RUN_ID", "--function", "--since", "--reason", "--json", "3 an id", "4 the engine"}) {
     EXPECT_NE(r.out.find(w), std::string::npos) << w << " in " << r.out;
   }
   EXPECT_NE(run_cairn({"runs", "--help"}).out.find("cancel"), std::string::npos);

@@ -82,8 +82,8 @@ TEST_F(RunsCommands, ListShowsEveryRunNewestFirstWithItsStatus) {
   const auto lines = split_lines(r.out);
   ASSERT_EQ(lines.size(), 4u) << r.out;  // the header and three runs
   EXPECT_EQ(lines[0].rfind("RUN", 0), 0u) << lines[0];
-  for (const char* column : {"FUNCTION", "STATUS", "CREATED", "FINISHED", "STEPS", "ATTEMPTS",
-                             "ERROR"}) {
+  for (const char* column :
+       {"FUNCTION", "STATUS", "CREATED", "FINISHED", "STEPS", "ATTEMPTS", "ERROR"}) {
     EXPECT_NE(lines[0].find(column), std::string::npos) << lines[0];
   }
   auto starts_with_run = [](const std::string& line, RunId id, const std::string& rest) {
@@ -312,8 +312,8 @@ TEST_F(RunsCommands, ShowAtAnLsnShowsTheRunAsItStoodThen) {
   // Before the run existed: not found.
   const uint64_t created = full["entries"][0]["lsn"];
   if (created > 0) {
-    const CliResult r =
-        cairn("runs", "show", {std::to_string(runs_.completed), "--at", std::to_string(created - 1)});
+    const CliResult r = cairn(
+        "runs", "show", {std::to_string(runs_.completed), "--at", std::to_string(created - 1)});
     EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
     EXPECT_NE(r.err.find("up to LSN " + std::to_string(created - 1)), std::string::npos) << r.err;
   }
@@ -322,8 +322,7 @@ TEST_F(RunsCommands, ShowAtAnLsnShowsTheRunAsItStoodThen) {
 TEST_F(RunsCommands, ShowUnknownRunExitsThreeSayingSo) {
   const CliResult r = cairn("runs", "show", {"999999"});
   EXPECT_EQ(r.exit_code, 3) << r.out;
-  EXPECT_NE(r.err.find("no run 999999 in the log of " + dir_->path().string()),
-            std::string::npos)
+  EXPECT_NE(r.err.find("no run 999999 in the log of " + dir_->path().string()), std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("cairn runs list"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
@@ -350,8 +349,8 @@ TEST(RunsCommandsDamage, TornTailIsNotedAndTheRunsBeforeItAreShown) {
   EXPECT_EQ(j["runs"][1]["status"], "failed");
   EXPECT_EQ(j["runs"][2]["status"], "completed");
 
-  const CliResult show = run_cairn({"runs", "show", dir.path().string(),
-                                    std::to_string(runs.completed)});
+  const CliResult show =
+      run_cairn({"runs", "show", dir.path().string(), std::to_string(runs.completed)});
   EXPECT_EQ(show.exit_code, 0) << show.err;
   EXPECT_NE(show.out.find("completed: \"done\""), std::string::npos) << show.out;
 }
@@ -396,37 +395,36 @@ TEST(RunsListAgreement, ListAgreesWithTheEngineRunByRun) {
     std::unique_ptr<Engine> engine = Engine::create(sample_engine_options(dir.path()));
     register_sample_functions(*engine);
     auto ok = [](const Status& st) { EXPECT_TRUE(st.ok()) << st.to_string(); };
-    ok(engine->register_function({.id = "nap", .triggers = {on_event("nap/start")}},
-                                 [](Context& ctx, const Event&) -> Task<void> {
-                                   co_await ctx.sleep("nap", 1h);
+    ok(engine->register_function(
+        {.id = "nap", .triggers = {on_event("nap/start")}},
+        [](Context& ctx, const Event&) -> Task<void> { co_await ctx.sleep("nap", 1h); }));
+    ok(engine->register_function({.id = "parent", .triggers = {on_event("parent/start")}},
+                                 [](Context& ctx, const Event&) -> Task<std::string> {
+                                   co_return co_await ctx.invoke("child", {.function = "nap"});
                                  }));
-    ok(engine->register_function(
-        {.id = "parent", .triggers = {on_event("parent/start")}},
-        [](Context& ctx, const Event&) -> Task<std::string> {
-          co_return co_await ctx.invoke("child", {.function = "nap"});
-        }));
-    ok(engine->register_function(
-        {.id = "doomed",
-         .triggers = {on_event("doomed/start")},
-         .on_failure = [](Context& ctx, const Event&) -> Task<void> {
-           co_await ctx.run("alert", [] { return std::string("paged"); });
-         }},
-        [](Context& ctx, const Event&) -> Task<void> {
-          co_await ctx.run("boom", []() -> int { throw NonRetriableError("no such account"); });
-        }));
-    ok(engine->register_function(
-        {.id = "retrying",
-         .triggers = {on_event("retrying/start")},
-         .retries = 3,
-         .backoff_base = 1h},
-        [](Context& ctx, const Event&) -> Task<void> {
-          co_await ctx.run("flaky", []() -> int { throw std::runtime_error("try later"); });
-        }));
-    ok(engine->register_function(
-        {.id = "patient", .triggers = {on_event("patient/start")}},
-        [](Context& ctx, const Event&) -> Task<void> {
-          co_await ctx.wait_for_event("never", {.event = "never/happens"});
-        }));
+    ok(engine->register_function({.id = "doomed",
+                                  .triggers = {on_event("doomed/start")},
+                                  .on_failure = [](Context& ctx, const Event&) -> Task<void> {
+                                    co_await ctx.run("alert", [] { return std::string("paged"); });
+                                  }},
+                                 [](Context& ctx, const Event&) -> Task<void> {
+                                   co_await ctx.run("boom", []() -> int {
+                                     throw NonRetriableError("no such account");
+                                   });
+                                 }));
+    ok(engine->register_function({.id = "retrying",
+                                  .triggers = {on_event("retrying/start")},
+                                  .retries = 3,
+                                  .backoff_base = 1h},
+                                 [](Context& ctx, const Event&) -> Task<void> {
+                                   co_await ctx.run("flaky", []() -> int {
+                                     throw std::runtime_error("try later");
+                                   });
+                                 }));
+    ok(engine->register_function({.id = "patient", .triggers = {on_event("patient/start")}},
+                                 [](Context& ctx, const Event&) -> Task<void> {
+                                   co_await ctx.wait_for_event("never", {.event = "never/happens"});
+                                 }));
     ok(engine->start());
     auto start = [&](const std::string& name) {
       Result<SendResult> r = engine->send(Event{.name = name, .data = "{}"});
@@ -485,13 +483,12 @@ TEST(RunsListAgreement, ListAgreesWithTheEngineRunByRun) {
     EXPECT_EQ(got["event"], want.event.name);
     statuses.insert(got["status"]);
     if (want.status == RunStatus::kFailed || want.status == RunStatus::kCancelled) {
-      EXPECT_NE(got["error"].get<std::string>().find(want.error.substr(0, 20)),
-                std::string::npos)
+      EXPECT_NE(got["error"].get<std::string>().find(want.error.substr(0, 20)), std::string::npos)
           << got;
     }
   }
-  EXPECT_EQ(statuses, (std::set<std::string>{"completed", "failed", "cancelled", "sleeping",
-                                             "waiting"}));
+  EXPECT_EQ(statuses,
+            (std::set<std::string>{"completed", "failed", "cancelled", "sleeping", "waiting"}));
 }
 
 }  // namespace

@@ -16,8 +16,8 @@ namespace {
 TEST(RunsReplayCommand, AFailedRunIsQueuedFromItsFailedStepAndRunsWhenTheEngineStarts) {
   TempDir dir;
   const SampleRuns runs = write_sample_engine_dir(dir.path());
-  const CliResult r = run_cairn({"runs", "replay", dir.path().string(),
-                                 std::to_string(runs.failed), "--json"});
+  const CliResult r =
+      run_cairn({"runs", "replay", dir.path().string(), std::to_string(runs.failed), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j.at("queued"), 1);

@@ -14,9 +14,9 @@ namespace cairn::tools {
 
 // Exit codes of every cairn command (scripts rely on them).
 enum ExitCode : int {
-  kExitOk = 0,      // done; for a check: nothing wrong
-  kExitDamage = 1,  // the log is damaged (the message says where and what it means)
-  kExitUsage = 2,   // bad command line, or the log directory cannot be read at all
+  kExitOk = 0,        // done; for a check: nothing wrong
+  kExitDamage = 1,    // the log is damaged (the message says where and what it means)
+  kExitUsage = 2,     // bad command line, or the log directory cannot be read at all
   kExitNotFound = 3,  // no such run (or event) in the log
   kExitRefused = 4,   // the engine could not do it: its directory is in use by a running
                       // engine, a limit, a damaged log it refuses to open, an I/O error

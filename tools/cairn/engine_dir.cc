@@ -31,20 +31,23 @@ Result<std::filesystem::path> engine_log_dir(const std::filesystem::path& dir) {
   if (!fs::exists(st)) return Status(StatusCode::kNotFound, "no such directory: " + dir.string());
   if (!fs::is_directory(st)) {
     return Status(StatusCode::kInvalidArgument,
-                  dir.string() + " is not a directory (DIR is an engine's directory, "
-                                 "EngineOptions::dir, which holds the log in DIR/log)");
+                  dir.string() +
+                      " is not a directory (DIR is an engine's directory, "
+                      "EngineOptions::dir, which holds the log in DIR/log)");
   }
   const fs::path log_dir = dir / "log";
   if (!fs::is_directory(log_dir, ec)) {
     if (holds_segments(dir)) {
       return Status(StatusCode::kInvalidArgument,
-                    dir.string() + " is a log directory (it holds *.wal segments); the run "
-                                   "commands take the engine's directory, the one that holds "
-                                   "log/: try " + dir.parent_path().string());
+                    dir.string() +
+                        " is a log directory (it holds *.wal segments); the run "
+                        "commands take the engine's directory, the one that holds "
+                        "log/: try " +
+                        dir.parent_path().string());
     }
-    return Status(StatusCode::kNotFound,
-                  "no log in " + dir.string() + " (no log/ subdirectory): is it an engine's "
-                                                "directory (EngineOptions::dir)?");
+    return Status(StatusCode::kNotFound, "no log in " + dir.string() +
+                                             " (no log/ subdirectory): is it an engine's "
+                                             "directory (EngineOptions::dir)?");
   }
   CAIRN_RETURN_IF_ERROR(check_log_dir(log_dir));
   return log_dir;
@@ -77,9 +80,8 @@ int report_engine_error(std::string_view command, std::string_view what, const S
     default:  // a limit, an I/O error, a log this build cannot open
       break;
   }
-  std::fprintf(stderr, "cairn %.*s: %.*s: %s%s\n", static_cast<int>(command.size()),
-               command.data(), static_cast<int>(what.size()), what.data(), st.message().c_str(),
-               hint.c_str());
+  std::fprintf(stderr, "cairn %.*s: %.*s: %s%s\n", static_cast<int>(command.size()), command.data(),
+               static_cast<int>(what.size()), what.data(), st.message().c_str(), hint.c_str());
   return code;
 }
 

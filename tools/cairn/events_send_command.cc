@@ -39,13 +39,14 @@ int usage(const std::string& message) {
 // An engine error as an exit code, with what to do about it.
 int engine_failed(std::string_view what, const Status& st, const std::string& dir) {
   return report_engine_error("events send", what, st, dir,
-                             "send the event through that engine (its send() API); this command works on a stopped engine's directory.");
+                             "send the event through that engine (its send() API); this command "
+                             "works on a stopped engine's directory.");
 }
 
 // The runs waiting (in wait_for_event or for an invoked run) in the engine now.
 std::set<RunId> waiting_runs(const Engine& engine) {
-  const RunPage page = engine.list_runs(RunQuery{.status = RunStatus::kWaiting,
-                                                 .limit = 10'000'000});
+  const RunPage page =
+      engine.list_runs(RunQuery{.status = RunStatus::kWaiting, .limit = 10'000'000});
   std::set<RunId> ids;
   for (const RunInfo& r : page.runs) ids.insert(r.id);
   return ids;
@@ -63,8 +64,9 @@ int run_events_send(const EventsSendArgs& args) {
   const fs::file_status st = fs::status(args.dir, ec);
   if (fs::exists(st)) {
     if (!fs::is_directory(st)) {
-      return usage(args.dir + " is not a directory (DIR is an engine's directory, "
-                              "EngineOptions::dir)");
+      return usage(args.dir +
+                   " is not a directory (DIR is an engine's directory, "
+                   "EngineOptions::dir)");
     }
     for (fs::directory_iterator it(args.dir, ec); !ec && it != fs::directory_iterator();
          it.increment(ec)) {
@@ -91,32 +93,31 @@ int run_events_send(const EventsSendArgs& args) {
     }
   }
   const Status closed = engine->shutdown();
-  if (!sent.ok()) return engine_failed("the engine did not accept the event", sent.status(),
-                                       args.dir);
+  if (!sent.ok())
+    return engine_failed("the engine did not accept the event", sent.status(), args.dir);
   if (!closed.ok()) return engine_failed("closing the engine", closed, args.dir);
 
   std::string out;
   if (args.json) {
     const nlohmann::json doc{
-        {"event_id", sent->event_id},
-        {"name", args.name},
-        {"duplicate", sent->duplicate},
-        {"runs", sent->runs},
-        {"waits_ended", waits_ended},
+        {"event_id", sent->event_id}, {"name", args.name},          {"duplicate", sent->duplicate},
+        {"runs", sent->runs},         {"waits_ended", waits_ended},
     };
     out = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   } else {
     out = "event " + sent->event_id + " (" + args.name + ")";
     if (sent->duplicate) {
-      out += " is a duplicate: an event with this id was accepted within the dedup window, so "
-             "nothing was recorded for it again\n";
+      out +=
+          " is a duplicate: an event with this id was accepted within the dedup window, so "
+          "nothing was recorded for it again\n";
     } else {
       out += " accepted\n";
       out += "runs started: ";
       if (sent->runs.empty()) {
-        out += "none (no function is registered in this tool, and the engine chooses the "
-               "functions an event starts when it accepts it: send events that must start runs "
-               "through the application's engine)\n";
+        out +=
+            "none (no function is registered in this tool, and the engine chooses the "
+            "functions an event starts when it accepts it: send events that must start runs "
+            "through the application's engine)\n";
       } else {
         for (size_t i = 0; i < sent->runs.size(); ++i) {
           out += (i > 0 ? ", " : "") + std::to_string(sent->runs[i]);

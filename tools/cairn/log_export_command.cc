@@ -82,7 +82,8 @@ void add_log_export_command(CLI::App& log_group, CommandRun* selected) {
       "\"time_us\":..,\"payload\":{..}}\n"
       "time is when the record happened on the engine's clock (null for records without one).\n"
       "The payload has every field of the record's table (defaults included), in schema order;\n"
-      "recorded values (output) are JSON by their format: JSON as JSON, text as a string, bytes as\n"
+      "recorded values (output) are JSON by their format: JSON as JSON, text as a string, bytes "
+      "as\n"
       "byte values; event data and match values are JSON.\n"
       "Exit status: 0 exported to the end, 1 stopped at damage (the records before it are\n"
       "exported), 2 usage error or DIR cannot be read.");

@@ -42,8 +42,8 @@ struct LogRecoverArgs {
 
 // What kPointInTime does with the first damage verify_log found (recovery.cc, recover_segments).
 struct RepairPlan {
-  bool cut = false;       // the damaged segment is cut (copied from cut_offset on, then zeroed)
-  std::string cut_file;   // its name
+  bool cut = false;      // the damaged segment is cut (copied from cut_offset on, then zeroed)
+  std::string cut_file;  // its name
   uint64_t cut_offset = 0;
   uint64_t cut_bytes = 0;  // about: from the bad frame to the end of the data after it
   std::string cut_copy;    // where the copy goes
@@ -56,7 +56,9 @@ struct RepairPlan {
   DamageFacts facts;
 };
 
-std::string quarantine_of(const std::string& dir) { return (fs::path(dir) / "quarantine").string(); }
+std::string quarantine_of(const std::string& dir) {
+  return (fs::path(dir) / "quarantine").string();
+}
 
 // The *.wal files of `dir`, in sequence order (their names start with the zero-padded sequence).
 std::vector<std::string> segment_names(const std::string& dir) {
@@ -108,8 +110,8 @@ std::string plan_text(const std::string& dir, const RepairPlan& plan) {
   std::string s;
   if (plan.cut) {
     s += "  cut       " + plan.cut_file + " from offset " + std::to_string(plan.cut_offset) +
-         ": about " + bytes_with_human(plan.cut_bytes) + " copied to " +
-         plan.cut_copy + ", then zeroed in the segment\n";
+         ": about " + bytes_with_human(plan.cut_bytes) + " copied to " + plan.cut_copy +
+         ", then zeroed in the segment\n";
   }
   for (const RepairPlan::Moved& m : plan.moved) {
     s += "  move      " + m.file + " (" + bytes_with_human(m.bytes) + ", " +
@@ -224,13 +226,13 @@ int run_log_recover(const LogRecoverArgs& args) {
   doc["plan"] = plan_json(args.dir, plan);
   doc["stale_snapshots"] = stale;
   if (args.dry_run) {
-    write_out(args.json ? dump()
-                        : damage_text(args.dir, *before) +
-                              "\nA repair (`cairn log recover " + args.dir +
-                              "` without --dry-run) would open the log with "
-                              "RecoveryMode::kPointInTime:\n" +
-                              plan_text(args.dir, plan) + snapshots_warning(stale) +
-                              "Nothing was changed (--dry-run).\n");
+    write_out(args.json
+                  ? dump()
+                  : damage_text(args.dir, *before) + "\nA repair (`cairn log recover " + args.dir +
+                        "` without --dry-run) would open the log with "
+                        "RecoveryMode::kPointInTime:\n" +
+                        plan_text(args.dir, plan) + snapshots_warning(stale) +
+                        "Nothing was changed (--dry-run).\n");
     return kExitDamage;
   }
 
@@ -277,9 +279,10 @@ int run_log_recover(const LogRecoverArgs& args) {
     out = "log " + args.dir + " was DAMAGED: " + std::string(log::damage_kind_name(d.kind)) +
           " in " + d.file + " at offset " + std::to_string(d.offset) + ", LSN " +
           std::to_string(d.lsn) + " (" + d.what + ")\n";
-    out += "repaired with RecoveryMode::kPointInTime: everything from the damage on was moved "
-           "aside into " +
-           quarantine_of(args.dir) + "/ (nothing was deleted):\n";
+    out +=
+        "repaired with RecoveryMode::kPointInTime: everything from the damage on was moved "
+        "aside into " +
+        quarantine_of(args.dir) + "/ (nothing was deleted):\n";
     for (const std::string& f : recovery.quarantined_files) {
       std::error_code ec;
       const uint64_t bytes = fs::file_size(f, ec);

@@ -218,8 +218,7 @@ std::string payload_json(uint16_t type, std::span<const std::byte> payload) {
     output_format = root<schema::RunCompleted>(payload).output_format();
   }
   CompleteJsonVisitor visitor(output_format);
-  flatbuffers::IterateFlatBuffer(reinterpret_cast<const uint8_t*>(payload.data()), table,
-                                 &visitor);
+  flatbuffers::IterateFlatBuffer(reinterpret_cast<const uint8_t*>(payload.data()), table, &visitor);
   return std::move(visitor.out);
 }
 

@@ -44,8 +44,8 @@ std::optional<RetentionReport> read_retention(const std::string& log_dir, uint64
     if (!c.ok()) {
       s.problem = c.status().message();
     } else {
-      const auto* h = flatbuffers::GetRoot<schema::snapshot::SnapshotHeader>(
-          c->frames.front().payload.data());
+      const auto* h =
+          flatbuffers::GetRoot<schema::snapshot::SnapshotHeader>(c->frames.front().payload.data());
       s.unfinished_runs = h->runs();
       if (h->oldest_live_created_lsn() != ~uint64_t{0}) {
         s.oldest_live_lsn = h->oldest_live_created_lsn();
@@ -102,13 +102,14 @@ std::string retention_text(const RetentionReport& r) {
 nlohmann::json retention_json(const RetentionReport& r) {
   nlohmann::json snaps = nlohmann::json::array();
   for (const SnapshotSummary& n : r.snapshots) {
-    snaps.push_back({{"file", n.file},
-                     {"lsn", n.lsn},
-                     {"bytes", n.bytes},
-                     {"problem", n.problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(n.problem)},
-                     {"unfinished_runs", n.unfinished_runs},
-                     {"oldest_unfinished_run_lsn",
-                      n.oldest_live_lsn ? nlohmann::json(*n.oldest_live_lsn) : nlohmann::json(nullptr)}});
+    snaps.push_back(
+        {{"file", n.file},
+         {"lsn", n.lsn},
+         {"bytes", n.bytes},
+         {"problem", n.problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(n.problem)},
+         {"unfinished_runs", n.unfinished_runs},
+         {"oldest_unfinished_run_lsn",
+          n.oldest_live_lsn ? nlohmann::json(*n.oldest_live_lsn) : nlohmann::json(nullptr)}});
   }
   return {{"snapshot_dir", r.snapshot_dir},
           {"snapshots", snaps},

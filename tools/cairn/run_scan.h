@@ -69,8 +69,7 @@ class RunScanner {
     uint32_t parent_position = 0;  // the parent's invoke
   };
 
-  Active* created(RunId id, std::string_view function, std::string_view event_name,
-                  int64_t at_us);
+  Active* created(RunId id, std::string_view function, std::string_view event_name, int64_t at_us);
   Active* find(RunId id);
   void resolve(Active& run, uint32_t position);
   void remove_wait(Active& run);

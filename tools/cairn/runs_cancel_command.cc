@@ -59,7 +59,8 @@ int usage(const std::string& message) {
 // An engine error as an exit code, with what to do about it.
 int engine_failed(std::string_view what, const Status& st, const std::string& dir) {
   return report_engine_error(kCommand, what, st, dir,
-                             "cancel through that engine (Engine::cancel); this command works on a stopped engine's directory. Nothing was cancelled.");
+                             "cancel through that engine (Engine::cancel); this command works on a "
+                             "stopped engine's directory. Nothing was cancelled.");
 }
 
 std::string join_problems(const std::vector<std::string>& problems) {
@@ -89,9 +90,9 @@ class CancelProgress {
 
 // What one pass over the log says about the runs.
 struct LogView {
-  std::vector<RunSummary> unfinished;            // the unfinished runs
-  std::map<RunId, RunStatus> finished_wanted;    // how the asked-for ids that finished ended
-  log::Lsn first_lsn = 0;                        // of the first record read
+  std::vector<RunSummary> unfinished;          // the unfinished runs
+  std::map<RunId, RunStatus> finished_wanted;  // how the asked-for ids that finished ended
+  log::Lsn first_lsn = 0;                      // of the first record read
   bool empty = true;
 };
 
@@ -134,12 +135,13 @@ int run_runs_cancel(const RunsCancelArgs& args) {
       scanner.add(**record);
     }
     if (!read_error.ok()) {
-      if (read_error.code() != StatusCode::kCorruption) return fail_unreadable(kCommand, read_error);
+      if (read_error.code() != StatusCode::kCorruption)
+        return fail_unreadable(kCommand, read_error);
       log::VerifyOptions options;
       options.payload_verifier = &schema::verify_payload;
       Result<log::VerifyReport> report = log::verify_log(*log_dir, options);
-      const bool torn = report.ok() && report->damage &&
-                        report->damage->kind == log::DamageKind::kTornTail;
+      const bool torn =
+          report.ok() && report->damage && report->damage->kind == log::DamageKind::kTornTail;
       if (!torn) {
         std::fprintf(stderr,
                      "cairn %s: %s\nThe engine refuses to open a damaged log, so nothing was "
@@ -200,7 +202,8 @@ int run_runs_cancel(const RunsCancelArgs& args) {
   if (!targets.empty()) {
     // 2. Open the engine (takes DIR's lock; a torn tail is cut here) and check with it.
     std::unique_ptr<Engine> engine = Engine::create(tool_engine_options(args.dir));
-    if (Status s = engine->start(); !s.ok()) return engine_failed("opening the engine", s, args.dir);
+    if (Status s = engine->start(); !s.ok())
+      return engine_failed("opening the engine", s, args.dir);
     std::vector<std::string> problems;
     std::vector<Target> checked;
     for (Target& t : targets) {
@@ -282,10 +285,10 @@ int run_runs_cancel(const RunsCancelArgs& args) {
     return fail_unreadable(kCommand, errno_status(errno, "writing the output"));
   }
   if (!failed.ok()) {
-    const std::string what =
-        failed_id == 0 ? std::string("closing the engine")
-                       : "cancelling run " + std::to_string(failed_id) + " (the runs listed "
-                                                                         "before it are cancelled)";
+    const std::string what = failed_id == 0 ? std::string("closing the engine")
+                                            : "cancelling run " + std::to_string(failed_id) +
+                                                  " (the runs listed "
+                                                  "before it are cancelled)";
     return engine_failed(what, failed, args.dir);
   }
   return kExitOk;

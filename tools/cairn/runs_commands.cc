@@ -19,7 +19,8 @@ void add_runs_commands(CLI::App& root, CommandRun* selected) {
   runs_group->footer(
       "DIR is the engine's directory (EngineOptions::dir); its log is DIR/log. list and show take\n"
       "no lock and change nothing; cancel opens the engine (DIR must not be in use).\n"
-      "Exit status: 0 OK (also when the log ends in a torn tail, which the engine cuts at its next\n"
+      "Exit status: 0 OK (also when the log ends in a torn tail, which the engine cuts at its "
+      "next\n"
       "start), 1 the log is damaged (the output covers the records before the damage), 2 usage\n"
       "error or DIR cannot be read, 3 no such run (or, for cancel, already finished), 4 the\n"
       "engine could not do it (DIR is in use by a running engine).");
@@ -50,8 +51,7 @@ Result<std::unique_ptr<log::LogReader>> open_engine_log(const std::filesystem::p
 }
 
 ObservedReader::ObservedReader(log::LogReader& inner,
-                               std::function<void(const log::ReadRecord&)> observe,
-                               log::Lsn until)
+                               std::function<void(const log::ReadRecord&)> observe, log::Lsn until)
     : inner_(inner), observe_(std::move(observe)), until_(until) {}
 
 Result<const log::ReadRecord*> ObservedReader::next() {
@@ -80,10 +80,11 @@ nlohmann::json run_summary_json(const RunSummary& r) {
       {"status", run_status_name(r.status)},
       {"event", r.event_name},
       {"parent", r.parent == 0 ? nlohmann::json(nullptr) : nlohmann::json(r.parent)},
-      {"created", r.created_us == 0 ? nlohmann::json(nullptr) : nlohmann::json(utc_time(r.created_us))},
+      {"created",
+       r.created_us == 0 ? nlohmann::json(nullptr) : nlohmann::json(utc_time(r.created_us))},
       {"created_us", r.created_us},
-      {"finished", r.finished_us == 0 ? nlohmann::json(nullptr)
-                                      : nlohmann::json(utc_time(r.finished_us))},
+      {"finished",
+       r.finished_us == 0 ? nlohmann::json(nullptr) : nlohmann::json(utc_time(r.finished_us))},
       {"finished_us", r.finished_us == 0 ? nlohmann::json(nullptr) : nlohmann::json(r.finished_us)},
       {"steps", r.steps},
       {"attempts", r.attempts},

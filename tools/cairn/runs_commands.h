@@ -1,7 +1,7 @@
 // The `cairn runs ...` group: what happened to the runs of a stopped engine, read from its log
-// (DIR/log) without the engine and without its lock; and `runs cancel`, which opens the engine. Each subcommand lives in its own file
-// (runs_<name>_command.cc); this header also holds what they share: opening the engine's log and
-// reporting a scan that stopped at damage.
+// (DIR/log) without the engine and without its lock; and `runs cancel`, which opens the engine.
+// Each subcommand lives in its own file (runs_<name>_command.cc); this header also holds what they
+// share: opening the engine's log and reporting a scan that stopped at damage.
 #pragma once
 
 #include <filesystem>

@@ -158,8 +158,7 @@ void add_runs_list_command(CLI::App& runs_group, CommandRun* selected) {
   CLI::App* cmd = runs_group.add_subcommand(
       "list", "A table of runs, newest first: status, times, steps, attempts and error");
   cmd->add_option("DIR", args->dir, "The engine's directory (EngineOptions::dir)")->required();
-  cmd->add_option("--function", args->function, "Only runs of this function id")
-      ->type_name("F");
+  cmd->add_option("--function", args->function, "Only runs of this function id")->type_name("F");
   cmd->add_option("--status", args->status,
                   "Only runs in this status: queued, running, sleeping, waiting, completed, "
                   "failed or cancelled")
@@ -186,7 +185,8 @@ void add_runs_list_command(CLI::App& runs_group, CommandRun* selected) {
   cmd->footer(
       "Columns: RUN id, FUNCTION, STATUS, CREATED and FINISHED (UTC, the engine's clock), STEPS\n"
       "(operations recorded), ATTEMPTS (step attempts, failed ones included), ERROR (a failed\n"
-      "run's error, a cancelled run's reason, or the last failed attempt of a run still retrying).\n"
+      "run's error, a cancelled run's reason, or the last failed attempt of a run still "
+      "retrying).\n"
       "Exit status: 0 OK (also for a torn tail, with a note), 1 the log is damaged (the runs\n"
       "shown are as of the records before the damage), 2 usage error or DIR cannot be read.");
   cmd->callback([args, selected] { *selected = [args] { return run_runs_list(*args); }; });

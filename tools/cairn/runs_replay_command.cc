@@ -98,7 +98,8 @@ int run_runs_replay(const RunsReplayArgs& args) {
       return report_engine_error(kCommand, "opening the engine", s, args.dir,
                                  "replay through it (Engine::replay_run). Nothing was replayed.");
     }
-    const auto from = args.from_start ? Engine::ReplayFrom::kStart : Engine::ReplayFrom::kFailedStep;
+    const auto from =
+        args.from_start ? Engine::ReplayFrom::kStart : Engine::ReplayFrom::kFailedStep;
     for (size_t i = 0; i < ids.size(); ++i) {
       Outcome o{.original = ids[i]};
       if (Result<RunInfo> info = engine->get_run(ids[i]); info.ok()) o.function = info->function_id;
@@ -122,10 +123,11 @@ int run_runs_replay(const RunsReplayArgs& args) {
   if (args.json) {
     nlohmann::json runs = nlohmann::json::array();
     for (const Outcome& o : outcomes) {
-      runs.push_back({{"run", o.original},
-                      {"function", o.function},
-                      {"replay", o.replay == 0 ? nlohmann::json(nullptr) : nlohmann::json(o.replay)},
-                      {"error", o.why.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.why)}});
+      runs.push_back(
+          {{"run", o.original},
+           {"function", o.function},
+           {"replay", o.replay == 0 ? nlohmann::json(nullptr) : nlohmann::json(o.replay)},
+           {"error", o.why.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.why)}});
     }
     out = nlohmann::json{{"from", args.from_start ? "start" : "failed step"},
                          {"runs", std::move(runs)},

@@ -121,10 +121,10 @@ nlohmann::json entry_json(const HistoryEntry& e) {
       {"position", has_operation ? nlohmann::json(e.position) : nlohmann::json(nullptr)},
       {"step_id", has_operation ? nlohmann::json(e.step_id) : nlohmann::json(nullptr)},
       {"attempt", attempt ? nlohmann::json(e.attempt) : nlohmann::json(nullptr)},
-      {"finished_at", attempt ? nlohmann::json(utc_time(micros(e.finished_at)))
-                              : nlohmann::json(nullptr)},
-      {"duration_us", attempt ? nlohmann::json(micros(e.finished_at) - micros(e.at))
-                              : nlohmann::json(nullptr)},
+      {"finished_at",
+       attempt ? nlohmann::json(utc_time(micros(e.finished_at))) : nlohmann::json(nullptr)},
+      {"duration_us",
+       attempt ? nlohmann::json(micros(e.finished_at) - micros(e.at)) : nlohmann::json(nullptr)},
       {"deadline", micros(e.deadline) == 0 ? nlohmann::json(nullptr)
                                            : nlohmann::json(utc_time(micros(e.deadline)))},
       // The output (by its format), the error, the reason, the resume cause, the match path.
@@ -181,8 +181,7 @@ std::string summary_text(const RunSummary& r, const std::optional<log::Lsn>& at)
 int not_found(const RunsShowArgs& args) {
   std::string where = "the log of " + args.dir;
   if (args.at) where += " up to LSN " + std::to_string(*args.at);
-  std::fprintf(stderr,
-               "cairn runs show: no run %llu in %s\n`cairn runs list %s` lists the runs.\n",
+  std::fprintf(stderr, "cairn runs show: no run %llu in %s\n`cairn runs list %s` lists the runs.\n",
                static_cast<unsigned long long>(args.run), where.c_str(), args.dir.c_str());
   return kExitNotFound;
 }
@@ -199,8 +198,7 @@ int run_runs_show(const RunsShowArgs& args) {
     if (r.id == args.run) finished = std::move(r);
   });
   ObservedReader observed(
-      **reader, [&](const log::ReadRecord& r) { scanner.add(r); },
-      args.at.value_or(~log::Lsn{0}));
+      **reader, [&](const log::ReadRecord& r) { scanner.add(r); }, args.at.value_or(~log::Lsn{0}));
   Result<std::vector<HistoryEntry>> history =
       read_run_history(observed, args.run, static_cast<size_t>(args.limit));
   if (!history.ok()) return fail_unreadable(kCommand, history.status());
@@ -244,8 +242,7 @@ int run_runs_show(const RunsShowArgs& args) {
     }
     out += table_text(rows);
     if (truncated) {
-      out += "(the first " + std::to_string(history->size()) +
-             " entries: --limit shows more)\n";
+      out += "(the first " + std::to_string(history->size()) + " entries: --limit shows more)\n";
     }
   }
   if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {

@@ -192,8 +192,8 @@ struct EngineStats {
   log::LogStats log{};
   // Snapshots (written in the background) and retention.
   uint64_t snapshots_written = 0;
-  uint64_t snapshot_failures = 0;   // attempts that failed (retried at the next turn)
-  uint64_t snapshot_last_lsn = 0;   // the newest snapshot covers every record below this
+  uint64_t snapshot_failures = 0;  // attempts that failed (retried at the next turn)
+  uint64_t snapshot_last_lsn = 0;  // the newest snapshot covers every record below this
   uint64_t snapshot_last_bytes = 0;
   uint64_t snapshot_longest_ms = 0;  // the longest snapshot write; the step path never waits
   std::string snapshot_last_error{};
