@@ -1,7 +1,7 @@
 // RunScanner (see run_scan.h).
 #include "run_scan.h"
 
-#include <nlohmann/json.hpp>
+#include "json_field.h"  // the engine's own: waits match by the same rule
 
 namespace cairn::tools {
 namespace {
@@ -18,25 +18,6 @@ const Table& root(const log::ReadRecord& r) {
 }
 
 }  // namespace
-
-std::optional<std::string> json_field(std::string_view data, std::string_view path) {
-  constexpr std::string_view kPrefix = "data.";
-  if (!path.starts_with(kPrefix)) return std::nullopt;
-  path.remove_prefix(kPrefix.size());
-  const nlohmann::json doc = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return std::nullopt;
-  const nlohmann::json* cur = &doc;
-  while (!path.empty()) {
-    const size_t dot = path.find('.');
-    const std::string key(path.substr(0, dot));
-    if (!cur->is_object()) return std::nullopt;
-    auto it = cur->find(key);
-    if (it == cur->end()) return std::nullopt;
-    cur = &*it;
-    path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
-  }
-  return cur->dump();
-}
 
 RunScanner::RunScanner(std::function<void(RunSummary&&)> finished)
     : finished_(std::move(finished)) {}
@@ -131,7 +112,7 @@ void RunScanner::match_waits(std::string_view name, std::string_view data) {
   for (const auto& [path, by_value] : n->second) {
     std::string key;
     if (!path.empty()) {
-      std::optional<std::string> v = json_field(data, path);
+      std::optional<std::string> v = detail::json_field(data, path);
       if (!v) continue;
       key = std::move(*v);
     }

@@ -87,8 +87,4 @@ class RunScanner {
       waits_;
 };
 
-// The value at a dotted path ("data.order_id") of an event's data, as canonical JSON text, or
-// nullopt (the engine's json_field, which wait matching uses).
-std::optional<std::string> json_field(std::string_view data, std::string_view path);
-
 }  // namespace cairn::tools
