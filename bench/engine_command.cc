@@ -5,7 +5,7 @@
 //     2. the same with Durability::kNoneUnsafe: what durability costs, as a ratio
 //     3. fsync, open loop at half the runs/s of (1): step dispatch latency at half load
 //     4. fsync, one run at a time: what a single client waits for a whole run
-//   cairn-bench engine --parked N
+//   cairn-bench engine --parked N [--no-snapshots]
 //     N runs parked in a one-hour sleep: resident memory per parked run
 #include <unistd.h>
 
@@ -31,6 +31,7 @@ struct EngineArgs {
   uint64_t parked = 0;
   std::string dir;
   bool keep = false;
+  bool no_snapshots = false;
 };
 
 // Resident and peak resident memory of this process, in bytes (/proc/self/status).
@@ -132,6 +133,7 @@ int run_parked(const EngineArgs& a, const std::filesystem::path& dir) {
   EngineOptions opts;
   opts.dir = dir;
   opts.workers = a.workers;
+  opts.snapshots = !a.no_snapshots;
   auto engine = Engine::create(std::move(opts));
   Status st = engine->register_function({.id = "parked", .triggers = {on_event("bench/park")}},
                                         [](Context& ctx, const Event&) { return park(ctx); });
@@ -166,6 +168,7 @@ int run_parked(const EngineArgs& a, const std::filesystem::path& dir) {
   JsonLine j;
   j["parked_runs"] = s.timers;
   j["bytes_per_parked_run"] = rounded(per_run, 1);
+  j["snapshots"] = !a.no_snapshots;
   j["rss_before_mb"] = rounded(before.now / 1e6, 1);
   j["rss_after_mb"] = rounded(after.now / 1e6, 1);
   j["peak_rss_mb"] = rounded(after.peak / 1e6, 1);
@@ -194,6 +197,8 @@ void add_engine_subcommand(CLI::App& root, SubcommandRun* selected) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}));
   cmd->add_option("--dir", args->dir, "data directory (default: ./cairn-bench-data/engine-PID)");
   cmd->add_flag("--keep", args->keep, "keep the data directories");
+  cmd->add_flag("--no-snapshots", args->no_snapshots,
+                "with --parked: snapshots off, which shows the snapshotter's share of the memory");
   cmd->callback([args, selected] {
     *selected = [args]() -> int {
       const std::filesystem::path dir =

@@ -56,7 +56,7 @@ Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
 Status Engine::register_erased(FunctionOptions options, ValueFormat output_format,
-                               std::function<Task<std::string>(Context&, const Event&)> body) {
+                               std::function<detail::ErasedTask(Context&, const Event&)> body) {
   return impl_->core.register_function(std::move(options), output_format, std::move(body));
 }
 
@@ -99,6 +99,12 @@ const RecoveryStats& Engine::recovery() const {
 }
 EngineStats Engine::stats() const {
   return impl_->core.stats();
+}
+std::vector<FunctionStats> Engine::function_stats() const {
+  return impl_->core.function_stats();
+}
+const std::filesystem::path& Engine::dir() const {
+  return impl_->core.options().dir;
 }
 Status Engine::health() const {
   return impl_->core.health();

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <random>
 #include <thread>
+#include <unordered_map>
 
 #include "engine_limits.h"
 #include "json_field.h"
@@ -33,7 +34,7 @@ EngineCore::EngineCore(EngineOptions options)
       clock_(options_.clock),
       dedup_(options_.dedup_window.count()),
       finished_(options_.runs_finished_kept, options_.runs_finished_bytes_max),
-      projection_(*this, registry_, dedup_, *this, *clock_),
+      projection_(*this, registry_, dedup_, *this, *clock_, ProjectedRuns::kExecutable),
       executor_(*this),
       scheduler_(options_.workers, [this](RunState& run) { executor_.drive(run); }),
       timers_(clock_, [this](const std::vector<TimerEntry>& due) { fire_timers(due); }) {}
@@ -198,7 +199,7 @@ Status EngineCore::shutdown() {
   for (RunState* r : scheduler_.drain()) {
     if (r->finished.load()) Executor::destroy(r);  // unfinished ones are in the table
   }
-  for (RunState* r : projection_.take_all()) Executor::destroy(r);
+  for (RunRecord* r : projection_.take_all()) Executor::destroy(static_cast<RunState*>(r));
   finished_.fail(Status(StatusCode::kClosed, "the engine was shut down"));
   return st;
 }
@@ -516,6 +517,31 @@ Result<RunInfo> EngineCore::wait_run(RunId run, std::chrono::milliseconds timeou
   return finished_.wait(run, std::chrono::steady_clock::now() + timeout);
 }
 
+std::vector<FunctionStats> EngineCore::function_stats() const {
+  std::vector<FunctionStats> out;
+  std::unordered_map<std::string, size_t> index;  // function id -> its place in `out`
+  registry_.for_each([&](const FunctionEntry& f) {
+    FunctionStats s{.id = f.id, .registered = true};
+    for (const Trigger& t : f.options.triggers) s.triggers.push_back(t.event);
+    index.emplace(f.id, out.size());
+    out.push_back(std::move(s));
+  });
+  auto counts = projection_.function_counts();
+  // Functions with runs but not registered here follow the registered ones, by id.
+  std::sort(counts.begin(), counts.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [id, n] : counts) {
+    auto [it, added] = index.emplace(id, out.size());
+    if (added) out.push_back(FunctionStats{.id = id});
+    FunctionStats& s = out[it->second];
+    s.queued = n[static_cast<size_t>(RunStatus::kQueued)];
+    s.running = n[static_cast<size_t>(RunStatus::kRunning)];
+    s.sleeping = n[static_cast<size_t>(RunStatus::kSleeping)];
+    s.waiting = n[static_cast<size_t>(RunStatus::kWaiting)];
+  }
+  return out;
+}
+
 EngineStats EngineCore::stats() const {
   EngineStats s;
   const ProjectionCounters& c = projection_.counters();
@@ -577,7 +603,8 @@ void EngineCore::run_finished(const RunInfo& info, uint64_t created_lsn, uint64_
   if (live && options_.on_run_finished) options_.on_run_finished(info.id, info.status);
 }
 
-void EngineCore::release_finished(RunState& run) {
+void EngineCore::release_finished(RunRecord& record) {
+  auto& run = static_cast<RunState&>(record);  // its projection executes
   // Whoever moves the run out of kIdle (or kAbandoned) owns it; if that is us, free it now.
   for (Sched from : {Sched::kIdle, Sched::kAbandoned}) {
     Sched s = from;

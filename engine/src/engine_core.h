@@ -47,6 +47,7 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   Result<RunInfo> wait_run(RunId run, std::chrono::milliseconds timeout);
   Status health() const;
   EngineStats stats() const;
+  std::vector<FunctionStats> function_stats() const;
   void reset_dispatch_latency() { dispatch_latency_.reset(); }
   std::string describe_state() const { return projection_.describe(); }
   const RecoveryStats& recovery() const { return recovery_; }
@@ -74,13 +75,15 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   void on_durable(const log::DurableBatch& batch) noexcept override;
   void on_log_failed(const Status& status) noexcept override;
   // ProjectionEffects
-  void make_runnable(RunState& run) override { scheduler_.notify_deferred(run); }
+  void make_runnable(RunRecord& run) override {
+    scheduler_.notify_deferred(static_cast<RunState&>(run));  // its projection executes
+  }
   void arm_timer(RunId run, uint32_t position, schema::ResumeReason reason,
                  int64_t deadline_ms) override;
   void cancel_timer(RunId run) override { timers_.cancel(run); }
   void run_finished(const RunInfo& info, uint64_t created_lsn, uint64_t finished_lsn,
                     bool live) override;
-  void release_finished(RunState& run) override;
+  void release_finished(RunRecord& run) override;
 
  private:
   Status check_running() const;

@@ -41,15 +41,14 @@ struct Recorded {
   bool resolved;
   bool failed;
   const std::string& value;
-  const std::optional<Event>& event;
+  const Event* event;  // a wait's matched event; null otherwise
 
   static Recorded of(const ReplayEntry& e) {
-    return {e.kind, e.step_id, true, e.failed, e.value, e.event};
+    return {e.kind, e.step_id, true, e.failed, e.value, e.event.get()};
   }
   static Recorded of(const PendingOp& op) {
-    static const std::optional<Event> kNone;
-    return {op.kind,   op.step_id, op.state == OpState::kResolved,
-            op.failed, op.value,   op.wait ? op.wait->matched : kNone};
+    const Event* matched = op.wait && op.wait->matched ? &*op.wait->matched : nullptr;
+    return {op.kind, op.step_id, op.state == OpState::kResolved, op.failed, op.value, matched};
   }
 };
 
@@ -69,7 +68,7 @@ void take_result(OpSlot& slot, const Recorded& r) {
   slot.failed = r.failed;
   slot.value = r.value;
   if (!r.failed && slot.kind == OpKind::kWait && slot.event_out != nullptr) {
-    *slot.event_out = r.event;
+    *slot.event_out = r.event ? std::optional<Event>(*r.event) : std::nullopt;
   }
 }
 
@@ -262,7 +261,7 @@ void Executor::finish(RunState& run) {
   }
   run.current = nullptr;
   run.suspended = nullptr;
-  run.task = Task<std::string>();  // destroys the frames
+  run.task = ErasedTask();  // destroys the frames
   const auto& opts = core_.options();
   if (!failed && text.size() > opts.step_output_bytes_max) {
     failed = true;

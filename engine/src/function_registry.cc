@@ -44,10 +44,7 @@ Status FunctionRegistry::add(FunctionOptions options, ValueFormat output_format,
     handler->options.backoff_base = options.backoff_base;
     handler->options.backoff_max = options.backoff_max;
     auto fb = options.on_failure;
-    handler->body = [fb](Context& ctx, const Event& e) -> Task<std::string> {
-      co_await fb(ctx, e);
-      co_return std::string();
-    };
+    handler->body = [fb](Context& ctx, const Event& e) { return ErasedTask::of<void>(fb(ctx, e)); };
     handler->output_format = value_format<Unit>();
     entry->on_failure = handler.get();
     by_id_[handler->id] = handler.get();

@@ -12,7 +12,7 @@
 
 namespace cairn::detail {
 
-using TypedBody = std::function<Task<std::string>(Context&, const Event&)>;
+using TypedBody = std::function<ErasedTask(Context&, const Event&)>;
 
 struct FunctionEntry {
   std::string id;
@@ -30,6 +30,11 @@ class FunctionRegistry {
   // Ids of the functions an event with this name starts, in registration order.
   void match(std::string_view event_name, std::vector<std::string_view>* out) const;
   size_t size() const { return entries_.size(); }
+  // Calls f(const FunctionEntry&) for each function, in registration order.
+  template <typename F>
+  void for_each(F&& f) const {
+    for (const auto& e : entries_) f(*e);
+  }
 
  private:
   std::vector<std::unique_ptr<FunctionEntry>> entries_;

@@ -17,7 +17,7 @@ const T* root(std::span<const std::byte> payload) {
 }
 
 // The input of an on_failure run, built from the failed run's record so replay rebuilds it.
-std::string failure_event_data(const RunState& run, std::string_view error) {
+std::string failure_event_data(const RunRecord& run, std::string_view error) {
   nlohmann::json original = nlohmann::json::parse(run.event.data, nullptr, false);
   if (original.is_discarded()) original = run.event.data;
   nlohmann::json data = {
@@ -31,24 +31,63 @@ std::string failure_event_data(const RunState& run, std::string_view error) {
 }  // namespace
 
 Projection::Projection(EngineCore& core, const FunctionRegistry& registry, DedupWindow& dedup,
-                       ProjectionEffects& effects, const Clock& clock)
-    : core_(core), registry_(registry), dedup_(dedup), effects_(effects), clock_(clock) {}
+                       ProjectionEffects& effects, const Clock& clock, ProjectedRuns runs)
+    : core_(core),
+      registry_(registry),
+      dedup_(dedup),
+      effects_(effects),
+      clock_(clock),
+      runs_kind_(runs) {}
 
-Projection::~Projection() {
-  for (RunState* r : take_all()) std::unique_ptr<RunState> owned(r);
+RunState& Projection::executable(RunRecord& run) const {
+  CAIRN_CHECK(runs_kind_ == ProjectedRuns::kExecutable);
+  return static_cast<RunState&>(run);
 }
 
-std::vector<RunState*> Projection::take_all() {
+Projection::~Projection() {
+  for (RunRecord* r : take_all()) std::unique_ptr<RunRecord> owned(r);
+}
+
+std::vector<RunRecord*> Projection::take_all() {
   std::unique_lock lock(table_mu_);
-  std::vector<RunState*> out;
+  std::vector<RunRecord*> out;
   out.reserve(runs_.size());
-  runs_.for_each([&](RunId, RunState* r) { out.push_back(r); });
+  runs_.for_each([&](RunId, RunRecord* r) { out.push_back(r); });
   runs_.clear();
   active_.store(0);
+  for (auto& [id, counts] : functions_) {
+    for (auto& n : counts.by_status) n.store(0, std::memory_order_relaxed);
+  }
   return out;
 }
 
-RunState* Projection::find(RunId id) const {
+void Projection::set_status(RunRecord& run, RunStatus status, std::memory_order order) {
+  const RunStatus old = run.status.load(std::memory_order_relaxed);
+  run.status.store(status, order);
+  if (run.counts == nullptr || old == status) return;
+  if (!is_finished(old)) {
+    run.counts->by_status[static_cast<size_t>(old)].fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (!is_finished(status)) {
+    run.counts->by_status[static_cast<size_t>(status)].fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+std::vector<std::pair<std::string, std::array<uint64_t, FunctionCounts::kStatuses>>>
+Projection::function_counts() const {
+  std::shared_lock lock(table_mu_);
+  std::vector<std::pair<std::string, std::array<uint64_t, FunctionCounts::kStatuses>>> out;
+  out.reserve(functions_.size());
+  for (const auto& [id, counts] : functions_) {
+    std::array<uint64_t, FunctionCounts::kStatuses> n{};
+    for (size_t i = 0; i < n.size(); ++i)
+      n[i] = counts.by_status[i].load(std::memory_order_relaxed);
+    out.emplace_back(id, n);
+  }
+  return out;
+}
+
+RunRecord* Projection::find(RunId id) const {
   return runs_.find(id);
 }
 
@@ -97,14 +136,27 @@ void Projection::apply(log::Lsn lsn, log::RecordType type, std::span<const std::
   }
 }
 
-RunState* Projection::create_run(
+RunRecord* Projection::create_run(
     RunId id, std::string_view function_id, Event event, RunId parent_run, uint32_t parent_position,
     int64_t created_us, const flatbuffers::Vector<flatbuffers::Offset<schema::CopiedOp>>* copied) {
   if (id > max_run_id_) max_run_id_ = id;
   if (runs_.contains(id)) return nullptr;  // recorded twice: the first one stands
   const FunctionEntry* fn = registry_.find(function_id);
-  const std::string& interned = *function_ids_.emplace(function_id).first;
-  auto run = std::make_unique<RunState>(core_, id, fn, interned, std::move(event));
+  // Only apply inserts, so it may look up without the lock; readers iterate under it.
+  auto fn_it = functions_.find(std::string(function_id));
+  if (fn_it == functions_.end()) {
+    std::unique_lock lock(table_mu_);
+    fn_it = functions_.try_emplace(std::string(function_id)).first;
+  }
+  std::unique_ptr<RunRecord> run;
+  if (runs_kind_ == ProjectedRuns::kExecutable) {
+    run = std::make_unique<RunState>(core_, id, fn, fn_it->first, std::move(event));
+  } else {
+    run = std::make_unique<RunRecord>(id, fn, fn_it->first, std::move(event));
+  }
+  run->counts = &fn_it->second;
+  run->counts->by_status[static_cast<size_t>(RunStatus::kQueued)].fetch_add(
+      1, std::memory_order_relaxed);
   run->parent_run = parent_run;
   run->parent_position = parent_position;
   run->created_us = created_us;
@@ -116,13 +168,14 @@ RunState* Projection::create_run(
     for (const schema::CopiedOp* op : *copied) {
       run->history->push_back(ReplayEntry{static_cast<OpKind>(op->kind()), false,
                                           std::string(fb_view(op->step_id())),
-                                          std::string(fb_view(op->value())), std::nullopt});
+                                          std::string(fb_view(op->value())), nullptr});
     }
     run->positions.store(copied->size(), std::memory_order_relaxed);
-    run->status.store(RunStatus::kRunning, std::memory_order_relaxed);
-    run->replaying = live_;  // recovery decides in finish_replay
+    set_status(*run, RunStatus::kRunning);
+    // Recovery decides in finish_replay; the snapshotter's runs never execute.
+    if (live_) executable(*run).replaying = true;
   }
-  RunState* r = run.release();  // owned by the table, then by the worker that frees it
+  RunRecord* r = run.release();  // owned by the table, then by the worker that frees it
   {
     std::unique_lock lock(table_mu_);
     runs_.insert(id, r);
@@ -133,7 +186,7 @@ RunState* Projection::create_run(
   return r;
 }
 
-RunInfo Projection::info_of(const RunState& run) const {
+RunInfo Projection::info_of(const RunRecord& run) const {
   RunInfo info;
   info.id = run.id;
   info.function_id = run.function_id;
@@ -145,9 +198,9 @@ RunInfo Projection::info_of(const RunState& run) const {
   return info;
 }
 
-void Projection::finish_run(RunState& run, RunStatus status, std::string output,
+void Projection::finish_run(RunRecord& run, RunStatus status, std::string output,
                             ValueFormat output_format, std::string error, int64_t at_us) {
-  run.status.store(status, std::memory_order_release);
+  set_status(run, status, std::memory_order_release);
   // Into the finished runs first, then out of the table: a query in between finds it in one.
   RunInfo info = info_of(run);
   info.output = std::move(output);
@@ -166,11 +219,11 @@ void Projection::finish_run(RunState& run, RunStatus status, std::string output,
     effects_.cancel_timer(run.id);
     effects_.release_finished(run);
   } else {
-    std::unique_ptr<RunState> owned(&run);
+    std::unique_ptr<RunRecord> owned(&run);
   }
 }
 
-void Projection::resolve(RunState& run, uint32_t position, OpKind kind, std::string_view step_id,
+void Projection::resolve(RunRecord& run, uint32_t position, OpKind kind, std::string_view step_id,
                          const std::function<void(PendingOp&)>& fill) {
   {
     std::lock_guard lock(run.op_lock);
@@ -185,16 +238,17 @@ void Projection::resolve(RunState& run, uint32_t position, OpKind kind, std::str
     fill(op);
     if (!live_) {
       if (!run.history) run.history = std::make_unique<std::vector<ReplayEntry>>();
-      run.history->push_back(ReplayEntry{kind, op.failed, op.step_id, op.value,
-                                         op.wait ? op.wait->matched : std::nullopt});
+      run.history->push_back(ReplayEntry{
+          kind, op.failed, op.step_id, op.value,
+          op.wait && op.wait->matched ? std::make_unique<Event>(*op.wait->matched) : nullptr});
     }
   }
   run.positions.store(position + 1, std::memory_order_relaxed);
-  run.status.store(RunStatus::kRunning, std::memory_order_relaxed);
+  set_status(run, RunStatus::kRunning);
   if (live_) effects_.make_runnable(run);
 }
 
-void Projection::cancel_wait(RunState& run) {
+void Projection::cancel_wait(RunRecord& run) {
   std::lock_guard lock(run.op_lock);
   if (run.op.kind == OpKind::kWait && run.op.state == OpState::kPending && run.op.wait) {
     waits_.remove(run.op.wait->event, run.op.wait->path, run.op.wait->value,
@@ -223,7 +277,7 @@ void Projection::on_event_accepted(const schema::EventAccepted& e) {
     waits_.take_matches(event.name, event.data, &matched_);
     waiting_.store(waits_.size(), std::memory_order_relaxed);
     for (const Waiter& w : matched_) {
-      RunState* run = find(w.run);
+      RunRecord* run = find(w.run);
       if (run == nullptr) continue;
       if (live_) effects_.cancel_timer(run->id);
       resolve(*run, w.position, OpKind::kWait, {}, [&](PendingOp& op) {
@@ -233,7 +287,7 @@ void Projection::on_event_accepted(const schema::EventAccepted& e) {
     }
   }
   if (const schema::StepRef* o = e.origin()) {
-    if (RunState* run = find(o->run_id())) {
+    if (RunRecord* run = find(o->run_id())) {
       resolve(*run, o->position(), OpKind::kSend, fb_view(o->step_id()),
               [&](PendingOp& op) { op.value = event.id; });
     }
@@ -247,25 +301,25 @@ void Projection::on_run_created(const schema::RunCreated& c) {
   create_run(c.run_id(), fb_view(c.function_id()), std::move(event), p ? p->run_id() : 0,
              p ? p->position() : 0, c.created_us(), c.history());
   if (p == nullptr) return;
-  RunState* parent = find(p->run_id());
+  RunRecord* parent = find(p->run_id());
   if (parent == nullptr) return;
   std::lock_guard lock(parent->op_lock);
   parent->op.reset(OpKind::kInvoke, p->position());
   parent->op.step_id.assign(fb_view(p->step_id()));
   parent->op.state = OpState::kPending;
   parent->op.child = c.run_id();
-  parent->status.store(RunStatus::kWaiting, std::memory_order_relaxed);
+  set_status(*parent, RunStatus::kWaiting);
 }
 
 void Projection::on_step_completed(const schema::StepCompleted& s) {
   const schema::StepRef* ref = s.step();
   if (ref == nullptr) return;
-  RunState* run = find(ref->run_id());
+  RunRecord* run = find(ref->run_id());
   if (run == nullptr) return;  // finished or cancelled meanwhile
   counters_.steps_completed.fetch_add(1, std::memory_order_relaxed);
   if (live_) {
-    run->notified_at_ns.store(std::chrono::steady_clock::now().time_since_epoch().count(),
-                              std::memory_order_relaxed);
+    executable(*run).notified_at_ns.store(
+        std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   }
   resolve(*run, ref->position(), OpKind::kStep, fb_view(ref->step_id()), [&](PendingOp& op) {
     if (!live_) op.value.assign(fb_view(s.output()));  // history needs the value
@@ -275,7 +329,7 @@ void Projection::on_step_completed(const schema::StepCompleted& s) {
 void Projection::on_step_failed(const schema::StepFailed& f) {
   const schema::StepRef* ref = f.step();
   if (ref == nullptr) return;
-  RunState* run = find(ref->run_id());
+  RunRecord* run = find(ref->run_id());
   if (run == nullptr) return;
   counters_.step_failures.fetch_add(1, std::memory_order_relaxed);
   if (f.retry_at_ms() == 0) {
@@ -294,14 +348,14 @@ void Projection::on_step_failed(const schema::StepFailed& f) {
     run->op.deadline_ms = f.retry_at_ms();
     run->op.value.assign(fb_view(f.error()));
   }
-  run->status.store(RunStatus::kSleeping, std::memory_order_relaxed);
+  set_status(*run, RunStatus::kSleeping);
   if (live_) arm_timer_for(*run);
 }
 
 void Projection::on_sleep_started(const schema::SleepStarted& s) {
   const schema::StepRef* ref = s.step();
   if (ref == nullptr) return;
-  RunState* run = find(ref->run_id());
+  RunRecord* run = find(ref->run_id());
   if (run == nullptr) return;
   {
     std::lock_guard lock(run->op_lock);
@@ -310,14 +364,14 @@ void Projection::on_sleep_started(const schema::SleepStarted& s) {
     run->op.state = OpState::kPending;
     run->op.deadline_ms = s.wake_at_ms();
   }
-  run->status.store(RunStatus::kSleeping, std::memory_order_relaxed);
+  set_status(*run, RunStatus::kSleeping);
   if (live_) arm_timer_for(*run);
 }
 
 void Projection::on_wait_started(const schema::WaitStarted& w) {
   const schema::StepRef* ref = w.step();
   if (ref == nullptr) return;
-  RunState* run = find(ref->run_id());
+  RunRecord* run = find(ref->run_id());
   if (run == nullptr) return;
   {
     std::lock_guard lock(run->op_lock);
@@ -333,14 +387,14 @@ void Projection::on_wait_started(const schema::WaitStarted& w) {
     waits_.add(d.event, d.path, d.value, Waiter{run->id, ref->position()});
     waiting_.store(waits_.size(), std::memory_order_relaxed);
   }
-  run->status.store(RunStatus::kWaiting, std::memory_order_relaxed);
+  set_status(*run, RunStatus::kWaiting);
   if (live_) arm_timer_for(*run);
 }
 
 void Projection::on_run_resumed(const schema::RunResumed& r) {
   const schema::StepRef* ref = r.step();
   if (ref == nullptr) return;
-  RunState* run = find(ref->run_id());
+  RunRecord* run = find(ref->run_id());
   if (run == nullptr) return;
   OpKind kind;
   OpState state;
@@ -368,7 +422,7 @@ void Projection::on_run_resumed(const schema::RunResumed& r) {
           std::lock_guard lock(run->op_lock);
           run->op.state = OpState::kRetryDue;
         }
-        run->status.store(RunStatus::kRunning, std::memory_order_relaxed);
+        set_status(*run, RunStatus::kRunning);
         if (live_) effects_.make_runnable(*run);
       }
       break;
@@ -376,11 +430,11 @@ void Projection::on_run_resumed(const schema::RunResumed& r) {
 }
 
 void Projection::on_run_completed(const schema::RunCompleted& c) {
-  RunState* run = find(c.run_id());
+  RunRecord* run = find(c.run_id());
   if (run == nullptr) return;
   std::string output(fb_view(c.output()));
   if (run->parent_run != 0) {
-    if (RunState* parent = find(run->parent_run)) {
+    if (RunRecord* parent = find(run->parent_run)) {
       resolve(*parent, run->parent_position, OpKind::kInvoke, {},
               [&](PendingOp& op) { op.value = output; });
     }
@@ -390,12 +444,12 @@ void Projection::on_run_completed(const schema::RunCompleted& c) {
 }
 
 void Projection::on_run_failed(const schema::RunFailed& f) {
-  RunState* run = find(f.run_id());
+  RunRecord* run = find(f.run_id());
   if (run == nullptr) return;
   std::string error(fb_view(f.error()));
   cancel_wait(*run);
   if (run->parent_run != 0) {
-    if (RunState* parent = find(run->parent_run)) {
+    if (RunRecord* parent = find(run->parent_run)) {
       resolve(*parent, run->parent_position, OpKind::kInvoke, {}, [&](PendingOp& op) {
         op.failed = true;
         op.value = "invoked run " + std::to_string(run->id) + " failed: " + error;
@@ -411,11 +465,11 @@ void Projection::on_run_failed(const schema::RunFailed& f) {
 }
 
 void Projection::on_run_cancelled(const schema::RunCancelled& c) {
-  RunState* run = find(c.run_id());
+  RunRecord* run = find(c.run_id());
   if (run == nullptr) return;
   cancel_wait(*run);
   if (run->parent_run != 0) {
-    if (RunState* parent = find(run->parent_run)) {
+    if (RunRecord* parent = find(run->parent_run)) {
       resolve(*parent, run->parent_position, OpKind::kInvoke, {}, [&](PendingOp& op) {
         op.failed = true;
         op.value = "invoked run " + std::to_string(run->id) + " was cancelled";
@@ -426,7 +480,7 @@ void Projection::on_run_cancelled(const schema::RunCancelled& c) {
              c.at_us());
 }
 
-void Projection::arm_timer_for(RunState& run) {
+void Projection::arm_timer_for(RunRecord& run) {
   schema::ResumeReason reason;
   uint32_t position;
   int64_t deadline;
@@ -452,18 +506,18 @@ uint64_t Projection::finish_replay(uint64_t* unknown) {
   uint64_t resumed = 0;
   *unknown = 0;
   live_ = true;
-  std::vector<RunState*> runs;
+  std::vector<RunRecord*> runs;
   {
     std::shared_lock lock(table_mu_);
-    runs_.for_each([&](RunId, RunState* r) { runs.push_back(r); });
+    runs_.for_each([&](RunId, RunRecord* r) { runs.push_back(r); });
   }
-  for (RunState* run : runs) {
+  for (RunRecord* run : runs) {
     if (run->fn == nullptr) {
       ++*unknown;
       continue;
     }
     arm_timer_for(*run);
-    run->replaying = run->history != nullptr && !run->history->empty();
+    executable(*run).replaying = run->history != nullptr && !run->history->empty();
     effects_.make_runnable(*run);
     ++resumed;
   }
@@ -472,15 +526,15 @@ uint64_t Projection::finish_replay(uint64_t* unknown) {
 
 std::optional<RunInfo> Projection::info(RunId id) const {
   std::shared_lock lock(table_mu_);
-  RunState* r = find(id);
+  RunRecord* r = find(id);
   if (r == nullptr) return std::nullopt;
   return info_of(*r);
 }
 
 std::vector<RunInfo> Projection::page(const RunQuery& q) const {
   std::shared_lock lock(table_mu_);
-  NewestRuns<const RunState*> newest(q.limit + 1);
-  runs_.for_each([&](RunId id, RunState* r) {
+  NewestRuns<const RunRecord*> newest(q.limit + 1);
+  runs_.for_each([&](RunId id, RunRecord* r) {
     if (matches(q, id, r->function_id, r->status.load(std::memory_order_relaxed),
                 TimePoint(std::chrono::microseconds(r->created_us)))) {
       newest.offer(id, r);
@@ -493,7 +547,7 @@ std::vector<RunInfo> Projection::page(const RunQuery& q) const {
 
 std::optional<uint64_t> Projection::created_lsn(RunId id) const {
   std::shared_lock lock(table_mu_);
-  RunState* r = find(id);
+  RunRecord* r = find(id);
   if (r == nullptr) return std::nullopt;
   return r->created_lsn;
 }

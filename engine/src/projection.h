@@ -8,6 +8,8 @@
 // waits registered before it, a timeout record resolves a wait only if no event did first.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <shared_mutex>
@@ -33,7 +35,7 @@ namespace cairn::detail {
 // What live apply asks the rest of the engine to do.
 class ProjectionEffects {
  public:
-  virtual void make_runnable(RunState& run) = 0;  // notify its owner, or queue it
+  virtual void make_runnable(RunRecord& run) = 0;  // notify its owner, or queue it
   virtual void arm_timer(RunId run, uint32_t position, schema::ResumeReason reason,
                          int64_t deadline_ms) = 0;
   virtual void cancel_timer(RunId run) = 0;
@@ -42,7 +44,7 @@ class ProjectionEffects {
   virtual void run_finished(const RunInfo& info, uint64_t created_lsn, uint64_t finished_lsn,
                             bool live) = 0;
   // The run's last record is applied: free it now if no worker owns it, else let the owner.
-  virtual void release_finished(RunState& run) = 0;
+  virtual void release_finished(RunRecord& run) = 0;
 
  protected:
   ~ProjectionEffects() = default;
@@ -56,10 +58,21 @@ struct ProjectionCounters {
   std::atomic<uint64_t> events{0};
 };
 
+// One function's unfinished runs by status (indexed by RunStatus, kQueued..kWaiting). Written by
+// apply only (Projection::set_status), read by any thread.
+struct FunctionCounts {
+  static constexpr size_t kStatuses = static_cast<size_t>(RunStatus::kWaiting) + 1;
+  std::atomic<uint64_t> by_status[kStatuses]{};
+};
+
+// What a projection's runs are: the engine's own projection executes them (RunState); the
+// snapshotter's only records them (RunRecord), which is all a snapshot needs.
+enum class ProjectedRuns : uint8_t { kExecutable, kRecordsOnly };
+
 class Projection {
  public:
   Projection(EngineCore& core, const FunctionRegistry& registry, DedupWindow& dedup,
-             ProjectionEffects& effects, const Clock& clock);
+             ProjectionEffects& effects, const Clock& clock, ProjectedRuns runs);
   ~Projection();  // frees the runs it still holds
 
   void apply(log::Lsn lsn, log::RecordType type, std::span<const std::byte> payload, bool live);
@@ -78,6 +91,9 @@ class Projection {
   uint64_t active_runs() const { return active_.load(std::memory_order_relaxed); }
   RunId max_run_id() const { return max_run_id_; }
   const ProjectionCounters& counters() const { return counters_; }
+  // Each function with runs seen (function id, unfinished runs by status); O(functions).
+  std::vector<std::pair<std::string, std::array<uint64_t, FunctionCounts::kStatuses>>>
+  function_counts() const;
   uint64_t waiting_for_events() const { return waiting_.load(std::memory_order_relaxed); }
 
   // Snapshots (projection_snapshot.cc), of a projection that has only ever applied in replay
@@ -98,28 +114,34 @@ class Projection {
   uint64_t oldest_live_created_lsn() const;
 
   // Runs still in the table (shutdown frees them).
-  std::vector<RunState*> take_all();
+  std::vector<RunRecord*> take_all();
 
  private:
-  RunState* find(RunId id) const;
+  RunRecord* find(RunId id) const;
+  // A run of the engine's own projection as the executor sees it (checked: only that projection
+  // executes, and only its runs are RunStates).
+  RunState& executable(RunRecord& run) const;
   // `copied`: the results a replayed run starts with (RunCreated.history), or null.
-  RunState* create_run(
+  RunRecord* create_run(
       RunId id, std::string_view function_id, Event event, RunId parent_run,
       uint32_t parent_position, int64_t created_us,
       const flatbuffers::Vector<flatbuffers::Offset<schema::CopiedOp>>* copied = nullptr);
   // `output_format` for a completed run; `at_us` when its last record says it ended.
-  void finish_run(RunState& run, RunStatus status, std::string output, ValueFormat output_format,
+  void finish_run(RunRecord& run, RunStatus status, std::string output, ValueFormat output_format,
                   std::string error, int64_t at_us);
-  RunInfo info_of(const RunState& run) const;
+  RunInfo info_of(const RunRecord& run) const;
+  // The one place a run's status changes: keeps its function's counters in step.
+  void set_status(RunRecord& run, RunStatus status,
+                  std::memory_order order = std::memory_order_relaxed);
   // Sets the run's operation at `position` resolved, records history while replaying, and in
   // live mode makes the run runnable.
-  void resolve(RunState& run, uint32_t position, OpKind kind, std::string_view step_id,
+  void resolve(RunRecord& run, uint32_t position, OpKind kind, std::string_view step_id,
                const std::function<void(PendingOp&)>& fill);
-  void cancel_wait(RunState& run);
+  void cancel_wait(RunRecord& run);
   // The one rule for timers: arms the timer that the run's pending operation waits for (a sleep's
   // wake-up, a wait's timeout, a step's retry), if any. Live apply calls it when an operation
   // starts; finish_replay for every run recovered.
-  void arm_timer_for(RunState& run);
+  void arm_timer_for(RunRecord& run);
 
   void on_event_accepted(const schema::EventAccepted& e);
   void on_run_created(const schema::RunCreated& c);
@@ -137,6 +159,7 @@ class Projection {
   DedupWindow& dedup_;
   ProjectionEffects& effects_;
   const Clock& clock_;
+  const ProjectedRuns runs_kind_;
   bool live_ = false;
   log::Lsn lsn_ = 0;  // of the record being applied
 
@@ -147,8 +170,9 @@ class Projection {
   std::atomic<uint64_t> waiting_{0};  // runs with a wait in the index
   RunId max_run_id_ = 0;
   WaitIndex waits_;
-  std::vector<Waiter> matched_;                   // scratch
-  std::unordered_set<std::string> function_ids_;  // interned: runs refer to these
+  std::vector<Waiter> matched_;  // scratch
+  // Interned function ids (runs refer to them) with their counters. Inserted under table_mu_.
+  std::unordered_map<std::string, FunctionCounts> functions_;
   ProjectionCounters counters_;
 };
 

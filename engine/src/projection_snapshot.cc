@@ -39,7 +39,7 @@ Event get_event(const ss::SnapEvent* e) {
                std::string(fb_view(e->id())), e->ts_ms()};
 }
 
-fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunState& r) {
+fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunRecord& r) {
   std::vector<fb::Offset<ss::SnapHistory>> history;
   if (r.history) {
     history.reserve(r.history->size());
@@ -141,13 +141,13 @@ bool in_range(uint8_t v, E lo, E hi) {
 }  // namespace
 
 std::string Projection::describe() const {
-  std::vector<const RunState*> runs;
+  std::vector<const RunRecord*> runs;
   {
     std::shared_lock lock(table_mu_);
-    runs_.for_each([&](RunId, RunState* r) { runs.push_back(r); });
+    runs_.for_each([&](RunId, RunRecord* r) { runs.push_back(r); });
   }
   std::sort(runs.begin(), runs.end(),
-            [](const RunState* a, const RunState* b) { return a->id < b->id; });
+            [](const RunRecord* a, const RunRecord* b) { return a->id < b->id; });
   std::string out = "max_run_id " + std::to_string(max_run_id_) + " waits " +
                     std::to_string(waits_.size()) + " created " +
                     std::to_string(counters_.runs_created.load()) + " finished " +
@@ -158,7 +158,7 @@ std::string Projection::describe() const {
   auto event = [](const Event& e) {
     return e.name + "|" + e.data + "|" + e.id + "|" + std::to_string(e.ts_ms);
   };
-  for (const RunState* r : runs) {
+  for (const RunRecord* r : runs) {
     const PendingOp& op = r->op;
     out += "run " + std::to_string(r->id) + " " + r->function_id + " event " + event(r->event) +
            " parent " + std::to_string(r->parent_run) + "/" + std::to_string(r->parent_position) +
@@ -189,26 +189,26 @@ std::string Projection::describe() const {
 uint64_t Projection::oldest_live_created_lsn() const {
   std::shared_lock lock(table_mu_);
   uint64_t oldest = log::kNoLsn;
-  runs_.for_each([&](RunId, RunState* r) { oldest = std::min(oldest, r->created_lsn); });
+  runs_.for_each([&](RunId, RunRecord* r) { oldest = std::min(oldest, r->created_lsn); });
   return oldest;
 }
 
 Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn, int64_t now_us,
                                   const FinishedRuns& finished) const {
-  std::vector<const RunState*> runs;
+  std::vector<const RunRecord*> runs;
   {
     std::shared_lock lock(table_mu_);
     runs.reserve(runs_.size());
-    runs_.for_each([&](RunId, RunState* r) { runs.push_back(r); });
+    runs_.for_each([&](RunId, RunRecord* r) { runs.push_back(r); });
   }
   std::sort(runs.begin(), runs.end(),
-            [](const RunState* a, const RunState* b) { return a->id < b->id; });
+            [](const RunRecord* a, const RunRecord* b) { return a->id < b->id; });
   uint64_t finished_count = 0;
   finished.for_each_oldest_first([&](const RunInfo&, uint64_t) { ++finished_count; });
   uint64_t dedup_count = 0;
   dedup_.for_each([&](const std::string&, int64_t) { ++dedup_count; });
   uint64_t oldest = log::kNoLsn;
-  for (const RunState* r : runs) oldest = std::min(oldest, r->created_lsn);
+  for (const RunRecord* r : runs) oldest = std::min(oldest, r->created_lsn);
 
   fb::FlatBufferBuilder hb(1024);
   hb.Finish(ss::CreateSnapshotHeader(hb, lsn, now_us, max_run_id_, runs.size(), finished_count,
@@ -218,7 +218,7 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn, int64_t
   CAIRN_RETURN_IF_ERROR(out.add(SnapshotFrameKind::kHeader, {hb.GetBufferPointer(), hb.GetSize()}));
 
   ChunkWriter chunks(out);
-  for (const RunState* r : runs)
+  for (const RunRecord* r : runs)
     CAIRN_RETURN_IF_ERROR(chunks.added_run(put_run(chunks.builder(), *r)));
   // The counts in the header were taken before these walks: finished runs and dedup ids change
   // only on this (the applying) thread, so they match.
@@ -302,17 +302,17 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
     if (c->runs() != nullptr) {
       for (const ss::SnapRun* r : *c->runs()) {
         lsn_ = r->created_lsn();
-        RunState* run = create_run(r->id(), fb_view(r->function_id()), get_event(r->event()),
-                                   r->parent_run(), r->parent_position(), r->created_us());
+        RunRecord* run = create_run(r->id(), fb_view(r->function_id()), get_event(r->event()),
+                                    r->parent_run(), r->parent_position(), r->created_us());
         CAIRN_CHECK(run != nullptr);  // ids were checked above
-        run->status.store(static_cast<RunStatus>(r->status()));
+        set_status(*run, static_cast<RunStatus>(r->status()));
         run->positions.store(r->positions());
         if (r->history() != nullptr && r->history()->size() > 0) {
           run->history = std::make_unique<std::vector<ReplayEntry>>();
           run->history->reserve(r->history()->size());
           for (const ss::SnapHistory* h : *r->history()) {
-            std::optional<Event> ev;
-            if (h->event() != nullptr) ev = get_event(h->event());
+            std::unique_ptr<Event> ev;
+            if (h->event() != nullptr) ev = std::make_unique<Event>(get_event(h->event()));
             run->history->push_back(ReplayEntry{static_cast<OpKind>(h->kind()), h->failed(),
                                                 std::string(fb_view(h->step_id())),
                                                 std::string(fb_view(h->value())), std::move(ev)});

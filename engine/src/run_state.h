@@ -1,7 +1,9 @@
-// RunState: everything the engine holds about one unfinished run. Two owners share it:
-//  - the projection (apply, on the log's writer thread) owns the durable facts: status, the
-//    operation in progress and, while a restarted run replays, its history;
+// RunRecord and RunState: everything the engine holds about one unfinished run. Two owners share
+// a RunState:
+//  - the projection (apply, on the log's writer thread) owns the durable facts, the RunRecord
+//    part: status, the operation in progress and, while a restarted run replays, its history;
 //  - the executor (a worker) owns the coroutine and what the function is doing right now.
+// The snapshotter's projection keeps RunRecords only: a parked run costs it no executor fields.
 // They meet in `op` (guarded by a tiny spinlock) and in `sched`, the atomic that decides who
 // runs the run next: a run is queued only on the kIdle -> kQueued transition, so exactly one
 // worker owns it at a time.
@@ -27,6 +29,7 @@ class Engine;
 namespace cairn::detail {
 
 struct FunctionEntry;
+struct FunctionCounts;
 class EngineCore;
 
 enum class Sched : uint32_t {
@@ -100,70 +103,82 @@ struct ReplayEntry {
   OpKind kind = OpKind::kStep;
   bool failed = false;
   std::string step_id;
-  std::string value;  // step output, invoke output, error text, sent event id
-  std::optional<Event> event;
+  std::string value;             // step output, invoke output, error text, sent event id
+  std::unique_ptr<Event> event;  // a wait's matched event (out of line: most entries are steps)
 };
 
 // How often each operation id was used in a run, so a repeated id gets a suffix ("charge:1").
-// Most runs use a handful of distinct ids: the first few live inline, the rest in a vector.
+// Most runs use a handful of distinct ids: the newest one lives inline (a loop repeats it), the
+// rest out of line, so a run that uses none costs 24 bytes.
 class IdCounts {
  public:
   // Returns how many times `hash` was seen before (and counts this use).
   uint32_t use(uint64_t hash) {
-    for (uint32_t i = 0; i < inline_used_; ++i) {
-      if (inline_[i].first == hash) return ++inline_[i].second;
+    if (used_ && last_hash_ == hash) return ++last_count_;
+    if (more_ != nullptr) {
+      for (auto& p : *more_) {
+        if (p.first == hash) return ++p.second;
+      }
     }
-    for (auto& p : more_) {
-      if (p.first == hash) return ++p.second;
+    if (used_) {
+      if (more_ == nullptr) more_ = std::make_unique<std::vector<std::pair<uint64_t, uint32_t>>>();
+      more_->emplace_back(last_hash_, last_count_);
     }
-    if (inline_used_ < kInline) {
-      inline_[inline_used_++] = {hash, 0};
-    } else {
-      more_.emplace_back(hash, 0);
-    }
+    used_ = true;
+    last_hash_ = hash;
+    last_count_ = 0;
     return 0;
   }
 
  private:
-  static constexpr uint32_t kInline = 2;
-  std::pair<uint64_t, uint32_t> inline_[kInline];
-  uint32_t inline_used_ = 0;
-  std::vector<std::pair<uint64_t, uint32_t>> more_;
+  uint64_t last_hash_ = 0;
+  uint32_t last_count_ = 0;
+  bool used_ = false;
+  std::unique_ptr<std::vector<std::pair<uint64_t, uint32_t>>> more_;  // the others, once any
 };
 
-struct RunState {
-  RunState(EngineCore& core, RunId id, const FunctionEntry* fn, const std::string& function_id,
-           Event event)
-      : engine(core),
-        id(id),
-        fn(fn),
-        function_id(function_id),
-        event(std::move(event)),
-        ctx(*this) {}
+// What the projection knows about one unfinished run: the durable facts its records give. The
+// snapshotter's projection holds only this (it never executes anything); the engine's own
+// projection holds RunStates, which add what executing the run needs.
+struct RunRecord {
+  RunRecord(RunId id, const FunctionEntry* fn, const std::string& function_id, Event event)
+      : id(id), fn(fn), function_id(function_id), event(std::move(event)) {}
+  virtual ~RunRecord() = default;  // a projection frees both kinds through this
+  RunRecord(const RunRecord&) = delete;
+  RunRecord& operator=(const RunRecord&) = delete;
 
-  EngineCore& engine;
   const RunId id;
   const FunctionEntry* const fn;   // null: the function is not registered in this process
   const std::string& function_id;  // interned by the projection
   const Event event;               // the input
   RunId parent_run = 0;
   uint32_t parent_position = 0;
-  int64_t created_us = 0;    // the engine's clock when its creating record was accepted
-  uint64_t created_lsn = 0;  // that record's LSN (run_history reads from there)
+  int64_t created_us = 0;            // the engine's clock when its creating record was accepted
+  uint64_t created_lsn = 0;          // that record's LSN (run_history reads from there)
+  FunctionCounts* counts = nullptr;  // the projection's counters of its function's runs
 
-  // --- projection (apply) ---
   std::atomic<RunStatus> status{RunStatus::kQueued};
   std::atomic<bool> finished{false};  // its last record is applied; the owner frees it
-  std::atomic<Sched> sched{Sched::kIdle};
   SpinLock op_lock;
-  std::atomic<uint32_t> positions{0};      // durable operations recorded
-  std::atomic<int64_t> notified_at_ns{0};  // when a step's record made it runnable
+  std::atomic<uint32_t> positions{0};  // durable operations recorded
   PendingOp op;
   std::unique_ptr<std::vector<ReplayEntry>> history;  // while a restarted run replays
+};
+
+// A run the engine executes: its record (written by apply) and what the worker that owns it
+// needs to drive its coroutine.
+struct RunState final : RunRecord {
+  RunState(EngineCore& core, RunId id, const FunctionEntry* fn, const std::string& function_id,
+           Event event)
+      : RunRecord(id, fn, function_id, std::move(event)), engine(core), ctx(*this) {}
+
+  EngineCore& engine;
+  std::atomic<Sched> sched{Sched::kIdle};
+  std::atomic<int64_t> notified_at_ns{0};  // when a step's record made it runnable
 
   // --- executor (the worker that owns it) ---
   Context ctx;
-  Task<std::string> task;             // the function, once started
+  ErasedTask task;                    // the function, once started
   std::coroutine_handle<> suspended;  // the innermost coroutine, suspended at `current`
   OpSlot* current = nullptr;          // the operation it is suspended at
   uint32_t next_position = 0;         // positions the coroutine has asked for

@@ -1,5 +1,5 @@
 // U64Map<V>: a nonzero 64-bit id -> V, an open-addressing hash table (linear probing,
-// backward-shift deletion, no tombstones), at most half full. RunTable (run id -> RunState*) is
+// backward-shift deletion, no tombstones), at most half full. RunTable (run id -> RunRecord*) is
 // on the step path: apply looks a run up for almost every record, and this costs one multiply and
 // usually one cache line, with 16 bytes per slot. The timer wheel keeps its generations in one.
 // Not thread-safe.
@@ -13,7 +13,7 @@
 
 namespace cairn::detail {
 
-struct RunState;
+struct RunRecord;
 
 template <typename V>
 class U64Map {
@@ -117,10 +117,10 @@ class U64Map {
 };
 
 // Run id -> the run's state, for apply.
-class RunTable : public U64Map<RunState*> {
+class RunTable : public U64Map<RunRecord*> {
  public:
-  RunState* find(RunId id) const {
-    RunState* const* p = U64Map::find(id);
+  RunRecord* find(RunId id) const {
+    RunRecord* const* p = U64Map::find(id);
     return p == nullptr ? nullptr : *p;
   }
 };

@@ -68,13 +68,13 @@ class Snapshotter final : private ProjectionEffects {
   Status remove_old_snapshots_and_segments();
 
   // ProjectionEffects: in replay mode only run_finished is called.
-  void make_runnable(RunState&) override {}
+  void make_runnable(RunRecord&) override {}
   void arm_timer(RunId, uint32_t, schema::ResumeReason, int64_t) override {}
   void cancel_timer(RunId) override {}
   void run_finished(const RunInfo& info, uint64_t created_lsn, uint64_t, bool) override {
     finished_.add(info, created_lsn);
   }
-  void release_finished(RunState&) override {}
+  void release_finished(RunRecord&) override {}
 
   EngineCore& core_;
   const EngineOptions& options_;

@@ -90,6 +90,9 @@ class [[nodiscard]] Task {
   bool done() const { return h_.done(); }
   T result() { return h_.promise().take(); }
   explicit operator bool() const { return static_cast<bool>(h_); }
+  // Hands the coroutine over (the engine keeps a function's top-level task type-erased,
+  // detail::ErasedTask); this Task is empty afterwards.
+  std::coroutine_handle<promise_type> release() noexcept { return std::exchange(h_, {}); }
 
   bool await_ready() const noexcept { return false; }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiter) noexcept {
