@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <iterator>
 #include <random>
 #include <thread>
@@ -11,6 +12,7 @@
 
 #include "engine_limits.h"
 #include "json_field.h"
+#include "replay_copy.h"
 
 namespace cairn::detail {
 namespace {
@@ -396,6 +398,7 @@ Result<RunId> EngineCore::replay_run(RunId run, bool from_start) {
                       " in memory (unknown, or older than the runs_finished_kept newest)");
   }
   std::vector<HistoryEntry> history;
+  std::deque<RunInfo> invoked;  // outcomes of the runs it invoked (`copied` refers into them)
   std::vector<CopiedOpArgs> copied;
   if (!from_start) {
     if (original->status != RunStatus::kFailed) {
@@ -407,45 +410,15 @@ Result<RunId> EngineCore::replay_run(RunId run, bool from_start) {
     }
     CAIRN_ASSIGN_OR_RETURN(
         history, run_history(run, static_cast<size_t>(options_.steps_per_run_max) * 4 + 16));
-    // Each operation's result before the failure, by position; sleeps count once they ended.
-    std::vector<const HistoryEntry*> by_position;
-    for (const HistoryEntry& e : history) {
-      using K = HistoryEntry::Kind;
-      switch (e.kind) {
-        case K::kStepCompleted:
-        case K::kSleepStarted:
-          if (e.position != by_position.size()) break;  // a retried attempt's position again
-          by_position.push_back(&e);
-          break;
-        case K::kWaitStarted:
-        case K::kWaitMatched:
-        case K::kEventSent:
-        case K::kInvoked:
-          return Status(StatusCode::kInvalidArgument,
-                        "run " + std::to_string(run) +
-                            " cannot be replayed from its failed step: "
-                            "at position " +
-                            std::to_string(e.position) + " (\"" + e.step_id + "\") it " +
-                            std::string(history_kind_name(e.kind)) +
-                            ", which a copy cannot do again; replay it from the start");
-        default:
-          break;
-      }
+    auto lookup = [this](RunId child) -> std::optional<RunInfo> {
+      if (auto done = finished_.find(child)) return done;
+      return projection_.info(child);
+    };
+    Result<std::vector<CopiedOpArgs>> results = results_before_failure(history, lookup, &invoked);
+    if (!results.ok()) {
+      return results.status().with_context("run " + std::to_string(run));
     }
-    // A sleep that had not ended is not a result: the replay sleeps again from there.
-    if (!by_position.empty() && by_position.back()->kind == HistoryEntry::Kind::kSleepStarted) {
-      const HistoryEntry* sleep = by_position.back();
-      const bool ended = std::any_of(history.begin(), history.end(), [&](const HistoryEntry& e) {
-        return e.kind == HistoryEntry::Kind::kResumed && e.position == sleep->position;
-      });
-      if (!ended) by_position.pop_back();
-    }
-    for (const HistoryEntry* e : by_position) {
-      copied.push_back(CopiedOpArgs{
-          e->kind == HistoryEntry::Kind::kStepCompleted ? OpKind::kStep : OpKind::kSleep,
-          e->step_id, e->kind == HistoryEntry::Kind::kStepCompleted ? e->value : std::string_view(),
-          e->format});
-    }
+    copied = std::move(*results);
   }
   CAIRN_RETURN_IF_ERROR(check_room_for_runs(1));
   const RunId id = allocate_run_ids(1);
@@ -464,8 +437,10 @@ Result<RunId> EngineCore::replay_run(RunId run, bool from_start) {
 }
 
 Result<RunInfo> EngineCore::get_run(RunId run) const {
-  if (auto info = projection_.info(run)) return *info;
+  // The finished runs first: a run enters them (with its output) before it leaves the run table,
+  // and between the two its status there already says finished, without the output.
   if (auto info = finished_.find(run)) return *info;
+  if (auto info = projection_.info(run)) return *info;
   return Status(StatusCode::kNotFound, "no run " + std::to_string(run) +
                                            " (unknown, or finished and no longer kept in memory)");
 }

@@ -166,9 +166,15 @@ RunRecord* Projection::create_run(
     // back without running anything (as a recovered run replays its own).
     run->history = std::make_unique<std::vector<ReplayEntry>>();
     for (const schema::CopiedOp* op : *copied) {
+      std::unique_ptr<Event> matched;  // a wait that an event ended (none: it timed out)
+      if (op->event_name() != nullptr) {
+        matched = std::make_unique<Event>(
+            Event{std::string(fb_view(op->event_name())), std::string(fb_view(op->event_data())),
+                  std::string(fb_view(op->event_id())), op->event_ts_ms()});
+      }
       run->history->push_back(ReplayEntry{static_cast<OpKind>(op->kind()), false,
                                           std::string(fb_view(op->step_id())),
-                                          std::string(fb_view(op->value())), nullptr});
+                                          std::string(fb_view(op->value())), std::move(matched)});
     }
     run->positions.store(copied->size(), std::memory_order_relaxed);
     set_status(*run, RunStatus::kRunning);

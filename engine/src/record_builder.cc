@@ -92,8 +92,15 @@ Bytes build_run_replay(RunId run, std::string_view function_id, const Event& eve
   for (const CopiedOpArgs& h : history) {
     auto id = str(fbb, h.step_id);
     auto value = bytes(fbb, h.value);
+    flatbuffers::Offset<flatbuffers::String> name, data, event_id;
+    if (h.event != nullptr) {
+      name = str(fbb, h.event->name);
+      data = str(fbb, h.event->data);
+      event_id = str(fbb, h.event->id);
+    }
     ops.push_back(schema::CreateCopiedOp(fbb, static_cast<uint8_t>(h.kind), id, value,
-                                         static_cast<schema::ValueFormat>(h.format)));
+                                         static_cast<schema::ValueFormat>(h.format), name, data,
+                                         event_id, h.event != nullptr ? h.event->ts_ms : 0, h.run));
   }
   auto hist = fbb.CreateVector(ops);
   auto f = str(fbb, function_id);

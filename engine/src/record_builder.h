@@ -42,6 +42,8 @@ struct CopiedOpArgs {
   std::string_view step_id;
   std::string_view value;
   ValueFormat format = ValueFormat::kBytes;
+  const Event* event = nullptr;  // a wait's matched event (null: it timed out)
+  RunId run = 0;                 // an invoke's run
 };
 // A replay of `original` (Engine::replay_run): the same function and input, and `history`
 // (empty: from the start).

@@ -41,6 +41,25 @@ const char* resume_reason(schema::ResumeReason r) {
   return "?";
 }
 
+// How a result a replay started with (RunCreated.history) shows in its history: as the entry
+// that ended that operation in the original (attempt 0 says it was copied).
+HistoryEntry::Kind copied_kind(const schema::CopiedOp& op) {
+  switch (static_cast<detail::OpKind>(op.kind())) {
+    case detail::OpKind::kStep:
+      return HistoryEntry::Kind::kStepCompleted;
+    case detail::OpKind::kSleep:
+      return HistoryEntry::Kind::kSleepStarted;
+    case detail::OpKind::kWait:
+      return op.event_name() != nullptr ? HistoryEntry::Kind::kWaitMatched
+                                        : HistoryEntry::Kind::kResumed;
+    case detail::OpKind::kSend:
+      return HistoryEntry::Kind::kEventSent;
+    case detail::OpKind::kInvoke:
+      return HistoryEntry::Kind::kInvoked;
+  }
+  return HistoryEntry::Kind::kStepCompleted;
+}
+
 // Collects the entries of one run while the records go by.
 class HistoryBuilder {
  public:
@@ -145,14 +164,21 @@ class HistoryBuilder {
       if (c.history() != nullptr) {
         uint32_t position = 0;
         for (const schema::CopiedOp* op : *c.history()) {
-          const bool step = op->kind() == static_cast<uint8_t>(detail::OpKind::kStep);
-          HistoryEntry& e =
-              push(step ? HistoryEntry::Kind::kStepCompleted : HistoryEntry::Kind::kSleepStarted);
+          HistoryEntry& e = push(copied_kind(*op));
           e.position = position++;
           e.step_id = fb_view(op->step_id());
           e.at = e.finished_at = from_us(c.created_us());
           e.value = bytes_of(op->value());
           e.format = static_cast<ValueFormat>(op->value_format());
+          e.run = op->run();
+          if (op->event_name() != nullptr) {
+            e.event = Event{std::string(fb_view(op->event_name())),
+                            std::string(fb_view(op->event_data())),
+                            std::string(fb_view(op->event_id())), op->event_ts_ms()};
+          } else if (e.kind == HistoryEntry::Kind::kResumed) {
+            e.value = "wait timed out";
+          }
+          if (e.kind == HistoryEntry::Kind::kEventSent) e.event.id = e.value;
         }
       }
     }

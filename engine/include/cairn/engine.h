@@ -253,12 +253,14 @@ class Engine {
 
   // Runs a finished run again, as a new run of the same function with the same input (its id is
   // returned; RunCreated.replay_of names the original). kFailedStep, for a failed run: the new
-  // run starts with the original's step results and finished sleeps up to the step that failed —
-  // its code gets them back without running anything — and runs that step again, then goes on
-  // (a run that waited for an event, sent one or invoked a run before it failed is refused with
-  // the reason: replay it from the start). kStart: from the beginning, any finished run.
-  // kInvalidArgument for a run that is not finished (or not failed, for kFailedStep),
-  // kNotFound for one no longer kept in memory (runs_finished_kept).
+  // run starts with the original's results up to the first operation that did not succeed —
+  // step outputs, sleeps that ended, waits with the event that ended them (or their timeout),
+  // the ids of events it sent, the outputs of runs it invoked — and its code gets them back
+  // without doing anything again (no step body runs, no event is sent, no run is invoked twice);
+  // it runs that operation again, then goes on. A run that invoked a run whose outcome is no
+  // longer kept in memory is refused with the reason (replay it from the start). kStart: from the
+  // beginning, any finished run. kInvalidArgument for a run that is not finished (or not failed,
+  // for kFailedStep), kNotFound for one no longer kept in memory (runs_finished_kept).
   enum class ReplayFrom : uint8_t { kFailedStep, kStart };
   Result<RunId> replay_run(RunId run, ReplayFrom from = ReplayFrom::kFailedStep);
 

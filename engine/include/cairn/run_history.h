@@ -46,6 +46,10 @@ struct HistoryEntry {
   TimePoint deadline{};     // sleep wake, wait timeout, next retry; the epoch when none
   std::string value;        // output, error, reason, resume cause (see Kind)
   ValueFormat format = ValueFormat::kText;  // how to read `value`
+  // A replay from the failed step (Engine::replay_run) lists the results it starts with right
+  // after kCreated, each with attempt 0 and the replay's creation time: kStepCompleted,
+  // kSleepStarted (a sleep that ended), kWaitMatched (or kResumed: the wait timed out),
+  // kEventSent (the id only: nothing was sent again) and kInvoked (`value` the run's output).
   Event event;    // kCreated, kWaitStarted (name only), kWaitMatched, kEventSent
   RunId run = 0;  // kCreated (parent), kInvoked (child), kFailed (failure handler)
 };
