@@ -58,6 +58,8 @@ TEST(CairnUsage, HelpDescribesTheRunAndEventCommands) {
       {{"events", "--help"}, {"send"}},
       {{"events", "send", "--help"}, {"--name", "--data", "--id", "--json", "4 the engine"}},
       {{"log", "export", "--help"}, {"--from", "time", "Exit status"}},
+      {{"serve", "--help"},
+       {"Usage: cairn serve", "DIR", "--port", "--bind", "--token", "Exit status"}},
   };
   for (const Help& h : helps) {
     const CliResult r = run_cairn(h.command);

@@ -1,4 +1,4 @@
-// engine_log_dir (see engine_dir.h).
+// engine_log_dir, tool_engine_options and the write commands' error reports (see engine_dir.h).
 #include "engine_dir.h"
 
 #include <cstdio>
@@ -70,7 +70,12 @@ int report_engine_error(std::string_view command, std::string_view what, const S
   int code = kExitRefused;
   switch (st.code()) {
     case StatusCode::kLocked:
-      hint = "\n" + dir.string() + " is in use by a running engine: " + std::string(in_use_hint);
+      // Commands reach a running engine through the admin endpoint its dashboard advertises;
+      // this one does not advertise one (or it stopped answering).
+      hint = "\n" + dir.string() + " is in use by a running engine that serves no admin " +
+             "endpoint (no live " + (dir / "admin.json").string() +
+             ": start a cairn::Dashboard in it, or `cairn serve` while it is stopped); " +
+             std::string(in_use_hint);
       break;
     case StatusCode::kCorruption:
       hint = "\n`cairn log verify " + (dir / "log").string() +
@@ -83,6 +88,23 @@ int report_engine_error(std::string_view command, std::string_view what, const S
   std::fprintf(stderr, "cairn %.*s: %.*s: %s%s\n", static_cast<int>(command.size()), command.data(),
                static_cast<int>(what.size()), what.data(), st.message().c_str(), hint.c_str());
   return code;
+}
+
+}  // namespace cairn::tools
+
+namespace cairn::tools {
+
+void add_token_option(CLI::App& cmd, std::string* token) {
+  cmd.add_option("--token", *token,
+                 "When DIR is served by a running engine whose admin endpoint requires a token: "
+                 "the token (default: $CAIRN_TOKEN)")
+      ->type_name("T");
+}
+
+int report_admin_error(std::string_view command, const Status& st) {
+  std::fprintf(stderr, "cairn %.*s: %s\n", static_cast<int>(command.size()), command.data(),
+               st.message().c_str());
+  return st.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitRefused;
 }
 
 }  // namespace cairn::tools

@@ -1,9 +1,14 @@
 // The check the run commands make before they read: that DIR is an engine's directory
 // (EngineOptions::dir) whose log (DIR/log) has segments. Its failures are usage errors (exit 2).
+// Also what the write commands (events send, runs cancel, runs replay) share: the engine they
+// open, how they report its errors, and their way to a running engine (--token, its errors).
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <string_view>
+
+#include <CLI/CLI.hpp>
 
 #include "cairn/engine.h"
 #include "cairn/log/status.h"
@@ -26,5 +31,13 @@ EngineOptions tool_engine_options(const std::filesystem::path& dir);
 // log (exit 1, pointing to `cairn log verify` and `recover`), anything else (exit 4).
 int report_engine_error(std::string_view command, std::string_view what, const Status& st,
                         const std::filesystem::path& dir, std::string_view in_use_hint);
+
+// `--token T`: the token of a running engine's admin endpoint (else $CAIRN_TOKEN).
+void add_token_option(CLI::App& cmd, std::string* token);
+
+// An error of a running engine's admin endpoint (AdminClient), printed, as the exit code: what
+// the user must fix (a missing token, a bad admin.json) exit 2; the engine refusing or not
+// answering exit 4.
+int report_admin_error(std::string_view command, const Status& st);
 
 }  // namespace cairn::tools

@@ -1,6 +1,9 @@
 // `cairn events send DIR --name N --data JSON [--id ID]`: opens the engine in DIR (a stopped
 // engine's directory, or a new one, which it creates) with no functions registered, sends the
-// event through Engine::send and shuts the engine down again.
+// event through Engine::send and shuts the engine down again. When DIR is in use by a running
+// engine that advertises its admin endpoint (DIR/admin.json, written by its cairn::Dashboard),
+// the event goes to that engine over its API (POST /api/events) instead, and starts the runs its
+// functions' triggers say.
 //
 // What that means, because the engine decides when it accepts an event which functions it starts:
 // with no function registered here, the event starts no runs, now or later (the log records it
@@ -16,12 +19,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admin_client.h"
 #include "cairn/engine.h"
 #include "engine_dir.h"
 #include "events_commands.h"
 
 namespace cairn::tools {
-namespace {
+// A named namespace: the unity build joins anonymous namespaces of neighbouring files.
+namespace events_send_impl {
 
 struct EventsSendArgs {
   std::string dir;
@@ -29,6 +34,7 @@ struct EventsSendArgs {
   std::string data = "{}";
   std::string id;
   bool json = false;
+  std::string token;  // a live engine's token (--token; else CAIRN_TOKEN)
 };
 
 int usage(const std::string& message) {
@@ -50,6 +56,110 @@ std::set<RunId> waiting_runs(const Engine& engine) {
   std::set<RunId> ids;
   for (const RunInfo& r : page.runs) ids.insert(r.id);
   return ids;
+}
+
+// What sending did, whichever engine accepted it.
+struct Sent {
+  std::string event_id;
+  bool duplicate = false;
+  std::vector<RunId> runs;          // runs it started
+  std::vector<RunId> waits_ended;   // runs waiting before it that are not any more
+  std::string live_url;             // the running engine that accepted it; "": the tool's own
+  bool live_runs_functions = true;  // false: that engine registers none (`cairn serve`)
+};
+
+// Prints what `sent` says (text or JSON); the exit code.
+int print_sent(const EventsSendArgs& args, const Sent& sent) {
+  std::string out;
+  if (args.json) {
+    const nlohmann::json doc{
+        {"event_id", sent.event_id},       {"name", args.name},
+        {"duplicate", sent.duplicate},     {"runs", sent.runs},
+        {"waits_ended", sent.waits_ended},
+    };
+    out = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } else {
+    out = "event " + sent.event_id + " (" + args.name + ")";
+    if (sent.duplicate) {
+      out +=
+          " is a duplicate: an event with this id was accepted within the dedup window, so "
+          "nothing was recorded for it again\n";
+    } else {
+      out += sent.live_url.empty() ? " accepted\n"
+                                   : " accepted by the running engine (" + sent.live_url + ")\n";
+      out += "runs started: ";
+      if (sent.runs.empty() && sent.live_url.empty()) {
+        out +=
+            "none (no function is registered in this tool, and the engine chooses the "
+            "functions an event starts when it accepts it: send events that must start runs "
+            "through the application's engine)\n";
+      } else if (sent.runs.empty() && !sent.live_runs_functions) {
+        out += "none (the engine at " + sent.live_url +
+               " registers no function, as `cairn serve`'s does not; the engine chooses the "
+               "functions an event starts when it accepts it: send events that must start runs "
+               "through the application's engine)\n";
+      } else if (sent.runs.empty()) {
+        out += "none (no function of the running engine is triggered by " + args.name + ")\n";
+      } else {
+        for (size_t i = 0; i < sent.runs.size(); ++i) {
+          out += (i > 0 ? ", " : "") + std::to_string(sent.runs[i]);
+        }
+        out += "\n";
+      }
+      out += "waits ended: ";
+      if (sent.waits_ended.empty()) {
+        out += "none\n";
+      } else {
+        for (size_t i = 0; i < sent.waits_ended.size(); ++i) {
+          out += (i > 0 ? ", run " : "run ") + std::to_string(sent.waits_ended[i]);
+        }
+        out += sent.live_url.empty() || !sent.live_runs_functions
+                   ? " (they go on when the application's engine starts)\n"
+                   : " (they go on now)\n";
+      }
+    }
+  }
+  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
+    return fail_unreadable("events send", errno_status(errno, "writing the output"));
+  }
+  return kExitOk;
+}
+
+// The waiting runs of a running engine, over its API.
+Result<std::set<RunId>> live_waiting_runs(AdminClient& client) {
+  CAIRN_ASSIGN_OR_RETURN(std::vector<LiveRun> runs,
+                         client.list_runs({.status = RunStatus::kWaiting}));
+  std::set<RunId> ids;
+  for (const LiveRun& r : runs) ids.insert(r.id);
+  return ids;
+}
+
+// The event, sent to the running engine that serves DIR (POST /api/events). The waits it ended
+// are the runs waiting before it that are not after: in a running engine something else (a
+// timeout, another event) may have ended one of them meanwhile.
+int send_live(const EventsSendArgs& args, AdminClient& client) {
+  Result<std::set<RunId>> before = live_waiting_runs(client);
+  if (!before.ok()) return report_admin_error("events send", before.status());
+  Result<LiveSendResult> sent = client.send_event(args.name, args.data, args.id);
+  if (!sent.ok()) {
+    return report_admin_error(
+        "events send", sent.status().with_context("the running engine did not accept the event"));
+  }
+  Sent out{.event_id = sent->event_id,
+           .duplicate = sent->duplicate,
+           .runs = sent->runs,
+           .live_url = client.endpoint().url};
+  // The event is accepted: a failure to ask more afterwards only leaves that unreported.
+  if (Result<size_t> functions = client.function_count(); functions.ok()) {
+    out.live_runs_functions = *functions > 0;
+  }
+  // The event is accepted: a failure to list the waits afterwards only leaves them unreported.
+  if (Result<std::set<RunId>> after = live_waiting_runs(client); after.ok()) {
+    for (RunId id : *before) {
+      if (!after->contains(id)) out.waits_ended.push_back(id);
+    }
+  }
+  return print_sent(args, out);
 }
 
 int run_events_send(const EventsSendArgs& args) {
@@ -79,6 +189,11 @@ int run_events_send(const EventsSendArgs& args) {
     }
   }
 
+  Result<std::optional<std::unique_ptr<AdminClient>>> live =
+      AdminClient::connect(args.dir, admin_token(args.token));
+  if (!live.ok()) return report_admin_error("events send", live.status());
+  if (live->has_value()) return send_live(args, *live->value());
+
   std::unique_ptr<Engine> engine = Engine::create(tool_engine_options(args.dir));
   if (Status s = engine->start(); !s.ok()) return engine_failed("opening the engine", s, args.dir);
 
@@ -96,59 +211,21 @@ int run_events_send(const EventsSendArgs& args) {
   if (!sent.ok())
     return engine_failed("the engine did not accept the event", sent.status(), args.dir);
   if (!closed.ok()) return engine_failed("closing the engine", closed, args.dir);
-
-  std::string out;
-  if (args.json) {
-    const nlohmann::json doc{
-        {"event_id", sent->event_id}, {"name", args.name},          {"duplicate", sent->duplicate},
-        {"runs", sent->runs},         {"waits_ended", waits_ended},
-    };
-    out = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  } else {
-    out = "event " + sent->event_id + " (" + args.name + ")";
-    if (sent->duplicate) {
-      out +=
-          " is a duplicate: an event with this id was accepted within the dedup window, so "
-          "nothing was recorded for it again\n";
-    } else {
-      out += " accepted\n";
-      out += "runs started: ";
-      if (sent->runs.empty()) {
-        out +=
-            "none (no function is registered in this tool, and the engine chooses the "
-            "functions an event starts when it accepts it: send events that must start runs "
-            "through the application's engine)\n";
-      } else {
-        for (size_t i = 0; i < sent->runs.size(); ++i) {
-          out += (i > 0 ? ", " : "") + std::to_string(sent->runs[i]);
-        }
-        out += "\n";
-      }
-      out += "waits ended: ";
-      if (waits_ended.empty()) {
-        out += "none\n";
-      } else {
-        for (size_t i = 0; i < waits_ended.size(); ++i) {
-          out += (i > 0 ? ", run " : "run ") + std::to_string(waits_ended[i]);
-        }
-        out += " (they go on when the application's engine starts)\n";
-      }
-    }
-  }
-  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
-    return fail_unreadable("events send", errno_status(errno, "writing the output"));
-  }
-  return kExitOk;
+  return print_sent(args, Sent{.event_id = sent->event_id,
+                               .duplicate = sent->duplicate,
+                               .runs = sent->runs,
+                               .waits_ended = std::move(waits_ended)});
 }
 
-}  // namespace
+}  // namespace events_send_impl
 
 void add_events_send_command(CLI::App& events_group, CommandRun* selected) {
-  auto args = std::make_shared<EventsSendArgs>();
+  auto args = std::make_shared<events_send_impl::EventsSendArgs>();
   CLI::App* cmd = events_group.add_subcommand(
       "send",
-      "Record an event in a stopped engine's log (creating DIR if there is none); print its id, "
-      "the runs it started and the waits it ended");
+      "Record an event in a stopped engine's log (creating DIR if there is none), or send it to "
+      "the running engine that serves DIR; print its id, the runs it started and the waits it "
+      "ended");
   cmd->add_option("DIR", args->dir, "The engine's directory (EngineOptions::dir)")->required();
   cmd->add_option("--name", args->name, "The event's name, e.g. order/approved")
       ->required()
@@ -163,16 +240,21 @@ void add_events_send_command(CLI::App& events_group, CommandRun* selected) {
   cmd->add_flag("--json", args->json,
                 "One JSON object: {\"event_id\", \"name\", \"duplicate\", \"runs\": [run ids "
                 "started], \"waits_ended\": [run ids whose wait_for_event it ended]}");
+  add_token_option(*cmd, &args->token);
   cmd->footer(
       "The event goes through Engine::send with no function registered, so it starts no runs\n"
       "(the engine decides which functions an event starts when it accepts it, and that decision\n"
       "is in the log). It does end waits (ctx.wait_for_event) recorded before it that it matches:\n"
-      "those runs go on when the application's engine starts. DIR must not be in use by a running\n"
-      "engine (its log is locked).\n"
+      "those runs go on when the application's engine starts. When DIR is in use by a running\n"
+      "engine that advertises its admin endpoint (DIR/admin.json, written by its dashboard), the\n"
+      "event goes to that engine instead, and starts the runs its functions' triggers say.\n"
       "Exit status: 0 accepted (or a duplicate id), 1 the log is damaged, 2 usage error (bad\n"
-      "--data, DIR is not an engine directory), 4 the engine could not accept it (DIR is in use\n"
-      "by a running engine, a limit, an I/O error).");
-  cmd->callback([args, selected] { *selected = [args] { return run_events_send(*args); }; });
+      "--data, DIR is not an engine directory, a token is missing), 4 the engine could not\n"
+      "accept it (DIR is in use by a running engine that serves no admin endpoint, a limit, an\n"
+      "I/O error).");
+  cmd->callback([args, selected] {
+    *selected = [args] { return events_send_impl::run_events_send(*args); };
+  });
 }
 
 }  // namespace cairn::tools

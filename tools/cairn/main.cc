@@ -1,5 +1,5 @@
 // The `cairn` command-line tool: builds the command tree, parses the command line and runs the
-// selected command. Command groups (log, runs, events; later serve) register themselves here.
+// selected command. Command groups (log, runs, events, serve) register themselves here.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -10,6 +10,7 @@
 #include "events_commands.h"
 #include "log_commands.h"
 #include "runs_commands.h"
+#include "serve_command.h"
 
 namespace {
 
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
       "  cairn log recover data/log --dry-run       what a repair of a damaged log would move "
       "aside\n"
       "  cairn events send data --name order/approved --data '{\"order_id\":\"A-17\"}'\n"
+      "  cairn serve data --port 8080               the web dashboard at http://127.0.0.1:8080/\n"
       "(data is an engine's directory, EngineOptions::dir; data/log its log.)\n"
       "Exit status: 0 OK, 1 the log is damaged, 2 usage error or the directory cannot be read,\n"
       "3 no such run, 4 the engine could not do it (its directory is in use by a running engine).");
@@ -89,6 +91,7 @@ int main(int argc, char** argv) {
   cairn::tools::add_log_commands(app, &selected);
   cairn::tools::add_runs_commands(app, &selected);
   cairn::tools::add_events_commands(app, &selected);
+  cairn::tools::add_serve_command(app, &selected);
 
   try {
     app.parse(argc, argv);

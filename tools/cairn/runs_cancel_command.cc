@@ -1,7 +1,9 @@
 // `cairn runs cancel DIR (RUN_ID... | --function F [--since T]) [--reason TEXT]`: cancels
-// unfinished runs of a stopped engine. It reads the log first (RunScanner, as `runs list` does) to
+// unfinished runs. On a stopped engine it reads the log first (RunScanner, as `runs list` does) to
 // choose the runs, then opens the engine in DIR with no functions registered (which takes DIR's
-// lock: a running engine's directory is refused) and calls Engine::cancel for each.
+// lock) and calls Engine::cancel for each. When DIR is in use by a running engine that advertises
+// its admin endpoint (DIR/admin.json, written by its cairn::Dashboard), the runs are chosen from
+// and cancelled by that engine over its API (admin_client.h), with the same output.
 //
 // Explicit ids are all or nothing: when any id is unknown or already finished, the command names
 // them, cancels none and exits 3. A --function selection cancels the unfinished runs of that
@@ -21,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admin_client.h"
 #include "cairn/engine.h"
 #include "cairn/log/verify.h"
 #include "cairn/schema/record_schema.h"
@@ -42,6 +45,7 @@ struct RunsCancelArgs {
   std::string since;
   std::string reason = "cancelled with cairn runs cancel";
   bool json = false;
+  std::string token;  // a live engine's token (--token; else CAIRN_TOKEN)
 };
 
 struct Target {
@@ -96,6 +100,132 @@ struct LogView {
   bool empty = true;
 };
 
+// What a cancel did, whichever engine did it.
+struct CancelOutcome {
+  size_t targets = 0;  // runs chosen to cancel (0: --function matched none)
+  std::vector<Target> cancelled;
+  std::vector<std::pair<RunId, std::string>> skipped;  // --function: finished meanwhile
+  Status failed;                                       // what stopped it, if anything did
+  RunId failed_id = 0;                                 // the run it failed on; 0: closing
+};
+
+// Prints what `outcome` says (text or JSON) and returns the exit code. `live`: the running
+// engine's endpoint that did it (nullptr: the tool's own engine).
+int finish_cancel(const RunsCancelArgs& args, const CancelOutcome& outcome,
+                  std::optional<int64_t> since, const AdminClient* live) {
+  std::string out;
+  if (args.json) {
+    nlohmann::json runs = nlohmann::json::array();
+    for (const Target& t : outcome.cancelled) {
+      runs.push_back({{"id", t.id}, {"function", t.function}, {"was", run_status_name(t.was)}});
+    }
+    nlohmann::json skip = nlohmann::json::array();
+    for (const auto& [id, why] : outcome.skipped) skip.push_back({{"id", id}, {"why", why}});
+    const nlohmann::json doc{
+        {"cancelled", std::move(runs)},
+        {"reason", args.reason},
+        {"skipped", std::move(skip)},
+        {"error",
+         outcome.failed.ok() ? nlohmann::json(nullptr) : nlohmann::json(outcome.failed.message())},
+    };
+    out = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  } else {
+    for (const Target& t : outcome.cancelled) {
+      out += "cancelled run " + std::to_string(t.id) + " (" + t.function + ", was " +
+             std::string(run_status_name(t.was)) + ")\n";
+    }
+    for (const auto& [id, why] : outcome.skipped) out += "skipped: " + why + "\n";
+    if (outcome.targets == 0) {
+      out += "no unfinished runs of function " + args.function +
+             (since ? " created since " + utc_time(*since) : std::string()) +
+             ": nothing to cancel\n";
+    } else {
+      out += std::to_string(outcome.cancelled.size()) +
+             (outcome.cancelled.size() == 1 ? " run" : " runs") +
+             " cancelled, reason: " + args.reason +
+             (live != nullptr ? " (by the running engine, " + live->endpoint().url + ")" : "") +
+             "\n";
+    }
+  }
+  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
+    return fail_unreadable(kCommand, errno_status(errno, "writing the output"));
+  }
+  if (outcome.failed.ok()) return kExitOk;
+  const std::string what = outcome.failed_id == 0
+                               ? std::string("closing the engine")
+                               : "cancelling run " + std::to_string(outcome.failed_id) +
+                                     " (the runs listed before it are cancelled)";
+  if (live != nullptr) {
+    return report_admin_error(kCommand, outcome.failed.with_context(what));
+  }
+  return engine_failed(what, outcome.failed, args.dir);
+}
+
+// The cancel, done by the running engine over its API: the runs chosen from what it knows (by id:
+// all or nothing, as on a stopped engine), then cancelled one request each.
+int cancel_live(const RunsCancelArgs& args, const std::vector<RunId>& ids,
+                std::optional<int64_t> since, AdminClient& client) {
+  std::vector<Target> targets;
+  if (!ids.empty()) {
+    std::vector<std::string> problems;
+    for (RunId id : ids) {
+      Result<LiveRun> r = client.get_run(id);
+      if (!r.ok() && r.status().code() != StatusCode::kNotFound) {
+        return report_admin_error(kCommand, r.status());
+      }
+      if (!r.ok()) {
+        problems.push_back("no run " + std::to_string(id) + " in " + args.dir);
+      } else if (is_finished(r->status)) {
+        problems.push_back("run " + std::to_string(id) + " already " +
+                           std::string(run_status_name(r->status)));
+      } else {
+        targets.push_back(Target{id, r->function, r->status});
+      }
+    }
+    if (!problems.empty()) {
+      std::fprintf(stderr, "cairn %s: %s. Nothing was cancelled.\n", kCommand,
+                   join_problems(problems).c_str());
+      return kExitNotFound;
+    }
+  } else {
+    // The unfinished statuses one by one: the API filters by one status at a time.
+    for (RunStatus status :
+         {RunStatus::kQueued, RunStatus::kRunning, RunStatus::kSleeping, RunStatus::kWaiting}) {
+      Result<std::vector<LiveRun>> found = client.list_runs(
+          {.function = args.function,
+           .status = status,
+           .since_ms = since ? std::optional<int64_t>(*since / 1000) : std::nullopt});
+      if (!found.ok()) return report_admin_error(kCommand, found.status());
+      for (const LiveRun& r : *found) {
+        if (!since || r.created_at_ms * 1000 >= *since) {
+          targets.push_back(Target{r.id, r.function, r.status});
+        }
+      }
+    }
+    std::sort(targets.begin(), targets.end(),
+              [](const Target& a, const Target& b) { return a.id < b.id; });
+  }
+  CancelOutcome outcome{.targets = targets.size()};
+  CancelProgress progress(targets.size());
+  for (const Target& t : targets) {
+    Status st = client.cancel_run(t.id, args.reason);
+    const bool gone =
+        st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kNotFound;
+    if (!st.ok() && ids.empty() && gone) {  // --function: it finished since it was listed
+      outcome.skipped.emplace_back(t.id, "run " + std::to_string(t.id) + ": " + st.message());
+      continue;
+    }
+    if (!st.ok()) {
+      outcome.failed = st;
+      outcome.failed_id = t.id;
+      break;
+    }
+    outcome.cancelled.push_back(t);
+    progress.done(outcome.cancelled.size());
+  }
+  return finish_cancel(args, outcome, since, &client);
+}
+
 int run_runs_cancel(const RunsCancelArgs& args) {
   if (args.ids.empty() && args.function.empty()) {
     return usage("name the runs to cancel: RUN_ID... or --function F");
@@ -108,12 +238,17 @@ int run_runs_cancel(const RunsCancelArgs& args) {
   }
   Result<std::filesystem::path> log_dir = engine_log_dir(args.dir);
   if (!log_dir.ok()) return fail_unreadable(kCommand, log_dir.status());
-
-  // 1. Which runs: read the log (no lock yet).
   std::vector<RunId> ids;  // asked for, without repeats, in the order given
   for (RunId id : args.ids) {
     if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
   }
+  // A running engine that serves its admin endpoint cancels them itself.
+  Result<std::optional<std::unique_ptr<AdminClient>>> live =
+      AdminClient::connect(args.dir, admin_token(args.token));
+  if (!live.ok()) return report_admin_error(kCommand, live.status());
+  if (live->has_value()) return cancel_live(args, ids, since, *live->value());
+
+  // 1. Which runs: read the log (no lock yet).
   const std::set<RunId> wanted(ids.begin(), ids.end());
   LogView view;
   {
@@ -251,47 +386,13 @@ int run_runs_cancel(const RunsCancelArgs& args) {
     }
   }
 
-  std::string out;
-  if (args.json) {
-    nlohmann::json runs = nlohmann::json::array();
-    for (const Target& t : cancelled) {
-      runs.push_back({{"id", t.id}, {"function", t.function}, {"was", run_status_name(t.was)}});
-    }
-    nlohmann::json skip = nlohmann::json::array();
-    for (const auto& [id, why] : skipped) skip.push_back({{"id", id}, {"why", why}});
-    const nlohmann::json doc{
-        {"cancelled", std::move(runs)},
-        {"reason", args.reason},
-        {"skipped", std::move(skip)},
-        {"error", failed.ok() ? nlohmann::json(nullptr) : nlohmann::json(failed.message())},
-    };
-    out = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  } else {
-    for (const Target& t : cancelled) {
-      out += "cancelled run " + std::to_string(t.id) + " (" + t.function + ", was " +
-             std::string(run_status_name(t.was)) + ")\n";
-    }
-    for (const auto& [id, why] : skipped) out += "skipped: " + why + "\n";
-    if (targets.empty()) {
-      out += "no unfinished runs of function " + args.function +
-             (since ? " created since " + utc_time(*since) : std::string()) +
-             ": nothing to cancel\n";
-    } else {
-      out += std::to_string(cancelled.size()) + (cancelled.size() == 1 ? " run" : " runs") +
-             " cancelled, reason: " + args.reason + "\n";
-    }
-  }
-  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
-    return fail_unreadable(kCommand, errno_status(errno, "writing the output"));
-  }
-  if (!failed.ok()) {
-    const std::string what = failed_id == 0 ? std::string("closing the engine")
-                                            : "cancelling run " + std::to_string(failed_id) +
-                                                  " (the runs listed "
-                                                  "before it are cancelled)";
-    return engine_failed(what, failed, args.dir);
-  }
-  return kExitOk;
+  return finish_cancel(args,
+                       CancelOutcome{.targets = targets.size(),
+                                     .cancelled = std::move(cancelled),
+                                     .skipped = std::move(skipped),
+                                     .failed = failed,
+                                     .failed_id = failed_id},
+                       since, nullptr);
 }
 
 }  // namespace runs_cancel_impl
@@ -300,8 +401,8 @@ void add_runs_cancel_command(CLI::App& runs_group, CommandRun* selected) {
   auto args = std::make_shared<runs_cancel_impl::RunsCancelArgs>();
   CLI::App* cmd = runs_group.add_subcommand(
       "cancel",
-      "Cancel unfinished runs of a stopped engine (by id, or every unfinished run of a "
-      "function); takes the engine's lock");
+      "Cancel unfinished runs (by id, or every unfinished run of a function): on a stopped "
+      "engine's directory (takes its lock), or through the running engine that serves DIR");
   cmd->add_option("DIR", args->dir, "The engine's directory (EngineOptions::dir)")->required();
   CLI::Option* ids =
       cmd->add_option("RUN_ID", args->ids,
@@ -327,15 +428,18 @@ void add_runs_cancel_command(CLI::App& runs_group, CommandRun* selected) {
   cmd->add_flag("--json", args->json,
                 "One JSON object: {\"cancelled\": [{id, function, was}], \"reason\", "
                 "\"skipped\": [{id, why}], \"error\"}");
+  add_token_option(*cmd, &args->token);
   cmd->footer(
       "Opens the engine in DIR with no functions registered (nothing runs) and calls\n"
-      "Engine::cancel for each run; each cancellation is durable when it is printed. DIR must not\n"
-      "be in use by a running engine. Runs are chosen from the log (as runs list reads it); runs\n"
-      "whose first records retention already removed are found only by id.\n"
+      "Engine::cancel for each run; each cancellation is durable when it is printed. Runs are\n"
+      "chosen from the log (as runs list reads it); runs whose first records retention already\n"
+      "removed are found only by id. When DIR is in use by a running engine that advertises its\n"
+      "admin endpoint (DIR/admin.json, written by its dashboard), that engine chooses and cancels\n"
+      "them (POST /api/runs/ID/cancel).\n"
       "Exit status: 0 done (also when --function matches no unfinished run), 1 the log is\n"
       "damaged, 2 usage error or DIR cannot be read, 3 an id is unknown or already finished\n"
-      "(nothing cancelled), 4 the engine could not do it (DIR is in use by a running engine, an\n"
-      "I/O error; the runs printed before the error are cancelled).");
+      "(nothing cancelled), 4 the engine could not do it (DIR is in use by a running engine that\n"
+      "serves no admin endpoint, an I/O error; the runs printed before the error are cancelled).");
   cmd->callback([args, selected] {
     *selected = [args] { return runs_cancel_impl::run_runs_cancel(*args); };
   });

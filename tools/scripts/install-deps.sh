@@ -1,13 +1,21 @@
 #!/bin/bash
 # Installs the Debian 12 packages Cairn builds with, only those missing (apt-get update first
 # when something is). Used by the README's two commands; safe to run again.
+#   --browser   also Chromium and its WebDriver (chromium, chromium-driver), which the dashboard's
+#               end-to-end test drives; tools/scripts/test.sh asks for them, main.sh does not.
 set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config
   liburing-dev libflatbuffers-dev flatbuffers-compiler libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-  libconcurrentqueue-dev librocksdb-dev libsqlite3-dev
+  libconcurrentqueue-dev librocksdb-dev libsqlite3-dev libcpp-httplib-dev
 )
+for arg in "$@"; do
+  case $arg in
+    --browser) packages+=(chromium chromium-driver) ;;
+    *) echo "install-deps.sh: unknown argument '$arg' (--browser)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

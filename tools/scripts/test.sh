@@ -4,7 +4,8 @@
 #   CAIRN_TEST_BUILDS="normal asan tsan"   which builds to run (default: all three)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-./tools/scripts/install-deps.sh
+# --browser: the dashboard's end-to-end test (tests/dashboard_e2e) drives headless Chromium.
+./tools/scripts/install-deps.sh --browser
 jobs=$(nproc)
 builds=${CAIRN_TEST_BUILDS:-normal asan tsan}
 start=$SECONDS

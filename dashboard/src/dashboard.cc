@@ -1,0 +1,181 @@
+// Dashboard (cairn/dashboard.h): owns the HTTP server, the thread that runs its accept loop, the
+// throughput sampler and admin.json; the routes live in runs_routes.cc and engine_routes.cc.
+#include "cairn/dashboard.h"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "access_policy.h"
+#include "admin_file.h"
+#include "api_reply.h"
+#include "api_routes.h"
+#include "throughput_sampler.h"
+
+namespace cairn {
+
+class Dashboard::Impl {
+ public:
+  Impl(Engine& engine, DashboardOptions options)
+      : options_(std::move(options)),
+        throughput_(engine, options_.throughput_window),
+        api_{engine, options_, throughput_},
+        loopback_(web::is_loopback_address(options_.bind)) {}
+  ~Impl() { stop(); }
+
+  Status listen();
+  void stop();
+  uint16_t port() const { return port_; }
+  std::string url() const {
+    return "http://" + web::url_host(options_.bind) + ":" + std::to_string(port_) + "/";
+  }
+
+ private:
+  void configure_server();
+  httplib::Server::HandlerResponse guard(const httplib::Request& req, httplib::Response& res);
+
+  const DashboardOptions options_;
+  web::ThroughputSampler throughput_;
+  const web::ApiContext api_;
+  const bool loopback_;
+  httplib::Server server_;
+  std::thread accept_thread_;
+  std::atomic<bool> loop_ended_{false};
+  uint16_t port_ = 0;
+  bool advertised_ = false;
+  std::mutex stop_mu_;
+  bool stopped_ = false;
+};
+
+httplib::Server::HandlerResponse Dashboard::Impl::guard(const httplib::Request& req,
+                                                        httplib::Response& res) {
+  // Before the body is read: a request without the token costs no more than its headers.
+  if (!options_.token.empty() && !web::request_has_token(req, options_.token)) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    web::reply_error(res, 401,
+                     "this dashboard needs its token: send `Authorization: Bearer <token>` or "
+                     "open it as /?token=<token>");
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  if (std::string refusal = web::cross_site_refusal(req, loopback_); !refusal.empty()) {
+    web::reply_error(res, 403, refusal);
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  return httplib::Server::HandlerResponse::Unhandled;
+}
+
+void Dashboard::Impl::configure_server() {
+  const uint32_t threads = options_.threads;
+  server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Bodies past the limit are refused (413) from their Content-Length, unread.
+  server_.set_payload_max_length(options_.request_bytes_max);
+  // An idle keep-alive connection holds a thread, and stop() waits for it: keep that short.
+  server_.set_keep_alive_timeout(1);
+  server_.set_read_timeout(5, 0);
+  server_.set_write_timeout(5, 0);
+  server_.set_pre_routing_handler(
+      [this](const httplib::Request& req, httplib::Response& res) { return guard(req, res); });
+  // httplib's own errors (no route: 404; body too large: 413) get a JSON body like ours.
+  server_.set_error_handler(httplib::Server::HandlerWithResponse(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        if (res.status == 404) {
+          web::reply_error(res, 404, "not found: " + req.path.substr(0, 200));
+        } else if (res.status == 413) {
+          web::reply_error(res, 413,
+                           "request body over " + std::to_string(options_.request_bytes_max) +
+                               " bytes (DashboardOptions::request_bytes_max)");
+        } else {
+          web::reply_error(res, res.status,
+                           "request refused (HTTP " + std::to_string(res.status) + ")");
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  server_.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "internal error";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what += std::string(": ") + e.what();
+        } catch (...) {
+        }
+        web::reply_error(res, 500, what);
+      });
+  web::add_runs_routes(server_, api_);
+  web::add_engine_routes(server_, api_);
+}
+
+Status Dashboard::Impl::listen() {
+  configure_server();
+  if (options_.port == 0) {
+    const int port = server_.bind_to_any_port(options_.bind);
+    if (port <= 0) {
+      return Status(StatusCode::kIoError, "cannot listen on " + options_.bind + " (any port)");
+    }
+    port_ = static_cast<uint16_t>(port);
+  } else {
+    if (!server_.bind_to_port(options_.bind, options_.port)) {
+      return Status(StatusCode::kIoError, "cannot listen on " + options_.bind + ":" +
+                                              std::to_string(options_.port) +
+                                              " (in use, or not an address of this machine)");
+    }
+    port_ = options_.port;
+  }
+  // The socket listens already (connections queue); the loop accepts them. Wait until it runs,
+  // so that a stop() right after start() finds a loop to end (httplib's stop() ends only a
+  // running one).
+  accept_thread_ = std::thread([this] {
+    (void)server_.listen_after_bind();  // false when the socket failed; nothing to serve then
+    loop_ended_.store(true);
+  });
+  while (!server_.is_running() && !loop_ended_.load()) std::this_thread::yield();
+  if (options_.advertise) {
+    Status st = web::write_admin_file(api_.engine.dir(), url(), !options_.token.empty());
+    if (!st.ok()) return st.with_context("advertising the dashboard in admin.json");
+    advertised_ = true;
+  }
+  return Status();
+}
+
+void Dashboard::Impl::stop() {
+  std::lock_guard lock(stop_mu_);
+  if (stopped_) return;
+  stopped_ = true;
+  if (advertised_) web::remove_admin_file(api_.engine.dir());
+  if (accept_thread_.joinable()) {
+    server_.stop();
+    accept_thread_.join();
+  }
+  throughput_.stop();
+}
+
+Result<std::unique_ptr<Dashboard>> Dashboard::start(Engine& engine, DashboardOptions options) {
+  CAIRN_RETURN_IF_ERROR(web::check_dashboard_options(options));
+  auto impl = std::make_unique<Impl>(engine, std::move(options));
+  CAIRN_RETURN_IF_ERROR(impl->listen());  // on failure ~Impl stops what did start
+  return std::unique_ptr<Dashboard>(new Dashboard(std::move(impl)));
+}
+
+Status Dashboard::check_options(const DashboardOptions& options) {
+  return web::check_dashboard_options(options);
+}
+
+Dashboard::Dashboard(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Dashboard::~Dashboard() {
+  stop();
+}
+void Dashboard::stop() {
+  impl_->stop();
+}
+uint16_t Dashboard::port() const {
+  return impl_->port();
+}
+std::string Dashboard::url() const {
+  return impl_->url();
+}
+
+}  // namespace cairn

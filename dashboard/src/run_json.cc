@@ -1,0 +1,106 @@
+// The API's JSON of runs and stats (see run_json.h).
+#include "run_json.h"
+
+namespace cairn::web {
+
+int64_t to_ms(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+nlohmann::json value_json(std::string_view bytes, ValueFormat format) {
+  if (format != ValueFormat::kJson) return std::string(bytes);
+  if (bytes.empty()) return nullptr;  // a step or function that returns nothing
+  nlohmann::json v = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  return v.is_discarded() ? nlohmann::json(std::string(bytes)) : v;
+}
+
+nlohmann::json run_summary_json(const RunInfo& run) {
+  return nlohmann::json{
+      {"id", run.id},
+      {"function", run.function_id},
+      {"status", run_status_name(run.status)},
+      {"created_at", to_ms(run.created_at)},
+      {"finished_at", is_finished(run.status) ? to_ms(run.finished_at) : 0},
+      {"steps", run.steps},
+      {"error", run.error},
+      {"parent", run.parent},
+      {"event", {{"name", run.event.name}, {"id", run.event.id}}},
+  };
+}
+
+nlohmann::json run_detail_json(const RunInfo& run, const std::vector<HistoryEntry>& history) {
+  nlohmann::json doc = run_summary_json(run);
+  doc["event"]["data"] = value_json(run.event.data, ValueFormat::kJson);
+  doc["event"]["ts"] = run.event.ts_ms;
+  doc["output"] = run.status == RunStatus::kCompleted ? value_json(run.output, run.output_format)
+                                                      : nlohmann::json(nullptr);
+  nlohmann::json entries = nlohmann::json::array();
+  for (const HistoryEntry& e : history) entries.push_back(history_entry_json(e));
+  doc["history"] = std::move(entries);
+  return doc;
+}
+
+nlohmann::json history_entry_json(const HistoryEntry& e) {
+  const auto ms_or_zero = [](TimePoint t) { return t == TimePoint{} ? int64_t{0} : to_ms(t); };
+  nlohmann::json doc{
+      {"kind", history_kind_name(e.kind)},
+      {"lsn", e.lsn},
+      {"position", e.position},
+      {"step_id", e.step_id},
+      {"attempt", e.attempt},
+      {"at", ms_or_zero(e.at)},
+      {"finished_at", ms_or_zero(e.finished_at)},
+      {"deadline", ms_or_zero(e.deadline)},
+      {"value", value_json(e.value, e.format)},
+      {"run", e.run},
+  };
+  if (!e.event.name.empty()) {
+    doc["event"] = {{"name", e.event.name}, {"id", e.event.id}};
+  }
+  return doc;
+}
+
+nlohmann::json engine_stats_json(const EngineStats& s) {
+  return nlohmann::json{
+      {"runs_active", s.runs_active},
+      {"runs_created", s.runs_created},
+      {"runs_finished", s.runs_finished},
+      {"steps_completed", s.steps_completed},
+      {"step_failures", s.step_failures},
+      {"events", s.events},
+      {"timers", s.timers},
+      {"waiting_for_events", s.waiting_for_events},
+      {"dispatch",
+       {{"samples", s.dispatch_samples},
+        {"p50_us", s.dispatch_p50_us},
+        {"p99_us", s.dispatch_p99_us},
+        {"p999_us", s.dispatch_p999_us}}},
+      {"log",
+       {{"records_durable", s.log.records_durable},
+        {"bytes_durable", s.log.bytes_durable},
+        {"batches", s.log.batches},
+        {"bytes_written", s.log.bytes_written},
+        {"segments_created", s.log.segments_created},
+        {"segments_recycled", s.log.segments_recycled},
+        {"io_queue", s.log.io_queue == nullptr ? "" : s.log.io_queue},
+        {"direct_io", s.log.direct_io}}},
+      {"snapshots",
+       {{"written", s.snapshots_written},
+        {"failures", s.snapshot_failures},
+        {"last_lsn", s.snapshot_last_lsn},
+        {"last_bytes", s.snapshot_last_bytes},
+        {"longest_ms", s.snapshot_longest_ms},
+        {"last_error", s.snapshot_last_error}}},
+      {"segments_removed", s.segments_removed},
+  };
+}
+
+nlohmann::json function_stats_json(const FunctionStats& f) {
+  return nlohmann::json{
+      {"id", f.id},           {"registered", f.registered}, {"triggers", f.triggers},
+      {"queued", f.queued},   {"running", f.running},       {"sleeping", f.sleeping},
+      {"waiting", f.waiting},
+  };
+}
+
+}  // namespace cairn::web
