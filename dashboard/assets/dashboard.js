@@ -249,6 +249,8 @@
     const section = $('#run-detail');
     section.hidden = false;
     section.dataset.runId = String(id);
+    // A link to this run: /#run=ID (the token, if any, stays in the query).
+    history.replaceState(null, '', '#run=' + id);
     for (const [rid, tr] of state.rows) tr.classList.toggle('selected', rid === id);
     refreshDetail().catch((e) => showDetailError(e));
   }
@@ -453,12 +455,20 @@
     $('#detail-close').addEventListener('click', () => {
       state.selected = 0;
       $('#run-detail').hidden = true;
+      history.replaceState(null, '', location.pathname + location.search);
       for (const tr of state.rows.values()) tr.classList.remove('selected');
     });
     for (const b of document.querySelectorAll('#run-detail [data-action]')) {
       b.addEventListener('click', () => act(b.dataset.action));
     }
+    // Links: #run=ID opens that run; #status=S (e.g. failed) filters the list.
+    const link = new URLSearchParams(location.hash.slice(1));
+    const status = link.get('status');
+    if (status && [...$('#filter-status').options].some((o) => o.value === status)) {
+      $('#filter-status').value = status;
+    }
     tick();
+    if (/^[0-9]{1,20}$/.test(link.get('run') || '')) selectRun(Number(link.get('run')));
     setInterval(tick, REFRESH_MS);
   }
 

@@ -41,14 +41,17 @@ cairn::Status register_order_functions(cairn::Engine& engine, FlakyPayments& pay
 
 }  // namespace orders
 
-// How a Receipt is stored in the log: JSON, through a Codec specialization.
+// How a Receipt and a Charge are stored in the log: JSON, through Codec specializations that say
+// so (`format`), so that the tools and the dashboard show them as JSON values.
 template <>
 struct cairn::Codec<orders::Receipt> {
+  static constexpr cairn::ValueFormat format = cairn::ValueFormat::kJson;
   static void encode(const orders::Receipt& r, std::string& out);
   static orders::Receipt decode(std::string_view bytes);
 };
 template <>
 struct cairn::Codec<orders::Charge> {
+  static constexpr cairn::ValueFormat format = cairn::ValueFormat::kJson;
   static void encode(const orders::Charge& c, std::string& out);
   static orders::Charge decode(std::string_view bytes);
 };
