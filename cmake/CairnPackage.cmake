@@ -8,6 +8,9 @@ set(CAIRN_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/Cairn
     CACHE STRING "Where CairnConfig.cmake is installed (relative to the prefix)")
 
 install(EXPORT CairnTargets NAMESPACE Cairn:: DESTINATION ${CAIRN_INSTALL_CMAKEDIR})
+if(TARGET cairn_dashboard)
+  install(EXPORT CairnDashboardTargets NAMESPACE Cairn:: DESTINATION ${CAIRN_INSTALL_CMAKEDIR})
+endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/CairnConfig.cmake.in
   ${PROJECT_BINARY_DIR}/CairnConfig.cmake INSTALL_DESTINATION ${CAIRN_INSTALL_CMAKEDIR})
 # 0.x: a new minor version may change the API, so only the same major.minor is compatible.

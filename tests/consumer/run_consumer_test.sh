@@ -60,6 +60,7 @@ case $mode in
     step build.log "$cmake" --build "$t/build" -j 2
     check_run "find_package consumer" "$want_run" "$t/build/consumer" "$t/data"
     check_run "find_package codecs" '^json \{"total":42\}$' "$t/build/consumer_codecs"
+    check_run "find_package dashboard" '^dashboard 200 runs 1$' "$t/build/consumer_dashboard" "$t/dash_data"
 
     # pkg-config: the same program from cairn.pc alone (libs and flags of liburing/libxxhash too).
     PKG_CONFIG_PATH=$(dirname "$(find "$t/prefix" -name cairn.pc)")
@@ -91,8 +92,10 @@ case $mode in
     done
     looked=$(grep -oE '^(GTest_DIR|GTEST_[A-Z_]*|benchmark_DIR|CLI11_DIR|RocksDB_DIR|SQLite3_[A-Z_]*)[:=]' "$cache" || true)
     [ -z "$looked" ] || fail "a subproject looked for the tests' or tools' packages: $looked"
-    step build.log "$cmake" --build "$t/build" -j 2 --target consumer
+    step build.log "$cmake" --build "$t/build" -j 2 --target consumer consumer_dashboard
     check_run "add_subdirectory consumer" "$want_run" "$t/build/consumer" "$t/data"
+    check_run "add_subdirectory dashboard" '^dashboard 200 runs 1$' "$t/build/consumer_dashboard" \
+      "$t/dash_data"
     ;;
   *)
     fail "unknown mode (find_package, add_subdirectory)"
