@@ -437,12 +437,24 @@ Result<RunId> EngineCore::replay_run(RunId run, bool from_start) {
 }
 
 Result<RunInfo> EngineCore::get_run(RunId run) const {
-  // The finished runs first: a run enters them (with its output) before it leaves the run table,
-  // and between the two its status there already says finished, without the output.
-  if (auto info = finished_.find(run)) return *info;
-  if (auto info = projection_.info(run)) return *info;
-  return Status(StatusCode::kNotFound, "no run " + std::to_string(run) +
-                                           " (unknown, or finished and no longer kept in memory)");
+  // Apply finishes a run in three moves: its status in the table says finished, it enters the
+  // finished runs (with its output), it leaves the table. So: the table first (a run not there
+  // and not in the finished runs after was never there, or was dropped); a run the table already
+  // calls finished is read from the finished runs, which it enters a moment later.
+  for (int tries = 0;; ++tries) {
+    std::optional<RunInfo> live = projection_.info(run);
+    if (live && !is_finished(live->status)) return *live;
+    if (auto done = finished_.find(run)) return *done;
+    if (!live) {
+      return Status(
+          StatusCode::kNotFound,
+          "no run " + std::to_string(run) + " (unknown, or finished and no longer kept in memory)");
+    }
+    // Between the first two moves (or never kept: runs_finished_kept 0): wait a little, then
+    // take the table's word, without the output.
+    if (tries == 1000) return *live;
+    std::this_thread::yield();
+  }
 }
 
 RunPage EngineCore::list_runs(const RunQuery& q) const {

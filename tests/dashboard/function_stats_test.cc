@@ -1,5 +1,7 @@
 // Engine::function_stats: every registered function with its triggers, and the unfinished runs
 // of each by status, kept by the projection as runs move — and rebuilt by recovery.
+#include <optional>
+
 #include "dashboard_fixture.h"
 
 namespace cairn::testing {
@@ -7,11 +9,12 @@ namespace {
 
 using FunctionStatsTest = DashboardTest;
 
-const FunctionStats* find(const std::vector<FunctionStats>& all, const std::string& id) {
+// A copy: callers pass the vector function_stats() returned, which dies with the expression.
+std::optional<FunctionStats> find(const std::vector<FunctionStats>& all, const std::string& id) {
   for (const FunctionStats& f : all) {
-    if (f.id == id) return &f;
+    if (f.id == id) return f;
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 TEST_F(FunctionStatsTest, CountsFollowRunsAndSurviveARestart) {
@@ -25,10 +28,11 @@ TEST_F(FunctionStatsTest, CountsFollowRunsAndSurviveARestart) {
   const RunId s1 = send_one("order/slow");
   const RunId s2 = send_one("order/slow");
   ASSERT_TRUE(eventually([&] {
-    const FunctionStats* slow = find(engine_->function_stats(), "slow");
-    return slow != nullptr && slow->sleeping == 2;
+    const std::optional<FunctionStats> slow = find(engine_->function_stats(), "slow");
+    return slow.has_value() && slow->sleeping == 2;
   }));
-  const FunctionStats* slow = find(engine_->function_stats(), "slow");
+  std::optional<FunctionStats> slow = find(engine_->function_stats(), "slow");
+  ASSERT_TRUE(slow.has_value());
   EXPECT_EQ(slow->queued + slow->running + slow->waiting, 0u);
 
   ASSERT_TRUE(engine_->cancel(s1).ok());
@@ -43,7 +47,7 @@ TEST_F(FunctionStatsTest, CountsFollowRunsAndSurviveARestart) {
   ASSERT_TRUE(engine_->start().ok());
   stats = engine_->function_stats();
   slow = find(stats, "slow");
-  ASSERT_NE(slow, nullptr);
+  ASSERT_TRUE(slow.has_value());
   EXPECT_FALSE(slow->registered);
   EXPECT_TRUE(slow->triggers.empty());
   EXPECT_EQ(slow->sleeping, 1u);
