@@ -168,6 +168,9 @@ Status WebDriverSession::launch() {
       "--disable-gpu",
       "--disable-dev-shm-usage",
       "--no-first-run",
+      // chromedriver talks to the browser over a pipe, not over TCP to "localhost": a machine
+      // without an /etc/hosts (a minimal Debian root) cannot resolve that name.
+      "--remote-debugging-pipe",
       "--window-size=" + std::to_string(options_.window_width) + "," +
           std::to_string(options_.window_height),
       "--user-data-dir=" + (options_.work_dir / "profile").string(),
