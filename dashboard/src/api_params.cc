@@ -25,6 +25,15 @@ int digits_at(std::string_view text, size_t at, size_t n) {
 }
 
 // RFC 3339: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM); 't', ' ' and 'z' accepted too.
+// The latest time a TimePoint holds (system_clock counts nanoseconds: about 2262-04-11), in ms.
+constexpr int64_t kLatestMs =
+    std::chrono::duration_cast<std::chrono::milliseconds>(TimePoint::duration::max()).count() - 1;
+
+Status out_of_range(std::string_view t) {
+  return Status(StatusCode::kInvalidArgument,
+                "'" + std::string(t.substr(0, 40)) + "' is out of range (the clock ends in 2262)");
+}
+
 Result<TimePoint> parse_rfc3339(std::string_view t) {
   const Status wrong = bad(std::string("since: '").append(t.substr(0, 64)) +
                            "' is neither milliseconds since the epoch nor an RFC 3339 time "
@@ -67,6 +76,7 @@ Result<TimePoint> parse_rfc3339(std::string_view t) {
   tm.tm_min = minute;
   tm.tm_sec = second;
   const int64_t seconds = static_cast<int64_t>(timegm(&tm)) - offset_minutes * 60;
+  if (seconds >= kLatestMs / 1000 || seconds <= -kLatestMs / 1000) return out_of_range(t);
   return TimePoint(std::chrono::seconds(seconds) + std::chrono::microseconds(micros));
 }
 
@@ -118,6 +128,7 @@ Result<TimePoint> parse_time(std::string_view text) {
     int64_t ms = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
     if (ec == std::errc() && end == text.data() + text.size()) {
+      if (ms > kLatestMs) return out_of_range(text);
       return TimePoint(std::chrono::milliseconds(ms));
     }
   }
