@@ -42,7 +42,7 @@ EngineCore::EngineCore(EngineOptions options)
       timers_(clock_, [this](const std::vector<TimerEntry>& due) { fire_timers(due); }) {}
 
 EngineCore::~EngineCore() {
-  (void)shutdown();
+  (void)shutdown();  // a destructor cannot report; callers who care call shutdown()
 }
 
 Status EngineCore::register_function(FunctionOptions options, ValueFormat output_format,

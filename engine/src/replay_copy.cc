@@ -41,11 +41,8 @@ Result<std::vector<CopiedOpArgs>> results_before_failure(std::span<const History
         // A sleep's timer, or a wait's timeout (the wait returns no event); a retry coming due
         // resolves nothing.
         if (pending != nullptr && e.position == pending->position) {
-          if (pending->kind == Kind::kSleepStarted) {
-            copied.push_back({OpKind::kSleep, pending->step_id, {}, ValueFormat::kText});
-          } else {
-            copied.push_back({OpKind::kWait, pending->step_id, {}, ValueFormat::kText});
-          }
+          const OpKind kind = pending->kind == Kind::kSleepStarted ? OpKind::kSleep : OpKind::kWait;
+          copied.push_back({kind, pending->step_id, {}, ValueFormat::kText});
           pending = nullptr;
         }
         break;

@@ -68,7 +68,7 @@ class Log::Impl {
   std::atomic<bool> closed{false};
   Status close_status;
 
-  ~Impl() { (void)close(); }
+  ~Impl() { (void)close(); }  // a destructor cannot report; callers who care call close()
 
   Status close() {
     if (closed.exchange(true)) return close_status;

@@ -28,7 +28,7 @@ SegmentCursor::SegmentCursor(FileSystem& fs, std::string path, SegmentFile file,
       expected_lsn_(file_.first_lsn) {}
 
 SegmentCursor::~SegmentCursor() {
-  if (fd_ >= 0) (void)fs_.close(fd_);
+  if (fd_ >= 0) (void)fs_.close(fd_);  // read-only: a failed close loses nothing
 }
 
 Status SegmentCursor::open() {

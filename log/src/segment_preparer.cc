@@ -119,7 +119,7 @@ Status SegmentPreparer::prepare_file(FileSystem& fs, const std::string& dir,
     st = fs.pwrite(*fd, zeros.get(), n, off);
   }
   if (st.ok()) st = fs.fdatasync(*fd);
-  (void)fs.close(*fd);
+  (void)fs.close(*fd);  // st holds fdatasync's answer; a close after it loses nothing
   if (st.ok()) st = fs.fsync_dir(dir);
   if (!st.ok()) {
     (void)fs.remove(path);  // a half-written spare holds nothing; do not leave it behind
@@ -133,7 +133,7 @@ Status SegmentPreparer::reset_header(FileSystem& fs, const std::string& path) {
   auto zeros = aligned_zeros(format::kSegmentHeaderSize);
   Status st = fs.pwrite(fd, zeros.get(), format::kSegmentHeaderSize, 0);
   if (st.ok()) st = fs.fdatasync(fd);
-  (void)fs.close(fd);
+  (void)fs.close(fd);  // st holds fdatasync's answer; a close after it loses nothing
   return st.with_context("resetting the header of recycled segment file " + path);
 }
 

@@ -45,7 +45,7 @@ Result<uint64_t> SegmentRetention::sealed_at_ms(size_t index) const {
   CAIRN_ASSIGN_OR_RETURN(int fd, fs_->open(join_path(dir_, next.name), OpenFlags{}));
   std::byte header[format::kSegmentHeaderSize];
   Result<size_t> got = fs_->pread(fd, header, sizeof header, 0);
-  (void)fs_->close(fd);
+  (void)fs_->close(fd);  // opened read-only for its header: a failed close loses nothing
   if (!got.ok()) return got.status();
   format::SegmentHeader h;
   std::string why;
@@ -86,7 +86,7 @@ Result<SegmentsRemoved> SegmentRetention::remove_before(
         join_path(dir_, std::string(format::kRecycledPrefix) + std::to_string(s.seq) + ".tmp");
     Result<int> fd = fs_->open(from, OpenFlags{});
     Result<uint64_t> bytes = fd.ok() ? fs_->file_size(*fd) : Result<uint64_t>(fd.status());
-    if (fd.ok()) (void)fs_->close(*fd);
+    if (fd.ok()) (void)fs_->close(*fd);  // read-only, for its size: a failed close loses nothing
     if (!bytes.ok()) {
       st = bytes.status();
       break;
