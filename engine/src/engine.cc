@@ -22,6 +22,8 @@ std::string_view run_status_name(RunStatus s) {
       return "failed";
     case RunStatus::kCancelled:
       return "cancelled";
+    case RunStatus::kSkipped:
+      return "skipped";
   }
   return "?";
 }

@@ -36,9 +36,11 @@ EngineCore::EngineCore(EngineOptions options)
       clock_(options_.clock),
       dedup_(options_.dedup_window.count()),
       finished_(options_.runs_finished_kept, options_.runs_finished_bytes_max),
-      projection_(*this, registry_, dedup_, *this, *clock_, ProjectedRuns::kExecutable),
+      projection_(*this, options_, registry_, dedup_, *this, *clock_, ProjectedRuns::kExecutable),
       executor_(*this),
       scheduler_(options_.workers, [this](RunState& run) { executor_.drive(run); }),
+      gate_(options_.runs_executing_max, options_.runs_queued_per_function_max,
+            [this](RunState& run) { scheduler_.notify_deferred(run); }),
       timers_(clock_, [this](const std::vector<TimerEntry>& due) { fire_timers(due); }) {}
 
 EngineCore::~EngineCore() {
@@ -601,6 +603,30 @@ void EngineCore::release_finished(RunRecord& record) {
     }
   }
   scheduler_.notify_deferred(run);  // a worker owns it: it sees `finished` and frees it
+}
+
+void EngineCore::make_runnable(RunRecord& r) {
+  auto& run = static_cast<RunState&>(r);  // its projection executes
+  RunFlow* f = run.flow.get();
+  const RunFlow::Admission a =
+      f != nullptr ? f->admission.load(std::memory_order_relaxed) : RunFlow::Admission::kAdmitted;
+  // A run that is to record its cancellation, skip or failure needs no slot.
+  if (f == nullptr || !gate_.applies_to(*run.fn) || a == RunFlow::Admission::kToSkip ||
+      a == RunFlow::Admission::kToFail || f->cancel_requested.load(std::memory_order_relaxed)) {
+    scheduler_.notify_deferred(run);
+    return;
+  }
+  const Status queued = gate_.want(run, clock_->now_ms());
+  if (queued.ok()) return;
+  f->skip_reason = "its function's concurrency queue is full (runs_queued_per_function_max " +
+                   std::to_string(options_.runs_queued_per_function_max) + "): " + queued.message();
+  f->admission.store(RunFlow::Admission::kToFail, std::memory_order_release);
+  scheduler_.notify_deferred(run);
+}
+
+void EngineCore::leave_gate(RunRecord& r) {
+  auto& run = static_cast<RunState&>(r);
+  if (run.flow != nullptr && (run.flow->queued || run.flow->holds_slot)) gate_.forget(run);
 }
 
 void EngineCore::fire_timers(const std::vector<TimerEntry>& due) {

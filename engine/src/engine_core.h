@@ -16,6 +16,7 @@
 
 #include "cairn/engine.h"
 #include "cairn/log/log.h"
+#include "concurrency_gate.h"
 #include "dedup_window.h"
 #include "executor.h"
 #include "finished_runs.h"
@@ -75,9 +76,12 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   void on_durable(const log::DurableBatch& batch) noexcept override;
   void on_log_failed(const Status& status) noexcept override;
   // ProjectionEffects
-  void make_runnable(RunRecord& run) override {
+  void make_runnable(RunRecord& run) override;
+  void wake(RunRecord& run) override {
     scheduler_.notify_deferred(static_cast<RunState&>(run));  // its projection executes
   }
+  void slot_released(RunRecord& run) override { gate_.release(static_cast<RunState&>(run)); }
+  void leave_gate(RunRecord& run) override;
   void arm_timer(RunId run, uint32_t position, schema::ResumeReason reason,
                  int64_t deadline_ms) override;
   void cancel_timer(RunId run) override { timers_.cancel(run); }
@@ -107,6 +111,7 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   Projection projection_;
   Executor executor_;
   Scheduler scheduler_;
+  ConcurrencyGate gate_;  // after scheduler_: it starts runs through it
   TimerService timers_;
   std::unique_ptr<log::Log> log_;
   std::shared_ptr<log::FileSystem> fs_;  // the log's

@@ -190,6 +190,10 @@ void Executor::drive(RunState& run) {
       abandon(run);  // its records are durable; the next start() resumes it
       return;
     }
+    if (run.flow != nullptr && !run.done && !act_on_flow(run)) {
+      if (Scheduler::try_park(run)) return;
+      continue;
+    }
     if (run.fn != nullptr && !run.done) {
       if (!run.task) {
         start(run);
@@ -276,6 +280,11 @@ void Executor::finish(RunState& run) {
     if (st.ok() || !is_size_error(st)) return;  // a failed log stops the engine: nothing to add
     text = "recording the function's output: " + st.to_string();
   }
+  append_failure(run, std::move(text));
+}
+
+void Executor::append_failure(RunState& run, std::string text) {
+  const auto& opts = core_.options();
   const RunId handler = run.fn->on_failure != nullptr ? core_.allocate_run_ids(1) : 0;
   text = bounded_text(text, opts.error_bytes_max);
   const Status st = append(schema::RecordType::RunFailed,
@@ -283,6 +292,50 @@ void Executor::finish(RunState& run) {
   // Bounded text keeps RunFailed within the record limit (check_engine_limits): only a failed
   // log can refuse it, and that stops the engine.
   CAIRN_CHECK_MSG(st.ok() || !is_size_error(st), "a bounded RunFailed record was refused");
+}
+
+bool Executor::act_on_flow(RunState& run) {
+  RunFlow& f = *run.flow;
+  // Only a failed log refuses these few-hundred-byte records (reasons are bounded), and that
+  // stops the engine: nothing to add to its error.
+  if (f.cancel_requested.load(std::memory_order_acquire)) {
+    if (!f.recorded_end) {
+      f.recorded_end = true;
+      run.done = true;  // stops at this step boundary: nothing more of it runs
+      (void)append(schema::RecordType::RunCancelled,
+                   build_run_cancelled(run.id, f.cancel_reason, core_.clock().now_us()));
+    }
+    return false;
+  }
+  switch (f.admission.load(std::memory_order_acquire)) {
+    case RunFlow::Admission::kAdmitted:
+      return true;
+    case RunFlow::Admission::kToRecord: {
+      const FunctionFlow* flow = run.fn->flow.get();
+      const AdmittedArgs keys{flow->throttle.has_value(), f.throttle_key,
+                              flow->rate_limit.has_value(), f.rate_limit_key};
+      if (!append(schema::RecordType::RunAdmitted, build_run_admitted(run.id, f.decided_ms, keys))
+               .ok()) {
+        return false;
+      }
+      f.admission.store(RunFlow::Admission::kAdmitted, std::memory_order_relaxed);
+      return true;
+    }
+    case RunFlow::Admission::kToSkip:
+      run.done = true;
+      (void)append(
+          schema::RecordType::RunSkipped,
+          build_run_skipped(run.id, f.skip_reason, f.rate_limit_key, core_.clock().now_us()));
+      return false;
+    case RunFlow::Admission::kToFail:
+      run.done = true;
+      append_failure(run, f.skip_reason);
+      return false;
+    case RunFlow::Admission::kUndecided:
+    case RunFlow::Admission::kDelayed:
+      return false;  // apply decides, then makes it runnable
+  }
+  return false;
 }
 
 Status Executor::append(schema::RecordType type, Bytes payload) {

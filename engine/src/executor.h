@@ -45,6 +45,11 @@ class Executor {
   void start_send(RunState& run, OpSlot& slot);
   void start_invoke(RunState& run, OpSlot& slot);
   void fail_run(RunState& run, std::string error);
+  // Appends RunFailed (and starts its on_failure handler) for a run that ends with `text`.
+  void append_failure(RunState& run, std::string text);
+  // Flow control before the run executes anything: records an admission, a skip, a failure or
+  // a cancellation it was asked for. True when the run may go on executing.
+  bool act_on_flow(RunState& run);
   // Appends a record of `run`'s. A record the log refuses for its size fails the run with `what`
   // and the reason; false when nothing was appended.
   bool record(RunState& run, schema::RecordType type, Bytes payload, std::string_view what);

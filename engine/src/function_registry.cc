@@ -29,6 +29,7 @@ Status validate(const FunctionOptions& o) {
 
 Status FunctionRegistry::add(FunctionOptions options, ValueFormat output_format, TypedBody body) {
   CAIRN_RETURN_IF_ERROR(validate(options));
+  CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<FunctionFlow> flow, FunctionFlow::compile(options));
   if (by_id_.contains(options.id) || by_id_.contains(options.id + "/on-failure")) {
     return Status(StatusCode::kAlreadyExists, "function " + options.id + " is already registered");
   }
@@ -36,6 +37,7 @@ Status FunctionRegistry::add(FunctionOptions options, ValueFormat output_format,
   entry->id = options.id;
   entry->body = std::move(body);
   entry->output_format = output_format;
+  entry->flow = std::move(flow);
   if (options.on_failure) {
     auto handler = std::make_unique<FunctionEntry>();
     handler->id = options.id + "/on-failure";

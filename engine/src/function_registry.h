@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cairn/engine.h"
+#include "function_flow.h"
 
 namespace cairn::detail {
 
@@ -20,6 +21,7 @@ struct FunctionEntry {
   TypedBody body;
   ValueFormat output_format = ValueFormat::kBytes;  // the result's Codec's
   const FunctionEntry* on_failure = nullptr;        // the handler, registered as "<id>/on-failure"
+  std::unique_ptr<const FunctionFlow> flow;         // its flow control; null: none
 };
 
 class FunctionRegistry {

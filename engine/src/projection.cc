@@ -1,8 +1,11 @@
 // Projection (see projection.h): one handler per record type.
 #include "projection.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
+#include "engine_limits.h"
 #include "flatbuffer_views.h"
 #include "run_page.h"
 
@@ -30,14 +33,17 @@ std::string failure_event_data(const RunRecord& run, std::string_view error) {
 
 }  // namespace
 
-Projection::Projection(EngineCore& core, const FunctionRegistry& registry, DedupWindow& dedup,
+Projection::Projection(EngineCore& core, const EngineOptions& options,
+                       const FunctionRegistry& registry, DedupWindow& dedup,
                        ProjectionEffects& effects, const Clock& clock, ProjectedRuns runs)
     : core_(core),
+      options_(options),
       registry_(registry),
       dedup_(dedup),
       effects_(effects),
       clock_(clock),
-      runs_kind_(runs) {}
+      runs_kind_(runs),
+      admission_(options.flow_keys_max) {}
 
 RunState& Projection::executable(RunRecord& run) const {
   CAIRN_CHECK(runs_kind_ == ProjectedRuns::kExecutable);
@@ -64,6 +70,11 @@ std::vector<RunRecord*> Projection::take_all() {
 void Projection::set_status(RunRecord& run, RunStatus status, std::memory_order order) {
   const RunStatus old = run.status.load(std::memory_order_relaxed);
   run.status.store(status, order);
+  // Sleeping, waiting and finished runs hold no concurrency slot.
+  if (live_ && run.flow != nullptr && run.flow->holds_slot && status != RunStatus::kRunning &&
+      status != RunStatus::kQueued) {
+    effects_.slot_released(run);
+  }
   if (run.counts == nullptr || old == status) return;
   if (!is_finished(old)) {
     run.counts->by_status[static_cast<size_t>(old)].fetch_sub(1, std::memory_order_relaxed);
@@ -131,6 +142,12 @@ void Projection::apply(log::Lsn lsn, log::RecordType type, std::span<const std::
         for (const schema::EventAccepted* e : *events) on_event_accepted(*e);
       }
       break;
+    case RecordType::RunAdmitted:
+      on_run_admitted(*root<schema::RunAdmitted>(payload));
+      break;
+    case RecordType::RunSkipped:
+      on_run_skipped(*root<schema::RunSkipped>(payload));
+      break;
     default:
       break;  // not an engine record (Blob): nothing to project
   }
@@ -161,6 +178,7 @@ RunRecord* Projection::create_run(
   run->parent_position = parent_position;
   run->created_us = created_us;
   run->created_lsn = lsn_;
+  start_flow(*run);
   if (copied != nullptr && copied->size() > 0) {
     // A replay from the failed step: it starts with the original's results, which its code gets
     // back without running anything (as a recovered run replays its own).
@@ -188,7 +206,13 @@ RunRecord* Projection::create_run(
   }
   active_.fetch_add(1, std::memory_order_relaxed);
   counters_.runs_created.fetch_add(1, std::memory_order_relaxed);
-  if (live_ && fn != nullptr) effects_.make_runnable(*r);
+  if (live_ && fn != nullptr) {
+    if (r->flow != nullptr && r->flow->admission == RunFlow::Admission::kUndecided) {
+      decide_admission(*r);
+    } else {
+      effects_.make_runnable(*r);
+    }
+  }
   return r;
 }
 
@@ -214,6 +238,10 @@ void Projection::finish_run(RunRecord& run, RunStatus status, std::string output
   info.error = std::move(error);
   info.finished_at = TimePoint(std::chrono::microseconds(at_us));
   effects_.run_finished(info, run.created_lsn, lsn_, live_);
+  if (run.flow != nullptr) {
+    forget_cancel_on(run);
+    if (live_) effects_.leave_gate(run);
+  }
   {
     std::unique_lock lock(table_mu_);
     runs_.erase(run.id);
@@ -292,6 +320,7 @@ void Projection::on_event_accepted(const schema::EventAccepted& e) {
       });
     }
   }
+  if (!e.duplicate() && cancel_on_.has_waiters_for(event.name)) cancel_matching(event);
   if (const schema::StepRef* o = e.origin()) {
     if (RunRecord* run = find(o->run_id())) {
       resolve(*run, o->position(), OpKind::kSend, fb_view(o->step_id()),
@@ -402,6 +431,13 @@ void Projection::on_run_resumed(const schema::RunResumed& r) {
   if (ref == nullptr) return;
   RunRecord* run = find(ref->run_id());
   if (run == nullptr) return;
+  if (r.reason() == schema::ResumeReason::ThrottleDue) {
+    // Decided again now; replay leaves that to finish_replay.
+    if (live_ && run->flow != nullptr && run->flow->admission == RunFlow::Admission::kDelayed) {
+      decide_admission(*run);
+    }
+    return;
+  }
   OpKind kind;
   OpState state;
   {
@@ -422,6 +458,8 @@ void Projection::on_run_resumed(const schema::RunResumed& r) {
         resolve(*run, ref->position(), OpKind::kWait, {}, [](PendingOp&) {});
       }
       break;
+    case schema::ResumeReason::ThrottleDue:
+      break;  // handled above
     case schema::ResumeReason::RetryDue:
       if (kind == OpKind::kStep && state == OpState::kRetryWait) {
         {
@@ -474,6 +512,15 @@ void Projection::on_run_cancelled(const schema::RunCancelled& c) {
   RunRecord* run = find(c.run_id());
   if (run == nullptr) return;
   cancel_wait(*run);
+  RunId child = 0;
+  {
+    std::lock_guard lock(run->op_lock);
+    if (run->op.kind == OpKind::kInvoke && run->op.state == OpState::kPending)
+      child = run->op.child;
+  }
+  if (RunRecord* invoked = child != 0 ? find(child) : nullptr) {
+    request_cancel(*invoked, "its parent run " + std::to_string(run->id) + " was cancelled");
+  }
   if (run->parent_run != 0) {
     if (RunRecord* parent = find(run->parent_run)) {
       resolve(*parent, run->parent_position, OpKind::kInvoke, {}, [&](PendingOp& op) {
@@ -517,15 +564,40 @@ uint64_t Projection::finish_replay(uint64_t* unknown) {
     std::shared_lock lock(table_mu_);
     runs_.for_each([&](RunId, RunRecord* r) { runs.push_back(r); });
   }
+  // Flow control queues and decides runs in the order they were created (fair and repeatable).
+  registry_.for_each([&](const FunctionEntry& f) { any_flow_ = any_flow_ || f.flow != nullptr; });
+  if (any_flow_ || options_.runs_executing_max != 0) {
+    std::sort(runs.begin(), runs.end(),
+              [](const RunRecord* a, const RunRecord* b) { return a->id < b->id; });
+  }
   for (RunRecord* run : runs) {
     if (run->fn == nullptr) {
       ++*unknown;
       continue;
     }
-    arm_timer_for(*run);
     executable(*run).replaying = run->history != nullptr && !run->history->empty();
-    effects_.make_runnable(*run);
     ++resumed;
+    if (run->flow != nullptr && run->flow->cancel_requested.load(std::memory_order_relaxed)) {
+      effects_.wake(*run);  // it records its cancellation and stops
+      continue;
+    }
+    arm_timer_for(*run);
+    if (run->flow != nullptr && run->flow->admission == RunFlow::Admission::kUndecided) {
+      // One that recorded operations started before its function had these limits.
+      if (run->positions.load(std::memory_order_relaxed) == 0) {
+        decide_admission(*run);
+        continue;
+      }
+      run->flow->admission = RunFlow::Admission::kAdmitted;
+    }
+    // A sleeping or waiting run replays its code up to where it waits: no step body runs, so it
+    // takes no concurrency slot (it would keep it while it waits). It takes one when it wakes.
+    const RunStatus status = run->status.load(std::memory_order_relaxed);
+    if (status == RunStatus::kSleeping || status == RunStatus::kWaiting) {
+      effects_.wake(*run);
+      continue;
+    }
+    effects_.make_runnable(*run);
   }
   return resumed;
 }
@@ -556,6 +628,100 @@ std::optional<uint64_t> Projection::created_lsn(RunId id) const {
   RunRecord* r = find(id);
   if (r == nullptr) return std::nullopt;
   return r->created_lsn;
+}
+
+// --- Flow control (docs/flow-control.md) ---
+
+void Projection::start_flow(RunRecord& run) {
+  if (run.fn == nullptr) return;
+  const FunctionFlow* f = run.fn->flow.get();
+  if (f == nullptr && options_.runs_executing_max == 0) return;
+  run.flow = std::make_unique<RunFlow>();
+  if (f == nullptr) return;
+  f->evaluate(run.event, *run.flow);
+  if (f->limits_admission()) run.flow->admission = RunFlow::Admission::kUndecided;
+  for (size_t i = 0; i < f->cancel_on.size(); ++i) {
+    const FunctionFlow::CancelMatch& c = f->cancel_on[i];
+    // A run whose event lacks the field cannot be matched by value: no entry.
+    if (!c.path.empty() && run.flow->cancel_values[i].empty()) continue;
+    cancel_on_.add(c.event, c.path, run.flow->cancel_values[i],
+                   Waiter{run.id, static_cast<uint32_t>(i)});
+  }
+}
+
+void Projection::forget_cancel_on(RunRecord& run) {
+  const FunctionFlow* f = run.fn != nullptr ? run.fn->flow.get() : nullptr;
+  if (f == nullptr) return;
+  for (size_t i = 0; i < f->cancel_on.size() && i < run.flow->cancel_values.size(); ++i) {
+    const FunctionFlow::CancelMatch& c = f->cancel_on[i];
+    if (!c.path.empty() && run.flow->cancel_values[i].empty()) continue;
+    cancel_on_.remove(c.event, c.path, run.flow->cancel_values[i],
+                      Waiter{run.id, static_cast<uint32_t>(i)});
+  }
+}
+
+void Projection::cancel_matching(const Event& event) {
+  std::vector<Waiter> matched;
+  cancel_on_.take_matches(event.name, event.data, &matched);
+  for (const Waiter& w : matched) {
+    RunRecord* run = find(w.run);
+    if (run == nullptr || run->fn == nullptr || run->fn->flow == nullptr) continue;
+    const FunctionFlow::CancelMatch& c = run->fn->flow->cancel_on.at(w.position);
+    std::string reason = "cancel_on: event " + event.name;
+    if (!event.id.empty()) reason += " (id " + event.id + ")";
+    if (!c.path.empty()) reason += " with the same " + c.path;
+    request_cancel(*run, std::move(reason));
+  }
+}
+
+void Projection::request_cancel(RunRecord& run, std::string reason) {
+  if (run.fn == nullptr) return;  // nothing here executes it: Engine::cancel still can
+  if (run.flow == nullptr) run.flow = std::make_unique<RunFlow>();
+  RunFlow& f = *run.flow;
+  if (f.cancel_requested.load(std::memory_order_relaxed)) return;  // the first reason stands
+  f.cancel_reason = bounded_text(reason, options_.error_bytes_max);
+  f.cancel_requested.store(true, std::memory_order_release);
+  if (!live_) return;  // finish_replay wakes it
+  effects_.leave_gate(run);
+  if (f.admission == RunFlow::Admission::kDelayed) effects_.cancel_timer(run.id);
+  effects_.wake(run);
+}
+
+bool Projection::may_act(const RunRecord& run) {
+  if (run.flow == nullptr) return true;
+  const RunFlow::Admission a = run.flow->admission;
+  return run.flow->cancel_requested.load(std::memory_order_relaxed) ||
+         (a != RunFlow::Admission::kUndecided && a != RunFlow::Admission::kDelayed);
+}
+
+void Projection::decide_admission(RunRecord& run) {
+  RunFlow& f = *run.flow;
+  const AdmissionTable::Verdict v = admission_.decide(*run.fn, f, clock_.now_ms());
+  f.admission = v.admission;
+  if (v.admission == RunFlow::Admission::kDelayed) {
+    effects_.arm_timer(run.id, 0, schema::ResumeReason::ThrottleDue, v.retry_at_ms);
+  } else if (v.admission == RunFlow::Admission::kToSkip) {
+    effects_.wake(run);
+  } else {
+    effects_.make_runnable(run);
+  }
+}
+
+void Projection::on_run_admitted(const schema::RunAdmitted& a) {
+  RunRecord* run = find(a.run_id());
+  if (run == nullptr) return;
+  // Live, the decision counted it already (and the worker that recorded it owns `admission`).
+  if (live_) return;
+  admission_.record(run->fn, a.has_throttle(), fb_view(a.throttle_key()), a.has_rate_limit(),
+                    fb_view(a.rate_limit_key()), a.at_ms());
+  if (run->flow != nullptr) run->flow->admission = RunFlow::Admission::kAdmitted;
+}
+
+void Projection::on_run_skipped(const schema::RunSkipped& k) {
+  RunRecord* run = find(k.run_id());
+  if (run == nullptr) return;
+  finish_run(*run, RunStatus::kSkipped, {}, ValueFormat::kBytes, std::string(fb_view(k.reason())),
+             k.at_us());
 }
 
 }  // namespace cairn::detail

@@ -21,6 +21,7 @@
 #include "cairn/clock.h"
 #include "cairn/engine.h"
 #include "cairn/log/types.h"
+#include "admission_table.h"
 #include "cairn/schema/record_schema.h"
 #include "dedup_window.h"
 #include "finished_runs.h"
@@ -45,6 +46,12 @@ class ProjectionEffects {
                             bool live) = 0;
   // The run's last record is applied: free it now if no worker owns it, else let the owner.
   virtual void release_finished(RunRecord& run) = 0;
+  // Flow control. wake: the run must act now, whatever its concurrency slot (it is cancelled or
+  // skipped); slot_released: it sleeps, waits or finished; leave_gate: it finished or is being
+  // cancelled (out of its concurrency queue, slot given back).
+  virtual void wake(RunRecord& run) = 0;
+  virtual void slot_released(RunRecord& run) = 0;
+  virtual void leave_gate(RunRecord& run) = 0;
 
  protected:
   ~ProjectionEffects() = default;
@@ -71,8 +78,9 @@ enum class ProjectedRuns : uint8_t { kExecutable, kRecordsOnly };
 
 class Projection {
  public:
-  Projection(EngineCore& core, const FunctionRegistry& registry, DedupWindow& dedup,
-             ProjectionEffects& effects, const Clock& clock, ProjectedRuns runs);
+  Projection(EngineCore& core, const EngineOptions& options, const FunctionRegistry& registry,
+             DedupWindow& dedup, ProjectionEffects& effects, const Clock& clock,
+             ProjectedRuns runs);
   ~Projection();  // frees the runs it still holds
 
   void apply(log::Lsn lsn, log::RecordType type, std::span<const std::byte> payload, bool live);
@@ -153,8 +161,22 @@ class Projection {
   void on_run_completed(const schema::RunCompleted& c);
   void on_run_failed(const schema::RunFailed& f);
   void on_run_cancelled(const schema::RunCancelled& c);
+  void on_run_admitted(const schema::RunAdmitted& a);
+  void on_run_skipped(const schema::RunSkipped& k);
+
+  // Flow control. Sets up a new run's flow facts (keys, cancel_on entries); decides a run whose
+  // throttle or rate limit has not let it through yet (live); asks a run to stop (cancel_on, or
+  // its parent was cancelled); takes a finishing run out of the cancel_on index.
+  void start_flow(RunRecord& run);
+  void decide_admission(RunRecord& run);
+  void request_cancel(RunRecord& run, std::string reason);
+  void forget_cancel_on(RunRecord& run);
+  // Whether a run may be made runnable now (it is admitted or must act on a cancel or a skip).
+  static bool may_act(const RunRecord& run);
+  void cancel_matching(const Event& event);
 
   EngineCore& core_;
+  const EngineOptions& options_;
   const FunctionRegistry& registry_;
   DedupWindow& dedup_;
   ProjectionEffects& effects_;
@@ -171,6 +193,11 @@ class Projection {
   RunId max_run_id_ = 0;
   WaitIndex waits_;
   std::vector<Waiter> matched_;  // scratch
+  // Flow control: throttle and rate-limit state, and runs by their cancel_on values (a Waiter's
+  // position is the index of the cancel_on entry).
+  AdmissionTable admission_;
+  WaitIndex cancel_on_;
+  bool any_flow_ = false;  // some function uses flow control (finish_replay then orders runs)
   // Interned function ids (runs refer to them) with their counters. Inserted under table_mu_.
   std::unordered_map<std::string, FunctionCounts> functions_;
   ProjectionCounters counters_;

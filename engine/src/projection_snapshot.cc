@@ -6,6 +6,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include <algorithm>
+#include <map>
 #include <unordered_set>
 
 #include "cairn/schema/snapshot_generated.h"
@@ -22,6 +23,10 @@ namespace ss = schema::snapshot;
 // kSnapshotFrameBytesMax: one run's history is bounded by steps_per_run_max records).
 constexpr size_t kRunsPerChunk = 512;
 constexpr size_t kChunkBytes = 4u << 20;
+// Limiter keys weigh 1/kLimiterKeysPerRun of a run in a chunk; one SnapLimiter holds at most
+// kLimiterKeysPerChunk keys (16 bytes each).
+constexpr size_t kLimiterKeysPerRun = 64;
+constexpr size_t kLimiterKeysPerChunk = 64 * 1024;
 
 fb::Offset<fb::Vector<uint8_t>> bytes_of(fb::FlatBufferBuilder& b, std::string_view s) {
   return b.CreateVector(reinterpret_cast<const uint8_t*>(s.data()), s.size());
@@ -68,9 +73,14 @@ fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunRecord& r) {
   auto fn = b.CreateString(r.function_id);
   auto event = put_event(b, r.event);
   auto hist = b.CreateVector(history);
+  const bool undecided = r.flow != nullptr && r.flow->admission != RunFlow::Admission::kAdmitted;
+  fb::Offset<fb::String> cancel;
+  if (r.flow != nullptr && r.flow->cancel_requested.load(std::memory_order_acquire)) {
+    cancel = b.CreateString(r.flow->cancel_reason);
+  }
   return ss::CreateSnapRun(b, r.id, fn, event, r.parent_run, r.parent_position, r.created_us,
                            r.created_lsn, static_cast<uint8_t>(r.status.load()), r.positions.load(),
-                           snap_op, hist);
+                           snap_op, hist, undecided, cancel);
 }
 
 fb::Offset<ss::SnapFinished> put_finished(fb::FlatBufferBuilder& b, const RunInfo& i,
@@ -104,17 +114,26 @@ class ChunkWriter {
     dedup_.push_back(d);
     return maybe_flush();
   }
+  // One limiter table's states (at most kLimiterKeysPerChunk keys: the caller splits).
+  Status added_limiter(fb::Offset<ss::SnapLimiter> l, size_t keys) {
+    limiters_.push_back(l);
+    limiter_keys_ += keys;
+    return maybe_flush();
+  }
   Status flush() {
-    if (runs_.empty() && finished_.empty() && dedup_.empty()) return Status();
+    if (runs_.empty() && finished_.empty() && dedup_.empty() && limiters_.empty()) return Status();
     auto r = b_.CreateVector(runs_);
     auto f = b_.CreateVector(finished_);
     auto d = b_.CreateVector(dedup_);
-    b_.Finish(ss::CreateSnapshotChunk(b_, r, f, d));
+    auto l = b_.CreateVector(limiters_);
+    b_.Finish(ss::CreateSnapshotChunk(b_, r, f, d, l));
     Status st = out_.add(SnapshotFrameKind::kChunk, {b_.GetBufferPointer(), b_.GetSize()});
     b_.Clear();
     runs_.clear();
     finished_.clear();
     dedup_.clear();
+    limiters_.clear();
+    limiter_keys_ = 0;
     ++chunks_;
     return st;
   }
@@ -122,7 +141,8 @@ class ChunkWriter {
 
  private:
   Status maybe_flush() {
-    const size_t n = runs_.size() + finished_.size() + dedup_.size() / 8;
+    const size_t n =
+        runs_.size() + finished_.size() + dedup_.size() / 8 + limiter_keys_ / kLimiterKeysPerRun;
     return n >= kRunsPerChunk || b_.GetSize() >= kChunkBytes ? flush() : Status();
   }
   SnapshotFileWriter& out_;
@@ -130,6 +150,8 @@ class ChunkWriter {
   std::vector<fb::Offset<ss::SnapRun>> runs_;
   std::vector<fb::Offset<ss::SnapFinished>> finished_;
   std::vector<fb::Offset<ss::SnapDedup>> dedup_;
+  std::vector<fb::Offset<ss::SnapLimiter>> limiters_;
+  size_t limiter_keys_ = 0;
   uint32_t chunks_ = 0;
 };
 
@@ -173,6 +195,10 @@ std::string Projection::describe() const {
     if (op.wait) {
       out += " wait " + op.wait->event + " " + op.wait->path + " " + op.wait->value +
              (op.wait->matched ? " matched " + event(*op.wait->matched) : std::string());
+    }
+    if (r->flow != nullptr) {
+      out += " flow " + std::to_string(static_cast<int>(r->flow->admission.load())) +
+             (r->flow->cancel_requested.load() ? " cancel " + r->flow->cancel_reason : "");
     }
     out += "\n";
     if (r->history) {
@@ -233,6 +259,33 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn, int64_t
     st = chunks.added_dedup(ss::CreateSnapDedup(b, b.CreateString(id), ts));
   });
   CAIRN_RETURN_IF_ERROR(st);
+  // Throttle and rate-limit states, grouped by function and kind, in bounded pieces.
+  struct Piece {
+    std::vector<uint64_t> hashes, states;
+  };
+  std::map<std::pair<std::string, uint8_t>, Piece> pieces;
+  auto put_piece = [&](const std::string& fn, uint8_t kind, Piece& p) -> Status {
+    if (p.hashes.empty()) return Status();
+    fb::FlatBufferBuilder& b = chunks.builder();
+    auto name = b.CreateString(fn);
+    auto h = b.CreateVector(p.hashes);
+    auto v = b.CreateVector(p.states);
+    const size_t n = p.hashes.size();
+    p.hashes.clear();
+    p.states.clear();
+    return chunks.added_limiter(ss::CreateSnapLimiter(b, name, kind, h, v), n);
+  };
+  admission_.for_each([&](const FunctionEntry& fn, LimitKind kind, uint64_t hash, uint64_t state) {
+    if (!st.ok()) return;
+    Piece& p = pieces[{fn.id, static_cast<uint8_t>(kind)}];
+    p.hashes.push_back(hash);
+    p.states.push_back(state);
+    if (p.hashes.size() >= kLimiterKeysPerChunk) {
+      st = put_piece(fn.id, static_cast<uint8_t>(kind), p);
+    }
+  });
+  CAIRN_RETURN_IF_ERROR(st);
+  for (auto& [k, p] : pieces) CAIRN_RETURN_IF_ERROR(put_piece(k.first, k.second, p));
   CAIRN_RETURN_IF_ERROR(chunks.flush());
   fb::FlatBufferBuilder eb(64);
   eb.Finish(ss::CreateSnapshotEnd(eb, chunks.chunks(), lsn));
@@ -256,6 +309,17 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
   for (size_t i = 1; i + 1 < snap.frames.size(); ++i) {
     if (snap.frames[i].kind != SnapshotFrameKind::kChunk) return bad("a frame out of order");
     const auto* c = fb::GetRoot<ss::SnapshotChunk>(snap.frames[i].payload.data());
+    if (c->limiters() != nullptr) {
+      for (const ss::SnapLimiter* l : *c->limiters()) {
+        const size_t nh = l->key_hashes() != nullptr ? l->key_hashes()->size() : 0;
+        const size_t ns = l->states() != nullptr ? l->states()->size() : 0;
+        if (nh != ns || l->kind() > static_cast<uint8_t>(LimitKind::kRateLimit)) {
+          return bad("a limiter table of function " + std::string(fb_view(l->function_id())) +
+                     " has " + std::to_string(nh) + " keys and " + std::to_string(ns) +
+                     " states (kind " + std::to_string(l->kind()) + ")");
+        }
+      }
+    }
     if (c->runs() != nullptr) {
       for (const ss::SnapRun* r : *c->runs()) {
         const ss::SnapOp* op = r->op();
@@ -280,7 +344,7 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
     }
     if (c->finished() != nullptr) {
       for (const ss::SnapFinished* f : *c->finished()) {
-        if (!in_range(f->status(), RunStatus::kCompleted, RunStatus::kCancelled) ||
+        if (!in_range(f->status(), RunStatus::kCompleted, RunStatus::kSkipped) ||
             f->output_format() > static_cast<uint8_t>(ValueFormat::kText)) {
           return bad("finished run " + std::to_string(f->id()) + " has an unknown status");
         }
@@ -307,6 +371,11 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
         CAIRN_CHECK(run != nullptr);  // ids were checked above
         set_status(*run, static_cast<RunStatus>(r->status()));
         run->positions.store(r->positions());
+        if (run->flow != nullptr && !r->flow_undecided()) {
+          run->flow->admission = RunFlow::Admission::kAdmitted;
+        }
+        if (r->cancel_reason() != nullptr)
+          request_cancel(*run, std::string(fb_view(r->cancel_reason())));
         if (r->history() != nullptr && r->history()->size() > 0) {
           run->history = std::make_unique<std::vector<ReplayEntry>>();
           run->history->reserve(r->history()->size());
@@ -356,6 +425,16 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
         info.created_at = TimePoint(std::chrono::microseconds(f->created_us()));
         info.finished_at = TimePoint(std::chrono::microseconds(f->finished_us()));
         finished.add(std::move(info), f->created_lsn());
+      }
+    }
+    if (c->limiters() != nullptr) {
+      for (const ss::SnapLimiter* l : *c->limiters()) {
+        const FunctionEntry* fn = registry_.find(fb_view(l->function_id()));
+        if (fn == nullptr || l->key_hashes() == nullptr || l->states() == nullptr) continue;
+        const auto kind = static_cast<LimitKind>(l->kind());
+        for (size_t k = 0; k < l->key_hashes()->size(); ++k) {
+          admission_.restore(*fn, kind, l->key_hashes()->Get(k), l->states()->Get(k));
+        }
       }
     }
     if (c->dedup() != nullptr) {

@@ -180,4 +180,20 @@ Bytes build_run_cancelled(RunId run, std::string_view reason, int64_t at_us) {
   return finish(fbb);
 }
 
+Bytes build_run_admitted(RunId run, int64_t at_ms, const AdmittedArgs& keys) {
+  auto& fbb = builder();
+  auto t = str(fbb, keys.throttle_key);
+  auto r = str(fbb, keys.rate_limit_key);
+  fbb.Finish(schema::CreateRunAdmitted(fbb, run, at_ms, t, r, keys.throttle, keys.rate_limit));
+  return finish(fbb);
+}
+
+Bytes build_run_skipped(RunId run, std::string_view reason, std::string_view key, int64_t at_us) {
+  auto& fbb = builder();
+  auto r = str(fbb, reason);
+  auto k = str(fbb, key);
+  fbb.Finish(schema::CreateRunSkipped(fbb, run, r, k, at_us));
+  return finish(fbb);
+}
+
 }  // namespace cairn::detail

@@ -66,6 +66,15 @@ Bytes build_run_resumed(const StepRefArgs& step, schema::ResumeReason reason, in
 Bytes build_run_completed(RunId run, std::string_view output, ValueFormat format, int64_t at_us);
 Bytes build_run_failed(RunId run, std::string_view error, RunId failure_handler_run, int64_t at_us);
 Bytes build_run_cancelled(RunId run, std::string_view reason, int64_t at_us);
+// Flow control: a run its throttle and/or rate limit let through at at_ms, with the keys.
+struct AdmittedArgs {
+  bool throttle = false;
+  std::string_view throttle_key;
+  bool rate_limit = false;
+  std::string_view rate_limit_key;
+};
+Bytes build_run_admitted(RunId run, int64_t at_ms, const AdmittedArgs& keys);
+Bytes build_run_skipped(RunId run, std::string_view reason, std::string_view key, int64_t at_us);
 
 constexpr uint16_t type_of(schema::RecordType t) {
   return static_cast<uint16_t>(t);

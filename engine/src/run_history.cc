@@ -37,6 +37,8 @@ const char* resume_reason(schema::ResumeReason r) {
       return "wait timed out";
     case schema::ResumeReason::RetryDue:
       return "retry due";
+    case schema::ResumeReason::ThrottleDue:
+      return "throttle due";
   }
   return "?";
 }
@@ -97,6 +99,10 @@ class HistoryBuilder {
         return failed(*flatbuffers::GetRoot<schema::RunFailed>(p));
       case RecordType::RunCancelled:
         return cancelled(*flatbuffers::GetRoot<schema::RunCancelled>(p));
+      case RecordType::RunAdmitted:
+        return admitted(*flatbuffers::GetRoot<schema::RunAdmitted>(p));
+      case RecordType::RunSkipped:
+        return skipped(*flatbuffers::GetRoot<schema::RunSkipped>(p));
       default:
         return;
     }
@@ -288,6 +294,26 @@ class HistoryBuilder {
     ended_ = true;
   }
 
+  void admitted(const schema::RunAdmitted& a) {
+    if (a.run_id() != run_) return;
+    HistoryEntry& h = push(HistoryEntry::Kind::kAdmitted);
+    h.at = from_us(a.at_ms() * 1000);
+    if (a.has_throttle())
+      h.value = "throttle key \"" + std::string(fb_view(a.throttle_key())) + "\"";
+    if (a.has_rate_limit()) {
+      if (!h.value.empty()) h.value += ", ";
+      h.value += "rate limit key \"" + std::string(fb_view(a.rate_limit_key())) + "\"";
+    }
+  }
+
+  void skipped(const schema::RunSkipped& k) {
+    if (k.run_id() != run_) return;
+    HistoryEntry& h = push(HistoryEntry::Kind::kSkipped);
+    h.at = from_us(k.at_us());
+    h.value = fb_view(k.reason());
+    ended_ = true;
+  }
+
   const RunId run_;
   const size_t limit_;
   uint64_t lsn_ = 0;
@@ -324,6 +350,10 @@ std::string_view history_kind_name(HistoryEntry::Kind kind) {
       return "failed";
     case HistoryEntry::Kind::kCancelled:
       return "cancelled";
+    case HistoryEntry::Kind::kAdmitted:
+      return "admitted";
+    case HistoryEntry::Kind::kSkipped:
+      return "skipped";
   }
   return "?";
 }

@@ -137,6 +137,36 @@ class IdCounts {
   std::unique_ptr<std::vector<std::pair<uint64_t, uint32_t>>> more_;  // the others, once any
 };
 
+// Flow control's facts about a run (docs/flow-control.md); only runs of functions with flow options
+// (or every run, with an engine-wide concurrency limit) have one. Who writes what:
+//  - apply: the keys, `admission` (before it makes the run runnable), `holds_slot` and `queued`
+//    (the concurrency gate's, apply thread only), the cancel request;
+//  - the worker that owns the run: `recorded_end` and the move from kToRecord to kAdmitted.
+struct RunFlow {
+  enum class Admission : uint8_t {
+    kAdmitted,   // may start (no throttle or rate limit, or its RunAdmitted is in the log)
+    kUndecided,  // replayed: no RunAdmitted or RunSkipped yet; finish_replay decides it
+    kDelayed,    // its throttle refused it for now: a ThrottleDue timer decides it again
+    kToRecord,   // admitted just now: the worker appends RunAdmitted before its first step
+    kToSkip,     // its rate limit refused it: the worker appends RunSkipped
+    kToFail,     // its concurrency queue was full: the worker fails it with skip_reason
+  };
+  std::atomic<Admission> admission{Admission::kAdmitted};
+  bool holds_slot = false;    // holds a concurrency slot
+  bool queued = false;        // waits in its function's queue for one
+  bool rate_counted = false;  // the rate limit counted it already (a throttle then delayed it)
+  bool recorded_end = false;  // the worker appended its RunCancelled or RunSkipped
+  int32_t priority = 0;
+  int64_t decided_ms = 0;        // when it was admitted (RunAdmitted.at_ms)
+  uint64_t concurrency_key = 0;  // the key's hash; 0: counted function-wide only
+  std::string throttle_key;
+  std::string rate_limit_key;
+  std::string skip_reason;                 // kToSkip, kToFail: why (written before `admission`)
+  std::vector<std::string> cancel_values;  // per cancel_on entry: the value registered, if any
+  std::atomic<bool> cancel_requested{false};
+  std::string cancel_reason;  // written before cancel_requested is set; read after it is seen
+};
+
 // What the projection knows about one unfinished run: the durable facts its records give. The
 // snapshotter's projection holds only this (it never executes anything); the engine's own
 // projection holds RunStates, which add what executing the run needs.
@@ -163,6 +193,7 @@ struct RunRecord {
   std::atomic<uint32_t> positions{0};  // durable operations recorded
   PendingOp op;
   std::unique_ptr<std::vector<ReplayEntry>> history;  // while a restarted run replays
+  std::unique_ptr<RunFlow> flow;                      // flow control's, if its function uses it
 };
 
 // A run the engine executes: its record (written by apply) and what the worker that owns it

@@ -27,7 +27,8 @@ Snapshotter::Snapshotter(EngineCore& core, std::shared_ptr<log::FileSystem> fs, 
       dir_(std::move(dir)),
       dedup_(core.options().dedup_window.count()),
       finished_(core.options().runs_finished_kept, core.options().runs_finished_bytes_max),
-      projection_(core, core.registry(), dedup_, *this, core.clock(), ProjectedRuns::kRecordsOnly) {
+      projection_(core, core.options(), core.registry(), dedup_, *this, core.clock(),
+                  ProjectedRuns::kRecordsOnly) {
 }
 
 Snapshotter::~Snapshotter() {

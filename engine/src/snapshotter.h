@@ -75,6 +75,9 @@ class Snapshotter final : private ProjectionEffects {
     finished_.add(info, created_lsn);
   }
   void release_finished(RunRecord&) override {}
+  void wake(RunRecord&) override {}
+  void slot_released(RunRecord&) override {}
+  void leave_gate(RunRecord&) override {}
 
   EngineCore& core_;
   const EngineOptions& options_;

@@ -73,6 +73,13 @@ TEST(PayloadJson, EveryRecordTypeRendersAsValidJsonWithItsFields) {
       EXPECT_EQ(j["failure_handler_run_id"], 10);
     } else if (n == "RunCancelled") {
       EXPECT_EQ(j["reason"], text);
+    } else if (n == "RunAdmitted") {
+      EXPECT_EQ(j["at_ms"], 15);
+      EXPECT_EQ(j["throttle_key"], text);
+      EXPECT_EQ(j["has_rate_limit"], true);
+    } else if (n == "RunSkipped") {
+      EXPECT_EQ(j["run_id"], 16);
+      EXPECT_EQ(j["reason"], text);
     } else if (n == "EventBatch") {
       ASSERT_EQ(j["events"].size(), 2u);
       EXPECT_EQ(j["events"][0]["event_id"], text);

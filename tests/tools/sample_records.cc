@@ -117,6 +117,19 @@ std::vector<SampleRecord> sample_record_of_each_type(const std::string& text, bo
   }
   {
     fb::FlatBufferBuilder fbb;
+    out.push_back(finish(
+        fbb,
+        CreateRunAdmitted(fbb, 14, 15, fbb.CreateString(text), fbb.CreateString(text), true, true),
+        RecordType::RunAdmitted));
+  }
+  {
+    fb::FlatBufferBuilder fbb;
+    out.push_back(finish(fbb,
+                         CreateRunSkipped(fbb, 16, fbb.CreateString(text), fbb.CreateString(text)),
+                         RecordType::RunSkipped));
+  }
+  {
+    fb::FlatBufferBuilder fbb;
     out.push_back(finish(fbb, CreateBlob(fbb, 12, 13, fbb.CreateVector(bytes)), RecordType::Blob));
   }
   return out;

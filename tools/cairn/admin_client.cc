@@ -101,7 +101,7 @@ RunId run_id_of(const nlohmann::json& j) {
 }  // namespace admin_client_impl
 
 std::optional<RunStatus> parse_run_status(std::string_view name) {
-  for (int s = 0; s <= static_cast<int>(RunStatus::kCancelled); ++s) {
+  for (int s = 0; s <= static_cast<int>(RunStatus::kSkipped); ++s) {
     if (run_status_name(static_cast<RunStatus>(s)) == name) return static_cast<RunStatus>(s);
   }
   return std::nullopt;

@@ -36,6 +36,10 @@ const flatbuffers::TypeTable* type_table(uint16_t type) {
       return schema::RunCancelledTypeTable();
     case RecordType::EventBatch:
       return schema::EventBatchTypeTable();
+    case RecordType::RunAdmitted:
+      return schema::RunAdmittedTypeTable();
+    case RecordType::RunSkipped:
+      return schema::RunSkippedTypeTable();
     case RecordType::Blob:
       return schema::BlobTypeTable();
     default:
@@ -250,6 +254,8 @@ std::optional<int64_t> record_time_us(uint16_t type, std::span<const std::byte> 
       return nonzero(root<schema::RunFailed>(payload).at_us());
     case RecordType::RunCancelled:
       return nonzero(root<schema::RunCancelled>(payload).at_us());
+    case RecordType::RunSkipped:
+      return nonzero(root<schema::RunSkipped>(payload).at_us());
     default:
       return std::nullopt;
   }

@@ -235,8 +235,9 @@ void RunScanner::add(const log::ReadRecord& r) {
             run->summary.last_lsn = lsn_;
           }
           return;
+        default:
+          return;  // ThrottleDue: a throttled run is decided again; nothing to show
       }
-      return;
     }
     case RecordType::RunCompleted: {
       const auto& c = root<schema::RunCompleted>(r);
@@ -255,6 +256,10 @@ void RunScanner::add(const log::ReadRecord& r) {
     case RecordType::RunCancelled: {
       const auto& c = root<schema::RunCancelled>(r);
       return finish(c.run_id(), RunStatus::kCancelled, sv(c.reason()), c.at_us());
+    }
+    case RecordType::RunSkipped: {
+      const auto& k = root<schema::RunSkipped>(r);
+      return finish(k.run_id(), RunStatus::kSkipped, sv(k.reason()), k.at_us());
     }
     default:
       return;  // not a run's record (Blob, or a type this tool does not know)

@@ -34,7 +34,7 @@ CLI::Validator run_status_name_check() {
   return CLI::Validator(
       [](std::string& value) -> std::string {
         std::string names;
-        for (int s = 0; s <= static_cast<int>(RunStatus::kCancelled); ++s) {
+        for (int s = 0; s <= static_cast<int>(RunStatus::kSkipped); ++s) {
           const std::string_view name = run_status_name(static_cast<RunStatus>(s));
           if (value == name) return "";
           names += (names.empty() ? "" : ", ") + std::string(name);

@@ -92,7 +92,7 @@ int run_runs_list(const RunsListArgs& args) {
   if (!reader.ok()) return fail_unreadable(kCommand, reader.status());
 
   std::optional<RunStatus> status;
-  for (int s = 0; s <= static_cast<int>(RunStatus::kCancelled); ++s) {
+  for (int s = 0; s <= static_cast<int>(RunStatus::kSkipped); ++s) {
     if (args.status == run_status_name(static_cast<RunStatus>(s))) {
       status = static_cast<RunStatus>(s);
     }

@@ -101,6 +101,10 @@ std::string entry_text(const HistoryEntry& e) {
              (e.run != 0 ? "; on_failure run " + std::to_string(e.run) : std::string());
     case Kind::kCancelled:
       return "cancelled: " + text_preview(e.value, kPreviewChars);
+    case Kind::kAdmitted:
+      return "admitted by flow control (" + e.value + ")";
+    case Kind::kSkipped:
+      return "skipped: " + text_preview(e.value, kPreviewChars);
   }
   return std::string(history_kind_name(e.kind));
 }
@@ -112,7 +116,8 @@ nlohmann::json json_text(std::string_view text, schema::ValueFormat format) {
 nlohmann::json entry_json(const HistoryEntry& e) {
   const bool attempt = e.kind == Kind::kStepCompleted || e.kind == Kind::kStepFailed;
   const bool has_operation = e.kind != Kind::kCreated && e.kind != Kind::kCompleted &&
-                             e.kind != Kind::kFailed && e.kind != Kind::kCancelled;
+                             e.kind != Kind::kFailed && e.kind != Kind::kCancelled &&
+                             e.kind != Kind::kAdmitted && e.kind != Kind::kSkipped;
   nlohmann::json j{
       {"lsn", e.lsn},
       {"kind", history_kind_name(e.kind)},
@@ -150,7 +155,7 @@ void name_operations(std::vector<HistoryEntry>& history) {
   std::unordered_map<uint32_t, std::string> ids;
   for (HistoryEntry& e : history) {
     if (e.kind == Kind::kCreated || e.kind == Kind::kCompleted || e.kind == Kind::kFailed ||
-        e.kind == Kind::kCancelled) {
+        e.kind == Kind::kCancelled || e.kind == Kind::kAdmitted || e.kind == Kind::kSkipped) {
       continue;
     }
     if (!e.step_id.empty()) {

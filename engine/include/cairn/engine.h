@@ -42,6 +42,7 @@ enum class RunStatus : uint8_t {
   kCompleted,
   kFailed,
   kCancelled,
+  kSkipped,  // never started: a rate limit refused it (RunInfo::error says which)
 };
 std::string_view run_status_name(RunStatus s);
 inline bool is_finished(RunStatus s) {
@@ -55,6 +56,52 @@ inline Trigger on_event(std::string name) {
   return Trigger{std::move(name)};
 }
 
+// Flow control (docs/flow-control.md). A *key expression* names a field of the triggering event:
+// "data.customer_id" (any depth, "data.a.b"), "event.name" or "event.id". Its value (a string, a
+// number, true/false) is the key; a run whose event lacks the field, or has null or an object
+// there, counts under the one key "" (a missing field never bypasses a limit).
+
+// At most `limit` runs of the function executing steps at once; with a `key`, at most `limit` per
+// key. Sleeping and waiting runs (ctx.sleep, wait_for_event, invoke, a step's retry backoff) hold
+// no slot. Runs over the limit wait in a queue that serves keys round-robin (a busy key cannot
+// starve the others) and, within a key, by priority with aging. Nothing is recorded: slots are
+// taken and given back in memory, so after a restart they start free again.
+struct ConcurrencyLimit {
+  uint32_t limit = 0;  // 1 .. 100,000
+  std::string key{};   // empty: function-wide
+};
+
+// Throttle: at most `limit` run starts per `period` per key, `burst` of them back to back after a
+// quiet spell (GCRA). Excess runs are delayed until they may start, never dropped. Each start is
+// recorded (RunAdmitted) so a restart rebuilds the same state.
+struct ThrottleLimit {
+  uint32_t limit = 0;                  // 1 .. 1,000,000
+  std::chrono::milliseconds period{};  // 1 ms .. 366 days
+  uint32_t burst = 1;                  // 1 .. limit
+  std::string key{};                   // empty: function-wide
+};
+
+// Rate limit: at most `limit` runs per `period` per key over ANY window of that length (exact, in
+// 8 bytes per key). Excess runs are skipped: they end at once with RunStatus::kSkipped and the
+// reason, recorded. `burst` runs may start back to back after a quiet spell; the price is a lower
+// sustained rate of limit - burst + 1 per period. burst 1: evenly spread, one every
+// period / limit; burst = limit: `limit` at once, then one per period.
+struct RateLimit {
+  uint32_t limit = 0;                  // 1 .. 1,000,000
+  std::chrono::milliseconds period{};  // 1 ms .. 366 days
+  std::string key{};                   // empty: function-wide
+  uint32_t burst = 1;                  // 1 .. limit
+};
+
+// Cancels a run when an event named `event` is accepted whose field `match` (a key expression)
+// equals the same field of the run's own event ("data.order_id"); empty `match`: any such event.
+// The run stops at its next step boundary, is recorded as cancelled with the event named, and the
+// runs it invoked and waits for are cancelled too.
+struct CancelOn {
+  std::string event{};
+  std::string match{};
+};
+
 struct FunctionOptions {
   std::string id{};               // unique; recorded in the log with every run
   std::vector<Trigger> triggers;  // events that start a run (may be empty: invoke() only)
@@ -65,6 +112,16 @@ struct FunctionOptions {
   // Runs as a durable function of its own when a run of this function fails; its event is
   // "cairn/function.failed" with data {"function_id", "run_id", "error", "event"}.
   std::function<Task<void>(Context&, const Event&)> on_failure{};
+
+  // Flow control (above). At most one function-wide and one keyed concurrency limit.
+  std::vector<ConcurrencyLimit> concurrency{};
+  std::optional<ThrottleLimit> throttle{};
+  std::optional<RateLimit> rate_limit{};
+  // A key expression whose value is an integer -600 .. 600 (others count as 0): higher starts
+  // first among the function's runs queued for a concurrency slot of the same key; one level is
+  // worth one second of waiting, so a low-priority run is never starved for more than 20 minutes.
+  std::string priority{};
+  std::vector<CancelOn> cancel_on{};  // at most 8
 };
 
 struct EngineOptions {
@@ -100,6 +157,17 @@ struct EngineOptions {
   uint64_t runs_finished_bytes_max = 256ull << 20;
   // Window in which a repeated event id is a duplicate. Default: 24 h.
   std::chrono::milliseconds dedup_window = std::chrono::hours(24);
+  // Runs executing steps at once across all functions (flow control, like a function's
+  // concurrency limit; docs/flow-control.md). Queued runs wait their turn, functions served
+  // round-robin. 0: no limit (the default).
+  uint32_t runs_executing_max = 0;
+  // Runs waiting for a concurrency slot, per function. At the limit a run that would queue is
+  // failed with the reason (it cannot be dropped silently). Default: 1 M.
+  uint32_t runs_queued_per_function_max = 1'000'000;
+  // Keys with throttle or rate-limit state, per function (each 16-64 bytes). At the limit idle
+  // states are swept; if the table is still full, a run of a new key is delayed (throttle) or
+  // skipped (rate limit) with the reason. Default: 1 M.
+  uint32_t flow_keys_max = 1'000'000;
 
   // Snapshots and retention (docs/snapshots.md). A background thread writes the engine's state
   // as of an LSN to dir/snapshots every snapshot_every_records records or snapshot_every_bytes

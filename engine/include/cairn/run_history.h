@@ -35,6 +35,8 @@ struct HistoryEntry {
     kCompleted,      // the end: `value` is the output
     kFailed,         // the end: `value` is the error; `run` the on_failure run, if any
     kCancelled,      // the end: `value` is the reason
+    kAdmitted,       // its throttle or rate limit let it start: `value` names the keys
+    kSkipped,        // the end: a rate limit refused it; `value` is the reason
   };
   Kind kind = Kind::kCreated;
   uint64_t lsn = 0;         // of the record that tells it

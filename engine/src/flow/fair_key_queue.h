@@ -1,7 +1,7 @@
 // FairKeyQueue: runs waiting for a concurrency slot, grouped by key and served round-robin across
 // keys (one busy key cannot starve the others), by aged priority within a key; it also counts the
 // slots held, overall and per key, so pop() hands out only a run that may start now.
-// Building block for flow control (docs/flow-control.md); not yet wired into the engine.
+// Used by the engine's concurrency gate (docs/flow-control.md).
 // Not thread-safe.
 #pragma once
 

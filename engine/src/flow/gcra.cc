@@ -101,6 +101,20 @@ LimitDecision Limiter::decide_fixed(LimiterState* state, int64_t now_ms) const {
   return {true, now_ms};
 }
 
+void Limiter::record(LimiterState* state, int64_t now_ms) const {
+  using namespace gcra_detail;
+  if (kind_ != Kind::kFixedRateLimit) {
+    const int64_t tat = std::max(static_cast<int64_t>(*state), now_ms * kNsPerMs);
+    *state = static_cast<LimiterState>(tat + interval_ns_);
+    return;
+  }
+  const uint64_t stored_window = *state >> kCountBits;
+  const uint64_t now_window = static_cast<uint64_t>(now_ms / period_ms_) + 1;
+  if (now_window < stored_window) return;  // it counted in a window that is over
+  const uint64_t count = now_window == stored_window ? (*state & kCountMask) : 0;
+  *state = now_window << kCountBits | std::min<uint64_t>(count + 1, kCountMask);
+}
+
 int64_t Limiter::idle_from_ms(LimiterState state) const {
   using namespace gcra_detail;
   if (state == 0) return 0;

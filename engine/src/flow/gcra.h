@@ -1,8 +1,8 @@
 // Limiter: the decision of a throttle (GCRA: excess is delayed) or a rate limit (excess is
 // skipped) for one key, on a state of one 64-bit word that the caller keeps. Deterministic: the
 // time is passed in, so replaying the recorded decisions with their recorded times rebuilds the
-// same state. Building block for flow control (docs/flow-control.md); not yet wired into the
-// engine. Immutable after creation; the caller serialises access to each state.
+// same state (docs/flow-control.md). Immutable after creation; the caller serialises access to
+// each state.
 #pragma once
 
 #include <cstdint>
@@ -70,6 +70,10 @@ class Limiter {
   // an allowed request updates *state, a refused one leaves it as it was. Times may go backwards
   // (another thread's clock reading): a request is never allowed earlier than the state permits.
   LimitDecision decide(LimiterState* state, int64_t now_ms) const;
+  // Counts a request that was allowed at `now_ms` (a recorded admission being replayed), even
+  // if `state` would refuse it now: admissions replayed in another order than they were decided
+  // leave a state at least as strict as the original, never looser.
+  void record(LimiterState* state, int64_t now_ms) const;
   // True when `state` decides every request from now_ms on exactly like a key never seen (0):
   // such states can be dropped.
   bool idle(LimiterState state, int64_t now_ms) const { return now_ms >= idle_from_ms(state); }

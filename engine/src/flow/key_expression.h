@@ -1,7 +1,7 @@
 // KeyExpression: a key expression over the triggering event ("data.customer_id", "event.name"),
 // checked once when a function is registered, then evaluated against each event to give the key a
 // flow-control limit counts by. Field lookup is json_field's (the same path walk waits use).
-// Building block for flow control (docs/flow-control.md); not yet wired into the engine.
+// Used by FunctionFlow (docs/flow-control.md).
 // Immutable after compile; safe to share between threads.
 #pragma once
 

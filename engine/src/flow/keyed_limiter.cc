@@ -61,6 +61,14 @@ size_t KeyedLimiter::sweep(int64_t now_ms) {
   return idle.size();
 }
 
+void KeyedLimiter::record_hashed(uint64_t key_hash, int64_t now_ms) {
+  CAIRN_CHECK(key_hash != 0);
+  LimiterState* state = states_.find(key_hash);
+  LimiterState fresh = 0;
+  limiter_.record(state != nullptr ? state : &fresh, now_ms);
+  if (state == nullptr) states_.set(key_hash, fresh);
+}
+
 void KeyedLimiter::restore(uint64_t key_hash, LimiterState state) {
   CAIRN_CHECK(key_hash != 0);
   if (state == 0) {

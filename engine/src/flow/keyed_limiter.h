@@ -1,7 +1,7 @@
 // KeyedLimiter: one Limiter (gcra.h) and the state of every key it has seen, each state one
 // 16-byte slot (the key's 64-bit hash, the 64-bit state) of an open-addressing table. Idle states
 // (those that decide like a new key) are dropped by sweep(), so the table holds only keys that are
-// being limited right now. Building block for flow control; not yet wired into the engine.
+// being limited right now. Used by the AdmissionTable.
 // Not thread-safe.
 #pragma once
 
@@ -36,6 +36,9 @@ class KeyedLimiter {
   }
   Result<LimitDecision> decide_hashed(uint64_t key_hash, int64_t now_ms);
 
+  // Counts a recorded admission (Limiter::record) for the key; a new key takes a slot even at
+  // keys_max (the admission happened: forgetting it could admit more than the limit).
+  void record_hashed(uint64_t key_hash, int64_t now_ms);
   // Drops every state idle at now_ms; returns how many. O(keys).
   size_t sweep(int64_t now_ms);
 

@@ -1,0 +1,447 @@
+// Flow control wired into the engine: concurrency (function-wide, per key, engine-wide; sleeping
+// runs hold no slot; fair across keys; priority), throttle (delays, never drops), rate limit
+// (skips, recorded), cancel_on (and the runs a cancelled run invoked), bad configuration refused
+// at registration, and what survives a restart (with and without a snapshot).
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine_fixture.h"
+
+namespace cairn {
+namespace {
+
+using testing::EngineTest;
+using namespace std::chrono_literals;
+
+// Counts the step bodies running at once, overall and per key, and keeps the maximum seen.
+struct InFlight {
+  std::mutex mu;
+  std::map<std::string, int> now;
+  std::map<std::string, int> max;
+  int total = 0;
+  int total_max = 0;
+  std::vector<std::string> order;  // keys, in the order their bodies began
+
+  void enter(const std::string& key) {
+    std::lock_guard lock(mu);
+    max[key] = std::max(max[key], ++now[key]);
+    total_max = std::max(total_max, ++total);
+    order.push_back(key);
+  }
+  void leave(const std::string& key) {
+    std::lock_guard lock(mu);
+    --now[key];
+    --total;
+  }
+};
+
+std::string key_of(const Event& e) {
+  const auto at = e.data.find("\"k\":\"");
+  if (at == std::string::npos) return {};
+  const auto end = e.data.find('"', at + 5);
+  return e.data.substr(at + 5, end - at - 5);
+}
+
+// A function whose one step takes `hold` of real time while counted in `in_flight`.
+auto busy_function(InFlight& in_flight, std::chrono::milliseconds hold) {
+  return [&in_flight, hold](Context& ctx, const Event& e) -> Task<void> {
+    // A named body: GCC 12 mishandles a temporary lambda that owns a std::string inside co_await.
+    auto body = [&in_flight, key = key_of(e), hold] {
+      in_flight.enter(key);
+      std::this_thread::sleep_for(hold);
+      in_flight.leave(key);
+    };
+    co_await ctx.run("work", body);
+  };
+}
+
+Event keyed(const std::string& name, const std::string& key, int priority = 0) {
+  return {.name = name, .data = R"({"k":")" + key + R"(","p":)" + std::to_string(priority) + "}"};
+}
+
+class FlowTest : public EngineTest {
+ protected:
+  FlowTest() { options_.workers = 4; }
+};
+
+TEST_F(FlowTest, BadConfigurationIsRefusedAtRegistration) {
+  auto engine = Engine::create(options_);
+  auto body = [](Context&, const Event&) -> Task<void> { co_return; };
+  auto refused = [&](FunctionOptions o, std::string_view says) {
+    const Status st = engine->register_function(std::move(o), body);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.to_string();
+    EXPECT_NE(st.message().find(says), std::string::npos) << st.to_string();
+  };
+  refused({.id = "a", .concurrency = {{.limit = 0}}}, "concurrency limit 0 is out of range");
+  refused({.id = "b", .concurrency = {{.limit = 1}, {.limit = 2}}},
+          "more than one function-wide concurrency limit");
+  refused({.id = "c", .concurrency = {{.limit = 1, .key = "data..x"}}}, "empty field name");
+  refused({.id = "d", .throttle = ThrottleLimit{.limit = 1, .period = 0ms}}, "period");
+  refused({.id = "e", .throttle = ThrottleLimit{.limit = 0, .period = 1s}}, "limit");
+  refused({.id = "f", .throttle = ThrottleLimit{.limit = 2, .period = 1s, .burst = 3}}, "burst");
+  refused({.id = "g", .rate_limit = RateLimit{.limit = 1, .period = 0ms}}, "period");
+  refused({.id = "h", .rate_limit = RateLimit{.limit = 1, .period = 1s, .key = "customer"}},
+          "must start with");
+  refused({.id = "i", .cancel_on = {{.event = ""}}}, "needs an event name");
+  refused({.id = "j", .cancel_on = {{.event = "x", .match = "event.name"}}},
+          "must name a field of the event data");
+  refused({.id = "k", .priority = "data.p q"}, "not allowed");
+  // Nothing refused was registered: the ids are free.
+  EXPECT_TRUE(engine->register_function({.id = "a", .concurrency = {{.limit = 1}}}, body).ok());
+}
+
+TEST_F(FlowTest, AFunctionWideLimitIsNeverExceeded) {
+  InFlight f;
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function(
+                     {.id = "one", .triggers = {on_event("go")}, .concurrency = {{.limit = 1}}},
+                     busy_function(f, 3ms))
+                    .ok());
+  });
+  std::vector<RunId> runs;
+  for (int i = 0; i < 12; ++i) runs.push_back(send_one(keyed("go", "k" + std::to_string(i))));
+  for (RunId id : runs) EXPECT_EQ(wait(id).status, RunStatus::kCompleted);
+  EXPECT_EQ(f.total_max, 1);
+}
+
+TEST_F(FlowTest, APerKeyLimitHoldsPerKeyAndLetsKeysRunSideBySide) {
+  InFlight f;
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "per-key",
+                                     .triggers = {on_event("go")},
+                                     .concurrency = {{.limit = 1, .key = "data.k"}}},
+                                    busy_function(f, 5ms))
+                    .ok());
+  });
+  std::vector<RunId> runs;
+  for (int i = 0; i < 24; ++i) runs.push_back(send_one(keyed("go", "k" + std::to_string(i % 3))));
+  for (RunId id : runs) EXPECT_EQ(wait(id).status, RunStatus::kCompleted);
+  for (const auto& [key, m] : f.max) EXPECT_EQ(m, 1) << key;
+  EXPECT_GT(f.total_max, 1) << "different keys never ran side by side";
+}
+
+TEST_F(FlowTest, SleepingRunsHoldNoSlot) {
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function(
+                     {.id = "nap", .triggers = {on_event("go")}, .concurrency = {{.limit = 1}}},
+                     [](Context& ctx, const Event&) -> Task<void> {
+                       co_await ctx.run("a", [] {});
+                       co_await ctx.sleep("nap", 1h);
+                       co_await ctx.run("b", [] {});
+                     })
+                    .ok());
+  });
+  const RunId first = send_one({.name = "go"});
+  ASSERT_TRUE(eventually([&] { return status_of(first) == RunStatus::kSleeping; }));
+  const RunId second = send_one({.name = "go"});
+  // The second run takes the slot the sleeper gave back, and goes to sleep too.
+  ASSERT_TRUE(eventually([&] { return status_of(second) == RunStatus::kSleeping; }));
+  clock_->advance(2h);
+  EXPECT_EQ(wait(first).status, RunStatus::kCompleted);
+  EXPECT_EQ(wait(second).status, RunStatus::kCompleted);
+}
+
+TEST_F(FlowTest, ABusyKeyDoesNotStarveTheOthers) {
+  InFlight f;
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "fair",
+                                     .triggers = {on_event("go")},
+                                     .concurrency = {{.limit = 1}, {.limit = 1, .key = "data.k"}}},
+                                    busy_function(f, 2ms))
+                    .ok());
+  });
+  std::vector<Event> events;
+  for (int i = 0; i < 20; ++i) events.push_back(keyed("go", "busy"));
+  events.push_back(keyed("go", "quiet"));
+  auto sent = engine_->send(events);  // one record: the busy key's runs queue before the quiet one
+  ASSERT_TRUE(sent.ok());
+  for (const SendResult& r : *sent) EXPECT_EQ(wait(r.runs.front()).status, RunStatus::kCompleted);
+  std::lock_guard lock(f.mu);
+  ASSERT_EQ(f.order.size(), 21u);
+  const auto quiet = std::find(f.order.begin(), f.order.end(), "quiet") - f.order.begin();
+  EXPECT_LE(quiet, 2) << "the quiet key waited behind the busy one";
+}
+
+TEST_F(FlowTest, HigherPriorityStartsFirstAmongQueuedRuns) {
+  std::mutex mu;
+  std::vector<std::string> order;
+  std::atomic<bool> release{false};
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "prio",
+                                     .triggers = {on_event("go")},
+                                     .concurrency = {{.limit = 1}},
+                                     .priority = "data.p"},
+                                    [&](Context& ctx, const Event& ev) -> Task<void> {
+                                      auto body = [&, key = key_of(ev)] {
+                                        {
+                                          std::lock_guard lock(mu);
+                                          order.push_back(key);
+                                        }
+                                        while (key == "first" && !release.load()) {
+                                          std::this_thread::sleep_for(1ms);
+                                        }
+                                      };
+                                      co_await ctx.run("work", body);
+                                    })
+                    .ok());
+  });
+  const RunId first = send_one(keyed("go", "first"));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    return !order.empty();
+  }));
+  const RunId low = send_one(keyed("go", "low", -5));
+  const RunId high = send_one(keyed("go", "high", 5));
+  release = true;
+  for (RunId id : {first, low, high}) EXPECT_EQ(wait(id).status, RunStatus::kCompleted);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(order, (std::vector<std::string>{"first", "high", "low"}));
+}
+
+TEST_F(FlowTest, AnEngineWideLimitHoldsAcrossFunctions) {
+  InFlight f;
+  options_.runs_executing_max = 1;
+  start([&](Engine& e) {
+    ASSERT_TRUE(
+        e.register_function({.id = "a", .triggers = {on_event("go")}}, busy_function(f, 2ms)).ok());
+    ASSERT_TRUE(
+        e.register_function({.id = "b", .triggers = {on_event("go")}}, busy_function(f, 2ms)).ok());
+  });
+  std::vector<RunId> runs;
+  for (int i = 0; i < 8; ++i) {
+    auto sent = engine_->send(keyed("go", "k"));
+    ASSERT_TRUE(sent.ok());
+    runs.insert(runs.end(), sent->runs.begin(), sent->runs.end());
+  }
+  for (RunId id : runs) EXPECT_EQ(wait(id).status, RunStatus::kCompleted);
+  EXPECT_EQ(f.total_max, 1);
+}
+
+TEST_F(FlowTest, AThrottleDelaysExcessRunsAndDropsNone) {
+  std::atomic<int> ran{0};
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function(
+                     {.id = "throttled",
+                      .triggers = {on_event("go")},
+                      .throttle = ThrottleLimit{.limit = 2, .period = 1min, .key = "data.k"}},
+                     [&](Context& ctx, const Event&) -> Task<void> {
+                       co_await ctx.run("work", [&] { ++ran; });
+                     })
+                    .ok());
+  });
+  std::vector<RunId> runs;
+  for (int i = 0; i < 5; ++i) runs.push_back(send_one(keyed("go", "a")));
+  const RunId other = send_one(keyed("go", "b"));
+  // One per 30 s per key (limit 2 per minute, burst 1): the first of each key starts now.
+  EXPECT_EQ(wait(runs[0]).status, RunStatus::kCompleted);
+  EXPECT_EQ(wait(other).status, RunStatus::kCompleted);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(status_of(runs[1]), RunStatus::kQueued) << "the throttle let a second run through";
+  EXPECT_EQ(ran.load(), 2);
+  for (int i = 1; i < 5; ++i) {
+    clock_->advance(30s);
+    EXPECT_EQ(wait(runs[i]).status, RunStatus::kCompleted) << i;
+  }
+  EXPECT_EQ(ran.load(), 6);
+  auto history = engine_->run_history(runs[4]);
+  ASSERT_TRUE(history.ok());
+  ASSERT_GE(history->size(), 2u);
+  EXPECT_EQ((*history)[1].kind, HistoryEntry::Kind::kAdmitted);
+  EXPECT_NE((*history)[1].value.find("throttle key \"a\""), std::string::npos)
+      << (*history)[1].value;
+}
+
+TEST_F(FlowTest, ARateLimitSkipsExcessRunsAndRecordsWhy) {
+  std::atomic<int> ran{0};
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(
+        e.register_function(
+             {.id = "limited",
+              .triggers = {on_event("go")},
+              .rate_limit = RateLimit{.limit = 2, .period = 1h, .key = "data.k", .burst = 2}},
+             [&](Context& ctx, const Event&) -> Task<void> {
+               co_await ctx.run("work", [&] { ++ran; });
+             })
+            .ok());
+  };
+  start(setup);
+  std::vector<RunId> runs;
+  for (int i = 0; i < 4; ++i) runs.push_back(send_one(keyed("go", "a")));
+  const RunId other = send_one(keyed("go", "b"));
+  EXPECT_EQ(wait(runs[0]).status, RunStatus::kCompleted);
+  EXPECT_EQ(wait(runs[1]).status, RunStatus::kCompleted);
+  for (int i = 2; i < 4; ++i) {
+    const RunInfo skipped = wait(runs[i]);
+    EXPECT_EQ(skipped.status, RunStatus::kSkipped);
+    EXPECT_NE(skipped.error.find("rate limit 2 per 3600000 ms (burst 2) reached for key \"a\""),
+              std::string::npos)
+        << skipped.error;
+  }
+  EXPECT_EQ(wait(other).status, RunStatus::kCompleted);
+  EXPECT_EQ(ran.load(), 3);
+
+  // The admissions are in the log (or the snapshot): a restart still counts them.
+  stop();
+  start(setup);
+  const RunId after = send_one(keyed("go", "a"));
+  EXPECT_EQ(wait(after).status, RunStatus::kSkipped);
+  clock_->advance(61min);
+  const RunId later = send_one(keyed("go", "a"));
+  EXPECT_EQ(wait(later).status, RunStatus::kCompleted);
+}
+
+TEST_F(FlowTest, RateLimitStateIsRebuiltFromTheLogWithoutASnapshot) {
+  options_.snapshots = false;
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "limited",
+                                     .triggers = {on_event("go")},
+                                     .rate_limit = RateLimit{.limit = 1, .period = 1h}},
+                                    [](Context& ctx, const Event&) -> Task<void> {
+                                      co_await ctx.run("work", [] {});
+                                    })
+                    .ok());
+  };
+  start(setup);
+  EXPECT_EQ(wait(send_one({.name = "go"})).status, RunStatus::kCompleted);
+  stop();
+  start(setup);
+  EXPECT_EQ(wait(send_one({.name = "go"})).status, RunStatus::kSkipped);
+}
+
+TEST_F(FlowTest, DelayedRunsAreDecidedAgainAfterARestart) {
+  std::atomic<int> ran{0};
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "throttled",
+                                     .triggers = {on_event("go")},
+                                     .throttle = ThrottleLimit{.limit = 1, .period = 1min}},
+                                    [&](Context& ctx, const Event&) -> Task<void> {
+                                      co_await ctx.run("work", [&] { ++ran; });
+                                    })
+                    .ok());
+  };
+  start(setup);
+  std::vector<RunId> runs;
+  for (int i = 0; i < 3; ++i) runs.push_back(send_one({.name = "go"}));
+  EXPECT_EQ(wait(runs[0]).status, RunStatus::kCompleted);
+  stop();
+  start(setup);
+  // Still throttled: the first admission was recorded, so the restart does not start another.
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(status_of(runs[1]), RunStatus::kQueued);
+  clock_->advance(1min);
+  EXPECT_EQ(wait(runs[1]).status, RunStatus::kCompleted);
+  clock_->advance(1min);
+  EXPECT_EQ(wait(runs[2]).status, RunStatus::kCompleted);
+  EXPECT_EQ(ran.load(), 3);
+}
+
+TEST_F(FlowTest, RunsQueuedForASlotAllFinishAfterARestart) {
+  std::atomic<int> ran{0};
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(e.register_function(
+                     {.id = "nap", .triggers = {on_event("go")}, .concurrency = {{.limit = 1}}},
+                     [&](Context& ctx, const Event&) -> Task<void> {
+                       co_await ctx.run("a", [&] { ++ran; });
+                       co_await ctx.sleep("nap", 1h);
+                     })
+                    .ok());
+  };
+  start(setup);
+  std::vector<RunId> runs;
+  for (int i = 0; i < 6; ++i) runs.push_back(send_one({.name = "go"}));
+  stop();
+  start(setup);
+  ASSERT_TRUE(eventually([&] {
+    for (RunId id : runs) {
+      if (status_of(id) != RunStatus::kSleeping) return false;
+    }
+    return true;
+  }));
+  clock_->advance(2h);
+  for (RunId id : runs) EXPECT_EQ(wait(id).status, RunStatus::kCompleted);
+  EXPECT_EQ(ran.load(), 6);
+}
+
+TEST_F(FlowTest, CancelOnStopsTheMatchingRunOnly) {
+  start([&](Engine& e) {
+    ASSERT_TRUE(
+        e.register_function({.id = "order",
+                             .triggers = {on_event("order/created")},
+                             .cancel_on = {{.event = "order/cancelled", .match = "data.order_id"}}},
+                            [](Context& ctx, const Event&) -> Task<void> {
+                              co_await ctx.run("reserve", [] {});
+                              co_await ctx.sleep("wait-for-payment", 1h);
+                              co_await ctx.run("ship", [] {});
+                            })
+            .ok());
+  });
+  const RunId a = send_one({.name = "order/created", .data = R"({"order_id":"A"})"});
+  const RunId b = send_one({.name = "order/created", .data = R"({"order_id":"B"})"});
+  ASSERT_TRUE(eventually([&] {
+    return status_of(a) == RunStatus::kSleeping && status_of(b) == RunStatus::kSleeping;
+  }));
+  ASSERT_TRUE(
+      engine_->send({.name = "order/cancelled", .data = R"({"order_id":"A"})", .id = "c-1"}).ok());
+  const RunInfo cancelled = wait(a);
+  EXPECT_EQ(cancelled.status, RunStatus::kCancelled);
+  EXPECT_NE(cancelled.error.find("cancel_on: event order/cancelled (id c-1)"), std::string::npos)
+      << cancelled.error;
+  EXPECT_EQ(status_of(b), RunStatus::kSleeping);
+  clock_->advance(2h);
+  EXPECT_EQ(wait(b).status, RunStatus::kCompleted);
+}
+
+TEST_F(FlowTest, CancellingARunCancelsTheRunItInvokedAndWaitsFor) {
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "child"}, [](Context& ctx, const Event&) -> Task<void> {
+                   co_await ctx.sleep("long", 24h);
+                 }).ok());
+    ASSERT_TRUE(
+        e.register_function(
+             {.id = "parent", .triggers = {on_event("go")}, .cancel_on = {{.event = "stop"}}},
+             [](Context& ctx, const Event&) -> Task<void> {
+               co_await ctx.invoke("child", {.function = "child"});
+             })
+            .ok());
+  });
+  const RunId parent = send_one({.name = "go"});
+  ASSERT_TRUE(eventually([&] { return status_of(parent) == RunStatus::kWaiting; }));
+  RunPage children = engine_->list_runs({.function_id = "child"});
+  ASSERT_EQ(children.runs.size(), 1u);
+  const RunId child = children.runs[0].id;
+  ASSERT_TRUE(eventually([&] { return status_of(child) == RunStatus::kSleeping; }));
+  ASSERT_TRUE(engine_->send({.name = "stop"}).ok());
+  EXPECT_EQ(wait(parent).status, RunStatus::kCancelled);
+  const RunInfo c = wait(child);
+  EXPECT_EQ(c.status, RunStatus::kCancelled);
+  EXPECT_NE(c.error.find("its parent run " + std::to_string(parent) + " was cancelled"),
+            std::string::npos)
+      << c.error;
+}
+
+TEST_F(FlowTest, ACancelOnMatchSurvivesARestartBeforeItIsRecorded) {
+  // Engine::cancel is not involved: the matching event alone must cancel, also when the engine
+  // stops between accepting the event and the run recording its cancellation.
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(
+        e.register_function(
+             {.id = "order",
+              .triggers = {on_event("order/created")},
+              .cancel_on = {{.event = "order/cancelled", .match = "data.order_id"}}},
+             [](Context& ctx, const Event&) -> Task<void> { co_await ctx.sleep("nap", 1h); })
+            .ok());
+  };
+  start(setup);
+  const RunId a = send_one({.name = "order/created", .data = R"({"order_id":7})"});
+  ASSERT_TRUE(eventually([&] { return status_of(a) == RunStatus::kSleeping; }));
+  ASSERT_TRUE(engine_->send({.name = "order/cancelled", .data = R"({"order_id":7})"}).ok());
+  stop();
+  start(setup);
+  EXPECT_EQ(wait(a).status, RunStatus::kCancelled);
+}
+
+}  // namespace
+}  // namespace cairn
