@@ -70,6 +70,11 @@ void send_loop(Engine& engine, const EngineWorkload& w, Shared& s, Status* error
       n = std::min<uint64_t>(256, static_cast<uint64_t>(w.in_flight - cur));
     }
     batch.assign(n, Event{.name = "bench/run"});
+    if (w.keys > 0) {
+      for (uint64_t i = 0; i < n; ++i) {
+        batch[i].data = R"({"customer":"c)" + std::to_string((sent_total + i) % w.keys) + R"("})";
+      }
+    }
     s.in_flight.fetch_add(static_cast<int64_t>(n));
     const int64_t t = now_ns();
     auto r = engine.send(batch);
@@ -103,8 +108,12 @@ Result<EngineWorkloadResult> run_engine_workload(const EngineWorkload& w) {
   };
   auto engine = Engine::create(std::move(opts));
   const uint32_t steps = w.steps;
+  FunctionOptions fn{.id = "bench-steps", .triggers = {on_event("bench/run")}};
+  if (w.key_concurrency > 0) {
+    fn.concurrency = {{.limit = w.key_concurrency, .key = "data.customer"}};
+  }
   CAIRN_RETURN_IF_ERROR(engine->register_function(
-      {.id = "bench-steps", .triggers = {on_event("bench/run")}},
+      std::move(fn),
       [steps](Context& ctx, const Event&) -> Task<int> { return trivial_steps(ctx, steps); }));
   CAIRN_RETURN_IF_ERROR(engine->start());
 

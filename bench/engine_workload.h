@@ -21,6 +21,10 @@ struct EngineWorkload {
   double warmup_seconds = 0.5;
   uint32_t workers = 0;
   log::Durability durability = log::Durability::kFsync;
+  // Flow control (cairn-bench flow): events carry {"customer": "c<i % keys>"} when keys > 0, and
+  // with key_concurrency > 0 the function allows that many runs per customer at once.
+  uint32_t keys = 0;
+  uint32_t key_concurrency = 0;
 };
 
 struct EngineWorkloadResult {

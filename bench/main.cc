@@ -19,7 +19,8 @@ using cairn::bench::SubcommandRun;
 constexpr AddSubcommand kSubcommands[] = {
     cairn::bench::add_log_subcommand,    cairn::bench::add_scan_subcommand,
     cairn::bench::add_engine_subcommand, cairn::bench::add_recovery_subcommand,
-    cairn::bench::add_soak_subcommand,   cairn::bench::add_micro_subcommand,
+    cairn::bench::add_soak_subcommand,   cairn::bench::add_flow_subcommand,
+    cairn::bench::add_micro_subcommand,
 };
 
 // "cairn-bench log": the path of the deepest subcommand the parser reached.

@@ -29,5 +29,6 @@ void add_engine_subcommand(CLI::App& root, SubcommandRun* selected);
 void add_recovery_subcommand(CLI::App& root, SubcommandRun* selected);
 void add_soak_subcommand(CLI::App& root, SubcommandRun* selected);
 void add_micro_subcommand(CLI::App& root, SubcommandRun* selected);
+void add_flow_subcommand(CLI::App& root, SubcommandRun* selected);
 
 }  // namespace cairn::bench

@@ -25,12 +25,20 @@ void ConcurrencyGate::list(FunctionQueue& q) {
 
 Status ConcurrencyGate::want(RunState& run, int64_t now_ms) {
   RunFlow& f = *run.flow;
-  if (f.holds_slot) {
+  if (run.holds_slot) {
     start_(run);
     return Status();
   }
   if (f.queued) return Status();  // already waiting for a slot
   FunctionQueue& q = queue_of(*run.fn);
+  // Nobody waits: take the slot without queueing (no engine-wide turn is pending either).
+  if (turns_.empty() && (engine_max_ == 0 || running_ < engine_max_) &&
+      q.queue.try_take(key_of(run))) {
+    run.holds_slot = true;
+    ++running_;
+    start_(run);
+    return Status();
+  }
   const Status pushed =
       q.queue.push(key_of(run), reinterpret_cast<uint64_t>(&run), f.priority, now_ms);
   if (!pushed.ok()) return pushed;
@@ -42,8 +50,8 @@ Status ConcurrencyGate::want(RunState& run, int64_t now_ms) {
 
 void ConcurrencyGate::release(RunState& run) {
   RunFlow& f = *run.flow;
-  if (!f.holds_slot) return;
-  f.holds_slot = false;
+  if (!run.holds_slot) return;
+  run.holds_slot = false;
   FunctionQueue& q = queue_of(*run.fn);
   q.queue.release(key_of(run));
   --running_;
@@ -77,7 +85,7 @@ void ConcurrencyGate::pump() {
     }
     auto* run = reinterpret_cast<RunState*>(next->handle);
     run->flow->queued = false;
-    run->flow->holds_slot = true;
+    run->holds_slot = true;
     ++running_;
     start_(*run);
   }

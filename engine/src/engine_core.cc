@@ -608,10 +608,15 @@ void EngineCore::release_finished(RunRecord& record) {
 void EngineCore::make_runnable(RunRecord& r) {
   auto& run = static_cast<RunState&>(r);  // its projection executes
   RunFlow* f = run.flow.get();
+  // A run that holds a slot goes on (a cancel or skip it was asked for is the same wake-up).
+  if (f == nullptr || run.holds_slot) {
+    scheduler_.notify_deferred(run);
+    return;
+  }
   const RunFlow::Admission a =
       f != nullptr ? f->admission.load(std::memory_order_relaxed) : RunFlow::Admission::kAdmitted;
   // A run that is to record its cancellation, skip or failure needs no slot.
-  if (f == nullptr || !gate_.applies_to(*run.fn) || a == RunFlow::Admission::kToSkip ||
+  if (!gate_.applies_to(*run.fn) || a == RunFlow::Admission::kToSkip ||
       a == RunFlow::Admission::kToFail || f->cancel_requested.load(std::memory_order_relaxed)) {
     scheduler_.notify_deferred(run);
     return;
@@ -626,7 +631,7 @@ void EngineCore::make_runnable(RunRecord& r) {
 
 void EngineCore::leave_gate(RunRecord& r) {
   auto& run = static_cast<RunState&>(r);
-  if (run.flow != nullptr && (run.flow->queued || run.flow->holds_slot)) gate_.forget(run);
+  if (run.flow != nullptr && (run.flow->queued || run.holds_slot)) gate_.forget(run);
 }
 
 void EngineCore::fire_timers(const std::vector<TimerEntry>& due) {

@@ -24,6 +24,129 @@ std::optional<std::string> json_field(std::string_view document, std::string_vie
   return cur->dump();
 }
 
+namespace {
+
+// A scanner over JSON text that only finds where values begin and end. Every step checks the
+// bounds; anything it does not expect makes it give up (nullopt).
+class Scanner {
+ public:
+  explicit Scanner(std::string_view text) : t_(text) {}
+  size_t pos() const { return i_; }
+  void skip_ws() {
+    while (i_ < t_.size() && (t_[i_] == ' ' || t_[i_] == '\t' || t_[i_] == '\n' || t_[i_] == '\r'))
+      ++i_;
+  }
+  bool eat(char c) {
+    skip_ws();
+    if (i_ >= t_.size() || t_[i_] != c) return false;
+    ++i_;
+    return true;
+  }
+  bool peek(char c) {
+    skip_ws();
+    return i_ < t_.size() && t_[i_] == c;
+  }
+  // A string starting at the current position; `raw` is its text between the quotes, `escaped`
+  // whether it holds a backslash.
+  bool string(std::string_view* raw, bool* escaped) {
+    if (!eat('"')) return false;
+    const size_t begin = i_;
+    *escaped = false;
+    while (i_ < t_.size()) {
+      const char c = t_[i_];
+      if (c == '"') {
+        *raw = t_.substr(begin, i_ - begin);
+        ++i_;
+        return true;
+      }
+      if (c == '\\') {
+        *escaped = true;
+        if (++i_ >= t_.size()) return false;
+      }
+      ++i_;
+    }
+    return false;
+  }
+  // Skips one value (bounded nesting); false when the text is not JSON-shaped.
+  bool value(int depth = 0) {
+    if (depth > 512) return false;
+    skip_ws();
+    if (i_ >= t_.size()) return false;
+    const char c = t_[i_];
+    if (c == '"') {
+      std::string_view s;
+      bool e;
+      return string(&s, &e);
+    }
+    if (c == '{' || c == '[') {
+      const char close = c == '{' ? '}' : ']';
+      ++i_;
+      if (eat(close)) return true;
+      for (;;) {
+        if (c == '{') {
+          std::string_view k;
+          bool e;
+          if (!string(&k, &e) || !eat(':')) return false;
+        }
+        if (!value(depth + 1)) return false;
+        if (eat(close)) return true;
+        if (!eat(',')) return false;
+      }
+    }
+    const size_t begin = i_;
+    while (i_ < t_.size()) {
+      const char d = t_[i_];
+      if (d == ',' || d == '}' || d == ']' || d == ' ' || d == '\t' || d == '\n' || d == '\r')
+        break;
+      ++i_;
+    }
+    return i_ > begin;
+  }
+  std::string_view slice(size_t begin, size_t end) const { return t_.substr(begin, end - begin); }
+
+ private:
+  std::string_view t_;
+  size_t i_ = 0;
+};
+
+// The text of the last member named `name` in the object `object` (nullopt: none, or not JSON).
+std::optional<std::string_view> member(std::string_view object, std::string_view name) {
+  Scanner s(object);
+  if (!s.eat('{')) return std::nullopt;
+  std::optional<std::string_view> found;
+  if (s.eat('}')) return found;
+  for (;;) {
+    std::string_view key;
+    bool escaped;
+    if (!s.string(&key, &escaped) || !s.eat(':')) return std::nullopt;
+    // A name written with escapes is compared the slow way (json_field) by the caller.
+    if (escaped) return std::nullopt;
+    s.skip_ws();
+    const size_t begin = s.pos();
+    if (!s.value()) return std::nullopt;
+    if (key == name) found = s.slice(begin, s.pos());
+    if (s.eat('}')) return found;
+    if (!s.eat(',')) return std::nullopt;
+  }
+}
+
+}  // namespace
+
+std::optional<std::string_view> json_field_text(std::string_view document, std::string_view path) {
+  constexpr std::string_view kPrefix = "data.";
+  if (!path.starts_with(kPrefix)) return std::nullopt;
+  path.remove_prefix(kPrefix.size());
+  std::string_view cur = document;
+  while (!path.empty()) {
+    const size_t dot = path.find('.');
+    std::optional<std::string_view> v = member(cur, path.substr(0, dot));
+    if (!v) return std::nullopt;
+    cur = *v;
+    path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
+  }
+  return cur;
+}
+
 std::optional<std::string> canonical_json(std::string_view text) {
   nlohmann::json v = nlohmann::json::parse(text, nullptr, false);
   if (v.is_discarded()) return std::nullopt;

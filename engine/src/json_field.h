@@ -15,6 +15,13 @@ std::optional<std::string> json_field(std::string_view document, std::string_vie
 // The canonical text of a JSON value given as text (for WaitOptions::value), or nullopt.
 std::optional<std::string> canonical_json(std::string_view text);
 
+// The text of the value at `path` ("data.a.b") in `document` as written there (not canonical),
+// without building a tree: flow control evaluates a key per run on the applying thread. Same
+// answer as json_field up to canonical form (the last of duplicate names wins, as there) for a
+// valid document; nullopt when the field is absent, the path is not under "data.", or the text
+// around it is not JSON. Never reads outside `document`.
+std::optional<std::string_view> json_field_text(std::string_view document, std::string_view path);
+
 // True when `text` is a JSON object.
 bool is_json_object(std::string_view text);
 

@@ -71,8 +71,7 @@ void Projection::set_status(RunRecord& run, RunStatus status, std::memory_order 
   const RunStatus old = run.status.load(std::memory_order_relaxed);
   run.status.store(status, order);
   // Sleeping, waiting and finished runs hold no concurrency slot.
-  if (live_ && run.flow != nullptr && run.flow->holds_slot && status != RunStatus::kRunning &&
-      status != RunStatus::kQueued) {
+  if (run.holds_slot && status != RunStatus::kRunning && status != RunStatus::kQueued) {
     effects_.slot_released(run);
   }
   if (run.counts == nullptr || old == status) return;

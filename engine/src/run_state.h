@@ -139,7 +139,8 @@ class IdCounts {
 
 // Flow control's facts about a run (docs/flow-control.md); only runs of functions with flow options
 // (or every run, with an engine-wide concurrency limit) have one. Who writes what:
-//  - apply: the keys, `admission` (before it makes the run runnable), `holds_slot` and `queued`
+//  - apply: the keys, `admission` (before it makes the run runnable), `queued` (and the run's
+//    `holds_slot`)
 //    (the concurrency gate's, apply thread only), the cancel request;
 //  - the worker that owns the run: `recorded_end` and the move from kToRecord to kAdmitted.
 struct RunFlow {
@@ -152,7 +153,6 @@ struct RunFlow {
     kToFail,     // its concurrency queue was full: the worker fails it with skip_reason
   };
   std::atomic<Admission> admission{Admission::kAdmitted};
-  bool holds_slot = false;    // holds a concurrency slot
   bool queued = false;        // waits in its function's queue for one
   bool rate_counted = false;  // the rate limit counted it already (a throttle then delayed it)
   bool recorded_end = false;  // the worker appended its RunCancelled or RunSkipped
@@ -189,6 +189,9 @@ struct RunRecord {
 
   std::atomic<RunStatus> status{RunStatus::kQueued};
   std::atomic<bool> finished{false};  // its last record is applied; the owner frees it
+  // Holds a concurrency slot (flow control; the applying thread's). Here rather than in RunFlow:
+  // every step of a running run checks it, and this line is already in the cache.
+  bool holds_slot = false;
   SpinLock op_lock;
   std::atomic<uint32_t> positions{0};  // durable operations recorded
   PendingOp op;

@@ -125,6 +125,25 @@ TEST(FairKeyQueue, FunctionSlotLimitStopsPopUntilRelease) {
   EXPECT_EQ(q.running(), 2u);
 }
 
+TEST(FairKeyQueue, TryTakeTakesASlotOnlyWhenItPassesNobody) {
+  FairKeyQueue q = make({.running_max = 3, .per_key_running_max = 1});
+  EXPECT_TRUE(q.try_take("a"));
+  EXPECT_FALSE(q.try_take("a"));  // a is at its limit
+  EXPECT_EQ(q.keys(), 1u);
+  ASSERT_TRUE(q.push("a", 1, 0, 0).ok());  // waits for a's slot
+  EXPECT_TRUE(q.try_take("b"));            // b passes nobody: a waits for its own key
+  ASSERT_TRUE(q.push("c", 2, 0, 0).ok());  // c may take a turn: nothing may pass it now
+  EXPECT_EQ(q.keys_in_turn(), 1u);
+  EXPECT_FALSE(q.try_take("d"));
+  EXPECT_EQ(q.keys(), 3u);  // d left no state behind
+  EXPECT_EQ(pop_key(q), "c");
+  EXPECT_FALSE(q.try_take("d"));  // 3 slots held: the function's limit
+  q.release("b");
+  q.release("a");
+  EXPECT_EQ(pop_key(q), "a");
+  EXPECT_EQ(q.running(), 2u);
+}
+
 TEST(FairKeyQueue, PushRefusesBeyondTheBoundDuplicatesAndBadPriorities) {
   FairKeyQueue q = make({.queued_max = 3, .priority_abs_max = 10});
   for (uint64_t i = 0; i < 3; ++i) ASSERT_TRUE(q.push("k", i, 0, 0).ok());

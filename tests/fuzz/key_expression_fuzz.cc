@@ -1,12 +1,13 @@
 // Fuzz target for key expressions (engine/src/flow/key_expression.h): the input's first line is
 // the expression, the rest the event's data. Whatever compiles is evaluated against that data and
 // against a fixed document, and the outcome must keep its promises (a key only for kKey, within
-// key_bytes_max).
+// key_bytes_max), and the text scanner must give what the parsed tree gives.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "flow/key_expression.h"
+#include "json_field.h"
 
 namespace {
 
@@ -26,6 +27,12 @@ void check(const cairn::flow::KeyExpression& e, std::string_view data) {
   } else {
     require(v.key.empty());
     require(!cairn::flow::key_outcome_name(v.outcome).empty());
+  }
+  // The scanner and the parsed tree agree on every valid JSON object.
+  if (cairn::detail::is_json_object(data)) {
+    const cairn::flow::KeyValue t =
+        e.evaluate_by_tree({.name = "fuzz/event", .id = "id-1", .data_json = data});
+    require(t.outcome == v.outcome && t.key == v.key);
   }
 }
 

@@ -107,6 +107,27 @@ std::optional<QueuedRun> FairKeyQueue::pop() {
   return QueuedRun{e.handle, *k->name, e.priority, e.enqueued_ms};
 }
 
+bool FairKeyQueue::try_take(std::string_view key) {
+  // Only when nobody waits that this run would pass: no key waits for its turn (so no run waits
+  // for a function-wide slot) and this key has nothing queued.
+  if (turn_count_ != 0) return false;
+  if (options_.running_max != 0 && running_ >= options_.running_max) return false;
+  auto it = keys_.find(key);
+  if (it == keys_.end()) {
+    it = keys_.emplace(std::string(key), KeyState{}).first;
+    it->second.name = &it->first;
+  }
+  KeyState* k = &it->second;
+  if (!k->entries.empty() ||
+      (options_.per_key_running_max != 0 && k->running >= options_.per_key_running_max)) {
+    erase_if_unused(k);
+    return false;
+  }
+  ++k->running;
+  ++running_;
+  return true;
+}
+
 void FairKeyQueue::release(std::string_view key) {
   auto it = keys_.find(key);
   CAIRN_CHECK_MSG(it != keys_.end() && it->second.running > 0,

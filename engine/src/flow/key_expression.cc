@@ -112,6 +112,19 @@ KeyValue of_json_text(const std::string& text) {
 
 }  // namespace key_expr
 
+KeyValue KeyExpression::evaluate_by_tree(const KeyEventView& event) const {
+  if (source_ != Source::kData) return evaluate(event);
+  KeyValue out;
+  const std::optional<std::string> text = detail::json_field(event.data_json, path_);
+  if (!text) return out;
+  out = key_expr::of_json_text(*text);
+  if (out.outcome == KeyValue::Outcome::kKey && out.key.size() > key_bytes_max_) {
+    out.outcome = KeyValue::Outcome::kTooLong;
+    out.key.clear();
+  }
+  return out;
+}
+
 std::string_view key_outcome_name(KeyValue::Outcome outcome) {
   switch (outcome) {
     case KeyValue::Outcome::kKey:
@@ -182,7 +195,18 @@ KeyValue KeyExpression::evaluate(const KeyEventView& event) const {
       out.outcome = KeyValue::Outcome::kKey;
       break;
     case Source::kData: {
-      const std::optional<std::string> text = detail::json_field(event.data_json, path_);
+      // The scanner finds the value's text without building a tree; a plain string is the key as
+      // it is, anything else is made canonical first. When the scanner finds nothing (absent, or
+      // a name written with escapes) json_field decides.
+      const std::optional<std::string_view> raw = detail::json_field_text(event.data_json, path_);
+      if (raw && raw->size() >= 2 && raw->front() == '"' && raw->back() == '"' &&
+          raw->find('\\') == std::string_view::npos) {
+        out.key.assign(raw->substr(1, raw->size() - 2));
+        out.outcome = KeyValue::Outcome::kKey;
+        break;
+      }
+      const std::optional<std::string> text =
+          raw ? detail::canonical_json(*raw) : detail::json_field(event.data_json, path_);
       if (!text) return out;  // kAbsent
       out = key_expr::of_json_text(*text);
     }
