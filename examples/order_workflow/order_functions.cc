@@ -82,12 +82,17 @@ cairn::Status register_order_functions(cairn::Engine& engine, FlakyPayments& pay
     co_await ctx.run("send-email", [&] { return e.data.size(); });
   };
 
-  CAIRN_RETURN_IF_ERROR(engine.register_function({.id = "fulfil-order",
-                                                  .triggers = {cairn::on_event("order/created")},
-                                                  .retries = 10,
-                                                  .backoff_base = std::chrono::milliseconds(10),
-                                                  .backoff_max = std::chrono::seconds(1)},
-                                                 fulfil));
+  CAIRN_RETURN_IF_ERROR(engine.register_function(
+      {.id = "fulfil-order",
+       .triggers = {cairn::on_event("order/created")},
+       .retries = 10,
+       .backoff_base = std::chrono::milliseconds(10),
+       .backoff_max = std::chrono::seconds(1),
+       // At most 2 of one customer's orders take steps at once (a waiting order holds no slot),
+       // and an order/cancelled event for the same order_id stops the order at its next step.
+       .concurrency = {{.limit = 2, .key = "data.customer_id"}},
+       .cancel_on = {{.event = "order/cancelled", .match = "data.order_id"}}},
+      fulfil));
   CAIRN_RETURN_IF_ERROR(engine.register_function(
       {.id = "ship-order", .triggers = {cairn::on_event("shipment/requested")}}, ship));
   return engine.register_function(

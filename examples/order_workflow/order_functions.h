@@ -3,7 +3,8 @@
 //   fulfil-order   (order/created)       reserve stock, charge the card (flaky, retried), ask the
 //                                        warehouse to ship, wait out a cooling-off period, wait
 //                                        for the shipment — refund if it never comes — and tell
-//                                        the customer
+//                                        the customer; at most 2 orders of one customer take
+//                                        steps at once, and order/cancelled stops an order
 //   ship-order     (shipment/requested)  pick and pack, hand to a carrier, confirm the shipment
 //                                        (a few parcels get lost and are never confirmed)
 //   notify-customer (order/fulfilled)    send the e-mail

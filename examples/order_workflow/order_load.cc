@@ -21,10 +21,21 @@ constexpr uint64_t kBatchMax = 256;  // orders per send(): they go into one log 
 constexpr auto kIdlePause = std::chrono::milliseconds(1);
 constexpr auto kProgressEvery = std::chrono::milliseconds(250);
 
+// Customers: orders spread over this many (each customer's orders share a concurrency limit).
+constexpr uint64_t kCustomers = 500;
+// Every kCancelEvery-th order is cancelled by its customer right after it is placed.
+constexpr uint64_t kCancelEvery = 50;
+
+std::string order_id(uint64_t n) {
+  return "A-" + std::to_string(n);
+}
+
 cairn::Event order_event(uint64_t n) {
-  const std::string id = "A-" + std::to_string(n);
-  const nlohmann::json data = {
-      {"order_id", id}, {"amount_cents", 1000 + n % 9000}, {"items", 1 + n % 3}};
+  const std::string id = order_id(n);
+  const nlohmann::json data = {{"order_id", id},
+                               {"customer_id", "C-" + std::to_string(n % kCustomers)},
+                               {"amount_cents", 1000 + n % 9000},
+                               {"items", 1 + n % 3}};
   // The order id is the event id: sent again (--resume), the event is a duplicate and starts
   // no run.
   return {.name = "order/created", .data = data.dump(), .id = id};
@@ -45,7 +56,9 @@ class OrderLoad {
   cairn::Result<LoadResult> run();
 
  private:
-  uint64_t orders_ended() const { return result_.completed + result_.failed + result_.duplicates; }
+  uint64_t orders_ended() const {
+    return result_.completed + result_.failed + result_.cancelled + result_.duplicates;
+  }
   cairn::Status send_batch();
   void book(cairn::RunId run, cairn::RunStatus status, Clock::time_point at);
   void look_up_orders_in_flight();
@@ -115,6 +128,20 @@ cairn::Status OrderLoad::send_batch() {
     std::fputc('\n', stderr);
     return sent.status().with_context("send failed");
   }
+  // Some customers change their mind: order/cancelled stops that order's run (cancel_on).
+  std::vector<cairn::Event> cancels;
+  for (uint64_t i = 0; i < n; ++i) {
+    if ((sent_ + i) % kCancelEvery == kCancelEvery - 1) {
+      cancels.push_back({.name = "order/cancelled",
+                         .data = nlohmann::json{{"order_id", order_id(sent_ + i)}}.dump()});
+    }
+  }
+  if (!cancels.empty()) {
+    if (auto c = engine_.send(cancels); !c.ok()) {
+      std::fputc('\n', stderr);
+      return c.status().with_context("sending cancellations failed");
+    }
+  }
   sent_ += n;
   // Each order's run id comes from send(). A run that ended already has its end waiting in the
   // ring, which this thread drains only after the id is in the window.
@@ -133,7 +160,9 @@ cairn::Status OrderLoad::send_batch() {
 void OrderLoad::book(cairn::RunId run, cairn::RunStatus status, Clock::time_point at) {
   const auto it = sent_at_.find(run);
   if (it == sent_at_.end()) return;
-  ++(status == cairn::RunStatus::kCompleted ? result_.completed : result_.failed);
+  ++(status == cairn::RunStatus::kCompleted   ? result_.completed
+     : status == cairn::RunStatus::kCancelled ? result_.cancelled
+                                              : result_.failed);
   result_.latency.push_back(at - it->second);
   sent_at_.erase(it);
 }

@@ -41,6 +41,7 @@ inline size_t run_end_capacity(const LoadOptions& options) {
 struct LoadResult {
   uint64_t completed = 0;   // order runs (fulfil-order) that completed
   uint64_t failed = 0;      // ... that failed
+  uint64_t cancelled = 0;   // ... that their customer cancelled (order/cancelled, cancel_on)
   uint64_t duplicates = 0;  // orders sent by an earlier invocation (--resume): no run started
   double seconds = 0;       // first send -> last order run ended
   std::vector<std::chrono::nanoseconds> latency;  // per order run: send -> end

@@ -53,6 +53,10 @@ void print_summary(const LoadOptions& options, LoadResult& r, uint64_t payment_c
   std::printf("\nOrder workflow: %llu orders in %.1f s\n", ull(options.orders), r.seconds);
   std::printf("  runs completed      %llu fulfil-order runs (%llu failed), %llu runs in all\n",
               ull(r.completed), ull(r.failed), ull(end.runs_finished));
+  std::printf(
+      "  orders cancelled    %llu by order/cancelled events (cancel_on), each at its "
+      "next step\n",
+      ull(r.cancelled));
   std::printf("  durable steps       %llu (%.0f steps/s), each fsynced before its run moved on\n",
               ull(s.steps_completed), steps_per_s);
   std::printf("  durable records     %llu (events, steps, sleeps, waits, completions)\n",
@@ -83,6 +87,7 @@ void print_summary(const LoadOptions& options, LoadResult& r, uint64_t payment_c
                                   {"seconds", r.seconds},
                                   {"orders_completed", r.completed},
                                   {"orders_failed", r.failed},
+                                  {"orders_cancelled", r.cancelled},
                                   {"durable_steps", s.steps_completed},
                                   {"durable_steps_per_s", steps_per_s},
                                   {"retries", end.step_failures},
