@@ -1,6 +1,8 @@
 // AdmissionTable (see admission_table.h).
 #include "admission_table.h"
 
+#include <algorithm>
+
 namespace cairn::detail {
 namespace {
 
@@ -32,8 +34,35 @@ void AdmissionTable::sweep_now_and_then(Limits& l, int64_t now_ms) {
   if (l.rate_limit) l.rate_limit->sweep(now_ms);
 }
 
+AdmissionTable::LineKey AdmissionTable::line_of(const FunctionEntry& fn, const RunFlow& flow) {
+  return {&fn, flow::KeyedLimiter::hash_key(flow.throttle_key)};
+}
+
+bool AdmissionTable::wait_in_line(const FunctionEntry& fn, RunRecord& run) {
+  std::deque<RunRecord*>& line = lines_[line_of(fn, *run.flow)];
+  line.push_back(&run);
+  return line.size() == 1;
+}
+
+RunRecord* AdmissionTable::first_in_line(const FunctionEntry& fn, const RunFlow& flow) const {
+  auto it = lines_.find(line_of(fn, flow));
+  return it == lines_.end() || it->second.empty() ? nullptr : it->second.front();
+}
+
+bool AdmissionTable::leave_line(const FunctionEntry& fn, RunRecord& run) {
+  auto it = lines_.find(line_of(fn, *run.flow));
+  if (it == lines_.end()) return false;
+  std::deque<RunRecord*>& line = it->second;
+  const auto pos = std::find(line.begin(), line.end(), &run);  // the first, but for cancels
+  if (pos == line.end()) return false;
+  const bool first = pos == line.begin();
+  line.erase(pos);
+  if (line.empty()) lines_.erase(it);
+  return first;
+}
+
 AdmissionTable::Verdict AdmissionTable::decide(const FunctionEntry& fn, RunFlow& flow,
-                                               int64_t now_ms) {
+                                               int64_t now_ms, bool first_in_line) {
   Limits& l = limits_of(fn);
   sweep_now_and_then(l, now_ms);
   const FunctionFlow& f = *fn.flow;
@@ -53,6 +82,9 @@ AdmissionTable::Verdict AdmissionTable::decide(const FunctionEntry& fn, RunFlow&
     flow.rate_counted = true;
   }
   if (l.throttle) {
+    if (!first_in_line && lines_.contains(line_of(fn, flow))) {
+      return {RunFlow::Admission::kDelayed, 0};  // behind the runs of its key delayed before it
+    }
     Result<flow::LimitDecision> d = l.throttle->decide(flow.throttle_key, now_ms);
     if (!d.ok()) return {RunFlow::Admission::kDelayed, now_ms + kFullTableRetryMs};
     if (!d->allowed) return {RunFlow::Admission::kDelayed, d->retry_at_ms};

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -28,7 +29,19 @@ class AdmissionTable {
     int64_t retry_at_ms = 0;                                       // kDelayed
   };
   // Decides a run of `fn` (which limits admission) at now_ms; sets flow.skip_reason for a skip.
-  Verdict decide(const FunctionEntry& fn, RunFlow& flow, int64_t now_ms);
+  // A run its throttle delays waits in line behind the runs of its key delayed before it:
+  // `first_in_line` says it is the first (only then does the throttle decide it), and a delayed
+  // run behind others gets retry_at_ms 0 (no timer: it is decided when it is first).
+  Verdict decide(const FunctionEntry& fn, RunFlow& flow, int64_t now_ms, bool first_in_line);
+
+  // The line of delayed runs of one function and throttle key, in arrival order (live only: the
+  // snapshotter's projection never delays). Only the first has a timer, so runs of a key start
+  // in the order they came and a key costs one timer however many runs wait.
+  // Queues `run`; true when it is first in line.
+  bool wait_in_line(const FunctionEntry& fn, RunRecord& run);
+  RunRecord* first_in_line(const FunctionEntry& fn, const RunFlow& flow) const;
+  // Takes `run` out of its line (it starts, or ends otherwise); true when it was first.
+  bool leave_line(const FunctionEntry& fn, RunRecord& run);
   // Replays a recorded admission of a run of `fn` (null: not registered, nothing to count).
   void record(const FunctionEntry* fn, bool throttle, std::string_view throttle_key,
               bool rate_limit, std::string_view rate_limit_key, int64_t at_ms);
@@ -62,8 +75,21 @@ class AdmissionTable {
   // Idle states are dropped at most once a minute per function: O(keys) then, O(1) otherwise.
   static void sweep_now_and_then(Limits& l, int64_t now_ms);
 
+  struct LineKey {
+    const FunctionEntry* fn;
+    uint64_t key_hash;
+    bool operator==(const LineKey&) const = default;
+  };
+  struct LineKeyHash {
+    size_t operator()(const LineKey& k) const {
+      return std::hash<const void*>{}(k.fn) ^ (k.key_hash * 0x9E3779B97F4A7C15ull);
+    }
+  };
+  static LineKey line_of(const FunctionEntry& fn, const RunFlow& flow);
+
   size_t keys_max_;
   std::unordered_map<const FunctionEntry*, Limits> by_fn_;
+  std::unordered_map<LineKey, std::deque<RunRecord*>, LineKeyHash> lines_;
 };
 
 }  // namespace cairn::detail

@@ -49,7 +49,6 @@ Status ConcurrencyGate::want(RunState& run, int64_t now_ms) {
 }
 
 void ConcurrencyGate::release(RunState& run) {
-  RunFlow& f = *run.flow;
   if (!run.holds_slot) return;
   run.holds_slot = false;
   FunctionQueue& q = queue_of(*run.fn);

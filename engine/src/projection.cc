@@ -239,7 +239,10 @@ void Projection::finish_run(RunRecord& run, RunStatus status, std::string output
   effects_.run_finished(info, run.created_lsn, lsn_, live_);
   if (run.flow != nullptr) {
     forget_cancel_on(run);
-    if (live_) effects_.leave_gate(run);
+    if (live_) {
+      effects_.leave_gate(run);
+      leave_admission_line(run);
+    }
   }
   {
     std::unique_lock lock(table_mu_);
@@ -432,8 +435,9 @@ void Projection::on_run_resumed(const schema::RunResumed& r) {
   if (run == nullptr) return;
   if (r.reason() == schema::ResumeReason::ThrottleDue) {
     // Decided again now; replay leaves that to finish_replay.
-    if (live_ && run->flow != nullptr && run->flow->admission == RunFlow::Admission::kDelayed) {
-      decide_admission(*run);
+    if (live_ && run->flow != nullptr && run->flow->admission == RunFlow::Admission::kDelayed &&
+        admission_.first_in_line(*run->fn, *run->flow) == run) {
+      admit_from_line(*run->fn, *run->flow);
     }
     return;
   }
@@ -682,27 +686,51 @@ void Projection::request_cancel(RunRecord& run, std::string reason) {
   f.cancel_requested.store(true, std::memory_order_release);
   if (!live_) return;  // finish_replay wakes it
   effects_.leave_gate(run);
-  if (f.admission == RunFlow::Admission::kDelayed) effects_.cancel_timer(run.id);
+  leave_admission_line(run);
   effects_.wake(run);
-}
-
-bool Projection::may_act(const RunRecord& run) {
-  if (run.flow == nullptr) return true;
-  const RunFlow::Admission a = run.flow->admission;
-  return run.flow->cancel_requested.load(std::memory_order_relaxed) ||
-         (a != RunFlow::Admission::kUndecided && a != RunFlow::Admission::kDelayed);
 }
 
 void Projection::decide_admission(RunRecord& run) {
   RunFlow& f = *run.flow;
-  const AdmissionTable::Verdict v = admission_.decide(*run.fn, f, clock_.now_ms());
+  const AdmissionTable::Verdict v =
+      admission_.decide(*run.fn, f, clock_.now_ms(), /*first_in_line=*/false);
   f.admission = v.admission;
   if (v.admission == RunFlow::Admission::kDelayed) {
-    effects_.arm_timer(run.id, 0, schema::ResumeReason::ThrottleDue, v.retry_at_ms);
+    // In line behind its key's earlier delayed runs; the first of a line has the timer.
+    if (admission_.wait_in_line(*run.fn, run)) {
+      effects_.arm_timer(run.id, 0, schema::ResumeReason::ThrottleDue, v.retry_at_ms);
+    }
   } else if (v.admission == RunFlow::Admission::kToSkip) {
     effects_.wake(run);
   } else {
     effects_.make_runnable(run);
+  }
+}
+
+void Projection::admit_from_line(const FunctionEntry& fn, const RunFlow& flow) {
+  const int64_t now_ms = clock_.now_ms();
+  while (RunRecord* first = admission_.first_in_line(fn, flow)) {
+    RunFlow& f = *first->flow;
+    const AdmissionTable::Verdict v = admission_.decide(fn, f, now_ms, /*first_in_line=*/true);
+    if (v.admission == RunFlow::Admission::kDelayed) {
+      effects_.arm_timer(first->id, 0, schema::ResumeReason::ThrottleDue, v.retry_at_ms);
+      return;
+    }
+    admission_.leave_line(fn, *first);
+    f.admission = v.admission;
+    if (v.admission == RunFlow::Admission::kToSkip) {
+      effects_.wake(*first);
+    } else {
+      effects_.make_runnable(*first);
+    }
+  }
+}
+
+void Projection::leave_admission_line(RunRecord& run) {
+  if (run.flow == nullptr || run.flow->admission != RunFlow::Admission::kDelayed) return;
+  if (admission_.leave_line(*run.fn, run)) {
+    effects_.cancel_timer(run.id);
+    admit_from_line(*run.fn, *run.flow);  // the next in line takes its place
   }
 }
 

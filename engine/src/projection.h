@@ -18,10 +18,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "admission_table.h"
 #include "cairn/clock.h"
 #include "cairn/engine.h"
 #include "cairn/log/types.h"
-#include "admission_table.h"
 #include "cairn/schema/record_schema.h"
 #include "dedup_window.h"
 #include "finished_runs.h"
@@ -171,8 +171,10 @@ class Projection {
   void decide_admission(RunRecord& run);
   void request_cancel(RunRecord& run, std::string reason);
   void forget_cancel_on(RunRecord& run);
-  // Whether a run may be made runnable now (it is admitted or must act on a cancel or a skip).
-  static bool may_act(const RunRecord& run);
+  // The first delayed runs of a throttle key that may start now start (in arrival order); the
+  // first that may not gets the timer. leave_admission_line: a delayed run ends otherwise.
+  void admit_from_line(const FunctionEntry& fn, const RunFlow& flow);
+  void leave_admission_line(RunRecord& run);
   void cancel_matching(const Event& event);
 
   EngineCore& core_;

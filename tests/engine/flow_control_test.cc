@@ -5,6 +5,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -441,6 +442,134 @@ TEST_F(FlowTest, ACancelOnMatchSurvivesARestartBeforeItIsRecorded) {
   stop();
   start(setup);
   EXPECT_EQ(wait(a).status, RunStatus::kCancelled);
+}
+
+}  // namespace
+}  // namespace cairn
+
+namespace cairn {
+namespace {
+
+// Property: random events over a few keys, random clock steps and random restarts against a
+// rate-limited, a throttled and a concurrency-limited function. Afterwards, from each run's
+// recorded history: no window of a period held more admissions per key than the limit allows,
+// every throttled run completed (delayed, never dropped), every rate-limited run either
+// completed or was skipped (never both, never lost), and no two runs of one key took steps at
+// once.
+TEST_F(FlowTest, RandomEventsNeverPassALimitAcrossRestarts) {
+  constexpr int64_t kRatePeriodMs = 10'000, kThrottlePeriodMs = 4'000;
+  constexpr uint32_t kRateLimit = 3, kThrottleLimit = 2, kThrottleBurst = 2;
+  InFlight in_flight;
+  auto noop = [](Context& ctx, const Event&) -> Task<void> { co_await ctx.run("work", [] {}); };
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(e.register_function(
+                     {.id = "rate",
+                      .triggers = {on_event("go")},
+                      .rate_limit = RateLimit{.limit = kRateLimit,
+                                              .period = std::chrono::milliseconds(kRatePeriodMs),
+                                              .key = "data.k",
+                                              .burst = kRateLimit}},
+                     noop)
+                    .ok());
+    ASSERT_TRUE(
+        e.register_function(
+             {.id = "throttle",
+              .triggers = {on_event("go")},
+              .throttle = ThrottleLimit{.limit = kThrottleLimit,
+                                        .period = std::chrono::milliseconds(kThrottlePeriodMs),
+                                        .burst = kThrottleBurst,
+                                        .key = "data.k"}},
+             noop)
+            .ok());
+    ASSERT_TRUE(e.register_function({.id = "slots",
+                                     .triggers = {on_event("go")},
+                                     .concurrency = {{.limit = 1, .key = "data.k"}}},
+                                    busy_function(in_flight, 1ms))
+                    .ok());
+  };
+  std::mt19937_64 rng(20261130);
+  start(setup);
+  std::vector<RunId> rate_runs, throttle_runs, slot_runs;
+  for (int i = 0; i < 240; ++i) {
+    auto sent = engine_->send(keyed("go", "k" + std::to_string(rng() % 4)));
+    ASSERT_TRUE(sent.ok()) << sent.status().to_string();
+    ASSERT_EQ(sent->runs.size(), 3u);
+    rate_runs.push_back(sent->runs[0]);
+    throttle_runs.push_back(sent->runs[1]);
+    slot_runs.push_back(sent->runs[2]);
+    if (rng() % 4 == 0) clock_->advance(std::chrono::milliseconds(rng() % 3000));
+    if (rng() % 60 == 0) {
+      stop();
+      start(setup);
+    }
+  }
+  // Let every delayed run come due: the clock moves on only once the engine has caught up, as
+  // a real one would while runs wait (a clock that leapt ahead would leave runs delayed behind
+  // a frozen "now").
+  auto throttled_done = [&] {
+    for (RunId id : throttle_runs) {
+      if (status_of(id) != RunStatus::kCompleted) return false;
+    }
+    return true;
+  };
+  for (int i = 0; i < 400 && !throttled_done(); ++i) {
+    clock_->advance(std::chrono::milliseconds(kThrottlePeriodMs / 2));
+    std::this_thread::sleep_for(2ms);
+  }
+  auto admissions = [&](const std::vector<RunId>& runs, bool* lost) {
+    std::map<std::string, std::vector<int64_t>> by_key;
+    for (RunId id : runs) {
+      const RunInfo info = wait(id);
+      auto h = engine_->run_history(id);
+      if (!h.ok()) {
+        *lost = true;
+        continue;
+      }
+      int admitted = 0;
+      for (const HistoryEntry& e : *h) {
+        if (e.kind != HistoryEntry::Kind::kAdmitted) continue;
+        ++admitted;
+        by_key[key_of(info.event)].push_back(
+            std::chrono::duration_cast<std::chrono::milliseconds>(e.at.time_since_epoch()).count());
+      }
+      EXPECT_LE(admitted, 1) << "run " << id << " was admitted twice";
+      const bool completed = info.status == RunStatus::kCompleted;
+      EXPECT_TRUE(completed || info.status == RunStatus::kSkipped)
+          << "run " << id << " ended " << run_status_name(info.status);
+      EXPECT_EQ(admitted == 1, completed) << "run " << id;
+    }
+    return by_key;
+  };
+  auto most_in_a_window = [](std::vector<int64_t> times, int64_t period) {
+    std::sort(times.begin(), times.end());
+    size_t most = 0;
+    for (size_t i = 0, j = 0; i < times.size(); ++i) {
+      while (times[i] - times[j] >= period) ++j;
+      most = std::max(most, i - j + 1);
+    }
+    return most;
+  };
+  bool lost = false;
+  size_t rate_admitted = 0;
+  for (const auto& [key, times] : admissions(rate_runs, &lost)) {
+    EXPECT_LE(most_in_a_window(times, kRatePeriodMs), kRateLimit) << key;
+    rate_admitted += times.size();
+  }
+  size_t throttle_admitted = 0;
+  for (const auto& [key, times] : admissions(throttle_runs, &lost)) {
+    // Delayed, a key's runs start in the order they came (times are in run order here).
+    EXPECT_TRUE(std::is_sorted(times.begin(), times.end())) << key;
+    EXPECT_LE(most_in_a_window(times, kThrottlePeriodMs), kThrottleLimit + kThrottleBurst - 1)
+        << key;
+    throttle_admitted += times.size();
+  }
+  EXPECT_FALSE(lost);
+  EXPECT_EQ(throttle_admitted, throttle_runs.size()) << "a throttled run was dropped";
+  EXPECT_GT(rate_admitted, 0u);
+  EXPECT_LT(rate_admitted, rate_runs.size()) << "the rate limit never refused anything";
+  for (RunId id : slot_runs) EXPECT_EQ(wait(id).status, RunStatus::kCompleted);
+  std::lock_guard lock(in_flight.mu);
+  for (const auto& [key, m] : in_flight.max) EXPECT_EQ(m, 1) << key;
 }
 
 }  // namespace
