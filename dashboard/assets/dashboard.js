@@ -71,7 +71,8 @@
     if (v === null || v === undefined) return '';
     return typeof v === 'string' ? v : JSON.stringify(v, null, 2);
   }
-  const isFinished = (s) => s === 'completed' || s === 'failed' || s === 'cancelled';
+  const isFinished = (s) =>
+    s === 'completed' || s === 'failed' || s === 'cancelled' || s === 'skipped';
   function statusBadge(status) {
     return el('span', { class: 'status', 'data-status': status }, status);
   }
