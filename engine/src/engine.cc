@@ -84,6 +84,10 @@ Result<RunId> Engine::replay_run(RunId run, ReplayFrom from) {
 Result<RunInfo> Engine::get_run(RunId run) const {
   return impl_->core.get_run(run);
 }
+Result<uint64_t> Engine::cancel_runs(const RunQuery& query, std::string reason) {
+  return impl_->core.cancel_runs(query, reason);
+}
+
 RunPage Engine::list_runs(const RunQuery& q) const {
   return impl_->core.list_runs(q);
 }

@@ -386,6 +386,35 @@ Status EngineCore::cancel(RunId run, const std::string& reason) {
   return log_->wait_durable(*lsn);
 }
 
+Result<uint64_t> EngineCore::cancel_runs(RunQuery query, const std::string& reason) {
+  CAIRN_RETURN_IF_ERROR(check_running());
+  if (query.status && is_finished(*query.status)) return uint64_t{0};
+  const std::string text = bounded_text(reason, options_.error_bytes_max);
+  // Pages of unfinished runs, newest first; each page's cancellations are appended before the
+  // next is read, so memory stays at one page however many runs match.
+  constexpr size_t kPage = 1024;
+  query.before = 0;
+  query.limit = kPage;
+  uint64_t cancelled = 0;
+  log::Lsn last = 0;
+  for (;;) {
+    std::vector<RunInfo> page = projection_.page(query);
+    const bool more = page.size() > kPage;
+    if (more) page.resize(kPage);
+    for (const RunInfo& r : page) {
+      Result<log::Lsn> lsn = log_->append(type_of(schema::RecordType::RunCancelled),
+                                          build_run_cancelled(r.id, text, clock_->now_us()));
+      if (!lsn.ok()) return lsn.status();
+      last = *lsn;
+      ++cancelled;
+    }
+    if (!more || page.empty()) break;
+    query.before = page.back().id;
+  }
+  if (cancelled > 0) CAIRN_RETURN_IF_ERROR(log_->wait_durable(last));
+  return cancelled;
+}
+
 Result<RunId> EngineCore::replay_run(RunId run, bool from_start) {
   CAIRN_RETURN_IF_ERROR(check_running());
   // The finished runs first: a run enters them before it leaves the run table.

@@ -41,6 +41,7 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
 
   Result<std::vector<SendResult>> send(std::span<const Event> events);
   Status cancel(RunId run, const std::string& reason);
+  Result<uint64_t> cancel_runs(RunQuery query, const std::string& reason);
   Result<RunId> replay_run(RunId run, bool from_start);
   Result<RunInfo> get_run(RunId run) const;
   RunPage list_runs(const RunQuery& q) const;

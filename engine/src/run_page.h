@@ -20,6 +20,7 @@ inline bool matches(const RunQuery& q, RunId id, std::string_view function_id, R
   if (q.before != 0 && id >= q.before) return false;
   if (!q.function_id.empty() && function_id != q.function_id) return false;
   if (q.status && status != *q.status) return false;
+  if (q.created_before != TimePoint{} && created_at >= q.created_before) return false;
   return created_at >= q.created_after;
 }
 

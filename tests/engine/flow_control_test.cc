@@ -574,3 +574,48 @@ TEST_F(FlowTest, RandomEventsNeverPassALimitAcrossRestarts) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+TEST_F(FlowTest, BulkCancelByFunctionAndTimeRange) {
+  auto nap = [](Context& ctx, const Event&) -> Task<void> { co_await ctx.sleep("nap", 1h); };
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "a", .triggers = {on_event("go")}}, nap).ok());
+    ASSERT_TRUE(e.register_function({.id = "b", .triggers = {on_event("go")}}, nap).ok());
+  });
+  std::vector<RunId> early_a, late_a, b_runs;
+  for (int i = 0; i < 3; ++i) {
+    auto sent = engine_->send({.name = "go"});
+    ASSERT_TRUE(sent.ok());
+    early_a.push_back(sent->runs[0]);
+    b_runs.push_back(sent->runs[1]);
+  }
+  clock_->advance(10min);
+  const TimePoint cut = TimePoint(std::chrono::milliseconds(clock_->now_ms()));
+  for (int i = 0; i < 2; ++i) {
+    auto sent = engine_->send({.name = "go"});
+    ASSERT_TRUE(sent.ok());
+    late_a.push_back(sent->runs[0]);
+    b_runs.push_back(sent->runs[1]);
+  }
+  auto n = engine_->cancel_runs({.function_id = "a", .created_before = cut}, "bulk");
+  ASSERT_TRUE(n.ok()) << n.status().to_string();
+  EXPECT_EQ(*n, 3u);
+  for (RunId id : early_a) {
+    const RunInfo r = wait(id);
+    EXPECT_EQ(r.status, RunStatus::kCancelled);
+    EXPECT_EQ(r.error, "bulk");
+  }
+  for (RunId id : late_a) EXPECT_FALSE(is_finished(status_of(id)));
+  for (RunId id : b_runs) EXPECT_FALSE(is_finished(status_of(id)));
+  auto rest = engine_->cancel_runs({.function_id = "a"});
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(*rest, 2u);
+  auto none = engine_->cancel_runs({.function_id = "a", .status = RunStatus::kCompleted});
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0u);
+}
+
+}  // namespace
+}  // namespace cairn

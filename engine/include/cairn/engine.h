@@ -221,6 +221,7 @@ struct RunQuery {
   std::string function_id{};          // empty: any
   std::optional<RunStatus> status{};  // unset: any
   TimePoint created_after{};          // the epoch: any
+  TimePoint created_before{};         // only runs created before this; the epoch: any
   // Paging, newest first: only runs with an id below this (RunPage::next of the page before).
   // 0: from the newest.
   RunId before = 0;
@@ -307,6 +308,10 @@ class Engine {
   Result<std::vector<SendResult>> send(std::span<const Event> events);
 
   Status cancel(RunId run, std::string reason = "cancelled");
+  // Cancels every unfinished run that matches `query` (function, status, created_after,
+  // created_before; its paging fields are ignored) with one RunCancelled each, and returns once
+  // they are durable: how many were cancelled. A run that finishes meanwhile keeps its end.
+  Result<uint64_t> cancel_runs(const RunQuery& query, std::string reason = "cancelled");
 
   Result<RunInfo> get_run(RunId run) const;
   // A page of runs, newest first (unfinished ones, and finished ones still kept in memory).
