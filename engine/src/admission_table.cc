@@ -27,11 +27,26 @@ AdmissionTable::Limits& AdmissionTable::limits_of(const FunctionEntry& fn) {
   return it->second;
 }
 
-void AdmissionTable::sweep_now_and_then(Limits& l, int64_t now_ms) {
+void AdmissionTable::sweep_now_and_then(const FunctionFlow& f, Limits& l, int64_t now_ms) {
   if (now_ms - l.swept_ms < kSweepEveryMs) return;
   l.swept_ms = now_ms;
   if (l.throttle) l.throttle->sweep(now_ms);
   if (l.rate_limit) l.rate_limit->sweep(now_ms);
+  std::erase_if(l.seen,
+                [&](const auto& e) { return now_ms - e.second.at_ms >= f.idempotency_window_ms; });
+}
+
+RunRecord* AdmissionTable::hold_keys(const FunctionFlow& f, Limits& l, RunRecord& run,
+                                     int64_t at_ms) {
+  const RunFlow& flow = *run.flow;
+  if (f.idempotency) {
+    l.seen.try_emplace(flow::KeyedLimiter::hash_key(flow.idempotency_key), Seen{run.id, at_ms});
+  }
+  if (!f.singleton) return nullptr;
+  RunRecord*& holder = l.active[flow::KeyedLimiter::hash_key(flow.singleton_key)];
+  RunRecord* replaced = holder != &run ? holder : nullptr;
+  holder = &run;
+  return replaced;
 }
 
 AdmissionTable::LineKey AdmissionTable::line_of(const FunctionEntry& fn, const RunFlow& flow) {
@@ -61,49 +76,102 @@ bool AdmissionTable::leave_line(const FunctionEntry& fn, RunRecord& run) {
   return first;
 }
 
-AdmissionTable::Verdict AdmissionTable::decide(const FunctionEntry& fn, RunFlow& flow,
+AdmissionTable::Verdict AdmissionTable::decide(const FunctionEntry& fn, RunRecord& run,
                                                int64_t now_ms, bool first_in_line) {
   Limits& l = limits_of(fn);
-  sweep_now_and_then(l, now_ms);
   const FunctionFlow& f = *fn.flow;
-  // The rate limit first: a run it skips does not use the throttle's budget. A run it counted
-  // and the throttle then delays is not counted again when it is decided the next time.
-  if (l.rate_limit && !flow.rate_counted) {
-    Result<flow::LimitDecision> d = l.rate_limit->decide(flow.rate_limit_key, now_ms);
-    if (!d.ok()) {
-      flow.skip_reason =
-          f.rate_limit_text + " for " + key_text(flow.rate_limit_key) + ": " + d.status().message();
-      return {RunFlow::Admission::kToSkip, 0};
+  sweep_now_and_then(f, l, now_ms);
+  RunFlow& flow = *run.flow;
+  Verdict out;
+  // Idempotency, singleton and the rate limit first, once: a run they skip uses no throttle
+  // budget, and a run they counted that the throttle then delays is not counted again.
+  if (!flow.counted) {
+    if (f.idempotency) {
+      auto it = l.seen.find(flow::KeyedLimiter::hash_key(flow.idempotency_key));
+      if (it != l.seen.end() && now_ms - it->second.at_ms < f.idempotency_window_ms) {
+        flow.skip_reason = "idempotency key \"" + flow.idempotency_key + "\" already started run " +
+                           std::to_string(it->second.run) + " within " +
+                           std::to_string(f.idempotency_window_ms) + " ms";
+        return {RunFlow::Admission::kToSkip, 0, nullptr};
+      }
     }
-    if (!d->allowed) {
-      flow.skip_reason = f.rate_limit_text + " reached for " + key_text(flow.rate_limit_key);
-      return {RunFlow::Admission::kToSkip, 0};
+    if (f.singleton && f.singleton_mode == Singleton::Mode::kSkip) {
+      auto it = l.active.find(flow::KeyedLimiter::hash_key(flow.singleton_key));
+      if (it != l.active.end() && it->second != &run) {
+        flow.skip_reason = "singleton: run " + std::to_string(it->second->id) + " of " +
+                           key_text(flow.singleton_key) + " is not finished";
+        return {RunFlow::Admission::kToSkip, 0, nullptr};
+      }
     }
-    flow.rate_counted = true;
+    if (l.rate_limit) {
+      Result<flow::LimitDecision> d = l.rate_limit->decide(flow.rate_limit_key, now_ms);
+      if (!d.ok()) {
+        flow.skip_reason = f.rate_limit_text + " for " + key_text(flow.rate_limit_key) + ": " +
+                           d.status().message();
+        return {RunFlow::Admission::kToSkip, 0, nullptr};
+      }
+      if (!d->allowed) {
+        flow.skip_reason = f.rate_limit_text + " reached for " + key_text(flow.rate_limit_key);
+        return {RunFlow::Admission::kToSkip, 0, nullptr};
+      }
+    }
+    flow.counted = true;
+    out.replaces = hold_keys(f, l, run, now_ms);
   }
   if (l.throttle) {
     if (!first_in_line && lines_.contains(line_of(fn, flow))) {
-      return {RunFlow::Admission::kDelayed, 0};  // behind the runs of its key delayed before it
+      out.admission = RunFlow::Admission::kDelayed;  // behind its key's earlier delayed runs
+      return out;
     }
     Result<flow::LimitDecision> d = l.throttle->decide(flow.throttle_key, now_ms);
-    if (!d.ok()) return {RunFlow::Admission::kDelayed, now_ms + kFullTableRetryMs};
-    if (!d->allowed) return {RunFlow::Admission::kDelayed, d->retry_at_ms};
+    if (!d.ok()) {
+      out.admission = RunFlow::Admission::kDelayed;
+      out.retry_at_ms = now_ms + kFullTableRetryMs;
+      return out;
+    }
+    if (!d->allowed) {
+      out.admission = RunFlow::Admission::kDelayed;
+      out.retry_at_ms = d->retry_at_ms;
+      return out;
+    }
   }
   flow.decided_ms = now_ms;
-  return {RunFlow::Admission::kToRecord, 0};
+  return out;
 }
 
-void AdmissionTable::record(const FunctionEntry* fn, bool throttle, std::string_view throttle_key,
-                            bool rate_limit, std::string_view rate_limit_key, int64_t at_ms) {
-  if (fn == nullptr || fn->flow == nullptr) return;
+RunRecord* AdmissionTable::record(RunRecord& run, bool throttle, std::string_view throttle_key,
+                                  bool rate_limit, std::string_view rate_limit_key, int64_t at_ms) {
+  const FunctionEntry* fn = run.fn;
+  if (fn == nullptr || fn->flow == nullptr) return nullptr;
   Limits& l = limits_of(*fn);
-  sweep_now_and_then(l, at_ms);
+  sweep_now_and_then(*fn->flow, l, at_ms);
   if (throttle && l.throttle) {
     l.throttle->record_hashed(flow::KeyedLimiter::hash_key(throttle_key), at_ms);
   }
   if (rate_limit && l.rate_limit) {
     l.rate_limit->record_hashed(flow::KeyedLimiter::hash_key(rate_limit_key), at_ms);
   }
+  if (run.flow == nullptr) return nullptr;
+  return hold_keys(*fn->flow, l, run, at_ms);
+}
+
+void AdmissionTable::restore_active(RunRecord& run) {
+  if (run.fn == nullptr || run.fn->flow == nullptr || !run.fn->flow->singleton) return;
+  limits_of(*run.fn).active[flow::KeyedLimiter::hash_key(run.flow->singleton_key)] = &run;
+}
+
+void AdmissionTable::run_finished(RunRecord& run) {
+  if (run.fn == nullptr || run.fn->flow == nullptr || !run.fn->flow->singleton) return;
+  auto it = by_fn_.find(run.fn);
+  if (it == by_fn_.end()) return;
+  auto a = it->second.active.find(flow::KeyedLimiter::hash_key(run.flow->singleton_key));
+  if (a != it->second.active.end() && a->second == &run) it->second.active.erase(a);
+}
+
+void AdmissionTable::restore_idempotency(const FunctionEntry& fn, uint64_t key_hash, RunId run,
+                                         int64_t at_ms) {
+  if (fn.flow == nullptr || !fn.flow->idempotency) return;
+  limits_of(fn).seen[key_hash] = Seen{run, at_ms};
 }
 
 void AdmissionTable::restore(const FunctionEntry& fn, LimitKind kind, uint64_t key_hash,

@@ -27,12 +27,15 @@ class AdmissionTable {
   struct Verdict {
     RunFlow::Admission admission = RunFlow::Admission::kToRecord;  // kToRecord, kDelayed, kToSkip
     int64_t retry_at_ms = 0;                                       // kDelayed
+    RunRecord* replaces = nullptr;  // a singleton's unfinished run the caller must cancel
   };
   // Decides a run of `fn` (which limits admission) at now_ms; sets flow.skip_reason for a skip.
   // A run its throttle delays waits in line behind the runs of its key delayed before it:
   // `first_in_line` says it is the first (only then does the throttle decide it), and a delayed
   // run behind others gets retry_at_ms 0 (no timer: it is decided when it is first).
-  Verdict decide(const FunctionEntry& fn, RunFlow& flow, int64_t now_ms, bool first_in_line);
+  // Idempotency, singleton and rate limit are decided first (a duplicate or a skipped run uses
+  // no budget), once per run.
+  Verdict decide(const FunctionEntry& fn, RunRecord& run, int64_t now_ms, bool first_in_line);
 
   // The line of delayed runs of one function and throttle key, in arrival order (live only: the
   // snapshotter's projection never delays). Only the first has a timer, so runs of a key start
@@ -42,9 +45,22 @@ class AdmissionTable {
   RunRecord* first_in_line(const FunctionEntry& fn, const RunFlow& flow) const;
   // Takes `run` out of its line (it starts, or ends otherwise); true when it was first.
   bool leave_line(const FunctionEntry& fn, RunRecord& run);
-  // Replays a recorded admission of a run of `fn` (null: not registered, nothing to count).
-  void record(const FunctionEntry* fn, bool throttle, std::string_view throttle_key,
-              bool rate_limit, std::string_view rate_limit_key, int64_t at_ms);
+  // Replays a recorded admission of `run` (of a function not registered: nothing to count).
+  // Returns a singleton's run that this admission replaced (kCancelRunning), if unfinished.
+  RunRecord* record(RunRecord& run, bool throttle, std::string_view throttle_key, bool rate_limit,
+                    std::string_view rate_limit_key, int64_t at_ms);
+  // A run of a singleton function that is admitted and unfinished (a loaded snapshot's), and a
+  // run that finished (it no longer holds its singleton key).
+  void restore_active(RunRecord& run);
+  void run_finished(RunRecord& run);
+  // Idempotency keys seen within their window, for snapshots: (function, key hash, run, at_ms).
+  template <typename F>
+  void for_each_idempotency(F&& f) const {
+    for (const auto& [fn, limits] : by_fn_) {
+      for (const auto& [hash, seen] : limits.seen) f(*fn, hash, seen.run, seen.at_ms);
+    }
+  }
+  void restore_idempotency(const FunctionEntry& fn, uint64_t key_hash, RunId run, int64_t at_ms);
 
   // Snapshots: every (function, kind, key hash, state), and putting one back (dropped when the
   // function no longer has that limit).
@@ -66,14 +82,22 @@ class AdmissionTable {
   size_t keys() const;
 
  private:
+  struct Seen {
+    RunId run = 0;
+    int64_t at_ms = 0;
+  };
   struct Limits {
     std::optional<flow::KeyedLimiter> throttle;
     std::optional<flow::KeyedLimiter> rate_limit;
     int64_t swept_ms = 0;
+    std::unordered_map<uint64_t, RunRecord*> active;  // singleton: key hash -> its run
+    std::unordered_map<uint64_t, Seen> seen;          // idempotency: key hash -> first run
   };
+  // Counts an admission into the singleton and idempotency state.
+  static RunRecord* hold_keys(const FunctionFlow& f, Limits& l, RunRecord& run, int64_t at_ms);
   Limits& limits_of(const FunctionEntry& fn);
   // Idle states are dropped at most once a minute per function: O(keys) then, O(1) otherwise.
-  static void sweep_now_and_then(Limits& l, int64_t now_ms);
+  static void sweep_now_and_then(const FunctionFlow& f, Limits& l, int64_t now_ms);
 
   struct LineKey {
     const FunctionEntry* fn;

@@ -34,7 +34,7 @@ std::string period_text(uint32_t limit, std::chrono::milliseconds period) {
 
 Result<std::unique_ptr<FunctionFlow>> FunctionFlow::compile(const FunctionOptions& o) {
   if (o.concurrency.empty() && !o.throttle && !o.rate_limit && o.priority.empty() &&
-      o.cancel_on.empty()) {
+      o.cancel_on.empty() && !o.singleton && o.idempotency.empty()) {
     return std::unique_ptr<FunctionFlow>();
   }
   auto f = std::make_unique<FunctionFlow>();
@@ -76,6 +76,21 @@ Result<std::unique_ptr<FunctionFlow>> FunctionFlow::compile(const FunctionOption
                          (r.burst > 1 ? " (burst " + std::to_string(r.burst) + ")" : "");
   }
   CAIRN_ASSIGN_OR_RETURN(f->priority, compile_key(o, o.priority, "priority"));
+  if (o.singleton) {
+    f->singleton = true;
+    f->singleton_mode = o.singleton->mode;
+    CAIRN_ASSIGN_OR_RETURN(f->singleton_key, compile_key(o, o.singleton->key, "singleton key"));
+  }
+  if (!o.idempotency.empty()) {
+    constexpr int64_t kWindowMaxMs = int64_t{366} * 24 * 3600 * 1000;
+    const int64_t w = o.idempotency_window.count();
+    if (w < 1000 || w > kWindowMaxMs) {
+      return bad(o, "idempotency_window " + std::to_string(w) + " ms is out of range 1000-" +
+                        std::to_string(kWindowMaxMs));
+    }
+    f->idempotency_window_ms = w;
+    CAIRN_ASSIGN_OR_RETURN(f->idempotency, compile_key(o, o.idempotency, "idempotency"));
+  }
   if (o.cancel_on.size() > kCancelOnMax) {
     return bad(o, std::to_string(o.cancel_on.size()) + " cancel_on entries (at most " +
                       std::to_string(kCancelOnMax) + ")");
@@ -84,8 +99,8 @@ Result<std::unique_ptr<FunctionFlow>> FunctionFlow::compile(const FunctionOption
     if (c.event.empty()) return bad(o, "a cancel_on entry needs an event name");
     FunctionFlow::CancelMatch m{c.event, {}};
     if (!c.match.empty()) {
-      CAIRN_ASSIGN_OR_RETURN(std::optional<flow::KeyExpression> k,
-                             compile_key(o, c.match, "cancel_on match"));
+      Result<flow::KeyExpression> k = flow::KeyExpression::compile(c.match);
+      if (!k.ok()) return bad(o, "cancel_on match: " + k.status().message());
       if (!k->path().starts_with("data.")) {
         return bad(o, "cancel_on match \"" + c.match +
                           "\" must name a field of the event data (data.order_id)");
@@ -107,6 +122,8 @@ void FunctionFlow::evaluate(const Event& event, RunFlow& flow) const {
     flow.concurrency_key = flow::KeyedLimiter::hash_key(flow_key_of(*concurrency_key, event));
   if (throttle_key) flow.throttle_key = flow_key_of(*throttle_key, event);
   if (rate_limit_key) flow.rate_limit_key = flow_key_of(*rate_limit_key, event);
+  if (singleton_key) flow.singleton_key = flow_key_of(*singleton_key, event);
+  if (idempotency) flow.idempotency_key = flow_key_of(*idempotency, event);
   if (priority) {
     const std::string p = flow_key_of(*priority, event);
     int32_t v = 0;

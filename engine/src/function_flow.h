@@ -30,6 +30,12 @@ struct FunctionFlow {
   std::optional<flow::KeyExpression> rate_limit_key;
   std::string rate_limit_text;
   std::optional<flow::KeyExpression> priority;
+  // Singleton (with its key; none: function-wide) and idempotency.
+  bool singleton = false;
+  Singleton::Mode singleton_mode = Singleton::Mode::kSkip;
+  std::optional<flow::KeyExpression> singleton_key;
+  std::optional<flow::KeyExpression> idempotency;
+  int64_t idempotency_window_ms = 0;
   // cancel_on: an event name and the data path both events must agree on (empty: any event).
   struct CancelMatch {
     std::string event;
@@ -38,7 +44,9 @@ struct FunctionFlow {
   std::vector<CancelMatch> cancel_on;
 
   bool limits_concurrency() const { return running_max != 0 || key_running_max != 0; }
-  bool limits_admission() const { return throttle.has_value() || rate_limit.has_value(); }
+  bool limits_admission() const {
+    return throttle.has_value() || rate_limit.has_value() || singleton || idempotency.has_value();
+  }
 
   // nullptr when the options use no flow control; kInvalidArgument naming the function and the
   // option when one is malformed or out of range.

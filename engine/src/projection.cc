@@ -239,6 +239,7 @@ void Projection::finish_run(RunRecord& run, RunStatus status, std::string output
   effects_.run_finished(info, run.created_lsn, lsn_, live_);
   if (run.flow != nullptr) {
     forget_cancel_on(run);
+    admission_.run_finished(run);
     if (live_) {
       effects_.leave_gate(run);
       leave_admission_line(run);
@@ -693,8 +694,11 @@ void Projection::request_cancel(RunRecord& run, std::string reason) {
 void Projection::decide_admission(RunRecord& run) {
   RunFlow& f = *run.flow;
   const AdmissionTable::Verdict v =
-      admission_.decide(*run.fn, f, clock_.now_ms(), /*first_in_line=*/false);
+      admission_.decide(*run.fn, run, clock_.now_ms(), /*first_in_line=*/false);
   f.admission = v.admission;
+  if (v.replaces != nullptr) {
+    request_cancel(*v.replaces, "singleton: replaced by run " + std::to_string(run.id));
+  }
   if (v.admission == RunFlow::Admission::kDelayed) {
     // In line behind its key's earlier delayed runs; the first of a line has the timer.
     if (admission_.wait_in_line(*run.fn, run)) {
@@ -711,7 +715,7 @@ void Projection::admit_from_line(const FunctionEntry& fn, const RunFlow& flow) {
   const int64_t now_ms = clock_.now_ms();
   while (RunRecord* first = admission_.first_in_line(fn, flow)) {
     RunFlow& f = *first->flow;
-    const AdmissionTable::Verdict v = admission_.decide(fn, f, now_ms, /*first_in_line=*/true);
+    const AdmissionTable::Verdict v = admission_.decide(fn, *first, now_ms, /*first_in_line=*/true);
     if (v.admission == RunFlow::Admission::kDelayed) {
       effects_.arm_timer(first->id, 0, schema::ResumeReason::ThrottleDue, v.retry_at_ms);
       return;
@@ -739,9 +743,14 @@ void Projection::on_run_admitted(const schema::RunAdmitted& a) {
   if (run == nullptr) return;
   // Live, the decision counted it already (and the worker that recorded it owns `admission`).
   if (live_) return;
-  admission_.record(run->fn, a.has_throttle(), fb_view(a.throttle_key()), a.has_rate_limit(),
-                    fb_view(a.rate_limit_key()), a.at_ms());
+  RunRecord* replaced =
+      admission_.record(*run, a.has_throttle(), fb_view(a.throttle_key()), a.has_rate_limit(),
+                        fb_view(a.rate_limit_key()), a.at_ms());
   if (run->flow != nullptr) run->flow->admission = RunFlow::Admission::kAdmitted;
+  // A singleton that cancels the unfinished run: replay asks for it again (recorded or not yet).
+  if (replaced != nullptr && run->fn->flow->singleton_mode == Singleton::Mode::kCancelRunning) {
+    request_cancel(*replaced, "singleton: replaced by run " + std::to_string(run->id));
+  }
 }
 
 void Projection::on_run_skipped(const schema::RunSkipped& k) {

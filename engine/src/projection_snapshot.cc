@@ -6,6 +6,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <unordered_set>
 
@@ -27,6 +28,8 @@ constexpr size_t kChunkBytes = 4u << 20;
 // kLimiterKeysPerChunk keys (16 bytes each).
 constexpr size_t kLimiterKeysPerRun = 64;
 constexpr size_t kLimiterKeysPerChunk = 64 * 1024;
+// SnapLimiter.kind of the idempotency keys (0 and 1 are LimitKind).
+constexpr uint8_t kIdempotencyKind = 2;
 
 fb::Offset<fb::Vector<uint8_t>> bytes_of(fb::FlatBufferBuilder& b, std::string_view s) {
   return b.CreateVector(reinterpret_cast<const uint8_t*>(s.data()), s.size());
@@ -286,6 +289,28 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn, int64_t
   });
   CAIRN_RETURN_IF_ERROR(st);
   for (auto& [k, p] : pieces) CAIRN_RETURN_IF_ERROR(put_piece(k.first, k.second, p));
+  // Idempotency keys seen within their window, as limiter tables of kind 2 whose states are the
+  // run ids and a parallel vector of times.
+  std::map<std::string, std::array<std::vector<uint64_t>, 3>> seen;
+  admission_.for_each_idempotency(
+      [&](const FunctionEntry& fn, uint64_t hash, RunId run, int64_t at_ms) {
+        auto& v = seen[fn.id];
+        v[0].push_back(hash);
+        v[1].push_back(run);
+        v[2].push_back(static_cast<uint64_t>(at_ms));
+      });
+  for (auto& [fn, v] : seen) {
+    for (size_t from = 0; from < v[0].size(); from += kLimiterKeysPerChunk) {
+      const size_t n = std::min(kLimiterKeysPerChunk, v[0].size() - from);
+      fb::FlatBufferBuilder& b = chunks.builder();
+      auto name = b.CreateString(fn);
+      auto h = b.CreateVector(v[0].data() + from, n);
+      auto r = b.CreateVector(v[1].data() + from, n);
+      auto t = b.CreateVector(v[2].data() + from, n);
+      CAIRN_RETURN_IF_ERROR(
+          chunks.added_limiter(ss::CreateSnapLimiter(b, name, kIdempotencyKind, h, r, t), n));
+    }
+  }
   CAIRN_RETURN_IF_ERROR(chunks.flush());
   fb::FlatBufferBuilder eb(64);
   eb.Finish(ss::CreateSnapshotEnd(eb, chunks.chunks(), lsn));
@@ -313,7 +338,9 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
       for (const ss::SnapLimiter* l : *c->limiters()) {
         const size_t nh = l->key_hashes() != nullptr ? l->key_hashes()->size() : 0;
         const size_t ns = l->states() != nullptr ? l->states()->size() : 0;
-        if (nh != ns || l->kind() > static_cast<uint8_t>(LimitKind::kRateLimit)) {
+        const size_t nt = l->times() != nullptr ? l->times()->size() : 0;
+        if (nh != ns || l->kind() > kIdempotencyKind ||
+            (l->kind() == kIdempotencyKind && nt != nh)) {
           return bad("a limiter table of function " + std::string(fb_view(l->function_id())) +
                      " has " + std::to_string(nh) + " keys and " + std::to_string(ns) +
                      " states (kind " + std::to_string(l->kind()) + ")");
@@ -373,6 +400,7 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
         run->positions.store(r->positions());
         if (run->flow != nullptr && !r->flow_undecided()) {
           run->flow->admission = RunFlow::Admission::kAdmitted;
+          admission_.restore_active(*run);
         }
         if (r->cancel_reason() != nullptr)
           request_cancel(*run, std::string(fb_view(r->cancel_reason())));
@@ -431,6 +459,13 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
       for (const ss::SnapLimiter* l : *c->limiters()) {
         const FunctionEntry* fn = registry_.find(fb_view(l->function_id()));
         if (fn == nullptr || l->key_hashes() == nullptr || l->states() == nullptr) continue;
+        if (l->kind() == kIdempotencyKind) {
+          for (size_t k = 0; k < l->key_hashes()->size(); ++k) {
+            admission_.restore_idempotency(*fn, l->key_hashes()->Get(k), l->states()->Get(k),
+                                           static_cast<int64_t>(l->times()->Get(k)));
+          }
+          continue;
+        }
         const auto kind = static_cast<LimitKind>(l->kind());
         for (size_t k = 0; k < l->key_hashes()->size(); ++k) {
           admission_.restore(*fn, kind, l->key_hashes()->Get(k), l->states()->Get(k));

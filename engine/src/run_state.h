@@ -153,14 +153,17 @@ struct RunFlow {
     kToFail,     // its concurrency queue was full: the worker fails it with skip_reason
   };
   std::atomic<Admission> admission{Admission::kAdmitted};
-  bool queued = false;        // waits in its function's queue for one
-  bool rate_counted = false;  // the rate limit counted it already (a throttle then delayed it)
+  bool queued = false;  // waits in its function's queue for one
+  // Idempotency, singleton and rate limit counted it already (then a throttle delayed it).
+  bool counted = false;
   bool recorded_end = false;  // the worker appended its RunCancelled or RunSkipped
   int32_t priority = 0;
   int64_t decided_ms = 0;        // when it was admitted (RunAdmitted.at_ms)
   uint64_t concurrency_key = 0;  // the key's hash; 0: counted function-wide only
   std::string throttle_key;
   std::string rate_limit_key;
+  std::string singleton_key;
+  std::string idempotency_key;
   std::string skip_reason;                 // kToSkip, kToFail: why (written before `admission`)
   std::vector<std::string> cancel_values;  // per cancel_on entry: the value registered, if any
   std::atomic<bool> cancel_requested{false};

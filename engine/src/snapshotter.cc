@@ -28,8 +28,7 @@ Snapshotter::Snapshotter(EngineCore& core, std::shared_ptr<log::FileSystem> fs, 
       dedup_(core.options().dedup_window.count()),
       finished_(core.options().runs_finished_kept, core.options().runs_finished_bytes_max),
       projection_(core, core.options(), core.registry(), dedup_, *this, core.clock(),
-                  ProjectedRuns::kRecordsOnly) {
-}
+                  ProjectedRuns::kRecordsOnly) {}
 
 Snapshotter::~Snapshotter() {
   stop();

@@ -619,3 +619,114 @@ TEST_F(FlowTest, BulkCancelByFunctionAndTimeRange) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+auto napping() {
+  return [](Context& ctx, const Event&) -> Task<void> {
+    co_await ctx.run("a", [] {});
+    co_await ctx.sleep("nap", 1h);
+  };
+}
+
+TEST_F(FlowTest, ASingletonSkipsANewRunWhileOneOfItsKeyIsUnfinished) {
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "single",
+                                     .triggers = {on_event("go")},
+                                     .singleton = Singleton{.key = "data.k"}},
+                                    napping())
+                    .ok());
+  });
+  const RunId a = send_one(keyed("go", "k1"));
+  ASSERT_TRUE(eventually([&] { return status_of(a) == RunStatus::kSleeping; }));
+  const RunInfo b = wait(send_one(keyed("go", "k1")));
+  EXPECT_EQ(b.status, RunStatus::kSkipped);
+  EXPECT_NE(b.error.find("singleton: run " + std::to_string(a) + " of key \"k1\""),
+            std::string::npos)
+      << b.error;
+  const RunId c = send_one(keyed("go", "k2"));  // another key runs
+  ASSERT_TRUE(eventually([&] { return status_of(c) == RunStatus::kSleeping; }));
+  clock_->advance(2h);
+  EXPECT_EQ(wait(a).status, RunStatus::kCompleted);
+  const RunId d = send_one(keyed("go", "k1"));  // a finished: its key is free again
+  ASSERT_TRUE(eventually([&] { return status_of(d) == RunStatus::kSleeping; }));
+}
+
+TEST_F(FlowTest, ASingletonInCancelModeReplacesTheUnfinishedRunAcrossARestart) {
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(
+        e.register_function({.id = "single",
+                             .triggers = {on_event("go")},
+                             .singleton = Singleton{.mode = Singleton::Mode::kCancelRunning}},
+                            napping())
+            .ok());
+  };
+  start(setup);
+  const RunId a = send_one({.name = "go"});
+  ASSERT_TRUE(eventually([&] { return status_of(a) == RunStatus::kSleeping; }));
+  const RunId b = send_one({.name = "go"});
+  const RunInfo old = wait(a);
+  EXPECT_EQ(old.status, RunStatus::kCancelled);
+  EXPECT_EQ(old.error, "singleton: replaced by run " + std::to_string(b));
+  ASSERT_TRUE(eventually([&] { return status_of(b) == RunStatus::kSleeping; }));
+  stop();
+  start(setup);  // the singleton's holder is rebuilt: a new run replaces b
+  const RunId c = send_one({.name = "go"});
+  EXPECT_EQ(wait(b).status, RunStatus::kCancelled);
+  ASSERT_TRUE(eventually([&] { return status_of(c) == RunStatus::kSleeping; }));
+}
+
+class IdempotencyTest : public FlowTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(IdempotencyTest, AKeyStartsOneRunPerWindowAcrossRestarts) {
+  options_.snapshots = GetParam();
+  std::atomic<int> ran{0};
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "once",
+                                     .triggers = {on_event("order")},
+                                     .idempotency = "data.order_id",
+                                     .idempotency_window = 1h},
+                                    [&](Context& ctx, const Event&) -> Task<void> {
+                                      co_await ctx.run("work", [&] { ++ran; });
+                                    })
+                    .ok());
+  };
+  start(setup);
+  const Event order{.name = "order", .data = R"({"order_id":"o-1"})"};
+  const RunId first = send_one(order);
+  EXPECT_EQ(wait(first).status, RunStatus::kCompleted);
+  const RunInfo again = wait(send_one(order));
+  EXPECT_EQ(again.status, RunStatus::kSkipped);
+  EXPECT_NE(
+      again.error.find("idempotency key \"o-1\" already started run " + std::to_string(first)),
+      std::string::npos)
+      << again.error;
+  EXPECT_EQ(wait(send_one({.name = "order", .data = R"({"order_id":"o-2"})"})).status,
+            RunStatus::kCompleted);
+  stop();
+  start(setup);
+  EXPECT_EQ(wait(send_one(order)).status, RunStatus::kSkipped);
+  clock_->advance(61min);
+  EXPECT_EQ(wait(send_one(order)).status, RunStatus::kCompleted);
+  EXPECT_EQ(ran.load(), 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(WithAndWithoutSnapshots, IdempotencyTest, ::testing::Bool());
+
+TEST_F(FlowTest, BadSingletonAndIdempotencyOptionsAreRefused) {
+  auto engine = Engine::create(options_);
+  auto body = [](Context&, const Event&) -> Task<void> { co_return; };
+  Status st =
+      engine->register_function({.id = "a", .singleton = Singleton{.key = "data.x y"}}, body);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.to_string();
+  st = engine->register_function({.id = "b", .idempotency = "data.id", .idempotency_window = 10ms},
+                                 body);
+  EXPECT_NE(st.message().find("idempotency_window 10 ms is out of range"), std::string::npos)
+      << st.to_string();
+  st = engine->register_function({.id = "c", .idempotency = "id"}, body);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.to_string();
+}
+
+}  // namespace
+}  // namespace cairn

@@ -93,6 +93,15 @@ struct RateLimit {
   uint32_t burst = 1;                  // 1 .. limit
 };
 
+// Singleton: at most one run per key at a time. A new run while one of its key is unfinished is
+// skipped (kSkip), or admitted while the unfinished one is cancelled (kCancelRunning: it stops at
+// its next step boundary, so the two overlap by at most the step it is in).
+struct Singleton {
+  enum class Mode : uint8_t { kSkip, kCancelRunning };
+  std::string key{};  // empty: function-wide
+  Mode mode = Mode::kSkip;
+};
+
 // Cancels a run when an event named `event` is accepted whose field `match` (a key expression)
 // equals the same field of the run's own event ("data.order_id"); empty `match`: any such event.
 // The run stops at its next step boundary, is recorded as cancelled with the event named, and the
@@ -122,6 +131,11 @@ struct FunctionOptions {
   // worth one second of waiting, so a low-priority run is never starved for more than 20 minutes.
   std::string priority{};
   std::vector<CancelOn> cancel_on{};  // at most 8
+  std::optional<Singleton> singleton{};
+  // Idempotency: a key expression; at most one run per key per idempotency_window (1 s .. 366
+  // days), later ones are skipped with the run that had the key named. Empty: none.
+  std::string idempotency{};
+  std::chrono::milliseconds idempotency_window = std::chrono::hours(24);
 };
 
 struct EngineOptions {
