@@ -489,6 +489,7 @@ Result<RunInfo> EngineCore::get_run(RunId run) const {
 }
 
 RunPage EngineCore::list_runs(const RunQuery& q) const {
+  if (q.limit == 0) return RunPage{};  // an empty page, and no cursor to go on from
   // The newest limit + 1 of each source; the newest limit + 1 of both decide the page and whether
   // another follows. A run that finishes meanwhile may show in both: the unfinished copy goes.
   std::vector<RunInfo> active = projection_.page(q);

@@ -108,6 +108,19 @@ TEST_F(EngineTest, ListRunsPagesNewestFirstWithFilters) {
           .runs.empty());
 }
 
+TEST_F(EngineTest, ListRunsWithALimitOfZeroGivesAnEmptyPage) {
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "quick", .triggers = {on_event("q")}},
+                                    [](Context&, const Event&) -> Task<int> { co_return 1; })
+                    .ok());
+  });
+  wait(send_one({.name = "q"}));
+  send_one({.name = "q"});
+  const RunPage page = engine_->list_runs({.limit = 0});
+  EXPECT_TRUE(page.runs.empty());
+  EXPECT_EQ(page.next, 0u);
+}
+
 TEST_F(EngineTest, RunHistoryTellsStepsAttemptsSleepsWaitsAndTheEnd) {
   std::atomic<int> calls{0};
   auto setup = [&](Engine& e) {

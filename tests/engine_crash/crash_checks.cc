@@ -1,4 +1,5 @@
-// Checks (a), (b), (c) and (e) of crash_checks.h: events, runs, outputs, record counts.
+// Checks (a), (b), (c) and (e) of crash_checks.h: events, runs, outputs, record counts. The
+// flow-controlled functions' events and runs are left to flow_checks.cc.
 #include "engine_crash/crash_checks.h"
 
 #include <algorithm>
@@ -19,6 +20,10 @@ using nlohmann::json;
 
 json parse_or_null(const std::string& text) {
   return json::parse(text, nullptr, false);
+}
+
+bool is_flow_function(const std::string& id) {
+  return id == "metered" || id == "paced";
 }
 
 std::string run_name(const RunFacts& r) {
@@ -47,7 +52,7 @@ class Checker {
         check_listener(r);
       } else if (r.function_id == kFailureHandler) {
         check_failure_handler(r);
-      } else if (r.function_id != "main") {
+      } else if (r.function_id != "main" && !is_flow_function(r.function_id)) {
         fail(run_name(r) + " runs a function the workload does not have");
       }
     }
@@ -97,6 +102,8 @@ class Checker {
         }
       } else if (e.name == kApproveEvent) {
         if (e.duplicate || e.has_origin || !e.functions.empty()) fail(where + ": starts something");
+      } else if (e.name == kMeteredEvent || e.name == kPacedEvent) {
+        continue;  // check (g)
       } else if (e.name == kNotedEvent) {
         if (!e.has_origin) fail(where + ": only main sends it");
         if (e.duplicate || e.functions != std::vector<std::string>{"listener"}) {
@@ -315,11 +322,12 @@ class Checker {
 
   // (b): created once, finished once, the planned way.
   void check_lifecycle(const RunFacts& r, bool doomed) {
-    const size_t ends = r.completions.size() + r.failures.size() + r.cancellations;
+    const size_t ends = r.completions.size() + r.failures.size() + r.cancellations + r.skips.size();
     if (ends != 1) {
       fail(run_name(r) + " has " + std::to_string(r.completions.size()) + " RunCompleted, " +
-           std::to_string(r.failures.size()) + " RunFailed and " + std::to_string(r.cancellations) +
-           " RunCancelled records; exactly one end was expected");
+           std::to_string(r.failures.size()) + " RunFailed, " + std::to_string(r.cancellations) +
+           " RunCancelled and " + std::to_string(r.skips.size()) +
+           " RunSkipped records; exactly one end was expected");
     }
     if (doomed && r.failures.empty())
       fail(run_name(r) + " should have failed (step g always fails)");
@@ -486,7 +494,13 @@ std::string CrashSummary::to_string() const {
     << acknowledged_sends << " sends acknowledged; " << incarnations << " incarnations ("
     << starts_interrupted << " ended inside start()), " << runs_resumed
     << " runs resumed by recovery, slowest start " << recovery_us_max / 1000 << " ms; "
-    << cut_journal_lines << " journal lines cut";
+    << cut_journal_lines << " journal lines cut; flow control: " << flow_events << " events, "
+    << metered_runs << " rate-limited runs (" << metered_skipped << " skipped), " << paced_runs
+    << " throttled runs (" << paced_delayed << " delayed, " << throttle_due_records
+    << " ThrottleDue records, " << paced_out_of_order
+    << " started before an earlier run of their key); busiest windows " << metered_busiest_window
+    << "/" << kMeteredLimit.window_max << " rate-limited, " << paced_busiest_window << "/"
+    << kPacedLimit.window_max << " throttled";
   return o.str();
 }
 
@@ -495,6 +509,7 @@ CrashVerdict check_crash_outcome(const LogFacts& log, const Journal& journal, ui
   CrashVerdict verdict;
   Checker(log, journal, seed, target_runs, &verdict).run();
   check_executions(log, journal, &verdict);
+  check_flow_control(log, seed, target_runs, &verdict);
   return verdict;
 }
 

@@ -15,7 +15,15 @@
 //       SleepStarted or WaitStarted per position, and attempts numbered as the retries planned;
 //   (f) nothing moved past an undurable record: every step body ran after the executions that
 //       produced the durable completions of the run's earlier steps (and the durable failure of
-//       its own previous attempt), never before them.
+//       its own previous attempt), never before them;
+//   (g) flow control held across the kills (flow_checks.cc): every flow event of every burst is
+//       in the log once and started its one run; every run of "metered" (rate limit) ended once,
+//       completed or skipped, and every run of "paced" (throttle) completed (none skipped, failed
+//       or lost); a run has at most one RunAdmitted (a restart never admits a run twice), a
+//       completed one exactly one, with its function's limit and the key its event gives, before
+//       any other record of the run; no other function's run has one; and per key, the
+//       RunAdmitted times never put more than the limit's bound into any window [t, t + period)
+//       (sliding, exact: `limit` for the rate limit, limit + burst - 1 for the throttle).
 #pragma once
 
 #include <cstdint>
@@ -45,6 +53,22 @@ struct CrashSummary {
   uint64_t runs_resumed = 0;        // summed over every recovery
   uint64_t recovery_us_max = 0;
   size_t cut_journal_lines = 0;
+  // Flow control (g).
+  uint64_t flow_events = 0;
+  uint64_t metered_runs = 0;
+  uint64_t metered_skipped = 0;
+  uint64_t paced_runs = 0;
+  uint64_t paced_delayed = 0;         // paced runs that waited for a ThrottleDue timer
+  uint64_t throttle_due_records = 0;  // RunResumed{ThrottleDue}
+  // The most admissions of one key found in one window of the limit's period: the bound is
+  // reached (so the workload presses on the limits), never passed.
+  uint32_t metered_busiest_window = 0;
+  uint32_t paced_busiest_window = 0;
+  // Paced runs admitted strictly before a run of the same key created earlier. The throttle
+  // promises arrival order per key, but a kill between a decision and its RunAdmitted lets the
+  // run be decided again later, so the crash test only counts them; the checks' unit test,
+  // whose child is never killed, expects none.
+  uint64_t paced_out_of_order = 0;
   std::string to_string() const;
 };
 
@@ -58,5 +82,9 @@ CrashVerdict check_crash_outcome(const LogFacts& log, const Journal& journal, ui
 
 // Split out of check_crash_outcome: checks (d) and (f) alone (execution_checks.cc).
 void check_executions(const LogFacts& log, const Journal& journal, CrashVerdict* verdict);
+
+// Split out of check_crash_outcome: check (g) alone (flow_checks.cc).
+void check_flow_control(const LogFacts& log, uint64_t seed, uint64_t target_runs,
+                        CrashVerdict* verdict);
 
 }  // namespace cairn::engine_crash

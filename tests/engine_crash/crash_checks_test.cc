@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "engine_crash/crash_checks.h"
 #include "engine_crash/crash_options.h"
@@ -22,7 +25,8 @@ namespace cairn::engine_crash {
 namespace {
 
 constexpr uint64_t kSeed = 7;
-constexpr uint64_t kRuns = 40;
+// 15 flow bursts: seed 7 gives one key 7 throttled runs, one more than a throttle window holds.
+constexpr uint64_t kRuns = 60;
 
 class CrashChecksTest : public ::testing::Test {
  protected:
@@ -76,6 +80,68 @@ class CrashChecksTest : public ::testing::Test {
     return {nullptr, nullptr};
   }
 
+  // A run of `function` that completed (and was admitted).
+  RunFacts* completed_run_of(const std::string& function) {
+    for (auto& [id, r] : facts.runs) {
+      if (r.function_id == function && !r.completions.empty() && !r.admissions.empty()) return &r;
+    }
+    return nullptr;
+  }
+
+  // At least `n` admissions of `function` on one key: those of its busiest key, then, if they
+  // are too few, others moved to it (re-keyed: those runs are also reported for their key, which
+  // the window tests ignore). None when the function has fewer.
+  std::vector<AdmittedFact*> admissions_on_one_key(const std::string& function, size_t n) {
+    std::map<std::string, std::vector<AdmittedFact*>> by_key;
+    for (auto& [id, r] : facts.runs) {
+      if (r.function_id != function || r.admissions.empty()) continue;
+      AdmittedFact& a = r.admissions.front();
+      by_key[a.has_throttle ? a.throttle_key : a.rate_limit_key].push_back(&a);
+    }
+    auto busiest = std::max_element(by_key.begin(), by_key.end(), [](const auto& a, const auto& b) {
+      return a.second.size() < b.second.size();
+    });
+    if (busiest == by_key.end()) return {};
+    std::vector<AdmittedFact*> out = busiest->second;
+    for (auto& [key, admissions] : by_key) {
+      if (key == busiest->first) continue;
+      for (AdmittedFact* a : admissions) {
+        if (out.size() >= n) break;
+        a->throttle_key = a->has_throttle ? busiest->first : "";
+        a->rate_limit_key = a->has_rate_limit ? busiest->first : "";
+        out.push_back(a);
+      }
+    }
+    if (out.size() < n) return {};
+    return out;
+  }
+
+  // Puts window_max admissions of one key at t0 and one more at t0 + `last_offset_ms`, the rest
+  // of that key's far apart (alone in their windows).
+  void crowd_a_window(const std::vector<AdmittedFact*>& at, const FlowLimit& limit,
+                      int64_t last_offset_ms) {
+    const int64_t t0 = at.front()->at_ms;
+    for (size_t i = 0; i < at.size(); ++i) {
+      if (i < limit.window_max) {
+        at[i]->at_ms = t0;
+      } else if (i == limit.window_max) {
+        at[i]->at_ms = t0 + last_offset_ms;
+      } else {
+        at[i]->at_ms = t0 + static_cast<int64_t>(i) * 10 * limit.period_ms;
+      }
+    }
+  }
+
+  ::testing::AssertionResult not_reported(const std::string& text) const {
+    const CrashVerdict v = check_crash_outcome(facts, journal, kSeed, kRuns);
+    for (const std::string& s : v.violations) {
+      if (s.find(text) != std::string::npos) {
+        return ::testing::AssertionFailure() << "reported: " << s;
+      }
+    }
+    return ::testing::AssertionSuccess();
+  }
+
   const JournalEntry* producer_of(const StepCompletedFact& s) const {
     const auto out = nlohmann::json::parse(s.output);
     for (const JournalEntry& e : journal.entries) {
@@ -110,6 +176,17 @@ TEST_F(CrashChecksTest, AnUninterruptedChildPassesEveryCheck) {
   EXPECT_EQ(v.summary.handler_runs, v.summary.doomed_runs);
   EXPECT_GT(v.summary.approved, 0u);
   EXPECT_GT(v.summary.helper_runs, 0u);
+  // Flow control: the bursts press on both limits (real time decides how hard: only the
+  // throttle's delays are certain, its bursts being larger than its burst allowance).
+  EXPECT_EQ(v.summary.flow_events, v.summary.metered_runs + v.summary.paced_runs);
+  EXPECT_GT(v.summary.metered_runs, 0u);
+  EXPECT_GT(v.summary.paced_delayed, 0u);
+  EXPECT_LE(v.summary.metered_busiest_window, kMeteredLimit.window_max);
+  EXPECT_LE(v.summary.paced_busiest_window, kPacedLimit.window_max);
+  // Without kills no decision is taken again, so the throttle's promise holds exactly: per key,
+  // runs start in the order they came (docs/flow-control.md). The crash test only counts these.
+  EXPECT_EQ(v.summary.paced_out_of_order, 0u)
+      << "throttled runs started before an earlier run of their key";
 }
 
 TEST_F(CrashChecksTest, AStepRunAfterItsDurableCompletionIsReported) {
@@ -189,6 +266,96 @@ TEST_F(CrashChecksTest, AMissingRunIsReported) {
   ASSERT_NE(it, facts.runs.end());
   facts.runs.erase(it);
   EXPECT_TRUE(reported("runs of main exist"));
+}
+
+// (g) The windows are half-open and exact: limit admissions at t0 and one more at t0 + period - 1
+// break the rate limit; at t0 + period they do not.
+TEST_F(CrashChecksTest, ARateLimitedAdmissionTooManyInAWindowIsReported) {
+  const std::vector<AdmittedFact*> at =
+      admissions_on_one_key("metered", kMeteredLimit.window_max + 1);
+  ASSERT_FALSE(at.empty()) << "too few rate-limited runs were admitted";
+  crowd_a_window(at, kMeteredLimit, kMeteredLimit.period_ms - 1);
+  EXPECT_TRUE(reported("rate limit exceeded for key"));
+  EXPECT_TRUE(reported("4 RunAdmitted in the 200 ms from"));
+  crowd_a_window(at, kMeteredLimit, kMeteredLimit.period_ms);
+  EXPECT_TRUE(not_reported("exceeded for key"));
+}
+
+TEST_F(CrashChecksTest, AThrottledAdmissionTooManyInAWindowIsReported) {
+  const std::vector<AdmittedFact*> at = admissions_on_one_key("paced", kPacedLimit.window_max + 1);
+  ASSERT_FALSE(at.empty()) << "too few throttled runs";
+  crowd_a_window(at, kPacedLimit, kPacedLimit.period_ms - 1);
+  EXPECT_TRUE(reported("throttle exceeded for key"));
+  EXPECT_TRUE(reported("7 RunAdmitted in the 100 ms from"));
+  crowd_a_window(at, kPacedLimit, kPacedLimit.period_ms);
+  EXPECT_TRUE(not_reported("exceeded for key"));
+}
+
+TEST_F(CrashChecksTest, ARunAdmittedTwiceIsReported) {
+  RunFacts* run = completed_run_of("paced");
+  ASSERT_NE(run, nullptr);
+  AdmittedFact again = run->admissions.front();
+  again.lsn += 1;
+  again.at_ms += 1;
+  run->admissions.push_back(again);
+  EXPECT_TRUE(reported("was admitted 2 times (a restart admitted it again)"));
+}
+
+TEST_F(CrashChecksTest, AStepBeforeItsAdmissionIsReported) {
+  RunFacts* run = completed_run_of("metered");
+  ASSERT_NE(run, nullptr);
+  ASSERT_FALSE(run->completed.empty());
+  run->admissions.front().lsn = run->completed.front().lsn + 1;
+  EXPECT_TRUE(reported("precedes its RunAdmitted"));
+}
+
+TEST_F(CrashChecksTest, ARunThatStartedWithoutAnAdmissionIsReported) {
+  RunFacts* run = completed_run_of("metered");
+  ASSERT_NE(run, nullptr);
+  run->admissions.clear();
+  EXPECT_TRUE(reported("ran without a RunAdmitted: its rate limit did not count it"));
+}
+
+TEST_F(CrashChecksTest, AnAdmissionUnderTheWrongKeyIsReported) {
+  RunFacts* run = completed_run_of("paced");
+  ASSERT_NE(run, nullptr);
+  run->admissions.front().throttle_key += "x";
+  EXPECT_TRUE(reported("expected its throttle key"));
+}
+
+TEST_F(CrashChecksTest, ASkippedOrLostThrottledRunIsReported) {
+  RunFacts* run = completed_run_of("paced");
+  ASSERT_NE(run, nullptr);
+  run->completions.clear();
+  EXPECT_TRUE(reported("never completed: a throttled run was lost"));
+  run->skips.push_back({run->admissions.front().lsn + 1, "throttle", "", 0});
+  EXPECT_TRUE(reported("a throttle delays runs, it never drops one"));
+}
+
+TEST_F(CrashChecksTest, ARateLimitedRunCompletedAndSkippedIsReported) {
+  RunFacts* run = completed_run_of("metered");
+  ASSERT_NE(run, nullptr);
+  run->skips.push_back({run->completions.front().first + 1, "rate limit 3 per 200 ms reached",
+                        run->admissions.front().rate_limit_key, 0});
+  EXPECT_TRUE(reported("has 1 RunCompleted, 1 RunSkipped"));
+  EXPECT_TRUE(reported("was both admitted"));
+}
+
+TEST_F(CrashChecksTest, AnAdmissionOfAnUnlimitedFunctionIsReported) {
+  auto [run, step] = completed_step("a");
+  ASSERT_NE(run, nullptr);
+  run->admissions.push_back({run->created_lsn + 1, 0, true, false, "", ""});
+  EXPECT_TRUE(reported("but its function has no throttle or rate limit"));
+}
+
+TEST_F(CrashChecksTest, ALostFlowEventIsReported) {
+  auto it = std::find_if(facts.events.begin(), facts.events.end(),
+                         [](const EventFact& e) { return e.name == kPacedEvent; });
+  ASSERT_NE(it, facts.events.end());
+  const std::string id = it->id;
+  facts.runs.erase(it->first_run_id);
+  facts.events.erase(it);
+  EXPECT_TRUE(reported("flow event " + id + " of burst"));
 }
 
 }  // namespace

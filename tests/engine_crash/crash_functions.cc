@@ -1,5 +1,6 @@
 // The crash test's durable functions (see crash_functions.h). Their control flow mirrors
-// main_ops() and main_values() in workload.cc, which the parent checks the log against.
+// main_ops() and main_values() in workload.cc (and flow_value() for the flow-controlled ones),
+// which the parent checks the log against.
 //
 // The option structs passed in co_await expressions are built from views of named locals: GCC 12
 // destroys aggregate temporaries with std::string members twice inside co_await (context.h).
@@ -98,6 +99,18 @@ Task<json> listener_function(StepRunner& r, Context& ctx, const Event& event) {
   co_return json{{"k", k}, {"v", v}};
 }
 
+// "metered" and "paced": one step each. Their limits (registered below) decide when, or whether,
+// a run starts; the body only proves the run ran once.
+Task<json> flow_function(StepRunner& r, Context& ctx, const Event& event, const char* step_id) {
+  const json in = json::parse(event.data);
+  const uint64_t g = in.at("g").get<uint64_t>();
+  const uint32_t j = in.at("j").get<uint32_t>();
+  const uint64_t run = ctx.run_id();
+  const uint64_t v =
+      value_of(co_await ctx.run(step_id, body(r, run, g, step_id, flow_value(g, j))));
+  co_return json{{"g", g}, {"j", j}, {"v", v}};
+}
+
 // main's on_failure handler: its input is {"function_id", "run_id", "error", "event": {"name",
 // "data", "id"}} of the failed run.
 Task<void> failure_handler(StepRunner& r, Context& ctx, const Event& event) {
@@ -150,6 +163,24 @@ Status register_crash_functions(Engine& engine, StepRunner& runner) {
   st = engine.register_function(
       options_for("helper", ""),
       [&runner](Context& ctx, const Event& ev) { return helper_function(runner, ctx, ev); });
+  if (!st.ok()) return st;
+  FunctionOptions metered = options_for("metered", std::string(kMeteredEvent));
+  metered.rate_limit = RateLimit{.limit = kMeteredLimit.limit,
+                                 .period = std::chrono::milliseconds(kMeteredLimit.period_ms),
+                                 .key = std::string(kFlowKeyPath),
+                                 .burst = kMeteredLimit.burst};
+  st = engine.register_function(std::move(metered), [&runner](Context& ctx, const Event& ev) {
+    return flow_function(runner, ctx, ev, "m1");
+  });
+  if (!st.ok()) return st;
+  FunctionOptions paced = options_for("paced", std::string(kPacedEvent));
+  paced.throttle = ThrottleLimit{.limit = kPacedLimit.limit,
+                                 .period = std::chrono::milliseconds(kPacedLimit.period_ms),
+                                 .burst = kPacedLimit.burst,
+                                 .key = std::string(kFlowKeyPath)};
+  st = engine.register_function(std::move(paced), [&runner](Context& ctx, const Event& ev) {
+    return flow_function(runner, ctx, ev, "p1");
+  });
   if (!st.ok()) return st;
   return engine.register_function(
       options_for("listener", std::string(kNotedEvent)),

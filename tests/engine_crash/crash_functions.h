@@ -1,9 +1,9 @@
 // The durable functions the crash test's child runs: "main" (the workload of workload.h, started
-// by "job" events) with its on_failure handler, "helper" (invoked by main) and "listener"
-// (started by the "noted" event main sends). Every step body journals its execution before it
-// returns or throws, and returns
-// {"v": value, "inc": incarnation, "n": exec}, so the parent can tell which execution produced a
-// durable result.
+// by "job" events) with its on_failure handler, "helper" (invoked by main), "listener" (started
+// by the "noted" event main sends), and the flow-controlled "metered" (a rate limit) and "paced"
+// (a throttle), started by the driver's bursts. Every step body journals its execution before it
+// returns or throws, and returns {"v": value, "inc": incarnation, "n": exec}, so the parent can
+// tell which execution produced a durable result.
 #pragma once
 
 #include <atomic>
@@ -35,7 +35,7 @@ class StepRunner {
   std::atomic<uint64_t> exec_{0};
 };
 
-// Registers the three functions; `runner` must outlive the engine.
+// Registers the functions; `runner` must outlive the engine.
 Status register_crash_functions(Engine& engine, StepRunner& runner);
 
 }  // namespace cairn::engine_crash

@@ -1,14 +1,17 @@
 // Crash test of the engine: engine_crash_child runs durable functions (workload.h: several steps
 // per run, flaky steps and retries, sleeps, waits that are approved or time out, invoke,
-// send_event, runs that fail as planned) and is interrupted again and again on the same
-// directory, each incarnation recovering what the last one left: mostly with SIGKILL; one round
-// in six with SIGTERM, a graceful stop (engine shutdown with runs in flight), half of those cut
-// short by a SIGKILL 0..30 ms into the shutdown. After the last interruption a final incarnation
-// runs until every run has finished and exits by itself. Then the log and the child's side
-// journal must show (crash_checks.h): every acknowledged event durable, every run finished
-// exactly once with the output recomputed from its input, and no step run again once its
-// completion was durable. After every 10th interruption the log may have a torn tail, nothing
-// worse (every start() in between checks that too).
+// send_event, runs that fail as planned; and bursts of events for a rate-limited function, whose
+// excess runs are skipped, and a throttled one, whose excess runs are delayed) and is interrupted
+// again and again on the same directory, each incarnation recovering what the last one left: mostly
+// with SIGKILL; one round in six with SIGTERM, a graceful stop (engine shutdown with runs in
+// flight), half of those cut short by a SIGKILL 0..30 ms into the shutdown. After the last
+// interruption a final incarnation runs until every run has finished and exits by itself. Then the
+// log and the child's side journal must show (crash_checks.h): every acknowledged event durable,
+// every run finished exactly once with the output recomputed from its input, no step run again once
+// its completion was durable, and flow control held across the kills: no run admitted twice or
+// acting before its RunAdmitted, no throttled run skipped or lost, and per key no window of a
+// limit's period with more admissions than the limit allows. After every 10th interruption the log
+// may have a torn tail, nothing worse (every start() in between checks that too).
 //
 // When to interrupt is measured in the child's progress, read from the journal it appends to
 // (from where this incarnation began), never in time since the spawn (which on a slow machine
@@ -19,13 +22,14 @@
 // state). A journal that does not grow for 60 s fails the test as a hang.
 //
 // The seed is printed; CAIRN_ENGINE_CRASH_SEED=<seed> replays the workload and the interruption
-// points (not the exact interleaving), CAIRN_ENGINE_CRASH_ROUNDS=<n> sets the number of
-// interrupted incarnations (default 100), CAIRN_ENGINE_CRASH_RUNS=<n> the runs of main (default
-// 2500: about 25 finish per round here, so most rounds interrupt runs in flight and the final
-// incarnation has a few hundred left; the default takes about 30 s on 2 cores),
-// CAIRN_ENGINE_CRASH_VERBOSE=1 prints a line per round (where it was interrupted, how it ended,
-// the step executions it journaled), CAIRN_KEEP_TEST_DIRS=1 keeps the directory (log, journal,
-// child output) for a look after a failure.
+// points (not the exact interleaving), CAIRN_ENGINE_CRASH_ROUNDS=<n> sets the number of interrupted
+// incarnations (default 100), CAIRN_ENGINE_CRASH_RUNS=<n> the runs of main (default 2500: about 25
+// finish per round here, so most rounds interrupt runs in flight and the final incarnation has a
+// few hundred left; the default takes about 30 s on 2 cores) and, with them, n/4 flow bursts (about
+// n flow runs, sent as the jobs go out), CAIRN_ENGINE_CRASH_VERBOSE=1 prints a line per round
+// (where it was interrupted, how it ended, the step executions it journaled),
+// CAIRN_KEEP_TEST_DIRS=1 keeps the directory (log, journal, child output) for a look after a
+// failure.
 #include <gtest/gtest.h>
 #include <signal.h>
 

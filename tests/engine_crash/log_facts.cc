@@ -32,6 +32,12 @@ class FactBuilder {
       case RecordType::EventAccepted:
         event(lsn, *flatbuffers::GetRoot<schema::EventAccepted>(p));
         break;
+      case RecordType::EventBatch:
+        // One send() of several events: they (and their runs) are in the log together or not.
+        if (const auto* events = flatbuffers::GetRoot<schema::EventBatch>(p)->events()) {
+          for (const schema::EventAccepted* e : *events) event(lsn, *e);
+        }
+        break;
       case RecordType::RunCreated:
         run_created(lsn, *flatbuffers::GetRoot<schema::RunCreated>(p));
         break;
@@ -102,6 +108,23 @@ class FactBuilder {
         const auto& s = *flatbuffers::GetRoot<schema::RunCancelled>(p);
         if (RunFacts* r = run_of(lsn, "RunCancelled", s.run_id())) {
           ++r->cancellations;
+          finished(*r, lsn);
+        }
+        break;
+      }
+      case RecordType::RunAdmitted: {
+        const auto& s = *flatbuffers::GetRoot<schema::RunAdmitted>(p);
+        // It comes before anything the run does, so after the run's end it is out of place.
+        if (RunFacts* r = run_of(lsn, "RunAdmitted", s.run_id(), /*step_record=*/true)) {
+          r->admissions.push_back({lsn, s.at_ms(), s.has_throttle(), s.has_rate_limit(),
+                                   str(s.throttle_key()), str(s.rate_limit_key())});
+        }
+        break;
+      }
+      case RecordType::RunSkipped: {
+        const auto& s = *flatbuffers::GetRoot<schema::RunSkipped>(p);
+        if (RunFacts* r = run_of(lsn, "RunSkipped", s.run_id())) {
+          r->skips.push_back({lsn, str(s.reason()), str(s.key()), s.at_us()});
           finished(*r, lsn);
         }
         break;

@@ -38,6 +38,25 @@ struct OpFact {
   uint8_t reason = 0;  // RunResumed: schema::ResumeReason
 };
 
+// RunAdmitted: flow control let the run start (the throttle's or rate limit's key it counted
+// under, and the time the engine decided at).
+struct AdmittedFact {
+  uint64_t lsn = 0;
+  int64_t at_ms = 0;
+  bool has_throttle = false;
+  bool has_rate_limit = false;
+  std::string throttle_key;
+  std::string rate_limit_key;
+};
+
+// RunSkipped: a rate limit refused the run; it ended without starting.
+struct SkippedFact {
+  uint64_t lsn = 0;
+  std::string reason;
+  std::string key;
+  int64_t at_us = 0;
+};
+
 struct RunFacts {
   uint64_t id = 0;
   std::string function_id;
@@ -56,11 +75,13 @@ struct RunFacts {
   std::vector<std::pair<uint64_t, std::string>> completions;  // (lsn, output)
   std::vector<std::pair<uint64_t, std::string>> failures;     // (lsn, error)
   uint32_t cancellations = 0;
-  uint64_t finished_lsn = 0;  // the first terminal record
+  std::vector<AdmittedFact> admissions;
+  std::vector<SkippedFact> skips;  // terminal, like a completion
+  uint64_t finished_lsn = 0;       // the first terminal record
 };
 
 struct EventFact {
-  uint64_t lsn = 0;
+  uint64_t lsn = 0;  // the events of one EventBatch share its LSN
   std::string id;
   std::string name;
   std::string data;

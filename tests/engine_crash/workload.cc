@@ -1,6 +1,10 @@
 // The workload specification (see workload.h).
 #include "engine_crash/workload.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+
 namespace cairn::engine_crash {
 namespace {
 
@@ -123,6 +127,71 @@ MainValues main_values(const RunPlan& p, bool approved) {
 
 nlohmann::json main_output(const RunPlan& p, bool approved) {
   return nlohmann::json{{"k", p.k}, {"v", main_values(p, approved).f}, {"approved", approved}};
+}
+
+uint64_t flow_bursts(uint64_t target_runs) {
+  return std::max<uint64_t>(1, target_runs / kJobsPerFlowBurst);
+}
+
+FlowBurst flow_burst(uint64_t seed, uint64_t g) {
+  const uint64_t h = mix(mix(seed, 0xf10f), g);
+  FlowBurst b;
+  b.g = g;
+  b.paced = mix(h, 1) % 2 == 0;
+  b.key = static_cast<uint32_t>(mix(h, 2) % kFlowKeys);
+  b.size = 1 + static_cast<uint32_t>(mix(h, 3) % (b.paced ? kPacedBurstMax : kMeteredBurstMax));
+  return b;
+}
+
+std::string flow_event_id(uint64_t g, uint32_t j) {
+  return "flow-" + std::to_string(g) + "-" + std::to_string(j);
+}
+
+std::optional<std::pair<uint64_t, uint32_t>> parse_flow_event_id(std::string_view id) {
+  constexpr std::string_view kPrefix = "flow-";
+  if (!id.starts_with(kPrefix)) return std::nullopt;
+  const std::string rest(id.substr(kPrefix.size()));
+  char* end = nullptr;
+  const uint64_t g = std::strtoull(rest.c_str(), &end, 10);
+  if (end == rest.c_str() || *end != '-') return std::nullopt;
+  const char* j_text = end + 1;
+  const uint64_t j = std::strtoull(j_text, &end, 10);
+  if (end == j_text || *end != '\0' || j > UINT32_MAX) return std::nullopt;
+  return std::pair{g, static_cast<uint32_t>(j)};
+}
+
+std::string_view flow_event_name(const FlowBurst& burst) {
+  return burst.paced ? kPacedEvent : kMeteredEvent;
+}
+std::string_view flow_function(const FlowBurst& burst) {
+  return burst.paced ? "paced" : "metered";
+}
+std::string_view flow_step(const FlowBurst& burst) {
+  return burst.paced ? "p1" : "m1";
+}
+
+std::string flow_event_data(uint64_t seed, const FlowBurst& burst, uint32_t j) {
+  nlohmann::json data{{"g", burst.g}, {"j", j}};
+  if (burst.key != 0) {
+    // The same key as a number or as a string, event by event: the engine must count both alike.
+    if (mix(mix(seed, burst.g), j) % 2 == 0) {
+      data["k"] = burst.key;
+    } else {
+      data["k"] = std::to_string(burst.key);
+    }
+  }
+  return data.dump();
+}
+
+std::string flow_key_text(const FlowBurst& burst) {
+  return burst.key == 0 ? std::string() : std::to_string(burst.key);
+}
+
+uint64_t flow_value(uint64_t g, uint32_t j) {
+  return mix(mix(g, 0xf1), j);
+}
+nlohmann::json flow_output(uint64_t g, uint32_t j) {
+  return nlohmann::json{{"g", g}, {"j", j}, {"v", flow_value(g, j)}};
 }
 
 }  // namespace cairn::engine_crash

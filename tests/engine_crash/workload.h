@@ -1,12 +1,15 @@
 // The crash test's workload as a specification: what run k of the "main" function does (its plan,
 // derived from the seed and k only), which step attempts fail, and the values every step and run
-// must produce. The child's functions follow it; the parent recomputes outputs from it.
+// must produce; and the bursts of events that start the flow-controlled functions. The child's
+// functions follow it; the parent recomputes outputs from it.
 #pragma once
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cairn::engine_crash {
@@ -83,5 +86,57 @@ MainValues main_values(const RunPlan& plan, bool approved);
 nlohmann::json main_output(const RunPlan& plan, bool approved);
 // The error a doomed run fails with starts with this.
 inline constexpr std::string_view kDoomedError = "doomed step g";
+
+// Flow control. Besides the jobs, the driver sends bursts of flow events: burst g (1..
+// flow_bursts) is one send() of `size` events "flow-<g>-<j>", all of one kind and one key. A
+// "metered" event starts a run of the rate-limited function "metered" (a refused run is skipped),
+// a "paced" event one of the throttled "paced" (a refused run is delayed). Both key on data.k.
+// The periods are a few restarts long on the child's real-time clock, so a window spans kills.
+inline constexpr std::string_view kMeteredEvent = "metered";
+inline constexpr std::string_view kPacedEvent = "paced";
+struct FlowLimit {
+  uint32_t limit;
+  uint32_t period_ms;
+  uint32_t burst;
+  // At most this many admissions in any half-open window [t, t + period) (docs/flow-control.md):
+  // exactly `limit` for a sliding rate limit, limit + burst - 1 for a throttle.
+  uint32_t window_max;
+};
+// burst = limit: three at once after a quiet spell, then one per period.
+inline constexpr FlowLimit kMeteredLimit{.limit = 3, .period_ms = 200, .burst = 3, .window_max = 3};
+inline constexpr FlowLimit kPacedLimit{.limit = 5, .period_ms = 100, .burst = 2, .window_max = 6};
+inline constexpr std::string_view kFlowKeyPath = "data.k";
+// Keys 0..kFlowKeys-1. Key 0's events have no "k" field: they count under the key "" (a missing
+// field never bypasses a limit); the others carry k as a number or as a string, which are the
+// same key.
+inline constexpr uint32_t kFlowKeys = 4;
+// Events per burst: up to 5 metered (3 pass a fresh key, the rest are skipped) and up to 8 paced
+// (a backlog of up to 120 ms that a kill often interrupts).
+inline constexpr uint32_t kMeteredBurstMax = 5;
+inline constexpr uint32_t kPacedBurstMax = 8;
+
+// One burst per kJobsPerFlowBurst jobs: the driver sends them as the jobs go out.
+inline constexpr uint64_t kJobsPerFlowBurst = 4;
+uint64_t flow_bursts(uint64_t target_runs);
+struct FlowBurst {
+  uint64_t g = 0;
+  bool paced = false;  // else metered
+  uint32_t key = 0;    // 0..kFlowKeys-1
+  uint32_t size = 0;
+};
+FlowBurst flow_burst(uint64_t seed, uint64_t g);
+std::string flow_event_id(uint64_t g, uint32_t j);
+// (g, j) of "flow-<g>-<j>"; nullopt for any other id.
+std::optional<std::pair<uint64_t, uint32_t>> parse_flow_event_id(std::string_view id);
+std::string_view flow_event_name(const FlowBurst& burst);
+std::string_view flow_function(const FlowBurst& burst);
+// {"g": g, "j": j, "k": <the key, as a number or a string; absent for key 0>}
+std::string flow_event_data(uint64_t seed, const FlowBurst& burst, uint32_t j);
+// The key the engine must record for the burst's runs: "" for key 0, else its decimal form.
+std::string flow_key_text(const FlowBurst& burst);
+// The one step of a flow run ("m1" for metered, "p1" for paced) and its output.
+std::string_view flow_step(const FlowBurst& burst);
+uint64_t flow_value(uint64_t g, uint32_t j);
+nlohmann::json flow_output(uint64_t g, uint32_t j);
 
 }  // namespace cairn::engine_crash

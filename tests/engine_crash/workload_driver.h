@@ -1,9 +1,10 @@
 // WorkloadDriver: one incarnation of the crash workload. It starts an engine (recovering whatever
 // the previous incarnation left), keeps about a dozen runs of "main" going by sending "job"
 // events start-1 .. start-TARGET_RUNS (ids the engine deduplicates, so an event whose
-// acknowledgement was lost is not run twice), approves waiting runs whose plan says so, and
-// returns once every run has finished, once it is asked to stop, or once the engine fails. Every
-// acknowledged send and every step execution goes to the side journal (journal.h).
+// acknowledgement was lost is not run twice), sends the flow bursts (workload.h) in step with the
+// jobs, approves waiting runs whose plan says so, and returns once every run has finished, once
+// it is asked to stop, or once the engine fails. Every acknowledged send and every step execution
+// goes to the side journal (journal.h).
 //
 // Two users: engine_crash_child (a process the crash test kills with SIGKILL or stops with
 // SIGTERM) and the engine's power-cut rounds (in process, on a SimDisk whose power fails).
@@ -59,6 +60,11 @@ class WorkloadDriver {
   std::optional<DriverResult> start_engine();
   std::optional<DriverResult> resend_acknowledged();
   Status start_run(uint64_t k);
+  // Sends the bursts due once jobs 1..k-1 have gone out (all of them once k is past the last).
+  Status send_flow_bursts(uint64_t k);
+  // Unfinished runs but those of the flow-controlled functions: a throttled backlog must not hold
+  // back the jobs (the test's pace is the jobs').
+  uint64_t runs_active_but_flow() const;
   Status approve_waiting_runs();
   bool all_finished() const;
   void print_unfinished(uint64_t next_k) const;
@@ -67,7 +73,9 @@ class WorkloadDriver {
   JournalWriter& journal_;
   StepRunner runner_;
   std::unique_ptr<Engine> engine_;
-  std::set<uint64_t> acknowledged_;               // k of start events acknowledged before
+  std::set<uint64_t> acknowledged_;          // k of start events acknowledged before
+  std::set<std::string> flow_acknowledged_;  // ids of flow events acknowledged before
+  uint64_t next_burst_ = 1;
   std::unordered_map<RunId, uint64_t> k_of_run_;  // main runs whose k this incarnation knows
   std::unordered_map<RunId, std::chrono::steady_clock::time_point> approval_sent_at_;
   uint64_t approvals_ = 0;
