@@ -686,7 +686,9 @@ void Projection::request_cancel(RunRecord& run, std::string reason) {
   f.cancel_reason = bounded_text(reason, options_.error_bytes_max);
   f.cancel_requested.store(true, std::memory_order_release);
   if (!live_) return;  // finish_replay wakes it
-  effects_.leave_gate(run);
+  // Out of its concurrency queue; a slot it holds it keeps until it has stopped (the step it is
+  // in may still be running), so the limit holds.
+  if (!run.holds_slot) effects_.leave_gate(run);
   leave_admission_line(run);
   effects_.wake(run);
 }

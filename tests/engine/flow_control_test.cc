@@ -730,3 +730,39 @@ TEST_F(FlowTest, BadSingletonAndIdempotencyOptionsAreRefused) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+TEST_F(FlowTest, ACancelledRunKeepsItsSlotUntilItsStepEnds) {
+  std::atomic<bool> release{false};
+  std::atomic<int> running{0}, most{0};
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "one",
+                                     .triggers = {on_event("go")},
+                                     .concurrency = {{.limit = 1}},
+                                     .cancel_on = {{.event = "stop", .match = "data.k"}}},
+                                    [&](Context& ctx, const Event&) -> Task<void> {
+                                      auto body = [&] {
+                                        most = std::max(most.load(), ++running);
+                                        while (!release.load()) std::this_thread::sleep_for(1ms);
+                                        --running;
+                                      };
+                                      co_await ctx.run("work", body);
+                                    })
+                    .ok());
+  });
+  const RunId a = send_one(keyed("go", "a"));
+  ASSERT_TRUE(eventually([&] { return running.load() == 1; }));
+  const RunId b = send_one(keyed("go", "b"));
+  ASSERT_TRUE(engine_->send(keyed("stop", "a")).ok());
+  std::this_thread::sleep_for(30ms);
+  EXPECT_EQ(status_of(b), RunStatus::kQueued) << "b started while a's step still ran";
+  release = true;
+  EXPECT_EQ(wait(a).status, RunStatus::kCancelled);
+  EXPECT_EQ(wait(b).status, RunStatus::kCompleted);
+  EXPECT_EQ(most.load(), 1);
+}
+
+}  // namespace
+}  // namespace cairn
