@@ -184,12 +184,13 @@ Result<Lsn> Log::append(RecordType type, std::span<const std::byte> payload,
   }
   if (m.writer->failed()) return m.writer->failure();
   const uint32_t len = static_cast<uint32_t>(payload.size());
-  const Lsn pos = m.ring->reserve(format::frame_size(len));
+  const uint32_t size = format::frame_size(len);
+  const Lsn pos = m.ring->reserve(size);
   m.ring->write_u64(pos + format::kChecksumOffset, reinterpret_cast<uint64_t>(done));
   m.ring->write_u64(pos + format::kLsnOffset, pos);
   if (len > 0) m.ring->write(pos + format::kFrameHeaderSize, payload.data(), len);
   m.ring->publish(pos, format::tag_word(len, type, 0));
-  m.writer->notify_published();
+  m.writer->notify_published(pos + size);
   return pos;
 }
 

@@ -4,10 +4,12 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "frame_format.h"
 #include "futex.h"
 #include "log_directory.h"
+#include "registered_buffers.h"
 
 namespace cairn::log {
 
@@ -52,10 +54,19 @@ LogWriter::LogWriter(WriterConfig config, StagingRing& ring, std::unique_ptr<IoQ
       durable_lsn_(cfg_.start_lsn) {
   CAIRN_CHECK(seg_.write_offset % kBlockSize == 0);
   CAIRN_CHECK(cfg_.options.batch_bytes_max % kBlockSize == 0);
-  batches_.resize(cfg_.options.writes_in_flight_max);
+  // One buffer more than writes may be in flight: the next batch can go out while a finished one
+  // is still being acknowledged. Not with the synchronous queue, which writes inside submit(): a
+  // batch sent out first would only hold the acknowledgement back.
+  overlap_acks_ = std::string_view(io_->name()) != "sync";
+  batches_.resize(cfg_.options.writes_in_flight_max + (overlap_acks_ ? 1 : 0));
   for (Batch& b : batches_) {
     b.buf = static_cast<std::byte*>(std::aligned_alloc(kBlockSize, cfg_.options.batch_bytes_max));
     CAIRN_CHECK_MSG(b.buf != nullptr, "out of memory for batch buffers");
+  }
+  if (auto* registry = dynamic_cast<BufferRegistry*>(io_.get())) {
+    std::vector<iovec> buffers;
+    for (Batch& b : batches_) buffers.push_back(iovec{b.buf, cfg_.options.batch_bytes_max});
+    (void)registry->register_buffers(buffers);  // refused: each write pins its pages instead
   }
 }
 
@@ -128,8 +139,21 @@ size_t LogWriter::in_flight() const {
   return n;
 }
 
+size_t LogWriter::writes_at_risk() const {
+  size_t n = 0;
+  bool counting = false;
+  for (size_t k = 0; k < batches_.size(); ++k) {
+    const Batch& b = batches_[(head_ + k) % batches_.size()];
+    if (!b.in_flight && !b.done) break;  // the first free buffer: nothing submitted after it
+    counting = counting || b.in_flight;
+    n += counting ? 1 : 0;
+  }
+  return n;
+}
+
 bool LogWriter::can_gather() const {
-  return !rotation_pending_ && !batches_[next_].in_flight && !batches_[next_].done;
+  return !rotation_pending_ && !write_failed_ && !batches_[next_].in_flight &&
+         !batches_[next_].done && writes_at_risk() < cfg_.options.writes_in_flight_max;
 }
 
 bool LogWriter::should_gather() const {
@@ -156,6 +180,16 @@ bool LogWriter::poll_for_completion() {
   }
 }
 
+bool LogWriter::gather_and_submit() {
+  if (!gather(batches_[next_])) return false;
+  if (Status st = submit(batches_[next_]); !st.ok()) {
+    fail(st);
+    return true;
+  }
+  next_ = (next_ + 1) % batches_.size();
+  return true;
+}
+
 void LogWriter::run() {
   for (;;) {
     if (failed()) {
@@ -166,6 +200,10 @@ void LogWriter::run() {
     if (!st.ok()) {
       fail(st);
       continue;
+    }
+    // The disk would idle while a finished batch is acknowledged: the next one goes out first.
+    if (overlap_acks_ && batches_[head_].done && in_flight() == 0 && should_gather()) {
+      (void)gather_and_submit();
     }
     complete_in_order();
     if (failed()) continue;
@@ -182,15 +220,7 @@ void LogWriter::run() {
       no_space_.store(false, std::memory_order_release);
     }
     if (should_gather()) {
-      if (gather(batches_[next_])) {
-        st = submit(batches_[next_]);
-        if (!st.ok()) {
-          fail(st);
-          continue;
-        }
-        next_ = (next_ + 1) % batches_.size();
-        continue;
-      }
+      if (gather_and_submit()) continue;
       if (rotation_pending_) continue;  // the next frame needs a new segment
     }
     const bool nothing_pending = ring_.published_tag(consumed_) == 0;
@@ -203,11 +233,15 @@ void LogWriter::run() {
     if (in_flight() > 0 && last_batch_records_ <= kPollBatchRecordsMax && poll_for_completion()) {
       continue;
     }
-    // Sleep until an I/O completes or, when another batch could go out, a frame is published.
-    if (should_gather()) {
-      idle_.store(true, std::memory_order_relaxed);
+    // Sleep until an I/O completes or, when another batch could go out, enough is published for
+    // it: any frame with no write in flight, kSecondWriteMinBytes beside one (without that wake,
+    // the second write would only ever start by chance, and the disk would idle between writes).
+    if (can_gather()) {
+      const bool first = in_flight() == 0 || stop_requested_.load(std::memory_order_relaxed);
+      wake_at_.store(consumed_ + (first ? 1 : kSecondWriteMinBytes), std::memory_order_relaxed);
+      idle_.store(true, std::memory_order_release);
       std::atomic_thread_fence(std::memory_order_seq_cst);
-      if (ring_.published_tag(consumed_) != 0 || stop_requested_.load()) {
+      if ((should_gather() && ring_.published_tag(consumed_) != 0) || stop_requested_.load()) {
         idle_.store(false, std::memory_order_relaxed);
         continue;
       }
@@ -244,7 +278,10 @@ bool LogWriter::gather(Batch& b) {
   Lsn pos = consumed_;
   b.views.clear();
   b.completions.clear();
-  for (;;) {
+  // Only what was reserved when the gather began: following appenders that keep publishing would
+  // hold this batch back, and the disk idle, for as long as they do.
+  const Lsn until = ring_.reserved_end();
+  while (pos < until) {
     const uint64_t tag = ring_.published_tag(pos);
     if (tag == 0) break;
     const uint32_t payload_len = static_cast<uint32_t>(tag);
@@ -276,6 +313,9 @@ bool LogWriter::gather(Batch& b) {
     pos += size;
   }
   if (pos == consumed_) return false;  // nothing published (the header waits for a record)
+  // Completions and the listener read the frames in the batch: zero their ring space now, while
+  // it is in this core's cache, rather than at release.
+  ring_.clear(pos);
   const uint32_t padded = static_cast<uint32_t>(format::round_up(len, kBlockSize));
   const uint32_t with_marker =
       marker && start + padded + kBlockSize <= segment_bytes ? padded + kBlockSize : padded;
@@ -330,6 +370,7 @@ Status LogWriter::on_io_done(Batch& b, int64_t result) {
   if (result < 0) {
     b.done = true;
     b.error = result;
+    write_failed_ = true;
     return Status();
   }
   const uint32_t n = static_cast<uint32_t>(result);
@@ -340,6 +381,7 @@ Status LogWriter::on_io_done(Batch& b, int64_t result) {
     if (n == 0 || (cfg_.direct_io && n % kBlockSize != 0)) {
       b.done = true;
       b.error = -EIO;
+      write_failed_ = true;
       return Status();
     }
     b.written += n;
@@ -381,7 +423,14 @@ void LogWriter::acknowledge(Batch& b) {
   }
   durable_lsn_.store(b.end, std::memory_order_seq_cst);
   const Status ok;
-  for (auto& [lsn, c] : b.completions) c->on_durable(lsn, ok);
+  for (size_t i = 0; i < b.completions.size(); ++i) {
+    // Thousands of completions take long enough (the appenders they wake take the CPU too) for
+    // the disk to run dry: between them, the next batch goes out as soon as it is worth a write.
+    if (overlap_acks_ && i % kAckStride == kAckStride - 1 && should_gather()) {
+      (void)gather_and_submit();
+    }
+    b.completions[i].second->on_durable(b.completions[i].first, ok);
+  }
   durable_seq_.fetch_add(1, std::memory_order_seq_cst);
   if (durable_waiters_.load(std::memory_order_seq_cst) > 0) futex_wake_all(&durable_seq_);
 }
@@ -492,7 +541,8 @@ void LogWriter::drain_after_failure() {
       return;
     }
     if (!progressed) {
-      idle_.store(true, std::memory_order_relaxed);
+      wake_at_.store(0, std::memory_order_relaxed);  // any frame
+      idle_.store(true, std::memory_order_release);
       std::atomic_thread_fence(std::memory_order_seq_cst);
       if (ring_.published_tag(consumed_) == 0 && !stop_requested_.load()) {
         (void)reap(/*block=*/true);  // the log failed already: only wakes on what still ends

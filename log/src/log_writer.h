@@ -2,7 +2,9 @@
 // block-aligned batch, writes the batch (O_DIRECT|O_DSYNC, or write + fdatasync) through the
 // IoQueue while the next batch accumulates, and once a batch is durable — and every batch before
 // it — advances the durable LSN, tells the listener and the appenders' completions, and releases
-// the ring space. It rotates segments, and stops for good at the first I/O error.
+// the ring space. It keeps the disk busy: the next batch goes out before (and while) a finished
+// one is acknowledged, into a spare buffer. It rotates segments, and stops for good at the first
+// I/O error.
 #pragma once
 
 #include <atomic>
@@ -66,10 +68,15 @@ class LogWriter {
   // Writes everything published, waits for it to be durable, and joins the thread.
   void stop();
 
-  // Appenders call this after publishing a frame: wakes the writer if it is asleep.
-  void notify_published() {
+  // Appenders call this after publishing the frame that ends at `end`: wakes the writer if it
+  // sleeps until frames up to wake_at_ are published.
+  void notify_published(Lsn end) {
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (idle_.load(std::memory_order_relaxed) && idle_.exchange(false)) io_->wake();
+    if (!idle_.load(std::memory_order_acquire)) return;
+    // Also when this frame ends before the mark but others reach it: they may all have been
+    // published before the writer went to sleep, waiting for this one.
+    const Lsn mark = wake_at_.load(std::memory_order_relaxed);
+    if ((end >= mark || ring_.reserved_end() >= mark) && idle_.exchange(false)) io_->wake();
   }
 
   Lsn durable_lsn() const { return durable_lsn_.load(std::memory_order_acquire); }
@@ -104,6 +111,8 @@ class LogWriter {
 
   void run();
   bool gather(Batch& b);
+  // Gathers into the next batch and submits it; false when nothing was published.
+  bool gather_and_submit();
   Status submit(Batch& b);
   Status reap(bool block);
   Status on_io_done(Batch& b, int64_t result);
@@ -116,6 +125,10 @@ class LogWriter {
   void wait_for_space(const Status& why);
   void reset(Batch& b);
   size_t in_flight() const;
+  // Batches from the oldest one still in flight to the newest one submitted. A power cut can tear
+  // the first and keep all the others (writes complete in any order), and recovery cuts a torn
+  // tail of at most writes_in_flight_max batches: this, not in_flight(), is what stays below it.
+  size_t writes_at_risk() const;
   bool can_gather() const;
   bool should_gather() const;
   // Watches the completion queue for up to kPollTime; true when something happened.
@@ -123,6 +136,9 @@ class LogWriter {
 
   // A second concurrent write needs at least this much waiting to be worth its sync.
   static constexpr uint64_t kSecondWriteMinBytes = 64 << 10;
+  // While acknowledging a batch, every this many completions the writer sees whether the next
+  // batch can go out.
+  static constexpr size_t kAckStride = 64;
   // Polling instead of sleeping is for light load: batches this small, for this long.
   static constexpr uint32_t kPollBatchRecordsMax = 4;
   static constexpr std::chrono::microseconds kPollTime{250};
@@ -139,12 +155,16 @@ class LogWriter {
   uint32_t last_batch_records_ = 0;
   uint64_t completions_ = 0;  // I/O completions handled
   bool rotation_pending_ = false;
+  bool overlap_acks_ = true;  // batches go out before and while others are acknowledged
+  // A write failed: the writer is about to stop, and nothing may be written after it.
+  bool write_failed_ = false;
   Lsn consumed_;  // next frame to gather
   std::vector<Batch> batches_;
   size_t head_ = 0;  // oldest batch in flight (batches are used round-robin)
   size_t next_ = 0;  // batch to fill next
 
   std::atomic<bool> idle_{false};
+  std::atomic<Lsn> wake_at_{0};  // while idle_: a frame ending here is worth waking the writer
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> failed_{false};
   std::atomic<bool> no_space_{false};

@@ -13,7 +13,8 @@ namespace cairn::log {
 StagingRing::StagingRing(uint64_t capacity, Lsn start)
     : mask_(std::bit_ceil(std::max<uint64_t>(capacity, format::kBlockSize)) - 1),
       reserve_pos_(start),
-      released_(start) {
+      released_(start),
+      cleared_(start) {
   CAIRN_CHECK(start % format::kFrameAlign == 0);
   // Published-ness is read from the tag word, so unreserved space must read as zero: anonymous
   // pages are, without a memset that would touch (and fault in) all of them before the first
@@ -87,14 +88,27 @@ void StagingRing::read(Lsn pos, void* dst, size_t len) const {
   if (first < len) std::memcpy(static_cast<std::byte*>(dst) + first, data_, len - first);
 }
 
-void StagingRing::release(Lsn up_to) {
-  const Lsn from = released_.load(std::memory_order_relaxed);
-  CAIRN_CHECK(up_to >= from && up_to - from <= capacity());
-  const uint64_t len = up_to - from;
+void StagingRing::zero(Lsn from, Lsn to) {
+  const uint64_t len = to - from;
   const uint64_t off = from & mask_;
   const uint64_t first = std::min<uint64_t>(len, capacity() - off);
   std::memset(data_ + off, 0, first);
   if (first < len) std::memset(data_, 0, len - first);
+}
+
+void StagingRing::clear(Lsn up_to) {
+  CAIRN_CHECK(up_to >= cleared_ && up_to - released_.load(std::memory_order_relaxed) <= capacity());
+  zero(cleared_, up_to);
+  cleared_ = up_to;
+}
+
+void StagingRing::release(Lsn up_to) {
+  const Lsn from = released_.load(std::memory_order_relaxed);
+  CAIRN_CHECK(up_to >= from && up_to - from <= capacity());
+  if (up_to > cleared_) {
+    zero(cleared_, up_to);
+    cleared_ = up_to;
+  }
   released_.store(up_to, std::memory_order_seq_cst);
   release_seq_.fetch_add(1, std::memory_order_seq_cst);
   if (space_waiters_.load(std::memory_order_seq_cst) > 0) futex_wake_all(&release_seq_);

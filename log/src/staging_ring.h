@@ -44,7 +44,10 @@ class StagingRing {
   uint64_t published_tag(Lsn pos) const;
   uint64_t read_u64(Lsn pos) const;
   void read(Lsn pos, void* dst, size_t len) const;
-  // Zeroes [released, up_to) and hands the space back to appenders.
+  // Zeroes [cleared, up_to) early: the writer calls it once it copied those frames out, while
+  // they are still in its cache, so that release() has nothing left to zero.
+  void clear(Lsn up_to);
+  // Zeroes what clear() did not of [released, up_to) and hands the space back to appenders.
   void release(Lsn up_to);
   Lsn reserved_end() const { return reserve_pos_.load(std::memory_order_acquire); }
   Lsn released() const { return released_.load(std::memory_order_relaxed); }
@@ -52,6 +55,7 @@ class StagingRing {
  private:
   std::byte* at(Lsn pos) const { return data_ + (pos & mask_); }
   void wait_for_space(Lsn end);
+  void zero(Lsn from, Lsn to);
 
   uint64_t mask_;
   std::byte* data_;
@@ -59,6 +63,8 @@ class StagingRing {
   alignas(64) std::atomic<Lsn> released_;
   std::atomic<uint32_t> release_seq_{0};
   std::atomic<uint32_t> space_waiters_{0};
+  // The writer's alone (off the line appenders read): [released_, cleared_) is zero already.
+  alignas(64) Lsn cleared_;
 };
 
 }  // namespace cairn::log

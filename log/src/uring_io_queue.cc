@@ -5,17 +5,19 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <vector>
 
 #include "cairn/log/check.h"
 #include "cairn/log/io.h"
+#include "registered_buffers.h"
 
 namespace cairn::log {
 namespace {
 
 constexpr uint64_t kWakeUserData = ~uint64_t{0};
 
-class UringIoQueue final : public IoQueue {
+class UringIoQueue final : public IoQueue, public BufferRegistry {
  public:
   static std::unique_ptr<IoQueue> create(uint32_t depth) {
     auto q = std::unique_ptr<UringIoQueue>(new UringIoQueue(depth));
@@ -39,7 +41,11 @@ class UringIoQueue final : public IoQueue {
         continue;
       }
       io_uring_sqe* w = get_sqe();
-      io_uring_prep_write(w, r.fd, r.buf, r.len, r.offset);
+      if (const int index = registered_index(r.buf, r.len); index >= 0) {
+        io_uring_prep_write_fixed(w, r.fd, r.buf, r.len, r.offset, index);
+      } else {
+        io_uring_prep_write(w, r.fd, r.buf, r.len, r.offset);
+      }
       io_uring_sqe_set_data64(w, user_data(slot, /*second=*/false));
       if (r.op == IoOp::kWriteThenSync) {
         // Take both SQEs before linking so the chain is never split across submissions.
@@ -91,6 +97,16 @@ class UringIoQueue final : public IoQueue {
 
   const char* name() const override { return "io_uring"; }
 
+  bool register_buffers(std::span<const iovec> buffers) override {
+    CAIRN_CHECK(registered_.empty());
+    if (io_uring_register_buffers(&ring_, buffers.data(), static_cast<unsigned>(buffers.size())) !=
+        0) {
+      return false;
+    }
+    registered_.assign(buffers.begin(), buffers.end());
+    return true;
+  }
+
  private:
   struct Op {
     uint64_t tag = 0;
@@ -132,6 +148,16 @@ class UringIoQueue final : public IoQueue {
     return sqe;
   }
 
+  // The registered buffer that holds [buf, buf + len), or -1.
+  int registered_index(const void* buf, uint32_t len) const {
+    const auto* p = static_cast<const std::byte*>(buf);
+    for (size_t i = 0; i < registered_.size(); ++i) {
+      const auto* base = static_cast<const std::byte*>(registered_[i].iov_base);
+      if (p >= base && p + len <= base + registered_[i].iov_len) return static_cast<int>(i);
+    }
+    return -1;
+  }
+
   static uint64_t user_data(uint32_t slot, bool second) { return uint64_t{slot} * 2 + second; }
 
   uint32_t take_slot() {
@@ -169,6 +195,7 @@ class UringIoQueue final : public IoQueue {
   uint64_t wake_buf_ = 0;
   std::vector<Op> ops_;
   std::vector<uint32_t> free_slots_;
+  std::vector<iovec> registered_;
 };
 
 }  // namespace
