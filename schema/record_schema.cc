@@ -43,10 +43,11 @@ const TypeInfo* type_info(uint16_t type) {
       {"EventBatch", verify_as<EventBatch>, EventBatchTypeTable},
       {"RunAdmitted", verify_as<RunAdmitted>, RunAdmittedTypeTable},
       {"RunSkipped", verify_as<RunSkipped>, RunSkippedTypeTable},
+      {"CronCursor", verify_as<CronCursor>, CronCursorTypeTable},
   };
   static const TypeInfo kBlob = {"Blob", verify_as<Blob>, BlobTypeTable};
   constexpr size_t kEngineCount = sizeof(kEngineTypes) / sizeof(kEngineTypes[0]);
-  static_assert(kEngineCount == static_cast<size_t>(RecordType::RunSkipped) + 1,
+  static_assert(kEngineCount == static_cast<size_t>(RecordType::CronCursor) + 1,
                 "every engine record type needs an entry");
   if (type == kBlobType) return &kBlob;
   if (type == 0 || type >= kEngineCount) return nullptr;

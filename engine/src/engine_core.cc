@@ -666,7 +666,7 @@ void EngineCore::leave_gate(RunRecord& r) {
 
 void EngineCore::fire_timers(const std::vector<TimerEntry>& due) {
   for (const TimerEntry& t : due) {
-    const StepRefArgs ref{t.run, t.position, {}};
+    const StepRefArgs ref{t.run & ~kTimeoutTimerBit, t.position, {}};
     const Status st = append(
         schema::RecordType::RunResumed,
         build_run_resumed(ref, static_cast<schema::ResumeReason>(t.reason), clock_->now_us()));

@@ -313,7 +313,8 @@ bool Executor::act_on_flow(RunState& run) {
     case RunFlow::Admission::kToRecord: {
       const FunctionFlow* flow = run.fn->flow.get();
       const AdmittedArgs keys{flow->throttle.has_value(), f.throttle_key,
-                              flow->rate_limit.has_value(), f.rate_limit_key};
+                              flow->rate_limit.has_value(), f.rate_limit_key,
+                              core_.clock().now_ms()};
       if (!append(schema::RecordType::RunAdmitted, build_run_admitted(run.id, f.decided_ms, keys))
                .ok()) {
         return false;

@@ -2,6 +2,7 @@
 #include "function_flow.h"
 
 #include <charconv>
+#include <tuple>
 
 #include "flow/keyed_limiter.h"
 #include "json_field.h"
@@ -12,6 +13,7 @@ namespace {
 constexpr uint32_t kConcurrencyMax = 100'000;
 constexpr size_t kCancelOnMax = 8;
 constexpr int32_t kPriorityAbsMax = 600;
+constexpr int64_t kPeriodMaxMs = int64_t{366} * 24 * 3600 * 1000;
 
 Status bad(const FunctionOptions& o, const std::string& what) {
   return Status(StatusCode::kInvalidArgument, "function " + o.id + ": " + what);
@@ -34,7 +36,8 @@ std::string period_text(uint32_t limit, std::chrono::milliseconds period) {
 
 Result<std::unique_ptr<FunctionFlow>> FunctionFlow::compile(const FunctionOptions& o) {
   if (o.concurrency.empty() && !o.throttle && !o.rate_limit && o.priority.empty() &&
-      o.cancel_on.empty() && !o.singleton && o.idempotency.empty()) {
+      o.cancel_on.empty() && !o.singleton && o.idempotency.empty() &&
+      o.timeouts.start.count() == 0 && o.timeouts.finish.count() == 0) {
     return std::unique_ptr<FunctionFlow>();
   }
   auto f = std::make_unique<FunctionFlow>();
@@ -82,14 +85,23 @@ Result<std::unique_ptr<FunctionFlow>> FunctionFlow::compile(const FunctionOption
     CAIRN_ASSIGN_OR_RETURN(f->singleton_key, compile_key(o, o.singleton->key, "singleton key"));
   }
   if (!o.idempotency.empty()) {
-    constexpr int64_t kWindowMaxMs = int64_t{366} * 24 * 3600 * 1000;
     const int64_t w = o.idempotency_window.count();
-    if (w < 1000 || w > kWindowMaxMs) {
+    if (w < 1000 || w > kPeriodMaxMs) {
       return bad(o, "idempotency_window " + std::to_string(w) + " ms is out of range 1000-" +
-                        std::to_string(kWindowMaxMs));
+                        std::to_string(kPeriodMaxMs));
     }
     f->idempotency_window_ms = w;
     CAIRN_ASSIGN_OR_RETURN(f->idempotency, compile_key(o, o.idempotency, "idempotency"));
+  }
+  for (auto [name, value, out] :
+       {std::tuple{"timeouts.start", o.timeouts.start.count(), &f->start_timeout_ms},
+        std::tuple{"timeouts.finish", o.timeouts.finish.count(), &f->finish_timeout_ms}}) {
+    if (value < 0 || value > kPeriodMaxMs) {
+      return bad(o, std::string(name) + " " + std::to_string(value) +
+                        " ms is out of range 1-" + std::to_string(kPeriodMaxMs) +
+                        " (0: none)");
+    }
+    *out = value;
   }
   if (o.cancel_on.size() > kCancelOnMax) {
     return bad(o, std::to_string(o.cancel_on.size()) + " cancel_on entries (at most " +

@@ -1,5 +1,6 @@
 // FunctionFlow: a function's flow-control options (FunctionOptions::concurrency, throttle,
-// rate_limit, priority, cancel_on) checked and compiled once, at registration: key expressions
+// rate_limit, priority, cancel_on,
+// singleton, idempotency, timeouts) checked and compiled once, at registration: key expressions
 // parsed, limiters built, every bad value refused with a message naming the option. Per run it
 // gives the keys and priority the run's event yields (RunFlow). Immutable after registration.
 #pragma once
@@ -42,10 +43,15 @@ struct FunctionFlow {
     std::string path;  // "data.order_id" (json_field's form)
   };
   std::vector<CancelMatch> cancel_on;
+  // Timeouts (0: none). Either one makes every run record when it started (RunAdmitted).
+  int64_t start_timeout_ms = 0;
+  int64_t finish_timeout_ms = 0;
 
   bool limits_concurrency() const { return running_max != 0 || key_running_max != 0; }
+  bool has_timeouts() const { return start_timeout_ms != 0 || finish_timeout_ms != 0; }
   bool limits_admission() const {
-    return throttle.has_value() || rate_limit.has_value() || singleton || idempotency.has_value();
+    return throttle.has_value() || rate_limit.has_value() || singleton || idempotency.has_value() ||
+           has_timeouts();
   }
 
   // nullptr when the options use no flow control; kInvalidArgument naming the function and the

@@ -8,6 +8,7 @@
 #include "engine_limits.h"
 #include "flatbuffer_views.h"
 #include "run_page.h"
+#include "timer_wheel.h"
 
 namespace cairn::detail {
 namespace {
@@ -206,6 +207,7 @@ RunRecord* Projection::create_run(
   active_.fetch_add(1, std::memory_order_relaxed);
   counters_.runs_created.fetch_add(1, std::memory_order_relaxed);
   if (live_ && fn != nullptr) {
+    arm_timeout(*r);
     if (r->flow != nullptr && r->flow->admission == RunFlow::Admission::kUndecided) {
       decide_admission(*r);
     } else {
@@ -254,6 +256,9 @@ void Projection::finish_run(RunRecord& run, RunStatus status, std::string output
   run.finished.store(true, std::memory_order_release);
   if (live_) {
     effects_.cancel_timer(run.id);
+    if (run.fn != nullptr && run.fn->flow != nullptr && run.fn->flow->has_timeouts()) {
+      effects_.cancel_timer(timeout_timer_key(run.id));
+    }
     effects_.release_finished(run);
   } else {
     std::unique_ptr<RunRecord> owned(&run);
@@ -434,6 +439,11 @@ void Projection::on_run_resumed(const schema::RunResumed& r) {
   if (ref == nullptr) return;
   RunRecord* run = find(ref->run_id());
   if (run == nullptr) return;
+  if (r.reason() == schema::ResumeReason::StartTimedOut ||
+      r.reason() == schema::ResumeReason::FinishTimedOut) {
+    on_timeout(*run, r.reason());
+    return;
+  }
   if (r.reason() == schema::ResumeReason::ThrottleDue) {
     // Decided again now; replay leaves that to finish_replay.
     if (live_ && run->flow != nullptr && run->flow->admission == RunFlow::Admission::kDelayed &&
@@ -463,6 +473,8 @@ void Projection::on_run_resumed(const schema::RunResumed& r) {
       }
       break;
     case schema::ResumeReason::ThrottleDue:
+    case schema::ResumeReason::StartTimedOut:
+    case schema::ResumeReason::FinishTimedOut:
       break;  // handled above
     case schema::ResumeReason::RetryDue:
       if (kind == OpKind::kStep && state == OpState::kRetryWait) {
@@ -586,6 +598,7 @@ uint64_t Projection::finish_replay(uint64_t* unknown) {
       continue;
     }
     arm_timer_for(*run);
+    arm_timeout(*run);
     if (run->flow != nullptr && run->flow->admission == RunFlow::Admission::kUndecided) {
       // One that recorded operations started before its function had these limits.
       if (run->positions.load(std::memory_order_relaxed) == 0) {
@@ -743,6 +756,10 @@ void Projection::leave_admission_line(RunRecord& run) {
 void Projection::on_run_admitted(const schema::RunAdmitted& a) {
   RunRecord* run = find(a.run_id());
   if (run == nullptr) return;
+  if (run->flow != nullptr && a.started_ms() != 0) {
+    run->flow->started_ms = a.started_ms();
+    if (live_) arm_timeout(*run);  // the start timeout is over; the finish timeout begins
+  }
   // Live, the decision counted it already (and the worker that recorded it owns `admission`).
   if (live_) return;
   RunRecord* replaced =
@@ -760,6 +777,56 @@ void Projection::on_run_skipped(const schema::RunSkipped& k) {
   if (run == nullptr) return;
   finish_run(*run, RunStatus::kSkipped, {}, ValueFormat::kBytes, std::string(fb_view(k.reason())),
              k.at_us());
+}
+
+// --- Timeouts: one timer per run, under timeout_timer_key(run) ---
+
+namespace {
+
+// Started: a worker recorded that it started the run (RunAdmitted.started_ms), or the run has
+// recorded operations (a replay from a failed step, or one that began before its function had
+// timeouts: the finish timeout then counts from its creation).
+bool started(const RunRecord& run) {
+  return run.flow->started_ms != 0 || run.positions.load(std::memory_order_relaxed) > 0;
+}
+
+}  // namespace
+
+void Projection::arm_timeout(RunRecord& run) {
+  const FunctionFlow* f = run.fn != nullptr ? run.fn->flow.get() : nullptr;
+  if (f == nullptr || !f->has_timeouts() || run.flow == nullptr ||
+      run.flow->cancel_requested.load(std::memory_order_relaxed)) {
+    return;
+  }
+  const RunId key = timeout_timer_key(run.id);
+  if (!started(run)) {
+    if (f->start_timeout_ms != 0) {
+      effects_.arm_timer(key, 0, schema::ResumeReason::StartTimedOut,
+                         run.created_us / 1000 + f->start_timeout_ms);
+    }
+    return;
+  }
+  if (f->finish_timeout_ms == 0) {
+    effects_.cancel_timer(key);
+    return;
+  }
+  const int64_t from_ms =
+      run.flow->started_ms != 0 ? run.flow->started_ms : run.created_us / 1000;
+  effects_.arm_timer(key, 0, schema::ResumeReason::FinishTimedOut,
+                     from_ms + f->finish_timeout_ms);
+}
+
+void Projection::on_timeout(RunRecord& run, schema::ResumeReason reason) {
+  const FunctionFlow* f = run.fn != nullptr ? run.fn->flow.get() : nullptr;
+  if (f == nullptr || run.flow == nullptr) return;
+  if (reason == schema::ResumeReason::StartTimedOut) {
+    if (started(run)) return;  // it started first (in log order)
+    request_cancel(run, "start timeout: not started within " +
+                            std::to_string(f->start_timeout_ms) + " ms of being created");
+    return;
+  }
+  request_cancel(run, "finish timeout: not finished within " +
+                          std::to_string(f->finish_timeout_ms) + " ms of starting");
 }
 
 }  // namespace cairn::detail

@@ -138,6 +138,10 @@ class Projection {
   void finish_run(RunRecord& run, RunStatus status, std::string output, ValueFormat output_format,
                   std::string error, int64_t at_us);
   RunInfo info_of(const RunRecord& run) const;
+  // A function's timeouts: arms the run's start or finish timeout (live only), and acts on one
+  // that fired (a RunResumed with StartTimedOut or FinishTimedOut).
+  void arm_timeout(RunRecord& run);
+  void on_timeout(RunRecord& run, schema::ResumeReason reason);
   // The one place a run's status changes: keeps its function's counters in step.
   void set_status(RunRecord& run, RunStatus status,
                   std::memory_order order = std::memory_order_relaxed);

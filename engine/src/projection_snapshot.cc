@@ -83,7 +83,8 @@ fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunRecord& r) {
   }
   return ss::CreateSnapRun(b, r.id, fn, event, r.parent_run, r.parent_position, r.created_us,
                            r.created_lsn, static_cast<uint8_t>(r.status.load()), r.positions.load(),
-                           snap_op, hist, undecided, cancel);
+                           snap_op, hist, undecided, cancel,
+                           r.flow != nullptr ? r.flow->started_ms : 0);
 }
 
 fb::Offset<ss::SnapFinished> put_finished(fb::FlatBufferBuilder& b, const RunInfo& i,
@@ -201,7 +202,8 @@ std::string Projection::describe() const {
     }
     if (r->flow != nullptr) {
       out += " flow " + std::to_string(static_cast<int>(r->flow->admission.load())) +
-             (r->flow->cancel_requested.load() ? " cancel " + r->flow->cancel_reason : "");
+             (r->flow->cancel_requested.load() ? " cancel " + r->flow->cancel_reason : "") +
+             (r->flow->started_ms != 0 ? " started " + std::to_string(r->flow->started_ms) : "");
     }
     out += "\n";
     if (r->history) {
@@ -402,6 +404,7 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
           run->flow->admission = RunFlow::Admission::kAdmitted;
           admission_.restore_active(*run);
         }
+        if (run->flow != nullptr) run->flow->started_ms = r->started_ms();
         if (r->cancel_reason() != nullptr)
           request_cancel(*run, std::string(fb_view(r->cancel_reason())));
         if (r->history() != nullptr && r->history()->size() > 0) {

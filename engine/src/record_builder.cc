@@ -84,6 +84,37 @@ Bytes build_run_created(RunId run, std::string_view function_id, const Event& ev
   return finish(fbb);
 }
 
+Bytes build_cron_run(RunId run, std::string_view function_id, const Event& event,
+                     std::string_view expression, int64_t tick_ms, int64_t created_us) {
+  auto& fbb = builder();
+  auto f = str(fbb, function_id);
+  auto name = str(fbb, event.name);
+  auto data = str(fbb, event.data);
+  auto id = str(fbb, event.id);
+  auto expr = str(fbb, expression);
+  schema::RunCreatedBuilder b(fbb);
+  b.add_run_id(run);
+  b.add_function_id(f);
+  b.add_event_name(name);
+  b.add_event_data(data);
+  b.add_ts_ms(event.ts_ms);
+  b.add_created_us(created_us);
+  b.add_event_id(id);
+  b.add_cron_expression(expr);
+  b.add_cron_tick_ms(tick_ms);
+  fbb.Finish(b.Finish());
+  return finish(fbb);
+}
+
+Bytes build_cron_cursor(std::string_view function_id, std::string_view expression,
+                        int64_t tick_ms, uint64_t skipped_ticks, int64_t at_us) {
+  auto& fbb = builder();
+  auto f = str(fbb, function_id);
+  auto expr = str(fbb, expression);
+  fbb.Finish(schema::CreateCronCursor(fbb, f, expr, tick_ms, skipped_ticks, at_us));
+  return finish(fbb);
+}
+
 Bytes build_run_replay(RunId run, std::string_view function_id, const Event& event, RunId original,
                        std::span<const CopiedOpArgs> history, int64_t created_us) {
   auto& fbb = builder();
@@ -184,7 +215,8 @@ Bytes build_run_admitted(RunId run, int64_t at_ms, const AdmittedArgs& keys) {
   auto& fbb = builder();
   auto t = str(fbb, keys.throttle_key);
   auto r = str(fbb, keys.rate_limit_key);
-  fbb.Finish(schema::CreateRunAdmitted(fbb, run, at_ms, t, r, keys.throttle, keys.rate_limit));
+  fbb.Finish(schema::CreateRunAdmitted(fbb, run, at_ms, t, r, keys.throttle, keys.rate_limit,
+                                       keys.started_ms));
   return finish(fbb);
 }
 

@@ -36,6 +36,11 @@ struct BatchedEvent {
 Bytes build_event_batch(std::span<const BatchedEvent> events, int64_t accepted_us);
 Bytes build_run_created(RunId run, std::string_view function_id, const Event& event,
                         const StepRefArgs* parent, int64_t created_us);
+// A cron trigger's run for one tick, and its cursor moved without a run.
+Bytes build_cron_run(RunId run, std::string_view function_id, const Event& event,
+                     std::string_view expression, int64_t tick_ms, int64_t created_us);
+Bytes build_cron_cursor(std::string_view function_id, std::string_view expression,
+                        int64_t tick_ms, uint64_t skipped_ticks, int64_t at_us);
 // One result a replayed run starts with (see RunCreated.history).
 struct CopiedOpArgs {
   OpKind kind = OpKind::kStep;
@@ -66,12 +71,14 @@ Bytes build_run_resumed(const StepRefArgs& step, schema::ResumeReason reason, in
 Bytes build_run_completed(RunId run, std::string_view output, ValueFormat format, int64_t at_us);
 Bytes build_run_failed(RunId run, std::string_view error, RunId failure_handler_run, int64_t at_us);
 Bytes build_run_cancelled(RunId run, std::string_view reason, int64_t at_us);
-// Flow control: a run its throttle and/or rate limit let through at at_ms, with the keys.
+// Flow control: a run its throttle and/or rate limit let through at at_ms, with the keys, that a
+// worker started at started_ms.
 struct AdmittedArgs {
   bool throttle = false;
   std::string_view throttle_key;
   bool rate_limit = false;
   std::string_view rate_limit_key;
+  int64_t started_ms = 0;
 };
 Bytes build_run_admitted(RunId run, int64_t at_ms, const AdmittedArgs& keys);
 Bytes build_run_skipped(RunId run, std::string_view reason, std::string_view key, int64_t at_us);

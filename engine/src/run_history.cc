@@ -39,6 +39,10 @@ const char* resume_reason(schema::ResumeReason r) {
       return "retry due";
     case schema::ResumeReason::ThrottleDue:
       return "throttle due";
+    case schema::ResumeReason::StartTimedOut:
+      return "start timeout";
+    case schema::ResumeReason::FinishTimedOut:
+      return "finish timeout";
   }
   return "?";
 }

@@ -159,6 +159,7 @@ struct RunFlow {
   bool recorded_end = false;  // the worker appended its RunCancelled or RunSkipped
   int32_t priority = 0;
   int64_t decided_ms = 0;        // when it was admitted (RunAdmitted.at_ms)
+  int64_t started_ms = 0;        // timeouts: when a worker started it (0: not yet)
   uint64_t concurrency_key = 0;  // the key's hash; 0: counted function-wide only
   std::string throttle_key;
   std::string rate_limit_key;

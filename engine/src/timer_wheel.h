@@ -15,6 +15,13 @@
 
 namespace cairn::detail {
 
+// Besides its own timer (a sleep, a wait's timeout, a retry, a throttle), a run may have one for
+// its function's timeouts, under its id with this bit set (run ids stay far below it).
+constexpr RunId kTimeoutTimerBit = RunId{1} << 62;
+inline RunId timeout_timer_key(RunId run) {
+  return run | kTimeoutTimerBit;
+}
+
 struct TimerEntry {
   int64_t deadline_ms = 0;
   RunId run = 0;

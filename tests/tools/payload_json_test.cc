@@ -80,6 +80,10 @@ TEST(PayloadJson, EveryRecordTypeRendersAsValidJsonWithItsFields) {
     } else if (n == "RunSkipped") {
       EXPECT_EQ(j["run_id"], 16);
       EXPECT_EQ(j["reason"], text);
+    } else if (n == "CronCursor") {
+      EXPECT_EQ(j["expression"], text);
+      EXPECT_EQ(j["tick_ms"], 1700000000000);
+      EXPECT_EQ(j["skipped_ticks"], 17);
     } else if (n == "EventBatch") {
       ASSERT_EQ(j["events"].size(), 2u);
       EXPECT_EQ(j["events"][0]["event_id"], text);

@@ -119,7 +119,8 @@ std::vector<SampleRecord> sample_record_of_each_type(const std::string& text, bo
     fb::FlatBufferBuilder fbb;
     out.push_back(finish(
         fbb,
-        CreateRunAdmitted(fbb, 14, 15, fbb.CreateString(text), fbb.CreateString(text), true, true),
+        CreateRunAdmitted(fbb, 14, 15, fbb.CreateString(text), fbb.CreateString(text), true, true,
+                          16),
         RecordType::RunAdmitted));
   }
   {
@@ -127,6 +128,13 @@ std::vector<SampleRecord> sample_record_of_each_type(const std::string& text, bo
     out.push_back(finish(fbb,
                          CreateRunSkipped(fbb, 16, fbb.CreateString(text), fbb.CreateString(text)),
                          RecordType::RunSkipped));
+  }
+  {
+    fb::FlatBufferBuilder fbb;
+    out.push_back(finish(fbb,
+                         CreateCronCursor(fbb, fbb.CreateString(text), fbb.CreateString(text),
+                                          1700000000000, 17, 18),
+                         RecordType::CronCursor));
   }
   {
     fb::FlatBufferBuilder fbb;

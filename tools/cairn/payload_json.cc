@@ -40,6 +40,8 @@ const flatbuffers::TypeTable* type_table(uint16_t type) {
       return schema::RunAdmittedTypeTable();
     case RecordType::RunSkipped:
       return schema::RunSkippedTypeTable();
+    case RecordType::CronCursor:
+      return schema::CronCursorTypeTable();
     case RecordType::Blob:
       return schema::BlobTypeTable();
     default:
@@ -256,6 +258,8 @@ std::optional<int64_t> record_time_us(uint16_t type, std::span<const std::byte> 
       return nonzero(root<schema::RunCancelled>(payload).at_us());
     case RecordType::RunSkipped:
       return nonzero(root<schema::RunSkipped>(payload).at_us());
+    case RecordType::CronCursor:
+      return nonzero(root<schema::CronCursor>(payload).at_us());
     default:
       return std::nullopt;
   }

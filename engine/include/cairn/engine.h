@@ -111,6 +111,15 @@ struct CancelOn {
   std::string match{};
 };
 
+// Timeouts: a run not started within `start` of being created (queued behind a concurrency limit
+// or a throttle) is cancelled; a run not finished within `finish` of starting (its first step,
+// sleeping and waiting included) is cancelled. Both are durable timers: measured from recorded
+// times, they fire after a restart too. Zero: none. Otherwise 1 ms .. 366 days.
+struct Timeouts {
+  std::chrono::milliseconds start{0};
+  std::chrono::milliseconds finish{0};
+};
+
 struct FunctionOptions {
   std::string id{};               // unique; recorded in the log with every run
   std::vector<Trigger> triggers;  // events that start a run (may be empty: invoke() only)
@@ -136,6 +145,7 @@ struct FunctionOptions {
   // days), later ones are skipped with the run that had the key named. Empty: none.
   std::string idempotency{};
   std::chrono::milliseconds idempotency_window = std::chrono::hours(24);
+  Timeouts timeouts{};
 };
 
 struct EngineOptions {
