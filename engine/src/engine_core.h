@@ -17,6 +17,7 @@
 #include "cairn/engine.h"
 #include "cairn/log/log.h"
 #include "concurrency_gate.h"
+#include "cron_schedule.h"
 #include "dedup_window.h"
 #include "executor.h"
 #include "finished_runs.h"
@@ -89,8 +90,15 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   void run_finished(const RunInfo& info, uint64_t created_lsn, uint64_t finished_lsn,
                     bool live) override;
   void release_finished(RunRecord& run) override;
+  void cron_applied(std::string_view function_id, std::string_view expression,
+                    int64_t tick_ms) override;
 
  private:
+  // After recovery: appends what each cron trigger's cursor needs (its first CronCursor, or the
+  // ticks skipped beyond the catch-up limit) or arms its next tick.
+  Status start_crons();
+  // Trigger i's timer fired: appends the run of its due tick.
+  void fire_cron(size_t i);
   Status check_running() const;
   // One EventAccepted, or one EventBatch for several events (all or nothing).
   Result<log::Lsn> append_events(const std::vector<Event>& events,
@@ -114,6 +122,7 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   Scheduler scheduler_;
   ConcurrencyGate gate_;  // after scheduler_: it starts runs through it
   TimerService timers_;
+  std::unique_ptr<CronSchedule> crons_;  // built at start(), once every function is registered
   std::unique_ptr<log::Log> log_;
   std::shared_ptr<log::FileSystem> fs_;  // the log's
   std::string snapshot_dir_;

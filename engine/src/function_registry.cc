@@ -5,6 +5,7 @@ namespace cairn::detail {
 namespace {
 
 bool trigger_matches(const Trigger& t, std::string_view name) {
+  if (t.event.empty()) return false;  // a cron trigger
   if (t.event.size() >= 2 && t.event.ends_with("/*")) {
     return name.starts_with(std::string_view(t.event).substr(0, t.event.size() - 1));
   }
@@ -20,9 +21,35 @@ Status validate(const FunctionOptions& o) {
     return bad("function " + o.id + ": need 0 < backoff_base <= backoff_max");
   }
   for (const Trigger& t : o.triggers) {
-    if (t.event.empty()) return bad("function " + o.id + ": a trigger needs an event name");
+    if (t.event.empty() && t.cron.empty()) {
+      return bad("function " + o.id + ": a trigger needs an event name or a cron expression");
+    }
+    if (!t.event.empty() && !t.cron.empty()) {
+      return bad("function " + o.id + ": a trigger has both an event name (" + t.event +
+                 ") and a cron expression (" + t.cron + "); use one trigger for each");
+    }
   }
   return Status();
+}
+
+Result<std::vector<CronTrigger>> compile_crons(const FunctionOptions& o) {
+  std::vector<CronTrigger> out;
+  for (const Trigger& t : o.triggers) {
+    if (t.cron.empty()) continue;
+    Result<flow::CronExpression> e = flow::CronExpression::parse(t.cron);
+    if (!e.ok()) {
+      return Status(StatusCode::kInvalidArgument,
+                    "function " + o.id + ": cron trigger: " + e.status().message());
+    }
+    for (const CronTrigger& c : out) {
+      if (c.text == t.cron) {
+        return Status(StatusCode::kInvalidArgument,
+                      "function " + o.id + ": cron trigger \"" + t.cron + "\" given twice");
+      }
+    }
+    out.push_back(CronTrigger{t.cron, std::move(*e)});
+  }
+  return out;
 }
 
 }  // namespace
@@ -30,6 +57,7 @@ Status validate(const FunctionOptions& o) {
 Status FunctionRegistry::add(FunctionOptions options, ValueFormat output_format, TypedBody body) {
   CAIRN_RETURN_IF_ERROR(validate(options));
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<FunctionFlow> flow, FunctionFlow::compile(options));
+  CAIRN_ASSIGN_OR_RETURN(std::vector<CronTrigger> crons, compile_crons(options));
   if (by_id_.contains(options.id) || by_id_.contains(options.id + "/on-failure")) {
     return Status(StatusCode::kAlreadyExists, "function " + options.id + " is already registered");
   }
@@ -38,6 +66,7 @@ Status FunctionRegistry::add(FunctionOptions options, ValueFormat output_format,
   entry->body = std::move(body);
   entry->output_format = output_format;
   entry->flow = std::move(flow);
+  entry->crons = std::move(crons);
   if (options.on_failure) {
     auto handler = std::make_unique<FunctionEntry>();
     handler->id = options.id + "/on-failure";

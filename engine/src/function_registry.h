@@ -9,11 +9,18 @@
 #include <vector>
 
 #include "cairn/engine.h"
+#include "flow/cron_expression.h"
 #include "function_flow.h"
 
 namespace cairn::detail {
 
 using TypedBody = std::function<ErasedTask(Context&, const Event&)>;
+
+// A cron trigger, parsed at registration.
+struct CronTrigger {
+  std::string text;  // as registered: with the function id, the key of its durable cursor
+  flow::CronExpression expression;
+};
 
 struct FunctionEntry {
   std::string id;
@@ -22,6 +29,7 @@ struct FunctionEntry {
   ValueFormat output_format = ValueFormat::kBytes;  // the result's Codec's
   const FunctionEntry* on_failure = nullptr;        // the handler, registered as "<id>/on-failure"
   std::unique_ptr<const FunctionFlow> flow;         // its flow control; null: none
+  std::vector<CronTrigger> crons;                   // its cron triggers
 };
 
 class FunctionRegistry {

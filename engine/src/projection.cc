@@ -148,6 +148,9 @@ void Projection::apply(log::Lsn lsn, log::RecordType type, std::span<const std::
     case RecordType::RunSkipped:
       on_run_skipped(*root<schema::RunSkipped>(payload));
       break;
+    case RecordType::CronCursor:
+      on_cron_cursor(*root<schema::CronCursor>(payload));
+      break;
     default:
       break;  // not an engine record (Blob): nothing to project
   }
@@ -343,6 +346,9 @@ void Projection::on_run_created(const schema::RunCreated& c) {
               std::string(fb_view(c.event_id())), c.ts_ms()};
   create_run(c.run_id(), fb_view(c.function_id()), std::move(event), p ? p->run_id() : 0,
              p ? p->position() : 0, c.created_us(), c.history());
+  if (c.cron_expression() != nullptr) {
+    cron_ticked(fb_view(c.function_id()), fb_view(c.cron_expression()), c.cron_tick_ms(), 0);
+  }
   if (p == nullptr) return;
   RunRecord* parent = find(p->run_id());
   if (parent == nullptr) return;
@@ -827,6 +833,39 @@ void Projection::on_timeout(RunRecord& run, schema::ResumeReason reason) {
   }
   request_cancel(run, "finish timeout: not finished within " +
                           std::to_string(f->finish_timeout_ms) + " ms of starting");
+}
+
+// --- Cron cursors ---
+
+namespace {
+
+std::string cron_key(std::string_view function_id, std::string_view expression) {
+  std::string key(function_id);
+  key.push_back('\0');
+  key.append(expression);
+  return key;
+}
+
+}  // namespace
+
+void Projection::cron_ticked(std::string_view function_id, std::string_view expression,
+                             int64_t tick_ms, uint64_t skipped) {
+  auto [it, added] = cron_cursors_.try_emplace(cron_key(function_id, expression), tick_ms);
+  if (!added) it->second = std::max(it->second, tick_ms);
+  if (!live_) return;
+  counters_.cron_ticks_skipped.fetch_add(skipped, std::memory_order_relaxed);
+  effects_.cron_applied(function_id, expression, it->second);
+}
+
+void Projection::on_cron_cursor(const schema::CronCursor& c) {
+  cron_ticked(fb_view(c.function_id()), fb_view(c.expression()), c.tick_ms(), c.skipped_ticks());
+}
+
+std::optional<int64_t> Projection::cron_cursor(std::string_view function_id,
+                                               std::string_view expression) const {
+  auto it = cron_cursors_.find(cron_key(function_id, expression));
+  if (it == cron_cursors_.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace cairn::detail

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <shared_mutex>
 #include <span>
 #include <unordered_map>
@@ -52,6 +53,10 @@ class ProjectionEffects {
   virtual void wake(RunRecord& run) = 0;
   virtual void slot_released(RunRecord& run) = 0;
   virtual void leave_gate(RunRecord& run) = 0;
+  // A cron trigger's cursor moved to `tick_ms` (a tick's run, or a CronCursor record): the next
+  // tick after it is due.
+  virtual void cron_applied(std::string_view function_id, std::string_view expression,
+                            int64_t tick_ms) = 0;
 
  protected:
   ~ProjectionEffects() = default;
@@ -63,6 +68,7 @@ struct ProjectionCounters {
   std::atomic<uint64_t> runs_created{0};
   std::atomic<uint64_t> runs_finished{0};
   std::atomic<uint64_t> events{0};
+  std::atomic<uint64_t> cron_ticks_skipped{0};  // applied live (not counted again by replay)
 };
 
 // One function's unfinished runs by status (indexed by RunStatus, kQueued..kWaiting). Written by
@@ -103,6 +109,10 @@ class Projection {
   std::vector<std::pair<std::string, std::array<uint64_t, FunctionCounts::kStatuses>>>
   function_counts() const;
   uint64_t waiting_for_events() const { return waiting_.load(std::memory_order_relaxed); }
+  // The last tick a cron trigger accounted for; nullopt when none was ever recorded. Read by
+  // start() before anything is appended (apply is the only writer).
+  std::optional<int64_t> cron_cursor(std::string_view function_id,
+                                     std::string_view expression) const;
 
   // Snapshots (projection_snapshot.cc), of a projection that has only ever applied in replay
   // mode (recovery's, the snapshotter's): live runs keep no history to save. Writes the header,
@@ -142,6 +152,10 @@ class Projection {
   // that fired (a RunResumed with StartTimedOut or FinishTimedOut).
   void arm_timeout(RunRecord& run);
   void on_timeout(RunRecord& run, schema::ResumeReason reason);
+  // A cron trigger's cursor moved (a tick's run was created, or a CronCursor was applied).
+  void cron_ticked(std::string_view function_id, std::string_view expression, int64_t tick_ms,
+                   uint64_t skipped);
+  void on_cron_cursor(const schema::CronCursor& c);
   // The one place a run's status changes: keeps its function's counters in step.
   void set_status(RunRecord& run, RunStatus status,
                   std::memory_order order = std::memory_order_relaxed);
@@ -204,6 +218,9 @@ class Projection {
   AdmissionTable admission_;
   WaitIndex cancel_on_;
   bool any_flow_ = false;  // some function uses flow control (finish_replay then orders runs)
+  // Cron cursors: (function id, '\0', expression) -> the last tick accounted for. Ordered, so
+  // snapshots and describe() list them the same way every time.
+  std::map<std::string, int64_t> cron_cursors_;
   // Interned function ids (runs refer to them) with their counters. Inserted under table_mu_.
   std::unordered_map<std::string, FunctionCounts> functions_;
   ProjectionCounters counters_;

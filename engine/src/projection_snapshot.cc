@@ -181,6 +181,10 @@ std::string Projection::describe() const {
                     std::to_string(counters_.steps_completed.load()) + " failures " +
                     std::to_string(counters_.step_failures.load()) + " events " +
                     std::to_string(counters_.events.load()) + "\n";
+  for (const auto& [key, tick_ms] : cron_cursors_) {
+    out += "cron " + key.substr(0, key.find('\0')) + " \"" + key.substr(key.find('\0') + 1) +
+           "\" " + std::to_string(tick_ms) + "\n";
+  }
   auto event = [](const Event& e) {
     return e.name + "|" + e.data + "|" + e.id + "|" + std::to_string(e.ts_ms);
   };
@@ -242,10 +246,19 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn, int64_t
   for (const RunRecord* r : runs) oldest = std::min(oldest, r->created_lsn);
 
   fb::FlatBufferBuilder hb(1024);
+  std::vector<fb::Offset<ss::SnapCron>> crons;
+  for (const auto& [key, tick_ms] : cron_cursors_) {
+    const size_t cut = key.find('\0');
+    auto fn = hb.CreateString(std::string_view(key).substr(0, cut));
+    auto expr = hb.CreateString(std::string_view(key).substr(cut + 1));
+    crons.push_back(ss::CreateSnapCron(hb, fn, expr, tick_ms));
+  }
+  auto cron_vector = hb.CreateVector(crons);
   hb.Finish(ss::CreateSnapshotHeader(hb, lsn, now_us, max_run_id_, runs.size(), finished_count,
                                      dedup_count, oldest, counters_.steps_completed.load(),
                                      counters_.step_failures.load(), counters_.runs_created.load(),
-                                     counters_.runs_finished.load(), counters_.events.load()));
+                                     counters_.runs_finished.load(), counters_.events.load(),
+                                     cron_vector));
   CAIRN_RETURN_IF_ERROR(out.add(SnapshotFrameKind::kHeader, {hb.GetBufferPointer(), hb.GetSize()}));
 
   ChunkWriter chunks(out);
@@ -489,6 +502,11 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
   counters_.runs_created.store(header->runs_created());
   counters_.runs_finished.store(header->runs_finished());
   counters_.events.store(header->events());
+  if (header->crons() != nullptr) {
+    for (const ss::SnapCron* c : *header->crons()) {
+      cron_ticked(fb_view(c->function_id()), fb_view(c->expression()), c->tick_ms(), 0);
+    }
+  }
   lsn_ = header->lsn();
   return header->lsn();
 }

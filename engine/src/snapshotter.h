@@ -78,6 +78,7 @@ class Snapshotter final : private ProjectionEffects {
   void wake(RunRecord&) override {}
   void slot_released(RunRecord&) override {}
   void leave_gate(RunRecord&) override {}
+  void cron_applied(std::string_view, std::string_view, int64_t) override {}
 
   EngineCore& core_;
   const EngineOptions& options_;

@@ -49,11 +49,20 @@ inline bool is_finished(RunStatus s) {
   return s >= RunStatus::kCompleted;
 }
 
+// What starts a run: an event name, or a cron schedule (exactly one of the two).
 struct Trigger {
   std::string event{};  // an event name; "order/*" matches every name that starts with "order/"
+  // A cron expression in UTC (docs/flow-control.md: five fields or @daily-style macros). Each tick
+  // starts exactly one run, whose event is "cairn/cron.tick" with data {"cron", "tick" (ISO 8601),
+  // "tick_ms"}; ticks that fell while the engine was stopped run when it starts again (at most
+  // EngineOptions::cron_catch_up_max of them, the newest; older ones are recorded as skipped).
+  std::string cron{};
 };
 inline Trigger on_event(std::string name) {
-  return Trigger{std::move(name)};
+  return Trigger{.event = std::move(name)};
+}
+inline Trigger on_cron(std::string expression) {
+  return Trigger{.cron = std::move(expression)};
 }
 
 // Flow control (docs/flow-control.md). A *key expression* names a field of the triggering event:
@@ -192,6 +201,10 @@ struct EngineOptions {
   // states are swept; if the table is still full, a run of a new key is delayed (throttle) or
   // skipped (rate limit) with the reason. Default: 1 M.
   uint32_t flow_keys_max = 1'000'000;
+  // Cron ticks that fell while the engine was stopped and still run at start, per trigger: the
+  // newest this many; older ones are skipped and recorded (a CronCursor record with the count,
+  // EngineStats::cron_ticks_skipped). Default: 1,000.
+  uint32_t cron_catch_up_max = 1'000;
 
   // Snapshots and retention (docs/snapshots.md). A background thread writes the engine's state
   // as of an LSN to dir/snapshots every snapshot_every_records records or snapshot_every_bytes
@@ -262,7 +275,7 @@ struct RunPage {
 struct FunctionStats {
   std::string id{};
   bool registered = false;              // registered in this process (else only seen in runs)
-  std::vector<std::string> triggers{};  // event names it is triggered by (registered ones)
+  std::vector<std::string> triggers{};  // event names ("cron: 0 * * * *" for a cron trigger)
   uint64_t queued = 0;
   uint64_t running = 0;
   uint64_t sleeping = 0;
@@ -307,6 +320,7 @@ struct EngineStats {
   uint64_t snapshot_longest_ms = 0;  // the longest snapshot write; the step path never waits
   std::string snapshot_last_error{};
   uint64_t segments_removed = 0;  // by retention
+  uint64_t cron_ticks_skipped = 0;  // missed cron ticks beyond cron_catch_up_max, since start
 };
 
 class Engine {
