@@ -37,7 +37,7 @@ std::string period_text(uint32_t limit, std::chrono::milliseconds period) {
 Result<std::unique_ptr<FunctionFlow>> FunctionFlow::compile(const FunctionOptions& o) {
   if (o.concurrency.empty() && !o.throttle && !o.rate_limit && o.priority.empty() &&
       o.cancel_on.empty() && !o.singleton && o.idempotency.empty() &&
-      o.timeouts.start.count() == 0 && o.timeouts.finish.count() == 0) {
+      o.timeouts.start.count() == 0 && o.timeouts.finish.count() == 0 && !o.debounce) {
     return std::unique_ptr<FunctionFlow>();
   }
   auto f = std::make_unique<FunctionFlow>();
@@ -103,6 +103,24 @@ Result<std::unique_ptr<FunctionFlow>> FunctionFlow::compile(const FunctionOption
     }
     *out = value;
   }
+  if (o.debounce) {
+    const Debounce& d = *o.debounce;
+    const int64_t period = d.period.count();
+    const int64_t timeout = d.timeout.count();
+    if (period < 1 || period > kPeriodMaxMs) {
+      return bad(o, "debounce period " + std::to_string(period) + " ms is out of range 1-" +
+                        std::to_string(kPeriodMaxMs));
+    }
+    if (timeout != 0 && (timeout < period || timeout > kPeriodMaxMs)) {
+      return bad(o, "debounce timeout " + std::to_string(timeout) + " ms is out of range " +
+                        std::to_string(period) + " (the period)-" + std::to_string(kPeriodMaxMs) +
+                        " (0: none)");
+    }
+    f->debounce = true;
+    f->debounce_period_ms = period;
+    f->debounce_timeout_ms = timeout;
+    CAIRN_ASSIGN_OR_RETURN(f->debounce_key, compile_key(o, d.key, "debounce key"));
+  }
   if (o.cancel_on.size() > kCancelOnMax) {
     return bad(o, std::to_string(o.cancel_on.size()) + " cancel_on entries (at most " +
                       std::to_string(kCancelOnMax) + ")");
@@ -136,6 +154,7 @@ void FunctionFlow::evaluate(const Event& event, RunFlow& flow) const {
   if (rate_limit_key) flow.rate_limit_key = flow_key_of(*rate_limit_key, event);
   if (singleton_key) flow.singleton_key = flow_key_of(*singleton_key, event);
   if (idempotency) flow.idempotency_key = flow_key_of(*idempotency, event);
+  if (debounce_key) flow.debounce_key = flow_key_of(*debounce_key, event);
   if (priority) {
     const std::string p = flow_key_of(*priority, event);
     int32_t v = 0;

@@ -43,6 +43,11 @@ struct FunctionFlow {
     std::string path;  // "data.order_id" (json_field's form)
   };
   std::vector<CancelMatch> cancel_on;
+  // Debounce (with its key; none: function-wide); timeout 0: none.
+  bool debounce = false;
+  int64_t debounce_period_ms = 0;
+  int64_t debounce_timeout_ms = 0;
+  std::optional<flow::KeyExpression> debounce_key;
   // Timeouts (0: none). Either one makes every run record when it started (RunAdmitted).
   int64_t start_timeout_ms = 0;
   int64_t finish_timeout_ms = 0;
@@ -51,7 +56,7 @@ struct FunctionFlow {
   bool has_timeouts() const { return start_timeout_ms != 0 || finish_timeout_ms != 0; }
   bool limits_admission() const {
     return throttle.has_value() || rate_limit.has_value() || singleton || idempotency.has_value() ||
-           has_timeouts();
+           has_timeouts() || debounce;
   }
 
   // nullptr when the options use no flow control; kInvalidArgument naming the function and the

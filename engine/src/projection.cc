@@ -158,7 +158,8 @@ void Projection::apply(log::Lsn lsn, log::RecordType type, std::span<const std::
 
 RunRecord* Projection::create_run(
     RunId id, std::string_view function_id, Event event, RunId parent_run, uint32_t parent_position,
-    int64_t created_us, const flatbuffers::Vector<flatbuffers::Offset<schema::CopiedOp>>* copied) {
+    int64_t created_us, const flatbuffers::Vector<flatbuffers::Offset<schema::CopiedOp>>* copied,
+    bool from_event) {
   if (id > max_run_id_) max_run_id_ = id;
   if (runs_.contains(id)) return nullptr;  // recorded twice: the first one stands
   const FunctionEntry* fn = registry_.find(function_id);
@@ -209,9 +210,14 @@ RunRecord* Projection::create_run(
   }
   active_.fetch_add(1, std::memory_order_relaxed);
   counters_.runs_created.fetch_add(1, std::memory_order_relaxed);
+  if (from_event && r->flow != nullptr && fn->flow != nullptr && fn->flow->debounce) {
+    debounce_arrive(*r);
+  }
   if (live_ && fn != nullptr) {
     arm_timeout(*r);
-    if (r->flow != nullptr && r->flow->admission == RunFlow::Admission::kUndecided) {
+    if (r->flow != nullptr && r->flow->debounce_since_ms != 0) {
+      // Waits for its key to go quiet: debounce_arrive armed its timer.
+    } else if (r->flow != nullptr && r->flow->admission == RunFlow::Admission::kUndecided) {
       decide_admission(*r);
     } else {
       effects_.make_runnable(*r);
@@ -244,6 +250,7 @@ void Projection::finish_run(RunRecord& run, RunStatus status, std::string output
   effects_.run_finished(info, run.created_lsn, lsn_, live_);
   if (run.flow != nullptr) {
     forget_cancel_on(run);
+    stop_debouncing(run);
     admission_.run_finished(run);
     if (live_) {
       effects_.leave_gate(run);
@@ -314,7 +321,7 @@ void Projection::on_event_accepted(const schema::EventAccepted& e) {
   if (e.functions() != nullptr) {
     RunId id = e.first_run_id();
     for (const flatbuffers::String* f : *e.functions()) {
-      create_run(id++, fb_view(f), event, 0, 0, e.accepted_us());
+      create_run(id++, fb_view(f), event, 0, 0, e.accepted_us(), nullptr, /*from_event=*/true);
     }
   }
   if (!e.duplicate() && waits_.has_waiters_for(event.name)) {
@@ -450,6 +457,10 @@ void Projection::on_run_resumed(const schema::RunResumed& r) {
     on_timeout(*run, r.reason());
     return;
   }
+  if (r.reason() == schema::ResumeReason::DebounceDue) {
+    on_debounce_due(*run);
+    return;
+  }
   if (r.reason() == schema::ResumeReason::ThrottleDue) {
     // Decided again now; replay leaves that to finish_replay.
     if (live_ && run->flow != nullptr && run->flow->admission == RunFlow::Admission::kDelayed &&
@@ -481,6 +492,7 @@ void Projection::on_run_resumed(const schema::RunResumed& r) {
     case schema::ResumeReason::ThrottleDue:
     case schema::ResumeReason::StartTimedOut:
     case schema::ResumeReason::FinishTimedOut:
+    case schema::ResumeReason::DebounceDue:
       break;  // handled above
     case schema::ResumeReason::RetryDue:
       if (kind == OpKind::kStep && state == OpState::kRetryWait) {
@@ -605,6 +617,14 @@ uint64_t Projection::finish_replay(uint64_t* unknown) {
     }
     arm_timer_for(*run);
     arm_timeout(*run);
+    if (run->flow != nullptr && run->flow->debounce_since_ms != 0) {
+      effects_.arm_timer(run->id, 0, schema::ResumeReason::DebounceDue, debounce_deadline(*run));
+      continue;
+    }
+    if (run->flow != nullptr && run->flow->admission == RunFlow::Admission::kToSkip) {
+      effects_.wake(*run);  // a newer debounced run replaced it: it records its skip
+      continue;
+    }
     if (run->flow != nullptr && run->flow->admission == RunFlow::Admission::kUndecided) {
       // One that recorded operations started before its function had these limits.
       if (run->positions.load(std::memory_order_relaxed) == 0) {
@@ -704,6 +724,7 @@ void Projection::request_cancel(RunRecord& run, std::string reason) {
   if (f.cancel_requested.load(std::memory_order_relaxed)) return;  // the first reason stands
   f.cancel_reason = bounded_text(reason, options_.error_bytes_max);
   f.cancel_requested.store(true, std::memory_order_release);
+  stop_debouncing(run);
   if (!live_) return;  // finish_replay wakes it
   // Out of its concurrency queue; a slot it holds it keeps until it has stopped (the step it is
   // in may still be running), so the limit holds.
@@ -866,6 +887,56 @@ std::optional<int64_t> Projection::cron_cursor(std::string_view function_id,
   auto it = cron_cursors_.find(cron_key(function_id, expression));
   if (it == cron_cursors_.end()) return std::nullopt;
   return it->second;
+}
+
+// --- Debounce (docs/flow-control.md) ---
+
+int64_t Projection::debounce_deadline(const RunRecord& run) const {
+  const FunctionFlow& f = *run.fn->flow;
+  int64_t due = run.created_us / 1000 + f.debounce_period_ms;
+  if (f.debounce_timeout_ms != 0) {
+    due = std::min(due, run.flow->debounce_since_ms + f.debounce_timeout_ms);
+  }
+  return due;
+}
+
+void Projection::debounce_arrive(RunRecord& run) {
+  RunFlow& flow = *run.flow;
+  const DebounceTable::Arrival a = debounce_.arrive(*run.fn, run, run.created_us / 1000);
+  // A run created at the epoch would read as "not waiting": 1 ms later changes no deadline that
+  // matters.
+  flow.debounce_since_ms = std::max<int64_t>(a.since_ms, 1);
+  if (RunRecord* old = a.replaced) {
+    RunFlow& o = *old->flow;
+    o.debounce_since_ms = 0;
+    o.skip_reason = "debounce: replaced by run " + std::to_string(run.id) + " (a newer event" +
+                    (flow.debounce_key.empty() && !run.fn->flow->debounce_key
+                         ? std::string()
+                         : " of key \"" + flow.debounce_key + "\"") +
+                    ")";
+    o.admission.store(RunFlow::Admission::kToSkip, std::memory_order_release);
+    if (live_) {
+      effects_.cancel_timer(old->id);
+      effects_.wake(*old);  // it records its skip
+    }
+  }
+  if (live_) {
+    effects_.arm_timer(run.id, 0, schema::ResumeReason::DebounceDue, debounce_deadline(run));
+  }
+}
+
+void Projection::on_debounce_due(RunRecord& run) {
+  // Replaced by a newer run, or cancelled, before this came: nothing to start.
+  if (run.flow == nullptr || run.flow->debounce_since_ms == 0) return;
+  stop_debouncing(run);
+  if (live_ && run.flow->admission == RunFlow::Admission::kUndecided) decide_admission(run);
+}
+
+void Projection::stop_debouncing(RunRecord& run) {
+  if (run.flow == nullptr || run.flow->debounce_since_ms == 0) return;
+  debounce_.leave(*run.fn, run);
+  run.flow->debounce_since_ms = 0;
+  if (live_) effects_.cancel_timer(run.id);
 }
 
 }  // namespace cairn::detail

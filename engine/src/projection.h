@@ -24,6 +24,7 @@
 #include "cairn/engine.h"
 #include "cairn/log/types.h"
 #include "cairn/schema/record_schema.h"
+#include "debounce_table.h"
 #include "dedup_window.h"
 #include "finished_runs.h"
 #include "function_registry.h"
@@ -140,10 +141,12 @@ class Projection {
   // executes, and only its runs are RunStates).
   RunState& executable(RunRecord& run) const;
   // `copied`: the results a replayed run starts with (RunCreated.history), or null.
+  // `from_event`: an accepted event started it (only those are debounced).
   RunRecord* create_run(
       RunId id, std::string_view function_id, Event event, RunId parent_run,
       uint32_t parent_position, int64_t created_us,
-      const flatbuffers::Vector<flatbuffers::Offset<schema::CopiedOp>>* copied = nullptr);
+      const flatbuffers::Vector<flatbuffers::Offset<schema::CopiedOp>>* copied = nullptr,
+      bool from_event = false);
   // `output_format` for a completed run; `at_us` when its last record says it ended.
   void finish_run(RunRecord& run, RunStatus status, std::string output, ValueFormat output_format,
                   std::string error, int64_t at_us);
@@ -156,6 +159,12 @@ class Projection {
   void cron_ticked(std::string_view function_id, std::string_view expression, int64_t tick_ms,
                    uint64_t skipped);
   void on_cron_cursor(const schema::CronCursor& c);
+  // Debounce: a run of a debounced function arrives and waits (the key's waiting run is skipped);
+  // its quiet period passed (DebounceDue); it stops waiting another way; its timer's deadline.
+  void debounce_arrive(RunRecord& run);
+  void on_debounce_due(RunRecord& run);
+  void stop_debouncing(RunRecord& run);
+  int64_t debounce_deadline(const RunRecord& run) const;
   // The one place a run's status changes: keeps its function's counters in step.
   void set_status(RunRecord& run, RunStatus status,
                   std::memory_order order = std::memory_order_relaxed);
@@ -221,6 +230,7 @@ class Projection {
   // Cron cursors: (function id, '\0', expression) -> the last tick accounted for. Ordered, so
   // snapshots and describe() list them the same way every time.
   std::map<std::string, int64_t> cron_cursors_;
+  DebounceTable debounce_;
   // Interned function ids (runs refer to them) with their counters. Inserted under table_mu_.
   std::unordered_map<std::string, FunctionCounts> functions_;
   ProjectionCounters counters_;

@@ -81,10 +81,16 @@ fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunRecord& r) {
   if (r.flow != nullptr && r.flow->cancel_requested.load(std::memory_order_acquire)) {
     cancel = b.CreateString(r.flow->cancel_reason);
   }
+  fb::Offset<fb::String> skip;
+  if (r.flow != nullptr && r.flow->admission.load(std::memory_order_acquire) ==
+                               RunFlow::Admission::kToSkip) {
+    skip = b.CreateString(r.flow->skip_reason);
+  }
   return ss::CreateSnapRun(b, r.id, fn, event, r.parent_run, r.parent_position, r.created_us,
                            r.created_lsn, static_cast<uint8_t>(r.status.load()), r.positions.load(),
                            snap_op, hist, undecided, cancel,
-                           r.flow != nullptr ? r.flow->started_ms : 0);
+                           r.flow != nullptr ? r.flow->started_ms : 0,
+                           r.flow != nullptr ? r.flow->debounce_since_ms : 0, skip);
 }
 
 fb::Offset<ss::SnapFinished> put_finished(fb::FlatBufferBuilder& b, const RunInfo& i,
@@ -207,7 +213,13 @@ std::string Projection::describe() const {
     if (r->flow != nullptr) {
       out += " flow " + std::to_string(static_cast<int>(r->flow->admission.load())) +
              (r->flow->cancel_requested.load() ? " cancel " + r->flow->cancel_reason : "") +
-             (r->flow->started_ms != 0 ? " started " + std::to_string(r->flow->started_ms) : "");
+             (r->flow->started_ms != 0 ? " started " + std::to_string(r->flow->started_ms) : "") +
+             (r->flow->debounce_since_ms != 0
+                  ? " debouncing since " + std::to_string(r->flow->debounce_since_ms)
+                  : "") +
+             (r->flow->admission.load() == RunFlow::Admission::kToSkip
+                  ? " skip " + r->flow->skip_reason
+                  : "");
     }
     out += "\n";
     if (r->history) {
@@ -417,7 +429,17 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
           run->flow->admission = RunFlow::Admission::kAdmitted;
           admission_.restore_active(*run);
         }
-        if (run->flow != nullptr) run->flow->started_ms = r->started_ms();
+        if (run->flow != nullptr) {
+          run->flow->started_ms = r->started_ms();
+          if (r->debounce_since_ms() != 0 && run->fn != nullptr) {
+            run->flow->debounce_since_ms = r->debounce_since_ms();
+            debounce_.restore(*run->fn, *run, r->debounce_since_ms());
+          }
+          if (r->skip_reason() != nullptr) {
+            run->flow->skip_reason.assign(fb_view(r->skip_reason()));
+            run->flow->admission.store(RunFlow::Admission::kToSkip, std::memory_order_release);
+          }
+        }
         if (r->cancel_reason() != nullptr)
           request_cancel(*run, std::string(fb_view(r->cancel_reason())));
         if (r->history() != nullptr && r->history()->size() > 0) {

@@ -43,6 +43,8 @@ const char* resume_reason(schema::ResumeReason r) {
       return "start timeout";
     case schema::ResumeReason::FinishTimedOut:
       return "finish timeout";
+    case schema::ResumeReason::DebounceDue:
+      return "debounce due";
   }
   return "?";
 }

@@ -165,6 +165,8 @@ struct RunFlow {
   std::string rate_limit_key;
   std::string singleton_key;
   std::string idempotency_key;
+  std::string debounce_key;
+  int64_t debounce_since_ms = 0;  // waits for its key to go quiet: its sequence's start (0: not)
   std::string skip_reason;                 // kToSkip, kToFail: why (written before `admission`)
   std::vector<std::string> cancel_values;  // per cancel_on entry: the value registered, if any
   std::atomic<bool> cancel_requested{false};

@@ -111,6 +111,17 @@ struct Singleton {
   Mode mode = Mode::kSkip;
 };
 
+// Debounce: a run starts only once no newer event of its key has come for `period`; then it runs
+// with the last event. Each event creates a run; a newer one of the same key replaces the waiting
+// one, which ends as kSkipped ("debounce: replaced by run N"). `timeout` (0: none) bounds the
+// wait from the first event of the key's sequence: then the newest run starts even if events keep
+// coming. Decided from the log (every event's record), so a restart rebuilds the waiting runs.
+struct Debounce {
+  std::chrono::milliseconds period{};   // 1 ms .. 366 days
+  std::string key{};                    // empty: function-wide
+  std::chrono::milliseconds timeout{};  // 0, or period .. 366 days
+};
+
 // Cancels a run when an event named `event` is accepted whose field `match` (a key expression)
 // equals the same field of the run's own event ("data.order_id"); empty `match`: any such event.
 // The run stops at its next step boundary, is recorded as cancelled with the event named, and the
@@ -155,6 +166,7 @@ struct FunctionOptions {
   std::string idempotency{};
   std::chrono::milliseconds idempotency_window = std::chrono::hours(24);
   Timeouts timeouts{};
+  std::optional<Debounce> debounce{};
 };
 
 struct EngineOptions {
