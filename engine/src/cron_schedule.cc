@@ -2,8 +2,8 @@
 #include "cron_schedule.h"
 
 #include <chrono>
-#include <deque>
 #include <ctime>
+#include <deque>
 
 #include <nlohmann/json.hpp>
 
@@ -29,8 +29,7 @@ int64_t to_ms(flow::CronTime t) {
 
 }  // namespace
 
-Event cron_tick_event(std::string_view function_id, std::string_view expression,
-                      int64_t tick_ms) {
+Event cron_tick_event(std::string_view function_id, std::string_view expression, int64_t tick_ms) {
   const std::string tick = iso_utc(tick_ms);
   nlohmann::json data = {{"cron", std::string(expression)}, {"tick", tick}, {"tick_ms", tick_ms}};
   return Event{.name = "cairn/cron.tick",
@@ -77,8 +76,8 @@ CronSchedule::StartPlan CronSchedule::plan_start(size_t i, std::optional<int64_t
 }
 
 std::optional<std::pair<RunId, int64_t>> CronSchedule::next_timer(std::string_view function_id,
-                                                                   std::string_view expression,
-                                                                   int64_t tick_ms) {
+                                                                  std::string_view expression,
+                                                                  int64_t tick_ms) {
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = *slots_[i];
     if (s.fn->id != function_id || s.trigger->text != expression) continue;

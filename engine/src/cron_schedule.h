@@ -59,8 +59,7 @@ class CronSchedule {
   // deadline) for the next tick; nullopt when the trigger is not registered here or never fires
   // again.
   std::optional<std::pair<RunId, int64_t>> next_timer(std::string_view function_id,
-                                                      std::string_view expression,
-                                                      int64_t tick_ms);
+                                                      std::string_view expression, int64_t tick_ms);
   // The tick trigger i's timer fired for.
   int64_t due_tick(size_t i) const { return slots_[i]->next_ms.load(std::memory_order_acquire); }
 

@@ -612,6 +612,11 @@ void op_resume(RunState& run, OpSlot& slot) {
 uint64_t run_id_of(const RunState& run) {
   return run.id;
 }
+std::span<const Event> events_of(const RunState& run) {
+  if (run.flow != nullptr && run.flow->batch != nullptr) return *run.flow->batch;
+  return {&run.event, 1};
+}
+
 std::string_view function_id_of(const RunState& run) {
   return run.function_id;
 }

@@ -14,6 +14,7 @@ constexpr uint32_t kConcurrencyMax = 100'000;
 constexpr size_t kCancelOnMax = 8;
 constexpr int32_t kPriorityAbsMax = 600;
 constexpr int64_t kPeriodMaxMs = int64_t{366} * 24 * 3600 * 1000;
+constexpr uint32_t kBatchEventsMax = 10'000;
 
 Status bad(const FunctionOptions& o, const std::string& what) {
   return Status(StatusCode::kInvalidArgument, "function " + o.id + ": " + what);
@@ -37,7 +38,8 @@ std::string period_text(uint32_t limit, std::chrono::milliseconds period) {
 Result<std::unique_ptr<FunctionFlow>> FunctionFlow::compile(const FunctionOptions& o) {
   if (o.concurrency.empty() && !o.throttle && !o.rate_limit && o.priority.empty() &&
       o.cancel_on.empty() && !o.singleton && o.idempotency.empty() &&
-      o.timeouts.start.count() == 0 && o.timeouts.finish.count() == 0 && !o.debounce) {
+      o.timeouts.start.count() == 0 && o.timeouts.finish.count() == 0 && !o.debounce &&
+      !o.batch) {
     return std::unique_ptr<FunctionFlow>();
   }
   auto f = std::make_unique<FunctionFlow>();
@@ -121,6 +123,21 @@ Result<std::unique_ptr<FunctionFlow>> FunctionFlow::compile(const FunctionOption
     f->debounce_timeout_ms = timeout;
     CAIRN_ASSIGN_OR_RETURN(f->debounce_key, compile_key(o, d.key, "debounce key"));
   }
+  if (o.batch) {
+    const Batching& b = *o.batch;
+    if (b.max_events < 1 || b.max_events > kBatchEventsMax) {
+      return bad(o, "batch max_events " + std::to_string(b.max_events) + " is out of range 1-" +
+                        std::to_string(kBatchEventsMax));
+    }
+    const int64_t timeout = b.timeout.count();
+    if (timeout < 1 || timeout > kPeriodMaxMs) {
+      return bad(o, "batch timeout " + std::to_string(timeout) + " ms is out of range 1-" +
+                        std::to_string(kPeriodMaxMs));
+    }
+    f->batch_events_max = b.max_events;
+    f->batch_timeout_ms = timeout;
+    CAIRN_ASSIGN_OR_RETURN(f->batch_key, compile_key(o, b.key, "batch key"));
+  }
   if (o.cancel_on.size() > kCancelOnMax) {
     return bad(o, std::to_string(o.cancel_on.size()) + " cancel_on entries (at most " +
                       std::to_string(kCancelOnMax) + ")");
@@ -155,6 +172,7 @@ void FunctionFlow::evaluate(const Event& event, RunFlow& flow) const {
   if (singleton_key) flow.singleton_key = flow_key_of(*singleton_key, event);
   if (idempotency) flow.idempotency_key = flow_key_of(*idempotency, event);
   if (debounce_key) flow.debounce_key = flow_key_of(*debounce_key, event);
+  if (batch_key) flow.batch_key = flow_key_of(*batch_key, event);
   if (priority) {
     const std::string p = flow_key_of(*priority, event);
     int32_t v = 0;

@@ -48,6 +48,10 @@ struct FunctionFlow {
   int64_t debounce_period_ms = 0;
   int64_t debounce_timeout_ms = 0;
   std::optional<flow::KeyExpression> debounce_key;
+  // Batching (0 events: none), with its key (none: function-wide).
+  uint32_t batch_events_max = 0;
+  int64_t batch_timeout_ms = 0;
+  std::optional<flow::KeyExpression> batch_key;
   // Timeouts (0: none). Either one makes every run record when it started (RunAdmitted).
   int64_t start_timeout_ms = 0;
   int64_t finish_timeout_ms = 0;
@@ -56,7 +60,7 @@ struct FunctionFlow {
   bool has_timeouts() const { return start_timeout_ms != 0 || finish_timeout_ms != 0; }
   bool limits_admission() const {
     return throttle.has_value() || rate_limit.has_value() || singleton || idempotency.has_value() ||
-           has_timeouts() || debounce;
+           has_timeouts() || debounce || batch_events_max != 0;
   }
 
   // nullptr when the options use no flow control; kInvalidArgument naming the function and the

@@ -210,13 +210,15 @@ RunRecord* Projection::create_run(
   }
   active_.fetch_add(1, std::memory_order_relaxed);
   counters_.runs_created.fetch_add(1, std::memory_order_relaxed);
-  if (from_event && r->flow != nullptr && fn->flow != nullptr && fn->flow->debounce) {
-    debounce_arrive(*r);
+  if (from_event && r->flow != nullptr && fn->flow != nullptr) {
+    if (fn->flow->debounce) debounce_arrive(*r);
+    if (fn->flow->batch_events_max != 0) batch_arrive(*r);
   }
   if (live_ && fn != nullptr) {
     arm_timeout(*r);
-    if (r->flow != nullptr && r->flow->debounce_since_ms != 0) {
-      // Waits for its key to go quiet: debounce_arrive armed its timer.
+    if (r->flow != nullptr && (r->flow->debounce_since_ms != 0 || r->flow->batch_open ||
+                               r->flow->admission == RunFlow::Admission::kToSkip)) {
+      // Waits for its key to go quiet or for its batch (the timer is armed), or was skipped.
     } else if (r->flow != nullptr && r->flow->admission == RunFlow::Admission::kUndecided) {
       decide_admission(*r);
     } else {
@@ -251,6 +253,7 @@ void Projection::finish_run(RunRecord& run, RunStatus status, std::string output
   if (run.flow != nullptr) {
     forget_cancel_on(run);
     stop_debouncing(run);
+    forget_batch(run);
     admission_.run_finished(run);
     if (live_) {
       effects_.leave_gate(run);
@@ -461,6 +464,10 @@ void Projection::on_run_resumed(const schema::RunResumed& r) {
     on_debounce_due(*run);
     return;
   }
+  if (r.reason() == schema::ResumeReason::BatchDue) {
+    on_batch_due(*run);
+    return;
+  }
   if (r.reason() == schema::ResumeReason::ThrottleDue) {
     // Decided again now; replay leaves that to finish_replay.
     if (live_ && run->flow != nullptr && run->flow->admission == RunFlow::Admission::kDelayed &&
@@ -493,6 +500,7 @@ void Projection::on_run_resumed(const schema::RunResumed& r) {
     case schema::ResumeReason::StartTimedOut:
     case schema::ResumeReason::FinishTimedOut:
     case schema::ResumeReason::DebounceDue:
+    case schema::ResumeReason::BatchDue:
       break;  // handled above
     case schema::ResumeReason::RetryDue:
       if (kind == OpKind::kStep && state == OpState::kRetryWait) {
@@ -621,8 +629,13 @@ uint64_t Projection::finish_replay(uint64_t* unknown) {
       effects_.arm_timer(run->id, 0, schema::ResumeReason::DebounceDue, debounce_deadline(*run));
       continue;
     }
+    if (run->flow != nullptr && run->flow->batch_open) {
+      effects_.arm_timer(run->id, 0, schema::ResumeReason::BatchDue,
+                         run->created_us / 1000 + run->fn->flow->batch_timeout_ms);
+      continue;
+    }
     if (run->flow != nullptr && run->flow->admission == RunFlow::Admission::kToSkip) {
-      effects_.wake(*run);  // a newer debounced run replaced it: it records its skip
+      effects_.wake(*run);  // replaced (debounce) or batched into another run: records its skip
       continue;
     }
     if (run->flow != nullptr && run->flow->admission == RunFlow::Admission::kUndecided) {
@@ -725,6 +738,7 @@ void Projection::request_cancel(RunRecord& run, std::string reason) {
   f.cancel_reason = bounded_text(reason, options_.error_bytes_max);
   f.cancel_requested.store(true, std::memory_order_release);
   stop_debouncing(run);
+  forget_batch(run);  // the batch goes with its run: the key's next event opens a new one
   if (!live_) return;  // finish_replay wakes it
   // Out of its concurrency queue; a slot it holds it keeps until it has stopped (the step it is
   // in may still be running), so the limit holds.
@@ -900,26 +914,32 @@ int64_t Projection::debounce_deadline(const RunRecord& run) const {
   return due;
 }
 
+void Projection::skip_run(RunRecord& run, std::string reason) {
+  RunFlow& f = *run.flow;
+  f.skip_reason = std::move(reason);
+  f.admission.store(RunFlow::Admission::kToSkip, std::memory_order_release);
+  if (live_) {
+    effects_.cancel_timer(run.id);
+    effects_.wake(run);  // it records its skip
+  }
+}
+
 void Projection::debounce_arrive(RunRecord& run) {
   RunFlow& flow = *run.flow;
-  const DebounceTable::Arrival a = debounce_.arrive(*run.fn, run, run.created_us / 1000);
+  const FunctionEntry& fn = *run.fn;
   // A run created at the epoch would read as "not waiting": 1 ms later changes no deadline that
   // matters.
-  flow.debounce_since_ms = std::max<int64_t>(a.since_ms, 1);
-  if (RunRecord* old = a.replaced) {
-    RunFlow& o = *old->flow;
-    o.debounce_since_ms = 0;
-    o.skip_reason = "debounce: replaced by run " + std::to_string(run.id) + " (a newer event" +
-                    (flow.debounce_key.empty() && !run.fn->flow->debounce_key
-                         ? std::string()
-                         : " of key \"" + flow.debounce_key + "\"") +
-                    ")";
-    o.admission.store(RunFlow::Admission::kToSkip, std::memory_order_release);
-    if (live_) {
-      effects_.cancel_timer(old->id);
-      effects_.wake(*old);  // it records its skip
-    }
+  const int64_t created_ms = std::max<int64_t>(run.created_us / 1000, 1);
+  KeyedWaitingRuns::Waiting* w = debounce_.find(fn, flow.debounce_key);
+  flow.debounce_since_ms = w != nullptr ? w->since_ms : created_ms;
+  if (w != nullptr) {
+    RunRecord& old = *w->run;
+    old.flow->debounce_since_ms = 0;
+    skip_run(old, "debounce: replaced by run " + std::to_string(run.id) + " (a newer event" +
+                      (fn.flow->debounce_key ? " of key \"" + flow.debounce_key + "\"" : "") +
+                      ")");
   }
+  debounce_.put(fn, flow.debounce_key, {&run, flow.debounce_since_ms, 0});
   if (live_) {
     effects_.arm_timer(run.id, 0, schema::ResumeReason::DebounceDue, debounce_deadline(run));
   }
@@ -934,8 +954,54 @@ void Projection::on_debounce_due(RunRecord& run) {
 
 void Projection::stop_debouncing(RunRecord& run) {
   if (run.flow == nullptr || run.flow->debounce_since_ms == 0) return;
-  debounce_.leave(*run.fn, run);
+  debounce_.erase(*run.fn, run.flow->debounce_key, run);
   run.flow->debounce_since_ms = 0;
+  if (live_) effects_.cancel_timer(run.id);
+}
+
+// --- Batching (docs/flow-control.md) ---
+
+void Projection::batch_arrive(RunRecord& run) {
+  RunFlow& flow = *run.flow;
+  const FunctionEntry& fn = *run.fn;
+  const FunctionFlow& f = *fn.flow;
+  KeyedWaitingRuns::Waiting* w = batches_.find(fn, flow.batch_key);
+  if (w != nullptr) {
+    // Joins the open batch: its event goes to the batch's run, and it ends skipped.
+    RunRecord& holder = *w->run;
+    holder.flow->batch->push_back(run.event);
+    ++w->events;
+    skip_run(run, "batched into run " + std::to_string(holder.id) +
+                      (f.batch_key ? " (key \"" + flow.batch_key + "\")" : ""));
+    if (w->events >= f.batch_events_max) close_batch(holder);
+    return;
+  }
+  flow.batch = std::make_unique<std::vector<Event>>();
+  flow.batch->push_back(run.event);
+  flow.batch_open = true;
+  batches_.put(fn, flow.batch_key, {&run, run.created_us / 1000, 1});
+  if (f.batch_events_max <= 1) {
+    close_batch(run);
+  } else if (live_) {
+    effects_.arm_timer(run.id, 0, schema::ResumeReason::BatchDue,
+                       run.created_us / 1000 + f.batch_timeout_ms);
+  }
+}
+
+void Projection::on_batch_due(RunRecord& run) {
+  if (run.flow == nullptr || !run.flow->batch_open) return;  // closed when it filled up
+  close_batch(run);
+}
+
+void Projection::close_batch(RunRecord& run) {
+  forget_batch(run);
+  if (live_ && run.flow->admission == RunFlow::Admission::kUndecided) decide_admission(run);
+}
+
+void Projection::forget_batch(RunRecord& run) {
+  if (run.flow == nullptr || !run.flow->batch_open) return;
+  batches_.erase(*run.fn, run.flow->batch_key, run);
+  run.flow->batch_open = false;
   if (live_) effects_.cancel_timer(run.id);
 }
 

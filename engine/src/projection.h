@@ -24,9 +24,9 @@
 #include "cairn/engine.h"
 #include "cairn/log/types.h"
 #include "cairn/schema/record_schema.h"
-#include "debounce_table.h"
 #include "dedup_window.h"
 #include "finished_runs.h"
+#include "keyed_waiting_runs.h"
 #include "function_registry.h"
 #include "run_state.h"
 #include "run_table.h"
@@ -165,6 +165,16 @@ class Projection {
   void on_debounce_due(RunRecord& run);
   void stop_debouncing(RunRecord& run);
   int64_t debounce_deadline(const RunRecord& run) const;
+  // Batching: a run of a batched function arrives (it opens its key's batch, or joins the open one
+  // and is skipped); the batch is full or its timeout passed (BatchDue); the batch closes (its run
+  // goes on); its run stops another way.
+  void batch_arrive(RunRecord& run);
+  void on_batch_due(RunRecord& run);
+  void close_batch(RunRecord& run);
+  void forget_batch(RunRecord& run);
+  // Ends a run that another took the place of (debounce) or the events of (batching): it is to
+  // record RunSkipped with `reason`.
+  void skip_run(RunRecord& run, std::string reason);
   // The one place a run's status changes: keeps its function's counters in step.
   void set_status(RunRecord& run, RunStatus status,
                   std::memory_order order = std::memory_order_relaxed);
@@ -230,7 +240,8 @@ class Projection {
   // Cron cursors: (function id, '\0', expression) -> the last tick accounted for. Ordered, so
   // snapshots and describe() list them the same way every time.
   std::map<std::string, int64_t> cron_cursors_;
-  DebounceTable debounce_;
+  KeyedWaitingRuns debounce_;  // per key: the run waiting for its key to go quiet
+  KeyedWaitingRuns batches_;   // per key: the run collecting its key's open batch
   // Interned function ids (runs refer to them) with their counters. Inserted under table_mu_.
   std::unordered_map<std::string, FunctionCounts> functions_;
   ProjectionCounters counters_;

@@ -86,11 +86,19 @@ fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunRecord& r) {
                                RunFlow::Admission::kToSkip) {
     skip = b.CreateString(r.flow->skip_reason);
   }
+  fb::Offset<fb::Vector<fb::Offset<ss::SnapEvent>>> batch;
+  if (r.flow != nullptr && r.flow->batch != nullptr) {
+    std::vector<fb::Offset<ss::SnapEvent>> events;
+    events.reserve(r.flow->batch->size());
+    for (const Event& e : *r.flow->batch) events.push_back(put_event(b, e));
+    batch = b.CreateVector(events);
+  }
   return ss::CreateSnapRun(b, r.id, fn, event, r.parent_run, r.parent_position, r.created_us,
                            r.created_lsn, static_cast<uint8_t>(r.status.load()), r.positions.load(),
                            snap_op, hist, undecided, cancel,
                            r.flow != nullptr ? r.flow->started_ms : 0,
-                           r.flow != nullptr ? r.flow->debounce_since_ms : 0, skip);
+                           r.flow != nullptr ? r.flow->debounce_since_ms : 0, skip, batch,
+                           r.flow != nullptr && r.flow->batch_open);
 }
 
 fb::Offset<ss::SnapFinished> put_finished(fb::FlatBufferBuilder& b, const RunInfo& i,
@@ -219,7 +227,11 @@ std::string Projection::describe() const {
                   : "") +
              (r->flow->admission.load() == RunFlow::Admission::kToSkip
                   ? " skip " + r->flow->skip_reason
-                  : "");
+                  : "") +
+             (r->flow->batch_open ? " batch open" : "");
+      if (r->flow->batch) {
+        for (const Event& e : *r->flow->batch) out += " batched " + event(e);
+      }
     }
     out += "\n";
     if (r->history) {
@@ -433,7 +445,17 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
           run->flow->started_ms = r->started_ms();
           if (r->debounce_since_ms() != 0 && run->fn != nullptr) {
             run->flow->debounce_since_ms = r->debounce_since_ms();
-            debounce_.restore(*run->fn, *run, r->debounce_since_ms());
+            debounce_.put(*run->fn, run->flow->debounce_key, {run, r->debounce_since_ms(), 0});
+          }
+          if (r->batch() != nullptr) {
+            run->flow->batch = std::make_unique<std::vector<Event>>();
+            for (const ss::SnapEvent* e : *r->batch()) run->flow->batch->push_back(get_event(e));
+          }
+          if (r->batch_open() && run->fn != nullptr && run->flow->batch != nullptr) {
+            run->flow->batch_open = true;
+            batches_.put(*run->fn, run->flow->batch_key,
+                         {run, r->created_us() / 1000,
+                          static_cast<uint32_t>(run->flow->batch->size())});
           }
           if (r->skip_reason() != nullptr) {
             run->flow->skip_reason.assign(fb_view(r->skip_reason()));

@@ -45,6 +45,8 @@ const char* resume_reason(schema::ResumeReason r) {
       return "finish timeout";
     case schema::ResumeReason::DebounceDue:
       return "debounce due";
+    case schema::ResumeReason::BatchDue:
+      return "batch due";
   }
   return "?";
 }

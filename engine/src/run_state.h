@@ -167,6 +167,11 @@ struct RunFlow {
   std::string idempotency_key;
   std::string debounce_key;
   int64_t debounce_since_ms = 0;  // waits for its key to go quiet: its sequence's start (0: not)
+  std::string batch_key;
+  bool batch_open = false;  // collects its key's batch: not started yet
+  // Batching: the events the run gets, its own first (written by apply until the batch closes,
+  // read by the worker only after: the run starts once it is closed).
+  std::unique_ptr<std::vector<Event>> batch;
   std::string skip_reason;                 // kToSkip, kToFail: why (written before `admission`)
   std::vector<std::string> cancel_values;  // per cancel_on entry: the value registered, if any
   std::atomic<bool> cancel_requested{false};

@@ -18,24 +18,23 @@ class DebounceTest : public EngineTest {
   DebounceTest() { options_.workers = 2; }
 
   void setup(Engine& e, Debounce d) {
-    ASSERT_TRUE(e.register_function({.id = "debounced",
-                                     .triggers = {on_event("edit")},
-                                     .debounce = std::move(d)},
-                                    [this](Context& ctx, const Event& event) -> Task<void> {
-                                      auto body = [this, &event] {
-                                        std::lock_guard lock(mu_);
-                                        ran_.push_back(event.data);
-                                      };
-                                      co_await ctx.run("save", body);
-                                    })
+    ASSERT_TRUE(e.register_function(
+                     {.id = "debounced", .triggers = {on_event("edit")}, .debounce = std::move(d)},
+                     [this](Context& ctx, const Event& event) -> Task<void> {
+                       auto body = [this, &event] {
+                         std::lock_guard lock(mu_);
+                         ran_.push_back(event.data);
+                       };
+                       co_await ctx.run("save", body);
+                     })
                     .ok());
   }
   void start_with(Debounce d) {
     start([this, d](Engine& e) { setup(e, d); });
   }
   RunId edit(const std::string& key, int n) {
-    return send_one({.name = "edit",
-                     .data = R"({"k":")" + key + R"(","n":)" + std::to_string(n) + "}"});
+    return send_one(
+        {.name = "edit", .data = R"({"k":")" + key + R"(","n":)" + std::to_string(n) + "}"});
   }
   std::vector<std::string> ran() {
     std::lock_guard lock(mu_);

@@ -142,8 +142,7 @@ TEST_F(TimeoutsTest, ARunThatEndsInTimeIsNotCancelled) {
   EXPECT_FALSE(has_history_entry(run, HistoryEntry::Kind::kCancelled));
 }
 
-class TimeoutsAcrossRestartTest : public TimeoutsTest,
-                                  public ::testing::WithParamInterface<bool> {
+class TimeoutsAcrossRestartTest : public TimeoutsTest, public ::testing::WithParamInterface<bool> {
  protected:
   TimeoutsAcrossRestartTest() {
     options_.snapshots = GetParam();
@@ -219,8 +218,7 @@ INSTANTIATE_TEST_SUITE_P(Snapshots, TimeoutsAcrossRestartTest, ::testing::Bool()
 TEST_F(TimeoutsTest, BadTimeoutsAreRefusedAtRegistration) {
   auto engine = Engine::create(options_);
   auto body = [](Context&, const Event&) -> Task<void> { co_return; };
-  const Status negative =
-      engine->register_function({.id = "a", .timeouts = {.start = -1ms}}, body);
+  const Status negative = engine->register_function({.id = "a", .timeouts = {.start = -1ms}}, body);
   EXPECT_EQ(negative.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(negative.message().find("timeouts.start -1 ms is out of range"), std::string::npos)
       << negative.to_string();

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -122,6 +123,7 @@ void op_resume(RunState& run, OpSlot& slot);
 
 uint64_t run_id_of(const RunState& run);
 std::string_view function_id_of(const RunState& run);
+std::span<const Event> events_of(const RunState& run);
 int64_t now_ms_of(const RunState& run);
 
 // The body of ctx.now_ms(): reads the engine's clock once, as a step, so the time is recorded.
@@ -325,6 +327,9 @@ class Context {
 
   uint64_t run_id() const { return detail::run_id_of(run_); }
   std::string_view function_id() const { return detail::function_id_of(run_); }
+  // The events the run got: for a function with batching (FunctionOptions::batch), every event of
+  // its batch in the order they were accepted (the run's own event first); otherwise its one event.
+  std::span<const Event> events() const { return detail::events_of(run_); }
 
  private:
   detail::RunState& run_;

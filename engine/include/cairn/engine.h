@@ -122,6 +122,16 @@ struct Debounce {
   std::chrono::milliseconds timeout{};  // 0, or period .. 366 days
 };
 
+// Batching: events of a key are collected into one run that gets them all (Context::events()),
+// started when `max_events` have come or `timeout` after the first, whichever is first. Each
+// event still creates a run; those that join an open batch end as kSkipped ("batched into run
+// N"). Decided from the log, so a restart rebuilds the open batches.
+struct Batching {
+  uint32_t max_events = 0;              // 1 .. 10,000
+  std::chrono::milliseconds timeout{};  // 1 ms .. 366 days
+  std::string key{};                    // empty: function-wide
+};
+
 // Cancels a run when an event named `event` is accepted whose field `match` (a key expression)
 // equals the same field of the run's own event ("data.order_id"); empty `match`: any such event.
 // The run stops at its next step boundary, is recorded as cancelled with the event named, and the
@@ -167,6 +177,7 @@ struct FunctionOptions {
   std::chrono::milliseconds idempotency_window = std::chrono::hours(24);
   Timeouts timeouts{};
   std::optional<Debounce> debounce{};
+  std::optional<Batching> batch{};
 };
 
 struct EngineOptions {
