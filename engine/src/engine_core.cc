@@ -133,9 +133,9 @@ void EngineCore::fire_cron(size_t i) {
   const int64_t tick = crons_->due_tick(i);
   const RunId run = allocate_run_ids(1);
   const Event event = cron_tick_event(s.fn->id, s.trigger->text, tick);
-  const Status st = append(schema::RecordType::RunCreated,
-                           build_cron_run(run, s.fn->id, event, s.trigger->text, tick,
-                                          clock_->now_us()));
+  const Status st =
+      append(schema::RecordType::RunCreated,
+             build_cron_run(run, s.fn->id, event, s.trigger->text, tick, clock_->now_us()));
   // A full disk refuses it for now (the log goes on when space returns): try the tick again in
   // a second. Any other failure stops the engine, cron with it.
   if (st.code() == StatusCode::kNoSpace) {

@@ -38,8 +38,7 @@ std::string period_text(uint32_t limit, std::chrono::milliseconds period) {
 Result<std::unique_ptr<FunctionFlow>> FunctionFlow::compile(const FunctionOptions& o) {
   if (o.concurrency.empty() && !o.throttle && !o.rate_limit && o.priority.empty() &&
       o.cancel_on.empty() && !o.singleton && o.idempotency.empty() &&
-      o.timeouts.start.count() == 0 && o.timeouts.finish.count() == 0 && !o.debounce &&
-      !o.batch) {
+      o.timeouts.start.count() == 0 && o.timeouts.finish.count() == 0 && !o.debounce && !o.batch) {
     return std::unique_ptr<FunctionFlow>();
   }
   auto f = std::make_unique<FunctionFlow>();
@@ -99,9 +98,8 @@ Result<std::unique_ptr<FunctionFlow>> FunctionFlow::compile(const FunctionOption
        {std::tuple{"timeouts.start", o.timeouts.start.count(), &f->start_timeout_ms},
         std::tuple{"timeouts.finish", o.timeouts.finish.count(), &f->finish_timeout_ms}}) {
     if (value < 0 || value > kPeriodMaxMs) {
-      return bad(o, std::string(name) + " " + std::to_string(value) +
-                        " ms is out of range 1-" + std::to_string(kPeriodMaxMs) +
-                        " (0: none)");
+      return bad(o, std::string(name) + " " + std::to_string(value) + " ms is out of range 1-" +
+                        std::to_string(kPeriodMaxMs) + " (0: none)");
     }
     *out = value;
   }

@@ -738,7 +738,7 @@ void Projection::request_cancel(RunRecord& run, std::string reason) {
   f.cancel_reason = bounded_text(reason, options_.error_bytes_max);
   f.cancel_requested.store(true, std::memory_order_release);
   stop_debouncing(run);
-  forget_batch(run);  // the batch goes with its run: the key's next event opens a new one
+  forget_batch(run);   // the batch goes with its run: the key's next event opens a new one
   if (!live_) return;  // finish_replay wakes it
   // Out of its concurrency queue; a slot it holds it keeps until it has stopped (the step it is
   // in may still be running), so the limit holds.
@@ -851,10 +851,8 @@ void Projection::arm_timeout(RunRecord& run) {
     effects_.cancel_timer(key);
     return;
   }
-  const int64_t from_ms =
-      run.flow->started_ms != 0 ? run.flow->started_ms : run.created_us / 1000;
-  effects_.arm_timer(key, 0, schema::ResumeReason::FinishTimedOut,
-                     from_ms + f->finish_timeout_ms);
+  const int64_t from_ms = run.flow->started_ms != 0 ? run.flow->started_ms : run.created_us / 1000;
+  effects_.arm_timer(key, 0, schema::ResumeReason::FinishTimedOut, from_ms + f->finish_timeout_ms);
 }
 
 void Projection::on_timeout(RunRecord& run, schema::ResumeReason reason) {
@@ -862,8 +860,8 @@ void Projection::on_timeout(RunRecord& run, schema::ResumeReason reason) {
   if (f == nullptr || run.flow == nullptr) return;
   if (reason == schema::ResumeReason::StartTimedOut) {
     if (started(run)) return;  // it started first (in log order)
-    request_cancel(run, "start timeout: not started within " +
-                            std::to_string(f->start_timeout_ms) + " ms of being created");
+    request_cancel(run, "start timeout: not started within " + std::to_string(f->start_timeout_ms) +
+                            " ms of being created");
     return;
   }
   request_cancel(run, "finish timeout: not finished within " +
@@ -936,8 +934,7 @@ void Projection::debounce_arrive(RunRecord& run) {
     RunRecord& old = *w->run;
     old.flow->debounce_since_ms = 0;
     skip_run(old, "debounce: replaced by run " + std::to_string(run.id) + " (a newer event" +
-                      (fn.flow->debounce_key ? " of key \"" + flow.debounce_key + "\"" : "") +
-                      ")");
+                      (fn.flow->debounce_key ? " of key \"" + flow.debounce_key + "\"" : "") + ")");
   }
   debounce_.put(fn, flow.debounce_key, {&run, flow.debounce_since_ms, 0});
   if (live_) {

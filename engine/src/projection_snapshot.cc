@@ -82,8 +82,8 @@ fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunRecord& r) {
     cancel = b.CreateString(r.flow->cancel_reason);
   }
   fb::Offset<fb::String> skip;
-  if (r.flow != nullptr && r.flow->admission.load(std::memory_order_acquire) ==
-                               RunFlow::Admission::kToSkip) {
+  if (r.flow != nullptr &&
+      r.flow->admission.load(std::memory_order_acquire) == RunFlow::Admission::kToSkip) {
     skip = b.CreateString(r.flow->skip_reason);
   }
   fb::Offset<fb::Vector<fb::Offset<ss::SnapEvent>>> batch;
@@ -93,12 +93,11 @@ fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunRecord& r) {
     for (const Event& e : *r.flow->batch) events.push_back(put_event(b, e));
     batch = b.CreateVector(events);
   }
-  return ss::CreateSnapRun(b, r.id, fn, event, r.parent_run, r.parent_position, r.created_us,
-                           r.created_lsn, static_cast<uint8_t>(r.status.load()), r.positions.load(),
-                           snap_op, hist, undecided, cancel,
-                           r.flow != nullptr ? r.flow->started_ms : 0,
-                           r.flow != nullptr ? r.flow->debounce_since_ms : 0, skip, batch,
-                           r.flow != nullptr && r.flow->batch_open);
+  return ss::CreateSnapRun(
+      b, r.id, fn, event, r.parent_run, r.parent_position, r.created_us, r.created_lsn,
+      static_cast<uint8_t>(r.status.load()), r.positions.load(), snap_op, hist, undecided, cancel,
+      r.flow != nullptr ? r.flow->started_ms : 0, r.flow != nullptr ? r.flow->debounce_since_ms : 0,
+      skip, batch, r.flow != nullptr && r.flow->batch_open);
 }
 
 fb::Offset<ss::SnapFinished> put_finished(fb::FlatBufferBuilder& b, const RunInfo& i,
@@ -453,9 +452,9 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
           }
           if (r->batch_open() && run->fn != nullptr && run->flow->batch != nullptr) {
             run->flow->batch_open = true;
-            batches_.put(*run->fn, run->flow->batch_key,
-                         {run, r->created_us() / 1000,
-                          static_cast<uint32_t>(run->flow->batch->size())});
+            batches_.put(
+                *run->fn, run->flow->batch_key,
+                {run, r->created_us() / 1000, static_cast<uint32_t>(run->flow->batch->size())});
           }
           if (r->skip_reason() != nullptr) {
             run->flow->skip_reason.assign(fb_view(r->skip_reason()));

@@ -106,8 +106,8 @@ Bytes build_cron_run(RunId run, std::string_view function_id, const Event& event
   return finish(fbb);
 }
 
-Bytes build_cron_cursor(std::string_view function_id, std::string_view expression,
-                        int64_t tick_ms, uint64_t skipped_ticks, int64_t at_us) {
+Bytes build_cron_cursor(std::string_view function_id, std::string_view expression, int64_t tick_ms,
+                        uint64_t skipped_ticks, int64_t at_us) {
   auto& fbb = builder();
   auto f = str(fbb, function_id);
   auto expr = str(fbb, expression);

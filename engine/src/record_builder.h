@@ -39,8 +39,8 @@ Bytes build_run_created(RunId run, std::string_view function_id, const Event& ev
 // A cron trigger's run for one tick, and its cursor moved without a run.
 Bytes build_cron_run(RunId run, std::string_view function_id, const Event& event,
                      std::string_view expression, int64_t tick_ms, int64_t created_us);
-Bytes build_cron_cursor(std::string_view function_id, std::string_view expression,
-                        int64_t tick_ms, uint64_t skipped_ticks, int64_t at_us);
+Bytes build_cron_cursor(std::string_view function_id, std::string_view expression, int64_t tick_ms,
+                        uint64_t skipped_ticks, int64_t at_us);
 // One result a replayed run starts with (see RunCreated.history).
 struct CopiedOpArgs {
   OpKind kind = OpKind::kStep;

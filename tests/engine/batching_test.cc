@@ -90,8 +90,7 @@ TEST_F(BatchingTest, TheTimeoutStartsAPartialBatch) {
 class BatchingRestartTest : public BatchingTest, public ::testing::WithParamInterface<bool> {
  protected:
   BatchingRestartTest() {
-    options_.snapshots = GetParam();
-    options_.snapshot_on_shutdown = GetParam();
+    use_snapshots(GetParam());
   }
 };
 
@@ -130,11 +129,8 @@ TEST_F(BatchingTest, ACancelledBatchFreesItsKey) {
 
 TEST_F(BatchingTest, BadBatchOptionsAreRefused) {
   auto engine = Engine::create(options_);
-  auto body = [](Context&, const Event&) -> Task<void> { co_return; };
   auto refused = [&](FunctionOptions o, std::string_view says) {
-    const Status st = engine->register_function(std::move(o), body);
-    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.to_string();
-    EXPECT_NE(st.message().find(says), std::string::npos) << st.to_string();
+    testing::expect_refused(*engine, std::move(o), says);
   };
   refused({.id = "a", .batch = Batching{.max_events = 0, .timeout = 1s}},
           "batch max_events 0 is out of range 1-10000");

@@ -91,8 +91,7 @@ TEST_F(CronTest, EachTickStartsExactlyOneRun) {
 class CronRestartTest : public CronTest, public ::testing::WithParamInterface<bool> {
  protected:
   CronRestartTest() {
-    options_.snapshots = GetParam();
-    options_.snapshot_on_shutdown = GetParam();
+    use_snapshots(GetParam());
   }
 };
 
@@ -152,9 +151,7 @@ TEST_F(CronTest, BadCronTriggersAreRefusedAtRegistration) {
   auto engine = Engine::create(options_);
   auto body = [](Context&, const Event&) -> Task<void> { co_return; };
   auto refused = [&](FunctionOptions o, std::string_view says) {
-    const Status st = engine->register_function(std::move(o), body);
-    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.to_string();
-    EXPECT_NE(st.message().find(says), std::string::npos) << st.to_string();
+    testing::expect_refused(*engine, std::move(o), says);
   };
   refused({.id = "a", .triggers = {on_cron("0 25 * * *")}}, "field 2 (hour): 25 is out of range");
   refused({.id = "b", .triggers = {on_cron("0 0 30 2 *")}}, "can never fire");

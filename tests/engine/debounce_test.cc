@@ -90,8 +90,7 @@ TEST_F(DebounceTest, TheTimeoutStartsTheNewestRunWhileEventsKeepComing) {
 class DebounceRestartTest : public DebounceTest, public ::testing::WithParamInterface<bool> {
  protected:
   DebounceRestartTest() {
-    options_.snapshots = GetParam();
-    options_.snapshot_on_shutdown = GetParam();
+    use_snapshots(GetParam());
   }
 };
 

@@ -56,6 +56,11 @@ class EngineTest : public ::testing::Test {
     }
     return pred();
   }
+  // Restarts load the snapshot written at shutdown when `on`; else they replay the whole log.
+  void use_snapshots(bool on) {
+    options_.snapshots = on;
+    options_.snapshot_on_shutdown = on;
+  }
   RunStatus status_of(RunId id) {
     auto r = engine_->get_run(id);
     return r.ok() ? r->status : RunStatus::kCancelled;
@@ -66,5 +71,14 @@ class EngineTest : public ::testing::Test {
   EngineOptions options_ = test_engine_options(dir_.path(), clock_);
   std::unique_ptr<Engine> engine_;
 };
+
+// Registering a function with `o` is refused (kInvalidArgument) with a message that holds `says`,
+// and registers nothing.
+inline void expect_refused(Engine& engine, FunctionOptions o, std::string_view says) {
+  auto body = [](Context&, const Event&) -> Task<void> { co_return; };
+  const Status st = engine.register_function(std::move(o), body);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.to_string();
+  EXPECT_NE(st.message().find(says), std::string::npos) << st.to_string();
+}
 
 }  // namespace cairn::testing

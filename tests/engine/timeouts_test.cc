@@ -145,8 +145,7 @@ TEST_F(TimeoutsTest, ARunThatEndsInTimeIsNotCancelled) {
 class TimeoutsAcrossRestartTest : public TimeoutsTest, public ::testing::WithParamInterface<bool> {
  protected:
   TimeoutsAcrossRestartTest() {
-    options_.snapshots = GetParam();
-    options_.snapshot_on_shutdown = GetParam();
+    use_snapshots(GetParam());
   }
 };
 

@@ -117,11 +117,10 @@ std::vector<SampleRecord> sample_record_of_each_type(const std::string& text, bo
   }
   {
     fb::FlatBufferBuilder fbb;
-    out.push_back(finish(
-        fbb,
-        CreateRunAdmitted(fbb, 14, 15, fbb.CreateString(text), fbb.CreateString(text), true, true,
-                          16),
-        RecordType::RunAdmitted));
+    out.push_back(finish(fbb,
+                         CreateRunAdmitted(fbb, 14, 15, fbb.CreateString(text),
+                                           fbb.CreateString(text), true, true, 16),
+                         RecordType::RunAdmitted));
   }
   {
     fb::FlatBufferBuilder fbb;

@@ -342,7 +342,7 @@ struct EngineStats {
   uint64_t snapshot_last_bytes = 0;
   uint64_t snapshot_longest_ms = 0;  // the longest snapshot write; the step path never waits
   std::string snapshot_last_error{};
-  uint64_t segments_removed = 0;  // by retention
+  uint64_t segments_removed = 0;    // by retention
   uint64_t cron_ticks_skipped = 0;  // missed cron ticks beyond cron_catch_up_max, since start
 };
 
