@@ -929,6 +929,13 @@ void Projection::debounce_arrive(RunRecord& run) {
   // matters.
   const int64_t created_ms = std::max<int64_t>(run.created_us / 1000, 1);
   KeyedWaitingRuns::Waiting* w = debounce_.find(fn, flow.debounce_key);
+  if (w != nullptr && debounce_deadline(*w->run) <= created_ms) {
+    // The waiting run's quiet period ended before this event came (its DebounceDue is not in the
+    // log yet): it starts, and this event begins a new sequence. Decided by recorded times, so
+    // how late a timer fires changes nothing.
+    on_debounce_due(*w->run);
+    w = nullptr;
+  }
   flow.debounce_since_ms = w != nullptr ? w->since_ms : created_ms;
   if (w != nullptr) {
     RunRecord& old = *w->run;
@@ -963,6 +970,12 @@ void Projection::batch_arrive(RunRecord& run) {
   const FunctionEntry& fn = *run.fn;
   const FunctionFlow& f = *fn.flow;
   KeyedWaitingRuns::Waiting* w = batches_.find(fn, flow.batch_key);
+  if (w != nullptr && w->since_ms + f.batch_timeout_ms <= run.created_us / 1000) {
+    // The open batch's timeout passed before this event came (its BatchDue is not in the log
+    // yet): it closes without it, and this event opens the next batch.
+    close_batch(*w->run);
+    w = nullptr;
+  }
   if (w != nullptr) {
     // Joins the open batch: its event goes to the batch's run, and it ends skipped.
     RunRecord& holder = *w->run;
