@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cairn/schema/record_schema.h"
+#include "engine_crash/timed_workload.h"
 #include "engine_crash/workload.h"
 
 namespace cairn::engine_crash {
@@ -24,6 +25,11 @@ json parse_or_null(const std::string& text) {
 
 bool is_flow_function(const std::string& id) {
   return id == "metered" || id == "paced";
+}
+
+// Checked by cron_checks.cc and timeout_checks.cc.
+bool is_timed_function(const std::string& id) {
+  return id == kTickerFunction || id == kLateFunction || id == kQueuedFunction;
 }
 
 std::string run_name(const RunFacts& r) {
@@ -52,7 +58,8 @@ class Checker {
         check_listener(r);
       } else if (r.function_id == kFailureHandler) {
         check_failure_handler(r);
-      } else if (r.function_id != "main" && !is_flow_function(r.function_id)) {
+      } else if (r.function_id != "main" && !is_flow_function(r.function_id) &&
+                 !is_timed_function(r.function_id)) {
         fail(run_name(r) + " runs a function the workload does not have");
       }
     }
@@ -104,6 +111,8 @@ class Checker {
         if (e.duplicate || e.has_origin || !e.functions.empty()) fail(where + ": starts something");
       } else if (e.name == kMeteredEvent || e.name == kPacedEvent) {
         continue;  // check (g)
+      } else if (e.name == kLateEvent || e.name == kQueuedEvent) {
+        continue;  // check (i)
       } else if (e.name == kNotedEvent) {
         if (!e.has_origin) fail(where + ": only main sends it");
         if (e.duplicate || e.functions != std::vector<std::string>{"listener"}) {
@@ -500,16 +509,23 @@ std::string CrashSummary::to_string() const {
     << " ThrottleDue records, " << paced_out_of_order
     << " started before an earlier run of their key); busiest windows " << metered_busiest_window
     << "/" << kMeteredLimit.window_max << " rate-limited, " << paced_busiest_window << "/"
-    << kPacedLimit.window_max << " throttled";
+    << kPacedLimit.window_max << " throttled; cron: " << cron_runs << " tick runs, " << cron_cursors
+    << " CronCursor records, " << cron_ticks_skipped << " ticks skipped, " << cron_unfinished_at_end
+    << " unfinished at the end; timeouts: " << late_runs << " finish-timeout runs ("
+    << late_slept_past << " slept past the deadline, " << late_cancelled << " cancelled), "
+    << queued_runs << " start-timeout runs (" << queued_cancelled << " cancelled), "
+    << cancelled_lost_executions << " unrecorded step executions of cancelled runs";
   return o.str();
 }
 
 CrashVerdict check_crash_outcome(const LogFacts& log, const Journal& journal, uint64_t seed,
-                                 uint64_t target_runs) {
+                                 uint64_t target_runs, uint32_t time_scale) {
   CrashVerdict verdict;
   Checker(log, journal, seed, target_runs, &verdict).run();
   check_executions(log, journal, &verdict);
-  check_flow_control(log, seed, target_runs, &verdict);
+  check_flow_control(log, seed, target_runs, time_scale, &verdict);
+  check_cron(log, &verdict);
+  check_timeouts(log, target_runs, &verdict);
   return verdict;
 }
 

@@ -23,11 +23,27 @@
 //       completed one exactly one, with its function's limit and the key its event gives, before
 //       any other record of the run; no other function's run has one; and per key, the
 //       RunAdmitted times never put more than the limit's bound into any window [t, t + period)
-//       (sliding, exact: `limit` for the rate limit, limit + burst - 1 for the throttle).
+//       (sliding, exact: `limit` for the rate limit, limit + burst - 1 for the throttle);
+//   (h) cron triggers held across the kills (cron_checks.cc): per trigger, in log order, tracking
+//       begins with a CronCursor, then each tick's run is for exactly the next tick after the
+//       cursor and each later CronCursor skips exactly the ticks it counts: so no tick has two
+//       runs, and from where tracking began to the last tick recorded every tick (every minute)
+//       has one run or was recorded as skipped; each tick's run ran its one step and completed
+//       once (the newest may be unfinished: it can be created after the final incarnation saw
+//       every run finished and began to shut down);
+//   (i) timeouts held across the kills (timeout_checks.cc): every "late" and "queued" event
+//       started its one run, which ended exactly once, completed or cancelled by its own
+//       timeout: a finish-timeout cancel ("finish timeout: ...") comes at or after RunAdmitted's
+//       started_ms + the timeout, a run that slept past that deadline was cancelled, a
+//       start-timeout cancel ("start timeout: ...") only for a run with no RunAdmitted before its
+//       StartTimedOut record, at or after its creation + the timeout; no step of a run is
+//       recorded after its RunCancelled; each has at most one RunAdmitted (with no flow-control
+//       key), before its first step.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine_crash/journal.h"
@@ -69,6 +85,20 @@ struct CrashSummary {
   // run be decided again later, so the crash test only counts them; the checks' unit test,
   // whose child is never killed, expects none.
   uint64_t paced_out_of_order = 0;
+  // Cron (h).
+  uint64_t cron_runs = 0;
+  uint64_t cron_cursors = 0;
+  uint64_t cron_ticks_skipped = 0;      // summed over the CronCursors
+  uint64_t cron_unfinished_at_end = 0;  // 0 or 1: the newest tick's run
+  int64_t cron_last_tick_ms = 0;
+  // Timeouts (i).
+  uint64_t late_runs = 0;
+  uint64_t late_slept_past = 0;  // slept past the finish deadline (all must be cancelled)
+  uint64_t late_cancelled = 0;
+  uint64_t queued_runs = 0;
+  uint64_t queued_cancelled = 0;
+  // Steps that ran in a killed incarnation, never recorded, of runs cancelled after the restart.
+  uint64_t cancelled_lost_executions = 0;
   std::string to_string() const;
 };
 
@@ -77,14 +107,26 @@ struct CrashVerdict {
   CrashSummary summary;
 };
 
+// `time_scale`: the child's engine-clock milliseconds per real millisecond (kClockSpeed with its
+// FastClock): the flow limits' periods were scaled by it.
 CrashVerdict check_crash_outcome(const LogFacts& log, const Journal& journal, uint64_t seed,
-                                 uint64_t target_runs);
+                                 uint64_t target_runs, uint32_t time_scale = 1);
 
 // Split out of check_crash_outcome: checks (d) and (f) alone (execution_checks.cc).
 void check_executions(const LogFacts& log, const Journal& journal, CrashVerdict* verdict);
 
 // Split out of check_crash_outcome: check (g) alone (flow_checks.cc).
 void check_flow_control(const LogFacts& log, uint64_t seed, uint64_t target_runs,
-                        CrashVerdict* verdict);
+                        uint32_t time_scale, CrashVerdict* verdict);
+
+// Split out of check_crash_outcome: checks (h) and (i) alone (cron_checks.cc, timeout_checks.cc).
+void check_cron(const LogFacts& log, CrashVerdict* verdict);
+void check_timeouts(const LogFacts& log, uint64_t target_runs, CrashVerdict* verdict);
+
+// How many ticks' runs are for a tick inside one of `intervals` ([from, to] in engine-clock ms):
+// the crash test passes the spans in which no child was alive, so each of these ran after a
+// restart (check (d) of the cron part: catch-up is exercised).
+uint64_t cron_ticks_within(const LogFacts& log,
+                           const std::vector<std::pair<int64_t, int64_t>>& intervals);
 
 }  // namespace cairn::engine_crash

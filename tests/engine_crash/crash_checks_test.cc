@@ -9,10 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "cairn/schema/record_schema.h"
 #include "engine_crash/crash_checks.h"
 #include "engine_crash/crash_options.h"
+#include "engine_crash/fast_clock.h"
 #include "engine_crash/journal.h"
 #include "engine_crash/log_facts.h"
+#include "engine_crash/timed_workload.h"
 #include "engine_crash/workload.h"
 #include "support/child_process.h"
 #include "support/temp_dir.h"
@@ -34,7 +37,7 @@ class CrashChecksTest : public ::testing::Test {
     dir_ = new testing::TempDir();
     testing::ChildProcess child(
         {CAIRN_ENGINE_CRASH_CHILD_PATH, (*dir_ / "data").string(), (*dir_ / "journal.txt").string(),
-         "1", std::to_string(kRuns), std::to_string(kSeed)},
+         "1", std::to_string(kRuns), std::to_string(kSeed), std::to_string(steady_now_ns())},
         {.output = *dir_ / "child-output.txt"});
     ASSERT_TRUE(child.started()) << child.start_error();
     ASSERT_TRUE(child.wait_for_exit(std::chrono::minutes(2)));
@@ -59,7 +62,7 @@ class CrashChecksTest : public ::testing::Test {
 
   // True when some violation contains `text`.
   ::testing::AssertionResult reported(const std::string& text) const {
-    const CrashVerdict v = check_crash_outcome(facts, journal, kSeed, kRuns);
+    const CrashVerdict v = check_crash_outcome(facts, journal, kSeed, kRuns, kClockSpeed);
     for (const std::string& s : v.violations) {
       if (s.find(text) != std::string::npos) return ::testing::AssertionSuccess();
     }
@@ -67,6 +70,23 @@ class CrashChecksTest : public ::testing::Test {
              << "no violation mentions \"" << text << "\"; got " << v.violations.size() << ":";
     for (const std::string& s : v.violations) r << "\n  " << s;
     return r;
+  }
+
+  // A run of `function` cancelled by its timeout (nullptr: none). A "late" one cancelled in the
+  // nap that took it past its finish deadline (step t2 never ran): on a busy machine an odd run,
+  // whose nap is short, may be cancelled too, later.
+  RunFacts* cancelled_run_of(std::string_view function) {
+    for (auto& [id, r] : facts.runs) {
+      if (r.function_id != function || r.cancels.empty()) continue;
+      if (function != kLateFunction) return &r;
+      const bool in_nap =
+          !r.admissions.empty() && r.sleeps.size() == 1 &&
+          r.sleeps[0].wake_at_ms > r.admissions[0].started_ms + kLateFinishMs &&
+          std::none_of(r.completed.begin(), r.completed.end(),
+                       [](const StepCompletedFact& c) { return c.step_id == "t2"; });
+      if (in_nap) return &r;
+    }
+    return nullptr;
   }
 
   // A main run that completed, and its StepCompleted for step `id`.
@@ -118,6 +138,7 @@ class CrashChecksTest : public ::testing::Test {
 
   // Puts window_max admissions of one key at t0 and one more at t0 + `last_offset_ms`, the rest
   // of that key's far apart (alone in their windows).
+  // (Offsets and periods on the child's clock: periods scaled by kClockSpeed.)
   void crowd_a_window(const std::vector<AdmittedFact*>& at, const FlowLimit& limit,
                       int64_t last_offset_ms) {
     const int64_t t0 = at.front()->at_ms;
@@ -127,13 +148,13 @@ class CrashChecksTest : public ::testing::Test {
       } else if (i == limit.window_max) {
         at[i]->at_ms = t0 + last_offset_ms;
       } else {
-        at[i]->at_ms = t0 + static_cast<int64_t>(i) * 10 * limit.period_ms;
+        at[i]->at_ms = t0 + static_cast<int64_t>(i) * 10 * limit.period_ms * kClockSpeed;
       }
     }
   }
 
   ::testing::AssertionResult not_reported(const std::string& text) const {
-    const CrashVerdict v = check_crash_outcome(facts, journal, kSeed, kRuns);
+    const CrashVerdict v = check_crash_outcome(facts, journal, kSeed, kRuns, kClockSpeed);
     for (const std::string& s : v.violations) {
       if (s.find(text) != std::string::npos) {
         return ::testing::AssertionFailure() << "reported: " << s;
@@ -165,7 +186,7 @@ LogFacts* CrashChecksTest::facts_ = nullptr;
 Journal* CrashChecksTest::journal_ = nullptr;
 
 TEST_F(CrashChecksTest, AnUninterruptedChildPassesEveryCheck) {
-  const CrashVerdict v = check_crash_outcome(facts, journal, kSeed, kRuns);
+  const CrashVerdict v = check_crash_outcome(facts, journal, kSeed, kRuns, kClockSpeed);
   std::string all;
   for (const std::string& s : v.violations) all += "\n  " + s;
   EXPECT_TRUE(v.violations.empty()) << all;
@@ -187,6 +208,14 @@ TEST_F(CrashChecksTest, AnUninterruptedChildPassesEveryCheck) {
   // runs start in the order they came (docs/flow-control.md). The crash test only counts these.
   EXPECT_EQ(v.summary.paced_out_of_order, 0u)
       << "throttled runs started before an earlier run of their key";
+  // Timed functions: tracking of the cron trigger began; the even "late" runs slept past their
+  // finish timeout; the third run of each "queued" burst cannot start within its start timeout.
+  EXPECT_GE(v.summary.cron_cursors, 1u);
+  EXPECT_EQ(v.summary.late_runs, late_runs(kRuns));
+  EXPECT_GT(v.summary.late_slept_past, 0u);
+  EXPECT_GE(v.summary.late_cancelled, v.summary.late_slept_past);
+  EXPECT_EQ(v.summary.queued_runs, queued_bursts(kRuns) * kQueuedBurst);
+  EXPECT_GE(v.summary.queued_cancelled, queued_bursts(kRuns));
 }
 
 TEST_F(CrashChecksTest, AStepRunAfterItsDurableCompletionIsReported) {
@@ -274,20 +303,20 @@ TEST_F(CrashChecksTest, ARateLimitedAdmissionTooManyInAWindowIsReported) {
   const std::vector<AdmittedFact*> at =
       admissions_on_one_key("metered", kMeteredLimit.window_max + 1);
   ASSERT_FALSE(at.empty()) << "too few rate-limited runs were admitted";
-  crowd_a_window(at, kMeteredLimit, kMeteredLimit.period_ms - 1);
+  crowd_a_window(at, kMeteredLimit, kMeteredLimit.period_ms * kClockSpeed - 1);
   EXPECT_TRUE(reported("rate limit exceeded for key"));
-  EXPECT_TRUE(reported("4 RunAdmitted in the 200 ms from"));
-  crowd_a_window(at, kMeteredLimit, kMeteredLimit.period_ms);
+  EXPECT_TRUE(reported("4 RunAdmitted in the " + std::to_string(200 * kClockSpeed) + " ms from"));
+  crowd_a_window(at, kMeteredLimit, kMeteredLimit.period_ms * kClockSpeed);
   EXPECT_TRUE(not_reported("exceeded for key"));
 }
 
 TEST_F(CrashChecksTest, AThrottledAdmissionTooManyInAWindowIsReported) {
   const std::vector<AdmittedFact*> at = admissions_on_one_key("paced", kPacedLimit.window_max + 1);
   ASSERT_FALSE(at.empty()) << "too few throttled runs";
-  crowd_a_window(at, kPacedLimit, kPacedLimit.period_ms - 1);
+  crowd_a_window(at, kPacedLimit, kPacedLimit.period_ms * kClockSpeed - 1);
   EXPECT_TRUE(reported("throttle exceeded for key"));
-  EXPECT_TRUE(reported("7 RunAdmitted in the 100 ms from"));
-  crowd_a_window(at, kPacedLimit, kPacedLimit.period_ms);
+  EXPECT_TRUE(reported("7 RunAdmitted in the " + std::to_string(100 * kClockSpeed) + " ms from"));
+  crowd_a_window(at, kPacedLimit, kPacedLimit.period_ms * kClockSpeed);
   EXPECT_TRUE(not_reported("exceeded for key"));
 }
 
@@ -356,6 +385,97 @@ TEST_F(CrashChecksTest, ALostFlowEventIsReported) {
   facts.runs.erase(it->first_run_id);
   facts.events.erase(it);
   EXPECT_TRUE(reported("flow event " + id + " of burst"));
+}
+
+// (i) A finish-timeout cancel must come at or after RunAdmitted.started_ms + the timeout.
+TEST_F(CrashChecksTest, AFinishTimeoutCancelBeforeItsDeadlineIsReported) {
+  RunFacts* run = cancelled_run_of(kLateFunction);
+  ASSERT_NE(run, nullptr) << "the late runs that sleep past their timeout should be cancelled";
+  ASSERT_FALSE(run->admissions.empty());
+  const int64_t deadline = run->admissions.front().started_ms + kLateFinishMs;
+  run->cancels.front().at_us = deadline * 1000;
+  EXPECT_TRUE(not_reported("before its finish deadline"));
+  run->cancels.front().at_us = deadline * 1000 - 1000;
+  EXPECT_TRUE(reported("before its finish deadline"));
+}
+
+TEST_F(CrashChecksTest, ARunThatSleptPastItsFinishDeadlineAndCompletedIsReported) {
+  RunFacts* run = cancelled_run_of(kLateFunction);
+  ASSERT_NE(run, nullptr);
+  ASSERT_FALSE(run->sleeps.empty());
+  const CancelFact cancel = run->cancels.front();
+  run->cancels.clear();
+  run->cancellations = 0;
+  run->completions.emplace_back(cancel.lsn, "{}");
+  EXPECT_TRUE(reported("slept past its finish deadline"));
+}
+
+TEST_F(CrashChecksTest, AStepRecordedAfterRunCancelledIsReported) {
+  RunFacts* run = cancelled_run_of(kLateFunction);
+  ASSERT_NE(run, nullptr);
+  ASSERT_FALSE(run->completed.empty());
+  StepCompletedFact late = run->completed.front();
+  late.lsn = run->cancels.front().lsn + 1;
+  run->completed.push_back(late);
+  EXPECT_TRUE(reported("comes after its RunCancelled"));
+}
+
+TEST_F(CrashChecksTest, ACancelForAnotherReasonOrASecondEndIsReported) {
+  RunFacts* run = cancelled_run_of(kLateFunction);
+  ASSERT_NE(run, nullptr);
+  run->cancels.front().reason = "start timeout: not started within 1 ms of being created";
+  EXPECT_TRUE(reported("only its \"finish timeout:\" may cancel it"));
+  run->completions.emplace_back(run->cancels.front().lsn + 1, "{}");
+  EXPECT_TRUE(reported("exactly one end, completed or cancelled, was expected"));
+}
+
+// A start-timeout cancel only for a run whose RunAdmitted did not come before its StartTimedOut.
+TEST_F(CrashChecksTest, AStartTimeoutCancelOfARunThatHadStartedIsReported) {
+  RunFacts* run = cancelled_run_of(kQueuedFunction);
+  ASSERT_NE(run, nullptr) << "the third run of a queued burst should be cancelled";
+  auto timed_out = std::find_if(run->resumes.begin(), run->resumes.end(), [](const OpFact& o) {
+    return o.reason == static_cast<uint8_t>(schema::ResumeReason::StartTimedOut);
+  });
+  ASSERT_NE(timed_out, run->resumes.end());
+  EXPECT_TRUE(not_reported("but it had started"));
+  AdmittedFact admitted{};
+  admitted.lsn = timed_out->lsn - 1;
+  admitted.started_ms = run->created_us / 1000;
+  run->admissions = {admitted};
+  EXPECT_TRUE(reported("but it had started"));
+  run->admissions.front().lsn = timed_out->lsn + 1;  // the log decided the race for the timeout
+  EXPECT_TRUE(not_reported("but it had started"));
+  run->cancels.front().at_us = (run->created_us / 1000 + kQueuedStartMs - 1) * 1000;
+  EXPECT_TRUE(reported("before its start deadline"));
+}
+
+TEST_F(CrashChecksTest, ALostTimedEventIsReported) {
+  auto it = std::find_if(facts.events.begin(), facts.events.end(),
+                         [](const EventFact& e) { return e.name == kLateEvent; });
+  ASSERT_NE(it, facts.events.end());
+  const std::string id = it->id;
+  facts.runs.erase(it->first_run_id);
+  facts.events.erase(it);
+  EXPECT_TRUE(reported("event " + id + " is not in the log"));
+}
+
+// An unrecorded step of a cancelled run is a lost execution only when a kill took it: never in
+// the last incarnation, which ran to its end.
+TEST_F(CrashChecksTest, AnUnrecordedStepOfACancelledRunIsReportedUnlessAKillTookIt) {
+  RunFacts* run = cancelled_run_of(kLateFunction);
+  ASSERT_NE(run, nullptr);
+  JournalEntry t2;
+  t2.kind = JournalEntry::Kind::kExecuted;
+  t2.index = journal.entries.size();
+  t2.incarnation = 1;  // the only, so the last, incarnation
+  t2.run = run->id;
+  t2.step_id = "t2";
+  t2.attempt = 1;
+  t2.exec = 1'000'002;
+  journal.entries.push_back(t2);
+  EXPECT_TRUE(reported("step t2 of run " + std::to_string(run->id) + " ran 1 times"));
+  journal.entries.back().incarnation = 0;  // an earlier incarnation, killed
+  EXPECT_TRUE(not_reported("step t2 of run " + std::to_string(run->id)));
 }
 
 }  // namespace

@@ -37,14 +37,13 @@ Task<json> main_function(StepRunner& r, Context& ctx, const Event& event) {
   const uint64_t run = ctx.run_id();
   const uint64_t a = value_of(co_await ctx.run("a", body(r, run, k, "a", mix(p.x, 1))));
   const uint64_t b = value_of(co_await ctx.run("b", body(r, run, k, "b", mix(a, 2))));
-  if (p.sleep_ms != 0) co_await ctx.sleep("nap", std::chrono::milliseconds(p.sleep_ms));
+  if (p.sleep_ms != 0) co_await ctx.sleep("nap", r.scaled(p.sleep_ms));
   const uint64_t c = value_of(co_await ctx.run("c", body(r, run, k, "c", mix(b, 3), p.busy_ms)));
   bool approved = false;
   uint64_t token = 0;
   if (p.wait) {
-    const WaitOptions wait{.event = kApproveEvent,
-                           .match = "data.key",
-                           .timeout = std::chrono::milliseconds(kWaitTimeoutMs)};
+    const WaitOptions wait{
+        .event = kApproveEvent, .match = "data.key", .timeout = r.scaled(kWaitTimeoutMs)};
     std::optional<Event> approval = co_await ctx.wait_for_event("approval", wait);
     if (approval) {
       approved = true;
@@ -120,13 +119,13 @@ Task<void> failure_handler(StepRunner& r, Context& ctx, const Event& event) {
   co_await ctx.run("alert", body(r, run, k, "alert", alert_value(k)));
 }
 
-FunctionOptions options_for(std::string id, std::string trigger) {
+FunctionOptions options_for(const StepRunner& r, std::string id, std::string trigger) {
   FunctionOptions o;
   o.id = std::move(id);
   if (!trigger.empty()) o.triggers.push_back(on_event(std::move(trigger)));
   o.retries = kStepRetries;
-  o.backoff_base = std::chrono::milliseconds(5);
-  o.backoff_max = std::chrono::milliseconds(50);
+  o.backoff_base = r.scaled(5);
+  o.backoff_max = r.scaled(50);
   return o;
 }
 
@@ -152,7 +151,7 @@ json StepRunner::execute(uint64_t run, uint64_t k, std::string_view step_id, uin
 }
 
 Status register_crash_functions(Engine& engine, StepRunner& runner) {
-  FunctionOptions main = options_for("main", std::string(kStartEvent));
+  FunctionOptions main = options_for(runner, "main", std::string(kStartEvent));
   main.on_failure = [&runner](Context& ctx, const Event& ev) {
     return failure_handler(runner, ctx, ev);
   };
@@ -161,21 +160,21 @@ Status register_crash_functions(Engine& engine, StepRunner& runner) {
   });
   if (!st.ok()) return st;
   st = engine.register_function(
-      options_for("helper", ""),
+      options_for(runner, "helper", ""),
       [&runner](Context& ctx, const Event& ev) { return helper_function(runner, ctx, ev); });
   if (!st.ok()) return st;
-  FunctionOptions metered = options_for("metered", std::string(kMeteredEvent));
+  FunctionOptions metered = options_for(runner, "metered", std::string(kMeteredEvent));
   metered.rate_limit = RateLimit{.limit = kMeteredLimit.limit,
-                                 .period = std::chrono::milliseconds(kMeteredLimit.period_ms),
+                                 .period = runner.scaled(kMeteredLimit.period_ms),
                                  .key = std::string(kFlowKeyPath),
                                  .burst = kMeteredLimit.burst};
   st = engine.register_function(std::move(metered), [&runner](Context& ctx, const Event& ev) {
     return flow_function(runner, ctx, ev, "m1");
   });
   if (!st.ok()) return st;
-  FunctionOptions paced = options_for("paced", std::string(kPacedEvent));
+  FunctionOptions paced = options_for(runner, "paced", std::string(kPacedEvent));
   paced.throttle = ThrottleLimit{.limit = kPacedLimit.limit,
-                                 .period = std::chrono::milliseconds(kPacedLimit.period_ms),
+                                 .period = runner.scaled(kPacedLimit.period_ms),
                                  .burst = kPacedLimit.burst,
                                  .key = std::string(kFlowKeyPath)};
   st = engine.register_function(std::move(paced), [&runner](Context& ctx, const Event& ev) {
@@ -183,7 +182,7 @@ Status register_crash_functions(Engine& engine, StepRunner& runner) {
   });
   if (!st.ok()) return st;
   return engine.register_function(
-      options_for("listener", std::string(kNotedEvent)),
+      options_for(runner, "listener", std::string(kNotedEvent)),
       [&runner](Context& ctx, const Event& ev) { return listener_function(runner, ctx, ev); });
 }
 

@@ -20,7 +20,8 @@ inline constexpr int kExitAcceptedTwice = 5;  // an acknowledged event was accep
 inline constexpr int kExitStopped = 10;       // SIGTERM: the engine shut down with runs in flight
 
 // The tests' small options (small segments: rotations happen while being killed) on the system
-// clock: the child is a real process whose timers and timeouts run in real time.
+// clock. engine_crash_child replaces the clock with its FastClock (fast_clock.h); the power-cut
+// rounds keep the system clock.
 inline EngineOptions child_engine_options(const std::filesystem::path& dir) {
   EngineOptions o = testing::test_engine_options(dir, system_clock());
   // Snapshots every few dozen records: kills land while they are written and rotated, and

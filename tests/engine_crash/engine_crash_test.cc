@@ -13,6 +13,18 @@
 // limit's period with more admissions than the limit allows. After every 10th interruption the log
 // may have a torn tail, nothing worse (every start() in between checks that too).
 //
+// Cron and timeouts (timed_workload.h): the child's engine runs on a FastClock (fast_clock.h), 120
+// times faster than real time and continuous across incarnations (every child computes it from
+// the epoch this test passes), so an every-minute cron trigger ticks twice a real second, and a
+// finish timeout and a start timeout (behind a concurrency limit) fire within a round. Every
+// other duration the workload gives the engine is scaled alike, so those functions behave as on
+// the real clock. The checks add: every tick from where tracking began has exactly one run or
+// was recorded as skipped, and every timed-out run was cancelled once, after its deadline.
+// After the interruption of incarnations 15, 45, 75, ... the test waits 1.2 ticks (4.2 ticks
+// every other time, more than kCronCatchUpMax + 1) before the next spawn: ticks fall while no
+// child is alive and must run after the restart (the newest kCronCatchUpMax of them; older ones
+// are skipped, and a long pause must skip some).
+//
 // When to interrupt is measured in the child's progress, read from the journal it appends to
 // (from where this incarnation began), never in time since the spawn (which on a slow machine
 // may all pass in exec and recovery): 1 in 8 incarnations is interrupted inside engine.start(),
@@ -38,14 +50,20 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "cairn/log/verify.h"
 #include "engine_crash/crash_checks.h"
 #include "engine_crash/crash_options.h"
+#include "engine_crash/fast_clock.h"
 #include "engine_crash/journal.h"
 #include "engine_crash/log_facts.h"
+#include "engine_crash/timed_workload.h"
 #include "support/child_process.h"
 #include "support/temp_dir.h"
 
@@ -226,6 +244,27 @@ bool interrupt(ChildProcess& child, JournalTail& tail, const RoundPlan& plan, St
   return true;
 }
 
+// The pause, in cron ticks, after interrupting `incarnation` (zero for most): a little over one
+// tick (so at least one tick falls in it, and it runs after the restart), or, every other time,
+// more than kCronCatchUpMax + 1 ticks (so the restart must skip some).
+double pause_ticks_after(uint64_t incarnation) {
+  if (incarnation % 30 != 15) return 0;
+  return (incarnation / 30) % 2 == 0 ? 1.2 : kCronCatchUpMax + 1.2;
+}
+
+// When no child was alive, on the child's clock: from each interrupted child's end to the next
+// spawn. A tick in one of these ran after a restart (caught up), if it ran at all.
+struct DeadSpans {
+  explicit DeadSpans(int64_t epoch) : clock(epoch, kClockSpeed) {}
+  int64_t now_ms() const { return clock.us_at(steady_now_ns()) / 1000; }
+  FastClock clock;
+  std::vector<std::pair<int64_t, int64_t>> spans;
+  std::optional<int64_t> dead_since;
+  // Pauses after some start() returned (so tracking of the trigger had begun); the long ones.
+  uint64_t pauses_after_tracking = 0;
+  uint64_t long_pauses_after_tracking = 0;
+};
+
 uint64_t file_size_or_zero(const std::filesystem::path& path) {
   std::error_code ec;
   const uintmax_t size = std::filesystem::file_size(path, ec);
@@ -257,13 +296,18 @@ TEST(EngineCrash, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossKills) {
   RoundTotals totals;
   StartPace pace;
   const auto t0 = std::chrono::steady_clock::now();
+  // The children's clock epoch: one for all, so their clock runs on across restarts.
+  const int64_t epoch = steady_now_ns();
+  DeadSpans dead(epoch);
+  bool some_start_returned = false;
   for (uint64_t incarnation = 1;; ++incarnation) {
     const RoundPlan plan = draw_round(rng);
     JournalTail tail(journal_path, file_size_or_zero(journal_path));
-    ChildProcess child(
-        {CAIRN_ENGINE_CRASH_CHILD_PATH, data.string(), journal_path.string(),
-         std::to_string(incarnation), std::to_string(target_runs), std::to_string(seed)},
-        {.output = output});
+    if (dead.dead_since) dead.spans.emplace_back(*dead.dead_since, dead.now_ms());
+    ChildProcess child({CAIRN_ENGINE_CRASH_CHILD_PATH, data.string(), journal_path.string(),
+                        std::to_string(incarnation), std::to_string(target_runs),
+                        std::to_string(seed), std::to_string(epoch)},
+                       {.output = output});
     ASSERT_TRUE(child.started()) << child.start_error();
     std::string where;
     const bool interrupted =
@@ -279,8 +323,9 @@ TEST(EngineCrash, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossKills) {
     ASSERT_FALSE(::testing::Test::HasFailure())
         << "incarnation " << incarnation << " " << child.how() << "; its output:\n"
         << testing::tail_of_file(output);
+    tail.poll();
+    some_start_returned = some_start_returned || tail.recovered();
     if (verbose) {
-      tail.poll();
       std::cout << "[ crash    ] incarnation " << incarnation << " "
                 << (interrupted ? "interrupted " + where + (plan.graceful ? " with SIGTERM" : "")
                                 : "not interrupted")
@@ -294,6 +339,13 @@ TEST(EngineCrash, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossKills) {
           << testing::tail_of_file(output);
       break;
     }
+    dead.dead_since = dead.now_ms();  // the child has been reaped
+    if (const double ticks = pause_ticks_after(incarnation); ticks > 0) {
+      dead.pauses_after_tracking += some_start_returned;
+      dead.long_pauses_after_tracking += some_start_returned && ticks > kCronCatchUpMax + 1;
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(static_cast<int64_t>(ticks * kTickMs / kClockSpeed)));
+    }
     // Every next start() checks the log's tail as well (and refuses damage that is not a torn
     // tail); a full scan here each time would cost O(log) per round.
     if (incarnation % 10 == 0 || incarnation == rounds) {
@@ -303,6 +355,7 @@ TEST(EngineCrash, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossKills) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const int64_t final_exit_ms = dead.now_ms();
 
   auto report = log::verify_log(log_dir_of(data), verify_options());
   ASSERT_TRUE(report.ok()) << report.status().to_string();
@@ -311,13 +364,18 @@ TEST(EngineCrash, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossKills) {
   std::optional<LogFacts> facts = read_log_facts(log_dir_of(data), &error);
   ASSERT_TRUE(facts.has_value()) << error;
   const Journal journal = read_journal(journal_path);
-  const CrashVerdict verdict = check_crash_outcome(*facts, journal, seed, target_runs);
+  const CrashVerdict verdict = check_crash_outcome(*facts, journal, seed, target_runs, kClockSpeed);
+  const uint64_t caught_up = cron_ticks_within(*facts, dead.spans);
 
   std::cout << "[ crash    ] " << totals.kills << " kills, " << totals.stops << " graceful stops, "
             << totals.kills_during_shutdown << " kills during shutdown (torn tails in "
             << totals.torn_tails << " of " << totals.scans << " scans) in " << seconds
             << " s; log of " << report->records << " records in " << report->segments.size()
             << " segments; " << verdict.summary.to_string() << std::endl;
+  std::cout << "[ crash    ] cron: " << caught_up << " ticks fell while no child was alive and ran"
+            << " after a restart (" << dead.spans.size() << " dead spans, "
+            << dead.pauses_after_tracking << " pauses, " << dead.long_pauses_after_tracking
+            << " of them long)" << std::endl;
   std::string shown;
   for (size_t i = 0; i < verdict.violations.size() && i < 40; ++i) {
     shown += "  " + verdict.violations[i] + "\n";
@@ -325,6 +383,34 @@ TEST(EngineCrash, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossKills) {
   EXPECT_TRUE(verdict.violations.empty())
       << verdict.violations.size() << " violations (the first 40):\n"
       << shown;
+  // The timed functions ran (their checks hold only what is in the log to account).
+  EXPECT_EQ(verdict.summary.late_runs, late_runs(target_runs));
+  EXPECT_EQ(verdict.summary.queued_runs, queued_bursts(target_runs) * kQueuedBurst);
+  EXPECT_GT(verdict.summary.cron_runs, 0u);
+  // A pause longer than a tick holds a tick, and at most kCronCatchUpMax ticks fall in it and in
+  // the next start: the newest runs after the restart.
+  EXPECT_TRUE(dead.pauses_after_tracking == 0 || caught_up > 0)
+      << "no tick that fell while no child was alive ran after a restart";
+  // A long pause holds more ticks than a start catches up: the older ones are skipped.
+  EXPECT_TRUE(dead.long_pauses_after_tracking == 0 || verdict.summary.cron_ticks_skipped > 0)
+      << "no CronCursor skipped the ticks of a pause longer than kCronCatchUpMax ticks";
+  // The ticker kept ticking while the engine worked: its last tick is at most a few ticks before
+  // the last activity the log shows (a run created, a sleep ending). Not the final exit: shutdown
+  // stops the timers first and then writes its snapshot, which took 7.5 s of real time (15 ticks)
+  // for a 6,000-run workload on this machine. One tick is in flight at a time; a late timer is a
+  // hang.
+  int64_t last_activity_ms = 0;
+  for (const auto& [id, r] : facts->runs) {
+    if (!r.cron_expression.empty()) continue;
+    last_activity_ms = std::max(last_activity_ms, r.created_us / 1000);
+    if (r.cancellations != 0) continue;  // its sleep may have been cut short
+    for (const OpFact& s : r.sleeps) last_activity_ms = std::max(last_activity_ms, s.wake_at_ms);
+  }
+  EXPECT_LE(last_activity_ms, final_exit_ms);
+  EXPECT_GE(verdict.summary.cron_last_tick_ms, last_activity_ms - 3 * kTickMs)
+      << "the cron trigger stopped firing "
+      << (last_activity_ms - verdict.summary.cron_last_tick_ms)
+      << " ms (engine clock) before the last activity in the log";
   EXPECT_TRUE(rounds == 0 || totals.kills + totals.stops + totals.kills_during_shutdown > 0)
       << "the child finished before the first kill: raise CAIRN_ENGINE_CRASH_RUNS";
 }

@@ -13,6 +13,7 @@
 
 #include "cairn/schema/record_schema.h"
 #include "engine_crash/crash_checks.h"
+#include "engine_crash/timed_workload.h"
 #include "engine_crash/workload.h"
 
 namespace cairn::engine_crash {
@@ -45,16 +46,21 @@ constexpr size_t kWindowsShownPerKey = 3;
 
 class FlowChecker {
  public:
-  FlowChecker(const LogFacts& log, uint64_t seed, uint64_t target_runs, CrashVerdict* verdict)
-      : log_(log), seed_(seed), bursts_(flow_bursts(target_runs)), v_(*verdict) {}
+  FlowChecker(const LogFacts& log, uint64_t seed, uint64_t target_runs, uint32_t time_scale,
+              CrashVerdict* verdict)
+      : log_(log),
+        seed_(seed),
+        bursts_(flow_bursts(target_runs)),
+        time_scale_(time_scale),
+        v_(*verdict) {}
 
   void run() {
     check_events();
     for (const auto& [id, r] : log_.runs) {
       if (r.function_id == "metered" || r.function_id == "paced") {
         check_flow_run(r);
-      } else {
-        check_unlimited_run(r);
+      } else if (r.function_id != kLateFunction && r.function_id != kQueuedFunction) {
+        check_unlimited_run(r);  // a timeout records RunAdmitted too: timeout_checks.cc
       }
     }
     v_.summary.metered_busiest_window = check_windows("rate limit", kMeteredLimit, metered_);
@@ -254,7 +260,7 @@ class FlowChecker {
     }
   }
 
-  // Runs of functions without limits have no flow-control record.
+  // Runs of functions without limits or timeouts have no flow-control record.
   void check_unlimited_run(const RunFacts& r) {
     if (!r.admissions.empty() || !r.skips.empty() ||
         std::any_of(r.resumes.begin(), r.resumes.end(), throttle_due)) {
@@ -270,6 +276,8 @@ class FlowChecker {
   uint32_t check_windows(const char* what, const FlowLimit& limit,
                          std::map<std::string, std::vector<Admission>>& by_key) {
     uint32_t busiest = 0;
+    // The child's periods were scaled to its clock (StepRunner::scaled).
+    const int64_t period_ms = int64_t{limit.period_ms} * time_scale_;
     for (auto& [key, at] : by_key) {
       std::sort(at.begin(), at.end(), [](const Admission& a, const Admission& b) {
         return a.at_ms != b.at_ms ? a.at_ms < b.at_ms : a.run < b.run;
@@ -278,7 +286,7 @@ class FlowChecker {
       size_t end = 0;
       for (size_t i = 0; i < at.size(); ++i) {
         end = std::max(end, i);
-        while (end < at.size() && at[end].at_ms < at[i].at_ms + limit.period_ms) ++end;
+        while (end < at.size() && at[end].at_ms < at[i].at_ms + period_ms) ++end;
         const auto n = static_cast<uint32_t>(end - i);
         busiest = std::max(busiest, n);
         if (n <= limit.window_max) continue;
@@ -289,7 +297,7 @@ class FlowChecker {
                   " (LSN " + std::to_string(at[k].lsn) + ");";
         }
         fail(std::string(what) + " exceeded for key \"" + key + "\": " + std::to_string(n) +
-             " RunAdmitted in the " + std::to_string(limit.period_ms) + " ms from " +
+             " RunAdmitted in the " + std::to_string(period_ms) + " ms from " +
              std::to_string(at[i].at_ms) + " ms, at most " + std::to_string(limit.window_max) +
              " allowed (limit " + std::to_string(limit.limit) + ", burst " +
              std::to_string(limit.burst) + "):" + runs);
@@ -320,6 +328,7 @@ class FlowChecker {
   const LogFacts& log_;
   const uint64_t seed_;
   const uint64_t bursts_;
+  const uint32_t time_scale_;
   CrashVerdict& v_;
   // RunAdmitted per key, of each limited function.
   std::map<std::string, std::vector<Admission>> metered_;
@@ -329,8 +338,8 @@ class FlowChecker {
 }  // namespace
 
 void check_flow_control(const LogFacts& log, uint64_t seed, uint64_t target_runs,
-                        CrashVerdict* verdict) {
-  FlowChecker(log, seed, target_runs, verdict).run();
+                        uint32_t time_scale, CrashVerdict* verdict) {
+  FlowChecker(log, seed, target_runs, time_scale, verdict).run();
 }
 
 }  // namespace cairn::engine_crash

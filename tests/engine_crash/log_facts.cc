@@ -59,8 +59,10 @@ class FactBuilder {
       }
       case RecordType::SleepStarted: {
         const auto& s = *flatbuffers::GetRoot<schema::SleepStarted>(p);
-        if (RunFacts* r = step_run(lsn, "SleepStarted", s.step()))
+        if (RunFacts* r = step_run(lsn, "SleepStarted", s.step())) {
           r->sleeps.push_back(op(lsn, *s.step()));
+          r->sleeps.back().wake_at_ms = s.wake_at_ms();
+        }
         break;
       }
       case RecordType::WaitStarted: {
@@ -108,6 +110,7 @@ class FactBuilder {
         const auto& s = *flatbuffers::GetRoot<schema::RunCancelled>(p);
         if (RunFacts* r = run_of(lsn, "RunCancelled", s.run_id())) {
           ++r->cancellations;
+          r->cancels.push_back({lsn, str(s.reason()), s.at_us()});
           finished(*r, lsn);
         }
         break;
@@ -117,7 +120,7 @@ class FactBuilder {
         // It comes before anything the run does, so after the run's end it is out of place.
         if (RunFacts* r = run_of(lsn, "RunAdmitted", s.run_id(), /*step_record=*/true)) {
           r->admissions.push_back({lsn, s.at_ms(), s.has_throttle(), s.has_rate_limit(),
-                                   str(s.throttle_key()), str(s.rate_limit_key())});
+                                   str(s.throttle_key()), str(s.rate_limit_key()), s.started_ms()});
         }
         break;
       }
@@ -127,6 +130,12 @@ class FactBuilder {
           r->skips.push_back({lsn, str(s.reason()), str(s.key()), s.at_us()});
           finished(*r, lsn);
         }
+        break;
+      }
+      case RecordType::CronCursor: {
+        const auto& c = *flatbuffers::GetRoot<schema::CronCursor>(p);
+        f_.cron_cursors.push_back(
+            {lsn, str(c.function_id()), str(c.expression()), c.tick_ms(), c.skipped_ticks()});
         break;
       }
       default:
@@ -177,7 +186,10 @@ class FactBuilder {
     }
     for (size_t i = 0; i < ev.functions.size(); ++i) {
       RunFacts& r = create(lsn, ev.first_run_id + i, ev.functions[i], ev.data);
-      if (r.times_created == 1) r.start_event_id = ev.id;
+      if (r.times_created == 1) {
+        r.start_event_id = ev.id;
+        r.created_us = e.accepted_us();
+      }
     }
     f_.events.push_back(std::move(ev));
   }
@@ -188,9 +200,16 @@ class FactBuilder {
       (void)run_of(lsn, "RunCreated's parent", parent->run_id(), /*step_record=*/true);
     }
     RunFacts& r = create(lsn, c.run_id(), str(c.function_id()), str(c.event_data()));
-    if (r.times_created == 1 && parent != nullptr) {
+    if (r.times_created != 1) return;
+    r.created_us = c.created_us();
+    if (parent != nullptr) {
       r.parent_run = parent->run_id();
       r.parent_position = parent->position();
+    }
+    if (c.cron_expression() != nullptr) {
+      r.cron_expression = c.cron_expression()->str();
+      r.cron_tick_ms = c.cron_tick_ms();
+      r.start_event_id = str(c.event_id());
     }
   }
 

@@ -35,7 +35,8 @@ struct OpFact {
   uint64_t lsn = 0;
   uint32_t position = 0;
   std::string step_id;
-  uint8_t reason = 0;  // RunResumed: schema::ResumeReason
+  uint8_t reason = 0;      // RunResumed: schema::ResumeReason
+  int64_t wake_at_ms = 0;  // SleepStarted: when the sleep ends (the engine's clock)
 };
 
 // RunAdmitted: flow control let the run start (the throttle's or rate limit's key it counted
@@ -47,6 +48,14 @@ struct AdmittedFact {
   bool has_rate_limit = false;
   std::string throttle_key;
   std::string rate_limit_key;
+  int64_t started_ms = 0;  // when a worker took the run (finish timeouts count from here)
+};
+
+// RunCancelled: why, and when (the engine's clock).
+struct CancelFact {
+  uint64_t lsn = 0;
+  std::string reason;
+  int64_t at_us = 0;
 };
 
 // RunSkipped: a rate limit refused the run; it ended without starting.
@@ -67,6 +76,10 @@ struct RunFacts {
   uint64_t parent_run = 0;     // created by invoke(): the parent's step
   uint32_t parent_position = 0;
   uint64_t handler_for = 0;  // created by a RunFailed: the run whose failure it handles
+  int64_t created_us = 0;    // the engine's clock at creation (0 for a failure handler)
+  // A cron trigger's run (RunCreated naming the tick): its expression and tick; empty otherwise.
+  std::string cron_expression;
+  int64_t cron_tick_ms = 0;
   std::vector<StepCompletedFact> completed;
   std::vector<StepFailedFact> failed;
   std::vector<OpFact> sleeps;
@@ -75,6 +88,7 @@ struct RunFacts {
   std::vector<std::pair<uint64_t, std::string>> completions;  // (lsn, output)
   std::vector<std::pair<uint64_t, std::string>> failures;     // (lsn, error)
   uint32_t cancellations = 0;
+  std::vector<CancelFact> cancels;  // one per RunCancelled (cancellations counts them too)
   std::vector<AdmittedFact> admissions;
   std::vector<SkippedFact> skips;  // terminal, like a completion
   uint64_t finished_lsn = 0;       // the first terminal record
@@ -94,9 +108,20 @@ struct EventFact {
   bool duplicate = false;
 };
 
+// CronCursor: a cron trigger's cursor moved without a run (tracking began, or missed ticks up
+// to tick_ms were skipped).
+struct CronCursorFact {
+  uint64_t lsn = 0;
+  std::string function_id;
+  std::string expression;
+  int64_t tick_ms = 0;
+  uint64_t skipped_ticks = 0;
+};
+
 struct LogFacts {
   std::map<uint64_t, RunFacts> runs;
-  std::vector<EventFact> events;  // in LSN order
+  std::vector<CronCursorFact> cron_cursors;  // in LSN order
+  std::vector<EventFact> events;             // in LSN order
   uint64_t records = 0;
   std::map<std::string, uint64_t> records_by_type;
   // Records that make no sense on their own: for a run never created, before its creation, a

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine_crash/timed_workload.h"
 #include "engine_crash/workload.h"
 
 namespace cairn::engine_crash {
@@ -40,7 +41,7 @@ uint32_t wait_position(const RunPlan& plan) {
 WorkloadDriver::WorkloadDriver(DriverConfig config, JournalWriter& journal)
     : config_(std::move(config)),
       journal_(journal),
-      runner_(journal, config_.seed, config_.incarnation) {}
+      runner_(journal, config_.seed, config_.incarnation, config_.time_scale) {}
 
 WorkloadDriver::~WorkloadDriver() = default;
 
@@ -68,11 +69,14 @@ DriverResult WorkloadDriver::run(const std::function<bool()>& should_stop) {
     if (Status st = send_flow_bursts(k); !st.ok()) {
       return failed(Outcome::kEngineFailed, st.to_string());
     }
+    if (Status st = send_timed_events(k); !st.ok()) {
+      return failed(Outcome::kEngineFailed, st.to_string());
+    }
     if (Status st = approve_waiting_runs(); !st.ok()) {
       return failed(Outcome::kEngineFailed, st.to_string());
     }
     if (k > config_.target_runs && next_burst_ > flow_bursts(config_.target_runs) &&
-        all_finished()) {
+        timed_events_sent() && all_finished()) {
       break;
     }
     if (Status h = engine_->health(); !h.ok()) {
@@ -99,6 +103,9 @@ void WorkloadDriver::learn_from_journal() {
   for (const JournalEntry& e : past.entries) {
     if (e.kind != JournalEntry::Kind::kSent) continue;
     if (parse_flow_event_id(e.event_id)) flow_acknowledged_.insert(e.event_id);
+    if (parse_late_event_id(e.event_id) || parse_queued_event_id(e.event_id)) {
+      timed_acknowledged_.insert(e.event_id);
+    }
     if (e.event_id.rfind(prefix, 0) != 0) continue;
     const uint64_t k = std::strtoull(e.event_id.c_str() + prefix.size(), nullptr, 10);
     acknowledged_.insert(k);
@@ -110,6 +117,11 @@ std::optional<DriverResult> WorkloadDriver::start_engine() {
   engine_ = Engine::create(config_.engine);
   if (Status st = register_crash_functions(*engine_, runner_); !st.ok()) {
     return failed(Outcome::kNoStart, "register: " + st.to_string());
+  }
+  if (config_.timed_functions) {
+    if (Status st = register_timed_functions(*engine_, runner_); !st.ok()) {
+      return failed(Outcome::kNoStart, "register: " + st.to_string());
+    }
   }
   const auto t0 = SteadyClock::now();
   if (Status st = engine_->start(); !st.ok()) {
@@ -183,10 +195,52 @@ Status WorkloadDriver::send_flow_bursts(uint64_t k) {
   return Status();
 }
 
+// Like the flow bursts: a burst's events acknowledged before are left out, the rest go again.
+Status WorkloadDriver::send_timed_events(uint64_t k) {
+  if (!config_.timed_functions) return Status();
+  auto due = [&](uint64_t n, uint64_t jobs_per) {
+    return k > config_.target_runs || k - 1 >= n * jobs_per;
+  };
+  auto send = [&](std::vector<Event> events) -> Status {
+    std::erase_if(events, [&](const Event& e) { return timed_acknowledged_.contains(e.id); });
+    if (events.empty()) return Status();
+    Result<std::vector<SendResult>> sent = engine_->send(std::span<const Event>(events));
+    if (!sent.ok()) return sent.status().with_context("send " + events.front().id);
+    for (const SendResult& r : *sent) journal_.sent(r.event_id, r.duplicate, r.runs);
+    return Status();
+  };
+  for (; next_late_ <= late_runs(config_.target_runs) && due(next_late_, kJobsPerLate);
+       ++next_late_) {
+    const std::string data = nlohmann::json{{"n", next_late_}}.dump();
+    CAIRN_RETURN_IF_ERROR(send(
+        {Event{.name = std::string(kLateEvent), .data = data, .id = late_event_id(next_late_)}}));
+  }
+  for (;
+       next_queued_ <= queued_bursts(config_.target_runs) && due(next_queued_, kJobsPerQueuedBurst);
+       ++next_queued_) {
+    std::vector<Event> burst;
+    for (uint32_t j = 0; j < kQueuedBurst; ++j) {
+      burst.push_back(Event{.name = std::string(kQueuedEvent),
+                            .data = nlohmann::json{{"g", next_queued_}, {"j", j}}.dump(),
+                            .id = queued_event_id(next_queued_, j)});
+    }
+    CAIRN_RETURN_IF_ERROR(send(std::move(burst)));
+  }
+  return Status();
+}
+
+bool WorkloadDriver::timed_events_sent() const {
+  return !config_.timed_functions || (next_late_ > late_runs(config_.target_runs) &&
+                                      next_queued_ > queued_bursts(config_.target_runs));
+}
+
 uint64_t WorkloadDriver::runs_active_but_flow() const {
   uint64_t flow = 0;
   for (const FunctionStats& f : engine_->function_stats()) {
-    if (f.id == "metered" || f.id == "paced") flow += f.queued + f.running + f.sleeping + f.waiting;
+    if (f.id == "metered" || f.id == "paced" || f.id == kTickerFunction || f.id == kLateFunction ||
+        f.id == kQueuedFunction) {
+      flow += f.queued + f.running + f.sleeping + f.waiting;
+    }
   }
   const uint64_t active = engine_->stats().runs_active;
   return active > flow ? active - flow : 0;

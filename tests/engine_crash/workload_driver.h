@@ -30,6 +30,12 @@ struct DriverConfig {
   uint64_t incarnation = 0;
   uint64_t target_runs = 0;
   uint64_t seed = 0;
+  // Engine-clock milliseconds per real millisecond (StepRunner::scaled): kClockSpeed on the
+  // child's FastClock.
+  uint32_t time_scale = 1;
+  // Also run the timed functions (timed_workload.h: cron, timeouts) and send their events. Only
+  // on the child's FastClock (engine.clock), whose minutes pass in half a second.
+  bool timed_functions = false;
 };
 
 struct DriverResult {
@@ -62,8 +68,11 @@ class WorkloadDriver {
   Status start_run(uint64_t k);
   // Sends the bursts due once jobs 1..k-1 have gone out (all of them once k is past the last).
   Status send_flow_bursts(uint64_t k);
-  // Unfinished runs but those of the flow-controlled functions: a throttled backlog must not hold
-  // back the jobs (the test's pace is the jobs').
+  // Sends the "late" events and "queued" bursts due once jobs 1..k-1 have gone out.
+  Status send_timed_events(uint64_t k);
+  bool timed_events_sent() const;
+  // Unfinished runs but those of the flow-controlled and timed functions: a throttled backlog or
+  // a queue behind a concurrency limit must not hold back the jobs (the test's pace is the jobs').
   uint64_t runs_active_but_flow() const;
   Status approve_waiting_runs();
   bool all_finished() const;
@@ -76,6 +85,9 @@ class WorkloadDriver {
   std::set<uint64_t> acknowledged_;          // k of start events acknowledged before
   std::set<std::string> flow_acknowledged_;  // ids of flow events acknowledged before
   uint64_t next_burst_ = 1;
+  std::set<std::string> timed_acknowledged_;  // ids of "late" and "queued" events, the same
+  uint64_t next_late_ = 1;
+  uint64_t next_queued_ = 1;
   std::unordered_map<RunId, uint64_t> k_of_run_;  // main runs whose k this incarnation knows
   std::unordered_map<RunId, std::chrono::steady_clock::time_point> approval_sent_at_;
   uint64_t approvals_ = 0;
