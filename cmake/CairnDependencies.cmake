@@ -8,6 +8,8 @@ pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 find_package(FlatBuffers REQUIRED CONFIG)
 find_program(FLATC flatc REQUIRED)
 find_package(nlohmann_json REQUIRED CONFIG)
+# Named time zones for cron triggers (Howard Hinnant's date library, reading the system tzdata).
+find_package(date REQUIRED CONFIG)
 
 if(CAIRN_BUILD_TOOLS OR CAIRN_BUILD_EXAMPLES OR CAIRN_BUILD_BENCH)
   find_package(CLI11 REQUIRED CONFIG)

@@ -19,19 +19,14 @@ std::string iso_utc(int64_t ms) {
   return std::string(buf, n);
 }
 
-flow::CronTime to_cron_time(int64_t ms) {
-  return flow::CronTime(std::chrono::seconds(ms / 1000));
-}
-
-int64_t to_ms(flow::CronTime t) {
-  return static_cast<int64_t>(t.time_since_epoch().count()) * 1000;
-}
-
 }  // namespace
 
-Event cron_tick_event(std::string_view function_id, std::string_view expression, int64_t tick_ms) {
+Event cron_tick_event(std::string_view function_id, const CronTrigger& trigger, int64_t tick_ms) {
   const std::string tick = iso_utc(tick_ms);
-  nlohmann::json data = {{"cron", std::string(expression)}, {"tick", tick}, {"tick_ms", tick_ms}};
+  nlohmann::json data = {{"cron", trigger.cron.expression().text()},
+                         {"timezone", trigger.cron.zone()},
+                         {"tick", tick},
+                         {"tick_ms", tick_ms}};
   return Event{.name = "cairn/cron.tick",
                .data = data.dump(),
                .id = "cron:" + std::string(function_id) + ":" + tick,
@@ -55,24 +50,18 @@ CronSchedule::StartPlan CronSchedule::plan_start(size_t i, std::optional<int64_t
   // Walk the missed ticks, keeping the newest catch_up_max + 1: past the limit, the oldest kept is
   // the last one skipped. A long outage of a frequent trigger walks many ticks (a year of every
   // minute: about 525,000 steps), once, at start.
-  const flow::CronExpression& e = slots_[i]->trigger->expression;
-  const flow::CronTime until = to_cron_time(now_ms);
-  std::deque<flow::CronTime> newest;
+  const flow::ZonedCron& cron = slots_[i]->trigger->cron;
+  std::deque<int64_t> newest;
   uint64_t missed = 0;
-  flow::CronTime after = to_cron_time(*cursor);
-  for (;;) {
-    flow::CronTicks chunk = e.ticks_between(after, until, 4096);
-    for (flow::CronTime t : chunk.ticks) {
-      newest.push_back(t);
-      if (newest.size() > size_t{catch_up_max} + 1) newest.pop_front();
-    }
-    missed += chunk.ticks.size();
-    if (!chunk.truncated || chunk.ticks.empty()) break;
-    after = chunk.ticks.back();
+  for (std::optional<int64_t> t = cron.next_after_ms(*cursor); t && *t <= now_ms;
+       t = cron.next_after_ms(*t)) {
+    newest.push_back(*t);
+    if (newest.size() > size_t{catch_up_max} + 1) newest.pop_front();
+    ++missed;
   }
   if (missed <= catch_up_max) return StartPlan{};
   return StartPlan{
-      .append_cursor = true, .tick_ms = to_ms(newest.front()), .skipped = missed - catch_up_max};
+      .append_cursor = true, .tick_ms = newest.front(), .skipped = missed - catch_up_max};
 }
 
 std::optional<std::pair<RunId, int64_t>> CronSchedule::next_timer(std::string_view function_id,
@@ -81,7 +70,7 @@ std::optional<std::pair<RunId, int64_t>> CronSchedule::next_timer(std::string_vi
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = *slots_[i];
     if (s.fn->id != function_id || s.trigger->text != expression) continue;
-    const std::optional<int64_t> next = s.trigger->expression.next_after_ms(tick_ms);
+    const std::optional<int64_t> next = s.trigger->cron.next_after_ms(tick_ms);
     if (!next) return std::nullopt;
     s.next_ms.store(*next, std::memory_order_release);
     return std::pair{kCronTimerBit | i, *next};

@@ -25,9 +25,10 @@ namespace cairn::detail {
 // timeouts use bit 62).
 constexpr RunId kCronTimerBit = RunId{1} << 61;
 
-// The event a tick's run receives: "cairn/cron.tick" with data {"cron", "tick" (ISO 8601 UTC),
-// "tick_ms"}, the tick as its time, and an id naming the function and the tick.
-Event cron_tick_event(std::string_view function_id, std::string_view expression, int64_t tick_ms);
+// The event a tick's run receives: "cairn/cron.tick" with data {"cron", "timezone" (empty: UTC),
+// "tick" (ISO 8601 UTC), "tick_ms"}, the tick as its time, and an id naming the function and the
+// tick.
+Event cron_tick_event(std::string_view function_id, const CronTrigger& trigger, int64_t tick_ms);
 
 class CronSchedule {
  public:

@@ -132,7 +132,7 @@ void EngineCore::fire_cron(size_t i) {
   const CronSchedule::Slot& s = crons_->slot(i);
   const int64_t tick = crons_->due_tick(i);
   const RunId run = allocate_run_ids(1);
-  const Event event = cron_tick_event(s.fn->id, s.trigger->text, tick);
+  const Event event = cron_tick_event(s.fn->id, *s.trigger, tick);
   const Status st =
       append(schema::RecordType::RunCreated,
              build_cron_run(run, s.fn->id, event, s.trigger->text, tick, clock_->now_us()));

@@ -121,6 +121,10 @@ Result<std::unique_ptr<FunctionFlow>> FunctionFlow::compile(const FunctionOption
     f->debounce_timeout_ms = timeout;
     CAIRN_ASSIGN_OR_RETURN(f->debounce_key, compile_key(o, d.key, "debounce key"));
   }
+  if (o.batch && o.debounce) {
+    // A debounced batch has no one meaning (which events, closed when?): refuse it.
+    return bad(o, "debounce and batch cannot be combined (choose one)");
+  }
   if (o.batch) {
     const Batching& b = *o.batch;
     if (b.max_events < 1 || b.max_events > kBatchEventsMax) {

@@ -24,6 +24,10 @@ Status validate(const FunctionOptions& o) {
     if (t.event.empty() && t.cron.empty()) {
       return bad("function " + o.id + ": a trigger needs an event name or a cron expression");
     }
+    if (!t.timezone.empty() && t.cron.empty()) {
+      return bad("function " + o.id + ": a trigger has a time zone (" + t.timezone +
+                 ") but no cron expression");
+    }
     if (!t.event.empty() && !t.cron.empty()) {
       return bad("function " + o.id + ": a trigger has both an event name (" + t.event +
                  ") and a cron expression (" + t.cron + "); use one trigger for each");
@@ -41,13 +45,19 @@ Result<std::vector<CronTrigger>> compile_crons(const FunctionOptions& o) {
       return Status(StatusCode::kInvalidArgument,
                     "function " + o.id + ": cron trigger: " + e.status().message());
     }
+    Result<flow::ZonedCron> zoned = flow::ZonedCron::make(std::move(*e), t.timezone);
+    if (!zoned.ok()) {
+      return Status(StatusCode::kInvalidArgument, "function " + o.id + ": cron trigger \"" +
+                                                      t.cron + "\": " + zoned.status().message());
+    }
+    const std::string text = zoned->zone().empty() ? t.cron : t.cron + " TZ=" + zoned->zone();
     for (const CronTrigger& c : out) {
-      if (c.text == t.cron) {
+      if (c.text == text) {
         return Status(StatusCode::kInvalidArgument,
-                      "function " + o.id + ": cron trigger \"" + t.cron + "\" given twice");
+                      "function " + o.id + ": cron trigger \"" + text + "\" given twice");
       }
     }
-    out.push_back(CronTrigger{t.cron, std::move(*e)});
+    out.push_back(CronTrigger{text, std::move(*zoned)});
   }
   return out;
 }

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cairn/engine.h"
-#include "flow/cron_expression.h"
+#include "flow/zoned_cron.h"
 #include "function_flow.h"
 
 namespace cairn::detail {
@@ -18,8 +18,10 @@ using TypedBody = std::function<ErasedTask(Context&, const Event&)>;
 
 // A cron trigger, parsed at registration.
 struct CronTrigger {
-  std::string text;  // as registered: with the function id, the key of its durable cursor
-  flow::CronExpression expression;
+  // The expression as registered, with " TZ=<zone>" for a named time zone: with the function id,
+  // the key of its durable cursor.
+  std::string text;
+  flow::ZonedCron cron;
 };
 
 struct FunctionEntry {

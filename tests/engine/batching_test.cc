@@ -89,9 +89,7 @@ TEST_F(BatchingTest, TheTimeoutStartsAPartialBatch) {
 
 class BatchingRestartTest : public BatchingTest, public ::testing::WithParamInterface<bool> {
  protected:
-  BatchingRestartTest() {
-    use_snapshots(GetParam());
-  }
+  BatchingRestartTest() { use_snapshots(GetParam()); }
 };
 
 TEST_P(BatchingRestartTest, AnOpenBatchSurvivesARestart) {
@@ -136,6 +134,10 @@ TEST_F(BatchingTest, BadBatchOptionsAreRefused) {
           "batch max_events 0 is out of range 1-10000");
   refused({.id = "b", .batch = Batching{.max_events = 2}}, "batch timeout 0 ms is out of range");
   refused({.id = "c", .batch = Batching{.max_events = 2, .timeout = 1s, .key = "k"}}, "batch key");
+  refused({.id = "d",
+           .debounce = Debounce{.period = 1s},
+           .batch = Batching{.max_events = 2, .timeout = 1s}},
+          "debounce and batch cannot be combined");
 }
 
 }  // namespace

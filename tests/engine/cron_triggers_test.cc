@@ -90,9 +90,7 @@ TEST_F(CronTest, EachTickStartsExactlyOneRun) {
 
 class CronRestartTest : public CronTest, public ::testing::WithParamInterface<bool> {
  protected:
-  CronRestartTest() {
-    use_snapshots(GetParam());
-  }
+  CronRestartTest() { use_snapshots(GetParam()); }
 };
 
 TEST_P(CronRestartTest, TicksMissedWhileStoppedRunOnceAtTheNextStart) {
@@ -147,6 +145,39 @@ TEST_F(CronTest, BeyondTheCatchUpLimitOlderTicksAreSkippedAndCounted) {
   EXPECT_EQ(engine_->stats().cron_ticks_skipped, 0u);
 }
 
+TEST_F(CronTest, ATriggerInANamedTimeZoneTicksOnItsWallClock) {
+  std::mutex mu;
+  std::vector<std::string> seen;
+  start([&](Engine& e) {
+    ASSERT_TRUE(
+        e.register_function({.id = "nightly", .triggers = {on_cron("0 0 * * *", "Europe/Berlin")}},
+                            [&](Context& ctx, const Event& event) -> Task<void> {
+                              auto body = [&mu, &seen, data = event.data] {
+                                std::lock_guard lock(mu);
+                                seen.push_back(data);
+                              };
+                              co_await ctx.run("report", body);
+                            })
+            .ok());
+  });
+  // Midnight in Berlin (CET, UTC+1) is 23:00 UTC: 2,800 s after the fixture's 22:13:20.
+  clock_->advance(2799s);
+  std::this_thread::sleep_for(50ms);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_TRUE(seen.empty()) << "it ticked on UTC midnight's side of the day";
+  }
+  clock_->advance(1s);
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    return seen.size() == 1;
+  }));
+  const auto data = nlohmann::json::parse(seen.front());
+  EXPECT_EQ(data.at("timezone"), "Europe/Berlin");
+  EXPECT_EQ(data.at("tick"), "2023-11-14T23:00:00Z");
+  EXPECT_EQ(data.at("tick_ms"), 1'700'002'800'000);
+}
+
 TEST_F(CronTest, BadCronTriggersAreRefusedAtRegistration) {
   auto engine = Engine::create(options_);
   auto body = [](Context&, const Event&) -> Task<void> { co_return; };
@@ -159,6 +190,10 @@ TEST_F(CronTest, BadCronTriggersAreRefusedAtRegistration) {
           "both an event name");
   refused({.id = "d", .triggers = {on_cron("@hourly"), on_cron("@hourly")}}, "given twice");
   refused({.id = "e", .triggers = {Trigger{}}}, "needs an event name or a cron expression");
+  refused({.id = "f", .triggers = {on_cron("@daily", "Mars/Olympus_Mons")}},
+          "time zone \"Mars/Olympus_Mons\" is not known");
+  refused({.id = "g", .triggers = {Trigger{.event = "x", .timezone = "Europe/Berlin"}}},
+          "a time zone (Europe/Berlin) but no cron expression");
   EXPECT_TRUE(engine->register_function({.id = "a", .triggers = {on_cron("@hourly")}}, body).ok());
 }
 

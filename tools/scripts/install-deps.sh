@@ -9,6 +9,7 @@ packages=(
   liburing-dev libflatbuffers-dev flatbuffers-compiler libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
   libconcurrentqueue-dev librocksdb-dev libsqlite3-dev libcpp-httplib-dev
+  libhowardhinnant-date-dev tzdata
 )
 for arg in "$@"; do
   case $arg in

@@ -52,17 +52,22 @@ inline bool is_finished(RunStatus s) {
 // What starts a run: an event name, or a cron schedule (exactly one of the two).
 struct Trigger {
   std::string event{};  // an event name; "order/*" matches every name that starts with "order/"
-  // A cron expression in UTC (docs/flow-control.md: five fields or @daily-style macros). Each tick
-  // starts exactly one run, whose event is "cairn/cron.tick" with data {"cron", "tick" (ISO 8601),
-  // "tick_ms"}; ticks that fell while the engine was stopped run when it starts again (at most
-  // EngineOptions::cron_catch_up_max of them, the newest; older ones are recorded as skipped).
+  // A cron expression (docs/flow-control.md: five fields or @daily-style macros). Each tick starts
+  // exactly one run, whose event is "cairn/cron.tick" with data {"cron", "timezone", "tick" (ISO
+  // 8601, UTC), "tick_ms"}; ticks that fell while the engine was stopped run when it starts again
+  // (at most EngineOptions::cron_catch_up_max of them, the newest; older ones are recorded as
+  // skipped).
   std::string cron{};
+  // The wall clock `cron` runs on: empty (UTC) or an IANA time zone ("Europe/Berlin", from the
+  // system's tzdata). A tick in the spring gap fires at the first instant after it; one in the
+  // autumn overlap fires once, at its first occurrence.
+  std::string timezone{};
 };
 inline Trigger on_event(std::string name) {
   return Trigger{.event = std::move(name)};
 }
-inline Trigger on_cron(std::string expression) {
-  return Trigger{.cron = std::move(expression)};
+inline Trigger on_cron(std::string expression, std::string timezone = {}) {
+  return Trigger{.cron = std::move(expression), .timezone = std::move(timezone)};
 }
 
 // Flow control (docs/flow-control.md). A *key expression* names a field of the triggering event:
@@ -327,7 +332,9 @@ struct EngineStats {
   uint64_t steps_completed = 0;
   uint64_t step_failures = 0;  // attempts that failed (retried or not)
   uint64_t events = 0;
-  uint64_t timers = 0;              // armed: sleeps, wait timeouts, retries
+  // Armed: sleeps, wait timeouts, retries, throttled runs, timeouts, debounce and batch
+  // deadlines, cron triggers' next ticks.
+  uint64_t timers = 0;
   uint64_t waiting_for_events = 0;  // runs in wait_for_event now
   // Step dispatch latency: a step's record applied (durable) -> the function resumed.
   uint64_t dispatch_samples = 0;

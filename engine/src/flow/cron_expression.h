@@ -1,8 +1,8 @@
 // CronExpression: a parsed 5-field cron expression (minute hour day-of-month month day-of-week)
 // or macro (@hourly ...), and the UTC ticks it names: the next tick after a time, and the ticks of
 // an interval for catching up after downtime. Building block for cron triggers
-// (docs/flow-control.md); not yet wired into the engine. Immutable after parse; safe to share
-// between threads.
+// (docs/flow-control.md; ZonedCron evaluates one on a named time zone's wall clock). Immutable
+// after parse; safe to share between threads.
 #pragma once
 
 #include <chrono>
