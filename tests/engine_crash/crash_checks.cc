@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cairn/schema/record_schema.h"
+#include "engine_crash/keyed_workload.h"
 #include "engine_crash/timed_workload.h"
 #include "engine_crash/workload.h"
 
@@ -27,9 +28,10 @@ bool is_flow_function(const std::string& id) {
   return id == "metered" || id == "paced";
 }
 
-// Checked by cron_checks.cc and timeout_checks.cc.
+// Checked by cron_checks.cc, timeout_checks.cc, debounce_checks.cc and batch_checks.cc.
 bool is_timed_function(const std::string& id) {
-  return id == kTickerFunction || id == kLateFunction || id == kQueuedFunction;
+  return id == kTickerFunction || id == kLateFunction || id == kQueuedFunction ||
+         id == kDebouncedFunction || id == kBatchedFunction;
 }
 
 std::string run_name(const RunFacts& r) {
@@ -113,6 +115,8 @@ class Checker {
         continue;  // check (g)
       } else if (e.name == kLateEvent || e.name == kQueuedEvent) {
         continue;  // check (i)
+      } else if (e.name == kDebounceEvent || e.name == kBatchEvent) {
+        continue;  // checks (j) and (k)
       } else if (e.name == kNotedEvent) {
         if (!e.has_origin) fail(where + ": only main sends it");
         if (e.duplicate || e.functions != std::vector<std::string>{"listener"}) {
@@ -514,7 +518,14 @@ std::string CrashSummary::to_string() const {
     << " unfinished at the end; timeouts: " << late_runs << " finish-timeout runs ("
     << late_slept_past << " slept past the deadline, " << late_cancelled << " cancelled), "
     << queued_runs << " start-timeout runs (" << queued_cancelled << " cancelled), "
-    << cancelled_lost_executions << " unrecorded step executions of cancelled runs";
+    << cancelled_lost_executions
+    << " unrecorded step executions of cancelled runs; debounce: " << debounce_events << " events, "
+    << debounce_completed << " runs completed (" << debounce_cut_by_timeout << " at the timeout), "
+    << debounce_replaced << " replaced (" << debounce_replaced_across_sends << " by a later send), "
+    << debounce_due_first << " events after a DebounceDue they predate; batching: " << batch_events
+    << " events, " << batches << " batches (" << batches_full << " full), " << batch_joined
+    << " runs joined (" << batch_joined_across_sends << " from a later send), " << batch_due_first
+    << " events after a BatchDue they predate";
   return o.str();
 }
 
@@ -526,6 +537,8 @@ CrashVerdict check_crash_outcome(const LogFacts& log, const Journal& journal, ui
   check_flow_control(log, seed, target_runs, time_scale, &verdict);
   check_cron(log, &verdict);
   check_timeouts(log, target_runs, &verdict);
+  check_debounce(log, keyed_bursts_of(seed, KeyedKind::kDebounce, target_runs), &verdict);
+  check_batching(log, keyed_bursts_of(seed, KeyedKind::kBatch, target_runs), &verdict);
   return verdict;
 }
 

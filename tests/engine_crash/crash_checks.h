@@ -38,7 +38,21 @@
 //       start-timeout cancel ("start timeout: ...") only for a run with no RunAdmitted before its
 //       StartTimedOut record, at or after its creation + the timeout; no step of a run is
 //       recorded after its RunCancelled; each has at most one RunAdmitted (with no flow-control
-//       key), before its first step.
+//       key), before its first step;
+//   (j) debounce held across the kills (debounce_checks.cc): per key, walking its events in log
+//       order with their creation times, a run completes iff no later event of its key was
+//       created before its deadline (creation + period, or the sequence's first event + timeout
+//       if sooner; or its own DebounceDue came first in the log), with one RunAdmitted at or
+//       after the deadline and one step that saw its own event; every other run ends once,
+//       skipped, "debounce: replaced by run N" naming the next run of its key;
+//   (k) batching held across the kills (batch_checks.cc): per key, in log order, the events
+//       partition into batches (from an event, the following ones while fewer than kBatchMax and
+//       created before its first + the timeout, or its BatchDue); each batch's first run
+//       completes once, admitted no earlier than its batch closed, its step's recorded output
+//       listing exactly its batch's events in order; every other run ends skipped "batched into
+//       run <first>"; and every batch event is delivered to exactly one run over the whole test.
+// (g) to (k) also hold the flow, timed and keyed events to what the driver sent: each in the log
+// once, starting its one run.
 #pragma once
 
 #include <cstdint>
@@ -47,6 +61,7 @@
 #include <vector>
 
 #include "engine_crash/journal.h"
+#include "engine_crash/keyed_workload.h"
 #include "engine_crash/log_facts.h"
 
 namespace cairn::engine_crash {
@@ -99,6 +114,22 @@ struct CrashSummary {
   uint64_t queued_cancelled = 0;
   // Steps that ran in a killed incarnation, never recorded, of runs cancelled after the restart.
   uint64_t cancelled_lost_executions = 0;
+  // Debounce (j).
+  uint64_t debounce_events = 0;
+  uint64_t debounce_completed = 0;
+  uint64_t debounce_cut_by_timeout = 0;  // completed at the sequence's timeout, not its quiet
+  uint64_t debounce_replaced = 0;
+  uint64_t debounce_replaced_across_sends = 0;  // by an event of a later send(), not its own
+  // Events created before a waiting run's deadline but logged after its DebounceDue (which lets
+  // the run start): apply decides in log order, so they begin a new sequence.
+  uint64_t debounce_due_first = 0;
+  // Batching (k).
+  uint64_t batch_events = 0;
+  uint64_t batches = 0;
+  uint64_t batches_full = 0;  // closed at kBatchMax events (the others at their timeout)
+  uint64_t batch_joined = 0;  // runs skipped into another's batch
+  uint64_t batch_joined_across_sends = 0;
+  uint64_t batch_due_first = 0;  // as debounce_due_first, for BatchDue
   std::string to_string() const;
 };
 
@@ -122,6 +153,13 @@ void check_flow_control(const LogFacts& log, uint64_t seed, uint64_t target_runs
 // Split out of check_crash_outcome: checks (h) and (i) alone (cron_checks.cc, timeout_checks.cc).
 void check_cron(const LogFacts& log, CrashVerdict* verdict);
 void check_timeouts(const LogFacts& log, uint64_t target_runs, CrashVerdict* verdict);
+
+// Split out of check_crash_outcome: checks (j) and (k) alone (debounce_checks.cc,
+// batch_checks.cc), against the bursts the driver sent (keyed_bursts_of).
+void check_debounce(const LogFacts& log, const std::vector<KeyedBurst>& bursts,
+                    CrashVerdict* verdict);
+void check_batching(const LogFacts& log, const std::vector<KeyedBurst>& bursts,
+                    CrashVerdict* verdict);
 
 // How many ticks' runs are for a tick inside one of `intervals` ([from, to] in engine-clock ms):
 // the crash test passes the spans in which no child was alive, so each of these ran after a

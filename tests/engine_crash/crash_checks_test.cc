@@ -216,6 +216,14 @@ TEST_F(CrashChecksTest, AnUninterruptedChildPassesEveryCheck) {
   EXPECT_GE(v.summary.late_cancelled, v.summary.late_slept_past);
   EXPECT_EQ(v.summary.queued_runs, queued_bursts(kRuns) * kQueuedBurst);
   EXPECT_GE(v.summary.queued_cancelled, queued_bursts(kRuns));
+  // Keyed waiting functions: every event accounted, and each kind's two outcomes (a burst of
+  // several events replaces or joins within its own send).
+  EXPECT_EQ(v.summary.debounce_events, v.summary.debounce_completed + v.summary.debounce_replaced);
+  EXPECT_GT(v.summary.debounce_completed, 0u);
+  EXPECT_GT(v.summary.debounce_replaced, 0u);
+  EXPECT_EQ(v.summary.batch_events, v.summary.batches + v.summary.batch_joined);
+  EXPECT_GT(v.summary.batches, 0u);
+  EXPECT_GT(v.summary.batch_joined, 0u);
 }
 
 TEST_F(CrashChecksTest, AStepRunAfterItsDurableCompletionIsReported) {

@@ -2,9 +2,10 @@
 // by "job" events) with its on_failure handler, "helper" (invoked by main), "listener" (started
 // by the "noted" event main sends), and the flow-controlled "metered" (a rate limit) and "paced"
 // (a throttle), started by the driver's bursts; and, with a fast clock, the timed functions
-// (timed_workload.h: cron, timeouts). Every step body journals its execution before it
-// returns or throws, and returns {"v": value, "inc": incarnation, "n": exec}, so the parent can
-// tell which execution produced a durable result.
+// (timed_workload.h: cron, timeouts) and the keyed waiting ones (keyed_workload.h: debounce,
+// batching). Every step body journals its execution before it returns or throws, and returns
+// {"v": value, "inc": incarnation, "n": exec}, so the parent can tell which execution produced a
+// durable result.
 #pragma once
 
 #include <atomic>
@@ -51,5 +52,7 @@ Status register_crash_functions(Engine& engine, StepRunner& runner);
 // Registers "ticker", "late" and "queued" (timed_functions.cc). Their durations are in fast-clock
 // milliseconds: only for an engine on the child's FastClock.
 Status register_timed_functions(Engine& engine, StepRunner& runner);
+// Registers "debounced" and "batched" (keyed_functions.cc). Fast-clock durations too.
+Status register_keyed_functions(Engine& engine, StepRunner& runner);
 
 }  // namespace cairn::engine_crash

@@ -19,7 +19,10 @@
 // finish timeout and a start timeout (behind a concurrency limit) fire within a round. Every
 // other duration the workload gives the engine is scaled alike, so those functions behave as on
 // the real clock. The checks add: every tick from where tracking began has exactly one run or
-// was recorded as skipped, and every timed-out run was cancelled once, after its deadline.
+// was recorded as skipped, and every timed-out run was cancelled once, after its deadline. On the
+// same clock, bursts of events for a debounced and a batched function (keyed_workload.h): per key,
+// the runs that complete, are replaced or join a batch must be those the events' recorded times
+// give, each batch's run must see exactly its events, and no event is lost or delivered twice.
 // After the interruption of incarnations 15, 45, 75, ... the test waits 1.2 ticks (4.2 ticks
 // every other time, more than kCronCatchUpMax + 1) before the next spawn: ticks fall while no
 // child is alive and must run after the restart (the newest kCronCatchUpMax of them; older ones
@@ -387,6 +390,14 @@ TEST(EngineCrash, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossKills) {
   EXPECT_EQ(verdict.summary.late_runs, late_runs(target_runs));
   EXPECT_EQ(verdict.summary.queued_runs, queued_bursts(target_runs) * kQueuedBurst);
   EXPECT_GT(verdict.summary.cron_runs, 0u);
+  // Debounce and batching: both outcomes happened (bursts of one send replace or join each other
+  // for sure; a later send does when it comes within the period or timeout, which the jobs' pace
+  // makes common), and batches closed both full and at their timeout.
+  EXPECT_GT(verdict.summary.debounce_completed, 0u);
+  EXPECT_GT(verdict.summary.debounce_replaced_across_sends, 0u);
+  EXPECT_GT(verdict.summary.batches_full, 0u);
+  EXPECT_GT(verdict.summary.batches, verdict.summary.batches_full);
+  EXPECT_GT(verdict.summary.batch_joined_across_sends, 0u);
   // A pause longer than a tick holds a tick, and at most kCronCatchUpMax ticks fall in it and in
   // the next start: the newest runs after the restart.
   EXPECT_TRUE(dead.pauses_after_tracking == 0 || caught_up > 0)

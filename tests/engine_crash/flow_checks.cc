@@ -13,6 +13,7 @@
 
 #include "cairn/schema/record_schema.h"
 #include "engine_crash/crash_checks.h"
+#include "engine_crash/keyed_workload.h"
 #include "engine_crash/timed_workload.h"
 #include "engine_crash/workload.h"
 
@@ -59,8 +60,11 @@ class FlowChecker {
     for (const auto& [id, r] : log_.runs) {
       if (r.function_id == "metered" || r.function_id == "paced") {
         check_flow_run(r);
-      } else if (r.function_id != kLateFunction && r.function_id != kQueuedFunction) {
-        check_unlimited_run(r);  // a timeout records RunAdmitted too: timeout_checks.cc
+      } else if (r.function_id != kLateFunction && r.function_id != kQueuedFunction &&
+                 r.function_id != kDebouncedFunction && r.function_id != kBatchedFunction) {
+        // A timeout, a debounce or a batch records RunAdmitted too (timeout_checks.cc,
+        // debounce_checks.cc, batch_checks.cc), and the last two RunSkipped.
+        check_unlimited_run(r);
       }
     }
     v_.summary.metered_busiest_window = check_windows("rate limit", kMeteredLimit, metered_);

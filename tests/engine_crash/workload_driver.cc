@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine_crash/keyed_workload.h"
 #include "engine_crash/timed_workload.h"
 #include "engine_crash/workload.h"
 
@@ -72,6 +73,9 @@ DriverResult WorkloadDriver::run(const std::function<bool()>& should_stop) {
     if (Status st = send_timed_events(k); !st.ok()) {
       return failed(Outcome::kEngineFailed, st.to_string());
     }
+    if (Status st = send_keyed_events(k); !st.ok()) {
+      return failed(Outcome::kEngineFailed, st.to_string());
+    }
     if (Status st = approve_waiting_runs(); !st.ok()) {
       return failed(Outcome::kEngineFailed, st.to_string());
     }
@@ -103,7 +107,8 @@ void WorkloadDriver::learn_from_journal() {
   for (const JournalEntry& e : past.entries) {
     if (e.kind != JournalEntry::Kind::kSent) continue;
     if (parse_flow_event_id(e.event_id)) flow_acknowledged_.insert(e.event_id);
-    if (parse_late_event_id(e.event_id) || parse_queued_event_id(e.event_id)) {
+    if (parse_late_event_id(e.event_id) || parse_queued_event_id(e.event_id) ||
+        parse_keyed_event_id(e.event_id)) {
       timed_acknowledged_.insert(e.event_id);
     }
     if (e.event_id.rfind(prefix, 0) != 0) continue;
@@ -120,6 +125,9 @@ std::optional<DriverResult> WorkloadDriver::start_engine() {
   }
   if (config_.timed_functions) {
     if (Status st = register_timed_functions(*engine_, runner_); !st.ok()) {
+      return failed(Outcome::kNoStart, "register: " + st.to_string());
+    }
+    if (Status st = register_keyed_functions(*engine_, runner_); !st.ok()) {
       return failed(Outcome::kNoStart, "register: " + st.to_string());
     }
   }
@@ -201,18 +209,10 @@ Status WorkloadDriver::send_timed_events(uint64_t k) {
   auto due = [&](uint64_t n, uint64_t jobs_per) {
     return k > config_.target_runs || k - 1 >= n * jobs_per;
   };
-  auto send = [&](std::vector<Event> events) -> Status {
-    std::erase_if(events, [&](const Event& e) { return timed_acknowledged_.contains(e.id); });
-    if (events.empty()) return Status();
-    Result<std::vector<SendResult>> sent = engine_->send(std::span<const Event>(events));
-    if (!sent.ok()) return sent.status().with_context("send " + events.front().id);
-    for (const SendResult& r : *sent) journal_.sent(r.event_id, r.duplicate, r.runs);
-    return Status();
-  };
   for (; next_late_ <= late_runs(config_.target_runs) && due(next_late_, kJobsPerLate);
        ++next_late_) {
     const std::string data = nlohmann::json{{"n", next_late_}}.dump();
-    CAIRN_RETURN_IF_ERROR(send(
+    CAIRN_RETURN_IF_ERROR(send_unacknowledged(
         {Event{.name = std::string(kLateEvent), .data = data, .id = late_event_id(next_late_)}}));
   }
   for (;
@@ -224,21 +224,52 @@ Status WorkloadDriver::send_timed_events(uint64_t k) {
                             .data = nlohmann::json{{"g", next_queued_}, {"j", j}}.dump(),
                             .id = queued_event_id(next_queued_, j)});
     }
-    CAIRN_RETURN_IF_ERROR(send(std::move(burst)));
+    CAIRN_RETURN_IF_ERROR(send_unacknowledged(std::move(burst)));
   }
+  return Status();
+}
+
+// A burst of each kind every kJobsPerKeyedBurst jobs: a burst is one send() (its events share
+// their creation time), so the spacing between a key's bursts follows the jobs' pace.
+Status WorkloadDriver::send_keyed_events(uint64_t k) {
+  if (!config_.timed_functions) return Status();
+  for (; next_keyed_ <= keyed_bursts(config_.target_runs) &&
+         (k > config_.target_runs || k - 1 >= next_keyed_ * kJobsPerKeyedBurst);
+       ++next_keyed_) {
+    for (KeyedKind kind : {KeyedKind::kDebounce, KeyedKind::kBatch}) {
+      const KeyedBurst b = keyed_burst(config_.seed, kind, next_keyed_);
+      std::vector<Event> burst;
+      for (uint32_t j = 0; j < b.size; ++j) {
+        burst.push_back(Event{.name = std::string(keyed_event_name(kind)),
+                              .data = keyed_event_data(b, j).dump(),
+                              .id = keyed_event_id(kind, b.g, j)});
+      }
+      CAIRN_RETURN_IF_ERROR(send_unacknowledged(std::move(burst)));
+    }
+  }
+  return Status();
+}
+
+Status WorkloadDriver::send_unacknowledged(std::vector<Event> events) {
+  std::erase_if(events, [&](const Event& e) { return timed_acknowledged_.contains(e.id); });
+  if (events.empty()) return Status();
+  Result<std::vector<SendResult>> sent = engine_->send(std::span<const Event>(events));
+  if (!sent.ok()) return sent.status().with_context("send " + events.front().id);
+  for (const SendResult& r : *sent) journal_.sent(r.event_id, r.duplicate, r.runs);
   return Status();
 }
 
 bool WorkloadDriver::timed_events_sent() const {
   return !config_.timed_functions || (next_late_ > late_runs(config_.target_runs) &&
-                                      next_queued_ > queued_bursts(config_.target_runs));
+                                      next_queued_ > queued_bursts(config_.target_runs) &&
+                                      next_keyed_ > keyed_bursts(config_.target_runs));
 }
 
 uint64_t WorkloadDriver::runs_active_but_flow() const {
   uint64_t flow = 0;
   for (const FunctionStats& f : engine_->function_stats()) {
     if (f.id == "metered" || f.id == "paced" || f.id == kTickerFunction || f.id == kLateFunction ||
-        f.id == kQueuedFunction) {
+        f.id == kQueuedFunction || f.id == kDebouncedFunction || f.id == kBatchedFunction) {
       flow += f.queued + f.running + f.sleeping + f.waiting;
     }
   }

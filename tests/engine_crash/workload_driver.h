@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "cairn/engine.h"
 #include "engine_crash/crash_functions.h"
@@ -33,8 +34,9 @@ struct DriverConfig {
   // Engine-clock milliseconds per real millisecond (StepRunner::scaled): kClockSpeed on the
   // child's FastClock.
   uint32_t time_scale = 1;
-  // Also run the timed functions (timed_workload.h: cron, timeouts) and send their events. Only
-  // on the child's FastClock (engine.clock), whose minutes pass in half a second.
+  // Also run the timed functions (timed_workload.h: cron, timeouts) and the keyed waiting ones
+  // (keyed_workload.h: debounce, batching) and send their events. Only on the child's FastClock
+  // (engine.clock), whose minutes pass in half a second.
   bool timed_functions = false;
 };
 
@@ -70,6 +72,10 @@ class WorkloadDriver {
   Status send_flow_bursts(uint64_t k);
   // Sends the "late" events and "queued" bursts due once jobs 1..k-1 have gone out.
   Status send_timed_events(uint64_t k);
+  // Sends the "debounce" and "batch" bursts (keyed_workload.h) due once jobs 1..k-1 have gone out.
+  Status send_keyed_events(uint64_t k);
+  // One send() of `events` but those acknowledged before (timed_acknowledged_).
+  Status send_unacknowledged(std::vector<Event> events);
   bool timed_events_sent() const;
   // Unfinished runs but those of the flow-controlled and timed functions: a throttled backlog or
   // a queue behind a concurrency limit must not hold back the jobs (the test's pace is the jobs').
@@ -85,9 +91,11 @@ class WorkloadDriver {
   std::set<uint64_t> acknowledged_;          // k of start events acknowledged before
   std::set<std::string> flow_acknowledged_;  // ids of flow events acknowledged before
   uint64_t next_burst_ = 1;
-  std::set<std::string> timed_acknowledged_;  // ids of "late" and "queued" events, the same
+  // Ids of "late", "queued", "debounce" and "batch" events, the same.
+  std::set<std::string> timed_acknowledged_;
   uint64_t next_late_ = 1;
   uint64_t next_queued_ = 1;
+  uint64_t next_keyed_ = 1;                       // the next burst of both keyed kinds
   std::unordered_map<RunId, uint64_t> k_of_run_;  // main runs whose k this incarnation knows
   std::unordered_map<RunId, std::chrono::steady_clock::time_point> approval_sent_at_;
   uint64_t approvals_ = 0;
