@@ -16,6 +16,7 @@
 #include "engine_crash/journal.h"
 #include "engine_crash/log_facts.h"
 #include "engine_crash/timed_workload.h"
+#include "engine_crash/violation_match.h"
 #include "engine_crash/workload.h"
 #include "support/child_process.h"
 #include "support/temp_dir.h"
@@ -62,14 +63,8 @@ class CrashChecksTest : public ::testing::Test {
 
   // True when some violation contains `text`.
   ::testing::AssertionResult reported(const std::string& text) const {
-    const CrashVerdict v = check_crash_outcome(facts, journal, kSeed, kRuns, kClockSpeed);
-    for (const std::string& s : v.violations) {
-      if (s.find(text) != std::string::npos) return ::testing::AssertionSuccess();
-    }
-    auto r = ::testing::AssertionFailure()
-             << "no violation mentions \"" << text << "\"; got " << v.violations.size() << ":";
-    for (const std::string& s : v.violations) r << "\n  " << s;
-    return r;
+    return mentions(check_crash_outcome(facts, journal, kSeed, kRuns, kClockSpeed).violations,
+                    text);
   }
 
   // A run of `function` cancelled by its timeout (nullptr: none). A "late" one cancelled in the

@@ -11,6 +11,7 @@
 #include "engine_crash/fast_clock.h"
 #include "engine_crash/log_facts.h"
 #include "engine_crash/timed_workload.h"
+#include "engine_crash/violation_match.h"
 
 namespace cairn::engine_crash {
 namespace {
@@ -65,14 +66,7 @@ class CronChecksTest : public ::testing::Test {
   }
 
   ::testing::AssertionResult reported(std::string_view text) const {
-    const CrashVerdict v = verdict();
-    for (const std::string& s : v.violations) {
-      if (s.find(text) != std::string::npos) return ::testing::AssertionSuccess();
-    }
-    auto r = ::testing::AssertionFailure()
-             << "no violation mentions \"" << text << "\"; got " << v.violations.size() << ":";
-    for (const std::string& s : v.violations) r << "\n  " << s;
-    return r;
+    return mentions(verdict().violations, text);
   }
 
   uint64_t next_lsn() { return lsn_ += 10; }

@@ -15,6 +15,7 @@
 #include "engine_crash/fast_clock.h"
 #include "engine_crash/keyed_workload.h"
 #include "engine_crash/log_facts.h"
+#include "engine_crash/violation_match.h"
 
 namespace cairn::engine_crash {
 namespace {
@@ -85,14 +86,7 @@ class KeyedHistory : public ::testing::Test {
   }
 
   ::testing::AssertionResult reported(std::string_view text) const {
-    const CrashVerdict v = verdict();
-    for (const std::string& s : v.violations) {
-      if (s.find(text) != std::string::npos) return ::testing::AssertionSuccess();
-    }
-    auto r = ::testing::AssertionFailure()
-             << "no violation mentions \"" << text << "\"; got " << v.violations.size() << ":";
-    for (const std::string& s : v.violations) r << "\n  " << s;
-    return r;
+    return mentions(verdict().violations, text);
   }
 
   std::string all_violations() const {
