@@ -18,12 +18,9 @@
 
 #include "cairn/engine.h"
 #include "function_registry.h"
+#include "timer_wheel.h"
 
 namespace cairn::detail {
-
-// Timer-wheel keys of cron triggers: this bit and the trigger's index (run ids stay far below it;
-// timeouts use bit 62).
-constexpr RunId kCronTimerBit = RunId{1} << 61;
 
 // The event a tick's run receives: "cairn/cron.tick" with data {"cron", "timezone" (empty: UTC),
 // "tick" (ISO 8601 UTC), "tick_ms"}, the tick as its time, and an id naming the function and the

@@ -625,15 +625,7 @@ uint64_t Projection::finish_replay(uint64_t* unknown) {
     }
     arm_timer_for(*run);
     arm_timeout(*run);
-    if (run->flow != nullptr && run->flow->debounce_since_ms != 0) {
-      effects_.arm_timer(run->id, 0, schema::ResumeReason::DebounceDue, debounce_deadline(*run));
-      continue;
-    }
-    if (run->flow != nullptr && run->flow->batch_open) {
-      effects_.arm_timer(run->id, 0, schema::ResumeReason::BatchDue,
-                         run->created_us / 1000 + run->fn->flow->batch_timeout_ms);
-      continue;
-    }
+    if (arm_wait_timer(*run)) continue;  // debouncing, or holding an open batch
     if (run->flow != nullptr && run->flow->admission == RunFlow::Admission::kToSkip) {
       effects_.wake(*run);  // replaced (debounce) or batched into another run: records its skip
       continue;
@@ -835,8 +827,10 @@ bool started(const RunRecord& run) {
 
 void Projection::arm_timeout(RunRecord& run) {
   const FunctionFlow* f = run.fn != nullptr ? run.fn->flow.get() : nullptr;
+  // A run that is to record its cancellation or its skip ends without starting: no timeout.
   if (f == nullptr || !f->has_timeouts() || run.flow == nullptr ||
-      run.flow->cancel_requested.load(std::memory_order_relaxed)) {
+      run.flow->cancel_requested.load(std::memory_order_relaxed) ||
+      run.flow->admission.load(std::memory_order_relaxed) == RunFlow::Admission::kToSkip) {
     return;
   }
   const RunId key = timeout_timer_key(run.id);
@@ -912,6 +906,23 @@ int64_t Projection::debounce_deadline(const RunRecord& run) const {
   return due;
 }
 
+int64_t Projection::batch_deadline(const RunRecord& run) const {
+  return run.created_us / 1000 + run.fn->flow->batch_timeout_ms;
+}
+
+bool Projection::arm_wait_timer(RunRecord& run) {
+  if (run.flow == nullptr) return false;
+  if (run.flow->debounce_since_ms != 0) {
+    effects_.arm_timer(run.id, 0, schema::ResumeReason::DebounceDue, debounce_deadline(run));
+    return true;
+  }
+  if (run.flow->batch_open) {
+    effects_.arm_timer(run.id, 0, schema::ResumeReason::BatchDue, batch_deadline(run));
+    return true;
+  }
+  return false;
+}
+
 void Projection::skip_run(RunRecord& run, std::string reason) {
   RunFlow& f = *run.flow;
   f.skip_reason = std::move(reason);
@@ -944,9 +955,7 @@ void Projection::debounce_arrive(RunRecord& run) {
                       (fn.flow->debounce_key ? " of key \"" + flow.debounce_key + "\"" : "") + ")");
   }
   debounce_.put(fn, flow.debounce_key, {&run, flow.debounce_since_ms, 0});
-  if (live_) {
-    effects_.arm_timer(run.id, 0, schema::ResumeReason::DebounceDue, debounce_deadline(run));
-  }
+  if (live_) arm_wait_timer(run);
 }
 
 void Projection::on_debounce_due(RunRecord& run) {
@@ -970,7 +979,7 @@ void Projection::batch_arrive(RunRecord& run) {
   const FunctionEntry& fn = *run.fn;
   const FunctionFlow& f = *fn.flow;
   KeyedWaitingRuns::Waiting* w = batches_.find(fn, flow.batch_key);
-  if (w != nullptr && w->since_ms + f.batch_timeout_ms <= run.created_us / 1000) {
+  if (w != nullptr && batch_deadline(*w->run) <= run.created_us / 1000) {
     // The open batch's timeout passed before this event came (its BatchDue is not in the log
     // yet): it closes without it, and this event opens the next batch.
     close_batch(*w->run);
@@ -993,8 +1002,7 @@ void Projection::batch_arrive(RunRecord& run) {
   if (f.batch_events_max <= 1) {
     close_batch(run);
   } else if (live_) {
-    effects_.arm_timer(run.id, 0, schema::ResumeReason::BatchDue,
-                       run.created_us / 1000 + f.batch_timeout_ms);
+    arm_wait_timer(run);
   }
 }
 

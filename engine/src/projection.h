@@ -165,6 +165,10 @@ class Projection {
   void on_debounce_due(RunRecord& run);
   void stop_debouncing(RunRecord& run);
   int64_t debounce_deadline(const RunRecord& run) const;
+  int64_t batch_deadline(const RunRecord& run) const;  // the open batch's timeout
+  // Arms the DebounceDue or BatchDue timer of a run that waits for its key (live, or at the end of
+  // replay); false when it waits for neither.
+  bool arm_wait_timer(RunRecord& run);
   // Batching: a run of a batched function arrives (it opens its key's batch, or joins the open one
   // and is skipped); the batch is full or its timeout passed (BatchDue); the batch closes (its run
   // goes on); its run stops another way.

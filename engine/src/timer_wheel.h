@@ -15,9 +15,11 @@
 
 namespace cairn::detail {
 
-// Besides its own timer (a sleep, a wait's timeout, a retry, a throttle), a run may have one for
-// its function's timeouts, under its id with this bit set (run ids stay far below it).
+// The wheel's keys: a run's id for its own timer (a sleep, a wait's timeout, a retry, a throttle,
+// a debounce or batch deadline); the id with kTimeoutTimerBit for its function's timeouts; a cron
+// trigger's index with kCronTimerBit for its next tick. Run ids stay far below both bits.
 constexpr RunId kTimeoutTimerBit = RunId{1} << 62;
+constexpr RunId kCronTimerBit = RunId{1} << 61;
 inline RunId timeout_timer_key(RunId run) {
   return run | kTimeoutTimerBit;
 }

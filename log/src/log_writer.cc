@@ -203,7 +203,7 @@ void LogWriter::run() {
     }
     // The disk would idle while a finished batch is acknowledged: the next one goes out first.
     if (overlap_acks_ && batches_[head_].done && in_flight() == 0 && should_gather()) {
-      (void)gather_and_submit();
+      (void)gather_and_submit();  // nothing to send is fine; a failure went through fail()
     }
     complete_in_order();
     if (failed()) continue;
@@ -427,7 +427,7 @@ void LogWriter::acknowledge(Batch& b) {
     // Thousands of completions take long enough (the appenders they wake take the CPU too) for
     // the disk to run dry: between them, the next batch goes out as soon as it is worth a write.
     if (overlap_acks_ && i % kAckStride == kAckStride - 1 && should_gather()) {
-      (void)gather_and_submit();
+      (void)gather_and_submit();  // nothing to send is fine; a failure went through fail()
     }
     b.completions[i].second->on_durable(b.completions[i].first, ok);
   }

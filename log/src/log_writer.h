@@ -111,7 +111,9 @@ class LogWriter {
 
   void run();
   bool gather(Batch& b);
-  // Gathers into the next batch and submits it; false when nothing was published.
+  // Gathers into the next batch and submits it; false when nothing was published. A failed
+  // submit stops the writer through fail(): the result says only whether a batch went out, so
+  // callers that merely try to keep the disk busy may ignore it.
   bool gather_and_submit();
   Status submit(Batch& b);
   Status reap(bool block);

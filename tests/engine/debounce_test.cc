@@ -89,9 +89,7 @@ TEST_F(DebounceTest, TheTimeoutStartsTheNewestRunWhileEventsKeepComing) {
 
 class DebounceRestartTest : public DebounceTest, public ::testing::WithParamInterface<bool> {
  protected:
-  DebounceRestartTest() {
-    use_snapshots(GetParam());
-  }
+  DebounceRestartTest() { use_snapshots(GetParam()); }
 };
 
 TEST_P(DebounceRestartTest, TheWaitingRunAndItsDeadlineSurviveARestart) {

@@ -144,9 +144,7 @@ TEST_F(TimeoutsTest, ARunThatEndsInTimeIsNotCancelled) {
 
 class TimeoutsAcrossRestartTest : public TimeoutsTest, public ::testing::WithParamInterface<bool> {
  protected:
-  TimeoutsAcrossRestartTest() {
-    use_snapshots(GetParam());
-  }
+  TimeoutsAcrossRestartTest() { use_snapshots(GetParam()); }
 };
 
 TEST_P(TimeoutsAcrossRestartTest, AFinishTimeoutCountsFromTheRecordedStartAcrossRestarts) {
