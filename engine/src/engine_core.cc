@@ -567,6 +567,11 @@ Result<std::vector<cairn::HistoryEntry>> EngineCore::run_history(RunId run, size
   // A run no longer in memory: its history is still in the log, from wherever it begins.
   if (!from && run < next_run_id_.load()) from = log_->recovery_report().first_lsn;
   if (!from) return Status(StatusCode::kNotFound, "no run " + std::to_string(run));
+  // A run shown finished may have its last record in a batch the log has not announced durable
+  // yet (it does so after this engine's on_durable returns): the reader must reach it.
+  if (const log::Lsn seen = applied_end_.load(std::memory_order_acquire); seen > 0) {
+    CAIRN_RETURN_IF_ERROR(log_->wait_durable(seen - 1));
+  }
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<log::LogReader> reader, log_->read_from(*from));
   CAIRN_ASSIGN_OR_RETURN(std::vector<cairn::HistoryEntry> history,
                          read_run_history(*reader, run, limit));
@@ -638,6 +643,7 @@ EngineStats EngineCore::stats() const {
 }
 
 void EngineCore::on_durable(const log::DurableBatch& batch) noexcept {
+  applied_end_.store(batch.end, std::memory_order_release);
   // The scheduler queues the runs this makes runnable in groups (Scheduler::notify_deferred); the
   // last group goes at the end of the batch.
   for (const log::RecordView& r : batch.records) {

@@ -132,6 +132,10 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   LatencyHistogram dispatch_latency_;
   RecoveryStats recovery_;
 
+  // The end of the last batch the projection was handed (on_durable). The log announces a batch
+  // durable only after its listener returns, so a query that reads the log for what the
+  // projection already shows (run_history after wait_run) first waits for this end.
+  std::atomic<log::Lsn> applied_end_{0};
   std::atomic<RunId> next_run_id_{1};
   std::atomic<uint64_t> event_counter_{0};
   std::atomic<bool> started_{false};
