@@ -7,32 +7,75 @@ cd "$(dirname "$0")/../.."
 # --browser: the dashboard's end-to-end test (tests/dashboard_e2e) drives headless Chromium.
 ./tools/scripts/install-deps.sh --browser
 jobs=$(nproc)
-builds=${CAIRN_TEST_BUILDS:-normal asan tsan}
+read -r -a builds <<<"${CAIRN_TEST_BUILDS:-normal asan tsan}"
 start=$SECONDS
-for b in $builds; do
-  # Build time is most of this script's time, so: unity builds (a target's files compiled as one,
-  # which parses the heavy headers — gtest, nlohmann/json, the engine's coroutines — once per target
-  # instead of once per file; a missing include still shows in a developer's usual build), no full
-  # debug info (a third of the compile time), and AddressSanitizer at -O0 (half the compile time
-  # of -O1 for a slightly slower run). The sanitizer builds keep line tables (-g1) so that their
-  # reports name files and lines, and leave out the benchmark, the examples and the CLI: these only
-  # read what the libraries hand them, and the decoders they use (frames, payloads, payload JSON)
-  # run under the sanitizers through the fuzz drivers.
-  common=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16)
-  leaner=(-DCAIRN_BUILD_BENCH=OFF -DCAIRN_BUILD_EXAMPLES=OFF -DCAIRN_BUILD_TOOLS=OFF)
-  case $b in
-    normal) dir=build/test; flags=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG") ;;
-    asan) dir=build/asan; flags=(-DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g1"
-            -DCAIRN_SANITIZER=address "${leaner[@]}") ;;
-    tsan) dir=build/tsan; flags=(-DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1"
-            -DCAIRN_SANITIZER=thread "${leaner[@]}") ;;
-    *) echo "unknown build '$b' (normal, asan, tsan)" >&2; exit 2 ;;
+
+# Build time is most of this script's time, so: unity builds (a target's files compiled as one,
+# which parses the heavy headers — gtest, nlohmann/json, the engine's coroutines — once per target
+# instead of once per file; a missing include still shows in a developer's usual build), no full
+# debug info (a third of the compile time), and AddressSanitizer at -O0 (half the compile time
+# of -O1 for a slightly slower run). The sanitizer builds keep line tables (-g1) so that their
+# reports name files and lines, and leave out the benchmark, the examples and the CLI: these only
+# read what the libraries hand them, and the decoders they use (frames, payloads, payload JSON)
+# run under the sanitizers through the fuzz drivers.
+common=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16)
+leaner=(-DCAIRN_BUILD_BENCH=OFF -DCAIRN_BUILD_EXAMPLES=OFF -DCAIRN_BUILD_TOOLS=OFF)
+dir_of() {
+  case $1 in
+    normal) echo build/test ;;
+    asan) echo build/asan ;;
+    tsan) echo build/tsan ;;
+    *) echo "unknown build '$1' (normal, asan, tsan)" >&2; exit 2 ;;
   esac
-  echo "=== $b build ($dir)"
-  t0=$SECONDS
+}
+for b in "${builds[@]}"; do dir_of "$b" >/dev/null; done
+
+# configure_and_build BUILD: output goes to stdout (the caller may redirect it).
+configure_and_build() {
+  local b=$1 dir flags
+  dir=$(dir_of "$b")
+  case $b in
+    normal) flags=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG") ;;
+    asan) flags=(-DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g1"
+            -DCAIRN_SANITIZER=address "${leaner[@]}") ;;
+    tsan) flags=(-DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1"
+            -DCAIRN_SANITIZER=thread "${leaner[@]}") ;;
+  esac
   cmake -S . -B "$dir" -G Ninja "${common[@]}" "${flags[@]}" >/dev/null
   cmake --build "$dir" -j "$jobs"
-  echo "=== $b tests (built in $((SECONDS - t0)) s)"
+}
+
+# The next build compiles while this one's tests run, at the lowest CPU priority: tests wait on
+# fsync, child processes and timers much of the time, and the compiler takes only what they leave
+# (the tests never depend on the machine being idle: crash tests kill by progress, not time).
+background=
+background_log=
+stop_background() {
+  if [ -n "$background" ]; then kill -- "-$background" 2>/dev/null || true; fi
+}
+trap stop_background EXIT
+
+echo "=== ${builds[0]} build ($(dir_of "${builds[0]}"))"
+t0=$SECONDS
+configure_and_build "${builds[0]}"
+echo "=== ${builds[0]} built in $((SECONDS - t0)) s"
+for i in "${!builds[@]}"; do
+  b=${builds[$i]}
+  dir=$(dir_of "$b")
+  next=${builds[$((i + 1))]:-}
+  if [ -n "$next" ]; then
+    background_log=$(dir_of "$next").build.log
+    mkdir -p "$(dirname "$background_log")"
+    echo "=== $next build ($(dir_of "$next")) beside the $b tests, output in $background_log"
+    t_next=$SECONDS
+    set -m  # its own process group, so that stop_background can end all of it
+    nice -n 19 bash -c "set -euo pipefail; $(declare -p common leaner jobs); $(declare -f dir_of configure_and_build); configure_and_build $next" \
+      >"$background_log" 2>&1 &
+    background=$!
+    set +m
+  fi
+
+  echo "=== $b tests"
   t0=$SECONDS
   export CAIRN_BUILD_KIND=$b
   # Under a sanitizer the crash and power-cut tests look for memory errors and races on the paths
@@ -49,5 +92,17 @@ for b in $builds; do
   export UBSAN_OPTIONS="print_stacktrace=1 halt_on_error=1"
   ctest --test-dir "$dir" --output-on-failure -j "$jobs"
   echo "=== $b tests passed in $((SECONDS - t0)) s"
+
+  if [ -n "$next" ]; then
+    t1=$SECONDS
+    if ! wait "$background"; then
+      background=
+      cat "$background_log"
+      echo "=== the $next build failed (output above)" >&2
+      exit 1
+    fi
+    background=
+    echo "=== $next built in $((SECONDS - t_next)) s ($((SECONDS - t1)) s of it after the $b tests)"
+  fi
 done
-echo "all tests passed ($builds) in $((SECONDS - start)) s"
+echo "all tests passed (${builds[*]}) in $((SECONDS - start)) s"
