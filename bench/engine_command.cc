@@ -106,6 +106,7 @@ int run_throughput(const EngineArgs& a, const std::filesystem::path& dir) {
   j["none_steps_per_s"] = rounded(unsafe->steps_per_s, 0);
   j["durability_cost_ratio"] = rounded(unsafe->steps_per_s / max->steps_per_s, 3);
   j["runs_per_s"] = rounded(max->runs_per_s, 1);
+  j["shutdown_ms"] = rounded(max->shutdown_ms, 1);
   j["run_p50_ms"] = rounded(max->run_p50_ms, 3);
   j["run_p99_ms"] = rounded(max->run_p99_ms, 3);
   j["dispatch_p99_us"] = rounded(h->dispatch_p99_us, 1);

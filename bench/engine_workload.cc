@@ -134,12 +134,15 @@ Result<EngineWorkloadResult> run_engine_workload(const EngineWorkload& w) {
   s.in_flight.store(-(int64_t{1} << 40));  // release a closed-loop sender waiting for room
   s.in_flight.notify_all();
   sender.join();
+  const int64_t shutdown_t0 = now_ns();
   Status shut = engine->shutdown();
+  const double shutdown_ms = seconds_between(shutdown_t0, now_ns()) * 1e3;
   if (!send_error.ok()) return send_error;
   CAIRN_RETURN_IF_ERROR(shut);
 
   EngineWorkloadResult r;
   r.seconds = seconds_between(t0, t1);
+  r.shutdown_ms = shutdown_ms;
   r.runs = finished_after - finished_before;
   r.steps = after.steps_completed - before.steps_completed;
   r.steps_per_s = static_cast<double>(r.steps) / r.seconds;

@@ -41,6 +41,7 @@ struct EngineWorkloadResult {
   uint64_t dispatch_samples = 0;
   double records_per_batch = 0;
   double batches_per_s = 0;
+  double shutdown_ms = 0;  // Engine::shutdown() after the window (runs still in flight)
   const char* io = "";
   bool direct_io = false;
 };
