@@ -2,6 +2,7 @@
 #include "admission_table.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace cairn::detail {
 namespace {
@@ -36,17 +37,25 @@ void AdmissionTable::sweep_now_and_then(const FunctionFlow& f, Limits& l, int64_
                 [&](const auto& e) { return now_ms - e.second.at_ms >= f.idempotency_window_ms; });
 }
 
-RunRecord* AdmissionTable::hold_keys(const FunctionFlow& f, Limits& l, RunRecord& run,
-                                     int64_t at_ms) {
+AdmissionTable::Replaced AdmissionTable::hold_keys(const FunctionFlow& f, Limits& l, RunRecord& run,
+                                                   int64_t at_ms) {
   const RunFlow& flow = *run.flow;
   if (f.idempotency) {
-    l.seen.try_emplace(flow::KeyedLimiter::hash_key(flow.idempotency_key), Seen{run.id, at_ms});
+    auto [it, added] =
+        l.seen.try_emplace(flow::KeyedLimiter::hash_key(flow.idempotency_key), Seen{run.id, at_ms});
+    if (!added && at_ms - it->second.at_ms >= f.idempotency_window_ms) {
+      it->second = Seen{run.id, at_ms};
+    }
   }
-  if (!f.singleton) return nullptr;
+  if (!f.singleton) return {};
   RunRecord*& holder = l.active[flow::KeyedLimiter::hash_key(flow.singleton_key)];
-  RunRecord* replaced = holder != &run ? holder : nullptr;
-  holder = &run;
-  return replaced;
+  if (holder == nullptr || holder == &run) {
+    holder = &run;
+    return {};
+  }
+  if (holder->id > run.id) return {&run, holder->id};  // a newer run holds the key: it stays
+  RunRecord* replaced = std::exchange(holder, &run);
+  return {replaced, run.id};
 }
 
 AdmissionTable::LineKey AdmissionTable::line_of(const FunctionEntry& fn, const RunFlow& flow) {
@@ -116,7 +125,7 @@ AdmissionTable::Verdict AdmissionTable::decide(const FunctionEntry& fn, RunRecor
       }
     }
     flow.counted = true;
-    out.replaces = hold_keys(f, l, run, now_ms);
+    out.replaced = hold_keys(f, l, run, now_ms);
   }
   if (l.throttle) {
     if (!first_in_line && lines_.contains(line_of(fn, flow))) {
@@ -139,10 +148,11 @@ AdmissionTable::Verdict AdmissionTable::decide(const FunctionEntry& fn, RunRecor
   return out;
 }
 
-RunRecord* AdmissionTable::record(RunRecord& run, bool throttle, std::string_view throttle_key,
-                                  bool rate_limit, std::string_view rate_limit_key, int64_t at_ms) {
+AdmissionTable::Replaced AdmissionTable::record(RunRecord& run, bool throttle,
+                                                std::string_view throttle_key, bool rate_limit,
+                                                std::string_view rate_limit_key, int64_t at_ms) {
   const FunctionEntry* fn = run.fn;
-  if (fn == nullptr || fn->flow == nullptr) return nullptr;
+  if (fn == nullptr || fn->flow == nullptr) return {};
   Limits& l = limits_of(*fn);
   sweep_now_and_then(*fn->flow, l, at_ms);
   if (throttle && l.throttle) {
@@ -151,7 +161,7 @@ RunRecord* AdmissionTable::record(RunRecord& run, bool throttle, std::string_vie
   if (rate_limit && l.rate_limit) {
     l.rate_limit->record_hashed(flow::KeyedLimiter::hash_key(rate_limit_key), at_ms);
   }
-  if (run.flow == nullptr) return nullptr;
+  if (run.flow == nullptr) return {};
   return hold_keys(*fn->flow, l, run, at_ms);
 }
 

@@ -24,10 +24,18 @@ class AdmissionTable {
  public:
   explicit AdmissionTable(size_t keys_max) : keys_max_(keys_max) {}
 
+  // A singleton (kCancelRunning) run the caller must cancel, and the run that replaced it. The
+  // newer run of a key always wins: normally the one admitted now replaces the holder, but after
+  // a restart an older run can be decided (or its RunAdmitted replayed) after a newer one took
+  // the key, and then it is the older one that is replaced.
+  struct Replaced {
+    RunRecord* run = nullptr;
+    RunId by = 0;
+  };
   struct Verdict {
     RunFlow::Admission admission = RunFlow::Admission::kToRecord;  // kToRecord, kDelayed, kToSkip
     int64_t retry_at_ms = 0;                                       // kDelayed
-    RunRecord* replaces = nullptr;  // a singleton's unfinished run the caller must cancel
+    Replaced replaced;
   };
   // Decides a run of `fn` (which limits admission) at now_ms; sets flow.skip_reason for a skip.
   // A run its throttle delays waits in line behind the runs of its key delayed before it:
@@ -46,9 +54,10 @@ class AdmissionTable {
   // Takes `run` out of its line (it starts, or ends otherwise); true when it was first.
   bool leave_line(const FunctionEntry& fn, RunRecord& run);
   // Replays a recorded admission of `run` (of a function not registered: nothing to count).
-  // Returns a singleton's run that this admission replaced (kCancelRunning), if unfinished.
-  RunRecord* record(RunRecord& run, bool throttle, std::string_view throttle_key, bool rate_limit,
-                    std::string_view rate_limit_key, int64_t at_ms);
+  // Returns the singleton run this admission replaced, if any (the caller cancels it in
+  // kCancelRunning mode).
+  Replaced record(RunRecord& run, bool throttle, std::string_view throttle_key, bool rate_limit,
+                  std::string_view rate_limit_key, int64_t at_ms);
   // A run of a singleton function that is admitted and unfinished (a loaded snapshot's), and a
   // run that finished (it no longer holds its singleton key).
   void restore_active(RunRecord& run);
@@ -93,8 +102,10 @@ class AdmissionTable {
     std::unordered_map<uint64_t, RunRecord*> active;  // singleton: key hash -> its run
     std::unordered_map<uint64_t, Seen> seen;          // idempotency: key hash -> first run
   };
-  // Counts an admission into the singleton and idempotency state.
-  static RunRecord* hold_keys(const FunctionFlow& f, Limits& l, RunRecord& run, int64_t at_ms);
+  // Counts an admission into the singleton and idempotency state. An idempotency key takes the
+  // run if it has none within its window (an expired entry the sweep has not dropped yet is
+  // replaced: it must not let every later run through until the sweep).
+  static Replaced hold_keys(const FunctionFlow& f, Limits& l, RunRecord& run, int64_t at_ms);
   Limits& limits_of(const FunctionEntry& fn);
   // Idle states are dropped at most once a minute per function: O(keys) then, O(1) otherwise.
   static void sweep_now_and_then(const FunctionFlow& f, Limits& l, int64_t now_ms);

@@ -244,6 +244,16 @@ void Executor::start(RunState& run) {
 }
 
 void Executor::finish(RunState& run) {
+  // The end is a step boundary too: a stop asked for while the function ran its last step (or
+  // returned) is recorded instead of the end. One asked for from here on, while its end record
+  // is on its way to the log, finds the run finished (docs/flow-control.md).
+  if (run.flow != nullptr && run.flow->cancel_requested.load(std::memory_order_acquire)) {
+    run.current = nullptr;
+    run.suspended = nullptr;
+    run.task = ErasedTask();
+    (void)act_on_flow(run);
+    return;
+  }
   run.done = true;
   bool failed = run.fatal != nullptr;
   std::string text = failed ? std::move(*run.fatal) : std::string();

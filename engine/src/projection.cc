@@ -744,8 +744,8 @@ void Projection::decide_admission(RunRecord& run) {
   const AdmissionTable::Verdict v =
       admission_.decide(*run.fn, run, clock_.now_ms(), /*first_in_line=*/false);
   f.admission = v.admission;
-  if (v.replaces != nullptr) {
-    request_cancel(*v.replaces, "singleton: replaced by run " + std::to_string(run.id));
+  if (v.replaced.run != nullptr) {
+    request_cancel(*v.replaced.run, "singleton: replaced by run " + std::to_string(v.replaced.by));
   }
   if (v.admission == RunFlow::Admission::kDelayed) {
     // In line behind its key's earlier delayed runs; the first of a line has the timer.
@@ -795,13 +795,13 @@ void Projection::on_run_admitted(const schema::RunAdmitted& a) {
   }
   // Live, the decision counted it already (and the worker that recorded it owns `admission`).
   if (live_) return;
-  RunRecord* replaced =
+  const AdmissionTable::Replaced replaced =
       admission_.record(*run, a.has_throttle(), fb_view(a.throttle_key()), a.has_rate_limit(),
                         fb_view(a.rate_limit_key()), a.at_ms());
   if (run->flow != nullptr) run->flow->admission = RunFlow::Admission::kAdmitted;
   // A singleton that cancels the unfinished run: replay asks for it again (recorded or not yet).
-  if (replaced != nullptr && run->fn->flow->singleton_mode == Singleton::Mode::kCancelRunning) {
-    request_cancel(*replaced, "singleton: replaced by run " + std::to_string(run->id));
+  if (replaced.run != nullptr && run->fn->flow->singleton_mode == Singleton::Mode::kCancelRunning) {
+    request_cancel(*replaced.run, "singleton: replaced by run " + std::to_string(replaced.by));
   }
 }
 

@@ -393,6 +393,35 @@ TEST_F(FlowTest, CancelOnStopsTheMatchingRunOnly) {
   EXPECT_EQ(wait(b).status, RunStatus::kCompleted);
 }
 
+// The run's end is a step boundary too: a cancel that arrives while the function is past its
+// last step (here: in code after it, not a step) ends the run cancelled, not completed.
+TEST_F(FlowTest, ACancelThatArrivesAfterTheLastStepEndsTheRunCancelled) {
+  std::atomic<bool> past_last_step{false}, release{false};
+  start([&](Engine& e) {
+    ASSERT_TRUE(
+        e.register_function({.id = "order",
+                             .triggers = {on_event("order/created")},
+                             .cancel_on = {{.event = "order/cancelled", .match = "data.order_id"}}},
+                            [&](Context& ctx, const Event&) -> Task<int> {
+                              co_await ctx.run("reserve", [] {});
+                              past_last_step = true;
+                              while (!release) std::this_thread::sleep_for(1ms);
+                              co_return 1;
+                            })
+            .ok());
+  });
+  const RunId a = send_one({.name = "order/created", .data = R"({"order_id":"A"})"});
+  ASSERT_TRUE(eventually([&] { return past_last_step.load(); }));
+  // send() returns once the event is applied: the cancel is requested before the function ends.
+  ASSERT_TRUE(
+      engine_->send({.name = "order/cancelled", .data = R"({"order_id":"A"})", .id = "c-1"}).ok());
+  release = true;
+  const RunInfo end = wait(a);
+  EXPECT_EQ(end.status, RunStatus::kCancelled);
+  EXPECT_NE(end.error.find("cancel_on: event order/cancelled (id c-1)"), std::string::npos)
+      << end.error;
+}
+
 TEST_F(FlowTest, CancellingARunCancelsTheRunItInvokedAndWaitsFor) {
   start([&](Engine& e) {
     ASSERT_TRUE(e.register_function({.id = "child"}, [](Context& ctx, const Event&) -> Task<void> {

@@ -1,0 +1,114 @@
+// AdmissionTable's singleton and idempotency state on its own: which run a singleton key keeps
+// when admissions come out of creation order (a restart decides a run again, or replays its
+// RunAdmitted, after a newer run of its key took it), and an idempotency key whose window passed
+// before the once-a-minute sweep dropped it.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "admission_table.h"
+#include "function_flow.h"
+#include "function_registry.h"
+#include "run_state.h"
+
+namespace cairn::detail {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Function {
+  explicit Function(FunctionOptions options) {
+    entry.id = options.id;
+    auto flow = FunctionFlow::compile(options);
+    EXPECT_TRUE(flow.ok()) << flow.status().to_string();
+    if (flow.ok()) entry.flow = std::move(*flow);
+    entry.options = std::move(options);
+  }
+  std::unique_ptr<RunRecord> run(RunId id, std::string key) {
+    auto r = std::make_unique<RunRecord>(id, &entry, entry.id, Event{.name = "go"});
+    r->flow = std::make_unique<RunFlow>();
+    r->flow->singleton_key = key;
+    r->flow->idempotency_key = std::move(key);
+    return r;
+  }
+  FunctionEntry entry;
+};
+
+Function latest() {
+  return Function(FunctionOptions{
+      .id = "latest",
+      .singleton = Singleton{.key = "data.k", .mode = Singleton::Mode::kCancelRunning}});
+}
+
+TEST(AdmissionTable, ASingletonInCancelModeReplacesTheOlderRunLive) {
+  Function fn = latest();
+  auto a = fn.run(1, "k"), b = fn.run(2, "k");
+  AdmissionTable t(1000);
+  EXPECT_EQ(t.decide(fn.entry, *a, 0, false).replaced.run, nullptr);
+  const AdmissionTable::Replaced r = t.decide(fn.entry, *b, 0, false).replaced;
+  EXPECT_EQ(r.run, a.get());
+  EXPECT_EQ(r.by, 2u);
+}
+
+// The newer run's RunAdmitted came first in the log: replaying the older one's must not cancel
+// the newer run (which would leave the key to a run that is already cancelled).
+TEST(AdmissionTable, AnOlderRunsAdmissionReplayedAfterANewerOnesIsTheOneReplaced) {
+  Function fn = latest();
+  auto a = fn.run(1, "k"), b = fn.run(2, "k");
+  AdmissionTable t(1000);
+  EXPECT_EQ(t.record(*b, false, "", false, "", 0).run, nullptr);
+  const AdmissionTable::Replaced r = t.record(*a, false, "", false, "", 0);
+  EXPECT_EQ(r.run, a.get());
+  EXPECT_EQ(r.by, 2u);
+  // The key stays with the newer run: a third one replaces it, not the older.
+  auto c = fn.run(3, "k");
+  EXPECT_EQ(t.decide(fn.entry, *c, 0, false).replaced.run, b.get());
+}
+
+// The older run lost its RunAdmitted to a crash and is decided again after the restart, when the
+// newer one already holds the key.
+TEST(AdmissionTable, AnOlderRunDecidedAgainAfterANewerOneTookTheKeyIsTheOneReplaced) {
+  Function fn = latest();
+  auto a = fn.run(1, "k"), b = fn.run(2, "k");
+  AdmissionTable t(1000);
+  t.record(*b, false, "", false, "", 0);
+  const AdmissionTable::Verdict v = t.decide(fn.entry, *a, 0, false);
+  EXPECT_EQ(v.replaced.run, a.get());
+  EXPECT_EQ(v.replaced.by, 2u);
+  // Other keys are not involved.
+  auto other = fn.run(4, "j");
+  EXPECT_EQ(t.decide(fn.entry, *other, 0, false).replaced.run, nullptr);
+}
+
+TEST(AdmissionTable, AnIdempotencyKeyPastItsWindowIsTakenByTheNextRunBeforeTheSweep) {
+  Function fn(FunctionOptions{.id = "once", .idempotency = "data.k", .idempotency_window = 1h});
+  const int64_t hour = 3'600'000;
+  AdmissionTable t(1000);
+  auto a = fn.run(1, "o-1");
+  EXPECT_EQ(t.decide(fn.entry, *a, 0, false).admission, RunFlow::Admission::kToRecord);
+  auto other = fn.run(2, "o-2");  // a decision 10 s before o-1 expires: the sweep keeps o-1
+  EXPECT_EQ(t.decide(fn.entry, *other, hour - 10'000, false).admission,
+            RunFlow::Admission::kToRecord);
+  auto b = fn.run(3, "o-1");  // the window has passed: starts, and holds the key from now
+  EXPECT_EQ(t.decide(fn.entry, *b, hour + 1'000, false).admission, RunFlow::Admission::kToRecord);
+  for (RunId id : {4, 5}) {
+    auto c = fn.run(id, "o-1");
+    EXPECT_EQ(t.decide(fn.entry, *c, hour + 1'000 + 1'000 * (id - 3), false).admission,
+              RunFlow::Admission::kToSkip)
+        << "run " << id;
+    EXPECT_NE(c->flow->skip_reason.find("already started run 3"), std::string::npos)
+        << c->flow->skip_reason;
+  }
+  // Replay does the same from the recorded times.
+  AdmissionTable r(1000);
+  r.record(*a, false, "", false, "", 0);
+  r.record(*other, false, "", false, "", hour - 10'000);
+  r.record(*b, false, "", false, "", hour + 1'000);
+  auto d = fn.run(6, "o-1");
+  EXPECT_EQ(r.decide(fn.entry, *d, hour + 5'000, false).admission, RunFlow::Admission::kToSkip);
+  EXPECT_NE(d->flow->skip_reason.find("already started run 3"), std::string::npos)
+      << d->flow->skip_reason;
+}
+
+}  // namespace
+}  // namespace cairn::detail
