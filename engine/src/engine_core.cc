@@ -677,15 +677,21 @@ void EngineCore::run_finished(const RunInfo& info, uint64_t created_lsn, uint64_
 
 void EngineCore::release_finished(RunRecord& record) {
   auto& run = static_cast<RunState&>(record);  // its projection executes
-  // Whoever moves the run out of kIdle (or kAbandoned) owns it; if that is us, free it now.
-  for (Sched from : {Sched::kIdle, Sched::kAbandoned}) {
-    Sched s = from;
-    if (run.sched.compare_exchange_strong(s, Sched::kQueued, std::memory_order_acq_rel)) {
-      Executor::destroy(&run);
-      return;
+  // One atomic step decides who frees it, and is the last touch of the run here: parked (or
+  // abandoned), we take it and free it now; queued or being driven, kFinished tells the worker
+  // that has it (or will dequeue it) to free it. A worker never frees a run on `finished` alone.
+  Sched s = run.sched.load(std::memory_order_acquire);
+  for (;;) {
+    if (s == Sched::kIdle || s == Sched::kAbandoned) {
+      if (run.sched.compare_exchange_weak(s, Sched::kQueued, std::memory_order_acq_rel)) {
+        Executor::destroy(&run);
+        return;
+      }
+    } else {
+      CAIRN_CHECK(s == Sched::kQueued || s == Sched::kNotified);
+      if (run.sched.compare_exchange_weak(s, Sched::kFinished, std::memory_order_acq_rel)) return;
     }
   }
-  scheduler_.notify_deferred(run);  // a worker owns it: it sees `finished` and frees it
 }
 
 void EngineCore::make_runnable(RunRecord& r) {

@@ -170,21 +170,27 @@ void Executor::destroy(RunState* run) {
 }
 
 void Executor::abandon(RunState& run) {
-  Sched s = Sched::kQueued;
-  if (run.sched.compare_exchange_strong(s, Sched::kAbandoned, std::memory_order_acq_rel)) return;
-  // kNotified: apply may have finished it meanwhile; we still own it.
-  if (run.finished.load(std::memory_order_acquire)) {
-    destroy(&run);
-  } else {
-    run.sched.store(Sched::kAbandoned, std::memory_order_release);
+  Sched s = run.sched.load(std::memory_order_acquire);
+  for (;;) {
+    if (s == Sched::kFinished) {  // apply let go of it: ours to free
+      destroy(&run);
+      return;
+    }
+    // kQueued or kNotified: ours. Whoever finishes it later frees it (release_finished).
+    if (run.sched.compare_exchange_weak(s, Sched::kAbandoned, std::memory_order_acq_rel)) return;
   }
 }
 
 void Executor::drive(RunState& run) {
   for (;;) {
-    if (run.finished.load(std::memory_order_acquire)) {
-      destroy(&run);
+    if (run.sched.load(std::memory_order_acquire) == Sched::kFinished) {
+      destroy(&run);  // apply let go of it (release_finished)
       return;
+    }
+    if (run.finished.load(std::memory_order_acquire)) {
+      // Apply may still be using it: park it (apply then frees it), or meet its kFinished.
+      if (Scheduler::try_park(run)) return;
+      continue;
     }
     if (core_.stopping()) {
       abandon(run);  // its records are durable; the next start() resumes it

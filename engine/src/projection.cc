@@ -266,14 +266,15 @@ void Projection::finish_run(RunRecord& run, RunStatus status, std::string output
   }
   active_.fetch_sub(1, std::memory_order_relaxed);
   counters_.runs_finished.fetch_add(1, std::memory_order_relaxed);
-  run.finished.store(true, std::memory_order_release);
   if (live_) {
     effects_.cancel_timer(run.id);
     if (run.fn != nullptr && run.fn->flow != nullptr && run.fn->flow->has_timeouts()) {
       effects_.cancel_timer(timeout_timer_key(run.id));
     }
-    effects_.release_finished(run);
+    run.finished.store(true, std::memory_order_release);
+    effects_.release_finished(run);  // the last use of `run` here: a worker may free it next
   } else {
+    run.finished.store(true, std::memory_order_release);
     std::unique_ptr<RunRecord> owned(&run);
   }
 }

@@ -37,6 +37,11 @@ enum class Sched : uint32_t {
   kQueued = 1,     // in the ready queue or being driven by a worker
   kNotified = 2,   // being driven, and something happened meanwhile: drive it again
   kAbandoned = 3,  // a stopping worker let go of it; whoever finishes it frees it
+  // Its last record is applied and apply has let go of it (the last thing apply does with the
+  // run): the worker that drives it, or dequeues it, frees it. Only apply sets it, from kQueued
+  // or kNotified; `finished` alone does not let a worker free the run, since apply may still be
+  // using it.
+  kFinished = 4,
 };
 
 // A tiny spinlock: held for a few field copies only.
@@ -199,7 +204,9 @@ struct RunRecord {
   FunctionCounts* counts = nullptr;  // the projection's counters of its function's runs
 
   std::atomic<RunStatus> status{RunStatus::kQueued};
-  std::atomic<bool> finished{false};  // its last record is applied; the owner frees it
+  // Its last record is applied: nothing more of it runs. Apply then hands it over through `sched`
+  // (EngineCore::release_finished), and only that says who frees it.
+  std::atomic<bool> finished{false};
   // Holds a concurrency slot (flow control; the applying thread's). Here rather than in RunFlow:
   // every step of a running run checks it, and this line is already in the cache.
   bool holds_slot = false;

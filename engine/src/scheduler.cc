@@ -60,9 +60,12 @@ void Scheduler::flush_deferred() {
 bool Scheduler::try_park(RunState& run) {
   Sched s = Sched::kQueued;
   if (run.sched.compare_exchange_strong(s, Sched::kIdle, std::memory_order_acq_rel)) return true;
-  // kNotified: something happened while we drove it. We still own it.
-  run.sched.store(Sched::kQueued, std::memory_order_release);
-  return false;
+  // kNotified: something happened while we drove it. We still own it. (A CAS, not a store: apply
+  // may finish it meanwhile, and its kFinished must stay.)
+  if (s == Sched::kNotified) {
+    run.sched.compare_exchange_strong(s, Sched::kQueued, std::memory_order_acq_rel);
+  }
+  return false;  // kFinished: the caller sees it and frees the run
 }
 
 std::vector<RunState*> Scheduler::drain() {
