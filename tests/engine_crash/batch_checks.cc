@@ -95,7 +95,7 @@ class BatchChecker {
     } else if (const AdmittedFact& a = holder.admissions.front(); a.at_ms < start_ms) {
       fail(name + ": admitted at " + std::to_string(a.at_ms) + " ms, before its batch closed at " +
            std::to_string(start_ms) + " ms");
-    } else if (const uint64_t first = keyed_first_step_lsn(holder); first != 0 && first < a.lsn) {
+    } else if (const uint64_t first = first_step_lsn(holder); first != 0 && first < a.lsn) {
       fail(name + ": a step record at LSN " + std::to_string(first) +
            " precedes its RunAdmitted at LSN " + std::to_string(a.lsn));
     }
@@ -136,7 +136,7 @@ class BatchChecker {
       fail(name + " was skipped with \"" + reason + "\"; expected \"" + expected +
            "\" naming key \"" + key + "\"");
     }
-    if (!r.admissions.empty() || keyed_first_step_lsn(r) != 0) {
+    if (!r.admissions.empty() || first_step_lsn(r) != 0) {
       fail(name + " joined a batch, yet it was admitted or ran a step");
     }
   }

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cairn/schema/record_schema.h"
+#include "engine_crash/guard_workload.h"
 #include "engine_crash/keyed_workload.h"
 #include "engine_crash/timed_workload.h"
 #include "engine_crash/workload.h"
@@ -28,10 +29,14 @@ bool is_flow_function(const std::string& id) {
   return id == "metered" || id == "paced";
 }
 
-// Checked by cron_checks.cc, timeout_checks.cc, debounce_checks.cc and batch_checks.cc.
+// Checked by cron_checks.cc, timeout_checks.cc, debounce_checks.cc, batch_checks.cc and the
+// guarded functions' checks (idempotency_checks.cc, singleton_checks.cc, cancel_on_checks.cc,
+// priority_checks.cc).
 bool is_timed_function(const std::string& id) {
   return id == kTickerFunction || id == kLateFunction || id == kQueuedFunction ||
-         id == kDebouncedFunction || id == kBatchedFunction;
+         id == kDebouncedFunction || id == kBatchedFunction || id == kOnceFunction ||
+         id == kSoloFunction || id == kLatestFunction || id == kCancellableFunction ||
+         id == kRankedFunction;
 }
 
 std::string run_name(const RunFacts& r) {
@@ -117,6 +122,10 @@ class Checker {
         continue;  // check (i)
       } else if (e.name == kDebounceEvent || e.name == kBatchEvent) {
         continue;  // checks (j) and (k)
+      } else if (e.name == kOnceFunction || e.name == kSoloFunction || e.name == kLatestFunction ||
+                 e.name == kCancellableFunction || e.name == kHaltEvent ||
+                 e.name == kRankedFunction) {
+        continue;  // checks (l) to (p)
       } else if (e.name == kNotedEvent) {
         if (!e.has_origin) fail(where + ": only main sends it");
         if (e.duplicate || e.functions != std::vector<std::string>{"listener"}) {
@@ -525,7 +534,22 @@ std::string CrashSummary::to_string() const {
     << debounce_due_first << " events after a DebounceDue they predate; batching: " << batch_events
     << " events, " << batches << " batches (" << batches_full << " full), " << batch_joined
     << " runs joined (" << batch_joined_across_sends << " from a later send), " << batch_due_first
-    << " events after a BatchDue they predate";
+    << " events after a BatchDue they predate; idempotency: " << once_events << " events, "
+    << once_keys << " keys, " << once_started << " runs started, " << once_skipped << " skipped ("
+    << once_skipped_across_sends << " for a run of another send)"
+    << "; singleton skip: " << solo_runs << " runs, " << solo_completed << " completed, "
+    << solo_skipped << " skipped (" << solo_skipped_across_sends << " for a run of another send)"
+    << "; singleton cancel: " << latest_runs << " runs, " << latest_completed << " completed, "
+    << latest_replaced << " replaced (" << latest_replaced_across_sends << " by another send, "
+    << latest_replaced_by_older << " by an older run), " << latest_overlap_steps
+    << " overlapping step records, " << latest_completed_at_replacement
+    << " completed as they were replaced; cancel_on: " << halt_events << " halts, "
+    << cancellable_runs << " runs, " << cancellable_cancelled << " cancelled ("
+    << cancellable_cancelled_holding << " while holding), " << cancellable_completed_at_halt
+    << " completed as they were halted, " << cancellable_halted_after_end
+    << " halted after their end, " << cancellable_early_halts
+    << " halts before their run; priority: " << ranked_runs << " runs, " << ranked_inversions
+    << " of " << ranked_pairs << " pairs out of priority order";
   return o.str();
 }
 
@@ -539,6 +563,12 @@ CrashVerdict check_crash_outcome(const LogFacts& log, const Journal& journal, ui
   check_timeouts(log, target_runs, &verdict);
   check_debounce(log, keyed_bursts_of(seed, KeyedKind::kDebounce, target_runs), &verdict);
   check_batching(log, keyed_bursts_of(seed, KeyedKind::kBatch, target_runs), &verdict);
+  check_idempotency(log, seed, guard_bursts_of(seed, GuardKind::kOnce, target_runs), &verdict);
+  check_singleton_skip(log, seed, guard_bursts_of(seed, GuardKind::kSolo, target_runs), &verdict);
+  check_singleton_cancel(log, seed, guard_bursts_of(seed, GuardKind::kLatest, target_runs),
+                         &verdict);
+  check_cancel_on(log, seed, guard_bursts_of(seed, GuardKind::kCancellable, target_runs), &verdict);
+  check_priority(log, seed, guard_bursts_of(seed, GuardKind::kRanked, target_runs), &verdict);
   return verdict;
 }
 

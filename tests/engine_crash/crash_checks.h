@@ -51,8 +51,34 @@
 //       completes once, admitted no earlier than its batch closed, its step's recorded output
 //       listing exactly its batch's events in order; every other run ends skipped "batched into
 //       run <first>"; and every batch event is delivered to exactly one run over the whole test.
-// (g) to (k) also hold the flow, timed and keyed events to what the driver sent: each in the log
-// once, starting its one run.
+//   (l) idempotency held across the kills (idempotency_checks.cc): per key of "once", walking its
+//       runs in log order, a run starts (one RunAdmitted, completes once) only if no run started
+//       the key within the window before it (at its RunAdmitted's time), and then holds the key;
+//       every other run ends skipped once, "idempotency key "i3" already started run N within
+//       ... ms" naming the run that holds it, and runs nothing;
+//   (m) singleton kSkip held across the kills (singleton_checks.cc): per key of "solo", each
+//       RunAdmitted comes after the end of the key's previously admitted run (never two admitted
+//       unfinished runs); an admitted run completes once; every other run ends skipped once,
+//       "singleton: run N of key "s0" is not finished" naming a run of its key that was admitted
+//       and had not ended when the skipped run was created, and some run created before it was;
+//   (n) singleton kCancelRunning held across the kills (singleton_checks.cc): every run of
+//       "latest" ends once, completed or cancelled "singleton: replaced by run N" (N another run
+//       of its key, created before the cancelled one ended); a run another run's RunAdmitted
+//       overtook is cancelled (or had only its RunCompleted left to record: see (o)), has at
+//       most one step record after that RunAdmitted and none after its RunCancelled;
+//   (o) cancel_on held across the kills (cancel_on_checks.cc): a run of "cancellable" whose key
+//       a halt event (not a duplicate) names after the run's creation and before its end in the
+//       log records at most one more step record or RunCompleted after the halt (the step in
+//       flight; or the RunCompleted of a worker that had passed its last step boundary: then it
+//       completes), else ends cancelled once, "cancel_on: event halt (id <first such halt>) with
+//       the same data.key", nothing of it recorded after its RunCancelled (so a halt accepted
+//       before a kill is recorded after the restart); every other run completes; every halt
+//       sent is in the log once and starts nothing;
+//   (p) priority held across the kills (priority_checks.cc): every run of "ranked" (priority
+//       behind a concurrency limit of 1) completes once, its step at its first attempt with the
+//       value recomputed; start-order inversions within one send() are only counted.
+// (g) to (p) also hold the flow, timed, keyed and guarded events to what the driver sent: each in
+// the log once, starting its one run.
 #pragma once
 
 #include <cstdint>
@@ -60,6 +86,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine_crash/guard_workload.h"
 #include "engine_crash/journal.h"
 #include "engine_crash/keyed_workload.h"
 #include "engine_crash/log_facts.h"
@@ -130,6 +157,43 @@ struct CrashSummary {
   uint64_t batch_joined = 0;  // runs skipped into another's batch
   uint64_t batch_joined_across_sends = 0;
   uint64_t batch_due_first = 0;  // as debounce_due_first, for BatchDue
+  // Idempotency (l).
+  uint64_t once_events = 0;
+  uint64_t once_keys = 0;
+  uint64_t once_started = 0;
+  uint64_t once_skipped = 0;
+  uint64_t once_skipped_across_sends = 0;  // the key's run came from another send()
+  // Singleton kSkip (m).
+  uint64_t solo_runs = 0;
+  uint64_t solo_completed = 0;
+  uint64_t solo_skipped = 0;
+  uint64_t solo_skipped_across_sends = 0;
+  // Singleton kCancelRunning (n).
+  uint64_t latest_runs = 0;
+  uint64_t latest_completed = 0;
+  uint64_t latest_replaced = 0;
+  uint64_t latest_replaced_across_sends = 0;
+  // Replaced by a run created before them: a run whose decision a kill lost is decided again at
+  // the restart, after the newer run its key had admitted, and replaces it.
+  uint64_t latest_replaced_by_older = 0;
+  uint64_t latest_overlap_steps = 0;  // step records of replaced runs after the replacement's
+                                      // RunAdmitted (at most one each)
+  // Overtaken by a replacement's RunAdmitted after their last step's record, before their
+  // RunCompleted: they completed (their worker had passed the last step boundary).
+  uint64_t latest_completed_at_replacement = 0;
+  // cancel_on (o).
+  uint64_t halt_events = 0;
+  uint64_t cancellable_runs = 0;
+  uint64_t cancellable_cancelled = 0;
+  uint64_t cancellable_cancelled_holding = 0;  // the halt came while it slept or waited
+  uint64_t cancellable_halted_after_end = 0;   // a halt after its end: it completed
+  uint64_t cancellable_early_halts = 0;        // halts before its creation: ignored
+  // Halted between their last step's record and their RunCompleted: they completed.
+  uint64_t cancellable_completed_at_halt = 0;
+  // Priority (p).
+  uint64_t ranked_runs = 0;
+  uint64_t ranked_pairs = 0;       // pairs of runs of one send() whose start order is compared
+  uint64_t ranked_inversions = 0;  // of those, started against their priority
   std::string to_string() const;
 };
 
@@ -159,6 +223,20 @@ void check_timeouts(const LogFacts& log, uint64_t target_runs, CrashVerdict* ver
 void check_debounce(const LogFacts& log, const std::vector<KeyedBurst>& bursts,
                     CrashVerdict* verdict);
 void check_batching(const LogFacts& log, const std::vector<KeyedBurst>& bursts,
+                    CrashVerdict* verdict);
+
+// Split out of check_crash_outcome: checks (l) to (p) alone (idempotency_checks.cc,
+// singleton_checks.cc, cancel_on_checks.cc, priority_checks.cc), against the bursts the driver
+// sent (guard_bursts_of, of the kind each checks; cancel_on also derives the halts from `seed`).
+void check_idempotency(const LogFacts& log, uint64_t seed, const std::vector<GuardBurst>& bursts,
+                       CrashVerdict* verdict);
+void check_singleton_skip(const LogFacts& log, uint64_t seed, const std::vector<GuardBurst>& bursts,
+                          CrashVerdict* verdict);
+void check_singleton_cancel(const LogFacts& log, uint64_t seed,
+                            const std::vector<GuardBurst>& bursts, CrashVerdict* verdict);
+void check_cancel_on(const LogFacts& log, uint64_t seed, const std::vector<GuardBurst>& bursts,
+                     CrashVerdict* verdict);
+void check_priority(const LogFacts& log, uint64_t seed, const std::vector<GuardBurst>& bursts,
                     CrashVerdict* verdict);
 
 // How many ticks' runs are for a tick inside one of `intervals` ([from, to] in engine-clock ms):

@@ -13,6 +13,7 @@
 #include "engine_crash/crash_checks.h"
 #include "engine_crash/crash_options.h"
 #include "engine_crash/fast_clock.h"
+#include "engine_crash/guard_workload.h"
 #include "engine_crash/journal.h"
 #include "engine_crash/log_facts.h"
 #include "engine_crash/timed_workload.h"
@@ -219,6 +220,28 @@ TEST_F(CrashChecksTest, AnUninterruptedChildPassesEveryCheck) {
   EXPECT_EQ(v.summary.batch_events, v.summary.batches + v.summary.batch_joined);
   EXPECT_GT(v.summary.batches, 0u);
   EXPECT_GT(v.summary.batch_joined, 0u);
+  // Guarded functions: each key of "once" started one run, the rest were skipped (the bursts of
+  // three g share a key); every run of the singletons accounted, and "latest" replaced some
+  // (its bursts of several events replace within their own send); the halted "cancellable" runs
+  // were cancelled, the early halts (one per burst) ignored.
+  const uint64_t guard = guard_bursts(kRuns);
+  EXPECT_EQ(v.summary.once_keys, (guard + kOnceBurstsPerKey - 1) / kOnceBurstsPerKey);
+  EXPECT_EQ(v.summary.once_started, v.summary.once_keys);
+  EXPECT_EQ(v.summary.once_events, v.summary.once_started + v.summary.once_skipped);
+  EXPECT_GT(v.summary.once_skipped_across_sends, 0u);
+  EXPECT_EQ(v.summary.solo_runs, v.summary.solo_completed + v.summary.solo_skipped);
+  EXPECT_GT(v.summary.solo_skipped, 0u);
+  EXPECT_EQ(v.summary.latest_runs, v.summary.latest_completed + v.summary.latest_replaced);
+  EXPECT_GT(v.summary.latest_replaced, 0u);
+  EXPECT_EQ(v.summary.latest_replaced_by_older, 0u);
+  EXPECT_EQ(v.summary.cancellable_runs, guard * kCancellableBurst);
+  EXPECT_GT(v.summary.cancellable_cancelled, 0u);
+  EXPECT_LT(v.summary.cancellable_cancelled, v.summary.cancellable_runs);
+  EXPECT_EQ(v.summary.cancellable_early_halts, guard);
+  // Priority: without kills nothing is queued again, so within each send() the runs that queued
+  // together started by priority (higher first, creation order among equals).
+  EXPECT_GT(v.summary.ranked_pairs, 0u);
+  EXPECT_EQ(v.summary.ranked_inversions, 0u) << "ranked runs started against their priority";
 }
 
 TEST_F(CrashChecksTest, AStepRunAfterItsDurableCompletionIsReported) {

@@ -2,8 +2,9 @@
 // by "job" events) with its on_failure handler, "helper" (invoked by main), "listener" (started
 // by the "noted" event main sends), and the flow-controlled "metered" (a rate limit) and "paced"
 // (a throttle), started by the driver's bursts; and, with a fast clock, the timed functions
-// (timed_workload.h: cron, timeouts) and the keyed waiting ones (keyed_workload.h: debounce,
-// batching). Every step body journals its execution before it returns or throws, and returns
+// (timed_workload.h: cron, timeouts), the keyed waiting ones (keyed_workload.h: debounce,
+// batching) and the guarded ones (guard_workload.h: idempotency, singleton, cancel_on, priority).
+// Every step body journals its execution before it returns or throws, and returns
 // {"v": value, "inc": incarnation, "n": exec}, so the parent can tell which execution produced a
 // durable result.
 #pragma once
@@ -54,5 +55,8 @@ Status register_crash_functions(Engine& engine, StepRunner& runner);
 Status register_timed_functions(Engine& engine, StepRunner& runner);
 // Registers "debounced" and "batched" (keyed_functions.cc). Fast-clock durations too.
 Status register_keyed_functions(Engine& engine, StepRunner& runner);
+// Registers "once", "solo", "latest", "cancellable" and "ranked" (guard_functions.cc).
+// Fast-clock durations too.
+Status register_guard_functions(Engine& engine, StepRunner& runner);
 
 }  // namespace cairn::engine_crash

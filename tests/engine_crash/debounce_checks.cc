@@ -99,7 +99,7 @@ class DebounceChecker {
              std::to_string(w.deadline_ms) + " ms (a debounced run started early)");
       }
       if (a.has_throttle || a.has_rate_limit) fail(name + ": its RunAdmitted names a limit");
-      if (const uint64_t first = keyed_first_step_lsn(r); first != 0 && first < a.lsn) {
+      if (const uint64_t first = first_step_lsn(r); first != 0 && first < a.lsn) {
         fail(name + ": a step record at LSN " + std::to_string(first) +
              " precedes its RunAdmitted at LSN " + std::to_string(a.lsn));
       }
@@ -143,7 +143,7 @@ class DebounceChecker {
       fail(name + " was skipped with \"" + reason + "\"; expected \"" + expected +
            "...\" naming key \"" + key + "\"");
     }
-    if (!r.admissions.empty() || keyed_first_step_lsn(r) != 0) {
+    if (!r.admissions.empty() || first_step_lsn(r) != 0) {
       fail(name + " was replaced, yet it was admitted or ran a step");
     }
   }

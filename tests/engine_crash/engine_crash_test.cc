@@ -23,6 +23,10 @@
 // same clock, bursts of events for a debounced and a batched function (keyed_workload.h): per key,
 // the runs that complete, are replaced or join a batch must be those the events' recorded times
 // give, each batch's run must see exactly its events, and no event is lost or delivered twice.
+// And bursts for the guarded functions (guard_workload.h): an idempotency key starts one run,
+// a singleton key never has two admitted unfinished runs (kSkip) or has the old one cancelled
+// (kCancelRunning), a run a "halt" event names while it runs is cancelled (cancel_on), and runs
+// queued by priority behind a concurrency limit of 1 all complete once.
 // After the interruption of incarnations 15, 45, 75, ... the test waits 1.2 ticks (4.2 ticks
 // every other time, more than kCronCatchUpMax + 1) before the next spawn: ticks fall while no
 // child is alive and must run after the restart (the newest kCronCatchUpMax of them; older ones
@@ -64,6 +68,7 @@
 #include "engine_crash/crash_checks.h"
 #include "engine_crash/crash_options.h"
 #include "engine_crash/fast_clock.h"
+#include "engine_crash/guard_workload.h"
 #include "engine_crash/journal.h"
 #include "engine_crash/log_facts.h"
 #include "engine_crash/timed_workload.h"
@@ -398,6 +403,17 @@ TEST(EngineCrash, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossKills) {
   EXPECT_GT(verdict.summary.batches_full, 0u);
   EXPECT_GT(verdict.summary.batches, verdict.summary.batches_full);
   EXPECT_GT(verdict.summary.batch_joined_across_sends, 0u);
+  // The guarded functions (guard_workload.h) ran, each of their outcomes happened: duplicates of
+  // an idempotency key from later sends skipped, singleton runs skipped and replaced, runs
+  // halted while they held and runs that completed.
+  EXPECT_EQ(verdict.summary.once_started, verdict.summary.once_keys);
+  EXPECT_GT(verdict.summary.once_skipped_across_sends, 0u);
+  EXPECT_GT(verdict.summary.solo_skipped, 0u);
+  EXPECT_GT(verdict.summary.latest_replaced, 0u);
+  EXPECT_EQ(verdict.summary.cancellable_runs, guard_bursts(target_runs) * kCancellableBurst);
+  EXPECT_GT(verdict.summary.cancellable_cancelled_holding, 0u);
+  EXPECT_GT(verdict.summary.cancellable_runs, verdict.summary.cancellable_cancelled);
+  EXPECT_GT(verdict.summary.ranked_pairs, 0u);
   // A pause longer than a tick holds a tick, and at most kCronCatchUpMax ticks fall in it and in
   // the next start: the newest runs after the restart.
   EXPECT_TRUE(dead.pauses_after_tracking == 0 || caught_up > 0)

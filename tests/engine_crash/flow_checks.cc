@@ -13,6 +13,7 @@
 
 #include "cairn/schema/record_schema.h"
 #include "engine_crash/crash_checks.h"
+#include "engine_crash/guard_workload.h"
 #include "engine_crash/keyed_workload.h"
 #include "engine_crash/timed_workload.h"
 #include "engine_crash/workload.h"
@@ -61,9 +62,13 @@ class FlowChecker {
       if (r.function_id == "metered" || r.function_id == "paced") {
         check_flow_run(r);
       } else if (r.function_id != kLateFunction && r.function_id != kQueuedFunction &&
-                 r.function_id != kDebouncedFunction && r.function_id != kBatchedFunction) {
-        // A timeout, a debounce or a batch records RunAdmitted too (timeout_checks.cc,
-        // debounce_checks.cc, batch_checks.cc), and the last two RunSkipped.
+                 r.function_id != kDebouncedFunction && r.function_id != kBatchedFunction &&
+                 r.function_id != kOnceFunction && r.function_id != kSoloFunction &&
+                 r.function_id != kLatestFunction) {
+        // A timeout, a debounce, a batch, idempotency or a singleton records RunAdmitted too
+        // (timeout_checks.cc, debounce_checks.cc, batch_checks.cc, idempotency_checks.cc,
+        // singleton_checks.cc), and all but the first RunSkipped. (cancel_on and priority do
+        // not: "cancellable" and "ranked" are held to none here.)
         check_unlimited_run(r);
       }
     }

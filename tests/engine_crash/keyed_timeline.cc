@@ -94,13 +94,4 @@ std::string keyed_end_problem(const RunFacts& r, bool completed) {
          " was expected";
 }
 
-uint64_t keyed_first_step_lsn(const RunFacts& r) {
-  uint64_t first = UINT64_MAX;
-  for (const auto& s : r.completed) first = std::min(first, s.lsn);
-  for (const auto& s : r.failed) first = std::min(first, s.lsn);
-  for (const auto& s : r.sleeps) first = std::min(first, s.lsn);
-  for (const auto& s : r.waits) first = std::min(first, s.lsn);
-  return first == UINT64_MAX ? 0 : first;
-}
-
 }  // namespace cairn::engine_crash

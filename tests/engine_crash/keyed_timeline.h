@@ -37,7 +37,5 @@ std::string keyed_run_name(const RunFacts& r);
 // "has 1 RunCompleted, ... records" when the run does not have exactly one end, which must be
 // `completed` (else RunSkipped); empty when it has.
 std::string keyed_end_problem(const RunFacts& r, bool completed);
-// The LSN of the run's first step record (0: none).
-uint64_t keyed_first_step_lsn(const RunFacts& r);
 
 }  // namespace cairn::engine_crash

@@ -1,6 +1,7 @@
 // LogFacts (see log_facts.h): one decoder per record type.
 #include "engine_crash/log_facts.h"
 
+#include <algorithm>
 #include <span>
 
 #include "cairn/log/reader.h"
@@ -264,6 +265,24 @@ std::optional<LogFacts> read_log_facts(const std::filesystem::path& log_dir, std
     builder.add((*rec)->lsn, (*rec)->type, (*rec)->payload);
   }
   return facts;
+}
+
+uint64_t first_step_lsn(const RunFacts& r) {
+  uint64_t first = UINT64_MAX;
+  for (const auto& s : r.completed) first = std::min(first, s.lsn);
+  for (const auto& s : r.failed) first = std::min(first, s.lsn);
+  for (const auto& s : r.sleeps) first = std::min(first, s.lsn);
+  for (const auto& s : r.waits) first = std::min(first, s.lsn);
+  return first == UINT64_MAX ? 0 : first;
+}
+
+uint64_t last_step_lsn(const RunFacts& r) {
+  uint64_t last = 0;
+  for (const auto& s : r.completed) last = std::max(last, s.lsn);
+  for (const auto& s : r.failed) last = std::max(last, s.lsn);
+  for (const auto& s : r.sleeps) last = std::max(last, s.lsn);
+  for (const auto& s : r.waits) last = std::max(last, s.lsn);
+  return last;
 }
 
 }  // namespace cairn::engine_crash

@@ -129,6 +129,11 @@ struct LogFacts {
   std::vector<std::string> problems;
 };
 
+// The LSNs of the run's first and last step records (StepCompleted, StepFailed, SleepStarted,
+// WaitStarted); 0 when it has none.
+uint64_t first_step_lsn(const RunFacts& r);
+uint64_t last_step_lsn(const RunFacts& r);
+
 // Reads the whole log in `log_dir`. nullopt and `error` set when it cannot be read to its end.
 std::optional<LogFacts> read_log_facts(const std::filesystem::path& log_dir, std::string* error);
 

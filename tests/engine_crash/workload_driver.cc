@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine_crash/guard_workload.h"
 #include "engine_crash/keyed_workload.h"
 #include "engine_crash/timed_workload.h"
 #include "engine_crash/workload.h"
@@ -76,6 +77,9 @@ DriverResult WorkloadDriver::run(const std::function<bool()>& should_stop) {
     if (Status st = send_keyed_events(k); !st.ok()) {
       return failed(Outcome::kEngineFailed, st.to_string());
     }
+    if (Status st = send_guard_events(k); !st.ok()) {
+      return failed(Outcome::kEngineFailed, st.to_string());
+    }
     if (Status st = approve_waiting_runs(); !st.ok()) {
       return failed(Outcome::kEngineFailed, st.to_string());
     }
@@ -108,7 +112,7 @@ void WorkloadDriver::learn_from_journal() {
     if (e.kind != JournalEntry::Kind::kSent) continue;
     if (parse_flow_event_id(e.event_id)) flow_acknowledged_.insert(e.event_id);
     if (parse_late_event_id(e.event_id) || parse_queued_event_id(e.event_id) ||
-        parse_keyed_event_id(e.event_id)) {
+        parse_keyed_event_id(e.event_id) || parse_guard_event_id(e.event_id)) {
       timed_acknowledged_.insert(e.event_id);
     }
     if (e.event_id.rfind(prefix, 0) != 0) continue;
@@ -128,6 +132,9 @@ std::optional<DriverResult> WorkloadDriver::start_engine() {
       return failed(Outcome::kNoStart, "register: " + st.to_string());
     }
     if (Status st = register_keyed_functions(*engine_, runner_); !st.ok()) {
+      return failed(Outcome::kNoStart, "register: " + st.to_string());
+    }
+    if (Status st = register_guard_functions(*engine_, runner_); !st.ok()) {
       return failed(Outcome::kNoStart, "register: " + st.to_string());
     }
   }
@@ -250,6 +257,38 @@ Status WorkloadDriver::send_keyed_events(uint64_t k) {
   return Status();
 }
 
+// Burst g of every guarded kind once jobs 1..g * kJobsPerGuardBurst have gone out: one send() of
+// the halts due (those of burst g - 1, and the early one of burst g, before the runs it must not
+// cancel), then one send() of every kind's burst; and at the end, once every job has gone out,
+// the last burst's halts.
+Status WorkloadDriver::send_guard_events(uint64_t k) {
+  if (!config_.timed_functions) return Status();
+  const uint64_t bursts = guard_bursts(config_.target_runs);
+  for (; next_guard_ <= bursts + 1; ++next_guard_) {
+    const uint64_t g = next_guard_;
+    if (k <= config_.target_runs && k - 1 < g * kJobsPerGuardBurst) break;  // not due
+    std::vector<Event> halts;
+    for (const auto& [hg, hj] : halts_sent_with(config_.seed, g, bursts)) {
+      halts.push_back(Event{.name = std::string(kHaltEvent),
+                            .data = halt_event_data(hg, hj).dump(),
+                            .id = halt_event_id(hg, hj)});
+    }
+    CAIRN_RETURN_IF_ERROR(send_unacknowledged(std::move(halts)));
+    if (g > bursts) continue;
+    std::vector<Event> events;
+    for (GuardKind kind : kGuardKinds) {
+      const GuardBurst b = guard_burst(config_.seed, kind, g);
+      for (uint32_t j = 0; j < b.size; ++j) {
+        events.push_back(Event{.name = std::string(guard_function(kind)),
+                               .data = guard_event_data(config_.seed, b, j).dump(),
+                               .id = guard_event_id(kind, g, j)});
+      }
+    }
+    CAIRN_RETURN_IF_ERROR(send_unacknowledged(std::move(events)));
+  }
+  return Status();
+}
+
 Status WorkloadDriver::send_unacknowledged(std::vector<Event> events) {
   std::erase_if(events, [&](const Event& e) { return timed_acknowledged_.contains(e.id); });
   if (events.empty()) return Status();
@@ -262,14 +301,17 @@ Status WorkloadDriver::send_unacknowledged(std::vector<Event> events) {
 bool WorkloadDriver::timed_events_sent() const {
   return !config_.timed_functions || (next_late_ > late_runs(config_.target_runs) &&
                                       next_queued_ > queued_bursts(config_.target_runs) &&
-                                      next_keyed_ > keyed_bursts(config_.target_runs));
+                                      next_keyed_ > keyed_bursts(config_.target_runs) &&
+                                      next_guard_ > guard_bursts(config_.target_runs) + 1);
 }
 
 uint64_t WorkloadDriver::runs_active_but_flow() const {
   uint64_t flow = 0;
   for (const FunctionStats& f : engine_->function_stats()) {
     if (f.id == "metered" || f.id == "paced" || f.id == kTickerFunction || f.id == kLateFunction ||
-        f.id == kQueuedFunction || f.id == kDebouncedFunction || f.id == kBatchedFunction) {
+        f.id == kQueuedFunction || f.id == kDebouncedFunction || f.id == kBatchedFunction ||
+        f.id == kOnceFunction || f.id == kSoloFunction || f.id == kLatestFunction ||
+        f.id == kCancellableFunction || f.id == kRankedFunction) {
       flow += f.queued + f.running + f.sleeping + f.waiting;
     }
   }

@@ -34,8 +34,9 @@ struct DriverConfig {
   // Engine-clock milliseconds per real millisecond (StepRunner::scaled): kClockSpeed on the
   // child's FastClock.
   uint32_t time_scale = 1;
-  // Also run the timed functions (timed_workload.h: cron, timeouts) and the keyed waiting ones
-  // (keyed_workload.h: debounce, batching) and send their events. Only on the child's FastClock
+  // Also run the timed functions (timed_workload.h: cron, timeouts), the keyed waiting ones
+  // (keyed_workload.h: debounce, batching) and the guarded ones (guard_workload.h: idempotency,
+  // singleton, cancel_on, priority) and send their events. Only on the child's FastClock
   // (engine.clock), whose minutes pass in half a second.
   bool timed_functions = false;
 };
@@ -74,6 +75,9 @@ class WorkloadDriver {
   Status send_timed_events(uint64_t k);
   // Sends the "debounce" and "batch" bursts (keyed_workload.h) due once jobs 1..k-1 have gone out.
   Status send_keyed_events(uint64_t k);
+  // Sends the guarded functions' bursts and halts (guard_workload.h) due once jobs 1..k-1 have
+  // gone out.
+  Status send_guard_events(uint64_t k);
   // One send() of `events` but those acknowledged before (timed_acknowledged_).
   Status send_unacknowledged(std::vector<Event> events);
   bool timed_events_sent() const;
@@ -91,11 +95,12 @@ class WorkloadDriver {
   std::set<uint64_t> acknowledged_;          // k of start events acknowledged before
   std::set<std::string> flow_acknowledged_;  // ids of flow events acknowledged before
   uint64_t next_burst_ = 1;
-  // Ids of "late", "queued", "debounce" and "batch" events, the same.
+  // Ids of "late", "queued", "debounce", "batch" and the guarded functions' events, the same.
   std::set<std::string> timed_acknowledged_;
   uint64_t next_late_ = 1;
   uint64_t next_queued_ = 1;
-  uint64_t next_keyed_ = 1;                       // the next burst of both keyed kinds
+  uint64_t next_keyed_ = 1;  // the next burst of both keyed kinds
+  uint64_t next_guard_ = 1;  // the next burst of every guarded kind (guard_bursts() + 1: halts)
   std::unordered_map<RunId, uint64_t> k_of_run_;  // main runs whose k this incarnation knows
   std::unordered_map<RunId, std::chrono::steady_clock::time_point> approval_sent_at_;
   uint64_t approvals_ = 0;

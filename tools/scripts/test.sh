@@ -84,7 +84,7 @@ for i in "${!builds[@]}"; do
   # counts). These are most of a sanitizer build's test time. A caller's setting wins.
   if [ "$b" != normal ]; then
     export CAIRN_CRASH_ROUNDS=${CAIRN_CRASH_ROUNDS:-10} CAIRN_ENGINE_CRASH_ROUNDS=${CAIRN_ENGINE_CRASH_ROUNDS:-15}
-    export CAIRN_POWER_CUT_ROUNDS=${CAIRN_POWER_CUT_ROUNDS:-10}
+    export CAIRN_POWER_CUT_ROUNDS=${CAIRN_POWER_CUT_ROUNDS:-10} CAIRN_ENGINE_POWER_CUT_ROUNDS=${CAIRN_ENGINE_POWER_CUT_ROUNDS:-6}
     export CAIRN_EVERY_OFFSET_STRIDE=${CAIRN_EVERY_OFFSET_STRIDE:-4}
   fi
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
