@@ -164,6 +164,10 @@ bool LogWriter::should_gather() const {
   return ring_.reserved_end() - consumed_ >= kSecondWriteMinBytes;
 }
 
+bool LogWriter::worth_a_write_ahead() const {
+  return can_gather() && ring_.reserved_end() - consumed_ >= kSecondWriteMinBytes;
+}
+
 bool LogWriter::poll_for_completion() {
   const auto until = std::chrono::steady_clock::now() + kPollTime;
   const uint64_t seen = completions_;
@@ -201,8 +205,11 @@ void LogWriter::run() {
       fail(st);
       continue;
     }
-    // The disk would idle while a finished batch is acknowledged: the next one goes out first.
-    if (overlap_acks_ && batches_[head_].done && in_flight() == 0 && should_gather()) {
+    // The disk would idle while a finished batch is acknowledged: the next one goes out first,
+    // if it is worth a write of its own. A few records would not be: with synchronous writers,
+    // most of the next batch's are those this acknowledgement wakes, and sending the few early
+    // halves every batch and doubles the syncs per record.
+    if (overlap_acks_ && batches_[head_].done && in_flight() == 0 && worth_a_write_ahead()) {
       (void)gather_and_submit();  // nothing to send is fine; a failure went through fail()
     }
     complete_in_order();
@@ -426,7 +433,7 @@ void LogWriter::acknowledge(Batch& b) {
   for (size_t i = 0; i < b.completions.size(); ++i) {
     // Thousands of completions take long enough (the appenders they wake take the CPU too) for
     // the disk to run dry: between them, the next batch goes out as soon as it is worth a write.
-    if (overlap_acks_ && i % kAckStride == kAckStride - 1 && should_gather()) {
+    if (overlap_acks_ && i % kAckStride == kAckStride - 1 && worth_a_write_ahead()) {
       (void)gather_and_submit();  // nothing to send is fine; a failure went through fail()
     }
     b.completions[i].second->on_durable(b.completions[i].first, ok);

@@ -133,6 +133,9 @@ class LogWriter {
   size_t writes_at_risk() const;
   bool can_gather() const;
   bool should_gather() const;
+  // A batch may go out ahead of acknowledging a finished one (overlap_acks_) only when it carries
+  // kSecondWriteMinBytes: the same bar as a second write in flight.
+  bool worth_a_write_ahead() const;
   // Watches the completion queue for up to kPollTime; true when something happened.
   bool poll_for_completion();
 
