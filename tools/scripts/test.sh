@@ -17,7 +17,7 @@ start=$SECONDS
 # of -O1 for a slightly slower run). The sanitizer builds keep line tables (-g1) so that their
 # reports name files and lines, and leave out the benchmark, the examples and the CLI: these only
 # read what the libraries hand them, and the decoders they use (frames, payloads, payload JSON)
-# run under the sanitizers through the fuzz drivers.
+# run under AddressSanitizer+UBSan through the fuzz drivers.
 common=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16)
 leaner=(-DCAIRN_BUILD_BENCH=OFF -DCAIRN_BUILD_EXAMPLES=OFF -DCAIRN_BUILD_TOOLS=OFF)
 dir_of() {
