@@ -257,7 +257,7 @@ void Executor::finish(RunState& run) {
     run.current = nullptr;
     run.suspended = nullptr;
     run.task = ErasedTask();
-    (void)act_on_flow(run);
+    record_cancelled(run);
     return;
   }
   run.done = true;
@@ -310,17 +310,23 @@ void Executor::append_failure(RunState& run, std::string text) {
   CAIRN_CHECK_MSG(st.ok() || !is_size_error(st), "a bounded RunFailed record was refused");
 }
 
+void Executor::record_cancelled(RunState& run) {
+  RunFlow& f = *run.flow;
+  if (f.recorded_end) return;
+  f.recorded_end = true;
+  run.done = true;  // stops at this step boundary: nothing more of it runs
+  // Only a failed log refuses this few-hundred-byte record (the reason is bounded), and that
+  // stops the engine: nothing to add to its error.
+  (void)append(schema::RecordType::RunCancelled,
+               build_run_cancelled(run.id, f.cancel_reason, core_.clock().now_us()));
+}
+
 bool Executor::act_on_flow(RunState& run) {
   RunFlow& f = *run.flow;
   // Only a failed log refuses these few-hundred-byte records (reasons are bounded), and that
   // stops the engine: nothing to add to its error.
   if (f.cancel_requested.load(std::memory_order_acquire)) {
-    if (!f.recorded_end) {
-      f.recorded_end = true;
-      run.done = true;  // stops at this step boundary: nothing more of it runs
-      (void)append(schema::RecordType::RunCancelled,
-                   build_run_cancelled(run.id, f.cancel_reason, core_.clock().now_us()));
-    }
+    record_cancelled(run);
     return false;
   }
   switch (f.admission.load(std::memory_order_acquire)) {

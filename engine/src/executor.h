@@ -50,6 +50,9 @@ class Executor {
   // Flow control before the run executes anything: records an admission, a skip, a failure or
   // a cancellation it was asked for. True when the run may go on executing.
   bool act_on_flow(RunState& run);
+  // The stop it was asked for (cancel_on, a timeout, a singleton, Engine::cancel): appends
+  // RunCancelled once; nothing more of the run executes.
+  void record_cancelled(RunState& run);
   // Appends a record of `run`'s. A record the log refuses for its size fails the run with `what`
   // and the reason; false when nothing was appended.
   bool record(RunState& run, schema::RecordType type, Bytes payload, std::string_view what);

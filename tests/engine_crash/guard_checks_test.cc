@@ -15,7 +15,7 @@
 #include "engine_crash/fast_clock.h"
 #include "engine_crash/guard_workload.h"
 #include "engine_crash/log_facts.h"
-#include "engine_crash/violation_match.h"
+#include "engine_crash/planted_history.h"
 
 namespace cairn::engine_crash {
 namespace {
@@ -25,7 +25,7 @@ using nlohmann::json;
 constexpr int64_t kGuardT0 = kFastClockStartMs + 1'000;
 constexpr uint64_t kGuardSeed = 5;
 
-class GuardHistory : public ::testing::Test {
+class GuardHistory : public PlantedHistory {
  protected:
   // One send() of a burst: its events share one record.
   std::vector<RunFacts*> send(GuardBurst b, int64_t at_ms = kGuardT0) {
@@ -38,18 +38,9 @@ class GuardHistory : public ::testing::Test {
       e.id = guard_event_id(b.kind, b.g, j);
       e.name = std::string(guard_function(b.kind));
       e.data = guard_event_data(kGuardSeed, b, j).dump();
-      e.first_run_id = ++last_run_;
       e.functions = {e.name};
-      RunFacts& r = facts.runs[last_run_];
-      r.id = last_run_;
-      r.function_id = e.name;
-      r.input = e.data;
-      r.created_lsn = lsn;
-      r.times_created = 1;
-      r.start_event_id = e.id;
-      r.created_us = at_ms * 1000;
-      facts.events.push_back(std::move(e));
-      runs.push_back(&r);
+      const std::string function = e.name;
+      runs.push_back(&accept_with_run(std::move(e), function, at_ms * 1000));
     }
     return runs;
   }
@@ -107,11 +98,6 @@ class GuardHistory : public ::testing::Test {
     r.finished_lsn = r.completions.back().first;
   }
 
-  void skip(RunFacts& r, std::string reason) {
-    r.skips.push_back({next_lsn(), std::move(reason), "", 0});
-    r.finished_lsn = r.skips.back().lsn;
-  }
-
   void cancel(RunFacts& r, std::string reason) {
     ++r.cancellations;
     r.cancels.push_back({next_lsn(), std::move(reason), 0});
@@ -127,23 +113,7 @@ class GuardHistory : public ::testing::Test {
     r.finished_lsn = 0;
   }
 
-  ::testing::AssertionResult reported(std::string_view text) const {
-    return mentions(verdict().violations, text);
-  }
-  std::string all_violations() const {
-    std::string all;
-    for (const std::string& s : verdict().violations) all += "\n  " + s;
-    return all;
-  }
-
-  virtual CrashVerdict verdict() const = 0;
-
-  uint64_t next_lsn() { return lsn_ += 10; }
-
-  LogFacts facts;
   std::vector<GuardBurst> bursts;
-  uint64_t lsn_ = 1000;
-  uint64_t last_run_ = 0;
 };
 
 std::string id_of(const RunFacts* r) {

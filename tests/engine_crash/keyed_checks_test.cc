@@ -15,7 +15,7 @@
 #include "engine_crash/fast_clock.h"
 #include "engine_crash/keyed_workload.h"
 #include "engine_crash/log_facts.h"
-#include "engine_crash/violation_match.h"
+#include "engine_crash/planted_history.h"
 
 namespace cairn::engine_crash {
 namespace {
@@ -26,7 +26,7 @@ constexpr int64_t kT0 = kFastClockStartMs + 1'000;
 constexpr int64_t kP = kDebouncePeriodMs;
 constexpr int64_t kBt = kBatchTimeoutMs;
 
-class KeyedHistory : public ::testing::Test {
+class KeyedHistory : public PlantedHistory {
  protected:
   // One send() of a burst at `at_ms`: its events share one record and one creation time.
   std::vector<RunFacts*> send(KeyedKind kind, uint64_t g, uint32_t key, uint32_t size,
@@ -41,18 +41,10 @@ class KeyedHistory : public ::testing::Test {
       e.id = keyed_event_id(kind, g, j);
       e.name = std::string(keyed_event_name(kind));
       e.data = keyed_event_data(b, j).dump();
-      e.first_run_id = ++last_run_;
       e.functions = {std::string(keyed_function(kind))};
-      RunFacts& r = facts.runs[last_run_];
-      r.id = last_run_;
-      r.function_id = e.functions.front();
-      r.input = e.data;
-      r.created_lsn = lsn;
-      r.times_created = 1;
-      r.start_event_id = e.id;
-      r.created_us = at_ms * 1000 + 321;  // floored to at_ms
-      facts.events.push_back(std::move(e));
-      runs.push_back(&r);
+      const std::string function = e.functions.front();
+      // created_us + 321: floored to at_ms.
+      runs.push_back(&accept_with_run(std::move(e), function, at_ms * 1000 + 321));
     }
     return runs;
   }
@@ -72,11 +64,6 @@ class KeyedHistory : public ::testing::Test {
     r.finished_lsn = r.completions.back().first;
   }
 
-  void skip(RunFacts& r, std::string reason) {
-    r.skips.push_back({next_lsn(), std::move(reason), "", 0});
-    r.finished_lsn = r.skips.back().lsn;
-  }
-
   void due(RunFacts& r, uint64_t lsn, bool debounce) {
     OpFact o;
     o.lsn = lsn;
@@ -85,24 +72,7 @@ class KeyedHistory : public ::testing::Test {
     r.resumes.push_back(o);
   }
 
-  ::testing::AssertionResult reported(std::string_view text) const {
-    return mentions(verdict().violations, text);
-  }
-
-  std::string all_violations() const {
-    std::string all;
-    for (const std::string& s : verdict().violations) all += "\n  " + s;
-    return all;
-  }
-
-  virtual CrashVerdict verdict() const = 0;
-
-  uint64_t next_lsn() { return lsn_ += 10; }
-
-  LogFacts facts;
   std::vector<KeyedBurst> bursts;
-  uint64_t lsn_ = 1000;
-  uint64_t last_run_ = 0;
 };
 
 // ---------------------------------------------------------------------------------------------

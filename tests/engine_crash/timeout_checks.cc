@@ -113,22 +113,6 @@ class TimeoutChecker {
     return &c;
   }
 
-  static uint64_t first_step_lsn(const RunFacts& r) {
-    uint64_t first = UINT64_MAX;
-    for (const auto& s : r.completed) first = std::min(first, s.lsn);
-    for (const auto& s : r.failed) first = std::min(first, s.lsn);
-    for (const auto& s : r.sleeps) first = std::min(first, s.lsn);
-    return first == UINT64_MAX ? 0 : first;
-  }
-  static uint64_t last_step_lsn(const RunFacts& r) {
-    uint64_t last = 0;
-    for (const auto& s : r.completed) last = std::max(last, s.lsn);
-    for (const auto& s : r.failed) last = std::max(last, s.lsn);
-    for (const auto& s : r.sleeps) last = std::max(last, s.lsn);
-    for (const auto& s : r.waits) last = std::max(last, s.lsn);
-    return last;
-  }
-
   // "late": a finish-timeout cancel only once the deadline (started_ms + the timeout) passed; a
   // run that slept past the deadline must have been cancelled.
   void check_late(const RunFacts& r) {

@@ -1,6 +1,6 @@
 // A gtest assertion for the checks' planted-fault tests: some violation mentions `text` (else the
-// failure lists what was reported). Shared by crash_checks_test.cc, cron_checks_test.cc and
-// keyed_checks_test.cc.
+// failure lists what was reported). Shared by the checks' tests (crash_checks_test.cc,
+// cron_checks_test.cc, and through planted_history.h the keyed and guarded checks' tests).
 #pragma once
 
 #include <gtest/gtest.h>
