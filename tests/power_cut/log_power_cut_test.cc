@@ -1,8 +1,8 @@
 // Power cuts under the log (log_power_cut.h): hundreds of seeded rounds per variant — direct I/O
 // (O_DSYNC writes, two in flight), buffered I/O (write + fdatasync), one write in flight — each
 // with several cuts and recoveries. CAIRN_POWER_CUT_SEED replays a run and CAIRN_POWER_CUT_ROUNDS
-// sets the rounds (default 150); a failure prints the power_cut_rounds command that replays its
-// round alone.
+// sets the rounds (default 150; more, up to 20 times as many, until a cut has left a torn tail to
+// cut); a failure prints the power_cut_rounds command that replays its round alone.
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -18,8 +18,10 @@ void run_variant(LogCutConfig config, const std::string& variant) {
   const uint64_t rounds = env_or("CAIRN_POWER_CUT_ROUNDS", 150);
   SCOPED_TRACE("CAIRN_POWER_CUT_SEED=" + std::to_string(seed));
   LogCutResult totals;
-  const std::string failure =
-      run_rounds(seed, rounds, "power_cut_rounds log --variant " + variant, [&](uint64_t s) {
+  uint64_t ran = 0;
+  const std::string failure = run_rounds(
+      seed, rounds, "power_cut_rounds log --variant " + variant,
+      [&](uint64_t s) {
         config.seed = s;
         const LogCutResult r = run_log_cut_round(config);
         totals.acknowledged += r.acknowledged;
@@ -29,8 +31,9 @@ void run_variant(LogCutConfig config, const std::string& variant) {
         totals.writes_in_flight_at_cut += r.writes_in_flight_at_cut;
         totals.segments = std::max(totals.segments, r.segments);
         return r.failure;
-      });
-  std::cout << "[ power    ] " << variant << ": " << rounds << " rounds of seed " << seed << ", "
+      },
+      [&] { return totals.torn_tails_cut > 0; }, rounds * 20, &ran);
+  std::cout << "[ power    ] " << variant << ": " << ran << " rounds of seed " << seed << ", "
             << totals.acknowledged << " records acknowledged, " << totals.torn_tails_cut
             << " torn tails cut, " << totals.cuts_during_open << " cuts during open, "
             << totals.writes_in_flight_at_cut << " writes in flight at cuts, "

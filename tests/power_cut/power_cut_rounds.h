@@ -4,6 +4,7 @@
 // power_cut_rounds tool (power_cut_main.cc).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
@@ -32,17 +33,27 @@ inline uint64_t fresh_seed() {
 
 // Runs `round(seed)` for rounds 0..rounds-1 until one returns a failure. Returns "" or the
 // failure, naming the round and how to replay it (`replay` is the command without --seed).
+// With `covered`, rounds go on past `rounds` (up to `max_rounds` in all) while it returns false:
+// what a test requires its cuts to have hit (a torn tail, say) is a matter of where the seeded
+// cuts fell, so a short run (the sanitizer builds run few rounds) keeps cutting until it has hit
+// it instead of failing by chance. `*ran` gets the number of rounds run.
 inline std::string run_rounds(uint64_t seed, uint64_t rounds, const std::string& replay,
-                              const std::function<std::string(uint64_t)>& round) {
-  for (uint64_t r = 0; r < rounds; ++r) {
+                              const std::function<std::string(uint64_t)>& round,
+                              const std::function<bool()>& covered = nullptr,
+                              uint64_t max_rounds = 0, uint64_t* ran = nullptr) {
+  const uint64_t limit = covered ? std::max(rounds, max_rounds) : rounds;
+  uint64_t r = 0;
+  for (; r < limit && (r < rounds || !covered()); ++r) {
     const uint64_t s = round_seed(seed, r);
     std::string failure = round(s);
     if (!failure.empty()) {
+      if (ran != nullptr) *ran = r + 1;
       return "round " + std::to_string(r) + " of seed " + std::to_string(seed) +
              " failed: " + failure + "\n  replay it: " + replay + " --rounds 1 --seed " +
              std::to_string(s);
     }
   }
+  if (ran != nullptr) *ran = r;
   return {};
 }
 
