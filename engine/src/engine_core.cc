@@ -75,7 +75,12 @@ Status EngineCore::start() {
     // Before the log's lock is taken: list only (a running engine may be writing one).
     CAIRN_ASSIGN_OR_RETURN(std::vector<SnapshotName> snaps,
                            list_snapshots(*fs_, snapshot_dir_, /*remove_leftovers=*/false));
-    if (!snaps.empty()) lo.open_checks_from = snaps.front().lsn;
+    if (!snaps.empty()) {
+      lo.open_checks_from = snaps.front().lsn;
+      // Where its last record is: the log's open starts following that segment there.
+      lo.open_checks_from_frame =
+          read_snapshot_last_frame(*fs_, snapshot_dir_ + "/" + snaps.front().name);
+    }
   }
   // The log checks frames; what a valid payload is, is the engine's to say (its record tables).
   const log::LogHooks hooks{.listener = this, .payload_verifier = &schema::verify_payload};
@@ -90,7 +95,7 @@ Status EngineCore::start() {
   scheduler_.flush_deferred();
   if (options_.snapshots) {
     snapshotter_ = std::make_unique<Snapshotter>(*this, fs_, snapshot_dir_);
-    snapshotter_->start(*log_, loaded_snapshot_);
+    snapshotter_->start(*log_, loaded_snapshot_, std::move(loaded_snapshot_contents_));
     snapshotter_ptr_.store(snapshotter_.get(), std::memory_order_release);
   }
   started_.store(true, std::memory_order_release);
@@ -188,6 +193,10 @@ Result<std::optional<SnapshotName>> EngineCore::load_newest_snapshot() {
     }
     recovery_.snapshot = path;
     recovery_.snapshot_lsn = *lsn;
+    loaded_snapshot_last_frame_ = snapshot_last_frame(*c);
+    // The snapshotter starts from the same state: it takes these bytes instead of reading the
+    // file again.
+    loaded_snapshot_contents_ = std::make_shared<const SnapshotContents>(std::move(*c));
     recovery_.snapshot_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     loaded = s;
@@ -216,7 +225,8 @@ Status EngineCore::move_snapshot_aside(const std::string& name) {
 Status EngineCore::replay() {
   const auto t0 = std::chrono::steady_clock::now();
   CAIRN_ASSIGN_OR_RETURN(loaded_snapshot_, load_newest_snapshot());
-  CAIRN_ASSIGN_OR_RETURN(auto reader, log_->read_from(recovery_.snapshot_lsn));
+  CAIRN_ASSIGN_OR_RETURN(auto reader,
+                         log_->read_from(recovery_.snapshot_lsn, loaded_snapshot_last_frame_));
   uint64_t records = 0;
   uint64_t bytes = 0;
   for (;;) {
@@ -710,7 +720,15 @@ void EngineCore::make_runnable(RunRecord& r) {
     scheduler_.notify_deferred(run);
     return;
   }
-  const Status queued = gate_.want(run, clock_->now_ms());
+  // A run that has not started yet queues (its place ages) from when it could first start: its
+  // creation (the time its creating record was accepted, from the log), or its admission when its
+  // throttle delayed it. Not the clock now: the runs of one send() queue as of one instant, in
+  // priority order however long apply takes over them. One that slept or waited queues again
+  // from now.
+  const int64_t enqueue_ms = run.positions.load(std::memory_order_relaxed) > 0 ? clock_->now_ms()
+                             : f->throttled                                    ? f->decided_ms
+                                            : run.created_us / 1000;
+  const Status queued = gate_.want(run, enqueue_ms);
   if (queued.ok()) return;
   f->skip_reason = "its function's concurrency queue is full (runs_queued_per_function_max " +
                    std::to_string(options_.runs_queued_per_function_max) + "): " + queued.message();

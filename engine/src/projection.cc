@@ -749,6 +749,7 @@ void Projection::decide_admission(RunRecord& run) {
     request_cancel(*v.replaced.run, "singleton: replaced by run " + std::to_string(v.replaced.by));
   }
   if (v.admission == RunFlow::Admission::kDelayed) {
+    f.throttled = true;
     // In line behind its key's earlier delayed runs; the first of a line has the timer.
     if (admission_.wait_in_line(*run.fn, run)) {
       effects_.arm_timer(run.id, 0, schema::ResumeReason::ThrottleDue, v.retry_at_ms);

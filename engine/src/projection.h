@@ -117,9 +117,10 @@ class Projection {
 
   // Snapshots (projection_snapshot.cc), of a projection that has only ever applied in replay
   // mode (recovery's, the snapshotter's): live runs keep no history to save. Writes the header,
-  // chunks and end frames of the state after every record below `lsn`.
-  Status write_snapshot(SnapshotFileWriter& out, uint64_t lsn, int64_t now_us,
-                        const FinishedRuns& finished) const;
+  // chunks and end frames of the state after every record below `lsn`; `last_frame`: where the
+  // record at lsn - 1 is in the log (SnapshotHeader.last_frame_*), or none.
+  Status write_snapshot(SnapshotFileWriter& out, uint64_t lsn, log::FramePosition last_frame,
+                        int64_t now_us, const FinishedRuns& finished) const;
   // Loads a checked snapshot into this projection, which has applied nothing yet; `finished`
   // gets the finished runs it kept. Returns the snapshot's LSN (replay goes on from there).
   // kCorruption when its contents contradict themselves (nothing then is usable: the caller

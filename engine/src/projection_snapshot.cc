@@ -251,7 +251,8 @@ uint64_t Projection::oldest_live_created_lsn() const {
   return oldest;
 }
 
-Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn, int64_t now_us,
+Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn,
+                                  log::FramePosition last_frame, int64_t now_us,
                                   const FinishedRuns& finished) const {
   std::vector<const RunRecord*> runs;
   {
@@ -281,7 +282,7 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn, int64_t
                                      dedup_count, oldest, counters_.steps_completed.load(),
                                      counters_.step_failures.load(), counters_.runs_created.load(),
                                      counters_.runs_finished.load(), counters_.events.load(),
-                                     cron_vector));
+                                     cron_vector, last_frame.segment_seq, last_frame.offset));
   CAIRN_RETURN_IF_ERROR(out.add(SnapshotFrameKind::kHeader, {hb.GetBufferPointer(), hb.GetSize()}));
 
   ChunkWriter chunks(out);

@@ -162,6 +162,9 @@ struct RunFlow {
   // Idempotency, singleton and rate limit counted it already (then a throttle delayed it).
   bool counted = false;
   bool recorded_end = false;  // the worker appended its RunCancelled or RunSkipped
+  // Its throttle delayed it: it queues for a slot from when it was admitted (decided_ms), not
+  // from its creation.
+  bool throttled = false;
   int32_t priority = 0;
   int64_t decided_ms = 0;        // when it was admitted (RunAdmitted.at_ms)
   int64_t started_ms = 0;        // timeouts: when a worker started it (0: not yet)

@@ -240,4 +240,46 @@ Result<SnapshotContents> read_snapshot_file(log::FileSystem& fs, const std::stri
   return out;
 }
 
+namespace {
+
+log::FramePosition last_frame_in(std::span<const uint8_t> header_payload) {
+  const auto* h = flatbuffers::GetRoot<schema::snapshot::SnapshotHeader>(header_payload.data());
+  if (h->last_frame_segment() == 0 || h->lsn() == 0) return {};
+  return log::FramePosition{h->last_frame_segment(), h->last_frame_offset(), h->lsn() - 1};
+}
+
+}  // namespace
+
+log::FramePosition snapshot_last_frame(const SnapshotContents& snapshot) {
+  if (snapshot.frames.empty()) return {};
+  return last_frame_in(snapshot.frames.front().payload);
+}
+
+log::FramePosition read_snapshot_last_frame(log::FileSystem& fs, const std::string& path) {
+  // The header frame holds counts and the cron cursors: far below this unless there are tens of
+  // thousands of cron triggers (then no hint, and the log is followed from the segment's start).
+  constexpr uint32_t kHeaderFrameBytesMax = 1u << 20;
+  Result<int> fd = fs.open(path, log::OpenFlags{});
+  if (!fd.ok()) return {};
+  uint8_t head[kFileHeaderBytes + kFrameHeaderBytes];
+  std::vector<uint8_t> payload;
+  bool ok = false;
+  Result<size_t> got = fs.pread(*fd, head, sizeof head, 0);
+  if (got.ok() && *got == sizeof head && std::memcmp(head, kMagic, sizeof kMagic) == 0) {
+    const uint32_t version = get_u32(head + 8);
+    const uint32_t kind = get_u32(head + kFileHeaderBytes);
+    const uint32_t len = get_u32(head + kFileHeaderBytes + 4);
+    if (version >= 1 && version <= kSnapshotFormatVersion &&
+        kind == static_cast<uint32_t>(SnapshotFrameKind::kHeader) && len <= kHeaderFrameBytesMax) {
+      payload.resize(len);
+      got = fs.pread(*fd, payload.data(), len, sizeof head);
+      ok = got.ok() && *got == len &&
+           get_u64(head + kFileHeaderBytes + 8) == frame_checksum(kind, len, payload.data()) &&
+           verify_payload(SnapshotFrameKind::kHeader, payload);
+    }
+  }
+  (void)fs.close(*fd);  // read-only: a failed close loses nothing
+  return ok ? last_frame_in(payload) : log::FramePosition{};
+}
+
 }  // namespace cairn::detail

@@ -20,6 +20,7 @@
 
 #include "cairn/log/io.h"
 #include "cairn/log/status.h"
+#include "cairn/log/types.h"
 
 namespace cairn::detail {
 
@@ -77,5 +78,12 @@ struct SnapshotContents {
 };
 Result<SnapshotContents> read_snapshot_file(log::FileSystem& fs, const std::string& path,
                                             uint64_t bytes_max, bool* newer_format);
+
+// Where the last record a snapshot includes is in the log (SnapshotHeader.last_frame_*), from
+// the checked contents or, before the log is open, from the file's header frame alone (checked
+// the same way: magic, version, checksum, table). None when the file cannot tell: it is a hint
+// (log::FramePosition), and what recovery trusts is still only read_snapshot_file's verdict.
+log::FramePosition snapshot_last_frame(const SnapshotContents& snapshot);
+log::FramePosition read_snapshot_last_frame(log::FileSystem& fs, const std::string& path);
 
 }  // namespace cairn::detail

@@ -34,9 +34,12 @@ Snapshotter::~Snapshotter() {
   stop();
 }
 
-void Snapshotter::start(log::Log& log, std::optional<SnapshotName> from) {
+void Snapshotter::start(log::Log& log, std::optional<SnapshotName> from,
+                        std::shared_ptr<const SnapshotContents> contents) {
+  CAIRN_CHECK(from.has_value() == (contents != nullptr));
   log_ = &log;
   from_ = std::move(from);
+  from_contents_ = std::move(contents);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -63,18 +66,17 @@ void Snapshotter::run() {
   };
   Status st;
   if (from_) {
-    // Recovery checked this file and loaded it; a failure now (the disk) leaves the snapshotter
-    // idle: without its starting state it cannot write a correct snapshot.
-    bool newer = false;
-    Result<SnapshotContents> c =
-        read_snapshot_file(*fs_, dir_ + "/" + from_->name, options_.snapshot_bytes_max, &newer);
-    Result<uint64_t> lsn =
-        c.ok() ? projection_.load_snapshot(*c, finished_, from_->lsn) : c.status();
+    // Recovery checked these bytes and loaded them into the engine's projection. A failure now
+    // (a bug: the same bytes loaded there) leaves the snapshotter idle: without its starting state
+    // it cannot write a correct snapshot.
+    Result<uint64_t> lsn = projection_.load_snapshot(*from_contents_, finished_, from_->lsn);
     if (!lsn.ok()) {
       note(lsn.status().with_context("the snapshotter loading " + from_->name));
       return;
     }
     next_lsn_ = snapshot_lsn_ = *lsn;
+    last_frame_ = snapshot_last_frame(*from_contents_);
+    from_contents_.reset();
     good_.push_back(*from_);
   }
   bool more = false;
@@ -112,12 +114,13 @@ Status Snapshotter::catch_up(bool final, bool* more) {
       break;
     }
     if (!reader_) {
-      CAIRN_ASSIGN_OR_RETURN(reader_, log_->read_from(next_lsn_));
+      CAIRN_ASSIGN_OR_RETURN(reader_, log_->read_from(next_lsn_, last_frame_));
     }
     CAIRN_ASSIGN_OR_RETURN(const log::ReadRecord* rec, reader_->next());
     if (rec == nullptr) break;
     projection_.apply(rec->lsn, rec->type, rec->payload, /*live=*/false);
     next_lsn_ = rec->lsn + 1;
+    last_frame_ = log::FramePosition{rec->segment_seq, rec->offset, rec->lsn};
     ++records_since_;
     bytes_since_ += rec->payload.size();
     if (records_since_ >= options_.snapshot_every_records ||
@@ -142,7 +145,8 @@ Status Snapshotter::write_snapshot() {
     dir_ready_ = true;
   }
   CAIRN_ASSIGN_OR_RETURN(auto out, SnapshotFileWriter::create(fs_, dir_, lsn));
-  CAIRN_RETURN_IF_ERROR(projection_.write_snapshot(*out, lsn, core_.clock().now_us(), finished_));
+  CAIRN_RETURN_IF_ERROR(
+      projection_.write_snapshot(*out, lsn, last_frame_, core_.clock().now_us(), finished_));
   if (out->bytes() > options_.snapshot_bytes_max) {
     // Recovery would refuse to load it: not committed (the writer removes it), no retention.
     return Status(StatusCode::kLimitExceeded, "a snapshot of " + std::to_string(out->bytes()) +

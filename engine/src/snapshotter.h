@@ -42,9 +42,10 @@ class Snapshotter final : private ProjectionEffects {
   Snapshotter(EngineCore& core, std::shared_ptr<log::FileSystem> fs, std::string dir);
   ~Snapshotter();  // stop()
 
-  // Starts following `log` from the snapshot recovery loaded (its contents are read again here,
-  // in the background), or from the log's first record.
-  void start(log::Log& log, std::optional<SnapshotName> from);
+  // Starts following `log` from the snapshot recovery loaded (`contents`: its checked bytes, which
+  // this loads into its own projection in the background), or from the log's first record.
+  void start(log::Log& log, std::optional<SnapshotName> from,
+             std::shared_ptr<const SnapshotContents> contents);
   // Catches up with everything durable, writes a last snapshot if anything is new (when
   // snapshot_on_shutdown), and stops. Call after the log stopped taking appends.
   void stop();
@@ -86,11 +87,13 @@ class Snapshotter final : private ProjectionEffects {
   std::string dir_;
   log::Log* log_ = nullptr;
   std::optional<SnapshotName> from_;
+  std::shared_ptr<const SnapshotContents> from_contents_;  // dropped once loaded
   DedupWindow dedup_;
   FinishedRuns finished_;
   Projection projection_;
   std::unique_ptr<log::LogReader> reader_;
-  uint64_t next_lsn_ = 0;  // the state includes every record below this
+  uint64_t next_lsn_ = 0;            // the state includes every record below this
+  log::FramePosition last_frame_{};  // where the record at next_lsn_ - 1 is (a hint for restarts)
   uint64_t snapshot_lsn_ = 0;
   bool dir_ready_ = false;
   // The snapshots known good, newest first: the one recovery loaded and those written since.

@@ -14,7 +14,7 @@
 namespace cairn::log {
 
 std::unique_ptr<LogReader> make_live_reader(std::shared_ptr<FileSystem> fs, std::string dir,
-                                            Lsn from, PayloadVerifier verifier,
+                                            Lsn from, FramePosition near, PayloadVerifier verifier,
                                             std::function<Lsn()> durable_end,
                                             std::function<void()> on_close, Status* error);
 
@@ -221,7 +221,7 @@ Status Log::close() {
   return impl_->close();
 }
 
-Result<std::unique_ptr<LogReader>> Log::read_from(Lsn from) {
+Result<std::unique_ptr<LogReader>> Log::read_from(Lsn from, FramePosition near) {
   Impl* m = impl_.get();
   if (m->closed.load()) return Status(StatusCode::kClosed, "the log is closed");
   Status error;
@@ -229,7 +229,7 @@ Result<std::unique_ptr<LogReader>> Log::read_from(Lsn from) {
   m->retention->pin(from);
   std::weak_ptr<SegmentRetention> retention = m->retention;
   auto reader = make_live_reader(
-      m->fs, m->dir.string(), from, m->hooks.payload_verifier,
+      m->fs, m->dir.string(), from, near, m->hooks.payload_verifier,
       [m] { return m->writer->durable_lsn(); },
       [retention, from] {
         if (auto r = retention.lock()) r->unpin(from);

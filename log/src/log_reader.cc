@@ -91,7 +91,13 @@ class DirectoryReader final : public LogReader {
         std::make_unique<SegmentCursor>(*fs_, join_path(dir_, segments_[i].name), segments_[i],
                                         options_.chunk_bytes, options_.payload_verifier);
     cursor_->check_from(options_.from);  // what comes before `from` is never returned
-    return cursor_->open();
+    CAIRN_RETURN_IF_ERROR(cursor_->open());
+    const FramePosition& near = options_.from_frame;
+    if (near.known() && near.segment_seq == segments_[i].seq && near.lsn <= options_.from) {
+      // A wrong position is ignored: the cursor then follows the segment from its start.
+      CAIRN_RETURN_IF_ERROR(cursor_->start_at(near.offset, near.lsn).status());
+    }
+    return Status();
   }
 
   bool relist_has_next() {
@@ -160,11 +166,12 @@ Result<std::unique_ptr<LogReader>> LogReader::open(const std::filesystem::path& 
 }
 
 std::unique_ptr<LogReader> make_live_reader(std::shared_ptr<FileSystem> fs, std::string dir,
-                                            Lsn from, PayloadVerifier verifier,
+                                            Lsn from, FramePosition near, PayloadVerifier verifier,
                                             std::function<Lsn()> durable_end,
                                             std::function<void()> on_close, Status* error) {
   ReaderOptions options;
   options.from = from;
+  options.from_frame = near;
   options.payload_verifier = verifier;
   auto r = std::make_unique<DirectoryReader>(std::move(fs), std::move(dir), std::move(options),
                                              std::move(durable_end), std::move(on_close));

@@ -35,8 +35,9 @@ struct SegmentScan {
   bool header_maybe_torn = false;  // kBadHeader: it can be our own header, torn while written
   std::string what;
   uint64_t later_data_end = 0;  // farthest end of an intact, later frame after the stop point
+  bool not_read = false;        // wholly before check_from: known by its and the next one's names
   bool has_data() const {
-    return records > 0 || records_followed > 0 || stop == Stop::kBadFrame ||
+    return records > 0 || records_followed > 0 || not_read || stop == Stop::kBadFrame ||
            stop == Stop::kBadHeader || later_data_end > 0;
   }
 };
@@ -49,6 +50,8 @@ struct ScanOptions {
   // (SegmentCursor::check_from); a segment followed by one that begins at or before it is not
   // read at all (the next one's name says where it ends). Default: 0 (all are checked).
   Lsn check_from = 0;
+  // A frame at or before check_from: its segment is followed from there (SegmentCursor::start_at).
+  FramePosition check_from_frame{};
   // Each intact frame, in order (may be empty).
   std::function<void(const format::DecodedFrame&)> on_frame;
   std::function<void(uint64_t)> on_bytes;  // bytes of segment files read so far

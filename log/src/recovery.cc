@@ -209,6 +209,7 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
   so.tail_window_bytes = window;
   so.payload_verifier = verifier;
   so.check_from = options.open_checks_from;
+  so.check_from_frame = options.open_checks_from_frame;
   CAIRN_ASSIGN_OR_RETURN(
       LogScan scan,
       scan_log(fs, dir, std::vector<SegmentFile>(segs.begin() + first, segs.end()), so));
@@ -219,7 +220,10 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
     d.what = "the last segments hold no records although earlier ones exist";
     return refuse(dir, d, "this needs a manual look.");
   }
-  for (const SegmentScan& s : scan.segments) report->records_verified += s.records;
+  for (const SegmentScan& s : scan.segments) {
+    report->records_verified += s.records;
+    report->records_followed += s.records_followed;
+  }
 
   if (scan.damage) {
     const Damage& d = *scan.damage;

@@ -42,7 +42,9 @@ Status SegmentCursor::open() {
     stop_result_ = Next::kBad;
     return Status();
   }
-  CAIRN_ASSIGN_OR_RETURN(const std::byte* h, bytes(0, format::kSegmentHeaderSize));
+  // The header alone: a cursor moved by start_at goes on far from here.
+  CAIRN_ASSIGN_OR_RETURN(const std::byte* h,
+                         bytes(0, format::kSegmentHeaderSize, format::kSegmentHeaderSize));
   header_state_ = format::decode_segment_header(h, &header_, &bad_what_);
   header_maybe_torn_ = header_state_ == format::HeaderState::kInvalid &&
                        format::is_torn_header_prefix(h, file_.seq, file_.first_lsn, file_size_);
@@ -63,16 +65,20 @@ Status SegmentCursor::open() {
   return Status();
 }
 
-Result<const std::byte*> SegmentCursor::bytes(uint64_t off, size_t n) {
+Result<const std::byte*> SegmentCursor::bytes(uint64_t off, size_t n, size_t ahead) {
   CAIRN_CHECK(off + n <= file_size_);
   if (off >= buf_start_ && off + n <= buf_start_ + buf_len_) {
-    return buf_.data() + (off - buf_start_);
+    return buf_.get() + (off - buf_start_);
   }
   const uint64_t start = format::round_down(off, kBlockSize);
-  const size_t want = std::max<size_t>(chunk_bytes_, (off - start) + n);
+  const size_t want = std::max<size_t>(ahead == 0 ? chunk_bytes_ : ahead, (off - start) + n);
   const size_t len = static_cast<size_t>(std::min<uint64_t>(want, file_size_ - start));
-  if (buf_.size() < len) buf_.resize(len);
-  CAIRN_ASSIGN_OR_RETURN(size_t got, fs_.pread(fd_, buf_.data(), len, start));
+  if (buf_capacity_ < len) {
+    buf_ = std::make_unique_for_overwrite<std::byte[]>(len);
+    buf_capacity_ = len;
+  }
+  buf_len_ = 0;  // until the read below succeeds
+  CAIRN_ASSIGN_OR_RETURN(size_t got, fs_.pread(fd_, buf_.get(), len, start));
   if (got < (off - start) + n) {
     buf_len_ = 0;
     return Status(StatusCode::kIoError, "short read of " + path_ + " at offset " +
@@ -80,7 +86,7 @@ Result<const std::byte*> SegmentCursor::bytes(uint64_t off, size_t n) {
   }
   buf_start_ = start;
   buf_len_ = got;
-  return buf_.data() + (off - start);
+  return buf_.get() + (off - start);
 }
 
 SegmentCursor::Next SegmentCursor::stop_bad(uint64_t off, std::string what, bool intact,
@@ -105,6 +111,29 @@ Result<bool> SegmentCursor::one_block_gap() {
   CAIRN_ASSIGN_OR_RETURN(const std::byte* f, bytes(next, size));
   format::DecodedFrame frame;
   return format::decode_frame({f, size}, expected_lsn_, nullptr, &frame) == format::FrameCheck::kOk;
+}
+
+Result<bool> SegmentCursor::start_at(uint64_t offset, Lsn lsn) {
+  CAIRN_CHECK(!stopped_ || header_state_ != format::HeaderState::kValid);
+  if (header_state_ != format::HeaderState::kValid || offset < pos_ || offset % 8 != 0 ||
+      lsn < expected_lsn_ || offset + kFrameHeaderSize > file_size_) {
+    return false;
+  }
+  // What follows a snapshot's last record is usually short: a smaller first read.
+  constexpr size_t kFirstRead = 256u << 10;
+  CAIRN_ASSIGN_OR_RETURN(const std::byte* h,
+                         bytes(offset, kFrameHeaderSize, std::min(chunk_bytes_, kFirstRead)));
+  const uint32_t size = format::peek_frame_size({h, kFrameHeaderSize});
+  if (size == 0 || size == format::kNoSize || offset + size > file_size_) return false;
+  CAIRN_ASSIGN_OR_RETURN(const std::byte* f, bytes(offset, size));
+  format::DecodedFrame frame;
+  if (format::decode_frame({f, size}, lsn, verifier_, &frame) != format::FrameCheck::kOk) {
+    return false;
+  }
+  pos_ = offset;
+  data_end_ = offset;
+  expected_lsn_ = lsn;
+  return true;
 }
 
 Result<SegmentCursor::Next> SegmentCursor::next(format::DecodedFrame* frame, uint64_t* offset) {

@@ -200,6 +200,63 @@ TEST_F(FlowTest, HigherPriorityStartsFirstAmongQueuedRuns) {
   EXPECT_EQ(order, (std::vector<std::string>{"first", "high", "low"}));
 }
 
+// A clock that moves on every read: each look at it costs `step` (a loaded machine, where apply
+// is preempted between the runs of one record, looks like this to the engine).
+class RacingClock final : public Clock {
+ public:
+  explicit RacingClock(std::chrono::milliseconds step) : step_(step.count()) {}
+  int64_t now_ms() const override { return now_.fetch_add(step_) + step_; }
+  std::chrono::nanoseconds real_wait_until(int64_t) const override { return 1ms; }
+  uint64_t subscribe(std::function<void()>) override { return 1; }
+  void unsubscribe(uint64_t) override {}
+
+ private:
+  const int64_t step_;
+  mutable std::atomic<int64_t> now_{1'700'000'000'000};
+};
+
+TEST_F(FlowTest, TheRunsOfOneSendQueueAsOfOneInstantHoweverTimeMovesWhileTheyAreApplied) {
+  // Ten priority levels of aging per clock read: were each run of the send queued as of when
+  // apply got to it, the earlier ones would go first whatever their priority.
+  options_.clock = std::make_shared<RacingClock>(10s);
+  std::mutex mu;
+  std::vector<std::string> order;
+  std::atomic<bool> release{false};
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "prio",
+                                     .triggers = {on_event("go")},
+                                     .concurrency = {{.limit = 1}},
+                                     .priority = "data.p"},
+                                    [&](Context& ctx, const Event& ev) -> Task<void> {
+                                      auto body = [&, key = key_of(ev)] {
+                                        {
+                                          std::lock_guard lock(mu);
+                                          order.push_back(key);
+                                        }
+                                        while (key == "first" && !release.load()) {
+                                          std::this_thread::sleep_for(1ms);
+                                        }
+                                      };
+                                      co_await ctx.run("work", body);
+                                    })
+                    .ok());
+  });
+  const RunId first = send_one(keyed("go", "first"));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    return !order.empty();
+  }));
+  const std::vector<Event> burst = {keyed("go", "low", -5), keyed("go", "mid", 0),
+                                    keyed("go", "high", 5)};
+  auto sent = engine_->send(std::span<const Event>(burst));
+  ASSERT_TRUE(sent.ok()) << sent.status().to_string();
+  release = true;
+  EXPECT_EQ(wait(first).status, RunStatus::kCompleted);
+  for (const SendResult& r : *sent) EXPECT_EQ(wait(r.runs.front()).status, RunStatus::kCompleted);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(order, (std::vector<std::string>{"first", "high", "mid", "low"}));
+}
+
 TEST_F(FlowTest, AnEngineWideLimitHoldsAcrossFunctions) {
   InFlight f;
   options_.runs_executing_max = 1;

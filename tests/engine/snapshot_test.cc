@@ -167,6 +167,10 @@ TEST_F(SnapshotTest, LoadedSnapshotPlusTailIsTheStateOfAFullReplay) {
   EXPECT_GT(with.snapshot_lsn, 0u);
   EXPECT_TRUE(with.snapshot_problems.empty()) << with.snapshot_problems.front();
   EXPECT_LT(with.records, without.records);
+  // The snapshot says where its last record is: the log's open checks from there and follows no
+  // frame before it (the full replay's open follows none either: it checks them all).
+  EXPECT_EQ(with.log.records_followed, 0u);
+  EXPECT_EQ(with.log.records_verified, with.records + 1);
   EXPECT_EQ(snap.first, full.first);
   EXPECT_EQ(snap.second, full.second);
   EXPECT_NE(snap.first.find("wait approve data.k"), std::string::npos) << snap.first;
@@ -177,6 +181,8 @@ TEST_F(SnapshotTest, ShutdownSnapshotLeavesNothingToReplay) {
   RecoveryStats rec;
   const auto snap = state_of(dir_.path(), true, &rec);
   EXPECT_EQ(rec.records, 0u);
+  EXPECT_EQ(rec.log.records_followed, 0u);
+  EXPECT_EQ(rec.log.records_verified, 1u);  // the snapshot's last record, where the open began
   const auto full = state_of(copy_without_snapshots(), false);
   EXPECT_EQ(snap, full);
 }

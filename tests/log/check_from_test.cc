@@ -1,7 +1,9 @@
 // open_checks_from and ReaderOptions::from: what comes before the LSN an owner needs (the
 // engine's snapshot) is followed by its frame headers, not checked — a restart after a snapshot
 // reads what it will replay, not the whole history — while everything from that LSN on is
-// checked as always, and `verify` still finds damage anywhere.
+// checked as always, and `verify` still finds damage anywhere. With a FramePosition (where a
+// record at or before the LSN is), open and readers start at that frame and read nothing before
+// it in its segment; a position that does not hold is ignored.
 #include <gtest/gtest.h>
 
 #include "blob_log.h"
@@ -116,6 +118,95 @@ TEST(CheckFrom, ADamagedLengthBeforeTheLsnIsCorruptionNeverATornTail) {
       << log.status().to_string();
   EXPECT_EQ(std::filesystem::file_size(last), size_before);
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "quarantine"));
+}
+
+// Every record from `from` on through a reader of the open log, given `near`.
+std::vector<Lsn> read_lsns(Log& log, Lsn from, FramePosition near) {
+  std::vector<Lsn> lsns;
+  auto reader = log.read_from(from, near);
+  EXPECT_TRUE(reader.ok()) << reader.status().to_string();
+  if (!reader.ok()) return lsns;
+  for (;;) {
+    auto r = (*reader)->next();
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    if (!r.ok() || *r == nullptr) break;
+    lsns.push_back((*r)->lsn);
+  }
+  return lsns;
+}
+
+// The last segment's records, as a reader found them (with their positions).
+std::vector<cairn::testing::BlobRecord> last_segment_records(const std::filesystem::path& dir) {
+  std::vector<cairn::testing::BlobRecord> all = cairn::testing::read_blob_log(dir);
+  std::vector<cairn::testing::BlobRecord> last;
+  for (const auto& r : all) {
+    if (r.segment_seq == all.back().segment_seq) last.push_back(r);
+  }
+  return last;
+}
+
+TEST(CheckFrom, AFramePositionStartsOpenAndReadersThereReadingNothingBeforeIt) {
+  cairn::testing::TempDir dir;
+  const Written w = write_log(dir.path());
+  const auto last = last_segment_records(dir.path());
+  ASSERT_GE(last.size(), 20u);
+  // The owner needs the records from `from` on and knows where the one before it is.
+  const auto& known = last[last.size() - 11];
+  const Lsn from = last[last.size() - 10].lsn;
+  const FramePosition near{known.segment_seq, known.offset, known.lsn};
+  // The length of the segment's first frame, damaged: followed from the segment's start, it is
+  // corruption (CheckFrom.ADamagedLength...); from the position, it is never read.
+  cairn::testing::flip_bit(w.segments.back(), 4096 + 8, 6);
+  LogOptions o = small_log_options();
+  o.open_checks_from = from;
+  EXPECT_FALSE(Log::open(dir.path(), o).ok());
+  o.open_checks_from_frame = near;
+  auto log = Log::open(dir.path(), o);
+  ASSERT_TRUE(log.ok()) << log.status().to_string();
+  // Only the known frame is passed over (start_at checked it whole), then the 10 are checked.
+  EXPECT_EQ((*log)->recovery_report().records_followed, 1u);
+  EXPECT_EQ((*log)->recovery_report().records_verified, 10u);
+  EXPECT_EQ((*log)->durable_lsn(), w.lsns.back() + last.back().frame_bytes());
+  const std::vector<Lsn> from_there = read_lsns(**log, from, near);
+  EXPECT_EQ(from_there, std::vector<Lsn>(w.lsns.end() - 10, w.lsns.end()));
+  // Without the position the reader follows the segment from its start, into the damage.
+  auto reader = (*log)->read_from(from);
+  ASSERT_TRUE(reader.ok());
+  auto first = (*reader)->next();
+  EXPECT_FALSE(first.ok());
+}
+
+TEST(CheckFrom, AFramePositionThatDoesNotHoldIsIgnored) {
+  cairn::testing::TempDir dir;
+  const Written w = write_log(dir.path());
+  const auto last = last_segment_records(dir.path());
+  ASSERT_GE(last.size(), 20u);
+  const auto& known = last[last.size() - 11];
+  const Lsn from = last[last.size() - 10].lsn;
+  const std::vector<Lsn> expected(w.lsns.end() - 10, w.lsns.end());
+  const FramePosition wrong[] = {
+      {known.segment_seq, known.offset + 8, known.lsn},   // inside the frame
+      {known.segment_seq, known.offset, known.lsn + 8},   // another LSN
+      {known.segment_seq, last[3].offset, known.lsn},     // another frame
+      {known.segment_seq, known.offset + 3, known.lsn},   // not 8-aligned
+      {known.segment_seq, uint64_t{1} << 40, known.lsn},  // past the file's end
+      {known.segment_seq, 0, known.lsn},                  // the segment header
+      {known.segment_seq + 7, known.offset, known.lsn},   // no such segment
+      {known.segment_seq, last[last.size() - 5].offset, last[last.size() - 5].lsn},  // after
+  };
+  for (const FramePosition& near : wrong) {
+    SCOPED_TRACE("segment " + std::to_string(near.segment_seq) + " offset " +
+                 std::to_string(near.offset) + " lsn " + std::to_string(near.lsn));
+    LogOptions o = small_log_options();
+    o.open_checks_from = from;
+    o.open_checks_from_frame = near;
+    auto log = Log::open(dir.path(), o);
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    // Followed from the segment's start, as without a position.
+    EXPECT_GE((*log)->recovery_report().records_followed, last.size() - 11);
+    EXPECT_EQ((*log)->durable_lsn(), w.lsns.back() + last.back().frame_bytes());
+    EXPECT_EQ(read_lsns(**log, from, near), expected);
+  }
 }
 
 }  // namespace

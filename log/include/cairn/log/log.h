@@ -65,9 +65,12 @@ class DurableListener {
 struct RecoveryReport {
   uint32_t segments = 0;
   uint64_t records_verified = 0;  // in the segments scanned on open
-  Lsn first_lsn = 0;              // first record of the log
-  Lsn end_lsn = 0;                // the next record's LSN
-  bool created = false;           // the log was new
+  // Frames before open_checks_from followed by their headers only (fewer when it started at
+  // open_checks_from_frame; segments wholly before it are not read at all).
+  uint64_t records_followed = 0;
+  Lsn first_lsn = 0;     // first record of the log
+  Lsn end_lsn = 0;       // the next record's LSN
+  bool created = false;  // the log was new
   // Set when damage was cut or moved aside; empty when the log was intact.
   std::string damage{};
   uint64_t bytes_quarantined = 0;
@@ -140,7 +143,8 @@ class Log {
   // A reader of this log's durable records, from `from` (an LSN of a record, or 0 for the first
   // record). It never returns a record that is not durable yet, and may run while others append.
   // While it lives, retention leaves what it may read in place.
-  Result<std::unique_ptr<LogReader>> read_from(Lsn from);
+  // `near`: a record at or before `from` to start at (see FramePosition).
+  Result<std::unique_ptr<LogReader>> read_from(Lsn from, FramePosition near = {});
 
   // Retention: takes whole segments out of the log that hold only records below `lsn` and were
   // sealed (the next segment began) before `sealed_before` — oldest first, never the segment being

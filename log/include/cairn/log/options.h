@@ -89,6 +89,10 @@ struct LogOptions {
   // covers). Readers check every frame they return; `cairn log verify` checks them all.
   // Default: 0 (everything in the verified segments is checked).
   Lsn open_checks_from = 0;
+  // A record at or before open_checks_from (see FramePosition): open starts following its segment
+  // there instead of at the segment's start (the engine passes the last record its snapshot
+  // covers, so that a restart reads only what comes after). Default: none.
+  FramePosition open_checks_from_frame{};
 
   // Create the directory and an empty log when there is none. Default: true.
   bool create_if_missing = true;

@@ -26,6 +26,9 @@ struct ReaderOptions {
   // The first record returned is the one at this LSN, or the first one after it; the frames
   // before it are followed by their headers, not checked. Default: 0.
   Lsn from = 0;
+  // A record at or before `from` (see FramePosition): reading starts there instead of at the start
+  // of its segment. Default: none.
+  FramePosition from_frame{};
   // Checks every payload before it is returned (see PayloadVerifier). Default (null): frames are
   // checked, payloads are not.
   PayloadVerifier payload_verifier = nullptr;

@@ -24,4 +24,15 @@ using RecordType = uint16_t;
 // content, which recovery never cuts). Must be thread-safe and must not keep the span.
 using PayloadVerifier = bool (*)(RecordType type, std::span<const std::byte> payload);
 
+// Where a record's frame is on disk, as a ReadRecord gives it: a place to start reading instead of
+// following every frame of its segment from the segment's start (the engine keeps the position of
+// the last record its snapshot covers). A hint only: whoever uses it first checks that an intact
+// frame with this LSN is there, and follows the segment from its start when not.
+struct FramePosition {
+  uint64_t segment_seq = 0;  // 0: no position
+  uint64_t offset = 0;
+  Lsn lsn = 0;
+  bool known() const { return segment_seq != 0; }
+};
+
 }  // namespace cairn::log
