@@ -164,17 +164,21 @@ TEST_F(FlowTest, ABusyKeyDoesNotStarveTheOthers) {
   EXPECT_LE(quiet, 2) << "the quiet key waited behind the busy one";
 }
 
-TEST_F(FlowTest, HigherPriorityStartsFirstAmongQueuedRuns) {
+// "prio": a concurrency limit of 1 and priority data.p; its step notes the run's key in `order`
+// and, for the key "first", holds the slot until `release`. Runs sent while "first" holds it
+// queue together.
+struct PriorityProbe {
   std::mutex mu;
   std::vector<std::string> order;
   std::atomic<bool> release{false};
-  start([&](Engine& e) {
+
+  void register_with(Engine& e) {
     ASSERT_TRUE(e.register_function({.id = "prio",
                                      .triggers = {on_event("go")},
                                      .concurrency = {{.limit = 1}},
                                      .priority = "data.p"},
-                                    [&](Context& ctx, const Event& ev) -> Task<void> {
-                                      auto body = [&, key = key_of(ev)] {
+                                    [this](Context& ctx, const Event& ev) -> Task<void> {
+                                      auto body = [this, key = key_of(ev)] {
                                         {
                                           std::lock_guard lock(mu);
                                           order.push_back(key);
@@ -186,18 +190,27 @@ TEST_F(FlowTest, HigherPriorityStartsFirstAmongQueuedRuns) {
                                       co_await ctx.run("work", body);
                                     })
                     .ok());
-  });
-  const RunId first = send_one(keyed("go", "first"));
-  ASSERT_TRUE(eventually([&] {
+  }
+  bool started() {
     std::lock_guard lock(mu);
     return !order.empty();
-  }));
+  }
+  std::vector<std::string> started_order() {
+    std::lock_guard lock(mu);
+    return order;
+  }
+};
+
+TEST_F(FlowTest, HigherPriorityStartsFirstAmongQueuedRuns) {
+  PriorityProbe probe;
+  start([&](Engine& e) { probe.register_with(e); });
+  const RunId first = send_one(keyed("go", "first"));
+  ASSERT_TRUE(eventually([&] { return probe.started(); }));
   const RunId low = send_one(keyed("go", "low", -5));
   const RunId high = send_one(keyed("go", "high", 5));
-  release = true;
+  probe.release = true;
   for (RunId id : {first, low, high}) EXPECT_EQ(wait(id).status, RunStatus::kCompleted);
-  std::lock_guard lock(mu);
-  EXPECT_EQ(order, (std::vector<std::string>{"first", "high", "low"}));
+  EXPECT_EQ(probe.started_order(), (std::vector<std::string>{"first", "high", "low"}));
 }
 
 // A clock that moves on every read: each look at it costs `step` (a loaded machine, where apply
@@ -219,42 +232,18 @@ TEST_F(FlowTest, TheRunsOfOneSendQueueAsOfOneInstantHoweverTimeMovesWhileTheyAre
   // Ten priority levels of aging per clock read: were each run of the send queued as of when
   // apply got to it, the earlier ones would go first whatever their priority.
   options_.clock = std::make_shared<RacingClock>(10s);
-  std::mutex mu;
-  std::vector<std::string> order;
-  std::atomic<bool> release{false};
-  start([&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "prio",
-                                     .triggers = {on_event("go")},
-                                     .concurrency = {{.limit = 1}},
-                                     .priority = "data.p"},
-                                    [&](Context& ctx, const Event& ev) -> Task<void> {
-                                      auto body = [&, key = key_of(ev)] {
-                                        {
-                                          std::lock_guard lock(mu);
-                                          order.push_back(key);
-                                        }
-                                        while (key == "first" && !release.load()) {
-                                          std::this_thread::sleep_for(1ms);
-                                        }
-                                      };
-                                      co_await ctx.run("work", body);
-                                    })
-                    .ok());
-  });
+  PriorityProbe probe;
+  start([&](Engine& e) { probe.register_with(e); });
   const RunId first = send_one(keyed("go", "first"));
-  ASSERT_TRUE(eventually([&] {
-    std::lock_guard lock(mu);
-    return !order.empty();
-  }));
+  ASSERT_TRUE(eventually([&] { return probe.started(); }));
   const std::vector<Event> burst = {keyed("go", "low", -5), keyed("go", "mid", 0),
                                     keyed("go", "high", 5)};
   auto sent = engine_->send(std::span<const Event>(burst));
   ASSERT_TRUE(sent.ok()) << sent.status().to_string();
-  release = true;
+  probe.release = true;
   EXPECT_EQ(wait(first).status, RunStatus::kCompleted);
   for (const SendResult& r : *sent) EXPECT_EQ(wait(r.runs.front()).status, RunStatus::kCompleted);
-  std::lock_guard lock(mu);
-  EXPECT_EQ(order, (std::vector<std::string>{"first", "high", "mid", "low"}));
+  EXPECT_EQ(probe.started_order(), (std::vector<std::string>{"first", "high", "mid", "low"}));
 }
 
 TEST_F(FlowTest, AnEngineWideLimitHoldsAcrossFunctions) {

@@ -135,42 +135,48 @@ std::vector<Lsn> read_lsns(Log& log, Lsn from, FramePosition near) {
   return lsns;
 }
 
-// The last segment's records, as a reader found them (with their positions).
-std::vector<cairn::testing::BlobRecord> last_segment_records(const std::filesystem::path& dir) {
-  std::vector<cairn::testing::BlobRecord> all = cairn::testing::read_blob_log(dir);
-  std::vector<cairn::testing::BlobRecord> last;
-  for (const auto& r : all) {
-    if (r.segment_seq == all.back().segment_seq) last.push_back(r);
+// A log of several segments, and what its owner knows: it needs the last 10 records (from
+// `from` on) and where the one before them is (`near`, in the last segment, not its first frame).
+struct KnownPosition {
+  Written w;
+  std::vector<cairn::testing::BlobRecord> last;  // the last segment's records, with positions
+  cairn::testing::BlobRecord known;
+  Lsn from = 0;
+  FramePosition near;
+
+  explicit KnownPosition(const std::filesystem::path& dir) : w(write_log(dir)) {
+    const std::vector<cairn::testing::BlobRecord> all = cairn::testing::read_blob_log(dir);
+    for (const auto& r : all) {
+      if (r.segment_seq == all.back().segment_seq) last.push_back(r);
+    }
+    EXPECT_GE(last.size(), 20u);
+    known = last[last.size() - 11];
+    from = last[last.size() - 10].lsn;
+    near = FramePosition{known.segment_seq, known.offset, known.lsn};
   }
-  return last;
-}
+  std::vector<Lsn> last_ten() const { return std::vector<Lsn>(w.lsns.end() - 10, w.lsns.end()); }
+  Lsn end() const { return w.lsns.back() + last.back().frame_bytes(); }
+};
 
 TEST(CheckFrom, AFramePositionStartsOpenAndReadersThereReadingNothingBeforeIt) {
   cairn::testing::TempDir dir;
-  const Written w = write_log(dir.path());
-  const auto last = last_segment_records(dir.path());
-  ASSERT_GE(last.size(), 20u);
-  // The owner needs the records from `from` on and knows where the one before it is.
-  const auto& known = last[last.size() - 11];
-  const Lsn from = last[last.size() - 10].lsn;
-  const FramePosition near{known.segment_seq, known.offset, known.lsn};
+  const KnownPosition k(dir.path());
   // The length of the segment's first frame, damaged: followed from the segment's start, it is
   // corruption (CheckFrom.ADamagedLength...); from the position, it is never read.
-  cairn::testing::flip_bit(w.segments.back(), 4096 + 8, 6);
+  cairn::testing::flip_bit(k.w.segments.back(), 4096 + 8, 6);
   LogOptions o = small_log_options();
-  o.open_checks_from = from;
+  o.open_checks_from = k.from;
   EXPECT_FALSE(Log::open(dir.path(), o).ok());
-  o.open_checks_from_frame = near;
+  o.open_checks_from_frame = k.near;
   auto log = Log::open(dir.path(), o);
   ASSERT_TRUE(log.ok()) << log.status().to_string();
   // Only the known frame is passed over (start_at checked it whole), then the 10 are checked.
   EXPECT_EQ((*log)->recovery_report().records_followed, 1u);
   EXPECT_EQ((*log)->recovery_report().records_verified, 10u);
-  EXPECT_EQ((*log)->durable_lsn(), w.lsns.back() + last.back().frame_bytes());
-  const std::vector<Lsn> from_there = read_lsns(**log, from, near);
-  EXPECT_EQ(from_there, std::vector<Lsn>(w.lsns.end() - 10, w.lsns.end()));
+  EXPECT_EQ((*log)->durable_lsn(), k.end());
+  EXPECT_EQ(read_lsns(**log, k.from, k.near), k.last_ten());
   // Without the position the reader follows the segment from its start, into the damage.
-  auto reader = (*log)->read_from(from);
+  auto reader = (*log)->read_from(k.from);
   ASSERT_TRUE(reader.ok());
   auto first = (*reader)->next();
   EXPECT_FALSE(first.ok());
@@ -178,12 +184,9 @@ TEST(CheckFrom, AFramePositionStartsOpenAndReadersThereReadingNothingBeforeIt) {
 
 TEST(CheckFrom, AFramePositionThatDoesNotHoldIsIgnored) {
   cairn::testing::TempDir dir;
-  const Written w = write_log(dir.path());
-  const auto last = last_segment_records(dir.path());
-  ASSERT_GE(last.size(), 20u);
-  const auto& known = last[last.size() - 11];
-  const Lsn from = last[last.size() - 10].lsn;
-  const std::vector<Lsn> expected(w.lsns.end() - 10, w.lsns.end());
+  const KnownPosition k(dir.path());
+  const cairn::testing::BlobRecord& known = k.known;
+  const auto& last = k.last;
   const FramePosition wrong[] = {
       {known.segment_seq, known.offset + 8, known.lsn},   // inside the frame
       {known.segment_seq, known.offset, known.lsn + 8},   // another LSN
@@ -198,14 +201,14 @@ TEST(CheckFrom, AFramePositionThatDoesNotHoldIsIgnored) {
     SCOPED_TRACE("segment " + std::to_string(near.segment_seq) + " offset " +
                  std::to_string(near.offset) + " lsn " + std::to_string(near.lsn));
     LogOptions o = small_log_options();
-    o.open_checks_from = from;
+    o.open_checks_from = k.from;
     o.open_checks_from_frame = near;
     auto log = Log::open(dir.path(), o);
     ASSERT_TRUE(log.ok()) << log.status().to_string();
     // Followed from the segment's start, as without a position.
     EXPECT_GE((*log)->recovery_report().records_followed, last.size() - 11);
-    EXPECT_EQ((*log)->durable_lsn(), w.lsns.back() + last.back().frame_bytes());
-    EXPECT_EQ(read_lsns(**log, from, near), expected);
+    EXPECT_EQ((*log)->durable_lsn(), k.end());
+    EXPECT_EQ(read_lsns(**log, k.from, near), k.last_ten());
   }
 }
 
