@@ -16,6 +16,7 @@
 #include "frame_format.h"
 #include "log_dir_files.h"
 #include "support/blob_records.h"
+#include "support/every_offset.h"
 #include "support/temp_dir.h"
 
 namespace cairn::log {
@@ -214,11 +215,8 @@ TEST(RecycledSegments, OldFramesAfterTheNewDataAreItsEndWhereverItEnds) {
   }
   ASSERT_GT(in_fresh.size(), 20u);
 
-  // Every block boundary; CAIRN_EVERY_OFFSET_STRIDE=k takes every k-th (the sanitizer builds,
-  // which look for memory errors on these paths, not for the one offset that differs).
-  const char* stride_env = std::getenv("CAIRN_EVERY_OFFSET_STRIDE");
-  const uint64_t stride =
-      std::max<uint64_t>(1, stride_env ? std::strtoull(stride_env, nullptr, 10) : 1);
+  // Every block boundary (every k-th with CAIRN_EVERY_OFFSET_STRIDE=k: support/every_offset.h).
+  const uint64_t stride = cairn::testing::every_offset_stride();
   uint64_t checked = 0, torn = 0;
   for (uint64_t end = format::kBlockSize; end <= format::round_up(fresh_end, 4096);
        end += stride * format::kBlockSize) {
