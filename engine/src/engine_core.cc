@@ -193,7 +193,6 @@ Result<std::optional<SnapshotName>> EngineCore::load_newest_snapshot() {
     }
     recovery_.snapshot = path;
     recovery_.snapshot_lsn = *lsn;
-    loaded_snapshot_last_frame_ = snapshot_last_frame(*c);
     // The snapshotter starts from the same state: it takes these bytes instead of reading the
     // file again.
     loaded_snapshot_contents_ = std::make_shared<const SnapshotContents>(std::move(*c));
@@ -225,8 +224,11 @@ Status EngineCore::move_snapshot_aside(const std::string& name) {
 Status EngineCore::replay() {
   const auto t0 = std::chrono::steady_clock::now();
   CAIRN_ASSIGN_OR_RETURN(loaded_snapshot_, load_newest_snapshot());
-  CAIRN_ASSIGN_OR_RETURN(auto reader,
-                         log_->read_from(recovery_.snapshot_lsn, loaded_snapshot_last_frame_));
+  // From where the snapshot's last record is, when one was loaded.
+  const log::FramePosition near = loaded_snapshot_contents_
+                                      ? snapshot_last_frame(*loaded_snapshot_contents_)
+                                      : log::FramePosition{};
+  CAIRN_ASSIGN_OR_RETURN(auto reader, log_->read_from(recovery_.snapshot_lsn, near));
   uint64_t records = 0;
   uint64_t bytes = 0;
   for (;;) {

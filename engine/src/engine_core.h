@@ -127,7 +127,6 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   std::shared_ptr<log::FileSystem> fs_;  // the log's
   std::string snapshot_dir_;
   std::optional<SnapshotName> loaded_snapshot_;
-  log::FramePosition loaded_snapshot_last_frame_{};  // where its last record is in the log
   std::shared_ptr<const SnapshotContents> loaded_snapshot_contents_;  // until the snapshotter's
   std::unique_ptr<Snapshotter> snapshotter_;            // after log_: stopped and destroyed first
   std::atomic<Snapshotter*> snapshotter_ptr_{nullptr};  // for the writer thread (on_durable)

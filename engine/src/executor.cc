@@ -315,16 +315,14 @@ void Executor::record_cancelled(RunState& run) {
   if (f.recorded_end) return;
   f.recorded_end = true;
   run.done = true;  // stops at this step boundary: nothing more of it runs
-  // Only a failed log refuses this few-hundred-byte record (the reason is bounded), and that
-  // stops the engine: nothing to add to its error.
-  (void)append(schema::RecordType::RunCancelled,
-               build_run_cancelled(run.id, f.cancel_reason, core_.clock().now_us()));
+  // record() fails the run if the log refused the record for its size; any other refusal is a
+  // failed log, which stops the engine.
+  record(run, schema::RecordType::RunCancelled,
+         build_run_cancelled(run.id, f.cancel_reason, core_.clock().now_us()), "cancelling");
 }
 
 bool Executor::act_on_flow(RunState& run) {
   RunFlow& f = *run.flow;
-  // Only a failed log refuses these few-hundred-byte records (reasons are bounded), and that
-  // stops the engine: nothing to add to its error.
   if (f.cancel_requested.load(std::memory_order_acquire)) {
     record_cancelled(run);
     return false;
@@ -346,9 +344,9 @@ bool Executor::act_on_flow(RunState& run) {
     }
     case RunFlow::Admission::kToSkip:
       run.done = true;
-      (void)append(
-          schema::RecordType::RunSkipped,
-          build_run_skipped(run.id, f.skip_reason, f.rate_limit_key, core_.clock().now_us()));
+      record(run, schema::RecordType::RunSkipped,
+             build_run_skipped(run.id, f.skip_reason, f.rate_limit_key, core_.clock().now_us()),
+             "skipping");
       return false;
     case RunFlow::Admission::kToFail:
       run.done = true;

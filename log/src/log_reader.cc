@@ -92,12 +92,7 @@ class DirectoryReader final : public LogReader {
                                         options_.chunk_bytes, options_.payload_verifier);
     cursor_->check_from(options_.from);  // what comes before `from` is never returned
     CAIRN_RETURN_IF_ERROR(cursor_->open());
-    const FramePosition& near = options_.from_frame;
-    if (near.known() && near.segment_seq == segments_[i].seq && near.lsn <= options_.from) {
-      // A wrong position is ignored: the cursor then follows the segment from its start.
-      CAIRN_RETURN_IF_ERROR(cursor_->start_at(near.offset, near.lsn).status());
-    }
-    return Status();
+    return cursor_->start_near(options_.from_frame);
   }
 
   bool relist_has_next() {

@@ -13,11 +13,7 @@ Result<SegmentScan> scan_segment(FileSystem& fs, const std::string& dir, const S
                        options.payload_verifier);
   CAIRN_RETURN_IF_ERROR(cursor.open());
   cursor.check_from(options.check_from);
-  const FramePosition& near = options.check_from_frame;
-  if (near.known() && near.segment_seq == file.seq && near.lsn <= options.check_from) {
-    // A wrong position is ignored: the segment is then followed from its start.
-    CAIRN_RETURN_IF_ERROR(cursor.start_at(near.offset, near.lsn).status());
-  }
+  CAIRN_RETURN_IF_ERROR(cursor.start_near(options.check_from_frame));
   SegmentScan scan;
   scan.file = file;
   scan.file_size = cursor.file_size();

@@ -136,6 +136,11 @@ Result<bool> SegmentCursor::start_at(uint64_t offset, Lsn lsn) {
   return true;
 }
 
+Status SegmentCursor::start_near(const FramePosition& near) {
+  if (!near.known() || near.segment_seq != file_.seq || near.lsn > check_from_) return Status();
+  return start_at(near.offset, near.lsn).status();
+}
+
 Result<SegmentCursor::Next> SegmentCursor::next(format::DecodedFrame* frame, uint64_t* offset) {
   if (stopped_) return stop_result_;
   CAIRN_ASSIGN_OR_RETURN(const Next n, next_frame(frame, offset));

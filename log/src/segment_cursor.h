@@ -44,6 +44,9 @@ class SegmentCursor {
   // and changes nothing otherwise. For a caller that knows where a record is (FramePosition) and
   // needs nothing before it. I/O errors only.
   Result<bool> start_at(uint64_t offset, Lsn lsn);
+  // start_at(near) when `near` is in this segment and at or before check_from(); else nothing.
+  // A position that does not hold is ignored: the cursor follows the segment from its start.
+  Status start_near(const FramePosition& near);
 
   Lsn expected_lsn() const { return expected_lsn_; }
   // Frames that end at or before `lsn` are followed by their headers only (length, and the LSN
