@@ -101,7 +101,7 @@ AdmissionTable::Verdict AdmissionTable::decide(const FunctionEntry& fn, RunRecor
         flow.skip_reason = "idempotency key \"" + flow.idempotency_key + "\" already started run " +
                            std::to_string(it->second.run) + " within " +
                            std::to_string(f.idempotency_window_ms) + " ms";
-        return {RunFlow::Admission::kToSkip, 0, nullptr};
+        return {RunFlow::Admission::kToSkip, 0, {}};
       }
     }
     if (f.singleton && f.singleton_mode == Singleton::Mode::kSkip) {
@@ -109,7 +109,7 @@ AdmissionTable::Verdict AdmissionTable::decide(const FunctionEntry& fn, RunRecor
       if (it != l.active.end() && it->second != &run) {
         flow.skip_reason = "singleton: run " + std::to_string(it->second->id) + " of " +
                            key_text(flow.singleton_key) + " is not finished";
-        return {RunFlow::Admission::kToSkip, 0, nullptr};
+        return {RunFlow::Admission::kToSkip, 0, {}};
       }
     }
     if (l.rate_limit) {
@@ -117,11 +117,11 @@ AdmissionTable::Verdict AdmissionTable::decide(const FunctionEntry& fn, RunRecor
       if (!d.ok()) {
         flow.skip_reason = f.rate_limit_text + " for " + key_text(flow.rate_limit_key) + ": " +
                            d.status().message();
-        return {RunFlow::Admission::kToSkip, 0, nullptr};
+        return {RunFlow::Admission::kToSkip, 0, {}};
       }
       if (!d->allowed) {
         flow.skip_reason = f.rate_limit_text + " reached for " + key_text(flow.rate_limit_key);
-        return {RunFlow::Admission::kToSkip, 0, nullptr};
+        return {RunFlow::Admission::kToSkip, 0, {}};
       }
     }
     flow.counted = true;

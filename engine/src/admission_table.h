@@ -75,7 +75,10 @@ class AdmissionTable {
   // function no longer has that limit).
   template <typename F>
   void for_each(F&& f) const {
-    for (const auto& [fn, limits] : by_fn_) {
+    for (const auto& entry : by_fn_) {
+      // Named, not a structured binding: Clang 14 does not let a lambda capture one (C++20 does).
+      const auto& fn = entry.first;
+      const auto& limits = entry.second;
       if (limits.throttle) {
         limits.throttle->for_each(
             [&](uint64_t h, uint64_t s) { f(*fn, LimitKind::kThrottle, h, s); });

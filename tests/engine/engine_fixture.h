@@ -8,8 +8,10 @@
 #include <functional>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "cairn/engine.h"
+#include "support/race_iterations.h"
 #include "support/temp_dir.h"
 #include "support/test_engine_options.h"
 
@@ -46,6 +48,23 @@ class EngineTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().to_string();
     if (!r.ok() || r->runs.empty()) return 0;
     return r->runs.front();
+  }
+  // Sends `n` events made by `make(i)`, a hundred per call (one log sync each, where one event per
+  // call would be a sync each); returns the last event's run.
+  RunId send_many(int n, const std::function<Event(int)>& make) {
+    RunId last = 0;
+    std::vector<Event> batch;
+    for (int i = 0; i < n; ++i) {
+      batch.push_back(make(i));
+      if (batch.size() == 100 || i + 1 == n) {
+        auto r = engine_->send(batch);
+        EXPECT_TRUE(r.ok()) << r.status().to_string();
+        if (!r.ok() || r->empty() || r->back().runs.empty()) return 0;
+        last = r->back().runs.back();
+        batch.clear();
+      }
+    }
+    return last;
   }
   // Polls until `pred` holds (the engine works on other threads); fails after `timeout`.
   bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 20s) {

@@ -220,10 +220,8 @@ TEST_F(EngineTest, RunHistoryRightAfterWaitRunEndsWithTheRunsEnd) {
                     .ok());
   });
   for (int i = 0; i < 16; ++i) send_one({.name = "noise"});
-  // 1,000 pairs failed 6 runs of 6 without the fix; the sanitizer builds ask for fewer
-  // (CAIRN_RACE_ITERATIONS), since their threads run 5-20 times slower.
-  const char* env = std::getenv("CAIRN_RACE_ITERATIONS");
-  const int pairs = env != nullptr ? std::max(1, std::atoi(env)) : 1000;
+  // 1,000 pairs failed 6 runs of 6 without the fix (the sanitizer builds try fewer).
+  const int pairs = testing::race_iterations(1000);
   for (int i = 0; i < pairs; ++i) {
     const RunId id = send_one({.name = "go"});
     ASSERT_EQ(wait(id).status, RunStatus::kCompleted);

@@ -21,6 +21,11 @@ using testing::EngineTest;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
+// The i-th of many "go" events, each with its own data.
+Event go_event(int i) {
+  return {.name = "go", .data = "{\"i\":" + std::to_string(i) + "}"};
+}
+
 // Runs that end in every way and runs parked in every way (sleep, wait, retry, invoke).
 void register_mixed(Engine& e) {
   auto ok = [](Status st) { ASSERT_TRUE(st.ok()) << st.to_string(); };
@@ -316,9 +321,7 @@ TEST_F(SnapshotTest, RetentionRemovesOldSegmentsAndRestartNeedsOnlyWhatIsKept) {
                                     })
                     .ok());
   });
-  RunId last = 0;
-  for (int i = 0; i < 3000; ++i)
-    last = send_one({.name = "go", .data = "{\"i\":" + std::to_string(i) + "}"});
+  RunId last = send_many(3000, go_event);
   wait(last);
   ASSERT_TRUE(eventually([&] { return engine_->stats().segments_removed > 0; }))
       << engine_->stats().snapshot_last_error;
@@ -358,9 +361,7 @@ TEST_F(SnapshotTest, AnUnfinishedRunKeepsTheLogFromItsFirstRecord) {
                     .ok());
   });
   const RunId sleeper = send_one({.name = "long"});
-  RunId last = 0;
-  for (int i = 0; i < 3000; ++i)
-    last = send_one({.name = "go", .data = "{\"i\":" + std::to_string(i) + "}"});
+  RunId last = send_many(3000, go_event);
   wait(last);
   ASSERT_TRUE(eventually([&] { return engine_->stats().snapshots_written >= 3; }));
   EXPECT_EQ(engine_->stats().segments_removed, 0u);
@@ -369,8 +370,7 @@ TEST_F(SnapshotTest, AnUnfinishedRunKeepsTheLogFromItsFirstRecord) {
   EXPECT_FALSE(history->empty());
   clock_->advance(25h);
   wait(sleeper);
-  for (int i = 0; i < 300; ++i)
-    last = send_one({.name = "go", .data = "{\"i\":" + std::to_string(i) + "}"});
+  last = send_many(300, go_event);
   wait(last);
   ASSERT_TRUE(eventually([&] { return engine_->stats().segments_removed > 0; }));
 }

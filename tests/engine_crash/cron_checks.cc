@@ -171,11 +171,11 @@ void check_cron(const LogFacts& log, CrashVerdict* verdict) {
 uint64_t cron_ticks_within(const LogFacts& log,
                            const std::vector<std::pair<int64_t, int64_t>>& intervals) {
   uint64_t n = 0;
-  for (const auto& [id, r] : log.runs) {
-    if (r.cron_expression.empty()) continue;
-    n += std::any_of(intervals.begin(), intervals.end(), [&](const auto& span) {
-      return span.first <= r.cron_tick_ms && r.cron_tick_ms <= span.second;
-    });
+  for (const auto& entry : log.runs) {
+    const int64_t tick = entry.second.cron_tick_ms;
+    if (entry.second.cron_expression.empty()) continue;
+    n += std::any_of(intervals.begin(), intervals.end(),
+                     [&](const auto& span) { return span.first <= tick && tick <= span.second; });
   }
   return n;
 }

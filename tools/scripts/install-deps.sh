@@ -3,6 +3,7 @@
 # when something is). Used by the README's two commands; safe to run again.
 #   --browser   also Chromium and its WebDriver (chromium, chromium-driver), which the dashboard's
 #               end-to-end test drives; tools/scripts/test.sh asks for them, main.sh does not.
+#   --clang     also Clang, which compiles test.sh's sanitizer builds.
 set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config
@@ -14,7 +15,8 @@ packages=(
 for arg in "$@"; do
   case $arg in
     --browser) packages+=(chromium chromium-driver) ;;
-    *) echo "install-deps.sh: unknown argument '$arg' (--browser)" >&2; exit 2 ;;
+    --clang) packages+=(clang) ;;
+    *) echo "install-deps.sh: unknown argument '$arg' (--browser, --clang)" >&2; exit 2 ;;
   esac
 done
 missing=()
