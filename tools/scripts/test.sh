@@ -90,14 +90,14 @@ for i in "${!builds[@]}"; do
   export CAIRN_BUILD_KIND=$b
   # Under a sanitizer the crash and power-cut tests look for memory errors and races on the paths
   # of writing, killing and recovering, not for rare kill timings or the one offset that differs:
-  # fewer rounds, a third of the engine crash test's runs, every 4th offset of the every-offset
+  # fewer rounds, a third of the engine crash test's runs, every 8th offset of the every-offset
   # tests, fewer iterations of the race hunts (the normal build runs the full counts). These are
   # most of a sanitizer build's test time. A caller's setting wins.
   if [ "$b" != normal ]; then
     export CAIRN_CRASH_ROUNDS=${CAIRN_CRASH_ROUNDS:-6} CAIRN_ENGINE_CRASH_ROUNDS=${CAIRN_ENGINE_CRASH_ROUNDS:-15}
     export CAIRN_ENGINE_CRASH_RUNS=${CAIRN_ENGINE_CRASH_RUNS:-800}
     export CAIRN_POWER_CUT_ROUNDS=${CAIRN_POWER_CUT_ROUNDS:-6} CAIRN_ENGINE_POWER_CUT_ROUNDS=${CAIRN_ENGINE_POWER_CUT_ROUNDS:-6}
-    export CAIRN_EVERY_OFFSET_STRIDE=${CAIRN_EVERY_OFFSET_STRIDE:-4} CAIRN_RACE_ITERATIONS=${CAIRN_RACE_ITERATIONS:-250}
+    export CAIRN_EVERY_OFFSET_STRIDE=${CAIRN_EVERY_OFFSET_STRIDE:-8} CAIRN_RACE_ITERATIONS=${CAIRN_RACE_ITERATIONS:-250}
   fi
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
   export ASAN_OPTIONS="detect_leaks=1 abort_on_error=1"
