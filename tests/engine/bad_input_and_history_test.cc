@@ -320,7 +320,8 @@ TEST_F(EngineTest, RunsThatSendReturnedAreVisibleToTheNextQuery) {
                     .ok());
   });
   int missing = 0;
-  for (int i = 0; i < testing::race_iterations(20000); ++i) {
+  const int sends = testing::race_iterations(20000);
+  for (int i = 0; i < sends; ++i) {
     auto sent = engine_->send({.name = "go"});
     ASSERT_TRUE(sent.ok());
     missing += !engine_->get_run(sent->runs.at(0)).ok();
