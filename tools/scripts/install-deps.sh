@@ -15,7 +15,7 @@ packages=(
 for arg in "$@"; do
   case $arg in
     --browser) packages+=(chromium chromium-driver) ;;
-    --clang) packages+=(clang) ;;
+    --clang) packages+=(clang libclang-rt-14-dev) ;;  # the sanitizer runtimes are a package of their own
     *) echo "install-deps.sh: unknown argument '$arg' (--browser, --clang)" >&2; exit 2 ;;
   esac
 done
