@@ -3,7 +3,7 @@
 # when something is). Used by the README's two commands; safe to run again.
 #   --browser   also Chromium and its WebDriver (chromium, chromium-driver), which the dashboard's
 #               end-to-end test drives; tools/scripts/test.sh asks for them, main.sh does not.
-#   --clang     also Clang, which compiles test.sh's sanitizer builds.
+#   --clang     also Clang and llvm-symbolizer, which test.sh's sanitizer builds use.
 set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config
@@ -15,7 +15,9 @@ packages=(
 for arg in "$@"; do
   case $arg in
     --browser) packages+=(chromium chromium-driver) ;;
-    --clang) packages+=(clang libclang-rt-14-dev) ;;  # the sanitizer runtimes are a package of their own
+    # The sanitizer runtimes are a package of their own; llvm-symbolizer (package llvm) names the
+    # functions in a report, without which tests/tsan.supp, which matches names, matches nothing.
+    --clang) packages+=(clang libclang-rt-14-dev llvm) ;;
     *) echo "install-deps.sh: unknown argument '$arg' (--browser, --clang)" >&2; exit 2 ;;
   esac
 done
