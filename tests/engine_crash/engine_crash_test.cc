@@ -82,6 +82,12 @@
 namespace cairn::engine_crash {
 namespace {
 
+#ifdef CAIRN_SANITIZER_BUILD
+constexpr bool kSanitizerBuild = true;
+#else
+constexpr bool kSanitizerBuild = false;
+#endif
+
 using namespace std::chrono_literals;
 using testing::ChildProcess;
 using testing::Followed;
@@ -399,10 +405,15 @@ TEST(EngineCrash, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossKills) {
   // for sure; a later send does when it comes within the period or timeout, which the jobs' pace
   // makes common), and batches closed both full and at their timeout.
   EXPECT_GT(verdict.summary.debounce_completed, 0u);
-  EXPECT_GT(verdict.summary.debounce_replaced_across_sends, 0u);
   EXPECT_GT(verdict.summary.batches_full, 0u);
   EXPECT_GT(verdict.summary.batches, verdict.summary.batches_full);
-  EXPECT_GT(verdict.summary.batch_joined_across_sends, 0u);
+  // Across sends only at the normal build's pace: a sanitizer build's child, on a loaded 2-core
+  // machine, may send each next burst after the 100 ms batch timeout (a fresh Debian root had 106
+  // runs joined, none from a later send). Its checks of what did happen still apply.
+  if (!kSanitizerBuild) {
+    EXPECT_GT(verdict.summary.debounce_replaced_across_sends, 0u);
+    EXPECT_GT(verdict.summary.batch_joined_across_sends, 0u);
+  }
   // The guarded functions (guard_workload.h) ran, each of their outcomes happened: duplicates of
   // an idempotency key from later sends skipped, singleton runs skipped and replaced, runs
   // halted while they held and runs that completed.
