@@ -31,6 +31,7 @@
 #include "cairn/log/log.h"
 #include "crash/crash_log_check.h"
 #include "crash/reporting_child.h"
+#include "support/env.h"
 #include "support/temp_dir.h"
 
 #ifndef CAIRN_CRASH_CHILD_PATH
@@ -39,11 +40,6 @@
 
 namespace cairn::testing {
 namespace {
-
-uint64_t env_u64(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return (v != nullptr && *v != '\0') ? std::strtoull(v, nullptr, 10) : fallback;
-}
 
 // Whether the log gets direct I/O here (kAuto falls back to buffered where O_DIRECT is refused).
 bool direct_io_available(const log::LogOptions& options) {

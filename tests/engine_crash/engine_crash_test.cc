@@ -73,6 +73,7 @@
 #include "engine_crash/log_facts.h"
 #include "engine_crash/timed_workload.h"
 #include "support/child_process.h"
+#include "support/env.h"
 #include "support/temp_dir.h"
 
 #ifndef CAIRN_ENGINE_CRASH_CHILD_PATH
@@ -90,6 +91,7 @@ constexpr bool kSanitizerBuild = false;
 
 using namespace std::chrono_literals;
 using testing::ChildProcess;
+using testing::env_u64;
 using testing::Followed;
 using testing::Poll;
 
@@ -101,11 +103,6 @@ constexpr auto kShutdownTimeout = 30s;
 // A child whose journal does not grow for this long, while the test waits for it to reach the
 // point where it is to be interrupted, hangs (recovery under ASan takes a second or two).
 constexpr auto kStallTimeout = 60s;
-
-uint64_t env_u64(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return (v != nullptr && *v != '\0') ? std::strtoull(v, nullptr, 10) : fallback;
-}
 
 struct RoundTotals {
   uint64_t kills = 0;

@@ -19,8 +19,8 @@ namespace {
 constexpr uint64_t kRoundsForCoverage = 6;
 
 TEST(EnginePowerCut, RunsFinishOnceAndDurableStepsNeverRunAgainAcrossPowerCuts) {
-  const uint64_t seed = env_or("CAIRN_POWER_CUT_SEED", fresh_seed());
-  const uint64_t rounds = env_or("CAIRN_ENGINE_POWER_CUT_ROUNDS", 12);
+  const uint64_t seed = env_u64("CAIRN_POWER_CUT_SEED", fresh_seed());
+  const uint64_t rounds = env_u64("CAIRN_ENGINE_POWER_CUT_ROUNDS", 12);
   SCOPED_TRACE("CAIRN_POWER_CUT_SEED=" + std::to_string(seed));
   uint64_t cuts = 0;
   uint64_t cuts_during_start = 0;

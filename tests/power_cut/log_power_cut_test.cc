@@ -14,8 +14,8 @@ namespace cairn::testing {
 namespace {
 
 void run_variant(LogCutConfig config, const std::string& variant) {
-  const uint64_t seed = env_or("CAIRN_POWER_CUT_SEED", fresh_seed());
-  const uint64_t rounds = env_or("CAIRN_POWER_CUT_ROUNDS", 150);
+  const uint64_t seed = env_u64("CAIRN_POWER_CUT_SEED", fresh_seed());
+  const uint64_t rounds = env_u64("CAIRN_POWER_CUT_ROUNDS", 150);
   SCOPED_TRACE("CAIRN_POWER_CUT_SEED=" + std::to_string(seed));
   LogCutResult totals;
   uint64_t ran = 0;

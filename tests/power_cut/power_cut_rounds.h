@@ -11,6 +11,8 @@
 #include <random>
 #include <string>
 
+#include "support/env.h"
+
 namespace cairn::testing {
 
 inline uint64_t round_seed(uint64_t seed, uint64_t round) {
@@ -19,11 +21,6 @@ inline uint64_t round_seed(uint64_t seed, uint64_t round) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
-}
-
-inline uint64_t env_or(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return (v != nullptr && *v != '\0') ? std::strtoull(v, nullptr, 10) : fallback;
 }
 
 inline uint64_t fresh_seed() {

@@ -6,13 +6,13 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
+
+#include "support/env.h"
 
 namespace cairn::testing {
 
 inline uint64_t every_offset_stride() {
-  const char* v = std::getenv("CAIRN_EVERY_OFFSET_STRIDE");
-  return std::max<uint64_t>(1, v != nullptr ? std::strtoull(v, nullptr, 10) : 1);
+  return std::max<uint64_t>(1, env_u64("CAIRN_EVERY_OFFSET_STRIDE", 1));
 }
 
 }  // namespace cairn::testing

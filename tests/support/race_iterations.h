@@ -6,14 +6,14 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
+
+#include "support/env.h"
 
 namespace cairn::testing {
 
 inline int race_iterations(int normal) {
-  const char* v = std::getenv("CAIRN_RACE_ITERATIONS");
-  const int64_t per_mille = v != nullptr ? std::max<int64_t>(1, std::atoll(v)) : 1000;
-  return static_cast<int>(std::max<int64_t>(1, normal * per_mille / 1000));
+  const uint64_t per_mille = std::max<uint64_t>(1, env_u64("CAIRN_RACE_ITERATIONS", 1000));
+  return static_cast<int>(std::max<uint64_t>(1, static_cast<uint64_t>(normal) * per_mille / 1000));
 }
 
 }  // namespace cairn::testing
