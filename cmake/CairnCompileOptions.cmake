@@ -8,7 +8,11 @@ if(CMAKE_UNITY_BUILD AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
 endif()
 
 if(CAIRN_SANITIZER STREQUAL "address")
-  set(_san -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  # Without UBSan's vptr check (the dynamic type at every member call and downcast): it made this
+  # build's compiles about 25 % slower (Clang 14, the engine's sources), and a call through a
+  # freed object, its usual finding, is AddressSanitizer's heap-use-after-free already.
+  set(_san -fsanitize=address,undefined -fno-sanitize=vptr -fno-omit-frame-pointer
+           -fno-sanitize-recover=undefined)
 elseif(CAIRN_SANITIZER STREQUAL "thread")
   set(_san -fsanitize=thread -fno-omit-frame-pointer)
 elseif(NOT CAIRN_SANITIZER STREQUAL "")

@@ -113,13 +113,19 @@ struct Reference {
     const bool either_star = dom.text[0] == '*' || dow.text[0] == '*';
     return either_star ? (dom_ok && dow_ok) : (dom_ok || dow_ok);
   }
-  bool matches_minute(int64_t m) const {
-    const sys_days d{days{m >= 0 ? m / 1440 : (m - 1439) / 1440}};
+  static sys_days day_of_minute(int64_t m) {
+    return sys_days{days{m >= 0 ? m / 1440 : (m - 1439) / 1440}};
+  }
+  // The date part alone: month, day of month, day of week.
+  bool date_matches(int64_t m) const {
+    const sys_days d = day_of_minute(m);
     const year_month_day ymd{d};
-    const int64_t in_day = m - d.time_since_epoch().count() * 1440;
     return month.selected[unsigned{ymd.month()}] &&
-           day_matches(unsigned{ymd.day()}, weekday{d}.c_encoding()) &&
-           hour.selected[static_cast<size_t>(in_day / 60)] &&
+           day_matches(unsigned{ymd.day()}, weekday{d}.c_encoding());
+  }
+  bool matches_minute(int64_t m) const {
+    const int64_t in_day = m - day_of_minute(m).time_since_epoch().count() * 1440;
+    return date_matches(m) && hour.selected[static_cast<size_t>(in_day / 60)] &&
            minute.selected[static_cast<size_t>(in_day % 60)];
   }
   // Some selected month has a selected day that exists in it (February has 29).
@@ -165,10 +171,17 @@ Reference generate(ExpressionGenerator& gen) {
   return r;
 }
 
-// Minute by minute, at most `limit` minutes; -1 when none is found.
+// Minute by minute, at most `limit` minutes; -1 when none is found. A day whose date does not
+// match is stepped over whole: each of its minutes would fail the same date test (and a rare
+// expression's eight years of minutes took 12 s under AddressSanitizer).
 int64_t brute_next_minute(const Reference& r, int64_t after_minute, int64_t limit) {
-  for (int64_t m = after_minute + 1; m <= after_minute + limit; ++m) {
+  for (int64_t m = after_minute + 1; m <= after_minute + limit;) {
+    if (!r.date_matches(m)) {
+      m = (Reference::day_of_minute(m).time_since_epoch().count() + 1) * 1440;
+      continue;
+    }
     if (r.matches_minute(m)) return m;
+    ++m;
   }
   return -1;
 }

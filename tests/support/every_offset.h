@@ -1,5 +1,5 @@
 // CAIRN_EVERY_OFFSET_STRIDE: how far apart the offsets are that the every-offset tests damage
-// (1, every one, unless set). The sanitizer builds set 8 (tools/scripts/test.sh): they look for
+// (1, every one, unless set). The sanitizer builds set 16 (tools/scripts/test.sh): they look for
 // memory errors and races on these paths, not for the one offset whose outcome differs, which the
 // normal build checks.
 #pragma once

@@ -3,7 +3,7 @@
 # when something is). Used by the README's two commands; safe to run again.
 #   --browser   also Chromium and its WebDriver (chromium, chromium-driver), which the dashboard's
 #               end-to-end test drives; tools/scripts/test.sh asks for them, main.sh does not.
-#   --clang     also Clang and llvm-symbolizer, which test.sh's sanitizer builds use.
+#   --clang     also Clang, llvm-symbolizer and lld, which test.sh's builds use.
 set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config
@@ -17,7 +17,8 @@ for arg in "$@"; do
     --browser) packages+=(chromium chromium-driver) ;;
     # The sanitizer runtimes are a package of their own; llvm-symbolizer (package llvm) names the
     # functions in a report, without which tests/tsan.supp, which matches names, matches nothing.
-    --clang) packages+=(clang libclang-rt-14-dev llvm) ;;
+    # lld links a test binary in a third of GNU ld's CPU.
+    --clang) packages+=(clang libclang-rt-14-dev llvm lld) ;;
     *) echo "install-deps.sh: unknown argument '$arg' (--browser, --clang)" >&2; exit 2 ;;
   esac
 done

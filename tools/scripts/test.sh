@@ -16,19 +16,24 @@ start=$SECONDS
 # sanitizer builds 527 s and 320 s with GCC; their tests 258, 439 and 430 s). So:
 # - unity builds (a target's files compiled as one, which parses the heavy headers — gtest,
 #   nlohmann/json, the engine's coroutines — once per target instead of once per file; a missing
-#   include still shows in a developer's usual build), no full debug info;
+#   include still shows in a developer's usual build), no precompiled header then (making one
+#   cost more than it saved), no full debug info, and lld (a third of GNU ld's CPU per link);
 # - the normal build at -O1 with a lazier GCC garbage collector: 416 s of CPU against 565 s, for
-#   tests that ran as fast (main.sh and the benchmarks build Release at -O2);
+#   tests that ran as fast (main.sh and the benchmarks build Release at -O2); the GoogleTest
+#   binaries' own files at -O0 (CAIRN_TEST_CODE_OPTIONS: the libraries they test stay at -O1);
 # - the sanitizer builds with Clang, which compiles them in 55 % (ASan) and 80 % (TSan) of GCC's
-#   CPU (and checks that Cairn builds with a second compiler): AddressSanitizer+UBSan at -O0,
+#   CPU (and checks that Cairn builds with a second compiler): AddressSanitizer+UBSan (less its
+#   costly vptr check, cmake/CairnCompileOptions.cmake) at -O0,
 #   ThreadSanitizer at -O1, with line tables (-g1) so that their reports name files and lines
 #   (llvm-symbolizer turns them into names, which tests/tsan.supp matches). They leave out the
 #   benchmark, the examples and the CLI: these only read what the libraries hand them, and the
 #   decoders they use (frames, payloads, payload JSON) run under AddressSanitizer+UBSan through
-#   the fuzz drivers;
+#   the fuzz drivers. Nor do they make the libFuzzer binaries (CAIRN_LIBFUZZER), which CTest does
+#   not run: the drivers run the same fuzz targets;
 # - each GoogleTest binary runs as 4 processes (CAIRN_TEST_SHARDS, tests/CMakeLists.txt) instead
 #   of one per test: a sanitizer process costs 0.2 to 0.3 s of CPU to start.
-common=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 -DCAIRN_TEST_SHARDS=4)
+common=(-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 -DCAIRN_TEST_SHARDS=4
+  -DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld -DCMAKE_SHARED_LINKER_FLAGS=-fuse-ld=lld)
 leaner=(-DCAIRN_BUILD_BENCH=OFF -DCAIRN_BUILD_EXAMPLES=OFF -DCAIRN_BUILD_TOOLS=OFF)
 dir_of() {
   case $1 in
@@ -46,9 +51,11 @@ configure_and_build() {
   dir=$(dir_of "$b")
   case $b in
     normal) flags=(-DCMAKE_BUILD_TYPE=Release
-            "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -DNDEBUG --param=ggc-min-expand=400 --param=ggc-min-heapsize=2097152") ;;
+            "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -DNDEBUG --param=ggc-min-expand=400 --param=ggc-min-heapsize=2097152"
+            -DCAIRN_TEST_CODE_OPTIONS=-O0) ;;
     asan) flags=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug
-            "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g1" -DCAIRN_SANITIZER=address "${leaner[@]}") ;;
+            "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g1" -DCAIRN_SANITIZER=address -DCAIRN_LIBFUZZER=OFF
+            "${leaner[@]}") ;;
     tsan) flags=(-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug
             "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" -DCAIRN_SANITIZER=thread "${leaner[@]}") ;;
   esac
@@ -91,14 +98,16 @@ for i in "${!builds[@]}"; do
   export CAIRN_BUILD_KIND=$b
   # Under a sanitizer the crash and power-cut tests look for memory errors and races on the paths
   # of writing, killing and recovering, not for rare kill timings or the one offset that differs:
-  # fewer rounds, a third of the engine crash test's runs, every 8th offset of the every-offset
-  # tests, fewer iterations of the race hunts (the normal build runs the full counts). These are
-  # most of a sanitizer build's test time. A caller's setting wins.
+  # fewer rounds (the log power cuts still go on until one has left a torn tail to cut; the
+  # engine's 6 are the fewest that must cover every timed and keyed path), a third of the engine
+  # crash test's runs, every 16th offset of the every-offset tests, fewer iterations of the race
+  # hunts (the normal build runs the full counts). These are most of a sanitizer build's test
+  # time. A caller's setting wins.
   if [ "$b" != normal ]; then
     export CAIRN_CRASH_ROUNDS=${CAIRN_CRASH_ROUNDS:-6} CAIRN_ENGINE_CRASH_ROUNDS=${CAIRN_ENGINE_CRASH_ROUNDS:-15}
     export CAIRN_ENGINE_CRASH_RUNS=${CAIRN_ENGINE_CRASH_RUNS:-800}
-    export CAIRN_POWER_CUT_ROUNDS=${CAIRN_POWER_CUT_ROUNDS:-6} CAIRN_ENGINE_POWER_CUT_ROUNDS=${CAIRN_ENGINE_POWER_CUT_ROUNDS:-6}
-    export CAIRN_EVERY_OFFSET_STRIDE=${CAIRN_EVERY_OFFSET_STRIDE:-8} CAIRN_RACE_ITERATIONS=${CAIRN_RACE_ITERATIONS:-250}
+    export CAIRN_POWER_CUT_ROUNDS=${CAIRN_POWER_CUT_ROUNDS:-3} CAIRN_ENGINE_POWER_CUT_ROUNDS=${CAIRN_ENGINE_POWER_CUT_ROUNDS:-6}
+    export CAIRN_EVERY_OFFSET_STRIDE=${CAIRN_EVERY_OFFSET_STRIDE:-16} CAIRN_RACE_ITERATIONS=${CAIRN_RACE_ITERATIONS:-250}
   fi
   export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
   export ASAN_OPTIONS="detect_leaks=1 abort_on_error=1"
