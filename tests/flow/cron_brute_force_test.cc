@@ -123,11 +123,13 @@ struct Reference {
     return month.selected[unsigned{ymd.month()}] &&
            day_matches(unsigned{ymd.day()}, weekday{d}.c_encoding());
   }
-  bool matches_minute(int64_t m) const {
+  // The time of day alone: hour and minute.
+  bool time_matches(int64_t m) const {
     const int64_t in_day = m - day_of_minute(m).time_since_epoch().count() * 1440;
-    return date_matches(m) && hour.selected[static_cast<size_t>(in_day / 60)] &&
+    return hour.selected[static_cast<size_t>(in_day / 60)] &&
            minute.selected[static_cast<size_t>(in_day % 60)];
   }
+  bool matches_minute(int64_t m) const { return date_matches(m) && time_matches(m); }
   // Some selected month has a selected day that exists in it (February has 29).
   bool can_fire() const {
     if (dow.text[0] != '*') return true;
@@ -180,7 +182,7 @@ int64_t brute_next_minute(const Reference& r, int64_t after_minute, int64_t limi
       m = (Reference::day_of_minute(m).time_since_epoch().count() + 1) * 1440;
       continue;
     }
-    if (r.matches_minute(m)) return m;
+    if (r.time_matches(m)) return m;
     ++m;
   }
   return -1;
