@@ -338,6 +338,8 @@ Result<LogRunResult> run_log_throughput(const LogRunConfig& config) {
   result.frame_bytes = stats_after.bytes_durable - stats_before.bytes_durable;
   result.segments_created = stats_after.segments_created - stats_before.segments_created;
   result.segments_recycled = stats_after.segments_recycled - stats_before.segments_recycled;
+  result.write_ns = stats_after.write_ns - stats_before.write_ns;
+  result.disk_idle_ns = stats_after.disk_idle_ns - stats_before.disk_idle_ns;
   result.io_queue = stats_after.io_queue;
   result.direct_io = stats_after.direct_io;
 

@@ -37,6 +37,8 @@ struct LogRunResult {
   uint64_t frame_bytes = 0;    // frames only
   uint64_t segments_created = 0;
   uint64_t segments_recycled = 0;       // of those, recycled ones (in the window)
+  uint64_t write_ns = 0;                // LogStats::write_ns over the window
+  uint64_t disk_idle_ns = 0;            // LogStats::disk_idle_ns over the window
   uint64_t spares_recycled_before = 0;  // recycled spares ready when the producers started
   uint32_t payload_bytes = 0;           // encoded Blob size
   uint32_t record_frame_bytes = 0;      // one record's frame: header + payload padded to 8

@@ -28,6 +28,12 @@ uint64_t smallest_segment_bytes(const LogOptions& o) {
 }
 }  // namespace
 
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 uint64_t unix_ms_now() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
@@ -106,6 +112,8 @@ LogStats LogWriter::stats() const {
   s.bytes_written = stat_bytes_written_.load(std::memory_order_relaxed);
   s.segments_created = stat_segments_created_.load(std::memory_order_relaxed);
   s.segments_recycled = stat_segments_recycled_.load(std::memory_order_relaxed);
+  s.write_ns = stat_write_ns_.load(std::memory_order_relaxed);
+  s.disk_idle_ns = stat_disk_idle_ns_.load(std::memory_order_relaxed);
   s.io_queue = io_->name();
   s.direct_io = cfg_.direct_io;
   return s;
@@ -348,6 +356,13 @@ bool LogWriter::gather(Batch& b) {
 Status LogWriter::submit(Batch& b) {
   const bool sync_separately = cfg_.options.durability == Durability::kFsync && !cfg_.direct_io;
   b.piece = b.len - b.written;
+  const int64_t now = steady_ns();
+  if (b.written == 0) b.submitted_ns = now;
+  if (disk_idle_since_ns_ != 0) {
+    stat_disk_idle_ns_.fetch_add(static_cast<uint64_t>(now - disk_idle_since_ns_),
+                                 std::memory_order_relaxed);
+    disk_idle_since_ns_ = 0;
+  }
   IoRequest r{sync_separately ? IoOp::kWriteThenSync : IoOp::kWrite,
               b.fd,
               b.buf + b.written,
@@ -374,6 +389,10 @@ Status LogWriter::reap(bool block) {
 Status LogWriter::on_io_done(Batch& b, int64_t result) {
   ++completions_;
   b.in_flight = false;
+  const int64_t now = steady_ns();
+  stat_write_ns_.fetch_add(static_cast<uint64_t>(now - b.submitted_ns), std::memory_order_relaxed);
+  b.submitted_ns = now;  // a short write's rest counts from here
+  if (in_flight() == 0 && ring_.published_tag(consumed_) != 0) disk_idle_since_ns_ = now;
   if (result < 0) {
     b.done = true;
     b.error = result;

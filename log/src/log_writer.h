@@ -42,6 +42,7 @@ struct ActiveSegment {
 // than what one record of record_bytes_max needs.
 uint64_t first_segment_bytes(const LogOptions& options);
 uint64_t unix_ms_now();
+int64_t steady_ns();  // a monotonic clock, for the writer's own statistics
 uint64_t next_segment_bytes(const LogOptions& options, uint64_t current);
 
 struct WriterConfig {
@@ -104,7 +105,8 @@ class LogWriter {
     uint64_t frame_bytes = 0;
     bool in_flight = false;
     bool done = false;
-    int64_t error = 0;  // -errno of a failed write or sync
+    int64_t error = 0;         // -errno of a failed write or sync
+    int64_t submitted_ns = 0;  // when its first piece went out (LogStats::write_ns)
     std::vector<RecordView> views;
     std::vector<std::pair<Lsn, AppendCompletion*>> completions;
   };
@@ -188,6 +190,10 @@ class LogWriter {
   std::atomic<uint64_t> stat_bytes_written_{0};
   std::atomic<uint64_t> stat_segments_created_{0};
   std::atomic<uint64_t> stat_segments_recycled_{0};
+  std::atomic<uint64_t> stat_write_ns_{0};
+  std::atomic<uint64_t> stat_disk_idle_ns_{0};
+  // Set when the last write in flight finished with records waiting (LogStats::disk_idle_ns).
+  int64_t disk_idle_since_ns_ = 0;
 };
 
 }  // namespace cairn::log

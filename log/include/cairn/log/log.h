@@ -91,7 +91,16 @@ struct LogStats {
   uint64_t bytes_written = 0;  // including padding and segment headers
   uint64_t segments_created = 0;
   uint64_t segments_recycled = 0;  // of those, made from segments retention gave back
-  const char* io_queue = "";       // "io_uring" or "sync"
+  // Where the writer's time goes, to tell a slow disk from a slow writer:
+  // - write_ns: summed over batches, from submitting a batch's write (or sync) to the writer
+  //   seeing it done; divided by `batches`, the mean write the log saw (the disk's latency plus
+  //   the writer's delay in noticing). Writes in flight together each count their own time.
+  // - disk_idle_ns: time with no write in flight although records were already waiting when the
+  //   last write finished: the writer's own delay before the next write (acknowledging the batch,
+  //   waking its appenders). Records that arrive during that delay are not counted: a lower bound.
+  uint64_t write_ns = 0;
+  uint64_t disk_idle_ns = 0;
+  const char* io_queue = "";  // "io_uring" or "sync"
   bool direct_io = false;
 };
 
