@@ -61,6 +61,7 @@ std::vector<RunRecord*> Projection::take_all() {
   out.reserve(runs_.size());
   runs_.for_each([&](RunId, RunRecord* r) { out.push_back(r); });
   runs_.clear();
+  frozen_.clear();
   active_.store(0);
   for (auto& [id, counts] : functions_) {
     for (auto& n : counts.by_status) n.store(0, std::memory_order_relaxed);
@@ -98,8 +99,25 @@ Projection::function_counts() const {
   return out;
 }
 
-RunRecord* Projection::find(RunId id) const {
-  return runs_.find(id);
+RunRecord* Projection::find(RunId id) {
+  if (RunRecord* r = runs_.find(id)) return r;
+  if (frozen_.empty()) return nullptr;
+  std::unique_lock lock(table_mu_);
+  std::unique_ptr<RunRecord> run = frozen_.thaw(id, registry_);
+  if (run == nullptr) return nullptr;
+  RunRecord* r = run.release();  // owned by the table again
+  runs_.insert(id, r);
+  return r;
+}
+
+void Projection::maybe_freeze(RunRecord& run) {
+  if (runs_kind_ != ProjectedRuns::kRecordsOnly || !FrozenRuns::can_freeze(run)) return;
+  const auto fn_it = functions_.find(run.function_id);
+  CAIRN_CHECK(fn_it != functions_.end());
+  std::unique_ptr<RunRecord> owned(&run);  // the packed copy replaces it
+  std::unique_lock lock(table_mu_);
+  frozen_.freeze(run, *fn_it);
+  runs_.erase(run.id);
 }
 
 void Projection::apply(log::Lsn lsn, log::RecordType type, std::span<const std::byte> payload,
@@ -161,7 +179,8 @@ RunRecord* Projection::create_run(
     int64_t created_us, const flatbuffers::Vector<flatbuffers::Offset<schema::CopiedOp>>* copied,
     bool from_event) {
   if (id > max_run_id_) max_run_id_ = id;
-  if (runs_.contains(id)) return nullptr;  // recorded twice: the first one stands
+  // Recorded twice: the first one stands.
+  if (runs_.contains(id) || frozen_.contains(id)) return nullptr;
   const FunctionEntry* fn = registry_.find(function_id);
   // Only apply inserts, so it may look up without the lock; readers iterate under it.
   auto fn_it = functions_.find(std::string(function_id));
@@ -426,6 +445,7 @@ void Projection::on_sleep_started(const schema::SleepStarted& s) {
   }
   set_status(*run, RunStatus::kSleeping);
   if (live_) arm_timer_for(*run);
+  maybe_freeze(*run);  // the last use of `run`: it may be packed away
 }
 
 void Projection::on_wait_started(const schema::WaitStarted& w) {
@@ -599,6 +619,7 @@ void Projection::arm_timer_for(RunRecord& run) {
 }
 
 uint64_t Projection::finish_replay(uint64_t* unknown) {
+  CAIRN_CHECK(frozen_.empty());  // only the engine's own projection executes, and it never freezes
   uint64_t resumed = 0;
   *unknown = 0;
   live_ = true;
@@ -653,9 +674,9 @@ uint64_t Projection::finish_replay(uint64_t* unknown) {
 
 std::optional<RunInfo> Projection::info(RunId id) const {
   std::shared_lock lock(table_mu_);
-  RunRecord* r = find(id);
-  if (r == nullptr) return std::nullopt;
-  return info_of(*r);
+  if (const RunRecord* r = runs_.find(id)) return info_of(*r);
+  if (auto frozen = peek_frozen(id)) return info_of(*frozen);
+  return std::nullopt;
 }
 
 std::vector<RunInfo> Projection::page(const RunQuery& q) const {
@@ -667,16 +688,34 @@ std::vector<RunInfo> Projection::page(const RunQuery& q) const {
       newest.offer(id, r);
     }
   });
+  // Frozen runs (the snapshotter's) are unpacked one at a time; at most a page of them is kept.
+  NewestRuns<std::unique_ptr<RunRecord>> newest_frozen(q.limit + 1);
+  frozen_.for_each_id([&](RunId id) {
+    std::unique_ptr<RunRecord> r = peek_frozen(id);
+    if (matches(q, id, r->function_id, r->status.load(std::memory_order_relaxed),
+                TimePoint(std::chrono::microseconds(r->created_us)))) {
+      newest_frozen.offer(id, std::move(r));
+    }
+  });
+  const auto table = newest.take();
+  const auto frozen = newest_frozen.take();
   std::vector<RunInfo> out;
-  for (const auto& [id, r] : newest.take()) out.push_back(info_of(*r));
+  // Both are newest first: merge them, up to the page.
+  for (size_t i = 0, j = 0; out.size() < q.limit + 1 && (i < table.size() || j < frozen.size());) {
+    if (j == frozen.size() || (i < table.size() && table[i].first > frozen[j].first)) {
+      out.push_back(info_of(*table[i++].second));
+    } else {
+      out.push_back(info_of(*frozen[j++].second));
+    }
+  }
   return out;
 }
 
 std::optional<uint64_t> Projection::created_lsn(RunId id) const {
   std::shared_lock lock(table_mu_);
-  RunRecord* r = find(id);
-  if (r == nullptr) return std::nullopt;
-  return r->created_lsn;
+  if (const RunRecord* r = runs_.find(id)) return r->created_lsn;
+  if (frozen_.contains(id)) return frozen_.created_lsn(id);
+  return std::nullopt;
 }
 
 // --- Flow control (docs/flow-control.md) ---

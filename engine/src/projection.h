@@ -26,6 +26,7 @@
 #include "cairn/schema/record_schema.h"
 #include "dedup_window.h"
 #include "finished_runs.h"
+#include "frozen_runs.h"
 #include "function_registry.h"
 #include "keyed_waiting_runs.h"
 #include "run_state.h"
@@ -137,7 +138,13 @@ class Projection {
   std::vector<RunRecord*> take_all();
 
  private:
-  RunRecord* find(RunId id) const;
+  // The run apply works on: a frozen one (the snapshotter's) is unpacked back into the table.
+  RunRecord* find(RunId id);
+  // The snapshotter's projection packs a run that sleeps (FrozenRuns::can_freeze) to save memory;
+  // `run` is gone afterwards. Nothing in the engine's own projection, which executes its runs.
+  void maybe_freeze(RunRecord& run);
+  // A copy of the run (unpacked if frozen) for a query, or null.
+  std::unique_ptr<RunRecord> peek_frozen(RunId id) const { return frozen_.peek(id, registry_); }
   // A run of the engine's own projection as the executor sees it (checked: only that projection
   // executes, and only its runs are RunStates).
   RunState& executable(RunRecord& run) const;
@@ -232,6 +239,7 @@ class Projection {
   // Mutated by apply only (one thread); queries read under the shared lock.
   mutable std::shared_mutex table_mu_;
   RunTable runs_;
+  FrozenRuns frozen_;  // runs packed away (the snapshotter's only); also under table_mu_
   std::atomic<uint64_t> active_{0};
   std::atomic<uint64_t> waiting_{0};  // runs with a wait in the index
   RunId max_run_id_ = 0;

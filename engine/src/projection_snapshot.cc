@@ -181,9 +181,14 @@ bool in_range(uint8_t v, E lo, E hi) {
 
 std::string Projection::describe() const {
   std::vector<const RunRecord*> runs;
+  std::vector<std::unique_ptr<RunRecord>> unpacked;  // frozen runs, described like the others
   {
     std::shared_lock lock(table_mu_);
     runs_.for_each([&](RunId, RunRecord* r) { runs.push_back(r); });
+    frozen_.for_each_id([&](RunId id) {
+      unpacked.push_back(peek_frozen(id));
+      runs.push_back(unpacked.back().get());
+    });
   }
   std::sort(runs.begin(), runs.end(),
             [](const RunRecord* a, const RunRecord* b) { return a->id < b->id; });
@@ -248,26 +253,31 @@ uint64_t Projection::oldest_live_created_lsn() const {
   std::shared_lock lock(table_mu_);
   uint64_t oldest = log::kNoLsn;
   runs_.for_each([&](RunId, RunRecord* r) { oldest = std::min(oldest, r->created_lsn); });
+  frozen_.for_each_id([&](RunId id) { oldest = std::min(oldest, frozen_.created_lsn(id)); });
   return oldest;
 }
 
 Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn,
                                   log::FramePosition last_frame, int64_t now_us,
                                   const FinishedRuns& finished) const {
-  std::vector<const RunRecord*> runs;
+  // By id; a frozen run (null here) is unpacked only while it is written, one at a time.
+  std::vector<std::pair<RunId, const RunRecord*>> runs;
   {
     std::shared_lock lock(table_mu_);
-    runs.reserve(runs_.size());
-    runs_.for_each([&](RunId, RunRecord* r) { runs.push_back(r); });
+    runs.reserve(runs_.size() + frozen_.size());
+    runs_.for_each([&](RunId id, RunRecord* r) { runs.emplace_back(id, r); });
+    frozen_.for_each_id([&](RunId id) { runs.emplace_back(id, nullptr); });
   }
   std::sort(runs.begin(), runs.end(),
-            [](const RunRecord* a, const RunRecord* b) { return a->id < b->id; });
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   uint64_t finished_count = 0;
   finished.for_each_oldest_first([&](const RunInfo&, uint64_t) { ++finished_count; });
   uint64_t dedup_count = 0;
   dedup_.for_each([&](const std::string&, int64_t) { ++dedup_count; });
   uint64_t oldest = log::kNoLsn;
-  for (const RunRecord* r : runs) oldest = std::min(oldest, r->created_lsn);
+  for (const auto& [id, r] : runs) {
+    oldest = std::min(oldest, r != nullptr ? r->created_lsn : frozen_.created_lsn(id));
+  }
 
   fb::FlatBufferBuilder hb(1024);
   std::vector<fb::Offset<ss::SnapCron>> crons;
@@ -286,8 +296,14 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn,
   CAIRN_RETURN_IF_ERROR(out.add(SnapshotFrameKind::kHeader, {hb.GetBufferPointer(), hb.GetSize()}));
 
   ChunkWriter chunks(out);
-  for (const RunRecord* r : runs)
-    CAIRN_RETURN_IF_ERROR(chunks.added_run(put_run(chunks.builder(), *r)));
+  for (const auto& [id, r] : runs) {
+    if (r != nullptr) {
+      CAIRN_RETURN_IF_ERROR(chunks.added_run(put_run(chunks.builder(), *r)));
+    } else {
+      const std::unique_ptr<RunRecord> unpacked = peek_frozen(id);
+      CAIRN_RETURN_IF_ERROR(chunks.added_run(put_run(chunks.builder(), *unpacked)));
+    }
+  }
   // The counts in the header were taken before these walks: finished runs and dedup ids change
   // only on this (the applying) thread, so they match.
   Status st;
@@ -540,6 +556,14 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
     }
   }
   waiting_.store(waits_.size(), std::memory_order_relaxed);
+  // The snapshotter packs its sleeping runs away, as it does when it applies their SleepStarted.
+  if (runs_kind_ == ProjectedRuns::kRecordsOnly) {
+    std::vector<RunRecord*> sleeping;
+    runs_.for_each([&](RunId, RunRecord* r) {
+      if (r->op.kind == OpKind::kSleep && r->op.state == OpState::kPending) sleeping.push_back(r);
+    });
+    for (RunRecord* r : sleeping) maybe_freeze(*r);
+  }
   max_run_id_ = std::max(max_run_id_, header->max_run_id());
   counters_.steps_completed.store(header->steps_completed());
   counters_.step_failures.store(header->step_failures());

@@ -1,0 +1,123 @@
+// FrozenRuns: a packed run unpacks to exactly the run that was packed (every field a snapshot
+// writes, history with and without events, extreme integers), it keeps counting in its function's
+// counters, and runs that other indexes point at are never packed.
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <tuple>
+#include <utility>
+
+#include "frozen_runs.h"
+#include "projection.h"
+
+namespace cairn::detail {
+namespace {
+
+std::string text_of(const RunRecord& r) {
+  auto event = [](const Event& e) {
+    return e.name + "|" + e.data + "|" + e.id + "|" + std::to_string(e.ts_ms);
+  };
+  const PendingOp& op = r.op;
+  std::string out = std::to_string(r.id) + " " + r.function_id + " " + event(r.event) + " " +
+                    std::to_string(r.parent_run) + "/" + std::to_string(r.parent_position) + " " +
+                    std::to_string(r.created_us) + "@" + std::to_string(r.created_lsn) + " " +
+                    std::to_string(static_cast<int>(r.status.load())) + " " +
+                    std::to_string(r.positions.load()) + " op " +
+                    std::to_string(static_cast<int>(op.kind)) + " " +
+                    std::to_string(static_cast<int>(op.state)) + " " + std::to_string(op.failed) +
+                    " " + std::to_string(op.position) + " " + std::to_string(op.attempts) + " " +
+                    std::to_string(op.deadline_ms) + " " + std::to_string(op.child) + " " +
+                    op.step_id + " [" + op.value + "] wait " + std::to_string(op.wait != nullptr);
+  out += r.history ? " history " + std::to_string(r.history->size()) : " no history";
+  if (r.history) {
+    for (const ReplayEntry& h : *r.history) {
+      out += "\n  " + std::to_string(static_cast<int>(h.kind)) + " " + std::to_string(h.failed) +
+             " " + h.step_id + " [" + h.value + "]" + (h.event ? " " + event(*h.event) : "");
+    }
+  }
+  return out;
+}
+
+class FrozenRunsTest : public ::testing::Test {
+ protected:
+  FunctionSlot slot{std::piecewise_construct, std::forward_as_tuple("checkout"),
+                    std::forward_as_tuple()};
+  FunctionRegistry registry;  // empty: the function is not registered here (fn stays null)
+
+  std::unique_ptr<RunRecord> sleeping_run(RunId id) {
+    auto r = std::make_unique<RunRecord>(
+        id, nullptr, slot.first,
+        Event{.name = "order/created", .data = "{\"a\":1}", .id = "evt-1", .ts_ms = -5});
+    r->counts = &slot.second;
+    r->parent_run = 7;
+    r->parent_position = 3;
+    r->created_us = std::numeric_limits<int64_t>::min();
+    r->created_lsn = std::numeric_limits<uint64_t>::max() - 1;
+    r->status.store(RunStatus::kSleeping);
+    r->positions.store(4);
+    r->op.reset(OpKind::kSleep, 3);
+    r->op.state = OpState::kPending;
+    r->op.attempts = 2;
+    r->op.deadline_ms = std::numeric_limits<int64_t>::max();
+    r->op.child = 99;
+    r->op.step_id = "nap";
+    r->op.value = std::string("bin\0ary", 7);
+    return r;
+  }
+};
+
+TEST_F(FrozenRunsTest, APackedRunUnpacksToTheSameRun) {
+  FrozenRuns frozen;
+  auto plain = sleeping_run(1);
+  auto with_history = sleeping_run(2);
+  with_history->history = std::make_unique<std::vector<ReplayEntry>>();
+  with_history->history->push_back(
+      ReplayEntry{OpKind::kStep, false, "charge", "{\"ok\":true}", {}});
+  with_history->history->push_back(ReplayEntry{OpKind::kWait, false, "approve", "",
+                                               std::make_unique<Event>(Event{.name = "approved"})});
+  with_history->history->push_back(ReplayEntry{OpKind::kStep, true, "", std::string(300, 'x'), {}});
+  auto empty_history = sleeping_run(3);
+  empty_history->history = std::make_unique<std::vector<ReplayEntry>>();
+
+  for (const auto* r : {plain.get(), with_history.get(), empty_history.get()}) {
+    ASSERT_TRUE(FrozenRuns::can_freeze(*r));
+    frozen.freeze(*r, slot);
+  }
+  EXPECT_EQ(frozen.size(), 3u);
+  for (const auto* r : {plain.get(), with_history.get(), empty_history.get()}) {
+    SCOPED_TRACE(r->id);
+    EXPECT_TRUE(frozen.contains(r->id));
+    EXPECT_EQ(frozen.created_lsn(r->id), r->created_lsn);
+    const auto peeked = frozen.peek(r->id, registry);
+    ASSERT_NE(peeked, nullptr);
+    EXPECT_EQ(text_of(*peeked), text_of(*r));
+    EXPECT_EQ(peeked->counts, &slot.second);
+    EXPECT_EQ(&peeked->function_id, &slot.first);  // the interned id, not a copy
+    EXPECT_EQ(peeked->fn, nullptr);
+  }
+  const auto thawed = frozen.thaw(2, registry);
+  ASSERT_NE(thawed, nullptr);
+  EXPECT_EQ(text_of(*thawed), text_of(*with_history));
+  EXPECT_FALSE(frozen.contains(2));
+  EXPECT_EQ(frozen.thaw(2, registry), nullptr);
+  EXPECT_EQ(frozen.peek(2, registry), nullptr);
+  EXPECT_EQ(frozen.size(), 2u);
+}
+
+TEST_F(FrozenRunsTest, RunsThatOtherIndexesPointAtAreNeverPacked) {
+  auto waiting = sleeping_run(1);
+  waiting->op.wait = std::make_unique<WaitDetails>();
+  EXPECT_FALSE(FrozenRuns::can_freeze(*waiting));
+  auto flow = sleeping_run(2);
+  flow->flow = std::make_unique<RunFlow>();
+  EXPECT_FALSE(FrozenRuns::can_freeze(*flow));
+  auto slot_holder = sleeping_run(3);
+  slot_holder->holds_slot = true;
+  EXPECT_FALSE(FrozenRuns::can_freeze(*slot_holder));
+  auto finished = sleeping_run(4);
+  finished->finished.store(true);
+  EXPECT_FALSE(FrozenRuns::can_freeze(*finished));
+}
+
+}  // namespace
+}  // namespace cairn::detail
