@@ -170,6 +170,7 @@ int run_parked(const EngineArgs& a, const std::filesystem::path& dir) {
   j["parked_runs"] = s.timers;
   j["bytes_per_parked_run"] = rounded(per_run, 1);
   j["snapshots"] = !a.no_snapshots;
+  j["snapshot_runs_packed"] = s.snapshot_runs_packed;  // the snapshotter's packed copies
   j["rss_before_mb"] = rounded(before.now / 1e6, 1);
   j["rss_after_mb"] = rounded(after.now / 1e6, 1);
   j["peak_rss_mb"] = rounded(after.peak / 1e6, 1);

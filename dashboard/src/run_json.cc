@@ -82,6 +82,8 @@ nlohmann::json engine_stats_json(const EngineStats& s) {
         {"bytes_written", s.log.bytes_written},
         {"segments_created", s.log.segments_created},
         {"segments_recycled", s.log.segments_recycled},
+        {"write_ns", s.log.write_ns},
+        {"disk_idle_ns", s.log.disk_idle_ns},
         {"io_queue", s.log.io_queue == nullptr ? "" : s.log.io_queue},
         {"direct_io", s.log.direct_io}}},
       {"snapshots",
@@ -90,6 +92,7 @@ nlohmann::json engine_stats_json(const EngineStats& s) {
         {"last_lsn", s.snapshot_last_lsn},
         {"last_bytes", s.snapshot_last_bytes},
         {"longest_ms", s.snapshot_longest_ms},
+        {"runs_packed", s.snapshot_runs_packed},
         {"last_error", s.snapshot_last_error}}},
       {"segments_removed", s.segments_removed},
   };

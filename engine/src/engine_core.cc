@@ -648,6 +648,7 @@ EngineStats EngineCore::stats() const {
     s.snapshot_last_lsn = ss.last_lsn;
     s.snapshot_last_bytes = ss.last_bytes;
     s.snapshot_longest_ms = ss.longest_ms;
+    s.snapshot_runs_packed = ss.runs_packed;
     s.snapshot_last_error = ss.last_error;
     s.segments_removed = ss.segments_removed;
   }

@@ -1,7 +1,8 @@
 // FrozenRuns (see frozen_runs.h). A packed run, after its varint length:
 //   function slot pointer (8 bytes), created_lsn, the event (name, data, id, ts_ms), parent_run,
 //   parent_position, created_us, status, positions, the operation (kind, state, failed, position,
-//   attempts, deadline_ms, child, step_id, value) and the history (0: none, else 1 + entries;
+//   attempts, deadline_ms, child, step_id, value, whether wait details follow: event, path, value,
+//   whether a matched event follows, the event) and the history (0: none, else 1 + entries;
 //   each: kind, failed, step_id, value, whether an event follows, the event).
 // Integers are LEB128 varints (signed ones zigzagged), strings a varint length and the bytes.
 #include "frozen_runs.h"
@@ -118,6 +119,13 @@ std::unique_ptr<RunRecord> unpack(RunId id, const uint8_t* packed,
   op.child = u.u64();
   op.step_id = u.str();
   op.value = u.str();
+  if (u.u64() != 0) {
+    op.wait = std::make_unique<WaitDetails>();
+    op.wait->event = u.str();
+    op.wait->path = u.str();
+    op.wait->value = u.str();
+    if (u.u64() != 0) op.wait->matched = u.event();
+  }
   if (const uint64_t h = u.u64(); h != 0) {
     run->history = std::make_unique<std::vector<ReplayEntry>>();
     run->history->reserve(h - 1);
@@ -138,8 +146,8 @@ std::unique_ptr<RunRecord> unpack(RunId id, const uint8_t* packed,
 }  // namespace
 
 bool FrozenRuns::can_freeze(const RunRecord& run) {
-  return run.flow == nullptr && run.op.wait == nullptr && !run.holds_slot &&
-         !run.finished.load(std::memory_order_relaxed) && run.counts != nullptr;
+  return run.flow == nullptr && !run.holds_slot && !run.finished.load(std::memory_order_relaxed) &&
+         run.counts != nullptr;
 }
 
 void FrozenRuns::freeze(const RunRecord& run, const FunctionSlot& function) {
@@ -163,6 +171,14 @@ void FrozenRuns::freeze(const RunRecord& run, const FunctionSlot& function) {
   p.u64(op.child);
   p.str(op.step_id);
   p.str(op.value);
+  p.u64(op.wait ? 1 : 0);
+  if (op.wait) {
+    p.str(op.wait->event);
+    p.str(op.wait->path);
+    p.str(op.wait->value);
+    p.u64(op.wait->matched ? 1 : 0);
+    if (op.wait->matched) p.event(*op.wait->matched);
+  }
   p.u64(run.history ? run.history->size() + 1 : 0);
   if (run.history) {
     for (const ReplayEntry& e : *run.history) {

@@ -1,14 +1,16 @@
 // FrozenRuns: the snapshotter's parked runs, each packed into one small buffer instead of a
 // RunRecord. The snapshotter keeps every unfinished run a second time (its projection is what a
-// snapshot writes), and most of a big engine's runs are parked: a sleeping run as a RunRecord
-// with its table slot costs about 350 bytes, packed about 130. A packed run is unpacked when a
-// record touches it again (it wakes, finishes, is cancelled), and for a moment when a snapshot
-// writes it. Only the snapshotter's projection freezes runs; the engine's own executes them.
+// snapshot writes), and most of a big engine's runs are parked (sleeping, waiting for an event or
+// an invoked run, waiting to retry a step): such a run as a RunRecord with its table slot costs
+// about 350 bytes, packed about 130. A packed run is unpacked when a record touches it again (it
+// wakes, an event or its child ends its wait, it finishes, it is cancelled), and for a moment
+// when a snapshot writes it. Only the snapshotter's projection freezes runs; the engine's own
+// executes them.
 //
 // Only runs that nothing else points at can be packed: no flow-control state (the concurrency
-// gate, the debounce and batch tables and the admission lines hold RunRecord pointers) and no
-// wait (the wait index holds the details). The packing is in memory only, never on disk: it may
-// change with any build.
+// gate, the debounce and batch tables and the admission lines hold RunRecord pointers). The wait
+// index holds run ids, so a waiting run packs its wait's details with it. The packing is in
+// memory only, never on disk: it may change with any build.
 #pragma once
 
 #include <cstdint>

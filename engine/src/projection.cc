@@ -382,12 +382,15 @@ void Projection::on_run_created(const schema::RunCreated& c) {
   if (p == nullptr) return;
   RunRecord* parent = find(p->run_id());
   if (parent == nullptr) return;
-  std::lock_guard lock(parent->op_lock);
-  parent->op.reset(OpKind::kInvoke, p->position());
-  parent->op.step_id.assign(fb_view(p->step_id()));
-  parent->op.state = OpState::kPending;
-  parent->op.child = c.run_id();
-  set_status(*parent, RunStatus::kWaiting);
+  {
+    std::lock_guard lock(parent->op_lock);
+    parent->op.reset(OpKind::kInvoke, p->position());
+    parent->op.step_id.assign(fb_view(p->step_id()));
+    parent->op.state = OpState::kPending;
+    parent->op.child = c.run_id();
+    set_status(*parent, RunStatus::kWaiting);
+  }
+  maybe_freeze(*parent);  // waits for its child; the last use of `parent`
 }
 
 void Projection::on_step_completed(const schema::StepCompleted& s) {
@@ -429,6 +432,7 @@ void Projection::on_step_failed(const schema::StepFailed& f) {
   }
   set_status(*run, RunStatus::kSleeping);
   if (live_) arm_timer_for(*run);
+  maybe_freeze(*run);  // waits for its retry; the last use of `run`
 }
 
 void Projection::on_sleep_started(const schema::SleepStarted& s) {
@@ -469,6 +473,7 @@ void Projection::on_wait_started(const schema::WaitStarted& w) {
   }
   set_status(*run, RunStatus::kWaiting);
   if (live_) arm_timer_for(*run);
+  maybe_freeze(*run);  // the last use of `run`: it may be packed away
 }
 
 void Projection::on_run_resumed(const schema::RunResumed& r) {

@@ -111,6 +111,11 @@ class Projection {
   std::vector<std::pair<std::string, std::array<uint64_t, FunctionCounts::kStatuses>>>
   function_counts() const;
   uint64_t waiting_for_events() const { return waiting_.load(std::memory_order_relaxed); }
+  // Runs packed away (FrozenRuns; the snapshotter's projection only).
+  uint64_t frozen_runs() const {
+    std::shared_lock lock(table_mu_);
+    return frozen_.size();
+  }
   // The last tick a cron trigger accounted for; nullopt when none was ever recorded. Read by
   // start() before anything is appended (apply is the only writer).
   std::optional<int64_t> cron_cursor(std::string_view function_id,
@@ -140,8 +145,9 @@ class Projection {
  private:
   // The run apply works on: a frozen one (the snapshotter's) is unpacked back into the table.
   RunRecord* find(RunId id);
-  // The snapshotter's projection packs a run that sleeps (FrozenRuns::can_freeze) to save memory;
-  // `run` is gone afterwards. Nothing in the engine's own projection, which executes its runs.
+  // The snapshotter's projection packs a run that was just parked (a sleep, a wait, an invoke, a
+  // retry) to save memory, if FrozenRuns::can_freeze; `run` may be gone afterwards. Does nothing
+  // in the engine's own projection, which executes its runs.
   void maybe_freeze(RunRecord& run);
   // A copy of the run (unpacked if frozen) for a query, or null.
   std::unique_ptr<RunRecord> peek_frozen(RunId id) const { return frozen_.peek(id, registry_); }

@@ -556,13 +556,16 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
     }
   }
   waiting_.store(waits_.size(), std::memory_order_relaxed);
-  // The snapshotter packs its sleeping runs away, as it does when it applies their SleepStarted.
+  // The snapshotter packs its parked runs away, as it does when it applies the record that parks
+  // one (a sleep, a wait, an invoke, a failed step's retry).
   if (runs_kind_ == ProjectedRuns::kRecordsOnly) {
-    std::vector<RunRecord*> sleeping;
+    std::vector<RunRecord*> parked;
     runs_.for_each([&](RunId, RunRecord* r) {
-      if (r->op.kind == OpKind::kSleep && r->op.state == OpState::kPending) sleeping.push_back(r);
+      if (r->op.state == OpState::kPending || r->op.state == OpState::kRetryWait) {
+        parked.push_back(r);
+      }
     });
-    for (RunRecord* r : sleeping) maybe_freeze(*r);
+    for (RunRecord* r : parked) maybe_freeze(*r);
   }
   max_run_id_ = std::max(max_run_id_, header->max_run_id());
   counters_.steps_completed.store(header->steps_completed());

@@ -54,8 +54,13 @@ void Snapshotter::stop() {
 }
 
 SnapshotterStats Snapshotter::stats() const {
-  std::lock_guard lock(mu_);
-  return stats_;
+  SnapshotterStats s;
+  {
+    std::lock_guard lock(mu_);
+    s = stats_;
+  }
+  s.runs_packed = projection_.frozen_runs();
+  return s;
 }
 
 void Snapshotter::run() {

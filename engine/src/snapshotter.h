@@ -34,6 +34,7 @@ struct SnapshotterStats {
   uint64_t longest_ms = 0;  // the longest snapshot write (in the background)
   uint64_t segments_removed = 0;
   uint64_t retained_from_lsn = 0;  // retention kept the log from here
+  uint64_t runs_packed = 0;        // its projection's frozen runs, now
   std::string last_error;
 };
 

@@ -1,6 +1,7 @@
 // FrozenRuns: a packed run unpacks to exactly the run that was packed (every field a snapshot
-// writes, history with and without events, extreme integers), it keeps counting in its function's
-// counters, and runs that other indexes point at are never packed.
+// writes, a wait's details with and without its matched event, history with and without events,
+// extreme integers), it keeps counting in its function's counters, and runs that flow control
+// points at are never packed.
 #include <gtest/gtest.h>
 
 #include <limits>
@@ -27,7 +28,11 @@ std::string text_of(const RunRecord& r) {
                     std::to_string(static_cast<int>(op.state)) + " " + std::to_string(op.failed) +
                     " " + std::to_string(op.position) + " " + std::to_string(op.attempts) + " " +
                     std::to_string(op.deadline_ms) + " " + std::to_string(op.child) + " " +
-                    op.step_id + " [" + op.value + "] wait " + std::to_string(op.wait != nullptr);
+                    op.step_id + " [" + op.value + "]";
+  if (op.wait) {
+    out += " wait " + op.wait->event + " " + op.wait->path + " " + op.wait->value +
+           (op.wait->matched ? " matched " + event(*op.wait->matched) : " unmatched");
+  }
   out += r.history ? " history " + std::to_string(r.history->size()) : " no history";
   if (r.history) {
     for (const ReplayEntry& h : *r.history) {
@@ -78,13 +83,27 @@ TEST_F(FrozenRunsTest, APackedRunUnpacksToTheSameRun) {
   with_history->history->push_back(ReplayEntry{OpKind::kStep, true, "", std::string(300, 'x'), {}});
   auto empty_history = sleeping_run(3);
   empty_history->history = std::make_unique<std::vector<ReplayEntry>>();
+  auto waiting = sleeping_run(4);
+  waiting->op.reset(OpKind::kWait, 3);
+  waiting->op.state = OpState::kPending;
+  waiting->op.wait = std::make_unique<WaitDetails>();
+  waiting->op.wait->event = "payment/settled";
+  waiting->op.wait->path = "data.order";
+  waiting->op.wait->value = "\"o-17\"";
+  auto matched = sleeping_run(5);
+  matched->op.reset(OpKind::kWait, 3);
+  matched->op.wait = std::make_unique<WaitDetails>();
+  matched->op.wait->event = "payment/settled";
+  matched->op.wait->matched = Event{.name = "payment/settled", .data = "{}", .id = "e", .ts_ms = 1};
 
-  for (const auto* r : {plain.get(), with_history.get(), empty_history.get()}) {
+  const std::vector<const RunRecord*> all = {plain.get(), with_history.get(), empty_history.get(),
+                                             waiting.get(), matched.get()};
+  for (const auto* r : all) {
     ASSERT_TRUE(FrozenRuns::can_freeze(*r));
     frozen.freeze(*r, slot);
   }
-  EXPECT_EQ(frozen.size(), 3u);
-  for (const auto* r : {plain.get(), with_history.get(), empty_history.get()}) {
+  EXPECT_EQ(frozen.size(), all.size());
+  for (const auto* r : all) {
     SCOPED_TRACE(r->id);
     EXPECT_TRUE(frozen.contains(r->id));
     EXPECT_EQ(frozen.created_lsn(r->id), r->created_lsn);
@@ -101,13 +120,10 @@ TEST_F(FrozenRunsTest, APackedRunUnpacksToTheSameRun) {
   EXPECT_FALSE(frozen.contains(2));
   EXPECT_EQ(frozen.thaw(2, registry), nullptr);
   EXPECT_EQ(frozen.peek(2, registry), nullptr);
-  EXPECT_EQ(frozen.size(), 2u);
+  EXPECT_EQ(frozen.size(), all.size() - 1);
 }
 
-TEST_F(FrozenRunsTest, RunsThatOtherIndexesPointAtAreNeverPacked) {
-  auto waiting = sleeping_run(1);
-  waiting->op.wait = std::make_unique<WaitDetails>();
-  EXPECT_FALSE(FrozenRuns::can_freeze(*waiting));
+TEST_F(FrozenRunsTest, RunsThatFlowControlPointsAtAreNeverPacked) {
   auto flow = sleeping_run(2);
   flow->flow = std::make_unique<RunFlow>();
   EXPECT_FALSE(FrozenRuns::can_freeze(*flow));

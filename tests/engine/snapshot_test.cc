@@ -131,6 +131,12 @@ class SnapshotTest : public EngineTest {
              s.waiting_for_events == static_cast<uint64_t>(rounds) &&
              s.timers == static_cast<uint64_t>(4 * rounds);
     })) << "runs did not settle";
+    // The snapshotter packs its copy of every parked run (none of these uses flow control): the
+    // snapshots these tests load wrote them from the packed form.
+    EXPECT_TRUE(eventually([&] {
+      return engine_->stats().snapshot_runs_packed == static_cast<uint64_t>(5 * rounds);
+    })) << engine_->stats().snapshot_runs_packed
+        << " of " << 5 * rounds << " parked runs packed";
     stop();
   }
 

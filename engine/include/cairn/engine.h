@@ -348,6 +348,9 @@ struct EngineStats {
   uint64_t snapshot_last_lsn = 0;  // the newest snapshot covers every record below this
   uint64_t snapshot_last_bytes = 0;
   uint64_t snapshot_longest_ms = 0;  // the longest snapshot write; the step path never waits
+  // Parked runs the snapshotter keeps packed (its copy of a sleeping or waiting run: about 100
+  // bytes instead of about 350; docs/snapshots.md).
+  uint64_t snapshot_runs_packed = 0;
   std::string snapshot_last_error{};
   uint64_t segments_removed = 0;    // by retention
   uint64_t cron_ticks_skipped = 0;  // missed cron ticks beyond cron_catch_up_max, since start
