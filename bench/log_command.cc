@@ -140,7 +140,8 @@ JsonLine result_line(const LogCommandOptions& o, const fs::path& dir, const LogR
   j["mean_batch_bytes"] = rounded(mean_batch_bytes, 1);
   // The log's own view of its writes: their mean latency, and the share of the window the disk
   // sat idle while records waited for the writer (LogStats::write_ns, disk_idle_ns).
-  j["log_write_mean_us"] = us(static_cast<double>(run.write_ns) / run.batches);
+  j["log_write_mean_us"] =
+      run.batches > 0 ? us(static_cast<double>(run.write_ns) / run.batches) : 0.0;
   j["disk_idle_fraction"] = rounded(static_cast<double>(run.disk_idle_ns) / 1e9 / run.seconds, 3);
   j["p50_us"] = us(run.latency.percentile(0.50));
   j["p99_us"] = us(run.latency.percentile(0.99));

@@ -2,10 +2,10 @@
 // RunRecord. The snapshotter keeps every unfinished run a second time (its projection is what a
 // snapshot writes), and most of a big engine's runs are parked (sleeping, waiting for an event or
 // an invoked run, waiting to retry a step): such a run as a RunRecord with its table slot costs
-// about 350 bytes, packed about 130. A packed run is unpacked when a record touches it again (it
-// wakes, an event or its child ends its wait, it finishes, it is cancelled), and for a moment
-// when a snapshot writes it. Only the snapshotter's projection freezes runs; the engine's own
-// executes them.
+// about 350 bytes, packed about 130 (both with the table slot). A packed run is unpacked when a
+// record touches it again (it wakes, an event or its child ends its wait, it finishes, it is
+// cancelled), and for a moment when a snapshot writes it. Only the snapshotter's projection freezes
+// runs; the engine's own executes them.
 //
 // Only runs that nothing else points at can be packed: no flow-control state (the concurrency
 // gate, the debounce and batch tables and the admission lines hold RunRecord pointers). The wait
@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
+#include <utility>
 
 #include "function_registry.h"
 #include "run_state.h"

@@ -67,18 +67,9 @@ class SlowFirstListener final : public DurableListener {
   std::atomic<bool> slept_{false};
 };
 
-LogOptions small_options() {
-  LogOptions o;
-  o.segment_bytes = 1 << 20;
-  o.batch_bytes_max = 256 << 10;
-  o.record_bytes_max = 64 << 10;
-  o.staging_bytes = 1 << 20;
-  return o;
-}
-
 TEST(LogWriterStats, OneSynchronousWriterNeverLeavesTheDiskIdleWithRecordsWaiting) {
   testing::TempDir dir;
-  auto log = Log::open(dir.path(), small_options());
+  auto log = Log::open(dir.path(), LogOptions{});
   ASSERT_TRUE(log.ok()) << log.status().to_string();
   for (int i = 0; i < 20; ++i) {
     ASSERT_TRUE((*log)->append_durable(kBlobType, make_blob(0, i, 100)).ok());
@@ -96,7 +87,7 @@ TEST(LogWriterStats, CountsTheWriteInFlightAndTheWritersDelayAfterIt) {
   std::atomic<bool> held{true};
   std::atomic<uint64_t> submitted{0};
   SlowFirstListener listener(40ms);
-  LogOptions o = small_options();
+  LogOptions o;
   o.io_queue_factory = [&] { return std::make_unique<HeldIoQueue>(held, submitted); };
   auto log = Log::open(dir.path(), o, LogHooks{.listener = &listener});
   ASSERT_TRUE(log.ok()) << log.status().to_string();
