@@ -41,6 +41,19 @@ inline void futex_wake_all(std::atomic<uint32_t>* word) {
           nullptr, 0);
 }
 
+// As futex_wait, but a futex_wake_bits wakes this sleeper only when `bits` meets its mask (a
+// futex_wake_all wakes it whatever its bits).
+inline void futex_wait_bits(std::atomic<uint32_t>* word, uint32_t expected, uint32_t bits) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_BITSET_PRIVATE, expected,
+          nullptr, nullptr, bits);
+}
+
+// Wakes the sleepers whose futex_wait_bits bits meet `mask`.
+inline void futex_wake_bits(std::atomic<uint32_t>* word, uint32_t mask) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_BITSET_PRIVATE, INT_MAX, nullptr,
+          nullptr, mask);
+}
+
 // The pause instruction of a spin-wait loop.
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)

@@ -196,7 +196,8 @@ Result<Lsn> Log::append(RecordType type, std::span<const std::byte> payload,
 
 Result<Lsn> Log::append_durable(RecordType type, std::span<const std::byte> payload) {
   // wait_durable, not a completion per record: all synchronous appenders sleep on the writer's one
-  // durable-LSN word, and a batch wakes them with one system call instead of one per record.
+  // durable-LSN word (by LSN bucket), and a batch wakes its own with one system call instead of one
+  // per record.
   CAIRN_ASSIGN_OR_RETURN(Lsn lsn, append(type, payload));
   CAIRN_RETURN_IF_ERROR(wait_durable(lsn));
   return lsn;

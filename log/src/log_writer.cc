@@ -34,6 +34,20 @@ int64_t steady_ns() {
       .count();
 }
 
+uint32_t durable_wait_bit(Lsn lsn) {
+  return uint32_t{1} << ((lsn / kDurableWaitBucketBytes) % 32);
+}
+
+uint32_t durable_wake_mask(Lsn begin, Lsn end) {
+  if (end <= begin) return 0;
+  const uint64_t first = begin / kDurableWaitBucketBytes;
+  const uint64_t last = (end - 1) / kDurableWaitBucketBytes;
+  if (last - first >= 31) return ~uint32_t{0};
+  uint32_t mask = 0;
+  for (uint64_t i = first; i <= last; ++i) mask |= uint32_t{1} << (i % 32);
+  return mask;
+}
+
 uint64_t unix_ms_now() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
@@ -135,7 +149,7 @@ Status LogWriter::wait_durable(Lsn lsn) {
     durable_waiters_.fetch_add(1, std::memory_order_seq_cst);
     if (durable_lsn_.load(std::memory_order_seq_cst) <= lsn && !failed() &&
         !exited_.load(std::memory_order_seq_cst)) {
-      futex_wait(&durable_seq_, seq);
+      futex_wait_bits(&durable_seq_, seq, durable_wait_bit(lsn));
     }
     durable_waiters_.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -458,7 +472,9 @@ void LogWriter::acknowledge(Batch& b) {
     b.completions[i].second->on_durable(b.completions[i].first, ok);
   }
   durable_seq_.fetch_add(1, std::memory_order_seq_cst);
-  if (durable_waiters_.load(std::memory_order_seq_cst) > 0) futex_wake_all(&durable_seq_);
+  if (durable_waiters_.load(std::memory_order_seq_cst) > 0) {
+    futex_wake_bits(&durable_seq_, durable_wake_mask(b.begin, b.end));
+  }
 }
 
 void LogWriter::reset(Batch& b) {

@@ -42,6 +42,12 @@ struct ActiveSegment {
 // than what one record of record_bytes_max needs.
 uint64_t first_segment_bytes(const LogOptions& options);
 uint64_t unix_ms_now();
+// A synchronous appender sleeps with the bit of its record's LSN bucket; a durable batch wakes the
+// buckets it covers, not the appenders still waiting for the next batch (who would only sleep
+// again). Buckets of kDurableWaitBucketBytes, 32 of them in turn.
+inline constexpr uint64_t kDurableWaitBucketBytes = 1024;
+uint32_t durable_wait_bit(Lsn lsn);
+uint32_t durable_wake_mask(Lsn begin, Lsn end);
 int64_t steady_ns();  // a monotonic clock, for the writer's own statistics
 uint64_t next_segment_bytes(const LogOptions& options, uint64_t current);
 
