@@ -686,33 +686,24 @@ std::optional<RunInfo> Projection::info(RunId id) const {
 
 std::vector<RunInfo> Projection::page(const RunQuery& q) const {
   std::shared_lock lock(table_mu_);
-  NewestRuns<const RunRecord*> newest(q.limit + 1);
-  runs_.for_each([&](RunId id, RunRecord* r) {
+  // A frozen run (the snapshotter's) is unpacked to be matched and kept, with its copy, only while
+  // it is among the newest: at most a page of copies at a time.
+  using Candidate = std::pair<const RunRecord*, std::unique_ptr<RunRecord>>;
+  NewestRuns<Candidate> newest(q.limit + 1);
+  auto offer = [&](RunId id, const RunRecord* r, std::unique_ptr<RunRecord> copy) {
     if (matches(q, id, r->function_id, r->status.load(std::memory_order_relaxed),
                 TimePoint(std::chrono::microseconds(r->created_us)))) {
-      newest.offer(id, r);
+      newest.offer(id, Candidate(r, std::move(copy)));
     }
-  });
-  // Frozen runs (the snapshotter's) are unpacked one at a time; at most a page of them is kept.
-  NewestRuns<std::unique_ptr<RunRecord>> newest_frozen(q.limit + 1);
+  };
+  runs_.for_each([&](RunId id, RunRecord* r) { offer(id, r, nullptr); });
   frozen_.for_each_id([&](RunId id) {
-    std::unique_ptr<RunRecord> r = peek_frozen(id);
-    if (matches(q, id, r->function_id, r->status.load(std::memory_order_relaxed),
-                TimePoint(std::chrono::microseconds(r->created_us)))) {
-      newest_frozen.offer(id, std::move(r));
-    }
+    std::unique_ptr<RunRecord> copy = peek_frozen(id);
+    const RunRecord* r = copy.get();
+    offer(id, r, std::move(copy));
   });
-  const auto table = newest.take();
-  const auto frozen = newest_frozen.take();
   std::vector<RunInfo> out;
-  // Both are newest first: merge them, up to the page.
-  for (size_t i = 0, j = 0; out.size() < q.limit + 1 && (i < table.size() || j < frozen.size());) {
-    if (j == frozen.size() || (i < table.size() && table[i].first > frozen[j].first)) {
-      out.push_back(info_of(*table[i++].second));
-    } else {
-      out.push_back(info_of(*frozen[j++].second));
-    }
-  }
+  for (const auto& [id, c] : newest.take()) out.push_back(info_of(*c.first));
   return out;
 }
 

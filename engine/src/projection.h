@@ -80,6 +80,9 @@ struct FunctionCounts {
   std::atomic<uint64_t> by_status[kStatuses]{};
 };
 
+// One run's part of Projection::describe(): every durable fact a snapshot keeps of it.
+std::string describe_run(const RunRecord& run);
+
 // What a projection's runs are: the engine's own projection executes them (RunState); the
 // snapshotter's only records them (RunRecord), which is all a snapshot needs.
 enum class ProjectedRuns : uint8_t { kExecutable, kRecordsOnly };

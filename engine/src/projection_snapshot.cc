@@ -179,6 +179,49 @@ bool in_range(uint8_t v, E lo, E hi) {
 
 }  // namespace
 
+std::string describe_run(const RunRecord& r) {
+  auto event = [](const Event& e) {
+    return e.name + "|" + e.data + "|" + e.id + "|" + std::to_string(e.ts_ms);
+  };
+  const PendingOp& op = r.op;
+  std::string out =
+      "run " + std::to_string(r.id) + " " + r.function_id + " event " + event(r.event) +
+      " parent " + std::to_string(r.parent_run) + "/" + std::to_string(r.parent_position) +
+      " created " + std::to_string(r.created_us) + "@" + std::to_string(r.created_lsn) +
+      " status " + std::to_string(static_cast<int>(r.status.load())) + " positions " +
+      std::to_string(r.positions.load()) + "\n  op " + std::to_string(static_cast<int>(op.kind)) +
+      " " + std::to_string(static_cast<int>(op.state)) + " " + std::to_string(op.failed) + " " +
+      std::to_string(op.position) + " " + std::to_string(op.attempts) + " " +
+      std::to_string(op.deadline_ms) + " " + std::to_string(op.child) + " " + op.step_id + " [" +
+      op.value + "]";
+  if (op.wait) {
+    out += " wait " + op.wait->event + " " + op.wait->path + " " + op.wait->value +
+           (op.wait->matched ? " matched " + event(*op.wait->matched) : std::string());
+  }
+  if (r.flow != nullptr) {
+    out += " flow " + std::to_string(static_cast<int>(r.flow->admission.load())) +
+           (r.flow->cancel_requested.load() ? " cancel " + r.flow->cancel_reason : "") +
+           (r.flow->started_ms != 0 ? " started " + std::to_string(r.flow->started_ms) : "") +
+           (r.flow->debounce_since_ms != 0
+                ? " debouncing since " + std::to_string(r.flow->debounce_since_ms)
+                : "") +
+           (r.flow->admission.load() == RunFlow::Admission::kToSkip ? " skip " + r.flow->skip_reason
+                                                                    : "") +
+           (r.flow->batch_open ? " batch open" : "");
+    if (r.flow->batch) {
+      for (const Event& e : *r.flow->batch) out += " batched " + event(e);
+    }
+  }
+  out += "\n";
+  if (r.history) {
+    for (const ReplayEntry& h : *r.history) {
+      out += "  h " + std::to_string(static_cast<int>(h.kind)) + " " + std::to_string(h.failed) +
+             " " + h.step_id + " [" + h.value + "]" + (h.event ? " " + event(*h.event) : "") + "\n";
+    }
+  }
+  return out;
+}
+
 std::string Projection::describe() const {
   std::vector<const RunRecord*> runs;
   std::vector<std::unique_ptr<RunRecord>> unpacked;  // frozen runs, described like the others
@@ -203,49 +246,7 @@ std::string Projection::describe() const {
     out += "cron " + key.substr(0, key.find('\0')) + " \"" + key.substr(key.find('\0') + 1) +
            "\" " + std::to_string(tick_ms) + "\n";
   }
-  auto event = [](const Event& e) {
-    return e.name + "|" + e.data + "|" + e.id + "|" + std::to_string(e.ts_ms);
-  };
-  for (const RunRecord* r : runs) {
-    const PendingOp& op = r->op;
-    out += "run " + std::to_string(r->id) + " " + r->function_id + " event " + event(r->event) +
-           " parent " + std::to_string(r->parent_run) + "/" + std::to_string(r->parent_position) +
-           " created " + std::to_string(r->created_us) + "@" + std::to_string(r->created_lsn) +
-           " status " + std::to_string(static_cast<int>(r->status.load())) + " positions " +
-           std::to_string(r->positions.load()) + "\n  op " +
-           std::to_string(static_cast<int>(op.kind)) + " " +
-           std::to_string(static_cast<int>(op.state)) + " " + std::to_string(op.failed) + " " +
-           std::to_string(op.position) + " " + std::to_string(op.attempts) + " " +
-           std::to_string(op.deadline_ms) + " " + std::to_string(op.child) + " " + op.step_id +
-           " [" + op.value + "]";
-    if (op.wait) {
-      out += " wait " + op.wait->event + " " + op.wait->path + " " + op.wait->value +
-             (op.wait->matched ? " matched " + event(*op.wait->matched) : std::string());
-    }
-    if (r->flow != nullptr) {
-      out += " flow " + std::to_string(static_cast<int>(r->flow->admission.load())) +
-             (r->flow->cancel_requested.load() ? " cancel " + r->flow->cancel_reason : "") +
-             (r->flow->started_ms != 0 ? " started " + std::to_string(r->flow->started_ms) : "") +
-             (r->flow->debounce_since_ms != 0
-                  ? " debouncing since " + std::to_string(r->flow->debounce_since_ms)
-                  : "") +
-             (r->flow->admission.load() == RunFlow::Admission::kToSkip
-                  ? " skip " + r->flow->skip_reason
-                  : "") +
-             (r->flow->batch_open ? " batch open" : "");
-      if (r->flow->batch) {
-        for (const Event& e : *r->flow->batch) out += " batched " + event(e);
-      }
-    }
-    out += "\n";
-    if (r->history) {
-      for (const ReplayEntry& h : *r->history) {
-        out += "  h " + std::to_string(static_cast<int>(h.kind)) + " " + std::to_string(h.failed) +
-               " " + h.step_id + " [" + h.value + "]" + (h.event ? " " + event(*h.event) : "") +
-               "\n";
-      }
-    }
-  }
+  for (const RunRecord* r : runs) out += describe_run(*r);
   return out;
 }
 
@@ -274,10 +275,7 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn,
   finished.for_each_oldest_first([&](const RunInfo&, uint64_t) { ++finished_count; });
   uint64_t dedup_count = 0;
   dedup_.for_each([&](const std::string&, int64_t) { ++dedup_count; });
-  uint64_t oldest = log::kNoLsn;
-  for (const auto& [id, r] : runs) {
-    oldest = std::min(oldest, r != nullptr ? r->created_lsn : frozen_.created_lsn(id));
-  }
+  const uint64_t oldest = oldest_live_created_lsn();  // runs change only on this thread
 
   fb::FlatBufferBuilder hb(1024);
   std::vector<fb::Offset<ss::SnapCron>> crons;

@@ -14,33 +14,10 @@
 namespace cairn::detail {
 namespace {
 
+// describe_run's text (every durable fact a snapshot keeps), and whether the run has a history at
+// all (describe_run prints an empty one and none alike; a packed run keeps the difference).
 std::string text_of(const RunRecord& r) {
-  auto event = [](const Event& e) {
-    return e.name + "|" + e.data + "|" + e.id + "|" + std::to_string(e.ts_ms);
-  };
-  const PendingOp& op = r.op;
-  std::string out = std::to_string(r.id) + " " + r.function_id + " " + event(r.event) + " " +
-                    std::to_string(r.parent_run) + "/" + std::to_string(r.parent_position) + " " +
-                    std::to_string(r.created_us) + "@" + std::to_string(r.created_lsn) + " " +
-                    std::to_string(static_cast<int>(r.status.load())) + " " +
-                    std::to_string(r.positions.load()) + " op " +
-                    std::to_string(static_cast<int>(op.kind)) + " " +
-                    std::to_string(static_cast<int>(op.state)) + " " + std::to_string(op.failed) +
-                    " " + std::to_string(op.position) + " " + std::to_string(op.attempts) + " " +
-                    std::to_string(op.deadline_ms) + " " + std::to_string(op.child) + " " +
-                    op.step_id + " [" + op.value + "]";
-  if (op.wait) {
-    out += " wait " + op.wait->event + " " + op.wait->path + " " + op.wait->value +
-           (op.wait->matched ? " matched " + event(*op.wait->matched) : " unmatched");
-  }
-  out += r.history ? " history " + std::to_string(r.history->size()) : " no history";
-  if (r.history) {
-    for (const ReplayEntry& h : *r.history) {
-      out += "\n  " + std::to_string(static_cast<int>(h.kind)) + " " + std::to_string(h.failed) +
-             " " + h.step_id + " [" + h.value + "]" + (h.event ? " " + event(*h.event) : "");
-    }
-  }
-  return out;
+  return describe_run(r) + (r.history ? "history" : "no history");
 }
 
 class FrozenRunsTest : public ::testing::Test {
