@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bench_clock.h"
+#include "write_buffer.h"
 
 namespace cairn::bench {
 namespace {
@@ -32,16 +33,12 @@ class Fd {
   int fd_;
 };
 
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
-using AlignedBuffer = std::unique_ptr<std::byte, FreeDeleter>;
-
 // A block-aligned buffer of non-zero bytes: a virtual disk may treat all-zero writes specially,
-// and the log never writes pure zeros either.
-AlignedBuffer pattern_buffer(size_t bytes) {
-  AlignedBuffer buf(static_cast<std::byte*>(std::aligned_alloc(4096, bytes)));
-  if (buf) std::memset(buf.get(), 0x5a, bytes);
+// and the log never writes pure zeros either. The log's own kind of buffer (huge pages from
+// 2 MiB), so that the raw direct writes are as fast as direct writes can be here.
+log::WriteBuffer pattern_buffer(size_t bytes) {
+  log::WriteBuffer buf(bytes);
+  std::memset(buf.data(), 0x5a, bytes);
   return buf;
 }
 
@@ -84,8 +81,7 @@ Result<SyncLoopResult> run_write_fdatasync_loop(const std::string& path, uint64_
   CAIRN_CHECK(batch_bytes > 0 && batch_bytes <= file_bytes);
   Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (fd.get() < 0) return errno_status(errno, "opening " + path);
-  AlignedBuffer buf = pattern_buffer(batch_bytes);
-  if (!buf) return Status(StatusCode::kInternal, "out of memory for the baseline buffer");
+  const log::WriteBuffer buf = pattern_buffer(batch_bytes);
   std::vector<double> sync_us, write_sync_us;
   sync_us.reserve(1 << 16);
   write_sync_us.reserve(1 << 16);
@@ -97,7 +93,7 @@ Result<SyncLoopResult> run_write_fdatasync_loop(const std::string& path, uint64_
   int64_t t = start;
   while (t < end) {
     const int64_t before_write = now_ns();
-    if (::pwrite(fd.get(), buf.get(), batch_bytes, static_cast<off_t>(offset)) !=
+    if (::pwrite(fd.get(), buf.data(), batch_bytes, static_cast<off_t>(offset)) !=
         static_cast<ssize_t>(batch_bytes)) {
       return errno_status(errno, "baseline pwrite to " + path);
     }
@@ -125,8 +121,7 @@ Result<std::optional<DirectLoopResult>> run_direct_dsync_loop(const std::string&
     if (errno == EINVAL) return std::optional<DirectLoopResult>();  // no O_DIRECT here
     return errno_status(errno, "opening " + path + " with O_DIRECT|O_DSYNC");
   }
-  AlignedBuffer buf = pattern_buffer(batch_bytes);
-  if (!buf) return Status(StatusCode::kInternal, "out of memory for the baseline buffer");
+  const log::WriteBuffer buf = pattern_buffer(batch_bytes);
   io_uring ring;
   if (int rc = io_uring_queue_init(8, &ring, 0); rc < 0) {
     return errno_status(-rc, "io_uring_queue_init");
@@ -142,7 +137,7 @@ Result<std::optional<DirectLoopResult>> run_direct_dsync_loop(const std::string&
   // becoming durable, the way the log keeps two batches in flight.
   auto submit = [&](int k) {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring);
-    io_uring_prep_write(sqe, fd.get(), buf.get(), batch_bytes, offset);
+    io_uring_prep_write(sqe, fd.get(), buf.data(), batch_bytes, offset);
     sqe->user_data = static_cast<uint64_t>(k);
     offset = next_offset(offset, batch_bytes, file_bytes);
     submitted_ns[k] = now_ns();

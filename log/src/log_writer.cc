@@ -80,8 +80,8 @@ LogWriter::LogWriter(WriterConfig config, StagingRing& ring, std::unique_ptr<IoQ
   overlap_acks_ = std::string_view(io_->name()) != "sync";
   batches_.resize(cfg_.options.writes_in_flight_max + (overlap_acks_ ? 1 : 0));
   for (Batch& b : batches_) {
-    b.buf = static_cast<std::byte*>(std::aligned_alloc(kBlockSize, cfg_.options.batch_bytes_max));
-    CAIRN_CHECK_MSG(b.buf != nullptr, "out of memory for batch buffers");
+    b.memory = WriteBuffer(cfg_.options.batch_bytes_max);
+    b.buf = b.memory.data();
   }
   if (auto* registry = dynamic_cast<BufferRegistry*>(io_.get())) {
     std::vector<iovec> buffers;
@@ -92,7 +92,6 @@ LogWriter::LogWriter(WriterConfig config, StagingRing& ring, std::unique_ptr<IoQ
 
 LogWriter::~LogWriter() {
   stop();
-  for (Batch& b : batches_) std::free(b.buf);
   // Every acknowledged batch was synced before it was acknowledged: the close loses nothing.
   if (seg_.fd >= 0) (void)cfg_.fs->close(seg_.fd);
 }
@@ -559,7 +558,10 @@ void LogWriter::drain_after_failure() {
       if (!reap(/*block=*/true).ok()) {
         // The queue itself is broken: the kernel owns the buffers, so never free them.
         for (Batch& b : batches_) {
-          if (b.in_flight) b.buf = nullptr;
+          if (b.in_flight) {
+            b.memory.leak();
+            b.buf = nullptr;
+          }
         }
         for (Batch& b : batches_) b.in_flight = false;
       }

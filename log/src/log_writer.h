@@ -21,6 +21,7 @@
 #include "cairn/log/log.h"
 #include "segment_preparer.h"
 #include "staging_ring.h"
+#include "write_buffer.h"
 
 namespace cairn::log {
 
@@ -100,11 +101,12 @@ class LogWriter {
 
  private:
   struct Batch {
-    std::byte* buf = nullptr;
-    uint32_t len = 0;      // bytes to write, block aligned
-    uint32_t written = 0;  // bytes confirmed written so far (short writes)
-    uint32_t piece = 0;    // bytes asked for in the request in flight
-    uint64_t offset = 0;   // file offset of buf[0]
+    WriteBuffer memory;
+    std::byte* buf = nullptr;  // memory.data(), or null once leaked
+    uint32_t len = 0;          // bytes to write, block aligned
+    uint32_t written = 0;      // bytes confirmed written so far (short writes)
+    uint32_t piece = 0;        // bytes asked for in the request in flight
+    uint64_t offset = 0;       // file offset of buf[0]
     int fd = -1;
     Lsn begin = 0;
     Lsn end = 0;

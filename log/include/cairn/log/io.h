@@ -48,6 +48,10 @@ class FileSystem {
   virtual Status remove(const std::string& path) = 0;
   // An exclusive, non-blocking advisory lock on an open file, held until the fd is closed.
   virtual Status lock(int fd) = 0;
+  // A hint that the file's cached pages are not wanted (posix_fadvise DONTNEED): a spare segment
+  // written through the page cache leaves none behind. Nothing depends on it, so it reports
+  // nothing; the default does nothing.
+  virtual void drop_cached_pages(int /*fd*/) {}
 };
 
 // The process's real file system (POSIX calls).
