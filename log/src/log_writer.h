@@ -125,6 +125,9 @@ class LogWriter {
   // submit stops the writer through fail(): the result says only whether a batch went out, so
   // callers that merely try to keep the disk busy may ignore it.
   bool gather_and_submit();
+  // The batch buffers (WriteBuffer), registered with the queue when it can: the writer thread's
+  // first act.
+  void allocate_batch_buffers();
   Status submit(Batch& b);
   Status reap(bool block);
   Status on_io_done(Batch& b, int64_t result);
