@@ -103,7 +103,7 @@ void LogWriter::start() {
   thread_ = std::thread([this] {
     // Here, not in the constructor: registering pins (faults in) every page, and getting huge
     // pages can mean compacting memory first. That took 30 to 35 ms of Log::open on this VM,
-    // three quarters of an engine's start from a snapshot; on this thread it overlaps the
+    // most of an engine's start from a snapshot; on this thread it overlaps the
     // engine's replay, and only the first write waits for it.
     allocate_batch_buffers();
     run();

@@ -84,7 +84,7 @@ TEST(WriteBuffer, MovesHandTheMemoryOverAndLeakKeepsItMapped) {
   WriteBuffer a(8192);
   std::byte* p = a.data();
   WriteBuffer b(std::move(a));
-  EXPECT_EQ(a.data(), nullptr);
+  EXPECT_EQ(a.data(), nullptr);  // NOLINT(bugprone-use-after-move): the moved-from state is checked
   EXPECT_EQ(b.data(), p);
   WriteBuffer c(4096);
   c = std::move(b);
