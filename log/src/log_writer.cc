@@ -82,13 +82,12 @@ LogWriter::LogWriter(WriterConfig config, StagingRing& ring, std::unique_ptr<IoQ
 }
 
 void LogWriter::allocate_batch_buffers() {
-  for (Batch& b : batches_) {
-    b.memory = WriteBuffer(cfg_.options.batch_bytes_max);
-    b.buf = b.memory.data();
-  }
+  for (Batch& b : batches_) b.memory = WriteBuffer(cfg_.options.batch_bytes_max);
   if (auto* registry = dynamic_cast<BufferRegistry*>(io_.get())) {
     std::vector<iovec> buffers;
-    for (Batch& b : batches_) buffers.push_back(iovec{b.buf, cfg_.options.batch_bytes_max});
+    for (Batch& b : batches_) {
+      buffers.push_back(iovec{b.memory.data(), cfg_.options.batch_bytes_max});
+    }
     (void)registry->register_buffers(buffers);  // refused: each write pins its pages instead
   }
 }
@@ -308,7 +307,7 @@ bool LogWriter::gather(Batch& b) {
     h.first_lsn = seg_.first_lsn;
     h.segment_bytes = segment_bytes;
     h.created_unix_ms = unix_ms_now();
-    format::encode_segment_header(h, b.buf);
+    format::encode_segment_header(h, b.memory.data());
     len = format::kSegmentHeaderSize;
   }
   Lsn pos = consumed_;
@@ -327,7 +326,7 @@ bool LogWriter::gather(Batch& b) {
       rotation_pending_ = true;
       break;
     }
-    std::byte* f = b.buf + len;
+    std::byte* f = b.memory.data() + len;
     ring_.read(pos, f, size);
     const uint64_t completion = format::load_u64(f + format::kChecksumOffset);
     CAIRN_CHECK(format::load_u64(f + format::kLsnOffset) == pos);
@@ -355,7 +354,7 @@ bool LogWriter::gather(Batch& b) {
   const uint32_t padded = static_cast<uint32_t>(format::round_up(len, kBlockSize));
   const uint32_t with_marker =
       marker && start + padded + kBlockSize <= segment_bytes ? padded + kBlockSize : padded;
-  std::memset(b.buf + len, 0, with_marker - len);
+  std::memset(b.memory.data() + len, 0, with_marker - len);
   CAIRN_CHECK(padded <= cap && start + with_marker <= segment_bytes);
   b.len = with_marker;
   b.written = 0;
@@ -386,7 +385,7 @@ Status LogWriter::submit(Batch& b) {
   }
   IoRequest r{sync_separately ? IoOp::kWriteThenSync : IoOp::kWrite,
               b.fd,
-              b.buf + b.written,
+              b.memory.data() + b.written,
               b.piece,
               b.offset + b.written,
               static_cast<uint64_t>(&b - batches_.data())};
@@ -566,10 +565,7 @@ void LogWriter::drain_after_failure() {
       if (!reap(/*block=*/true).ok()) {
         // The queue itself is broken: the kernel owns the buffers, so never free them.
         for (Batch& b : batches_) {
-          if (b.in_flight) {
-            b.memory.leak();
-            b.buf = nullptr;
-          }
+          if (b.in_flight) b.memory.leak();
         }
         for (Batch& b : batches_) b.in_flight = false;
       }

@@ -101,12 +101,11 @@ class LogWriter {
 
  private:
   struct Batch {
-    WriteBuffer memory;
-    std::byte* buf = nullptr;  // memory.data(), or null once leaked
-    uint32_t len = 0;          // bytes to write, block aligned
-    uint32_t written = 0;      // bytes confirmed written so far (short writes)
-    uint32_t piece = 0;        // bytes asked for in the request in flight
-    uint64_t offset = 0;       // file offset of buf[0]
+    WriteBuffer memory;    // empty once leaked (drain_after_failure)
+    uint32_t len = 0;      // bytes to write, block aligned
+    uint32_t written = 0;  // bytes confirmed written so far (short writes)
+    uint32_t piece = 0;    // bytes asked for in the request in flight
+    uint64_t offset = 0;   // file offset of the buffer's first byte
     int fd = -1;
     Lsn begin = 0;
     Lsn end = 0;
