@@ -2,28 +2,16 @@
 #include "segment_preparer.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 #include <memory>
 
 #include "frame_format.h"
 #include "log_directory.h"
+#include "write_buffer.h"
 
 namespace cairn::log {
 
 namespace {
 constexpr size_t kZeroChunk = 1u << 20;
-
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
-
-std::unique_ptr<void, FreeDeleter> aligned_zeros(size_t bytes) {
-  std::unique_ptr<void, FreeDeleter> p(std::aligned_alloc(format::kBlockSize, bytes));
-  CAIRN_CHECK(p != nullptr);
-  std::memset(p.get(), 0, bytes);
-  return p;
-}
 }  // namespace
 
 SegmentPreparer::SegmentPreparer(std::shared_ptr<FileSystem> fs, std::string dir,
@@ -111,11 +99,11 @@ Status SegmentPreparer::prepare_file(FileSystem& fs, const std::string& dir,
   // After the sync the zeros are dropped from the cache: the log writes this file directly.
   Result<int> fd = fs.open(path, OpenFlags{.write = true, .create = true, .exclusive = true});
   if (!fd.ok()) return fd.status().with_context("preparing segment file " + path);
-  auto zeros = aligned_zeros(kZeroChunk);
+  const WriteBuffer zeros(kZeroChunk);  // starts zeroed
   Status st;
   for (uint64_t off = 0; off < bytes && st.ok(); off += kZeroChunk) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kZeroChunk, bytes - off));
-    st = fs.pwrite(*fd, zeros.get(), n, off);
+    st = fs.pwrite(*fd, zeros.data(), n, off);
   }
   if (st.ok()) st = fs.fdatasync(*fd);
   if (st.ok()) fs.drop_cached_pages(*fd);
@@ -130,8 +118,8 @@ Status SegmentPreparer::prepare_file(FileSystem& fs, const std::string& dir,
 
 Status SegmentPreparer::reset_header(FileSystem& fs, const std::string& path) {
   CAIRN_ASSIGN_OR_RETURN(int fd, fs.open(path, OpenFlags{.write = true}));
-  auto zeros = aligned_zeros(format::kSegmentHeaderSize);
-  Status st = fs.pwrite(fd, zeros.get(), format::kSegmentHeaderSize, 0);
+  const WriteBuffer zeros(format::kSegmentHeaderSize);
+  Status st = fs.pwrite(fd, zeros.data(), format::kSegmentHeaderSize, 0);
   if (st.ok()) st = fs.fdatasync(fd);
   (void)fs.close(fd);  // st holds fdatasync's answer; a close after it loses nothing
   return st.with_context("resetting the header of recycled segment file " + path);
