@@ -24,14 +24,7 @@ void encode_segment_header(const SegmentHeader& header, std::byte* block) {
 }
 
 HeaderState decode_segment_header(const std::byte* block, SegmentHeader* out, std::string* why) {
-  bool all_zero = true;
-  for (size_t i = 0; i < kSegmentHeaderSize; ++i) {
-    if (block[i] != std::byte{0}) {
-      all_zero = false;
-      break;
-    }
-  }
-  if (all_zero) return HeaderState::kEmpty;
+  if (all_zero(block, kSegmentHeaderSize)) return HeaderState::kEmpty;
   auto invalid = [&](const char* reason) {
     *why = reason;
     return HeaderState::kInvalid;

@@ -68,6 +68,14 @@ inline bool is_zero_word(const std::byte* p) {
   return v == 0;
 }
 
+// Whether n bytes are all zero: padding, a block never written, an empty segment header.
+inline bool all_zero(const std::byte* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (p[i] != std::byte{0}) return false;
+  }
+  return true;
+}
+
 inline uint64_t load_u64(const std::byte* p) {
   uint64_t v;
   std::memcpy(&v, p, sizeof v);

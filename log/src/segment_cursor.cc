@@ -9,15 +9,6 @@ namespace cairn::log {
 using format::kBlockSize;
 using format::kFrameHeaderSize;
 
-namespace {
-bool all_zero(const std::byte* p, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    if (p[i] != std::byte{0}) return false;
-  }
-  return true;
-}
-}  // namespace
-
 SegmentCursor::SegmentCursor(FileSystem& fs, std::string path, SegmentFile file, size_t chunk_bytes,
                              PayloadVerifier verifier)
     : fs_(fs),
@@ -104,7 +95,7 @@ Result<bool> SegmentCursor::one_block_gap() {
   const uint64_t next = pos_ + kBlockSize;
   if (next + kFrameHeaderSize > file_size_) return false;
   CAIRN_ASSIGN_OR_RETURN(const std::byte* block, bytes(pos_, kBlockSize));
-  if (!all_zero(block, kBlockSize)) return false;
+  if (!format::all_zero(block, kBlockSize)) return false;
   CAIRN_ASSIGN_OR_RETURN(const std::byte* h, bytes(next, kFrameHeaderSize));
   const uint32_t size = format::peek_frame_size({h, kFrameHeaderSize});
   if (size == 0 || size == format::kNoSize || next + size > file_size_) return false;
@@ -193,7 +184,7 @@ Result<SegmentCursor::Next> SegmentCursor::next_frame(format::DecodedFrame* fram
       // Padding after the last frame of a batch: the rest of the block must be zero.
       const uint64_t block_end = format::round_up(pos_, kBlockSize);
       CAIRN_ASSIGN_OR_RETURN(const std::byte* pad, bytes(pos_, block_end - pos_));
-      if (!all_zero(pad, block_end - pos_)) {
+      if (!format::all_zero(pad, block_end - pos_)) {
         return stop_bad(pos_, "non-zero bytes in the padding after a batch", false, block_end);
       }
       pos_ = block_end;

@@ -36,10 +36,6 @@ LogOptions no_sync_options() {
   return o;
 }
 
-bool all_zero(std::span<const std::byte> bytes) {
-  return std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; });
-}
-
 // One segment of kRecords records, each made durable on its own: every frame starts a block.
 // The last one is small so that damaging it at every offset stays quick.
 std::vector<BlobRecord> write_one_batch_each(const fs::path& dir) {
@@ -134,7 +130,8 @@ void expect_cut(const fs::path& work, const std::vector<BlobRecord>& records, si
   const std::vector<std::byte> after = file_bytes(segment);
   EXPECT_TRUE(std::equal(after.begin(), after.begin() + cut, damaged.begin()))
       << "bytes before the cut are unchanged";
-  EXPECT_TRUE(all_zero(std::span(after).subspan(cut))) << "the cut bytes are zero in the log";
+  EXPECT_TRUE(format::all_zero(after.data() + cut, after.size() - cut))
+      << "the cut bytes are zero in the log";
 }
 
 // For each k in [0, size of the last frame]: zeroes the last frame from byte k to its end in a

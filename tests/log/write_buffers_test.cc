@@ -19,19 +19,13 @@
 #include <gtest/gtest.h>
 
 #include "cairn/log/io.h"
+#include "frame_format.h"
 #include "segment_preparer.h"
 #include "support/temp_dir.h"
 #include "write_buffer.h"
 
 namespace cairn::log {
 namespace {
-
-bool all_zero(const std::byte* p, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    if (p[i] != std::byte{0}) return false;
-  }
-  return true;
-}
 
 // The VmFlags line of the mapping that holds `addr` (/proc/self/smaps), or "" if none does.
 std::string vm_flags_at(const void* addr) {
@@ -58,7 +52,7 @@ TEST(WriteBuffer, SmallBuffersArePageAlignedZeroedAndWritable) {
     EXPECT_EQ(b.size(), bytes);
     EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % 4096, 0u) << bytes;
     EXPECT_FALSE(b.wants_huge_pages());
-    EXPECT_TRUE(all_zero(b.data(), bytes)) << bytes;
+    EXPECT_TRUE(format::all_zero(b.data(), bytes)) << bytes;
     std::memset(b.data(), 0xa5, bytes);  // every byte is ours (ASan would see an overrun)
   }
 }
@@ -69,7 +63,7 @@ TEST(WriteBuffer, LargeBuffersAreHugePageAlignedAndAskForHugePages) {
     WriteBuffer b(bytes);
     EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % kHugePageBytes, 0u) << bytes;
     EXPECT_TRUE(b.wants_huge_pages());
-    EXPECT_TRUE(all_zero(b.data(), bytes)) << bytes;
+    EXPECT_TRUE(format::all_zero(b.data(), bytes)) << bytes;
     std::memset(b.data(), 0xa5, bytes);
     // "hg": madvise(MADV_HUGEPAGE) is on the mapping, whether or not the kernel found huge pages.
     if (thp) {
@@ -119,7 +113,7 @@ TEST(PreparedSpare, IsZerosOnDiskAndNotLeftInThePageCache) {
     // tmpfs pages are the file itself: nothing there to drop.
     EXPECT_EQ(cached, 0u) << "of " << resident.size() << " pages";
   }
-  EXPECT_TRUE(all_zero(static_cast<const std::byte*>(map), bytes));
+  EXPECT_TRUE(format::all_zero(static_cast<const std::byte*>(map), bytes));
   ::munmap(map, bytes);
   ::close(fd);
   EXPECT_EQ(std::filesystem::file_size(path), bytes);
