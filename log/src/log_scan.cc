@@ -1,14 +1,17 @@
 // scan_log (see log_scan.h): per-segment scans, then one pass that classifies damage.
 #include "log_scan.h"
 
+#include <algorithm>
+
 #include "frame_format.h"
 #include "segment_cursor.h"
 
 namespace cairn::log {
 namespace {
 
+// `last`: the last file of the log, the only one an unfinished write can have touched.
 Result<SegmentScan> scan_segment(FileSystem& fs, const std::string& dir, const SegmentFile& file,
-                                 const ScanOptions& options) {
+                                 const ScanOptions& options, bool last) {
   SegmentCursor cursor(fs, join_path(dir, file.name), file, options.chunk_bytes,
                        options.payload_verifier);
   CAIRN_RETURN_IF_ERROR(cursor.open());
@@ -47,6 +50,13 @@ Result<SegmentScan> scan_segment(FileSystem& fs, const std::string& dir, const S
   scan.end_lsn = cursor.expected_lsn();
   scan.data_end = cursor.data_end();
   CAIRN_ASSIGN_OR_RETURN(scan.later_data_end, cursor.find_later_frames());
+  if (last) {
+    // Frames of a torn write whose first sectors were lost, anywhere in the tail window: intact
+    // records after the end of the data, like those at a block boundary above.
+    CAIRN_ASSIGN_OR_RETURN(const uint64_t stale,
+                           cursor.find_stale_frames(options.tail_window_bytes));
+    scan.later_data_end = std::max(scan.later_data_end, stale);
+  }
   if (options.on_bytes) options.on_bytes(scan.file_size);
   return scan;
 }
@@ -108,7 +118,8 @@ Result<LogScan> scan_log(FileSystem& fs, const std::string& dir,
       out.segments.push_back(std::move(s));
       continue;
     }
-    CAIRN_ASSIGN_OR_RETURN(SegmentScan s, scan_segment(fs, dir, segments[i], options));
+    CAIRN_ASSIGN_OR_RETURN(SegmentScan s,
+                           scan_segment(fs, dir, segments[i], options, i + 1 == segments.size()));
     out.segments.push_back(std::move(s));
   }
   for (size_t i = 0; i < out.segments.size(); ++i) {

@@ -276,6 +276,48 @@ Result<uint64_t> SegmentCursor::find_later_frames() {
   return farthest;
 }
 
+Result<uint64_t> SegmentCursor::find_stale_frames(uint64_t span) {
+  CAIRN_CHECK(stopped_);
+  if (stop_result_ != Next::kEnd || header_state_ == format::HeaderState::kInvalid) return 0;
+  // Where the stream's next frame would have gone, and the first place to look.
+  const uint64_t base = header_state_ == format::HeaderState::kValid ? data_end_ : kBlockSize;
+  const uint64_t from = header_state_ == format::HeaderState::kValid ? pos_ : kBlockSize;
+  CAIRN_CHECK(from % 8 == 0 && from >= base);
+  // The unfinished writes began at the stop point, or with the header when it was never written.
+  const uint64_t writes_began = header_state_ == format::HeaderState::kValid ? pos_ : 0;
+  const uint64_t end = std::min(file_size_, writes_began + span);
+  uint64_t farthest = 0;
+  uint64_t p = from;
+  format::DecodedFrame f;
+  while (p + kFrameHeaderSize <= end) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(end - p, chunk_bytes_));
+    CAIRN_ASSIGN_OR_RETURN(const std::byte* c, bytes(p, n));
+    size_t i = 0;
+    uint64_t candidate = kNone;
+    for (; i + kFrameHeaderSize <= n; i += 8) {
+      // Cheap tests first: zeros and most old bytes fail them.
+      if (format::is_zero_word(c + i)) continue;
+      const Lsn lsn = format::load_u64(c + i + format::kLsnOffset);
+      if (lsn < expected_lsn_ || lsn - expected_lsn_ > p + i - base) continue;
+      candidate = p + i;
+      break;
+    }
+    if (candidate == kNone) {
+      p += i;
+      continue;
+    }
+    p = candidate + 8;  // whatever the candidate is, the search goes on after it
+    CAIRN_ASSIGN_OR_RETURN(const std::byte* h, bytes(candidate, kFrameHeaderSize));
+    const uint32_t size = format::peek_frame_size({h, kFrameHeaderSize});
+    if (size == format::kNoSize || candidate + size > end) continue;
+    CAIRN_ASSIGN_OR_RETURN(const std::byte* fb, bytes(candidate, size));
+    if (format::decode_frame({fb, size}, kNoLsn, nullptr, &f) == format::FrameCheck::kOk) {
+      farthest = std::max(farthest, candidate + size);
+    }
+  }
+  return farthest;
+}
+
 Result<uint64_t> SegmentCursor::nonzero_extent(uint64_t from, uint64_t to) {
   to = std::min(to, file_size_);
   uint64_t extent = from;

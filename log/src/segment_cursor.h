@@ -64,8 +64,18 @@ class SegmentCursor {
   uint64_t bad_frame_end() const { return bad_end_; }
 
   // After kEnd or kBad: the end offset of the farthest intact frame with an LSN at or after
-  // expected_lsn() anywhere after the stop point; 0 when there is none.
+  // expected_lsn() that starts a block anywhere after the stop point (where a later batch would
+  // begin); 0 when there is none.
   Result<uint64_t> find_later_frames();
+  // After a clean end (kEnd, or a header never written): the end offset of the farthest intact
+  // frame that starts at any 8-byte offset after the stop point, ends within `span` bytes of
+  // where the unfinished writes began (the stop point, or offset 0 when the header was never
+  // written), and has an LSN that a frame of this segment's stream could have there (from
+  // expected_lsn() up to as many bytes past it as the frame lies past the data); 0 when there is
+  // none. Such frames are what a torn write leaves when its first sectors were lost: left in
+  // place, a later write at the same offsets with the same LSNs, torn in turn, would bring them
+  // back between its own frames as if they were its own.
+  Result<uint64_t> find_stale_frames(uint64_t span);
   // Offset just past the last non-zero byte in [from, to), or `from` when all are zero.
   Result<uint64_t> nonzero_extent(uint64_t from, uint64_t to);
 

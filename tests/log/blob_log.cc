@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "no_sync_file_system.h"
 #include "support/blob_records.h"
 
 namespace cairn::testing {
@@ -13,6 +14,12 @@ log::LogOptions small_log_options() {
                          .record_bytes_max = 64 << 10,
                          .batch_bytes_max = 256 << 10,
                          .staging_bytes = 1 << 20};
+}
+
+log::LogOptions no_sync_log_options() {
+  log::LogOptions o = small_log_options();
+  o.file_system = std::make_shared<NoSyncFileSystem>();
+  return o;
 }
 
 BlobLogSpec four_segment_spec() {

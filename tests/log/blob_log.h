@@ -21,6 +21,10 @@ namespace cairn::testing {
 // through several segments in little time.
 log::LogOptions small_log_options();
 
+// small_log_options() on a NoSyncFileSystem: for the loops that open hundreds of damaged copies,
+// recovery as usual without the syncs.
+log::LogOptions no_sync_log_options();
+
 // One Blob record as a reader found it on disk.
 struct BlobRecord {
   log::Lsn lsn = 0;

@@ -13,7 +13,6 @@
 #include "damage_checks.h"
 #include "frame_format.h"
 #include "log_dir_files.h"
-#include "no_sync_file_system.h"
 #include "support/blob_records.h"
 #include "support/every_offset.h"
 #include "support/temp_dir.h"
@@ -28,13 +27,6 @@ using cairn::testing::file_bytes;
 using cairn::testing::small_log_options;
 
 constexpr size_t kRecords = 30;
-
-// For the loops that open a hundred damaged copies: recovery as usual, without the syncs.
-LogOptions no_sync_options() {
-  LogOptions o = small_log_options();
-  o.file_system = std::make_shared<cairn::testing::NoSyncFileSystem>();
-  return o;
-}
 
 // One segment of kRecords records, each made durable on its own: every frame starts a block.
 // The last one is small so that damaging it at every offset stays quick.
@@ -165,7 +157,7 @@ void zero_last_frame_at_every_offset(const fs::path& root, const fs::path& base,
     const auto damage = cairn::testing::verify_damage(work);
     if (unchanged || header_gone) {
       EXPECT_FALSE(damage.has_value()) << damage->to_string();
-      auto log = Log::open(work, no_sync_options());
+      auto log = Log::open(work, cairn::testing::no_sync_log_options());
       ASSERT_TRUE(log.ok()) << log.status().to_string();
       EXPECT_TRUE((*log)->recovery_report().damage.empty());
       log->reset();
@@ -175,7 +167,7 @@ void zero_last_frame_at_every_offset(const fs::path& root, const fs::path& base,
     } else {
       ++torn_cases;
       EXPECT_TRUE(cairn::testing::damage_is(damage, DamageKind::kTornTail, name, start, last.lsn));
-      expect_cut(work, records, records.size() - 1, cut, no_sync_options());
+      expect_cut(work, records, records.size() - 1, cut, cairn::testing::no_sync_log_options());
     }
     // Back to the intact log for the next case.
     cairn::testing::write_bytes(work / name, cut,
