@@ -143,6 +143,17 @@ Result<std::unique_ptr<Log>> Log::open(const std::filesystem::path& dir_path, Lo
                          open_segment(fs, join_path(dir, rec.active.name), options, &direct));
   rec.active.fd = fd;
   impl->report.end_lsn = rec.end_lsn;
+  // Records acknowledged from here on stand on what recovery found, so that must be durable
+  // before the first of them: the last segment's bytes (a killed buffered writer's last batches
+  // can still be only in the page cache) and the directory's entries (a segment renamed from a
+  // spare by a writer that died before its directory sync would go back to being a spare, which
+  // the next recovery removes). Both syncs cost next to nothing when all is durable already.
+  Status synced = fs.fdatasync(fd);
+  if (synced.ok()) synced = fs.fsync_dir(dir);
+  if (!synced.ok()) {
+    (void)fs.close(fd);  // the open fails; this fd wrote nothing
+    return synced.with_context(where + ": making what recovery found durable");
+  }
 
   impl->ring = std::make_unique<StagingRing>(options.staging_bytes, rec.end_lsn);
   impl->preparer = std::make_unique<SegmentPreparer>(impl->fs, dir, options.recycled_segments_max);
