@@ -494,8 +494,15 @@ void LogWriter::reset(Batch& b) {
 
 Status LogWriter::rotate() {
   CAIRN_CHECK(in_flight() == 0);
-  CAIRN_ASSIGN_OR_RETURN(Spare spare, preparer_.take());
-  const std::string name = format::segment_file_name(seg_.seq + 1, consumed_);
+  CAIRN_ASSIGN_OR_RETURN(Spare spare, preparer_.take(next_segment_bytes(cfg_.options, seg_.bytes)));
+  // A segment with nothing written (not even its header) that cannot hold the next record — one a
+  // process with a smaller record_bytes_max made and left empty — is not sealed: the spare takes
+  // its place under the same name (rename replaces it atomically). Sealing it would leave an empty
+  // segment between two that hold records, which no recovery accepts.
+  const bool replace = seg_.write_offset == 0;
+  CAIRN_CHECK(!replace || consumed_ == seg_.first_lsn);
+  const uint64_t seq = replace ? seg_.seq : seg_.seq + 1;
+  const std::string name = format::segment_file_name(seq, consumed_);
   const std::string path = join_path(cfg_.dir, name);
   CAIRN_RETURN_IF_ERROR(cfg_.fs->rename(spare.path, path));
   // The new name must be durable before any record in the file is acknowledged.
@@ -507,11 +514,12 @@ Status LogWriter::rotate() {
   // The sealed segment's batches were all synced (no write is in flight at rotation): the close
   // loses nothing.
   (void)cfg_.fs->close(seg_.fd);
-  seg_ = ActiveSegment{seg_.seq + 1, consumed_, name, fd, 0, spare.bytes, spare.recycled};
+  seg_ = ActiveSegment{seq, consumed_, name, fd, 0, spare.bytes, spare.recycled};
   rotation_pending_ = false;
   stat_segments_created_.fetch_add(1, std::memory_order_relaxed);
   stat_segments_recycled_.fetch_add(spare.recycled ? 1 : 0, std::memory_order_relaxed);
-  if (cfg_.on_new_segment) cfg_.on_new_segment(seg_, unix_ms_now());
+  // A replaced segment keeps its name: retention knows it already.
+  if (cfg_.on_new_segment && !replace) cfg_.on_new_segment(seg_, unix_ms_now());
   // The log is busy: have the next spare ready before this segment fills.
   preparer_.request(next_segment_bytes(cfg_.options, seg_.bytes));
   spare_requested_ = true;

@@ -46,13 +46,15 @@ bool SegmentPreparer::ready() const {
   return ready_.has_value();
 }
 
-Result<Spare> SegmentPreparer::take() {
+Result<Spare> SegmentPreparer::take(uint64_t bytes) {
   std::unique_lock lock(mu_);
   if (!ready_ && !busy_) {
     // Nothing on its way (never asked, or preparing failed — a full disk, say — and space may be
-    // back, or a recycled file may have come in since): try now.
+    // back, or a recycled file may have come in since): try now. At the size the caller needs: a
+    // smaller file might not hold the record that made it rotate, and rotating again would leave
+    // an empty segment between two that hold records.
     error_ = Status();
-    if (wanted_bytes_ == 0) wanted_bytes_ = kZeroChunk;
+    if (wanted_bytes_ == 0) wanted_bytes_ = bytes;
     cv_.notify_all();
   }
   cv_.wait(lock, [&] { return ready_.has_value() || !error_.ok() || stop_; });

@@ -34,8 +34,9 @@ class SegmentPreparer {
   // thread.
   void request(uint64_t bytes);
   // Blocks until a spare is ready and returns it (the caller renames it), or the error that
-  // prevented making one (ENOSPC, EIO): then the next call tries again.
-  Result<Spare> take();
+  // prevented making one (ENOSPC, EIO): then the next call tries again. When none was asked for
+  // (or making it failed), asks for one of `bytes` first: the size the caller needs.
+  Result<Spare> take(uint64_t bytes);
   // True when take() would not block (a spare is ready).
   bool ready() const;
 

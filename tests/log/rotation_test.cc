@@ -3,12 +3,14 @@
 // their names; no spare file outlives close(), and every record reads back across the whole range.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 #include <thread>
 
 #include "blob_log.h"
 #include "cairn/log/log.h"
 #include "cairn/log/verify.h"
+#include "damage_checks.h"
 #include "frame_format.h"
 #include "log_dir_files.h"
 #include "support/blob_records.h"
@@ -147,6 +149,74 @@ TEST(SegmentRotation, ReopenedLogKeepsRotatingFromItsLastSegment) {
   EXPECT_FALSE(has_spare_files(dir.path()));
   EXPECT_GT(expect_contiguous_segments(dir.path(), options.segment_bytes), segments_before);
   expect_whole_chain(cairn::testing::read_blob_log(dir.path()), count);
+}
+
+// After a reopen no spare was asked for yet, so the first rotation asks for one then: of the size
+// the next record needs. (It once asked for 1 MiB whatever the record: a record of about
+// record_bytes_max did not fit, the writer rotated again, and the empty segment it left between
+// two that hold records made the next open refuse the log.)
+TEST(SegmentRotation, FirstRotationAfterAReopenMakesRoomForTheLargestRecord) {
+  cairn::testing::TempDir dir;
+  LogOptions options;  // the defaults: records up to 1 MiB, 2 MiB segments first
+  options.segment_bytes = 8 << 20;
+  const auto big = [](uint64_t) { return size_t{1'048'000}; };  // two do not fit in 2 MiB
+  for (uint64_t round = 0; round < 3; ++round) {
+    auto log = Log::open(dir.path(), options);
+    ASSERT_TRUE(log.ok()) << "round " << round << ": " << log.status().to_string();
+    EXPECT_TRUE((*log)->recovery_report().damage.empty()) << (*log)->recovery_report().damage;
+    cairn::testing::BlobLogSpec spec{.records = 1, .data_bytes = big, .one_batch_each = true};
+    ASSERT_EQ(cairn::testing::append_blobs(**log, spec, round).size(), 1u);
+  }
+  EXPECT_FALSE(cairn::testing::verify_damage(dir.path()).has_value());
+  const auto records = cairn::testing::read_blob_log(dir.path());
+  ASSERT_EQ(records.size(), 3u);
+  for (uint64_t i = 0; i < records.size(); ++i) EXPECT_EQ(records[i].seq, i);
+}
+
+// A last segment that was made and never written (its writer died before the first batch), by a
+// process whose records were smaller than the next one: the writer cannot seal it empty (an
+// empty segment between two that hold records is refused), so a spare takes its place, under
+// its name.
+TEST(SegmentRotation, AnUnwrittenSegmentTooSmallForTheNextRecordIsReplaced) {
+  cairn::testing::TempDir dir;
+  const LogOptions small = small_log_options();  // records up to 64 KiB, 1 MiB segments
+  std::vector<BlobRecord> before;
+  {
+    cairn::testing::BlobLogSpec spec{.records = 5};
+    before = cairn::testing::write_blob_log(dir.path(), small, spec);
+  }
+  ASSERT_EQ(before.size(), 5u);
+  const std::string empty = format::segment_file_name(2, before.back().end_lsn());
+  std::ofstream(dir.path() / empty).close();
+  std::filesystem::resize_file(dir.path() / empty, 1 << 20);  // zeros: made, never written
+  LogOptions larger = small;
+  larger.record_bytes_max = 2 << 20;
+  larger.segment_bytes = 8 << 20;
+  larger.batch_bytes_max = 4 << 20;
+  larger.staging_bytes = 8 << 20;
+  {
+    auto log = Log::open(dir.path(), larger);
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    cairn::testing::BlobLogSpec spec{.records = 1,
+                                     .producer = 2,
+                                     .data_bytes = [](uint64_t) { return size_t{1'500'000}; },
+                                     .one_batch_each = true};
+    ASSERT_EQ(cairn::testing::append_blobs(**log, spec).size(), 1u);
+  }
+  const auto paths = cairn::testing::segment_paths(dir.path());
+  ASSERT_EQ(paths.size(), 2u);
+  EXPECT_EQ(paths.back().filename().string(), empty);
+  EXPECT_GT(std::filesystem::file_size(paths.back()), uint64_t{1} << 20);
+  EXPECT_FALSE(has_spare_files(dir.path()));
+  EXPECT_FALSE(cairn::testing::verify_damage(dir.path()).has_value());
+  auto again = Log::open(dir.path(), larger);
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_TRUE((*again)->recovery_report().damage.empty());
+  const auto records = cairn::testing::read_blob_log(dir.path());
+  ASSERT_EQ(records.size(), 6u);
+  EXPECT_TRUE(cairn::testing::is_prefix({records.begin(), records.begin() + 5}, before, 5));
+  EXPECT_EQ(records.back().producer, 2u);
+  EXPECT_EQ(records.back().segment_seq, 2u);
 }
 
 }  // namespace
