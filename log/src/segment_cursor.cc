@@ -44,6 +44,13 @@ Status SegmentCursor::open() {
     header_state_ = format::HeaderState::kInvalid;
     bad_what_ = "segment header says sequence " + std::to_string(header_.seq) + ", first LSN " +
                 std::to_string(header_.first_lsn) + ", but the file name says otherwise";
+  } else if (header_state_ == format::HeaderState::kValid && header_.segment_bytes != file_size_) {
+    // The writer never changes a segment's size (spares are made full size), so something else
+    // truncated or extended it: records may be missing from the end, and nothing says which.
+    header_state_ = format::HeaderState::kInvalid;
+    bad_what_ = "segment file is " + std::to_string(file_size_) + " bytes but its header says " +
+                std::to_string(header_.segment_bytes) +
+                " (truncated or extended by something other than the log)";
   }
   pos_ = format::kSegmentHeaderSize;
   data_end_ = pos_;
@@ -181,8 +188,10 @@ Result<SegmentCursor::Next> SegmentCursor::next_frame(format::DecodedFrame* fram
         stopped_ = true;
         return Next::kEnd;
       }
-      // Padding after the last frame of a batch: the rest of the block must be zero.
-      const uint64_t block_end = format::round_up(pos_, kBlockSize);
+      // Padding after the last frame of a batch: the rest of the block must be zero (of what the
+      // file holds of it: a file that ends inside a block has the wrong size, which open() reports
+      // for a valid header, but a reader must not read past the end either way).
+      const uint64_t block_end = std::min(format::round_up(pos_, kBlockSize), file_size_);
       CAIRN_ASSIGN_OR_RETURN(const std::byte* pad, bytes(pos_, block_end - pos_));
       if (!format::all_zero(pad, block_end - pos_)) {
         return stop_bad(pos_, "non-zero bytes in the padding after a batch", false, block_end);

@@ -157,6 +157,32 @@ TEST_F(RefusesCorruption, RefusedOpenLeavesASpareFileInPlace) {
   expect_open_refused(dir, small_log_options());
 }
 
+// The writer never changes a segment file's size, so a file whose size is not the one its header
+// names was cut or extended by something else. Cut right after a frame, the records after it are
+// gone with nothing to show where they were; cut inside a block, a reader would read past the end.
+// Both are refused, named, and change nothing (a reader never crashes on either).
+TEST_F(RefusesCorruption, SegmentFileOfAnotherSizeThanItsHeaderSaysIsRefused) {
+  const uint64_t seq = records_.back().segment_seq;
+  const size_t i = middle_of_segment(records_, seq);
+  const BlobRecord& r = records_[i];
+  for (const uint64_t size :
+       {r.offset + r.frame_bytes(), r.offset + 100, small_log_options().segment_bytes + 4096}) {
+    SCOPED_TRACE("last segment resized to " + std::to_string(size) + " bytes");
+    const fs::path dir = copy("resized" + std::to_string(size));
+    fs::resize_file(cairn::testing::segment_path(dir, seq), size);
+    const auto damage = verify_damage(dir);
+    ASSERT_TRUE(damage.has_value());
+    EXPECT_EQ(damage->kind, DamageKind::kCorruption);
+    EXPECT_EQ(damage->file, segment_name(seq));
+    const std::string message = expect_open_refused(dir, small_log_options());
+    EXPECT_TRUE(contains(message, segment_name(seq))) << message;
+    EXPECT_TRUE(contains(message, "truncated or extended")) << message;
+    size_t before = 0;
+    for (const BlobRecord& b : records_) before += b.segment_seq < seq ? 1 : 0;
+    expect_reader_stops_at(dir, before, segment_name(seq));
+  }
+}
+
 // A one-segment log written with a small tail window: 64 KiB batches, one in flight.
 LogOptions small_window_options() {
   LogOptions o = small_log_options();
