@@ -93,12 +93,14 @@ Result<SegmentsRemoved> SegmentRetention::remove_before(
     }
     st = fs_->rename(from, to);
     if (!st.ok()) break;
+    // Each rename is made durable before the next one: POSIX does not promise that a later
+    // rename in a directory survives a power cut only with the earlier ones, and a later segment
+    // gone while an earlier one stays would break the log's sequence. It must be durable anyway
+    // before the renamed file is written again as a new segment.
     moved.push_back(Spare{to, *bytes, true});
     ++removed;
-  }
-  // The renames must be durable before any renamed file is written again as a new segment.
-  if (!moved.empty()) {
-    if (Status synced = fs_->fsync_dir(dir_); !synced.ok() && st.ok()) st = synced;
+    st = fs_->fsync_dir(dir_);
+    if (!st.ok()) break;
   }
   segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(removed));
   if (st.ok()) {

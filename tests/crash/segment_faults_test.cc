@@ -161,6 +161,38 @@ TEST_P(SegmentFaults, FailedDirectorySyncAtRotationStopsTheWriter) {
   EXPECT_EQ(report.damage, "");
 }
 
+// Retention renames old segments away oldest first, and each rename is made durable before the
+// next one: a power cut must never keep a later segment's removal without the earlier ones (the
+// log would have a gap). So a directory sync that fails stops it after the first rename, and the
+// log, its acknowledged records and a later retention are all fine.
+TEST_P(SegmentFaults, FailedDirectorySyncStopsRetentionBeforeItsNextRename) {
+  {
+    auto log = log::Log::open(dir.path(), faulty_options());
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    append_acknowledged(**log, 1200);  // 8 KiB each: segments of 1, 2, 4 and 8 MiB
+    ASSERT_GE(files_starting_with("0000000").size(), 3u);
+    const uint64_t renames = fs->calls(FsOp::kRename);
+    fs->add_fault(FsFault{.op = FsOp::kFsyncDir, .err = EIO, .times = 1});
+    auto removed = (*log)->remove_segments_before(
+        log::kNoLsn, std::chrono::system_clock::now() + std::chrono::hours(1));
+    ASSERT_FALSE(removed.ok()) << "the directory sync did not fail";
+    EXPECT_NE(removed.status().message().find("fsync of directory"), std::string::npos)
+        << removed.status().to_string();
+    EXPECT_EQ(fs->calls(FsOp::kRename) - renames, 1u) << "a second rename before the first synced";
+    fs->clear();
+    auto again = (*log)->remove_segments_before(
+        log::kNoLsn, std::chrono::system_clock::now() + std::chrono::hours(1));
+    ASSERT_TRUE(again.ok()) << again.status().to_string();
+    EXPECT_GT(again->segments, 0u);
+    // The records retention took out are no longer the log's to keep.
+    acked.erase(acked.begin(), acked.lower_bound((*log)->first_lsn()));
+    append_acknowledged(**log, 5);
+    ASSERT_TRUE((*log)->close().ok());
+  }
+  const log::RecoveryReport report = reopen_and_check();
+  EXPECT_EQ(report.damage, "");
+}
+
 INSTANTIATE_TEST_SUITE_P(Io, SegmentFaults, ::testing::ValuesIn(fault_matrix()), fault_matrix_name);
 
 }  // namespace
