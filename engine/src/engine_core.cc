@@ -183,6 +183,13 @@ Result<std::optional<SnapshotName>> EngineCore::load_newest_snapshot() {
     Result<SnapshotContents> c =
         read_snapshot_file(*fs_, path, options_.snapshot_bytes_max, &newer);
     if (newer) return c.status().with_context("starting the engine (refusing a newer snapshot)");
+    if (!c.ok() && c.status().code() == StatusCode::kLimitExceeded) {
+      // Over snapshot_bytes_max (lowered since it was written): refused like a damaged one, for
+      // the next older one or a full replay. It is whole, so it stays where it is: a larger limit
+      // loads it again, and it is removed like any older snapshot once newer ones are kept.
+      recovery_.snapshot_problems.push_back(c.status().message() + "; skipped");
+      continue;
+    }
     // A damaged snapshot is kept (moved aside), never used: the next older one, or a full replay.
     // load_snapshot checks everything before it changes anything.
     Result<uint64_t> lsn = c.ok() ? projection_.load_snapshot(*c, finished_, s.lsn) : c.status();

@@ -8,7 +8,10 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <string>
 #include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "cairn/schema/snapshot_generated.h"
 #include "flatbuffer_views.h"
@@ -273,8 +276,7 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn,
             [](const auto& a, const auto& b) { return a.first < b.first; });
   uint64_t finished_count = 0;
   finished.for_each_oldest_first([&](const RunInfo&, uint64_t) { ++finished_count; });
-  uint64_t dedup_count = 0;
-  dedup_.for_each([&](const std::string&, int64_t) { ++dedup_count; });
+  const uint64_t dedup_count = dedup_.size();
   const uint64_t oldest = oldest_live_created_lsn();  // runs change only on this thread
 
   fb::FlatBufferBuilder hb(1024);
@@ -309,7 +311,7 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn,
     if (st.ok()) st = chunks.added_finished(put_finished(chunks.builder(), info, created_lsn));
   });
   CAIRN_RETURN_IF_ERROR(st);
-  dedup_.for_each([&](const std::string& id, int64_t ts) {
+  dedup_.for_each_oldest_first([&](const std::string& id, int64_t ts) {
     if (!st.ok()) return;
     fb::FlatBufferBuilder& b = chunks.builder();
     st = chunks.added_dedup(ss::CreateSnapDedup(b, b.CreateString(id), ts));
@@ -441,6 +443,8 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
   live_ = false;
   lsn_ = header->lsn();
   const int64_t now_ms = clock_.now_ms();
+  std::vector<std::pair<int64_t, std::string>> dedup_ids;
+  dedup_ids.reserve(header->dedup());
   for (size_t i = 1; i + 1 < snap.frames.size(); ++i) {
     const auto* c = fb::GetRoot<ss::SnapshotChunk>(snap.frames[i].payload.data());
     if (c->runs() != nullptr) {
@@ -548,11 +552,13 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
     }
     if (c->dedup() != nullptr) {
       for (const ss::SnapDedup* d : *c->dedup()) {
-        // false only for an id already there (the header's counts were checked): nothing lost.
-        (void)dedup_.try_insert(std::string(fb_view(d->id())), d->ts_ms(), now_ms);
+        dedup_ids.emplace_back(d->ts_ms(), std::string(fb_view(d->id())));
       }
     }
   }
+  // Put back in time order, whatever order the file lists them in (files written before
+  // for_each_oldest_first list them in hash order).
+  dedup_.restore(std::move(dedup_ids), now_ms);
   waiting_.store(waits_.size(), std::memory_order_relaxed);
   // The snapshotter packs its parked runs away, as it does when it applies the record that parks
   // one (a sleep, a wait, an invoke, a failed step's retry).

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "cairn/schema/snapshot_generated.h"
 
@@ -103,13 +104,13 @@ Result<std::vector<SnapshotName>> list_snapshots(log::FileSystem& fs, const std:
 }
 
 Result<std::unique_ptr<SnapshotFileWriter>> SnapshotFileWriter::create(
-    std::shared_ptr<log::FileSystem> fs, std::string dir, uint64_t lsn) {
+    std::shared_ptr<log::FileSystem> fs, std::string dir, uint64_t lsn, uint64_t bytes_max) {
   const std::string tmp = join(dir, snapshot_file_name(lsn) + ".tmp");
   (void)fs->remove(tmp);  // a leftover of an earlier attempt; absent is fine
   CAIRN_ASSIGN_OR_RETURN(
       int fd, fs->open(tmp, log::OpenFlags{.write = true, .create = true, .exclusive = true}));
   auto w = std::unique_ptr<SnapshotFileWriter>(
-      new SnapshotFileWriter(std::move(fs), std::move(dir), lsn, fd));
+      new SnapshotFileWriter(std::move(fs), std::move(dir), lsn, fd, bytes_max));
   w->buf_.resize(kFileHeaderBytes);
   std::memcpy(w->buf_.data(), kMagic, sizeof kMagic);
   put_u32(w->buf_.data() + 8, kSnapshotFormatVersion);
@@ -118,8 +119,8 @@ Result<std::unique_ptr<SnapshotFileWriter>> SnapshotFileWriter::create(
 }
 
 SnapshotFileWriter::SnapshotFileWriter(std::shared_ptr<log::FileSystem> fs, std::string dir,
-                                       uint64_t lsn, int fd)
-    : fs_(std::move(fs)), dir_(std::move(dir)), fd_(fd) {
+                                       uint64_t lsn, int fd, uint64_t bytes_max)
+    : fs_(std::move(fs)), dir_(std::move(dir)), fd_(fd), bytes_max_(bytes_max) {
   path_ = join(dir_, snapshot_file_name(lsn));
   tmp_path_ = path_ + ".tmp";
 }
@@ -136,6 +137,15 @@ Status SnapshotFileWriter::add(SnapshotFrameKind kind, std::span<const uint8_t> 
     return Status(StatusCode::kLimitExceeded,
                   "a snapshot frame of " + std::to_string(payload.size()) +
                       " bytes is over the limit of " + std::to_string(kSnapshotFrameBytesMax));
+  }
+  // Counted with what is still buffered: recovery refuses a file over the limit, so there is no
+  // point writing the rest of one (nor, above all, committing it).
+  const uint64_t after = bytes() + kFrameHeaderBytes + payload.size();
+  if (after > bytes_max_) {
+    return Status(StatusCode::kLimitExceeded,
+                  "the snapshot passed " + std::to_string(bytes_max_) +
+                      " bytes (snapshot_bytes_max) at " + std::to_string(after) +
+                      " bytes and is not written: recovery would refuse it");
   }
   const size_t at = buf_.size();
   buf_.resize(at + kFrameHeaderBytes + payload.size());
@@ -159,8 +169,11 @@ Status SnapshotFileWriter::flush() {
 Status SnapshotFileWriter::commit() {
   CAIRN_RETURN_IF_ERROR(flush());
   CAIRN_RETURN_IF_ERROR(fs_->fdatasync(fd_));
-  CAIRN_RETURN_IF_ERROR(fs_->close(fd_));
-  fd_ = -1;
+  // Forgotten whether or not close succeeds: the descriptor is released either way (POSIX leaves
+  // it unspecified, Linux always frees it), and the destructor closing the number again could
+  // close a file someone else opened since.
+  const int fd = std::exchange(fd_, -1);
+  CAIRN_RETURN_IF_ERROR(fs_->close(fd));
   CAIRN_RETURN_IF_ERROR(fs_->rename(tmp_path_, path_));
   committed_ = true;
   return fs_->fsync_dir(dir_);

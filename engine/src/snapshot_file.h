@@ -41,24 +41,30 @@ Result<std::vector<SnapshotName>> list_snapshots(log::FileSystem& fs, const std:
                                                  bool remove_leftovers = true);
 
 // Writes one snapshot: append frames, then commit() (fsync, rename, directory fsync). Destroying
-// an uncommitted writer removes its temporary file.
+// an uncommitted writer removes its temporary file. `bytes_max` (snapshot_bytes_max): add()
+// refuses a frame that would take the file past it (kLimitExceeded), so a snapshot recovery would
+// refuse to load is given up as soon as it passes the limit, and never committed.
 class SnapshotFileWriter {
  public:
   static Result<std::unique_ptr<SnapshotFileWriter>> create(std::shared_ptr<log::FileSystem> fs,
-                                                            std::string dir, uint64_t lsn);
+                                                            std::string dir, uint64_t lsn,
+                                                            uint64_t bytes_max = UINT64_MAX);
   ~SnapshotFileWriter();
   Status add(SnapshotFrameKind kind, std::span<const uint8_t> payload);
   Status commit();
-  uint64_t bytes() const { return offset_; }
+  // The file's size once committed: what was written and what is still buffered.
+  uint64_t bytes() const { return offset_ + buf_.size(); }
 
  private:
-  SnapshotFileWriter(std::shared_ptr<log::FileSystem> fs, std::string dir, uint64_t lsn, int fd);
+  SnapshotFileWriter(std::shared_ptr<log::FileSystem> fs, std::string dir, uint64_t lsn, int fd,
+                     uint64_t bytes_max);
   Status flush();
   std::shared_ptr<log::FileSystem> fs_;
   std::string dir_;
   std::string tmp_path_;
   std::string path_;
   int fd_ = -1;
+  uint64_t bytes_max_ = UINT64_MAX;
   uint64_t offset_ = 0;
   std::vector<uint8_t> buf_;  // written in pieces of ~1 MiB
   bool committed_ = false;

@@ -149,15 +149,14 @@ Status Snapshotter::write_snapshot() {
     CAIRN_RETURN_IF_ERROR(fs_->fsync_dir(parent_of(dir_)));
     dir_ready_ = true;
   }
-  CAIRN_ASSIGN_OR_RETURN(auto out, SnapshotFileWriter::create(fs_, dir_, lsn));
-  CAIRN_RETURN_IF_ERROR(
-      projection_.write_snapshot(*out, lsn, last_frame_, core_.clock().now_us(), finished_));
-  if (out->bytes() > options_.snapshot_bytes_max) {
-    // Recovery would refuse to load it: not committed (the writer removes it), no retention.
-    return Status(StatusCode::kLimitExceeded, "a snapshot of " + std::to_string(out->bytes()) +
-                                                  " bytes would pass snapshot_bytes_max (" +
-                                                  std::to_string(options_.snapshot_bytes_max) +
-                                                  "): not written");
+  // The writer refuses to grow past snapshot_bytes_max (recovery would refuse to load such a
+  // file): the write stops there, nothing is committed (the writer removes its file), no retention.
+  CAIRN_ASSIGN_OR_RETURN(auto out,
+                         SnapshotFileWriter::create(fs_, dir_, lsn, options_.snapshot_bytes_max));
+  Status written =
+      projection_.write_snapshot(*out, lsn, last_frame_, core_.clock().now_us(), finished_);
+  if (!written.ok()) {
+    return written.with_context("writing the snapshot at LSN " + std::to_string(lsn));
   }
   CAIRN_RETURN_IF_ERROR(out->commit());
   std::erase_if(good_, [&](const SnapshotName& g) { return g.lsn == lsn; });  // rewritten

@@ -238,8 +238,9 @@ struct EngineOptions {
   // as of an LSN to dir/snapshots every snapshot_every_records records or snapshot_every_bytes
   // payload bytes (and at shutdown), so start() loads the newest valid snapshot and replays only
   // the log after it. The step path never waits for it. Defaults: on, 1 M records, 256 MiB, the
-  // newest 2 kept, and snapshots over 4 GiB refused on load (an older one, or a full replay, is
-  // used instead; recovery().snapshot_problems says why).
+  // newest 2 kept, and snapshots over 4 GiB not written (EngineStats::snapshot_failures says
+  // so) and refused on load (an older one, or a full replay, is used instead;
+  // recovery().snapshot_problems says why).
   bool snapshots = true;
   uint64_t snapshot_every_records = 1'000'000;
   uint64_t snapshot_every_bytes = 256ull << 20;

@@ -1,0 +1,285 @@
+// Snapshots at their limits: one that would pass snapshot_bytes_max is never committed, and one
+// on disk over the limit (written under a larger one) is skipped on load for an older snapshot or
+// a full replay instead of stopping start(). The dedup window a snapshot restores expires its ids
+// exactly as after a full replay, whatever order the file lists them in. And a snapshot writer
+// whose close fails does not close that descriptor again.
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cairn/log/io.h"
+#include "cairn/schema/snapshot_generated.h"
+#include "engine_fixture.h"
+#include "engine_internal.h"
+#include "snapshot_file.h"
+
+namespace cairn {
+namespace {
+
+using testing::EngineTest;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+namespace ss = schema::snapshot;
+
+constexpr uint64_t kSmallLimit = 64u << 10;
+
+// The whole snapshot files in dir/snapshots (not quarantine/, not .tmp), newest first.
+std::vector<fs::path> whole_snapshot_files(const fs::path& dir) {
+  std::vector<fs::path> out;
+  if (!fs::exists(dir / "snapshots")) return out;
+  for (const auto& e : fs::directory_iterator(dir / "snapshots")) {
+    if (e.is_regular_file() && e.path().extension() == ".snap") out.push_back(e.path());
+  }
+  std::sort(out.rbegin(), out.rend());
+  return out;
+}
+
+// An id of about 200 bytes: a thousand of them make a snapshot of over 200 KiB.
+std::string long_id(int i) {
+  return std::string(200, 'x') + std::to_string(i);
+}
+
+void no_functions(Engine&) {}
+
+class SnapshotLimitTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    options_.snapshot_every_records = ~uint64_t{0};  // at shutdown only
+  }
+  // Sends events [from, to) with ids `id(i)` and times `ts(i)`. No function is registered: each
+  // is an EventAccepted record and an id in the dedup window (which the snapshot holds).
+  void send_ids(
+      int from, int to, const std::function<std::string(int)>& id,
+      const std::function<int64_t(int)>& ts = [](int) { return int64_t{0}; }) {
+    std::vector<Event> batch;
+    for (int i = from; i < to; ++i) {
+      batch.push_back({.name = "x", .data = "{}", .id = id(i), .ts_ms = ts(i)});
+      if (batch.size() == 100 || i + 1 == to) {
+        auto r = engine_->send(batch);
+        ASSERT_TRUE(r.ok()) << r.status().to_string();
+        for (const SendResult& s : *r) EXPECT_FALSE(s.duplicate) << s.event_id;
+        batch.clear();
+      }
+    }
+  }
+  // How many of the events [from, to) with ids `id(i)` are refused as duplicates, sent now (in
+  // one call: one log sync).
+  int duplicates(int from, int to, const std::function<std::string(int)>& id) {
+    std::vector<Event> batch;
+    for (int i = from; i < to; ++i) batch.push_back({.name = "x", .data = "{}", .id = id(i)});
+    auto r = engine_->send(batch);
+    EXPECT_TRUE(r.ok()) << r.status().to_string();
+    if (!r.ok()) return -1;
+    return static_cast<int>(
+        std::count_if(r->begin(), r->end(), [](const SendResult& s) { return s.duplicate; }));
+  }
+};
+
+TEST_F(SnapshotLimitTest, ASnapshotOverTheLimitIsNeverCommitted) {
+  options_.snapshot_bytes_max = kSmallLimit;
+  ASSERT_NO_FATAL_FAILURE(start(no_functions));
+  send_ids(0, 1000, long_id);
+  ASSERT_TRUE(engine_->shutdown().ok());
+  const EngineStats s = engine_->stats();
+  engine_.reset();
+  // The whole snapshot (about 220 KiB) never reached the disk in full: the limit counts what the
+  // writer still buffers, not only what it wrote.
+  EXPECT_EQ(s.snapshots_written, 0u);
+  EXPECT_GE(s.snapshot_failures, 1u);
+  EXPECT_NE(s.snapshot_last_error.find("snapshot_bytes_max"), std::string::npos)
+      << s.snapshot_last_error;
+  EXPECT_TRUE(whole_snapshot_files(dir_.path()).empty());
+  EXPECT_FALSE(fs::exists(dir_.path() / "snapshots" / "quarantine"));
+
+  ASSERT_NO_FATAL_FAILURE(start(no_functions));  // a full replay, nothing to complain about
+  EXPECT_TRUE(engine_->recovery().snapshot.empty());
+  EXPECT_TRUE(engine_->recovery().snapshot_problems.empty())
+      << engine_->recovery().snapshot_problems.front();
+  EXPECT_EQ(duplicates(0, 1000, long_id), 1000);
+}
+
+TEST_F(SnapshotLimitTest, ASnapshotOverTheLimitOnDiskFallsBackToAnOlderOneThenToAFullReplay) {
+  // Under the default limit: a small snapshot, then a large one.
+  ASSERT_NO_FATAL_FAILURE(start(no_functions));
+  send_ids(0, 10, long_id);
+  stop();
+  ASSERT_NO_FATAL_FAILURE(start(no_functions));
+  send_ids(10, 1000, long_id);
+  stop();
+  const std::vector<fs::path> snaps = whole_snapshot_files(dir_.path());
+  ASSERT_EQ(snaps.size(), 2u);
+  ASSERT_GT(fs::file_size(snaps[0]), kSmallLimit);
+  ASSERT_LT(fs::file_size(snaps[1]), kSmallLimit);
+
+  options_.snapshot_on_shutdown = false;  // leave the directory as it is
+  options_.snapshots = false;
+  ASSERT_NO_FATAL_FAILURE(start(no_functions));
+  const std::string full = detail::describe_state(*engine_);
+  const uint64_t all_records = engine_->recovery().records;  // a record per send() batch
+  stop();
+
+  // The limit lowered: the large snapshot is refused, with the reason; the older one is loaded
+  // and the log after it replayed, to the same state.
+  options_.snapshots = true;
+  options_.snapshot_bytes_max = kSmallLimit;
+  ASSERT_NO_FATAL_FAILURE(start(no_functions));
+  RecoveryStats rec = engine_->recovery();
+  EXPECT_EQ(rec.snapshot, snaps[1].string());
+  EXPECT_EQ(rec.records, all_records - 1);  // the older snapshot holds the first record
+  ASSERT_EQ(rec.snapshot_problems.size(), 1u);
+  EXPECT_NE(rec.snapshot_problems[0].find(snaps[0].string()), std::string::npos)
+      << rec.snapshot_problems[0];
+  EXPECT_NE(rec.snapshot_problems[0].find("snapshot_bytes_max"), std::string::npos)
+      << rec.snapshot_problems[0];
+  EXPECT_EQ(detail::describe_state(*engine_), full);
+  EXPECT_EQ(duplicates(0, 1000, long_id), 1000);
+  stop();
+  // Whole, only too large for this limit: left where it is (a larger limit loads it again).
+  EXPECT_TRUE(fs::exists(snaps[0]));
+
+  // Without the older one: a full replay.
+  fs::remove(snaps[1]);
+  ASSERT_NO_FATAL_FAILURE(start(no_functions));
+  rec = engine_->recovery();
+  EXPECT_TRUE(rec.snapshot.empty());
+  EXPECT_EQ(rec.records, all_records);
+  ASSERT_EQ(rec.snapshot_problems.size(), 1u);
+  EXPECT_NE(rec.snapshot_problems[0].find("snapshot_bytes_max"), std::string::npos)
+      << rec.snapshot_problems[0];
+  EXPECT_EQ(detail::describe_state(*engine_), full);
+  EXPECT_EQ(duplicates(0, 1000, long_id), 1000);
+}
+
+// The real file system, except that close() reports a failure once (after really closing, as
+// Linux does: the descriptor is released whatever close returns), and every close is counted.
+class CloseFailsOnce final : public log::FileSystem {
+ public:
+  Status create_dir(const std::string& p) override { return real_->create_dir(p); }
+  Result<std::vector<std::string>> list_dir(const std::string& p) override {
+    return real_->list_dir(p);
+  }
+  Result<bool> exists(const std::string& p) override { return real_->exists(p); }
+  Result<int> open(const std::string& p, log::OpenFlags f) override { return real_->open(p, f); }
+  Status close(int fd) override {
+    ++closes[fd];
+    Status st = real_->close(fd);
+    if (!st.ok() || failed_) return st;
+    failed_ = true;
+    return Status(StatusCode::kIoError, "close: injected EIO");
+  }
+  Result<size_t> pread(int fd, void* b, size_t n, uint64_t off) override {
+    return real_->pread(fd, b, n, off);
+  }
+  Status pwrite(int fd, const void* b, size_t n, uint64_t off) override {
+    return real_->pwrite(fd, b, n, off);
+  }
+  Status fdatasync(int fd) override { return real_->fdatasync(fd); }
+  Status fsync_dir(const std::string& p) override { return real_->fsync_dir(p); }
+  Result<uint64_t> file_size(int fd) override { return real_->file_size(fd); }
+  Status rename(const std::string& a, const std::string& b) override { return real_->rename(a, b); }
+  Status remove(const std::string& p) override { return real_->remove(p); }
+  Status lock(int fd) override { return real_->lock(fd); }
+
+  std::map<int, int> closes;
+
+ private:
+  std::shared_ptr<log::FileSystem> real_ = log::posix_file_system();
+  bool failed_ = false;
+};
+
+// A commit whose close fails reports it, and the writer never closes that descriptor again: by
+// then the number may be another file's.
+TEST(SnapshotFileWriter, ACloseThatFailsIsNotRepeated) {
+  testing::TempDir dir;
+  auto fsys = std::make_shared<CloseFailsOnce>();
+  {
+    auto w = detail::SnapshotFileWriter::create(fsys, dir.path().string(), 7);
+    ASSERT_TRUE(w.ok()) << w.status().to_string();
+    const uint8_t payload[8] = {};
+    ASSERT_TRUE((*w)->add(detail::SnapshotFrameKind::kEnd, payload).ok());
+    const Status st = (*w)->commit();
+    EXPECT_EQ(st.code(), StatusCode::kIoError) << st.to_string();
+  }  // destroyed uncommitted: its .tmp file is removed
+  ASSERT_EQ(fsys->closes.size(), 1u);
+  EXPECT_EQ(fsys->closes.begin()->second, 1) << "descriptor " << fsys->closes.begin()->first;
+  EXPECT_TRUE(fs::is_empty(dir.path()));
+}
+
+// Rewrites the snapshot at `path` (one with only dedup ids: no runs, finished runs or limiter
+// tables) with its ids in the reverse of the order it lists them, as one chunk.
+void reverse_dedup_ids(const fs::path& path, uint64_t lsn) {
+  std::shared_ptr<log::FileSystem> fsys = log::posix_file_system();
+  bool newer = false;
+  Result<detail::SnapshotContents> c =
+      detail::read_snapshot_file(*fsys, path.string(), ~uint64_t{0}, &newer);
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  std::vector<std::pair<std::string, int64_t>> ids;
+  for (size_t i = 1; i + 1 < c->frames.size(); ++i) {
+    const auto* chunk = flatbuffers::GetRoot<ss::SnapshotChunk>(c->frames[i].payload.data());
+    ASSERT_TRUE(chunk->runs() == nullptr || chunk->runs()->size() == 0);
+    ASSERT_TRUE(chunk->finished() == nullptr || chunk->finished()->size() == 0);
+    ASSERT_TRUE(chunk->limiters() == nullptr || chunk->limiters()->size() == 0);
+    if (chunk->dedup() == nullptr) continue;
+    for (const ss::SnapDedup* d : *chunk->dedup()) ids.emplace_back(d->id()->str(), d->ts_ms());
+  }
+  std::reverse(ids.begin(), ids.end());
+  flatbuffers::FlatBufferBuilder b;
+  std::vector<flatbuffers::Offset<ss::SnapDedup>> v;
+  for (const auto& [id, ts] : ids) v.push_back(ss::CreateSnapDedup(b, b.CreateString(id), ts));
+  b.Finish(ss::CreateSnapshotChunk(b, 0, 0, b.CreateVector(v), 0));
+  flatbuffers::FlatBufferBuilder eb;
+  eb.Finish(ss::CreateSnapshotEnd(eb, 1, lsn));
+  fs::remove(path);
+  auto w = detail::SnapshotFileWriter::create(fsys, path.parent_path().string(), lsn);
+  ASSERT_TRUE(w.ok()) << w.status().to_string();
+  ASSERT_TRUE((*w)->add(detail::SnapshotFrameKind::kHeader, c->frames.front().payload).ok());
+  ASSERT_TRUE(
+      (*w)->add(detail::SnapshotFrameKind::kChunk, {b.GetBufferPointer(), b.GetSize()}).ok());
+  ASSERT_TRUE(
+      (*w)->add(detail::SnapshotFrameKind::kEnd, {eb.GetBufferPointer(), eb.GetSize()}).ok());
+  ASSERT_TRUE((*w)->commit().ok());
+}
+
+// A thousand ids at t0 + i ms in a 10 s window; a restart 1 s later, then 9.5 s more: ids 0-499
+// have left the window (new again), ids 500-999 are still in it (duplicates). Run with a full
+// replay, a restart from the snapshot written at shutdown, and from that snapshot with its ids
+// listed newest first (the loader must not rely on the order a file lists them in).
+TEST_F(SnapshotLimitTest, DedupIdsRestoredFromASnapshotExpireAsAfterAFullReplay) {
+  options_.dedup_window = 10s;
+  auto id = [](int i) { return "id" + std::to_string(i); };
+  const int64_t t0 = clock_->now_ms();
+  for (int pass = 0; pass < 3; ++pass) {
+    SCOPED_TRACE(pass == 0 ? "full replay" : pass == 1 ? "snapshot" : "snapshot, ids reversed");
+    options_.dir = dir_.path() / ("pass" + std::to_string(pass));
+    use_snapshots(pass > 0);
+    clock_ = std::make_shared<ManualClock>(t0);
+    options_.clock = clock_;
+    ASSERT_NO_FATAL_FAILURE(start(no_functions));
+    send_ids(0, 1000, id, [&](int i) { return t0 + i; });
+    stop();
+    if (pass == 2) {
+      const std::vector<fs::path> snaps = whole_snapshot_files(options_.dir);
+      ASSERT_EQ(snaps.size(), 1u);
+      const std::string name = snaps[0].filename().string();  // snapshot-<20 digits>.snap
+      reverse_dedup_ids(snaps[0], std::stoull(name.substr(9, 20)));
+    }
+    clock_->advance(1s);
+    options_.snapshot_on_shutdown = false;  // a restart leaves the directory as it is
+    ASSERT_NO_FATAL_FAILURE(start(no_functions));
+    EXPECT_EQ(engine_->recovery().snapshot.empty(), pass == 0);
+    EXPECT_TRUE(engine_->recovery().snapshot_problems.empty())
+        << engine_->recovery().snapshot_problems.front();
+    clock_->advance(9500ms);  // now t0 + 10.5 s: the window begins at t0 + 500 ms
+    EXPECT_EQ(duplicates(0, 500, id), 0) << "ids older than the window are still remembered";
+    EXPECT_EQ(duplicates(500, 1000, id), 500) << "ids within the window are forgotten";
+    stop();
+  }
+}
+
+}  // namespace
+}  // namespace cairn
