@@ -583,6 +583,7 @@ Result<std::vector<cairn::HistoryEntry>> EngineCore::run_history(RunId run, size
   CAIRN_RETURN_IF_ERROR(check_running());
   std::optional<uint64_t> from = projection_.created_lsn(run);
   if (!from) from = finished_.created_lsn(run);
+  const bool known_start = from.has_value();
   // A run no longer in memory: its history is still in the log, from wherever it begins.
   if (!from && run < next_run_id_.load()) from = log_->recovery_report().first_lsn;
   if (!from) return Status(StatusCode::kNotFound, "no run " + std::to_string(run));
@@ -592,9 +593,26 @@ Result<std::vector<cairn::HistoryEntry>> EngineCore::run_history(RunId run, size
     CAIRN_RETURN_IF_ERROR(log_->wait_durable(seen - 1));
   }
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<log::LogReader> reader, log_->read_from(*from));
+  // Checked with the reader open (it holds the log from here on): a run that finished after
+  // living longer than history_window can have its first records in segments retention removed
+  // since. Part of a history is not a history: a replay from the failed step would miss the
+  // results before it, and a caller would read it as the whole story.
+  if (const log::Lsn first = log_->first_lsn(); known_start && *from < first) {
+    return Status(StatusCode::kNotFound,
+                  "run " + std::to_string(run) + " began at LSN " + std::to_string(*from) +
+                      ", before the log's first retained record (LSN " + std::to_string(first) +
+                      "): retention removed the start of its history (history_window)");
+  }
   CAIRN_ASSIGN_OR_RETURN(std::vector<cairn::HistoryEntry> history,
                          read_run_history(*reader, run, limit));
-  if (history.empty()) return Status(StatusCode::kNotFound, "no run " + std::to_string(run));
+  if (history.empty()) {
+    const log::Lsn first = log_->first_lsn();
+    return Status(StatusCode::kNotFound,
+                  "no run " + std::to_string(run) +
+                      (first > 0 ? " in the retained log (from LSN " + std::to_string(first) +
+                                       "; retention removes what is older than history_window)"
+                                 : ""));
+  }
   return history;
 }
 

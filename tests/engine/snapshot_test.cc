@@ -379,6 +379,22 @@ TEST_F(SnapshotTest, AnUnfinishedRunKeepsTheLogFromItsFirstRecord) {
   last = send_many(300, go_event);
   wait(last);
   ASSERT_TRUE(eventually([&] { return engine_->stats().segments_removed > 0; }));
+  // Finished, it no longer holds the log, and its start went with the old segments: its history
+  // is refused with the reason, never handed back without its beginning.
+  auto partial = engine_->run_history(sleeper);
+  ASSERT_FALSE(partial.ok()) << "a history of " << partial->size() << " entries, "
+                             << (partial->empty() ||
+                                         partial->front().kind != HistoryEntry::Kind::kCreated
+                                     ? "without"
+                                     : "with")
+                             << " its creation";
+  EXPECT_EQ(partial.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(partial.status().message().find("retention removed the start"), std::string::npos)
+      << partial.status().to_string();
+  // A run that never existed is still just not found.
+  auto none = engine_->run_history(last + 1000);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace

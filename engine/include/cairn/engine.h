@@ -250,7 +250,10 @@ struct EngineOptions {
   // After each snapshot, log segments leave the log (recycled as spares) when they hold only
   // records below the oldest kept snapshot and the oldest unfinished run, and were sealed longer
   // than history_window ago: finished runs stay readable by run_history for that window. A run
-  // that stays unfinished keeps the log from its first record. Default: on, 7 days.
+  // that stays unfinished keeps the log from its first record. The window counts from when a
+  // segment was sealed: a run that lived longer than it can lose its first records as soon as it
+  // ends, and run_history then refuses it (kNotFound, naming retention) rather than hand back a
+  // history without its start. Default: on, 7 days.
   bool retention = true;
   std::chrono::milliseconds history_window = std::chrono::hours(24 * 7);
 
@@ -393,7 +396,8 @@ class Engine {
                            std::chrono::milliseconds timeout = std::chrono::hours(24 * 365));
   // Every record of the run, read from the log: steps with their attempts, times and outputs,
   // sleeps, waits, sent events, invoked runs, the end (see cairn/run_history.h). At most `limit`
-  // entries; kNotFound for a run this engine does not know.
+  // entries; kNotFound for a run this engine does not know, and for one whose first records
+  // retention has removed (the message says so): a history is whole or not given.
   Result<std::vector<HistoryEntry>> run_history(RunId run, size_t limit = 10'000) const;
 
   // Runs a finished run again, as a new run of the same function with the same input (its id is
