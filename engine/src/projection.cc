@@ -658,8 +658,11 @@ uint64_t Projection::finish_replay(uint64_t* unknown) {
       continue;
     }
     if (run->flow != nullptr && run->flow->admission == RunFlow::Admission::kUndecided) {
-      // One that recorded operations started before its function had these limits.
-      if (run->positions.load(std::memory_order_relaxed) == 0) {
+      // One that started before its function had these limits is not decided again: it
+      // recorded operations, or has one under way (a sleep or a wait does not count as a
+      // position until it ends). A snapshot restart admits these too.
+      if (run->positions.load(std::memory_order_relaxed) == 0 &&
+          run->status.load(std::memory_order_relaxed) == RunStatus::kQueued) {
         decide_admission(*run);
         continue;
       }

@@ -383,6 +383,50 @@ TEST_F(FlowTest, DelayedRunsAreDecidedAgainAfterARestart) {
   EXPECT_EQ(ran.load(), 3);
 }
 
+// A function that gains a rate limit across a restart: its runs that had started before (here
+// each sleeps as its first operation) go on, with a snapshot and with a full replay alike; the
+// limit applies to runs from now on. (A full replay once decided these runs again, as if they had
+// never started, and skipped two of the three.)
+TEST_F(FlowTest, RunsStartedBeforeAFunctionGainedALimitGoOnAfterARestart) {
+  for (const bool snapshots : {true, false}) {
+    SCOPED_TRACE(snapshots ? "restart from a snapshot" : "restart by a full replay");
+    options_.dir = dir_.path() / (snapshots ? "with-snapshots" : "replay");
+    options_.snapshots = snapshots;
+    auto setup = [](bool limited) {
+      return [limited](Engine& e) {
+        FunctionOptions f{.id = "napper", .triggers = {on_event("go")}};
+        if (limited) f.rate_limit = RateLimit{.limit = 1, .period = 1h};
+        ASSERT_TRUE(e.register_function(f, [](Context& ctx, const Event&) -> Task<std::string> {
+                       co_await ctx.sleep("nap", 1h);
+                       co_return "rested";
+                     }).ok());
+      };
+    };
+    start(setup(false));
+    std::vector<RunId> runs;
+    for (int i = 0; i < 3; ++i) runs.push_back(send_one({.name = "go"}));
+    ASSERT_TRUE(eventually([&] {
+      return std::all_of(runs.begin(), runs.end(),
+                         [&](RunId r) { return status_of(r) == RunStatus::kSleeping; });
+    }));
+    stop();
+    start(setup(true));
+    std::this_thread::sleep_for(50ms);
+    for (RunId r : runs) EXPECT_EQ(status_of(r), RunStatus::kSleeping) << "run " << r;
+    clock_->advance(61min);
+    for (RunId r : runs) EXPECT_EQ(wait(r).status, RunStatus::kCompleted) << "run " << r;
+    // The limit holds for the runs that come now (those from before it used none of it): the
+    // first passes, the next in the same hour is skipped.
+    const RunId fresh = send_one({.name = "go"});
+    const RunId excess = send_one({.name = "go"});
+    EXPECT_EQ(wait(excess).status, RunStatus::kSkipped);
+    ASSERT_TRUE(eventually([&] { return status_of(fresh) == RunStatus::kSleeping; }));
+    clock_->advance(61min);
+    EXPECT_EQ(wait(fresh).status, RunStatus::kCompleted);
+    stop();
+  }
+}
+
 TEST_F(FlowTest, RunsQueuedForASlotAllFinishAfterARestart) {
   std::atomic<int> ran{0};
   auto setup = [&](Engine& e) {
