@@ -158,12 +158,12 @@ Result<LogScan> scan_log(FileSystem& fs, const std::string& dir,
     // before it creates the next one, so damage followed by any segment file is corruption.
     const bool tail = idx == out.last_with_data && i + 1 == out.segments.size();
     out.damage = classify(s, tail, options.tail_window_bytes);
-    if (out.damage && out.damage->kind == DamageKind::kTornTail &&
-        out.damage->lsn < options.check_from) {
-      // The owner saw the records up to check_from durable: damage before it is no torn write.
+    const Lsn durable = std::max(options.check_from, options.known_durable);
+    if (out.damage && out.damage->kind == DamageKind::kTornTail && out.damage->lsn < durable) {
+      // The owner saw the records up to there durable: damage before it is no torn write.
       out.damage->kind = DamageKind::kCorruption;
-      out.damage->what += " (before LSN " + std::to_string(options.check_from) +
-                          ", which was durable: not a torn write)";
+      out.damage->what +=
+          " (before LSN " + std::to_string(durable) + ", which was durable: not a torn write)";
     }
   }
   return out;

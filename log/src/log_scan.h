@@ -52,6 +52,10 @@ struct ScanOptions {
   Lsn check_from = 0;
   // A frame at or before check_from: its segment is followed from there (SegmentCursor::start_at).
   FramePosition check_from_frame{};
+  // Records before this LSN were durable once (the owner saw them so, e.g. a snapshot covers
+  // them): damage before it is never a torn write, whatever is checked. Effective: the larger of
+  // this and check_from.
+  Lsn known_durable = 0;
   // Each intact frame, in order (may be empty).
   std::function<void(const format::DecodedFrame&)> on_frame;
   std::function<void(uint64_t)> on_bytes;  // bytes of segment files read so far

@@ -50,6 +50,7 @@ Result<VerifyReport> verify_log(const std::filesystem::path& dir_path,
   ScanOptions so;
   so.payload_verifier = options.payload_verifier;
   so.tail_window_bytes = options.tail_window_bytes;
+  so.known_durable = options.known_durable_lsn;
   so.on_frame = [&](const format::DecodedFrame& f) {
     TypeCount& c = report.by_type[f.header.type];
     ++c.records;

@@ -71,6 +71,9 @@ struct VerifyOptions {
   // Bytes after a bad frame that may still hold data of a torn write: writes_in_flight_max *
   // batch_bytes_max of the options the log was written with. Default: that of LogOptions{}.
   uint64_t tail_window_bytes = 8ull << 20;
+  // Records before this LSN are known to have been durable (the engine's newest snapshot covers
+  // them, say): damage before it is corruption, never a torn tail a recovery may cut. Default 0.
+  Lsn known_durable_lsn = 0;
   // Called now and then with (bytes scanned, bytes in all segments).
   std::function<void(uint64_t, uint64_t)> progress{};
   std::shared_ptr<FileSystem> file_system{};
