@@ -119,13 +119,18 @@ Status quarantine_segments(FileSystem& fs, const std::string& dir,
   if (segments.empty()) return Status();
   std::string qdir;
   CAIRN_RETURN_IF_ERROR(quarantine_dir(fs, dir, &qdir));
-  for (const SegmentFile& f : segments) {
-    const std::string to = join_path(qdir, f.name);
-    CAIRN_RETURN_IF_ERROR(fs.rename(join_path(dir, f.name), to));
+  // Newest first, each rename synced before the next: whatever a crash or power cut keeps, the
+  // segments left are a prefix of the log, which the next recovery opens (or repairs) as usual.
+  for (auto f = segments.rbegin(); f != segments.rend(); ++f) {
+    const std::string to = join_path(qdir, f->name);
+    CAIRN_RETURN_IF_ERROR(fs.rename(join_path(dir, f->name), to));
+    CAIRN_RETURN_IF_ERROR(fs.fsync_dir(qdir));
+    CAIRN_RETURN_IF_ERROR(fs.fsync_dir(dir));
     report->quarantined_files.push_back(to);
   }
-  CAIRN_RETURN_IF_ERROR(fs.fsync_dir(qdir));
-  return fs.fsync_dir(dir);
+  std::reverse(report->quarantined_files.end() - static_cast<ptrdiff_t>(segments.size()),
+               report->quarantined_files.end());
+  return Status();
 }
 
 Status refuse(const std::string& dir, const Damage& d, const char* mode_hint) {
@@ -239,19 +244,34 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
     auto it = std::find_if(scan.segments.begin(), scan.segments.end(),
                            [&](const SegmentScan& s) { return s.file.name == d.file; });
     CAIRN_CHECK(it != scan.segments.end());
+    // A segment that does not begin where the one before it ends (kPointInTime only): it and
+    // everything after it go to the quarantine, and the log ends where the one before it does.
+    // (Cutting it at its own end, as damage inside a segment is cut, kept it, and the log stayed
+    // damaged for good: a repair killed between its cut and its moves leaves exactly that.)
+    const bool broken_sequence = d.kind == DamageKind::kBrokenSequence;
+    CAIRN_CHECK(!broken_sequence || it != scan.segments.begin());
+    const size_t bad_idx = first + static_cast<size_t>(it - scan.segments.begin());
+    if (broken_sequence) --it;
     const SegmentScan& s = *it;
-    const uint64_t cut = s.stop == SegmentScan::Stop::kBadHeader ? 0 : s.data_end;
-    const uint64_t scan_to =
-        torn ? std::max(d.offset + d.bytes_after, cut + window) + kBlockSize : s.file_size;
-    CAIRN_RETURN_IF_ERROR(cut_segment(fs, dir, s, cut, scan_to, torn ? "torn" : "damaged", report));
-    // Everything after the damaged segment goes to the quarantine too (kPointInTime only: a torn
-    // tail is by definition in the last segment file).
     const size_t idx = first + static_cast<size_t>(it - scan.segments.begin());
     CAIRN_CHECK(!torn || idx + 1 == segs.size());
+    // Everything after the damaged segment goes to the quarantine first (kPointInTime only: a
+    // torn tail is by definition in the last segment file), so that a repair cut short leaves
+    // the damage in the last segment, where the next one finds and cuts it.
     CAIRN_RETURN_IF_ERROR(quarantine_segments(
         fs, dir,
-        std::vector<SegmentFile>(segs.begin() + static_cast<ptrdiff_t>(idx) + 1, segs.end()),
+        std::vector<SegmentFile>(
+            segs.begin() + static_cast<ptrdiff_t>(broken_sequence ? bad_idx : idx + 1), segs.end()),
         report));
+    const uint64_t cut = broken_sequence                           ? s.data_end
+                         : s.stop == SegmentScan::Stop::kBadHeader ? 0
+                                                                   : s.data_end;
+    if (!broken_sequence) {
+      const uint64_t scan_to =
+          torn ? std::max(d.offset + d.bytes_after, cut + window) + kBlockSize : s.file_size;
+      CAIRN_RETURN_IF_ERROR(
+          cut_segment(fs, dir, s, cut, scan_to, torn ? "torn" : "damaged", report));
+    }
     report->damage = (report->damage.empty() ? "" : report->damage + "; ") + d.to_string() +
                      (torn ? " — cut" : " — log opened before it (point in time)");
     // The log now ends where the damaged segment's intact records end.

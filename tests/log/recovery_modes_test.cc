@@ -218,5 +218,45 @@ TEST_F(PointInTime, OpensBeforeAMissingSegment) {
   expect_log_continues(root_ / "log", small_log_options(), end, records_, in_first);
 }
 
+// A segment whose data ends before the next one's name says it should (its last records zeroed,
+// as a repair killed between cutting it and moving the segments after it leaves it): the
+// scan finds a broken sequence. Point in time moves that next segment and every later one
+// aside whole, and opens at the end of the shortened one. (It once "cut" the next segment at
+// its own end and kept it: the log stayed damaged, and no repair could ever mend it.)
+TEST_F(PointInTime, OpensBeforeASegmentThatDoesNotBeginWhereThePreviousEnds) {
+  const std::vector<std::string> names = segment_names();
+  std::vector<size_t> in_second;
+  for (size_t k = 0; k < records_.size(); ++k) {
+    if (records_[k].segment_seq == 2) in_second.push_back(k);
+  }
+  ASSERT_GE(in_second.size(), 3u);
+  const size_t kept = in_second[in_second.size() / 2];  // records before this one stay
+  const BlobRecord& r = records_[kept];
+  const fs::path second = cairn::testing::segment_path(root_ / "log", 2);
+  // From r's frame on: zeros where a frame would start read as the end of the data (padding,
+  // then a zero block), a clean end.
+  cairn::testing::zero_bytes(second, r.offset, cairn::testing::nonzero_end(second));
+  const size_t intact = kept;
+  const Lsn end = records_[intact - 1].end_lsn();
+  const auto damage = cairn::testing::verify_damage(root_ / "log");
+  ASSERT_TRUE(damage.has_value());
+  EXPECT_EQ(damage->kind, DamageKind::kBrokenSequence) << damage->to_string();
+  EXPECT_EQ(damage->file, names[2]);
+  {
+    auto log = Log::open(root_ / "log", with_mode(RecoveryMode::kPointInTime));
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    const RecoveryReport& report = (*log)->recovery_report();
+    EXPECT_FALSE(report.damage.empty());
+    EXPECT_EQ(report.end_lsn, end);
+    EXPECT_EQ(report.segments, 2u);
+  }
+  const std::vector<std::string> moved(names.begin() + 2, names.end());
+  EXPECT_EQ(cairn::testing::quarantine_names(root_ / "log"), moved);
+  expect_moved_whole(moved);
+  EXPECT_EQ(segment_names(), std::vector<std::string>(names.begin(), names.begin() + 2));
+  EXPECT_FALSE(cairn::testing::verify_damage(root_ / "log").has_value());
+  expect_log_continues(root_ / "log", small_log_options(), end, records_, intact);
+}
+
 }  // namespace
 }  // namespace cairn::log
