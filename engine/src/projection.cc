@@ -848,6 +848,18 @@ void Projection::on_run_admitted(const schema::RunAdmitted& a) {
 void Projection::on_run_skipped(const schema::RunSkipped& k) {
   RunRecord* run = find(k.run_id());
   if (run == nullptr) return;
+  // An invoked run that flow control skipped (a rate limit, an idempotency key, a singleton, a
+  // debounce that replaced it) ends its parent's invoke like any other end: as a failure saying
+  // why. Without this the parent waited for it forever, across restarts too.
+  if (run->parent_run != 0) {
+    if (RunRecord* parent = find(run->parent_run)) {
+      resolve(*parent, run->parent_position, OpKind::kInvoke, {}, [&](PendingOp& op) {
+        op.failed = true;
+        op.value = "invoked run " + std::to_string(run->id) +
+                   " was skipped: " + std::string(fb_view(k.reason()));
+      });
+    }
+  }
   finish_run(*run, RunStatus::kSkipped, {}, ValueFormat::kBytes, std::string(fb_view(k.reason())),
              k.at_us());
 }

@@ -427,6 +427,35 @@ TEST_F(FlowTest, RunsStartedBeforeAFunctionGainedALimitGoOnAfterARestart) {
   }
 }
 
+// An invoked run that flow control skips ends the parent's invoke as a failure saying why (the
+// parent once waited for it forever, across restarts too).
+TEST_F(FlowTest, AnInvokedRunThatIsSkippedFailsTheInvokeWithTheReason) {
+  auto setup = [](Engine& e) {
+    ASSERT_TRUE(
+        e.register_function({.id = "child", .rate_limit = RateLimit{.limit = 1, .period = 1h}},
+                            [](Context&, const Event&) -> Task<std::string> { co_return "ran"; })
+            .ok());
+    ASSERT_TRUE(e.register_function({.id = "parent", .triggers = {on_event("go")}},
+                                    [](Context& ctx, const Event&) -> Task<std::string> {
+                                      std::string first =
+                                          co_await ctx.invoke("c1", {.function = "child"});
+                                      std::string second;
+                                      try {
+                                        second = co_await ctx.invoke("c2", {.function = "child"});
+                                      } catch (const StepError& e) {
+                                        second = e.what();
+                                      }
+                                      co_return first + " / " + second;
+                                    })
+                    .ok());
+  };
+  start(setup);
+  const RunInfo parent = wait(send_one({.name = "go"}), 5s);
+  EXPECT_EQ(parent.status, RunStatus::kCompleted);
+  EXPECT_NE(parent.output.find("ran / "), std::string::npos) << parent.output;
+  EXPECT_NE(parent.output.find("was skipped: rate limit"), std::string::npos) << parent.output;
+}
+
 TEST_F(FlowTest, RunsQueuedForASlotAllFinishAfterARestart) {
   std::atomic<int> ran{0};
   auto setup = [&](Engine& e) {
