@@ -296,6 +296,15 @@ Status EngineCore::append(schema::RecordType type, Bytes payload) {
   return lsn.ok() ? Status() : lsn.status();
 }
 
+namespace {
+
+// The send() call this thread is in (0: none, as for ctx.send_event). A send() that names an id
+// twice holds the first reservation itself: the second is a duplicate, not something to wait for.
+thread_local uint64_t t_send_owner = 0;
+std::atomic<uint64_t> next_send_owner{1};
+
+}  // namespace
+
 Status EngineCore::prepare_event(Event& e, bool* duplicate, std::vector<std::string_view>* fns) {
   *duplicate = false;
   fns->clear();
@@ -324,9 +333,21 @@ Status EngineCore::prepare_event(Event& e, bool* duplicate, std::vector<std::str
     for (int i = 0; i < 8; ++i) id[1 + i] = kDigits[(t >> (35 - 5 * i)) & 31];
     for (int i = 0; i < 6; ++i) id[9 + i] = kDigits[(n >> (25 - 5 * i)) & 31];
     e.id.assign(id, 15);
-  } else if (!dedup_.try_insert(e.id, e.ts_ms, now)) {
-    *duplicate = true;
-    return Status();
+  } else {
+    // Keyed on when the engine accepts it, not on the sender's time. An id another send has
+    // reserved but not yet made durable is waited for: "duplicate" is only ever said of an event
+    // that is in the log (if that send fails, this one takes the id over).
+    switch (dedup_.reserve(e.id, now, t_send_owner, [this] { return !check_running().ok(); })) {
+      case DedupWindow::Reserve::kReserved:
+        break;
+      case DedupWindow::Reserve::kDuplicate:
+        *duplicate = true;
+        return Status();
+      case DedupWindow::Reserve::kGaveUp: {
+        Status st = check_running();
+        return st.ok() ? Status(StatusCode::kClosed, "the engine is shut down") : st;
+      }
+    }
   }
   registry_.match(e.name, fns);
   return Status();
@@ -358,10 +379,14 @@ Result<std::vector<SendResult>> EngineCore::send(std::span<const Event> events) 
   std::vector<size_t> function_count;       // per accepted event
   std::vector<char> id_generated;           // per accepted event
   std::vector<SendResult> results(events.size());
-  auto release_ids = [&] {
+  auto release_ids = [&] {  // a send waiting for one of them may then reserve it
     for (const Event& e : accepted) dedup_.erase(e.id);
   };
   std::vector<std::string_view> fns;
+  struct OwnerScope {
+    uint64_t outer;
+    ~OwnerScope() { t_send_owner = outer; }
+  } owner_scope{std::exchange(t_send_owner, next_send_owner.fetch_add(1))};
   for (size_t i = 0; i < events.size(); ++i) {
     Event e = events[i];
     const bool generated = e.id.empty();
@@ -399,7 +424,8 @@ Result<std::vector<SendResult>> EngineCore::send(std::span<const Event> events) 
     return lsn.status();
   }
   // The writer applies a batch before it reports it durable: the runs are visible once this
-  // returns (see log::DurableListener).
+  // returns (see log::DurableListener), and applying it confirmed the ids reserved above (sends of
+  // them waiting meanwhile now get "duplicate").
   CAIRN_RETURN_IF_ERROR(log_->wait_durable(*lsn));
   RunId next = first;
   size_t a = 0;

@@ -387,7 +387,7 @@ int64_t Executor::backoff_ms(const RunState& run, uint32_t attempt) const {
   const int64_t base = o.backoff_base.count();
   const int64_t cap = o.backoff_max.count();
   int64_t d = base;
-  for (uint32_t i = 1; i < attempt && d < cap; ++i) d *= 2;
+  for (uint32_t i = 1; i < attempt && d < cap; ++i) d = d > cap / 2 ? cap : d * 2;
   d = std::min(d, cap);
   // ±25% jitter keeps many runs that failed together from retrying together.
   std::uniform_int_distribution<int64_t> jitter(-d / 4, d / 4);
@@ -428,12 +428,13 @@ void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
     return;
   } catch (const RetryAfterError& e) {
     times.finished_us = core_.clock().now_us();
-    failed(schema::FailureKind::RetryAfter, e.what(), can_retry ? now() + e.delay().count() : 0);
+    failed(schema::FailureKind::RetryAfter, e.what(),
+           can_retry ? detail::add_ms_saturated(now(), e.delay().count()) : 0);
     return;
   } catch (const std::exception& e) {
     times.finished_us = core_.clock().now_us();
     failed(schema::FailureKind::Retriable, e.what(),
-           can_retry ? now() + backoff_ms(run, attempt) : 0);
+           can_retry ? detail::add_ms_saturated(now(), backoff_ms(run, attempt)) : 0);
     return;
   } catch (...) {
     times.finished_us = core_.clock().now_us();
@@ -465,7 +466,8 @@ void Executor::start_wait(RunState& run, OpSlot& slot) {
     value = std::move(*v);
   }
   const int64_t now_us = core_.clock().now_us();
-  const int64_t timeout_at = w.timeout.count() > 0 ? now_us / 1000 + w.timeout.count() : 0;
+  const int64_t timeout_at =
+      w.timeout.count() > 0 ? detail::add_ms_saturated(now_us / 1000, w.timeout.count()) : 0;
   record(run, schema::RecordType::WaitStarted,
          build_wait_started(ref_of(run, slot), w.event, w.match, value, timeout_at, now_us),
          "recording a wait");
@@ -481,6 +483,9 @@ void Executor::start_send(RunState& run, OpSlot& slot) {
     st = core_.check_room_for_runs(functions.size());
     if (!st.ok()) core_.dedup().erase(event.id);
   }
+  // kClosed: the engine stopped while this waited for another send of the id to become durable.
+  // Nothing is recorded: the next start() resumes the run and sends again.
+  if (st.code() == StatusCode::kClosed) return;
   if (!st.ok()) {
     fail_run(run, "send_event(\"" + slot.id + "\"): " + st.to_string());
     return;
@@ -570,6 +575,11 @@ bool Executor::op_ready(RunState& run, OpSlot& slot) {
 void Executor::op_suspend(RunState& run, OpSlot& slot) {
   run.current = &slot;
   if (run.fatal) return;
+  // Ended while its code ran between two operations (Engine::cancel records the end without its
+  // worker): nothing more starts, no step body, no record. drive() sees it next and lets it go.
+  // A cancel that lands after this check finds the operation started; its record is then applied
+  // after the end, and ignored.
+  if (run.finished.load(std::memory_order_acquire)) return;
   OpState state;
   uint32_t attempt;
   {

@@ -336,11 +336,18 @@ void Projection::on_event_accepted(const schema::EventAccepted& e) {
   counters_.events.fetch_add(1, std::memory_order_relaxed);
   Event event{std::string(fb_view(e.name())), std::string(fb_view(e.data())),
               std::string(fb_view(e.event_id())), e.ts_ms()};
-  // Replay remembers the ids senders gave (send() did when it accepted them), not the ones the
-  // engine made up: those are unique, and remembering them would grow the window with every event.
-  if (!live_ && !event.id.empty() && !e.duplicate() && !e.id_generated()) {
-    dedup_.try_insert(event.id, event.ts_ms, clock_.now_ms());
+  // The window remembers the ids senders gave, not the ones the engine made up: those are unique,
+  // and remembering them would grow the window with every event. Live, send() reserved the id and
+  // it is now durable: confirming it answers the sends of that id that wait for it. In replay it is
+  // remembered as of when it was accepted (records before accepted_us: the sender's time).
+  if (!event.id.empty() && !e.duplicate() && !e.id_generated()) {
+    dedup_.confirm(event.id, e.accepted_us() != 0 ? e.accepted_us() / 1000 : e.ts_ms(),
+                   clock_.now_ms());
   }
+  // cancel_on first: an event cancels the runs that were there before it, never the ones it
+  // starts itself (a function triggered by "order/updated" that cancels on "order/updated" for the
+  // same order replaces the older run, and must not cancel the new one).
+  if (!e.duplicate() && cancel_on_.has_waiters_for(event.name)) cancel_matching(event);
   if (e.functions() != nullptr) {
     RunId id = e.first_run_id();
     for (const flatbuffers::String* f : *e.functions()) {
@@ -361,7 +368,6 @@ void Projection::on_event_accepted(const schema::EventAccepted& e) {
       });
     }
   }
-  if (!e.duplicate() && cancel_on_.has_waiters_for(event.name)) cancel_matching(event);
   if (const schema::StepRef* o = e.origin()) {
     if (RunRecord* run = find(o->run_id())) {
       resolve(*run, o->position(), OpKind::kSend, fb_view(o->step_id()),
@@ -381,7 +387,15 @@ void Projection::on_run_created(const schema::RunCreated& c) {
   }
   if (p == nullptr) return;
   RunRecord* parent = find(p->run_id());
-  if (parent == nullptr) return;
+  if (parent == nullptr) {
+    // Its parent ended first (Engine::cancel can end a run whose code then invokes before it
+    // notices): nobody waits for this run, so it is cancelled before it starts, in a replay too.
+    if (RunRecord* child = find(c.run_id())) {
+      request_cancel(*child,
+                     "its parent run " + std::to_string(p->run_id()) + " ended before it started");
+    }
+    return;
+  }
   {
     std::lock_guard lock(parent->op_lock);
     parent->op.reset(OpKind::kInvoke, p->position());

@@ -15,6 +15,41 @@ void TimerWheel::arm(RunId run, uint32_t position, uint8_t reason, int64_t deadl
   live_.set(run, gen);
   // A deadline at or before now is due at the next advance().
   place(TimerEntry{deadline_ms, run, position, reason, gen}, &due_now_);
+  ++entries_;
+  compact_if_stale();  // a replaced timer's entry is stale
+}
+
+void TimerWheel::cancel(RunId run) {
+  live_.erase(run);
+  compact_if_stale();
+}
+
+void TimerWheel::compact_if_stale() {
+  // Each live timer has one entry; the rest are stale. Rebuilding once they outnumber the live
+  // ones twice over (plus a floor, so that a small wheel is left alone) costs O(entries) after
+  // at least that many arms or cancels made them: amortized O(1), and memory O(live).
+  const size_t live = live_.size();
+  if (entries_ - live <= 2 * live + kStaleFloor) return;
+  std::vector<TimerEntry> keep;
+  keep.reserve(live);
+  auto take = [&](std::vector<TimerEntry>& from) {
+    for (const TimerEntry& e : from) {
+      if (is_live(e)) keep.push_back(e);
+    }
+    std::vector<TimerEntry>().swap(from);  // its capacity too
+  };
+  for (int level = 0; level < kLevels; ++level) {
+    for (uint64_t bits = occupied_[level]; bits != 0; bits &= bits - 1) {
+      take(slots_[level][std::countr_zero(bits)]);
+    }
+    occupied_[level] = 0;
+  }
+  take(overflow_);
+  take(due_now_);
+  // Placed again relative to now_, as advance() places what it moves: each lands where it would
+  // have been armed now (or is due at the next advance, as before).
+  for (const TimerEntry& e : keep) place(e, &due_now_);
+  entries_ = keep.size();
 }
 
 bool TimerWheel::is_live(const TimerEntry& e) const {
@@ -74,10 +109,12 @@ void TimerWheel::advance(int64_t now_ms, std::vector<TimerEntry>* due) {
     }
     overflow_.swap(keep);
   }
+  entries_ -= moved.size();
   for (const TimerEntry& e : moved) {
     if (!is_live(e)) continue;  // cancelled or replaced
     std::vector<TimerEntry> now_due;
     place(e, &now_due);
+    if (now_due.empty()) ++entries_;  // placed again
     for (const TimerEntry& d : now_due) {
       live_.erase(d.run);
       due->push_back(d);

@@ -1,7 +1,9 @@
 // TimerWheel: a hierarchical timing wheel (6 levels of 64 slots, 1 ms resolution, about 2 years
 // of range; later deadlines wait in an overflow list). Inserting is O(1); advancing moves each
 // timer down at most once per level. Cancellation is lazy: each run has at most one live timer,
-// identified by a generation number, and stale entries are dropped when they come due.
+// identified by a generation number, and stale entries are dropped when they come due or, once
+// they outnumber the live ones (cancelled or replaced timers with distant deadlines), by a
+// compaction that places the live ones again (amortized O(1) per arm or cancel).
 // Not thread-safe: TimerService guards it.
 #pragma once
 
@@ -38,12 +40,14 @@ class TimerWheel {
 
   // Replaces the run's timer, if any.
   void arm(RunId run, uint32_t position, uint8_t reason, int64_t deadline_ms);
-  void cancel(RunId run) { live_.erase(run); }
+  void cancel(RunId run);
   // Moves time to `now_ms` and appends every timer now due to `due`.
   void advance(int64_t now_ms, std::vector<TimerEntry>* due);
   // The earliest deadline that may be due (a lower bound; INT64_MAX when there is none).
   int64_t next_deadline() const;
   size_t size() const { return live_.size(); }
+  // Entries held, live or stale (for tests: what the wheel's memory grows with).
+  size_t entries() const { return entries_; }
   int64_t now() const { return now_; }
 
  private:
@@ -53,6 +57,9 @@ class TimerWheel {
 
   void place(const TimerEntry& e, std::vector<TimerEntry>* due);
   bool is_live(const TimerEntry& e) const;
+  // Rebuilds the wheel from its live entries when stale ones exceed 2 × live + kStaleFloor.
+  void compact_if_stale();
+  static constexpr size_t kStaleFloor = 4096;
 
   int64_t now_;
   std::array<std::array<std::vector<TimerEntry>, kSlots>, kLevels> slots_;
@@ -61,6 +68,7 @@ class TimerWheel {
   std::vector<TimerEntry> due_now_;  // armed with a deadline already passed
   U64Map<uint32_t> live_;            // run -> generation of its live timer
   uint32_t generation_ = 0;
+  size_t entries_ = 0;  // in slots_, overflow_ and due_now_: live_.size() of them are live
 };
 
 }  // namespace cairn::detail

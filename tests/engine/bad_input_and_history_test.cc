@@ -219,6 +219,39 @@ TEST_F(EngineTest, TimedOutWaitNeverReceivesALaterEvent) {
   EXPECT_EQ(after.load(), 1);
 }
 
+// The largest durations mean "as good as forever": a sleep or a wait timeout of
+// milliseconds::max() does not wrap around to a deadline long past and fire at once.
+TEST_F(EngineTest, TheLongestSleepAndWaitTimeoutDoNotFireAtOnce) {
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "sleeper", .triggers = {on_event("sleep")}},
+                                    [](Context& ctx, const Event&) -> Task<void> {
+                                      co_await ctx.sleep("forever",
+                                                         std::chrono::milliseconds::max());
+                                    })
+                    .ok());
+    ASSERT_TRUE(
+        e.register_function({.id = "waiter", .triggers = {on_event("wait")}},
+                            [](Context& ctx, const Event&) -> Task<std::string> {
+                              const WaitOptions wait{.event = "never",
+                                                     .timeout = std::chrono::milliseconds::max()};
+                              std::optional<Event> got = co_await ctx.wait_for_event("w", wait);
+                              co_return got ? "matched" : "timed out";
+                            })
+            .ok());
+  });
+  const RunId sleeper = send_one({.name = "sleep"});
+  const RunId waiter = send_one({.name = "wait"});
+  ASSERT_TRUE(eventually([&] {
+    return status_of(sleeper) == RunStatus::kSleeping && status_of(waiter) == RunStatus::kWaiting;
+  }));
+  clock_->advance(24h * 365 * 100);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(status_of(sleeper), RunStatus::kSleeping);
+  EXPECT_EQ(status_of(waiter), RunStatus::kWaiting);
+  ASSERT_TRUE(engine_->send({.name = "never"}).ok());
+  EXPECT_EQ(wait(waiter).output, "matched");
+}
+
 // ctx.now_ms() is recorded: code that branches on it takes the same path on replay, however far
 // the clock moved meanwhile.
 TEST_F(EngineTest, TimeAFunctionReadsIsRecordedAndReplayed) {

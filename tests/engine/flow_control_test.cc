@@ -512,6 +512,35 @@ TEST_F(FlowTest, CancelOnStopsTheMatchingRunOnly) {
   EXPECT_EQ(wait(b).status, RunStatus::kCompleted);
 }
 
+// "Replace the older run for this order": the event that cancels the earlier run is the one that
+// starts the new run, and the new run is not cancelled by it (it was, when cancel_on was matched
+// after the event's runs were made). A full replay decides the same.
+TEST_F(FlowTest, AnEventCancelsTheRunsBeforeItNotTheOnesItStarts) {
+  auto setup = [](Engine& e) {
+    ASSERT_TRUE(
+        e.register_function(
+             {.id = "order",
+              .triggers = {on_event("order/updated")},
+              .cancel_on = {{.event = "order/updated", .match = "data.order_id"}}},
+             [](Context& ctx, const Event&) -> Task<void> { co_await ctx.sleep("settle", 1h); })
+            .ok());
+  };
+  options_.snapshots = false;
+  start(setup);
+  const RunId first = send_one({.name = "order/updated", .data = R"({"order_id":"A"})"});
+  ASSERT_TRUE(eventually([&] { return status_of(first) == RunStatus::kSleeping; }));
+  const RunId second = send_one({.name = "order/updated", .data = R"({"order_id":"A"})"});
+  EXPECT_EQ(wait(first).status, RunStatus::kCancelled);
+  ASSERT_TRUE(eventually([&] { return status_of(second) == RunStatus::kSleeping; }))
+      << "status " << static_cast<int>(status_of(second));
+  stop();
+  start(setup);
+  EXPECT_EQ(status_of(first), RunStatus::kCancelled);
+  EXPECT_EQ(status_of(second), RunStatus::kSleeping);
+  clock_->advance(2h);
+  EXPECT_EQ(wait(second).status, RunStatus::kCompleted);
+}
+
 // The run's end is a step boundary too: a cancel that arrives while the function is past its
 // last step (here: in code after it, not a step) ends the run cancelled, not completed.
 TEST_F(FlowTest, ACancelThatArrivesAfterTheLastStepEndsTheRunCancelled) {

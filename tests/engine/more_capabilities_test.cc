@@ -2,6 +2,8 @@
 // timeouts and invoke across a restart, repeated step ids in a loop, cancelling a waiting run, and
 // many concurrent runs (the scheduler under load; run it under TSan too).
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "cairn/errors.h"
@@ -193,6 +195,60 @@ TEST_F(EngineTest, CancellingAWaitingRunLeavesNothingBehind) {
   std::this_thread::sleep_for(20ms);
   EXPECT_EQ(status_of(id), RunStatus::kCancelled);
 }
+
+// Engine::cancel ends a run whose code may be running between two operations: once cancel()
+// returned, that code starts nothing more, neither a step body nor an invoked run.
+class CancelWhileCodeRuns : public EngineTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(CancelWhileCodeRuns, NothingMoreStartsAfterCancelReturns) {
+  const bool invoke_next = GetParam();
+  std::mutex mu;
+  std::condition_variable cv;
+  bool at_gate = false;
+  bool open = false;
+  std::atomic<int> child_ran{0};
+  std::atomic<int> step_ran{0};
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "child"}, [&](Context& ctx, const Event&) -> Task<int> {
+                   co_return co_await ctx.run("work", [&] { return ++child_ran; });
+                 }).ok());
+    ASSERT_TRUE(e.register_function({.id = "parent", .triggers = {on_event("go")}},
+                                    [&](Context& ctx, const Event&) -> Task<void> {
+                                      co_await ctx.run("first", [] { return 1; });
+                                      {  // code between two operations
+                                        std::unique_lock lock(mu);
+                                        at_gate = true;
+                                        cv.notify_all();
+                                        cv.wait(lock, [&] { return open; });
+                                      }
+                                      if (invoke_next) {
+                                        co_await ctx.invoke("child", {.function = "child"});
+                                      } else {
+                                        co_await ctx.run("second", [&] { return ++step_ran; });
+                                      }
+                                    })
+                    .ok());
+  });
+  const RunId id = send_one({.name = "go"});
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return at_gate; }));
+  }
+  ASSERT_TRUE(engine_->cancel(id, "stop").ok());
+  EXPECT_EQ(status_of(id), RunStatus::kCancelled);
+  {
+    std::lock_guard lock(mu);
+    open = true;
+  }
+  cv.notify_all();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(step_ran.load(), 0) << "a step body began after cancel() returned";
+  EXPECT_EQ(child_ran.load(), 0) << "the cancelled run invoked a child that ran";
+  EXPECT_EQ(engine_->list_runs().runs.size(), 1u) << "a run was created after cancel() returned";
+}
+
+INSTANTIATE_TEST_SUITE_P(NextOperation, CancelWhileCodeRuns, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Invoke" : "Step"; });
 
 TEST_F(EngineTest, ManyConcurrentRunsAllFinishWithTheirOwnResults) {
   options_.workers = 4;

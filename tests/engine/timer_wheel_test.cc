@@ -2,6 +2,7 @@
 // the overflow list; replaced and cancelled timers do not fire.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 
@@ -79,6 +80,63 @@ TEST(TimerWheel, ADeadlineInThePastIsDueAtTheNextAdvance) {
   wheel.advance(10'000, &due);
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0].run, 3u);
+}
+
+// Cancelled and replaced timers with distant deadlines (a day's finish timeout per run, cancelled
+// when the run ends) do not stay in the wheel until their deadline: the entries it holds stay
+// within a bound of the live timers, and the live ones still fire once, at their deadline.
+TEST(TimerWheel, CancelledAndReplacedTimersDoNotPileUp) {
+  const int64_t start = 1'700'000'000'000;
+  const int64_t day = 24LL * 3600 * 1000;
+  TimerWheel wheel(start);
+  std::mt19937_64 rng(7);
+  std::map<RunId, int64_t> deadline;                          // of the live timers
+  const int64_t spans[] = {64, 4096, day, int64_t{1} << 37};  // up to the overflow list
+  for (RunId id = 1; id <= 2000; ++id) {
+    deadline[id] = start + 1 + static_cast<int64_t>(rng() % static_cast<uint64_t>(spans[id % 4]));
+    wheel.arm(id, 3, 0, deadline[id]);
+  }
+  int64_t now = start;
+  std::map<RunId, int64_t> fired;
+  std::vector<TimerEntry> due;
+  // Moves to `target` through every deadline on the way, so each fires exactly at its time.
+  auto advance_to = [&](int64_t target) {
+    for (;;) {
+      const int64_t next = std::max(wheel.next_deadline(), now);
+      now = std::min(next, target);
+      due.clear();
+      wheel.advance(now, &due);
+      for (const TimerEntry& e : due) {
+        EXPECT_EQ(e.deadline_ms, now) << "run " << e.run << " fired off its deadline";
+        EXPECT_EQ(deadline.count(e.run), 1u) << "a cancelled or replaced timer fired: " << e.run;
+        EXPECT_TRUE(fired.emplace(e.run, now).second) << "fired twice: " << e.run;
+      }
+      if (now == target) return;
+    }
+  };
+  size_t most = 0;
+  RunId next_id = 1'000'000;
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 50'000; ++i) {
+      const RunId r = next_id++;
+      wheel.arm(r, 0, 0, now + day);  // a run's finish timeout, cancelled when it ends
+      wheel.cancel(r);
+      if (i % 10 == 0) {  // a live timer replaced by one for the same deadline
+        auto it = deadline.lower_bound(1 + rng() % 2000);
+        if (it != deadline.end() && it->second > now && fired.count(it->first) == 0) {
+          wheel.arm(it->first, 3, 0, it->second);
+        }
+      }
+      most = std::max(most, wheel.entries());
+    }
+    advance_to(now + static_cast<int64_t>(rng() % 100'000));  // some live timers fire meanwhile
+  }
+  EXPECT_LE(most, 3 * deadline.size() + 4096 + 1)
+      << "1 M armed-and-cancelled timers are still held (live: " << wheel.size() << ")";
+  advance_to(start + (int64_t{1} << 37) + 2);
+  EXPECT_EQ(fired.size(), deadline.size());
+  EXPECT_EQ(wheel.size(), 0u);
+  EXPECT_EQ(wheel.entries(), 0u);
 }
 
 }  // namespace

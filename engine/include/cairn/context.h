@@ -12,6 +12,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -125,6 +126,15 @@ uint64_t run_id_of(const RunState& run);
 std::string_view function_id_of(const RunState& run);
 std::span<const Event> events_of(const RunState& run);
 int64_t now_ms_of(const RunState& run);
+// a + b in milliseconds, held at the ends of int64_t: "sleep for milliseconds::max()" is forever,
+// not a sum that wrapped around to a moment long past (which fired at once).
+constexpr int64_t add_ms_saturated(int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) {
+    return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+  }
+  return sum;
+}
 
 // The body of ctx.now_ms(): reads the engine's clock once, as a step, so the time is recorded.
 struct ClockRead {
@@ -291,7 +301,7 @@ class Context {
   // A durable timer: a restart resumes it with the time that is left.
   detail::SleepAwaiter sleep(std::string_view id, std::chrono::milliseconds duration) {
     // The deadline is recorded when the sleep starts; a replay uses the recorded one.
-    return {run_, id, detail::now_ms_of(run_) + duration.count()};
+    return {run_, id, detail::add_ms_saturated(detail::now_ms_of(run_), duration.count())};
   }
   detail::SleepAwaiter sleep_until(std::string_view id,
                                    std::chrono::system_clock::time_point when) {

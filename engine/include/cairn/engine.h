@@ -382,6 +382,10 @@ class Engine {
   // fit log.record_bytes_max), and an error accepts none of them. Results in the same order.
   Result<std::vector<SendResult>> send(std::span<const Event> events);
 
+  // Cancels an unfinished run: returns once its RunCancelled record is durable. A step body
+  // already running finishes (its result is then ignored); code of the run that is running
+  // between two operations starts nothing more after this returns (no step, no invoke, no
+  // record), and a run it invoked just before is cancelled too.
   Status cancel(RunId run, std::string reason = "cancelled");
   // Cancels every unfinished run that matches `query` (function, status, created_after,
   // created_before; its paging fields are ignored) with one RunCancelled each, and returns once

@@ -1,0 +1,232 @@
+// The dedup window answers "duplicate" only for an id whose first event is durable: a send that
+// finds the id reserved by a send still in flight waits for it (and takes the id over when that
+// send fails), for send() and ctx.send_event alike, without holding up shutdown. The window is
+// keyed on when the engine accepted an event, not on the time the sender put in it.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "dedup_window.h"
+#include "engine_fixture.h"
+
+namespace cairn {
+namespace {
+
+using testing::EngineTest;
+using namespace std::chrono_literals;
+
+// A ManualClock that can stop one thread inside now_ms(): the thread that calls hold_me(n) is held
+// at its n-th call from then on, until release(). send() reads the clock once per event before it
+// reserves that event's id, so holding a send at its second event's call holds it right after it
+// reserved the first event's id and before it appends anything.
+class DedupHoldClock final : public Clock {
+ public:
+  explicit DedupHoldClock(std::shared_ptr<ManualClock> base) : base_(std::move(base)) {}
+  int64_t now_ms() const override {
+    std::unique_lock lock(mu_);
+    if (holding_ && std::this_thread::get_id() == held_thread_ && --calls_left_ == 0) {
+      held_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return released_; });
+    }
+    lock.unlock();
+    return base_->now_ms();
+  }
+  std::chrono::nanoseconds real_wait_until(int64_t deadline_ms) const override {
+    return base_->real_wait_until(deadline_ms);
+  }
+  uint64_t subscribe(std::function<void()> wake) override {
+    return base_->subscribe(std::move(wake));
+  }
+  void unsubscribe(uint64_t subscription) override { base_->unsubscribe(subscription); }
+
+  void hold_me(int call) {
+    std::lock_guard lock(mu_);
+    holding_ = true;
+    held_thread_ = std::this_thread::get_id();
+    calls_left_ = call;
+  }
+  void wait_held() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return held_; });
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::shared_ptr<ManualClock> base_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  bool holding_ = false;
+  std::thread::id held_thread_;
+  mutable int calls_left_ = 0;
+  mutable bool held_ = false;
+  bool released_ = false;
+};
+
+class DedupDurabilityTest : public EngineTest {
+ protected:
+  void SetUp() override {
+    hold_clock_ = std::make_shared<DedupHoldClock>(clock_);
+    options_.clock = hold_clock_;
+  }
+  void register_go(Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [&](Context&, const Event&) -> Task<void> {
+                                      ++go_runs_;
+                                      co_return;
+                                    })
+                    .ok());
+  }
+  // Starts a send of {go with `id`, then events too big for one log record together}: it reserves
+  // `id`, is held before it appends, and fails with kLimitExceeded once released.
+  std::thread start_doomed_send(const std::string& id) {
+    std::thread t([this, id] {
+      std::vector<Event> batch;
+      batch.push_back({.name = "go", .data = "{}", .id = id});
+      const std::string big = "{\"p\":\"" + std::string(50 * 1024, 'x') + "\"}";
+      for (int k = 0; k < 4; ++k) batch.push_back({.name = "other", .data = big});
+      hold_clock_->hold_me(2);
+      doomed_ = engine_->send(batch);
+    });
+    hold_clock_->wait_held();
+    return t;
+  }
+
+  std::shared_ptr<DedupHoldClock> hold_clock_;
+  std::atomic<int> go_runs_{0};
+  std::optional<Result<std::vector<SendResult>>> doomed_;
+};
+
+TEST_F(DedupDurabilityTest, ADuplicateIsAnsweredOnlyOnceTheFirstSendIsDurable) {
+  start([&](Engine& e) { register_go(e); });
+  std::thread first = start_doomed_send("order-1");
+  std::atomic<bool> second_done{false};
+  std::optional<Result<SendResult>> second;
+  std::thread retry([&] {
+    second = engine_->send(Event{.name = "go", .data = "{}", .id = "order-1"});
+    second_done = true;
+  });
+  // Before the fix the retry is told "duplicate" at once, though nothing is recorded yet.
+  const bool answered_early = eventually([&] { return second_done.load(); }, 300ms);
+  hold_clock_->release();
+  first.join();
+  retry.join();
+  ASSERT_TRUE(doomed_.has_value());
+  EXPECT_EQ(doomed_->status().code(), StatusCode::kLimitExceeded) << doomed_->status().to_string();
+  EXPECT_FALSE(answered_early) << "the retry was answered while the first send was in flight";
+  ASSERT_TRUE(second.has_value());
+  ASSERT_TRUE(second->ok()) << second->status().to_string();
+  EXPECT_FALSE((*second)->duplicate) << "told duplicate of an event that was never recorded";
+  ASSERT_EQ((*second)->runs.size(), 1u);
+  wait((*second)->runs[0]);
+  EXPECT_EQ(go_runs_.load(), 1);
+  // Now it is durable: a third send is a duplicate, at once.
+  auto third = engine_->send(Event{.name = "go", .data = "{}", .id = "order-1"});
+  ASSERT_TRUE(third.ok()) << third.status().to_string();
+  EXPECT_TRUE(third->duplicate);
+}
+
+TEST_F(DedupDurabilityTest, SendEventWaitsForAnIdStillInFlight) {
+  start([&](Engine& e) {
+    register_go(e);
+    ASSERT_TRUE(e.register_function({.id = "relay", .triggers = {on_event("kick")}},
+                                    [](Context& ctx, const Event&) -> Task<std::string> {
+                                      co_return co_await ctx.send_event(
+                                          "tell", {.name = "go", .data = "{}", .id = "order-2"});
+                                    })
+                    .ok());
+  });
+  std::thread first = start_doomed_send("order-2");
+  const RunId relay = send_one({.name = "kick"});
+  // Before the fix the relay's send_event is recorded as a duplicate at once and the relay ends.
+  const bool relay_ended_early =
+      eventually([&] { return status_of(relay) == RunStatus::kCompleted; }, 300ms);
+  hold_clock_->release();
+  first.join();
+  EXPECT_FALSE(relay_ended_early) << "send_event was answered while the first send was in flight";
+  RunInfo info = wait(relay);
+  EXPECT_EQ(info.status, RunStatus::kCompleted);
+  EXPECT_TRUE(eventually([&] { return go_runs_.load() == 1; }, 5s))
+      << "the event send_event was told about was never recorded";
+}
+
+TEST_F(DedupDurabilityTest, ShutdownEndsAWaitForAnIdInFlight) {
+  start([&](Engine& e) { register_go(e); });
+  std::thread first = start_doomed_send("order-3");
+  std::atomic<bool> second_done{false};
+  std::optional<Result<SendResult>> second;
+  std::thread retry([&] {
+    second = engine_->send(Event{.name = "go", .data = "{}", .id = "order-3"});
+    second_done = true;
+  });
+  std::this_thread::sleep_for(50ms);  // the retry finds the id in flight and waits
+  EXPECT_TRUE(engine_->shutdown().ok());
+  EXPECT_TRUE(eventually([&] { return second_done.load(); }, 10s)) << "shutdown left it waiting";
+  hold_clock_->release();
+  first.join();
+  retry.join();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_FALSE(second->ok() && (*second)->duplicate) << "told duplicate of an unrecorded event";
+}
+
+TEST_F(EngineTest, DedupRemembersAnEventWithAnOldTimestamp) {
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [](Context&, const Event&) -> Task<void> { co_return; })
+                    .ok());
+  };
+  start(setup);
+  const int64_t two_days_ago = clock_->now_ms() - 48LL * 3600 * 1000;
+  const Event e{.name = "go", .data = "{}", .id = "late-1", .ts_ms = two_days_ago};
+  auto a = engine_->send(e);
+  auto b = engine_->send(e);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_FALSE(a->duplicate);
+  EXPECT_TRUE(b->duplicate) << "the same id, sent twice at once, started two runs";
+  for (bool snapshots : {false, true}) {
+    stop();
+    use_snapshots(snapshots);
+    start(setup);  // replay (or the snapshot) remembers it as of its acceptance
+    auto c = engine_->send(e);
+    ASSERT_TRUE(c.ok());
+    EXPECT_TRUE(c->duplicate) << "after a restart, snapshots " << snapshots;
+  }
+}
+
+TEST_F(EngineTest, DedupForgetsAnEventWithAFutureTimestampAfterTheWindow) {
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [](Context&, const Event&) -> Task<void> { co_return; })
+                    .ok());
+  };
+  start(setup);
+  const int64_t in_ten_days = clock_->now_ms() + 240LL * 3600 * 1000;
+  const Event e{.name = "go", .data = "{}", .id = "early-1", .ts_ms = in_ten_days};
+  ASSERT_TRUE(engine_->send(e).ok());
+  clock_->advance(25h);  // past the 24 h window since it was accepted
+  auto b = engine_->send(e);
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(b->duplicate) << "kept past the window: its own time was in the future";
+}
+
+TEST(DedupWindowDurability, AFutureTimeDoesNotHoldBackExpiry) {
+  detail::DedupWindow w(1000);
+  int64_t now = 1'000'000;
+  w.try_insert("future", now + 1'000'000'000, now);  // e.g. a time in microseconds by mistake
+  for (int i = 0; i < 100000; ++i) {
+    now += 10;
+    w.try_insert("id" + std::to_string(i), now, now);
+  }
+  EXPECT_LT(w.size(), 200u) << "ids older than the 1 s window are still kept";
+}
+
+}  // namespace
+}  // namespace cairn
