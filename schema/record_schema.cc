@@ -213,12 +213,39 @@ class JsonVisitor final : public flatbuffers::IterationVisitor {
   }
 };
 
+// True when arrays and objects in `text` nest more than `max` levels deep. Brackets inside strings
+// do not count (escapes respected). Cheap and never recursive: it runs before anything parses.
+bool nests_deeper_than(std::string_view text, size_t max) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character cannot end the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string value_to_json(std::string_view bytes, ValueFormat format) {
   std::string out;
   if (bytes.empty()) return "null";
-  if (format == ValueFormat::Json && nlohmann::json::accept(bytes)) {
+  // nlohmann's dump recurses once per level: a value nested deeper than kJsonDepthMax (valid
+  // JSON, which the engine accepts) would overflow the stack, so it is shown as a string.
+  if (format == ValueFormat::Json && !nests_deeper_than(bytes, kJsonDepthMax) &&
+      nlohmann::json::accept(bytes)) {
     // Compact it: a dump is one line whatever the value's own layout.
     return nlohmann::json::parse(bytes).dump(-1, ' ', false,
                                              nlohmann::json::error_handler_t::replace);

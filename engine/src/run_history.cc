@@ -280,7 +280,8 @@ class HistoryBuilder {
   }
 
   void failed(const schema::RunFailed& f) {
-    if (f.failure_handler_run_id() == run_) {
+    // 0 is "no failure handler", never a run.
+    if (f.failure_handler_run_id() != 0 && f.failure_handler_run_id() == run_) {
       HistoryEntry& h = push(HistoryEntry::Kind::kCreated);
       h.at = from_us(f.at_us());
       h.event.name = "cairn/function.failed";
@@ -368,6 +369,9 @@ std::string_view history_kind_name(HistoryEntry::Kind kind) {
 
 Result<std::vector<HistoryEntry>> read_run_history(log::LogReader& reader, RunId run, size_t limit,
                                                    uint64_t until) {
+  // Run ids start at 1; 0 stands for "none" in records (no parent, no failure handler), so no
+  // record is about run 0.
+  if (run == 0) return std::vector<HistoryEntry>{};
   HistoryBuilder history(run, limit);
   while (!history.done()) {
     CAIRN_ASSIGN_OR_RETURN(const log::ReadRecord* r, reader.next());

@@ -2,6 +2,10 @@
 // does not understand.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "cairn_cli.h"
 #include "support/temp_dir.h"
 
@@ -85,6 +89,35 @@ TEST(CairnUsage, BadNumbersExitTwo) {
   EXPECT_EQ(run_cairn({"log", "dump", d, "--from", "abc"}).exit_code, 2);
   EXPECT_EQ(run_cairn({"log", "dump", d, "--limit", "-1"}).exit_code, 2);
   EXPECT_EQ(run_cairn({"log", "verify", d, "--tail-window", "8 parsecs"}).exit_code, 2);
+}
+
+// CLI11 turned a number too large for 64 bits into 2^64 - 1 (`runs show DIR
+// 99999999999999999999999` said "no run 18446744073709551615"; --at, --before and --from took it
+// and went on): a usage error that names the option and the value instead.
+TEST(CairnUsage, NumbersTooLargeFor64BitsExitTwoNamingOptionAndValue) {
+  TempDir dir;
+  const std::string d = dir.path().string();
+  const std::string huge = "99999999999999999999999";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"log", "dump", d, "--from", huge}, "--from"},
+      {{"log", "export", d, "--from", huge}, "--from"},
+      {{"log", "dump", d, "--limit", huge}, "--limit"},
+      {{"log", "verify", d, "--tail-window", huge}, "--tail-window"},
+      {{"runs", "show", d, huge}, "RUN_ID"},
+      {{"runs", "show", d, "1", "--at", huge}, "--at"},
+      {{"runs", "list", d, "--before", huge}, "--before"},
+      {{"runs", "cancel", d, huge}, "RUN_ID"},
+      {{"runs", "replay", d, huge}, "RUN_ID"},
+  };
+  for (const auto& [args, option] : cases) {
+    const CliResult r = run_cairn(args);
+    EXPECT_EQ(r.exit_code, 2) << args[1] << " " << option << ": " << r.err;
+    EXPECT_NE(r.err.find(option + ": " + huge + " is too large"), std::string::npos) << r.err;
+  }
+  // The largest that fits is a number like any other (there is no such run: exit 2 for the
+  // empty directory, not for the number).
+  const CliResult max = run_cairn({"runs", "show", d, "18446744073709551615"});
+  EXPECT_EQ(max.err.find("too large"), std::string::npos) << max.err;
 }
 
 TEST(CairnUsage, HelpDescribesTheCommands) {

@@ -4,6 +4,8 @@
 // output says where, and the log verifies intact with the records before the damage.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -176,6 +178,100 @@ TEST_F(LogRecoverCommand, FlippedBitInAMiddleSegmentIsMovedAsideToTheQuarantine)
   EXPECT_EQ(v["end_lsn"], victim->lsn);
   // Nothing more to do.
   EXPECT_EQ(recover().exit_code, 0);
+}
+
+// Batches start on a block boundary: a bad frame that begins a batch follows zeros, and the
+// repair cuts after the last intact frame, before them. The dry run's plan names the same offset
+// and the same quarantine file as the repair then makes.
+TEST_F(LogRecoverCommand, DryRunPlanCutsWhereTheRepairCuts) {
+  const auto segments = segment_files(dir_.path());
+  // A record of the second segment that does not start where the one before it ends.
+  const WrittenRecord* victim = nullptr;
+  uint64_t intact_end = 0;
+  for (size_t i = 1; i < records_.size() && victim == nullptr; ++i) {
+    const WrittenRecord& prev = records_[i - 1];
+    const uint64_t prev_end = prev.offset + frame_bytes(prev.payload_bytes);
+    if (records_[i].segment_seq == 2 && prev.segment_seq == 2 && records_[i].offset > prev_end) {
+      victim = &records_[i];
+      intact_end = prev_end;
+    }
+  }
+  ASSERT_NE(victim, nullptr) << "no record after padding in the second segment";
+  flip_bit(segments[1], victim->offset + 17, 3);
+
+  const CliResult dry = recover({"--dry-run", "--json"});
+  EXPECT_EQ(dry.exit_code, 1) << dry.out << dry.err;
+  const json d = json::parse(dry.out);
+  EXPECT_EQ(d["damage"]["offset"], victim->offset);
+  EXPECT_EQ(d["plan"]["cut"]["offset"], intact_end) << d;
+  const std::string copy_to = d["plan"]["cut"]["copy_to"];
+  EXPECT_TRUE(copy_to.ends_with(".at-" + std::to_string(intact_end) + ".damaged")) << copy_to;
+  const CliResult dry_text = recover({"--dry-run"});
+  EXPECT_NE(dry_text.out.find("from offset " + std::to_string(intact_end)), std::string::npos)
+      << dry_text.out;
+  EXPECT_EQ(dry_text.out.find("from offset " + std::to_string(victim->offset)), std::string::npos)
+      << dry_text.out;
+
+  const CliResult r = recover({"--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const json j = json::parse(r.out);
+  const std::vector<std::string> quarantined = j["quarantined_files"];
+  EXPECT_NE(std::find(quarantined.begin(), quarantined.end(), copy_to), quarantined.end())
+      << j["quarantined_files"] << " has no " << copy_to;
+  ASSERT_TRUE(fs::exists(copy_to));
+  const uint64_t planned = d["plan"]["cut"]["bytes"];
+  const uint64_t copied = fs::file_size(copy_to);
+  EXPECT_LE(copied, planned);
+  EXPECT_GT(copied + 4096, planned);  // "about": the plan counts to the end of the data
+}
+
+// An engine's log (LOGDIR/../snapshots exists): snapshot names are read as the engine reads them,
+// so a stray name whose number does not fit in 64 bits is no snapshot (it made the command die
+// with "stoull"). A real snapshot above the damage makes it corruption (those records were
+// durable), which Log::open, not knowing the snapshots, still cuts as a torn tail: the plan names
+// the copy as the repair will.
+TEST(LogRecoverCommandSnapshots, StrayNamesAreNoSnapshotsAndTheRealOnesCount) {
+  TempDir root;
+  const fs::path log = root / "log";
+  const std::vector<WrittenRecord> records = write_blob_log(log, 3000, multi_segment_options());
+  ASSERT_EQ(records.size(), 3000u);
+  zero_last_nonzero_bytes(segment_files(log).back(), 100);
+  const fs::path snapshots = root / "snapshots";
+  fs::create_directories(snapshots / "quarantine");
+  const log::Lsn beyond = records.back().lsn + 1000;
+  char valid[64];
+  std::snprintf(valid, sizeof valid, "snapshot-%020llu.snap",
+                static_cast<unsigned long long>(beyond));
+  for (const std::string& name :
+       {std::string("snapshot-99999999999999999999999.snap"),
+        std::string("snapshot-99999999999999999999.snap"), std::string(valid),
+        std::string("snapshot-00000000000000000001.snap.tmp")}) {
+    std::ofstream(snapshots / name) << "not checked";
+  }
+  std::ofstream(snapshots / "quarantine" / "snapshot-09999999999999999999.snap") << "set aside";
+
+  const CliResult dry = run_cairn({"log", "recover", log.string(), "--dry-run", "--json"});
+  EXPECT_EQ(dry.exit_code, 1) << dry.out << dry.err;
+  EXPECT_EQ(dry.err, "");
+  const json d = json::parse(dry.out, nullptr, false);
+  ASSERT_FALSE(d.is_discarded()) << dry.out;
+  EXPECT_EQ(d["damage"]["kind"], "corruption") << d["damage"];
+  ASSERT_EQ(d["stale_snapshots"].size(), 1u) << d["stale_snapshots"];
+  EXPECT_TRUE(d["stale_snapshots"][0].get<std::string>().ends_with("/" + std::string(valid)));
+  const std::string copy_to = d["plan"]["cut"]["copy_to"];
+  EXPECT_TRUE(copy_to.ends_with(".torn")) << copy_to;
+  const CliResult dry_text = run_cairn({"log", "recover", log.string(), "--dry-run"});
+  EXPECT_EQ(dry_text.exit_code, 1) << dry_text.err;
+  EXPECT_EQ(dry_text.out.find("loses nothing that was acknowledged"), std::string::npos)
+      << dry_text.out;
+  EXPECT_NE(dry_text.out.find("named .torn"), std::string::npos) << dry_text.out;
+
+  const CliResult r = run_cairn({"log", "recover", log.string(), "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const json j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["quarantined_files"], json::array({copy_to}));
+  EXPECT_EQ(j["intact_after"], true);
 }
 
 TEST(LogRecoverCommandInput, HelpNamesItsOptionsAndExitCodes) {

@@ -1,9 +1,18 @@
 // `cairn log verify`: exit 0 and a summary for an intact log; exit 1 naming the kind of damage,
 // the file, the offset and the LSN for a torn tail, a flipped bit and a missing segment; exit 2
 // when there is no log to read.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <filesystem>
 #include <regex>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -199,6 +208,77 @@ TEST(LogVerifyCommandInput, DirectoryWithoutSegmentsExitsTwo) {
   const CliResult r = run_cairn({"log", "verify", dir.path().string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no log segments"), std::string::npos) << r.err;
+}
+
+// Opens the write end of a FIFO whenever something waits to read it, and remembers that it did: a
+// command that opened the FIFO (where it would block for good) goes on, and the test knows.
+class FifoWatch {
+ public:
+  explicit FifoWatch(std::filesystem::path fifo)
+      : thread_([this, fifo = std::move(fifo)] {
+          while (!stop_) {
+            const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+            if (fd >= 0) {
+              opened_ = true;
+              ::close(fd);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          }
+        }) {}
+  ~FifoWatch() {
+    stop_ = true;
+    thread_.join();
+  }
+  bool opened() const { return opened_; }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> opened_{false};
+  std::thread thread_;
+};
+
+// Every *.wal file is opened and read: one that is no regular file is refused up front, by name
+// (a FIFO blocked `log verify` and `runs list` for good; a directory failed with "pread: Is a
+// directory" and no file name).
+TEST(LogVerifyCommandInput, SegmentNameThatIsNoRegularFileExitsTwoNamingIt) {
+  TempDir root;
+  const std::filesystem::path log = root / "log";
+  write_blob_log(log, 20, multi_segment_options());
+  const std::filesystem::path odd = log / "00000003-00000000000009999999.wal";
+  ASSERT_EQ(::mkfifo(odd.c_str(), 0600), 0);
+  {
+    FifoWatch watch(odd);
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"log", "verify", log.string()},
+          std::vector<std::string>{"log", "dump", log.string()},
+          std::vector<std::string>{"runs", "list", root.path().string()}}) {
+      const CliResult r = run_cairn(args);
+      EXPECT_EQ(r.exit_code, 2) << args[1] << ": " << r.err;
+      EXPECT_NE(r.err.find(odd.string() + " is named like a log segment but is a FIFO"),
+                std::string::npos)
+          << r.err;
+    }
+    EXPECT_FALSE(watch.opened()) << "a command opened the FIFO";
+  }
+  std::filesystem::remove(odd);
+  std::filesystem::create_directory(odd);
+  const CliResult r = run_cairn({"log", "verify", log.string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find(odd.string() + " is named like a log segment but is a directory"),
+            std::string::npos)
+      << r.err;
+}
+
+// An engine's directory given to a `log` command: it names the log directory to use instead.
+TEST(LogVerifyCommandInput, EngineDirectoryNamesItsLog) {
+  TempDir root;
+  write_blob_log(root / "log", 20, multi_segment_options());
+  for (const char* command : {"verify", "stats", "dump", "export", "recover"}) {
+    const CliResult r = run_cairn({"log", command, root.path().string()});
+    EXPECT_EQ(r.exit_code, 2) << command << ": " << r.err;
+    EXPECT_NE(r.err.find("is an engine's directory"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("try " + (root / "log").string()), std::string::npos) << r.err;
+  }
 }
 
 }  // namespace

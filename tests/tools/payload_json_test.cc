@@ -170,5 +170,29 @@ TEST(PayloadJson, RecordedValuesRenderAsTheirFormat) {
   }
 }
 
+// JSON nested deeper than kJsonDepthMax is valid (the engine accepts it), but rendering it as JSON
+// recursed once per level and overflowed the stack: it is shown as a string, like text that does
+// not parse. Brackets inside strings do not count.
+TEST(PayloadJson, JsonNestedDeeperThanTheLimitRendersAsAString) {
+  using schema::ValueFormat;
+  const size_t max = schema::kJsonDepthMax;
+  auto arrays = [](size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  EXPECT_EQ(schema::value_to_json(arrays(max), ValueFormat::Json), arrays(max));
+  EXPECT_EQ(nlohmann::json::parse(schema::value_to_json(arrays(max + 1), ValueFormat::Json)),
+            nlohmann::json(arrays(max + 1)));
+  std::string objects;
+  for (size_t i = 0; i <= max; ++i) objects += R"({"k":)";
+  objects += "1" + std::string(max + 1, '}');
+  EXPECT_EQ(nlohmann::json::parse(schema::value_to_json(objects, ValueFormat::Json)),
+            nlohmann::json(objects));
+  // In a string, brackets are text, and an escaped quote does not end it.
+  const std::string in_string = R"(["\")" + std::string(2 * max, '[') + R"("])";
+  EXPECT_EQ(schema::value_to_json(in_string, ValueFormat::Json), in_string);
+  // Far deeper than a stack holds: still one string, no crash.
+  const std::string deep = R"({"a":)" + arrays(120'000) + "}";
+  EXPECT_EQ(nlohmann::json::parse(schema::value_to_json(deep, ValueFormat::Json)),
+            nlohmann::json(deep));
+}
+
 }  // namespace
 }  // namespace cairn::testing

@@ -3,8 +3,10 @@
 // filters, paging, --at, and the errors (unknown run, bad status, missing directory).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -331,12 +333,33 @@ TEST_F(RunsCommands, ShowUnknownRunExitsThreeSayingSo) {
   EXPECT_EQ(cairn("runs", "show", {}).exit_code, 2);
 }
 
+// Run ids start at 1; 0 in a record means "none" (a failed run without a failure handler says
+// failure_handler_run_id 0): that is no run 0.
+TEST_F(RunsCommands, ShowRunZeroIsNoRun) {
+  const CliResult r = cairn("runs", "show", {"0"});
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.err.find("no run 0 in the log of"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(cairn("runs", "show", {"0", "--json"}).exit_code, 3);
+}
+
 // A crash leaves a torn write at the end of the log: the records before it are the whole story
-// (the engine cuts the tail at its next start), so the commands answer from them and say so.
+// (the engine cuts the tail at its next start), so the commands answer from them and say so. The
+// torn records come after the engine's newest snapshot (its shutdown wrote one), as they must for
+// a torn tail: what a snapshot covers was durable.
 TEST(RunsCommandsDamage, TornTailIsNotedAndTheRunsBeforeItAreShown) {
   TempDir dir;
   const SampleRuns runs = write_sample_engine_dir(dir.path());
   ASSERT_NE(runs.waiting, 0u);
+  {
+    auto log = log::Log::open(dir.path() / "log", multi_segment_options());
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    for (uint64_t seq = 0; seq < 3; ++seq) {
+      ASSERT_TRUE((*log)->append(kBlobType, test_blob(7, seq)).ok());
+    }
+    const Status st = (*log)->close();
+    ASSERT_TRUE(st.ok()) << st.to_string();
+  }
   const auto segments = segment_files(dir.path() / "log");
   ASSERT_FALSE(segments.empty());
   zero_last_nonzero_bytes(segments.back(), 16);
@@ -353,6 +376,69 @@ TEST(RunsCommandsDamage, TornTailIsNotedAndTheRunsBeforeItAreShown) {
       run_cairn({"runs", "show", dir.path().string(), std::to_string(runs.completed)});
   EXPECT_EQ(show.exit_code, 0) << show.err;
   EXPECT_NE(show.out.find("completed: \"done\""), std::string::npos) << show.out;
+}
+
+// The LSN of the newest snapshot in an engine's directory (0 when there is none).
+log::Lsn newest_snapshot_lsn(const std::filesystem::path& dir) {
+  log::Lsn newest = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir / "snapshots")) {
+    const std::string name = e.path().filename().string();
+    if (name.starts_with("snapshot-") && name.ends_with(".snap")) {
+      newest = std::max<log::Lsn>(newest, std::stoull(name.substr(9, 20)));
+    }
+  }
+  return newest;
+}
+
+// Damage at the end of the log but before the engine's newest snapshot is no torn tail: the
+// engine wrote that snapshot after those records were durable, and it refuses to open the log
+// rather than cut them. The tools say the same: corruption, exit 1 — not a note that the engine
+// cuts it, not "no run" for a run created after it, not a repair that "loses nothing".
+TEST(RunsCommandsDamage, DamageBeforeTheNewestSnapshotIsCorruptionNotATornTail) {
+  TempDir dir;
+  const SampleRuns runs = write_sample_engine_dir(dir.path());
+  ASSERT_NE(runs.waiting, 0u);
+  const std::string log_dir = (dir / "log").string();
+  // The record of the event that created the waiting run, in the last segment.
+  const CliResult dump = run_cairn({"log", "dump", log_dir, "--json"});
+  ASSERT_EQ(dump.exit_code, 0) << dump.err;
+  std::optional<json> created;
+  for (const std::string& line : split_lines(dump.out)) {
+    const json j = json::parse(line);
+    if (j["type"] == "EventAccepted" && j["payload"]["name"] == "order/placed") created = j;
+  }
+  ASSERT_TRUE(created.has_value()) << dump.out;
+  const auto segments = segment_files(dir / "log");
+  ASSERT_EQ(std::stoull(segments.back().filename().string().substr(0, 8)),
+            created->at("segment").get<uint64_t>());
+  ASSERT_GT(newest_snapshot_lsn(dir.path()), created->at("lsn").get<log::Lsn>());
+  flip_bit(segments.back(), created->at("offset").get<uint64_t>() + 40, 2);
+
+  const CliResult verify = run_cairn({"log", "verify", log_dir, "--json"});
+  EXPECT_EQ(verify.exit_code, 1) << verify.err;
+  const json v = json::parse(verify.out, nullptr, false);
+  EXPECT_EQ(v["damage"]["kind"], "corruption") << verify.out;
+  EXPECT_EQ(v["damage"]["lsn"], created->at("lsn")) << verify.out;
+
+  const CliResult list = run_cairn({"runs", "list", dir.path().string()});
+  EXPECT_EQ(list.exit_code, 1) << list.err;
+  EXPECT_EQ(list.err.find("torn tail"), std::string::npos) << list.err;
+  EXPECT_NE(list.err.find("cairn log verify"), std::string::npos) << list.err;
+
+  const CliResult show =
+      run_cairn({"runs", "show", dir.path().string(), std::to_string(runs.waiting)});
+  EXPECT_EQ(show.exit_code, 1) << show.err;
+
+  const CliResult cancel =
+      run_cairn({"runs", "cancel", dir.path().string(), std::to_string(runs.waiting)});
+  EXPECT_EQ(cancel.exit_code, 1) << cancel.err;
+  EXPECT_EQ(cancel.err.find("no run"), std::string::npos) << cancel.err;
+  EXPECT_NE(cancel.err.find("nothing was cancelled"), std::string::npos) << cancel.err;
+
+  const CliResult dry = run_cairn({"log", "recover", log_dir, "--dry-run"});
+  EXPECT_EQ(dry.exit_code, 1) << dry.err;
+  EXPECT_NE(dry.out.find("DAMAGED: corruption"), std::string::npos) << dry.out;
+  EXPECT_EQ(dry.out.find("loses nothing that was acknowledged"), std::string::npos) << dry.out;
 }
 
 // Damage that is not a torn tail (a record whose checksum is good but whose payload is no record
@@ -382,6 +468,62 @@ TEST(RunsCommandsDamage, CorruptionExitsOneAfterShowingWhatCameBefore) {
       run_cairn({"runs", "show", dir.path().string(), std::to_string(runs.waiting)});
   EXPECT_EQ(show.exit_code, 1) << show.err;
   EXPECT_NE(show.out.find("status waiting"), std::string::npos) << show.out;
+}
+
+// Event data nested 120000 levels deep is valid JSON, and the engine takes it; rendering it as
+// JSON recursed once per level and crashed the commands. It is shown as a string.
+TEST(RunsCommandsDeepJson, DeeplyNestedEventDataIsShownAsAString) {
+  TempDir dir;
+  const std::string data = R"({"a":)" + std::string(120'000, '[') + std::string(120'000, ']') + "}";
+  RunId run = 0;
+  {
+    EngineOptions o;
+    o.dir = dir.path();
+    std::unique_ptr<Engine> engine = Engine::create(o);
+    ASSERT_TRUE(engine
+                    ->register_function({.id = "f", .triggers = {on_event("deep")}},
+                                        [](Context&, const Event&) -> Task<std::string> {
+                                          co_return std::string("ok");
+                                        })
+                    .ok());
+    ASSERT_TRUE(engine->start().ok());
+    Result<SendResult> sent = engine->send(Event{.name = "deep", .data = data});
+    ASSERT_TRUE(sent.ok()) << sent.status().to_string();
+    ASSERT_EQ(sent->runs.size(), 1u);
+    run = sent->runs.front();
+    EXPECT_TRUE(engine->wait_run(run).ok());
+    EXPECT_TRUE(engine->shutdown().ok());
+  }
+  const std::string log_dir = (dir / "log").string();
+  // The rendering is one JSON string holding the data as it was sent.
+  auto data_of = [&](const CliResult& r, const std::string& key) {
+    for (const std::string& line : split_lines(r.out)) {
+      const json j = json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j[key]["name"] == "deep") return j[key]["data"];
+    }
+    return json();
+  };
+  const CliResult dump = run_cairn({"log", "dump", log_dir, "--json"});
+  EXPECT_EQ(dump.exit_code, 0) << dump.err;
+  EXPECT_EQ(data_of(dump, "payload"), json(data));
+  const CliResult text_dump = run_cairn({"log", "dump", log_dir});
+  EXPECT_EQ(text_dump.exit_code, 0) << text_dump.err;
+  const CliResult exported = run_cairn({"log", "export", log_dir});
+  EXPECT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_EQ(data_of(exported, "payload"), json(data));
+
+  const CliResult show = run_cairn({"runs", "show", dir.path().string(), std::to_string(run)});
+  EXPECT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find(R"(created by event deep)"), std::string::npos)
+      << show.out.substr(0, 500);
+  EXPECT_NE(show.out.find(R"(data "{\"a\":[[[[)"), std::string::npos) << show.out.substr(0, 500);
+  const CliResult show_json =
+      run_cairn({"runs", "show", dir.path().string(), std::to_string(run), "--json"});
+  EXPECT_EQ(show_json.exit_code, 0) << show_json.err;
+  const json j = json::parse(show_json.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded());
+  ASSERT_FALSE(j["entries"].empty());
+  EXPECT_EQ(j["entries"][0]["event"]["data"], json(data));
 }
 
 // The engine's own view (list_runs) is the truth `runs list` derives from the log: statuses of

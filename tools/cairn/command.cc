@@ -1,7 +1,11 @@
 // Shared command plumbing (see command.h).
 #include "command.h"
 
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 namespace cairn::tools {
 
@@ -16,6 +20,15 @@ CLI::Validator non_negative() {
       [](std::string& value) -> std::string {
         const size_t first = value.find_first_not_of(" \t");
         if (first != std::string::npos && value[first] == '-') return "must not be negative";
+        // CLI11 converts with strtoull (base 0) and ignores ERANGE: a number too large for 64
+        // bits became 2^64 - 1. Ask strtoull the same way, and say no. Sizes ("8MiB") parse up to
+        // their suffix here, which is all this needs.
+        errno = 0;
+        char* end = nullptr;
+        (void)std::strtoull(value.c_str(), &end, 0);
+        if (errno == ERANGE) {
+          return value + " is too large (at most " + std::to_string(~uint64_t{0}) + ")";
+        }
         return "";
       },
       "", "non-negative");

@@ -29,8 +29,9 @@ using CommandRun = std::function<int()>;
 // cannot read at all (no such directory, no segments, an I/O error).
 int fail_unreadable(std::string_view command, const Status& status);
 
-// Rejects a leading minus sign. CLI11 reads "-5" into an unsigned option as 2^64 - 5; LSNs, counts
-// and sizes must say no instead.
+// Rejects a leading minus sign and numbers above 2^64 - 1. CLI11 reads "-5" into an unsigned
+// option as 2^64 - 5 and a number too large for 64 bits as 2^64 - 1; LSNs, counts and sizes must
+// say no instead.
 CLI::Validator non_negative();
 
 // Accepts "65536", "64KiB", "8MiB", "1GiB" (also k, m, g; 1024-based) for a byte count.

@@ -2,6 +2,8 @@
 // each kind and recovery mode; keep them in step with it.
 #include "damage_report.h"
 
+#include <algorithm>
+
 #include "format.h"
 
 namespace cairn::tools {
@@ -35,15 +37,15 @@ std::string log_open_effect(const std::filesystem::path& dir, const log::Damage&
   if (d.kind == DamageKind::kTornTail) {
     return "Log::open cuts it by default (RecoveryMode::kTolerateTornTail): it copies the "
            "damaged bytes (" +
-           d.file + " from offset " + std::to_string(d.offset) + ") to " + quarantine +
+           d.file + " from offset " + std::to_string(facts.cut_offset) + ") to " + quarantine +
            ", zeroes them in the segment, and the log continues at LSN " +
            std::to_string(facts.intact_end_lsn) +
            ". RecoveryMode::kAbsoluteConsistency refuses to open it.";
   }
   std::string moved = d.kind == DamageKind::kBrokenSequence
                           ? "it moves " + d.file + " and every later segment to " + quarantine
-                          : "it copies " + d.file + " from offset " + std::to_string(d.offset) +
-                                " to " + quarantine +
+                          : "it copies " + d.file + " from offset " +
+                                std::to_string(facts.cut_offset) + " to " + quarantine +
                                 " and zeroes it there, and moves every later "
                                 "segment to " +
                                 quarantine;
@@ -95,6 +97,7 @@ DamageFacts damage_facts(const log::VerifyReport& report) {
         facts.records_after += s.records;
       } else {
         facts.records_before += s.records;
+        facts.cut_offset = std::min(s.data_bytes, d.offset);
       }
       continue;
     }

@@ -18,6 +18,10 @@ struct DamageFacts {
   // RecoveryMode::kPointInTime would open the log.
   log::Lsn intact_end_lsn = 0;
   uint64_t records_before = 0;  // intact records before the damage
+  // Where recovery cuts the damaged segment (not for a broken sequence): after its last intact
+  // frame, which may lie before the bad frame's offset (batches start on 4 KiB blocks, with zeros
+  // between them); 0 when its header is damaged.
+  uint64_t cut_offset = 0;
   // Intact records in the segments after the damaged one (for a broken sequence: from the file
   // at the break on). The scan does not read past a bad frame in its own segment, so records
   // there are not counted. A point-in-time open leaves them all out of the log.

@@ -1,12 +1,46 @@
-// check_log_dir (see log_dir_check.h).
+// check_log_dir and the engine's snapshots beside a log (see log_dir_check.h).
 #include "log_dir_check.h"
 
 #include <system_error>
 
-namespace cairn::tools {
+#include "cairn/log/io.h"
 
-Status check_log_dir(const std::filesystem::path& dir) {
-  namespace fs = std::filesystem;
+namespace cairn::tools {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string file_type_text(fs::file_type type) {
+  switch (type) {
+    case fs::file_type::directory:
+      return "a directory";
+    case fs::file_type::fifo:
+      return "a FIFO";
+    case fs::file_type::socket:
+      return "a socket";
+    case fs::file_type::block:
+      return "a block device";
+    case fs::file_type::character:
+      return "a character device";
+    case fs::file_type::not_found:
+      return "a broken symbolic link";
+    default:
+      return "not a regular file";
+  }
+}
+
+bool has_wal_files(const fs::path& dir) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->path().extension() == ".wal") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status check_log_dir(const fs::path& dir) {
   std::error_code ec;
   const fs::file_status st = fs::status(dir, ec);
   if (ec && ec != std::errc::no_such_file_or_directory) {
@@ -21,13 +55,60 @@ Status check_log_dir(const std::filesystem::path& dir) {
                       " is not a directory (DIR is a log directory, the one passed "
                       "to Log::open, not a segment file)");
   }
+  bool segments = false;
   fs::directory_iterator it(dir, ec);
   for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    if (it->path().extension() == ".wal") return Status();
+    if (it->path().extension() != ".wal") continue;
+    // Every one is opened and read: a FIFO would block the command for good, a directory fails
+    // deep in a read without a name.
+    std::error_code type_ec;
+    const fs::file_status file = it->status(type_ec);
+    if (!fs::is_regular_file(file)) {
+      return Status(StatusCode::kInvalidArgument,
+                    it->path().string() + " is named like a log segment but is " +
+                        file_type_text(file.type()) +
+                        ": a log directory holds segment files only; move it out of " +
+                        dir.string());
+    }
+    segments = true;
   }
   if (ec) return Status(StatusCode::kIoError, "cannot list " + dir.string() + ": " + ec.message());
+  if (segments) return Status();
+  if (fs::is_directory(dir / "log", ec)) {
+    return Status(StatusCode::kNotFound,
+                  dir.string() +
+                      " is an engine's directory (EngineOptions::dir); the log commands take "
+                      "its log directory: try " +
+                      (dir / "log").string() +
+                      (has_wal_files(dir / "log") ? "" : " (it holds no *.wal segments yet)"));
+  }
   return Status(StatusCode::kNotFound, "no log segments (*.wal files) in " + dir.string() +
                                            ": is it a Cairn log directory?");
+}
+
+std::optional<fs::path> engine_snapshot_dir(const fs::path& log_dir) {
+  std::error_code ec;
+  fs::path log = fs::absolute(log_dir, ec).lexically_normal();
+  if (ec) return std::nullopt;
+  // "data/log/" and "data/log/." normalize to "data/log/": its parent is "data/log".
+  if (log.filename().empty()) log = log.parent_path();
+  const fs::path snapshots = log.parent_path() / "snapshots";
+  if (!fs::is_directory(snapshots, ec)) return std::nullopt;
+  return snapshots;
+}
+
+Result<std::vector<detail::SnapshotName>> engine_snapshots(const fs::path& log_dir) {
+  const std::optional<fs::path> dir = engine_snapshot_dir(log_dir);
+  if (!dir) return std::vector<detail::SnapshotName>{};
+  Result<std::vector<detail::SnapshotName>> names =
+      detail::list_snapshots(*log::posix_file_system(), dir->string(), /*remove_leftovers=*/false);
+  if (!names.ok()) return names.status().with_context("listing the engine's snapshots");
+  return names;
+}
+
+Result<log::Lsn> known_durable_lsn(const fs::path& log_dir) {
+  CAIRN_ASSIGN_OR_RETURN(std::vector<detail::SnapshotName> names, engine_snapshots(log_dir));
+  return names.empty() ? log::Lsn{0} : names.front().lsn;
 }
 
 }  // namespace cairn::tools

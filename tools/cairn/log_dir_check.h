@@ -1,15 +1,37 @@
 // The check every `cairn log` command makes before it reads: that DIR is a readable directory
-// holding at least one segment file. Its failures are usage errors (exit 2), not damage.
+// holding at least one segment file, and only segment files by that name. Its failures are usage
+// errors (exit 2), not damage. Also what the commands that judge damage need to know about the
+// engine a log belongs to: its snapshots.
 #pragma once
 
 #include <filesystem>
+#include <optional>
+#include <vector>
 
 #include "cairn/log/status.h"
+#include "cairn/log/types.h"
+#include "snapshot_file.h"
 
 namespace cairn::tools {
 
-// OK when `dir` is a directory with at least one *.wal file; else a message that says what is
-// wrong and what DIR should be.
+// OK when `dir` is a directory with at least one *.wal file, each of them a regular file (reading
+// a FIFO would block for good); else a message that says what is wrong and what DIR should be (an
+// engine's directory passed by mistake is named as such, with its log to try instead).
 Status check_log_dir(const std::filesystem::path& dir);
+
+// The snapshots directory of the engine whose log is `log_dir`: LOGDIR/../snapshots, as the
+// engine keeps DIR/log beside DIR/snapshots. nullopt when there is none (a plain log).
+std::optional<std::filesystem::path> engine_snapshot_dir(const std::filesystem::path& log_dir);
+
+// That engine's snapshots, newest first, as the engine itself lists them
+// (snapshot-<20 digits>.snap that fit in 64 bits; no .tmp file, nothing in quarantine/). Empty for
+// a plain log.
+Result<std::vector<detail::SnapshotName>> engine_snapshots(const std::filesystem::path& log_dir);
+
+// VerifyOptions::known_durable_lsn for the log in `log_dir`: the newest snapshot's LSN. The engine
+// writes a snapshot only after the records it covers were durable, so the file's name proves it
+// even when its contents are damaged; and the engine's own open treats damage before it as
+// corruption, never a torn tail it may cut. 0 for a plain log or an engine without snapshots.
+Result<log::Lsn> known_durable_lsn(const std::filesystem::path& log_dir);
 
 }  // namespace cairn::tools

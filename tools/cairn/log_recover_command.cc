@@ -42,11 +42,15 @@ struct LogRecoverArgs {
 
 // What kPointInTime does with the first damage verify_log found (recovery.cc, recover_segments).
 struct RepairPlan {
-  bool cut = false;      // the damaged segment is cut (copied from cut_offset on, then zeroed)
-  std::string cut_file;  // its name
-  uint64_t cut_offset = 0;
-  uint64_t cut_bytes = 0;  // about: from the bad frame to the end of the data after it
-  std::string cut_copy;    // where the copy goes
+  bool cut = false;         // the damaged segment is cut (copied from cut_offset on, then zeroed)
+  std::string cut_file;     // its name
+  uint64_t cut_offset = 0;  // after its last intact frame: where recovery cuts
+  uint64_t cut_bytes = 0;   // about: from there to the end of the data after the bad frame
+  std::string cut_copy;     // where the copy goes
+  // Log::open names the copy by its own verdict, and it does not know the engine's snapshots: it
+  // calls damage before the newest snapshot a torn tail when that is what it looks like.
+  bool named_torn = false;
+  bool torn_to_log_only = false;  // named_torn, but the snapshots make it corruption
   struct Moved {
     std::string file;
     uint64_t bytes = 0;
@@ -72,7 +76,9 @@ std::vector<std::string> segment_names(const std::string& dir) {
   return names;
 }
 
-RepairPlan plan_repair(const std::string& dir, const log::VerifyReport& report) {
+// `log_kind`: the kind Log::open itself sees (see RepairPlan::named_torn).
+RepairPlan plan_repair(const std::string& dir, const log::VerifyReport& report,
+                       log::DamageKind log_kind) {
   const log::Damage& d = *report.damage;
   RepairPlan plan;
   plan.facts = damage_facts(report);
@@ -80,12 +86,14 @@ RepairPlan plan_repair(const std::string& dir, const log::VerifyReport& report) 
   if (!broken) {
     plan.cut = true;
     plan.cut_file = d.file;
-    plan.cut_offset = d.offset;
-    plan.cut_bytes = d.bytes_after;
-    plan.cut_copy = (fs::path(quarantine_of(dir)) /
-                     (d.file + ".at-" + std::to_string(d.offset) +
-                      (d.kind == log::DamageKind::kTornTail ? ".torn" : ".damaged")))
-                        .string();
+    plan.cut_offset = plan.facts.cut_offset;
+    plan.cut_bytes = d.offset - plan.cut_offset + d.bytes_after;
+    plan.named_torn = log_kind == log::DamageKind::kTornTail;
+    plan.torn_to_log_only = plan.named_torn && d.kind != log::DamageKind::kTornTail;
+    plan.cut_copy =
+        (fs::path(quarantine_of(dir)) / (d.file + ".at-" + std::to_string(plan.cut_offset) +
+                                         (plan.named_torn ? ".torn" : ".damaged")))
+            .string();
   }
   bool after = false;
   for (const std::string& name : segment_names(dir)) {
@@ -110,8 +118,12 @@ std::string plan_text(const std::string& dir, const RepairPlan& plan) {
   std::string s;
   if (plan.cut) {
     s += "  cut       " + plan.cut_file + " from offset " + std::to_string(plan.cut_offset) +
-         ": about " + bytes_with_human(plan.cut_bytes) + " copied to " + plan.cut_copy +
-         ", then zeroed in the segment\n";
+         " (the end of its last intact record): about " + bytes_with_human(plan.cut_bytes) +
+         " copied to " + plan.cut_copy + ", then zeroed in the segment\n";
+    if (plan.torn_to_log_only) {
+      s += "            (named .torn: Log::open does not know the engine's snapshots, which make "
+           "this corruption)\n";
+    }
   }
   for (const RepairPlan::Moved& m : plan.moved) {
     s += "  move      " + m.file + " (" + bytes_with_human(m.bytes) + ", " +
@@ -150,19 +162,17 @@ nlohmann::json plan_json(const std::string& dir, const RepairPlan& plan) {
           {"quarantine", quarantine_of(dir)}};
 }
 
-// LOGDIR/../snapshots/snapshot-<LSN>.snap files above `end`: an engine's snapshots that describe
-// records the repaired log no longer has.
-std::vector<std::string> stale_snapshots(const std::string& dir, log::Lsn end) {
+// The engine's snapshots (`snapshots`, those beside the log) above `end`: they describe records
+// the repaired log no longer has. Named as the engine lists them, which is also what it moves
+// aside at its next start (a stray name, say with too many digits for 64 bits, is neither).
+std::vector<std::string> stale_snapshots(const std::string& dir,
+                                         const std::vector<detail::SnapshotName>& snapshots,
+                                         log::Lsn end) {
   std::vector<std::string> out;
-  const fs::path snaps = fs::absolute(fs::path(dir)).lexically_normal().parent_path() / "snapshots";
-  std::error_code ec;
-  for (fs::directory_iterator it(snaps, ec); !ec && it != fs::directory_iterator();
-       it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (!name.starts_with("snapshot-") || !name.ends_with(".snap")) continue;
-    const std::string digits = name.substr(9, name.size() - 9 - 5);
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
-    if (std::stoull(digits) > end) out.push_back(it->path().string());
+  const std::optional<fs::path> snapshot_dir = engine_snapshot_dir(dir);
+  if (!snapshot_dir) return out;
+  for (const detail::SnapshotName& s : snapshots) {
+    if (s.lsn > end) out.push_back((*snapshot_dir / s.name).string());
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -179,9 +189,12 @@ std::string snapshots_warning(const std::vector<std::string>& stale) {
   return s;
 }
 
-Result<log::VerifyReport> verify(const std::string& dir, const std::string& label) {
+// `known_durable`: VerifyOptions::known_durable_lsn (the engine's newest snapshot).
+Result<log::VerifyReport> verify(const std::string& dir, const std::string& label,
+                                 log::Lsn known_durable) {
   log::VerifyOptions options;
   options.payload_verifier = &schema::verify_payload;
+  options.known_durable_lsn = known_durable;
   double seconds = 0;
   return verify_log_with_progress(dir, options, label, &seconds);
 }
@@ -194,7 +207,12 @@ int write_out(const std::string& out) {
 
 int run_log_recover(const LogRecoverArgs& args) {
   if (Status st = check_log_dir(args.dir); !st.ok()) return fail_unreadable(kCommand, st);
-  Result<log::VerifyReport> before = verify(args.dir, "verifying " + args.dir);
+  // An engine's log: records before its newest snapshot were durable, so damage there is
+  // corruption, never a torn tail whose loss nobody saw.
+  Result<std::vector<detail::SnapshotName>> snapshots = engine_snapshots(args.dir);
+  if (!snapshots.ok()) return fail_unreadable(kCommand, snapshots.status());
+  const log::Lsn known_durable = snapshots->empty() ? 0 : snapshots->front().lsn;
+  Result<log::VerifyReport> before = verify(args.dir, "verifying " + args.dir, known_durable);
   if (!before.ok()) return fail_unreadable(kCommand, before.status());
 
   nlohmann::json doc{{"dir", args.dir},
@@ -220,8 +238,18 @@ int run_log_recover(const LogRecoverArgs& args) {
     return kExitOk;
   }
 
-  const RepairPlan plan = plan_repair(args.dir, *before);
-  const std::vector<std::string> stale = stale_snapshots(args.dir, plan.facts.intact_end_lsn);
+  // Log::open decides without the snapshots, and names the copy it cuts by its own verdict: damage
+  // the snapshots made corruption may still look like a torn tail to it. Only then does it differ,
+  // and only then is the log read a second time to know.
+  log::DamageKind log_kind = before->damage->kind;
+  if (log_kind == log::DamageKind::kCorruption && before->damage->lsn < known_durable) {
+    Result<log::VerifyReport> plain = verify(args.dir, "verifying " + args.dir, 0);
+    if (!plain.ok()) return fail_unreadable(kCommand, plain.status());
+    if (plain->damage) log_kind = plain->damage->kind;
+  }
+  const RepairPlan plan = plan_repair(args.dir, *before, log_kind);
+  const std::vector<std::string> stale =
+      stale_snapshots(args.dir, *snapshots, plan.facts.intact_end_lsn);
   doc["damage"] = damage_json(args.dir, *before);
   doc["plan"] = plan_json(args.dir, plan);
   doc["stale_snapshots"] = stale;
@@ -265,7 +293,7 @@ int run_log_recover(const LogRecoverArgs& args) {
   doc["repaired"] = true;
   doc["quarantined_files"] = recovery.quarantined_files;
 
-  Result<log::VerifyReport> after = verify(args.dir, "verifying the repaired log");
+  Result<log::VerifyReport> after = verify(args.dir, "verifying the repaired log", known_durable);
   if (!after.ok()) return fail_unreadable(kCommand, after.status());
   doc["intact_after"] = after->intact();
   doc["records"] = after->records;

@@ -99,10 +99,15 @@ nlohmann::json stats_json(const std::string& dir, const log::VerifyReport& r) {
 
 int run_log_stats(const LogStatsArgs& args) {
   if (Status st = check_log_dir(args.dir); !st.ok()) return fail_unreadable("log stats", st);
+  // An engine's log: damage before its newest snapshot was durable, so it is no torn tail.
+  Result<log::Lsn> durable = known_durable_lsn(args.dir);
+  if (!durable.ok()) return fail_unreadable("log stats", durable.status());
   double seconds = 0;
-  Result<log::VerifyReport> report = verify_log_with_progress(
-      args.dir, log::VerifyOptions{.payload_verifier = &schema::verify_payload},
-      "reading " + args.dir, &seconds);
+  Result<log::VerifyReport> report =
+      verify_log_with_progress(args.dir,
+                               log::VerifyOptions{.payload_verifier = &schema::verify_payload,
+                                                  .known_durable_lsn = *durable},
+                               "reading " + args.dir, &seconds);
   if (!report.ok()) return fail_unreadable("log stats", report.status());
   // An engine's log: what retention keeps, and why (from the snapshots beside it).
   const std::optional<RetentionReport> kept = read_retention(args.dir, report->first_lsn);

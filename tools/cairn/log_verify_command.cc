@@ -66,6 +66,10 @@ int run_log_verify(const LogVerifyArgs& args) {
   log::VerifyOptions options;
   options.payload_verifier = args.no_payload_check ? nullptr : &schema::verify_payload;
   options.tail_window_bytes = args.tail_window_bytes;
+  // An engine's log: damage before its newest snapshot was durable, so it is no torn tail.
+  Result<log::Lsn> durable = known_durable_lsn(args.dir);
+  if (!durable.ok()) return fail_unreadable("log verify", durable.status());
+  options.known_durable_lsn = *durable;
   double seconds = 0;
   Result<log::VerifyReport> report =
       verify_log_with_progress(args.dir, options, "verifying " + args.dir, &seconds);

@@ -28,6 +28,7 @@
 #include "cairn/log/verify.h"
 #include "cairn/schema/record_schema.h"
 #include "engine_dir.h"
+#include "log_dir_check.h"
 #include "run_scan.h"
 #include "runs_commands.h"
 #include "time_text.h"
@@ -274,6 +275,10 @@ int run_runs_cancel(const RunsCancelArgs& args) {
         return fail_unreadable(kCommand, read_error);
       log::VerifyOptions options;
       options.payload_verifier = &schema::verify_payload;
+      // Damage before the newest snapshot is corruption, which the engine refuses to open.
+      Result<log::Lsn> durable = known_durable_lsn(*log_dir);
+      if (!durable.ok()) return fail_unreadable(kCommand, durable.status());
+      options.known_durable_lsn = *durable;
       Result<log::VerifyReport> report = log::verify_log(*log_dir, options);
       const bool torn =
           report.ok() && report->damage && report->damage->kind == log::DamageKind::kTornTail;

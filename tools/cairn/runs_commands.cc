@@ -7,6 +7,7 @@
 #include "cairn/engine.h"
 #include "cairn/log/verify.h"
 #include "cairn/schema/record_schema.h"
+#include "log_dir_check.h"
 #include "time_text.h"
 
 namespace cairn::tools {
@@ -101,6 +102,11 @@ int end_of_damaged_scan(std::string_view command, const std::filesystem::path& l
   if (error.code() != StatusCode::kCorruption) return fail_unreadable(command, error);
   log::VerifyOptions options;
   options.payload_verifier = &schema::verify_payload;
+  // Damage before the newest snapshot is corruption (those records were durable), which the
+  // engine refuses to open: no torn tail it would cut.
+  Result<log::Lsn> durable = known_durable_lsn(log_dir);
+  if (!durable.ok()) return fail_unreadable(command, durable.status());
+  options.known_durable_lsn = *durable;
   Result<log::VerifyReport> report = log::verify_log(log_dir, options);
   if (report.ok() && report->damage && report->damage->kind == log::DamageKind::kTornTail) {
     std::fprintf(stderr,

@@ -27,9 +27,14 @@ bool verify_payload(uint16_t type, std::span<const std::byte> payload);
 // as a string, bytes as an array of byte values.
 std::string payload_to_json(uint16_t type, std::span<const std::byte> payload);
 
-// A recorded value as JSON text, by its ValueFormat (schema::ValueFormat): JSON that parses is
-// copied, text becomes a JSON string (bytes that are not UTF-8 become U+FFFD), anything else an
-// array of byte values; no bytes at all are null.
+// The deepest nesting of arrays and objects value_to_json renders as JSON; deeper JSON is shown as
+// a string, as text that does not parse is. Keeps what renders it (and what reads the output)
+// clear of deep recursion.
+inline constexpr size_t kJsonDepthMax = 256;
+
+// A recorded value as JSON text, by its ValueFormat (schema::ValueFormat): JSON that parses (and
+// nests at most kJsonDepthMax levels) is copied, text becomes a JSON string (bytes that are not
+// UTF-8 become U+FFFD), anything else an array of byte values; no bytes at all are null.
 std::string value_to_json(std::string_view bytes, ValueFormat format);
 
 }  // namespace cairn::schema
