@@ -213,9 +213,9 @@ class JsonVisitor final : public flatbuffers::IterationVisitor {
   }
 };
 
-// True when arrays and objects in `text` nest more than `max` levels deep. Brackets inside strings
-// do not count (escapes respected). Cheap and never recursive: it runs before anything parses.
-bool nests_deeper_than(std::string_view text, size_t max) {
+}  // namespace
+
+bool json_nests_deeper_than(std::string_view text, size_t max) {
   size_t depth = 0;
   bool in_string = false;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -237,14 +237,12 @@ bool nests_deeper_than(std::string_view text, size_t max) {
   return false;
 }
 
-}  // namespace
-
 std::string value_to_json(std::string_view bytes, ValueFormat format) {
   std::string out;
   if (bytes.empty()) return "null";
   // nlohmann's dump recurses once per level: a value nested deeper than kJsonDepthMax (valid
   // JSON, which the engine accepts) would overflow the stack, so it is shown as a string.
-  if (format == ValueFormat::Json && !nests_deeper_than(bytes, kJsonDepthMax) &&
+  if (format == ValueFormat::Json && !json_nests_deeper_than(bytes, kJsonDepthMax) &&
       nlohmann::json::accept(bytes)) {
     // Compact it: a dump is one line whatever the value's own layout.
     return nlohmann::json::parse(bytes).dump(-1, ' ', false,

@@ -1,6 +1,8 @@
 // The API's JSON of runs and stats (see run_json.h).
 #include "run_json.h"
 
+#include "cairn/schema/record_schema.h"
+
 namespace cairn::web {
 
 int64_t to_ms(TimePoint t) {
@@ -10,6 +12,9 @@ int64_t to_ms(TimePoint t) {
 nlohmann::json value_json(std::string_view bytes, ValueFormat format) {
   if (format != ValueFormat::kJson) return std::string(bytes);
   if (bytes.empty()) return nullptr;  // a step or function that returns nothing
+  // Dumping JSON recurses once per level: a value nested deeper than the tools render (a step
+  // output is whatever the code returned) is shown as its text, as text that does not parse is.
+  if (schema::json_nests_deeper_than(bytes, schema::kJsonDepthMax)) return std::string(bytes);
   nlohmann::json v = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
   return v.is_discarded() ? nlohmann::json(std::string(bytes)) : v;
 }

@@ -315,9 +315,9 @@ Status EngineCore::prepare_event(Event& e, bool* duplicate, std::vector<std::str
                                                   " bytes; event_bytes_max is " +
                                                   std::to_string(options_.event_bytes_max));
   }
-  if (!is_json_object(e.data)) {
+  if (std::optional<std::string> why = event_data_problem(e.data)) {
     return Status(StatusCode::kInvalidArgument,
-                  "event " + e.name + ": data must be a JSON object, got: " + e.data.substr(0, 80));
+                  "event " + e.name + ": " + *why + ", got: " + e.data.substr(0, 80));
   }
   const int64_t now = clock_->now_ms();
   if (e.ts_ms == 0) e.ts_ms = now;

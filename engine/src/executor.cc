@@ -121,7 +121,7 @@ std::string invalid_arguments(const RunState& run, const OpSlot& slot, const Eng
     case OpKind::kSend: {
       const Event& e = *std::get<const Event*>(slot.request);
       if (e.name.empty()) return op + " needs an event name";
-      if (!is_json_object(e.data)) return op + ": data is not a JSON object";
+      if (std::optional<std::string> why = event_data_problem(e.data)) return op + ": " + *why;
       break;
     }
     case OpKind::kInvoke: {
@@ -129,7 +129,7 @@ std::string invalid_arguments(const RunState& run, const OpSlot& slot, const Eng
       if (run.engine.registry().find(i.function) == nullptr) {
         return op + ": no function \"" + i.function + "\" is registered";
       }
-      if (!is_json_object(i.data)) return op + ": data is not a JSON object";
+      if (std::optional<std::string> why = event_data_problem(i.data)) return op + ": " + *why;
       if (i.data.size() > o.event_bytes_max) {
         return op + ": data has " + std::to_string(i.data.size()) + " bytes; event_bytes_max is " +
                std::to_string(o.event_bytes_max);

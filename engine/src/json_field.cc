@@ -1,6 +1,8 @@
 // json_field (see json_field.h), on nlohmann::json.
 #include "json_field.h"
 
+#include "cairn/schema/record_schema.h"
+
 #include <nlohmann/json.hpp>
 
 namespace cairn::detail {
@@ -156,6 +158,15 @@ std::optional<std::string> canonical_json(std::string_view text) {
 bool is_json_object(std::string_view text) {
   nlohmann::json v = nlohmann::json::parse(text, nullptr, false);
   return !v.is_discarded() && v.is_object();
+}
+
+std::optional<std::string> event_data_problem(std::string_view text) {
+  if (schema::json_nests_deeper_than(text, schema::kJsonDepthMax)) {
+    return "data nests arrays and objects deeper than " + std::to_string(schema::kJsonDepthMax) +
+           " levels";
+  }
+  if (!is_json_object(text)) return "data must be a JSON object";
+  return std::nullopt;
 }
 
 }  // namespace cairn::detail

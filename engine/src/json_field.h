@@ -24,5 +24,9 @@ std::optional<std::string_view> json_field_text(std::string_view document, std::
 
 // True when `text` is a JSON object.
 bool is_json_object(std::string_view text);
+// Why `text` cannot be an event's (or an invoke's) data: not a JSON object, or arrays and objects
+// nested deeper than schema::kJsonDepthMax (whatever renders it — an on_failure handler's event,
+// a wait's matched value, the tools, the dashboard — recurses once per level); nullopt when it can.
+std::optional<std::string> event_data_problem(std::string_view text);
 
 }  // namespace cairn::detail

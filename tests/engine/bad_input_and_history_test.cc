@@ -219,6 +219,36 @@ TEST_F(EngineTest, TimedOutWaitNeverReceivesALaterEvent) {
   EXPECT_EQ(after.load(), 1);
 }
 
+// Data nested deeper than the tools and the engine render (each level is a level of recursion
+// when it is printed) is refused at the door, naming the limit: send(), ctx.send_event and invoke.
+TEST_F(EngineTest, EventDataNestedTooDeeplyIsRefusedNamingTheLimit) {
+  std::string deep = R"({"a":)";
+  deep += std::string(30'000, '[') + std::string(30'000, ']') + "}";  // under event_bytes_max
+  std::string ok = R"({"a":)";
+  ok += std::string(200, '[') + std::string(200, ']') + "}";
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [&](Context& ctx, const Event&) -> Task<std::string> {
+                                      try {
+                                        co_await ctx.send_event("deep",
+                                                                {.name = "x", .data = deep});
+                                      } catch (const StepError& e) {
+                                        co_return e.what();
+                                      }
+                                      co_return "sent";
+                                    })
+                    .ok());
+  });
+  auto refused = engine_->send({.name = "go", .data = deep});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("deeper than 256 levels"), std::string::npos)
+      << refused.status().to_string();
+  const RunInfo run = wait(send_one({.name = "go", .data = ok}));
+  EXPECT_EQ(run.status, RunStatus::kCompleted) << run.error;
+  EXPECT_NE(run.output.find("deeper than 256 levels"), std::string::npos) << run.output;
+}
+
 // The largest durations mean "as good as forever": a sleep or a wait timeout of
 // milliseconds::max() does not wrap around to a deadline long past and fire at once.
 TEST_F(EngineTest, TheLongestSleepAndWaitTimeoutDoNotFireAtOnce) {

@@ -470,9 +470,27 @@ TEST(RunsCommandsDamage, CorruptionExitsOneAfterShowingWhatCameBefore) {
   EXPECT_NE(show.out.find("status waiting"), std::string::npos) << show.out;
 }
 
-// Event data nested 120000 levels deep is valid JSON, and the engine takes it; rendering it as
-// JSON recursed once per level and crashed the commands. It is shown as a string.
-TEST(RunsCommandsDeepJson, DeeplyNestedEventDataIsShownAsAString) {
+// A value whose codec says JSON, nested 120000 levels deep (the engine refuses event data that
+// deep, but a step's output is whatever its codec wrote, and a log may come from anywhere):
+// rendering it as JSON recursed once per level and crashed the commands. It is shown as a string.
+struct DeepValue {
+  std::string text;
+};
+
+}  // namespace
+}  // namespace cairn::testing
+
+template <>
+struct cairn::Codec<cairn::testing::DeepValue> {
+  static constexpr ValueFormat format = ValueFormat::kJson;
+  static void encode(const cairn::testing::DeepValue& v, std::string& out) { out = v.text; }
+  static cairn::testing::DeepValue decode(std::string_view bytes) { return {std::string(bytes)}; }
+};
+
+namespace cairn::testing {
+namespace {
+
+TEST(RunsCommandsDeepJson, DeeplyNestedJsonValueIsShownAsAString) {
   TempDir dir;
   const std::string data = R"({"a":)" + std::string(120'000, '[') + std::string(120'000, ']') + "}";
   RunId run = 0;
@@ -482,12 +500,13 @@ TEST(RunsCommandsDeepJson, DeeplyNestedEventDataIsShownAsAString) {
     std::unique_ptr<Engine> engine = Engine::create(o);
     ASSERT_TRUE(engine
                     ->register_function({.id = "f", .triggers = {on_event("deep")}},
-                                        [](Context&, const Event&) -> Task<std::string> {
+                                        [&](Context& ctx, const Event&) -> Task<std::string> {
+                                          co_await ctx.run("deep", [&] { return DeepValue{data}; });
                                           co_return std::string("ok");
                                         })
                     .ok());
     ASSERT_TRUE(engine->start().ok());
-    Result<SendResult> sent = engine->send(Event{.name = "deep", .data = data});
+    Result<SendResult> sent = engine->send(Event{.name = "deep", .data = "{}"});
     ASSERT_TRUE(sent.ok()) << sent.status().to_string();
     ASSERT_EQ(sent->runs.size(), 1u);
     run = sent->runs.front();
@@ -495,35 +514,22 @@ TEST(RunsCommandsDeepJson, DeeplyNestedEventDataIsShownAsAString) {
     EXPECT_TRUE(engine->shutdown().ok());
   }
   const std::string log_dir = (dir / "log").string();
-  // The rendering is one JSON string holding the data as it was sent.
-  auto data_of = [&](const CliResult& r, const std::string& key) {
-    for (const std::string& line : split_lines(r.out)) {
-      const json j = json::parse(line, nullptr, false);
-      if (!j.is_discarded() && j[key]["name"] == "deep") return j[key]["data"];
-    }
-    return json();
-  };
   const CliResult dump = run_cairn({"log", "dump", log_dir, "--json"});
   EXPECT_EQ(dump.exit_code, 0) << dump.err;
-  EXPECT_EQ(data_of(dump, "payload"), json(data));
+  EXPECT_NE(dump.out.find(json(data).dump()), std::string::npos) << "the value as one string";
   const CliResult text_dump = run_cairn({"log", "dump", log_dir});
   EXPECT_EQ(text_dump.exit_code, 0) << text_dump.err;
   const CliResult exported = run_cairn({"log", "export", log_dir});
   EXPECT_EQ(exported.exit_code, 0) << exported.err;
-  EXPECT_EQ(data_of(exported, "payload"), json(data));
+  EXPECT_NE(exported.out.find(json(data).dump()), std::string::npos) << "the value as one string";
 
   const CliResult show = run_cairn({"runs", "show", dir.path().string(), std::to_string(run)});
   EXPECT_EQ(show.exit_code, 0) << show.err;
-  EXPECT_NE(show.out.find(R"(created by event deep)"), std::string::npos)
-      << show.out.substr(0, 500);
-  EXPECT_NE(show.out.find(R"(data "{\"a\":[[[[)"), std::string::npos) << show.out.substr(0, 500);
+  EXPECT_NE(show.out.find(R"("{\"a\":[[[[)"), std::string::npos) << show.out.substr(0, 500);
   const CliResult show_json =
       run_cairn({"runs", "show", dir.path().string(), std::to_string(run), "--json"});
   EXPECT_EQ(show_json.exit_code, 0) << show_json.err;
-  const json j = json::parse(show_json.out, nullptr, false);
-  ASSERT_FALSE(j.is_discarded());
-  ASSERT_FALSE(j["entries"].empty());
-  EXPECT_EQ(j["entries"][0]["event"]["data"], json(data));
+  EXPECT_NE(show_json.out.find(json(data).dump()), std::string::npos) << "the value as one string";
 }
 
 // The engine's own view (list_runs) is the truth `runs list` derives from the log: statuses of

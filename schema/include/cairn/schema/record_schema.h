@@ -32,6 +32,11 @@ std::string payload_to_json(uint16_t type, std::span<const std::byte> payload);
 // clear of deep recursion.
 inline constexpr size_t kJsonDepthMax = 256;
 
+// True when arrays and objects in `text` nest more than `max` levels deep. Brackets inside strings
+// do not count (escapes respected). Cheap and never recursive: it runs before anything parses
+// (nlohmann's dump recurses once per level), for whatever takes JSON from users or from disk.
+bool json_nests_deeper_than(std::string_view text, size_t max);
+
 // A recorded value as JSON text, by its ValueFormat (schema::ValueFormat): JSON that parses (and
 // nests at most kJsonDepthMax levels) is copied, text becomes a JSON string (bytes that are not
 // UTF-8 become U+FFFD), anything else an array of byte values; no bytes at all are null.
