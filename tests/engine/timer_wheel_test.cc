@@ -116,8 +116,8 @@ TEST(TimerWheel, CancelledAndReplacedTimersDoNotPileUp) {
   };
   size_t most = 0;
   RunId next_id = 1'000'000;
-  for (int round = 0; round < 20; ++round) {
-    for (int i = 0; i < 50'000; ++i) {
+  for (int round = 0; round < 10; ++round) {
+    for (int i = 0; i < 10'000; ++i) {  // 100 k in all: ten times the bound below
       const RunId r = next_id++;
       wheel.arm(r, 0, 0, now + day);  // a run's finish timeout, cancelled when it ends
       wheel.cancel(r);
@@ -132,7 +132,7 @@ TEST(TimerWheel, CancelledAndReplacedTimersDoNotPileUp) {
     advance_to(now + static_cast<int64_t>(rng() % 100'000));  // some live timers fire meanwhile
   }
   EXPECT_LE(most, 3 * deadline.size() + 4096 + 1)
-      << "1 M armed-and-cancelled timers are still held (live: " << wheel.size() << ")";
+      << "100 k armed-and-cancelled timers are still held (live: " << wheel.size() << ")";
   advance_to(start + (int64_t{1} << 37) + 2);
   EXPECT_EQ(fired.size(), deadline.size());
   EXPECT_EQ(wheel.size(), 0u);
