@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "cairn/errors.h"
 #include "engine_fixture.h"
 
 namespace cairn {
