@@ -37,7 +37,7 @@ void DedupWindow::confirm(const std::string& id, int64_t accepted_ms, int64_t no
   expire(now_ms);
   auto it = seen_.find(id);
   if (it == seen_.end()) {
-    (void)insert_confirmed(id, accepted_ms, now_ms);
+    (void)insert_confirmed(id, accepted_ms, now_ms);  // false: remembered already, nothing to add
     return;
   }
   if (!it->second.pending) return;
