@@ -1,7 +1,7 @@
-// Power cuts under the log (log_power_cut.h): hundreds of seeded rounds per variant — direct I/O
+// Power cuts under the log (log_power_cut.h): fifty seeded rounds per variant (by default) — direct I/O
 // (O_DSYNC writes, two in flight), buffered I/O (write + fdatasync), one write in flight — each
 // with several cuts and recoveries. CAIRN_POWER_CUT_SEED replays a run and CAIRN_POWER_CUT_ROUNDS
-// sets the rounds (default 100; more, up to 20 times as many, until a cut has left a torn tail to
+// sets the rounds (default 50; more, up to 20 times as many, until a cut has left a torn tail to
 // cut); a failure prints the power_cut_rounds command that replays its round alone.
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@ namespace {
 
 void run_variant(LogCutConfig config, const std::string& variant) {
   const uint64_t seed = env_u64("CAIRN_POWER_CUT_SEED", fresh_seed());
-  const uint64_t rounds = env_u64("CAIRN_POWER_CUT_ROUNDS", 100);
+  const uint64_t rounds = env_u64("CAIRN_POWER_CUT_ROUNDS", 50);
   SCOPED_TRACE("CAIRN_POWER_CUT_SEED=" + std::to_string(seed));
   LogCutResult totals;
   uint64_t ran = 0;
