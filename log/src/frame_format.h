@@ -142,6 +142,8 @@ bool is_torn_header_prefix(const std::byte* block, uint64_t seq, Lsn first_lsn,
 //   00000007-00000000000123456784.wal   segment 7, whose first record has LSN 123456784
 //   prealloc-3.tmp                      a zero-filled file waiting to become the next segment
 //   LOCK                                held (flock) by the process that writes the log
+//   CLOSED                              the clean-close marker (clean_close.h); CLOSED.tmp while
+//                                       Log::close writes it
 //   quarantine/                         bytes recovery moved out of the log, never deleted
 inline constexpr std::string_view kSegmentSuffix = ".wal";
 inline constexpr std::string_view kPreallocPrefix = "prealloc-";
@@ -149,6 +151,8 @@ inline constexpr std::string_view kPreallocPrefix = "prealloc-";
 // of the log: its old frames' LSNs lie below every segment's that follows).
 inline constexpr std::string_view kRecycledPrefix = "recycled-";
 inline constexpr std::string_view kLockFileName = "LOCK";
+inline constexpr std::string_view kCleanCloseFileName = "CLOSED";
+inline constexpr std::string_view kCleanCloseTempFileName = "CLOSED.tmp";
 inline constexpr std::string_view kQuarantineDir = "quarantine";
 
 std::string segment_file_name(uint64_t seq, Lsn first_lsn);

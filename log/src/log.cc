@@ -3,6 +3,7 @@
 
 #include <atomic>
 
+#include "clean_close.h"
 #include "frame_format.h"
 #include "log_directory.h"
 #include "log_writer.h"
@@ -76,6 +77,15 @@ class Log::Impl {
     close_status = writer && writer->failed() ? writer->failure() : Status();
     retention.reset();
     preparer.reset();  // removes the unused spares; the stopped writer no longer uses them
+    // Every appended record is durable and no write is in flight: the next open may skip the
+    // search for a torn write past the end (clean_close.h). Only with fsync durability, where
+    // "durable" means on disk. A marker that fails to be written is no marker: the next open
+    // searches, as after a crash, so its failure does not fail the close.
+    if (writer && options.durability == Durability::kFsync && writer->drained()) {
+      const ActiveSegment& s = writer->last_segment();
+      (void)write_clean_close(*fs, dir.string(),
+                              CleanClose{s.seq, s.first_lsn, writer->durable_lsn()});
+    }
     if (lock_fd >= 0) {
       (void)fs->close(lock_fd);  // the next writer may open the directory now
       lock_fd = -1;
@@ -136,8 +146,13 @@ Result<std::unique_ptr<Log>> Log::open(const std::filesystem::path& dir_path, Lo
     return st.with_context(where);
   }
 
-  CAIRN_ASSIGN_OR_RETURN(RecoveredLog rec,
-                         recover_log(fs, dir, options, hooks.payload_verifier, &impl->report));
+  std::string marker_problem;  // a damaged marker is no marker (clean_close.h)
+  std::optional<CleanClose> clean_close = read_clean_close(fs, dir, &marker_problem);
+  CAIRN_ASSIGN_OR_RETURN(RecoveredLog rec, recover_log(fs, dir, options, hooks.payload_verifier,
+                                                       clean_close, &impl->report));
+  // The marker describes the log as its last close left it: it goes before anything is written
+  // (the directory sync below makes that durable).
+  CAIRN_RETURN_IF_ERROR(remove_clean_close(fs, dir).with_context(where));
   bool direct = false;
   CAIRN_ASSIGN_OR_RETURN(int fd,
                          open_segment(fs, join_path(dir, rec.active.name), options, &direct));

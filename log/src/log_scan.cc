@@ -49,6 +49,17 @@ Result<SegmentScan> scan_segment(FileSystem& fs, const std::string& dir, const S
   scan.records_followed = cursor.frames_followed();
   scan.end_lsn = cursor.expected_lsn();
   scan.data_end = cursor.data_end();
+  // The log was closed cleanly right here (clean_close.h): no write went past this end since,
+  // so there is nothing to search for (it reads up to the rest of the segment from disk).
+  const std::optional<CleanClose>& closed = options.clean_close;
+  scan.closed_cleanly =
+      last && closed && closed->seq == file.seq && closed->first_lsn == file.first_lsn &&
+      closed->end_lsn == scan.end_lsn &&
+      (scan.stop == SegmentScan::Stop::kCleanEnd || scan.stop == SegmentScan::Stop::kEmpty);
+  if (scan.closed_cleanly) {
+    if (options.on_bytes) options.on_bytes(scan.file_size);
+    return scan;
+  }
   CAIRN_ASSIGN_OR_RETURN(scan.later_data_end, cursor.find_later_frames());
   if (last) {
     // Frames of a torn write whose first sectors were lost, anywhere in the tail window: intact

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cairn/log/verify.h"
+#include "clean_close.h"
 #include "frame_decoder.h"
 #include "log_directory.h"
 
@@ -36,6 +37,7 @@ struct SegmentScan {
   std::string what;
   uint64_t later_data_end = 0;  // farthest end of an intact, later frame after the stop point
   bool not_read = false;        // wholly before check_from: known by its and the next one's names
+  bool closed_cleanly = false;  // ScanOptions::clean_close matched: no search past the end ran
   bool has_data() const {
     return records > 0 || records_followed > 0 || not_read || stop == Stop::kBadFrame ||
            stop == Stop::kBadHeader || later_data_end > 0;
@@ -56,6 +58,9 @@ struct ScanOptions {
   // them): damage before it is never a torn write, whatever is checked. Effective: the larger of
   // this and check_from.
   Lsn known_durable = 0;
+  // A clean-close marker found in the directory (clean_close.h): when the last segment is the one
+  // it names and ends at its end LSN, no search for a torn write's frames runs past that end.
+  std::optional<CleanClose> clean_close;
   // Each intact frame, in order (may be empty).
   std::function<void(const format::DecodedFrame&)> on_frame;
   std::function<void(uint64_t)> on_bytes;  // bytes of segment files read so far

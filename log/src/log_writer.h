@@ -75,6 +75,14 @@ class LogWriter {
   void start();
   // Writes everything published, waits for it to be durable, and joins the thread.
   void stop();
+  // After stop(): whether the writer ended without failing, with every reserved frame written
+  // and durable and no write in flight; and the segment it wrote last (for the clean-close
+  // marker, clean_close.h).
+  bool drained() const {
+    return exited_.load(std::memory_order_acquire) && !failed() &&
+           consumed_ == ring_.reserved_end() && durable_lsn() == consumed_;
+  }
+  const ActiveSegment& last_segment() const { return seg_; }
 
   // Appenders call this after publishing the frame that ends at `end`: wakes the writer if it
   // sleeps until frames up to wake_at_ are published.

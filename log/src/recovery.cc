@@ -163,6 +163,7 @@ Status remove_spares(FileSystem& fs, const std::string& dir, const DirectoryList
 
 Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
                                       const LogOptions& options, PayloadVerifier verifier,
+                                      std::optional<CleanClose> clean_close,
                                       std::vector<SegmentFile>& segs, RecoveryReport* report);
 
 }  // namespace
@@ -172,7 +173,8 @@ uint64_t tail_window_bytes(const LogOptions& options) {
 }
 
 Result<RecoveredLog> recover_log(FileSystem& fs, const std::string& dir, const LogOptions& options,
-                                 PayloadVerifier verifier, RecoveryReport* report) {
+                                 PayloadVerifier verifier, std::optional<CleanClose> clean_close,
+                                 RecoveryReport* report) {
   CAIRN_ASSIGN_OR_RETURN(DirectoryListing listing, list_log_directory(fs, dir));
   std::vector<SegmentFile>& segs = listing.segments;
   if (segs.empty()) {
@@ -180,7 +182,7 @@ Result<RecoveredLog> recover_log(FileSystem& fs, const std::string& dir, const L
     return create_first_segment(fs, dir, options, report);
   }
   CAIRN_ASSIGN_OR_RETURN(RecoveredLog out,
-                         recover_segments(fs, dir, options, verifier, segs, report));
+                         recover_segments(fs, dir, options, verifier, clean_close, segs, report));
   // Spares never hold records; they go only once the log is going to open (a refused open
   // changes nothing).
   CAIRN_RETURN_IF_ERROR(remove_spares(fs, dir, listing));
@@ -191,6 +193,7 @@ namespace {
 
 Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
                                       const LogOptions& options, PayloadVerifier verifier,
+                                      std::optional<CleanClose> clean_close,
                                       std::vector<SegmentFile>& segs, RecoveryReport* report) {
   const bool point_in_time = options.recovery_mode == RecoveryMode::kPointInTime;
   if (auto d = check_segment_sequence(segs)) {
@@ -215,6 +218,8 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
   so.payload_verifier = verifier;
   so.check_from = options.open_checks_from;
   so.check_from_frame = options.open_checks_from_frame;
+  // Point-in-time recovery looks at everything, past a clean end too.
+  if (!point_in_time) so.clean_close = clean_close;
   CAIRN_ASSIGN_OR_RETURN(
       LogScan scan,
       scan_log(fs, dir, std::vector<SegmentFile>(segs.begin() + first, segs.end()), so));
@@ -297,6 +302,7 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
   report->segments = static_cast<uint32_t>(n);
   report->first_lsn = segs.front().first_lsn;
   report->end_lsn = out.end_lsn;
+  report->closed_cleanly = last.closed_cleanly;
   return out;
 }
 

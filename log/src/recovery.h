@@ -3,9 +3,11 @@
 // creates the first segment of a new log.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "cairn/log/log.h"
+#include "clean_close.h"
 #include "log_writer.h"
 
 namespace cairn::log {
@@ -18,8 +20,10 @@ struct RecoveredLog {
 // Bytes after a bad frame that may belong to writes that were in flight when the process died.
 uint64_t tail_window_bytes(const LogOptions& options);
 
-// `verifier` checks payloads in the segments scanned (null: frames only).
+// `verifier` checks payloads in the segments scanned (null: frames only). `clean_close`: the
+// directory's clean-close marker, when it has a valid one (clean_close.h).
 Result<RecoveredLog> recover_log(FileSystem& fs, const std::string& dir, const LogOptions& options,
-                                 PayloadVerifier verifier, RecoveryReport* report);
+                                 PayloadVerifier verifier, std::optional<CleanClose> clean_close,
+                                 RecoveryReport* report);
 
 }  // namespace cairn::log

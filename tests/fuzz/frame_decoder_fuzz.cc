@@ -1,12 +1,14 @@
 // Fuzz target for everything that turns untrusted log bytes into structure: decode_frame (with
-// and without payload verification), decode_segment_header and parse_segment_file_name. Beyond
+// and without payload verification), decode_segment_header, parse_segment_file_name and
+// decode_clean_close (the CLOSED marker). Beyond
 // "never crash", it checks what each accepted input promises, and traps when a promise breaks.
 //
 // Input: [control u8][expected LSN u64][frame bytes ...]
 //   control bit 0: first rewrite the frame's checksum to match its bytes, so that mutations reach
 //                  the checks behind the checksum (type, flags, LSN, payload);
 //   control bit 1: expected LSN = kNoLsn (no LSN check).
-// The whole input is also a segment header block (zero-padded to 4 KiB) and a file name.
+// The whole input is also a segment header block (zero-padded to 4 KiB), a file name and a
+// clean-close marker (as is, and with its checksum rewritten when it is 48 bytes long).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "cairn/schema/record_schema.h"
+#include "clean_close.h"
 #include "frame_decoder.h"
 #include "frame_format.h"
 
@@ -53,6 +56,28 @@ void fuzz_segment_header(const uint8_t* data, size_t size) {
   std::vector<std::byte> again(kSegmentHeaderSize);
   encode_segment_header(header, again.data());
   require(std::memcmp(again.data(), block.data(), kSegmentHeaderChecksummed + 8) == 0);
+}
+
+void fuzz_clean_close(const uint8_t* data, size_t size) {
+  std::vector<std::byte> bytes(size);
+  if (size > 0) std::memcpy(bytes.data(), data, size);
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) {
+      if (size != kCleanCloseBytes) return;
+      store_u64(bytes.data() + 40, XXH3_64bits(bytes.data(), 40));  // reach the checks behind it
+    }
+    std::string why;
+    const auto marker = decode_clean_close(bytes, &why);
+    if (!marker) {
+      require(!why.empty());
+      continue;
+    }
+    // Accepted: exactly the bytes its fields encode to, and a sane range.
+    require(size == kCleanCloseBytes);
+    require(marker->end_lsn >= marker->first_lsn);
+    const auto again = encode_clean_close(*marker);
+    require(std::memcmp(again.data(), bytes.data(), kCleanCloseBytes) == 0);
+  }
 }
 
 void check_described(std::span<const std::byte> bytes, const DecodedFrame& f) {
@@ -97,6 +122,7 @@ void fuzz_frame(std::span<const std::byte> bytes, Lsn expected) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz_file_name(std::string_view(reinterpret_cast<const char*>(data), size));
   fuzz_segment_header(data, size);
+  fuzz_clean_close(data, size);
   if (size < 9) return 0;
   const uint8_t control = data[0];
   uint64_t expected;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cairn/schema/record_schema.h"
+#include "clean_close.h"
 #include "frame_format.h"
 
 namespace {
@@ -146,5 +147,9 @@ int main(int argc, char** argv) {
   write(frames / "segment-header", header);
   const std::string name = fmt::segment_file_name(7, 123456784);
   write(frames / "segment-name", Bytes(name.begin(), name.end()));
+  const auto marker =
+      cairn::log::encode_clean_close(cairn::log::CleanClose{7, 123456784, 123460000});
+  const auto* m = reinterpret_cast<const char*>(marker.data());
+  write(frames / "clean-close-marker", Bytes(m, m + marker.size()));
   return 0;
 }

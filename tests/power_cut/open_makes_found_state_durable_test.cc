@@ -146,5 +146,37 @@ TEST(OpenMakesFoundStateDurable, RecordsAKilledWriterLeftInThePageCache) {
   }
 }
 
+// A clean close left its marker (log/src/clean_close.h), which says nothing was written past the
+// log's end. Once the next open acknowledges a record, that is false: the marker's removal must be
+// durable by then, or a power cut brings it back and a later open trusts it (and skips the search
+// for a torn write past the end).
+TEST(OpenMakesFoundStateDurable, TheCleanCloseMarkerIsGoneBeforeTheFirstAcknowledgedRecord) {
+  auto disk = SimDisk::create(SimDiskOptions{.tear_sectors = false});
+  const std::string marker =
+      std::string(kDir) + "/" + std::string(log::format::kCleanCloseFileName);
+  {
+    auto log = log::Log::open(kDir, sim_options(*disk, log::IoMode::kDirect));
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    append_durably(**log, 0, 3);
+    ASSERT_TRUE((*log)->close().ok());
+  }
+  {
+    auto exists = disk->file_system()->exists(marker);
+    ASSERT_TRUE(exists.ok() && *exists) << "a clean close leaves the marker";
+  }
+  {
+    auto log = log::Log::open(kDir, sim_options(*disk, log::IoMode::kDirect));
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    EXPECT_TRUE((*log)->recovery_report().closed_cleanly);
+    append_durably(**log, 3, 5);
+    disk->cut_now();
+  }
+  auto after = disk->reboot(1);
+  auto exists = after->file_system()->exists(marker);
+  ASSERT_TRUE(exists.ok());
+  EXPECT_FALSE(*exists) << "the marker came back after records were acknowledged past its end";
+  EXPECT_EQ(read_all(*after), expected(5));
+}
+
 }  // namespace
 }  // namespace cairn::testing

@@ -71,6 +71,9 @@ struct RecoveryReport {
   Lsn first_lsn = 0;     // first record of the log
   Lsn end_lsn = 0;       // the next record's LSN
   bool created = false;  // the log was new
+  // The last Log::close was clean and nothing was written since (its CLOSED marker matched the
+  // log's end): the searches for a torn write's frames past the end were skipped.
+  bool closed_cleanly = false;
   // Set when damage was cut or moved aside; empty when the log was intact.
   std::string damage{};
   uint64_t bytes_quarantined = 0;

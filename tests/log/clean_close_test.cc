@@ -1,0 +1,165 @@
+// The clean-close marker (log/src/clean_close.h): a clean Log::close leaves one, the next open
+// uses it only when the log ends exactly where it says and removes it before anything is written,
+// and a damaged, unmatched or half-written marker is no marker.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cairn/log/log.h"
+#include "clean_close.h"
+#include "frame_format.h"
+#include "support/blob_records.h"
+#include "support/temp_dir.h"
+
+namespace cairn::log {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::kBlobType;
+using testing::make_blob;
+
+LogOptions clean_close_test_options() {
+  LogOptions o;
+  o.segment_bytes = 1 << 20;
+  o.batch_bytes_max = 256 << 10;
+  o.record_bytes_max = 64 << 10;
+  o.staging_bytes = 1 << 20;
+  return o;
+}
+
+fs::path marker_path(const fs::path& dir) {
+  return dir / std::string(format::kCleanCloseFileName);
+}
+
+// A log of `n` records, closed cleanly; returns its end LSN.
+Lsn write_and_close(const fs::path& dir, int n) {
+  auto log = Log::open(dir, clean_close_test_options());
+  EXPECT_TRUE(log.ok()) << log.status().to_string();
+  if (!log.ok()) return 0;
+  for (int i = 0; i < n; ++i) {
+    EXPECT_TRUE((*log)->append_durable(kBlobType, make_blob(0, i, 300 + i)).ok());
+  }
+  const Lsn end = (*log)->durable_lsn();
+  EXPECT_TRUE((*log)->close().ok());
+  return end;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::optional<CleanClose> read_marker(const fs::path& dir, std::string* why) {
+  const std::string bytes = read_file(marker_path(dir));
+  return decode_clean_close(std::as_bytes(std::span(bytes.data(), bytes.size())), why);
+}
+
+void write_file(const fs::path& p, const std::string& bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Opens the log and returns its report; the marker must be gone while the log is open.
+RecoveryReport open_and_check(const fs::path& dir, Lsn end) {
+  auto log = Log::open(dir, clean_close_test_options());
+  EXPECT_TRUE(log.ok()) << log.status().to_string();
+  if (!log.ok()) return {};
+  EXPECT_EQ((*log)->recovery_report().end_lsn, end);
+  EXPECT_TRUE((*log)->recovery_report().damage.empty()) << (*log)->recovery_report().damage;
+  EXPECT_FALSE(fs::exists(marker_path(dir))) << "the open left the marker in place";
+  EXPECT_FALSE(fs::exists(dir / std::string(format::kCleanCloseTempFileName)));
+  // The log goes on where it ended.
+  auto lsn = (*log)->append_durable(kBlobType, make_blob(1, 0, 100));
+  EXPECT_TRUE(lsn.ok() && *lsn == end);
+  RecoveryReport report = (*log)->recovery_report();
+  (void)(*log)->close();
+  return report;
+}
+
+TEST(CleanClose, AMarkerEncodesAndDecodesAndAnyChangedByteIsRefused) {
+  const CleanClose m{7, 123456, 123999};
+  const auto bytes = encode_clean_close(m);
+  std::string why;
+  auto back = decode_clean_close(bytes, &why);
+  ASSERT_TRUE(back.has_value()) << why;
+  EXPECT_EQ(*back, m);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    auto changed = bytes;
+    changed[i] ^= std::byte{0x10};
+    why.clear();
+    EXPECT_FALSE(decode_clean_close(changed, &why).has_value()) << "byte " << i;
+    EXPECT_FALSE(why.empty());
+  }
+  EXPECT_FALSE(decode_clean_close(std::span(bytes.data(), bytes.size() - 1), &why).has_value());
+}
+
+TEST(CleanClose, ACleanCloseLeavesAMarkerTheNextOpenUsesAndRemovesBeforeWriting) {
+  testing::TempDir dir;
+  const Lsn end = write_and_close(dir.path(), 40);
+  ASSERT_TRUE(fs::exists(marker_path(dir.path())));
+  std::string why;
+  auto m = read_marker(dir.path(), &why);
+  ASSERT_TRUE(m.has_value()) << why;
+  EXPECT_EQ(m->end_lsn, end);
+  EXPECT_TRUE(open_and_check(dir.path(), end).closed_cleanly);
+}
+
+TEST(CleanClose, AMarkerThatDoesNotMatchTheLogsEndIsNoMarker) {
+  testing::TempDir dir;
+  const Lsn end = write_and_close(dir.path(), 40);
+  std::string why;
+  auto m = read_marker(dir.path(), &why);
+  ASSERT_TRUE(m.has_value()) << why;
+  // An end one record earlier or later, another segment: each is some other state of the log.
+  const std::vector<CleanClose> others = {CleanClose{m->seq, m->first_lsn, m->end_lsn - 1},
+                                          CleanClose{m->seq, m->first_lsn, m->end_lsn + 4096},
+                                          CleanClose{m->seq + 1, m->first_lsn, m->end_lsn}};
+  for (const CleanClose& other : others) {
+    testing::TempDir copy;
+    fs::copy(dir.path(), copy.path(), fs::copy_options::recursive);
+    const auto bytes = encode_clean_close(other);
+    write_file(marker_path(copy.path()),
+               std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    EXPECT_FALSE(open_and_check(copy.path(), end).closed_cleanly);
+  }
+}
+
+TEST(CleanClose, ADamagedOrHalfWrittenMarkerIsNoMarkerAndIsRemoved) {
+  testing::TempDir dir;
+  const Lsn end = write_and_close(dir.path(), 40);
+  const std::string good = read_file(marker_path(dir.path()));
+  ASSERT_EQ(good.size(), kCleanCloseBytes);
+  std::string flipped = good;
+  flipped[20] ^= 0x01;
+  for (const std::string& bad : {flipped, good.substr(0, 10), good + "x", std::string()}) {
+    testing::TempDir copy;
+    fs::copy(dir.path(), copy.path(), fs::copy_options::recursive);
+    write_file(marker_path(copy.path()), bad);
+    EXPECT_FALSE(open_and_check(copy.path(), end).closed_cleanly);
+  }
+  // A close killed before its rename leaves only the temporary file: no marker, and it goes too.
+  testing::TempDir copy;
+  fs::copy(dir.path(), copy.path(), fs::copy_options::recursive);
+  fs::rename(marker_path(copy.path()), copy / std::string(format::kCleanCloseTempFileName));
+  EXPECT_FALSE(open_and_check(copy.path(), end).closed_cleanly);
+}
+
+TEST(CleanClose, NoMarkerWithoutFsyncDurability) {
+  testing::TempDir dir;
+  LogOptions o = clean_close_test_options();
+  o.durability = Durability::kNoneUnsafe;
+  auto log = Log::open(dir.path(), o);
+  ASSERT_TRUE(log.ok()) << log.status().to_string();
+  ASSERT_TRUE((*log)->append(kBlobType, make_blob(0, 0, 100)).ok());
+  ASSERT_TRUE((*log)->close().ok());
+  EXPECT_FALSE(fs::exists(marker_path(dir.path())))
+      << "records that were never synced are not known to be on disk";
+}
+
+}  // namespace
+}  // namespace cairn::log
