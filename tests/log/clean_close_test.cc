@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "blob_log.h"
 #include "cairn/log/log.h"
 #include "clean_close.h"
 #include "frame_format.h"
@@ -23,22 +24,13 @@ namespace fs = std::filesystem;
 using testing::kBlobType;
 using testing::make_blob;
 
-LogOptions clean_close_test_options() {
-  LogOptions o;
-  o.segment_bytes = 1 << 20;
-  o.batch_bytes_max = 256 << 10;
-  o.record_bytes_max = 64 << 10;
-  o.staging_bytes = 1 << 20;
-  return o;
-}
-
 fs::path marker_path(const fs::path& dir) {
   return dir / std::string(format::kCleanCloseFileName);
 }
 
 // A log of `n` records, closed cleanly; returns its end LSN.
 Lsn write_and_close(const fs::path& dir, int n) {
-  auto log = Log::open(dir, clean_close_test_options());
+  auto log = Log::open(dir, testing::small_log_options());
   EXPECT_TRUE(log.ok()) << log.status().to_string();
   if (!log.ok()) return 0;
   for (int i = 0; i < n; ++i) {
@@ -66,7 +58,7 @@ void write_file(const fs::path& p, const std::string& bytes) {
 
 // Opens the log and returns its report; the marker must be gone while the log is open.
 RecoveryReport open_and_check(const fs::path& dir, Lsn end) {
-  auto log = Log::open(dir, clean_close_test_options());
+  auto log = Log::open(dir, testing::small_log_options());
   EXPECT_TRUE(log.ok()) << log.status().to_string();
   if (!log.ok()) return {};
   EXPECT_EQ((*log)->recovery_report().end_lsn, end);
@@ -151,7 +143,7 @@ TEST(CleanClose, ADamagedOrHalfWrittenMarkerIsNoMarkerAndIsRemoved) {
 
 TEST(CleanClose, NoMarkerWithoutFsyncDurability) {
   testing::TempDir dir;
-  LogOptions o = clean_close_test_options();
+  LogOptions o = testing::small_log_options();
   o.durability = Durability::kNoneUnsafe;
   auto log = Log::open(dir.path(), o);
   ASSERT_TRUE(log.ok()) << log.status().to_string();
