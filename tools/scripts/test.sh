@@ -28,8 +28,8 @@ start=$SECONDS
 #   (CAIRN_TEST_CODE_OPTIONS, CAIRN_TEST_HARNESS_OPTIONS: half the CPU of -O1 there, e.g.
 #   engine_tests' first unity file 27 s against 59 s), with line tables (-g1) so that their
 #   reports name files and lines (llvm-symbolizer turns them into names, which tests/tsan.supp
-#   matches). They leave out the
-#   benchmark, the examples and the CLI: these only read what the libraries hand them, and the
+#   matches). They leave out the benchmark, the examples and the CLI: these only read what the
+#   libraries hand them, and the
 #   decoders they use (frames, payloads, payload JSON) run under AddressSanitizer+UBSan through
 #   the fuzz drivers (50,000 generated inputs each under AddressSanitizer, against 200,000 in
 #   the normal build, besides the seed corpus). Nor do they make the libFuzzer binaries
