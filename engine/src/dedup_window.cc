@@ -23,12 +23,11 @@ DedupWindow::Reserve DedupWindow::reserve(const std::string& id, int64_t now_ms,
   }
 }
 
-bool DedupWindow::insert_confirmed(const std::string& id, int64_t at_ms, int64_t now_ms) {
+bool DedupWindow::insert_confirmed(std::string id, int64_t at_ms, int64_t now_ms) {
   at_ms = std::min(at_ms, now_ms);
   if (at_ms < now_ms - window_ms_) return true;  // too old to remember; accept
-  auto [it, inserted] = seen_.try_emplace(id, Entry{at_ms, false, 0});
-  if (!inserted) return false;
-  order_.emplace_back(at_ms, id);
+  if (!seen_.try_emplace(id, Entry{at_ms, false, 0}).second) return false;
+  order_.emplace_back(at_ms, std::move(id));
   return true;
 }
 
@@ -55,11 +54,7 @@ bool DedupWindow::try_insert(const std::string& id, int64_t accepted_ms, int64_t
 
 void DedupWindow::restore(std::vector<std::pair<int64_t, std::string>> ids, int64_t now_ms) {
   std::lock_guard lock(mu_);
-  for (auto& [ts, id] : ids) {
-    ts = std::min(ts, now_ms);
-    if (ts < now_ms - window_ms_) continue;  // too old to remember
-    if (seen_.try_emplace(id, Entry{ts, false, 0}).second) order_.emplace_back(ts, std::move(id));
-  }
+  for (auto& [ts, id] : ids) (void)insert_confirmed(std::move(id), ts, now_ms);  // false: a repeat
   // Stable: ids of the same time stay in the order given (a snapshot's is by id).
   std::stable_sort(order_.begin(), order_.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });

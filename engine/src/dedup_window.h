@@ -38,11 +38,12 @@ class DedupWindow {
                   const std::function<bool()>& give_up);
   // The record of `id`, accepted at `accepted_ms`, was applied (it is durable): a pending
   // reservation becomes confirmed (waiters are told); an id not held is remembered as of
-  // `accepted_ms` (replay), unless that is older than the window.
+  // `accepted_ms` (replay), unless that is older than the window. A time after `now_ms` counts as
+  // `now_ms`: a clock that was ahead must not keep the id (and every later one behind it) past
+  // the window.
   void confirm(const std::string& id, int64_t accepted_ms, int64_t now_ms);
-  // Remembers a durable id as of `accepted_ms` (replay). True when the id is new; false for a
-  // duplicate. A time after `now_ms` counts as `now_ms`: a clock that was ahead must not keep the
-  // id (and every later one behind it) past the window.
+  // As confirm() for an id not held: true when it was new (or too old to remember), false for a
+  // duplicate. Unit tests of the window use it.
   bool try_insert(const std::string& id, int64_t accepted_ms, int64_t now_ms);
   // Forgets a reservation whose append failed (waiters retry).
   void erase(const std::string& id);
@@ -77,7 +78,8 @@ class DedupWindow {
   // Drops confirmed ids older than the window. Pending ones are not in order_ (they join it when
   // confirmed), so they never expire while a sender may still be told about them.
   void expire(int64_t now_ms);
-  bool insert_confirmed(const std::string& id, int64_t at_ms, int64_t now_ms);
+  // Remembers a confirmed id (see try_insert; the caller holds mu_).
+  bool insert_confirmed(std::string id, int64_t at_ms, int64_t now_ms);
   const int64_t window_ms_;
   mutable std::mutex mu_;
   std::condition_variable settled_;  // a pending reservation was confirmed or released
