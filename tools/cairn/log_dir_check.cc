@@ -4,6 +4,8 @@
 #include <system_error>
 
 #include "cairn/log/io.h"
+#include "cairn/log/verify.h"
+#include "cairn/schema/record_schema.h"
 
 namespace cairn::tools {
 namespace {
@@ -108,7 +110,24 @@ Result<std::vector<detail::SnapshotName>> engine_snapshots(const fs::path& log_d
 
 Result<log::Lsn> known_durable_lsn(const fs::path& log_dir) {
   CAIRN_ASSIGN_OR_RETURN(std::vector<detail::SnapshotName> names, engine_snapshots(log_dir));
-  return names.empty() ? log::Lsn{0} : names.front().lsn;
+  return known_durable_lsn(names);
+}
+
+log::Lsn known_durable_lsn(const std::vector<detail::SnapshotName>& newest_first) {
+  return newest_first.empty() ? log::Lsn{0} : newest_first.front().lsn;
+}
+
+Result<std::optional<log::Lsn>> torn_tail_the_engine_cuts(const fs::path& log_dir) {
+  log::VerifyOptions options;
+  options.payload_verifier = &schema::verify_payload;
+  // Damage before the newest snapshot is corruption (those records were durable), which the
+  // engine refuses to open: no torn tail it would cut.
+  CAIRN_ASSIGN_OR_RETURN(options.known_durable_lsn, known_durable_lsn(log_dir));
+  Result<log::VerifyReport> report = log::verify_log(log_dir, options);
+  if (report.ok() && report->damage && report->damage->kind == log::DamageKind::kTornTail) {
+    return std::optional<log::Lsn>(report->damage->lsn);
+  }
+  return std::optional<log::Lsn>();
 }
 
 }  // namespace cairn::tools

@@ -33,5 +33,13 @@ Result<std::vector<detail::SnapshotName>> engine_snapshots(const std::filesystem
 // even when its contents are damaged; and the engine's own open treats damage before it as
 // corruption, never a torn tail it may cut. 0 for a plain log or an engine without snapshots.
 Result<log::Lsn> known_durable_lsn(const std::filesystem::path& log_dir);
+// The same from the snapshots engine_snapshots() listed (newest first).
+log::Lsn known_durable_lsn(const std::vector<detail::SnapshotName>& newest_first);
+
+// What the engine's next start() makes of the damage in the log at `log_dir`, judged as its own
+// open judges it (with its snapshots' LSN as known durable): the LSN of the torn tail it cuts, or
+// nullopt when it would refuse the log (or the log cannot be verified). An error only when the
+// snapshots cannot be listed.
+Result<std::optional<log::Lsn>> torn_tail_the_engine_cuts(const std::filesystem::path& log_dir);
 
 }  // namespace cairn::tools

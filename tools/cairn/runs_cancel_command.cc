@@ -25,8 +25,6 @@
 
 #include "admin_client.h"
 #include "cairn/engine.h"
-#include "cairn/log/verify.h"
-#include "cairn/schema/record_schema.h"
 #include "engine_dir.h"
 #include "log_dir_check.h"
 #include "run_scan.h"
@@ -273,16 +271,9 @@ int run_runs_cancel(const RunsCancelArgs& args) {
     if (!read_error.ok()) {
       if (read_error.code() != StatusCode::kCorruption)
         return fail_unreadable(kCommand, read_error);
-      log::VerifyOptions options;
-      options.payload_verifier = &schema::verify_payload;
-      // Damage before the newest snapshot is corruption, which the engine refuses to open.
-      Result<log::Lsn> durable = known_durable_lsn(*log_dir);
-      if (!durable.ok()) return fail_unreadable(kCommand, durable.status());
-      options.known_durable_lsn = *durable;
-      Result<log::VerifyReport> report = log::verify_log(*log_dir, options);
-      const bool torn =
-          report.ok() && report->damage && report->damage->kind == log::DamageKind::kTornTail;
-      if (!torn) {
+      Result<std::optional<log::Lsn>> torn = torn_tail_the_engine_cuts(*log_dir);
+      if (!torn.ok()) return fail_unreadable(kCommand, torn.status());
+      if (!*torn) {
         std::fprintf(stderr,
                      "cairn %s: %s\nThe engine refuses to open a damaged log, so nothing was "
                      "cancelled. `cairn log verify %s` says what the damage is; `cairn log "

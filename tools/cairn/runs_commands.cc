@@ -5,7 +5,6 @@
 #include <string>
 
 #include "cairn/engine.h"
-#include "cairn/log/verify.h"
 #include "cairn/schema/record_schema.h"
 #include "log_dir_check.h"
 #include "time_text.h"
@@ -100,20 +99,14 @@ int end_of_damaged_scan(std::string_view command, const std::filesystem::path& l
                         const Status& error) {
   const std::string cmd(command);
   if (error.code() != StatusCode::kCorruption) return fail_unreadable(command, error);
-  log::VerifyOptions options;
-  options.payload_verifier = &schema::verify_payload;
-  // Damage before the newest snapshot is corruption (those records were durable), which the
-  // engine refuses to open: no torn tail it would cut.
-  Result<log::Lsn> durable = known_durable_lsn(log_dir);
-  if (!durable.ok()) return fail_unreadable(command, durable.status());
-  options.known_durable_lsn = *durable;
-  Result<log::VerifyReport> report = log::verify_log(log_dir, options);
-  if (report.ok() && report->damage && report->damage->kind == log::DamageKind::kTornTail) {
+  Result<std::optional<log::Lsn>> torn = torn_tail_the_engine_cuts(log_dir);
+  if (!torn.ok()) return fail_unreadable(command, torn.status());
+  if (*torn) {
     std::fprintf(stderr,
                  "cairn %s: note: the log ends in a torn tail at LSN %llu (the unacknowledged end "
                  "of an interrupted write, which the engine cuts at its next start); the output "
                  "covers everything before it.\n",
-                 cmd.c_str(), static_cast<unsigned long long>(report->damage->lsn));
+                 cmd.c_str(), static_cast<unsigned long long>(**torn));
     return kExitOk;
   }
   std::fprintf(stderr,
