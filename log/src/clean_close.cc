@@ -70,25 +70,19 @@ Status write_clean_close(FileSystem& fs, const std::string& dir, const CleanClos
   return st;
 }
 
-std::optional<CleanClose> read_clean_close(FileSystem& fs, const std::string& dir,
-                                           std::string* why) {
+std::optional<CleanClose> read_clean_close(FileSystem& fs, const std::string& dir) {
   const std::string path = join_path(dir, std::string(format::kCleanCloseFileName));
   Result<bool> exists = fs.exists(path);
   if (!exists.ok() || !*exists) return std::nullopt;
   Result<int> fd = fs.open(path, OpenFlags{});
-  if (!fd.ok()) {
-    *why = fd.status().to_string();
-    return std::nullopt;
-  }
+  if (!fd.ok()) return std::nullopt;
   // One byte more than a marker holds, so that a longer file is told from one.
   std::array<std::byte, kCleanCloseBytes + 1> buf{};
   Result<size_t> got = fs.pread(*fd, buf.data(), buf.size(), 0);
   (void)fs.close(*fd);  // read-only: nothing to lose
-  if (!got.ok()) {
-    *why = got.status().to_string();
-    return std::nullopt;
-  }
-  return decode_clean_close(std::span<const std::byte>(buf.data(), *got), why);
+  if (!got.ok()) return std::nullopt;
+  std::string why;
+  return decode_clean_close(std::span<const std::byte>(buf.data(), *got), &why);
 }
 
 Status remove_clean_close(FileSystem& fs, const std::string& dir) {

@@ -40,10 +40,9 @@ std::optional<CleanClose> decode_clean_close(std::span<const std::byte> bytes, s
 
 // Writes the marker durably: a temporary file, synced, renamed to CLOSED, the directory synced.
 Status write_clean_close(FileSystem& fs, const std::string& dir, const CleanClose& marker);
-// The marker in `dir`: nullopt when there is none, or when it cannot be read or decoded (`why`
-// says which; the caller treats it as no marker).
-std::optional<CleanClose> read_clean_close(FileSystem& fs, const std::string& dir,
-                                           std::string* why);
+// The marker in `dir`: nullopt when there is none, or when it cannot be read or decoded (a hint
+// only: either way the open searches, as after a crash).
+std::optional<CleanClose> read_clean_close(FileSystem& fs, const std::string& dir);
 // Removes the marker and a temporary file a close killed midway left (neither needs to exist).
 // The caller syncs the directory before it writes anything the marker would misdescribe.
 Status remove_clean_close(FileSystem& fs, const std::string& dir);

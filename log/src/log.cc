@@ -146,10 +146,8 @@ Result<std::unique_ptr<Log>> Log::open(const std::filesystem::path& dir_path, Lo
     return st.with_context(where);
   }
 
-  std::string marker_problem;  // a damaged marker is no marker (clean_close.h)
-  std::optional<CleanClose> clean_close = read_clean_close(fs, dir, &marker_problem);
   CAIRN_ASSIGN_OR_RETURN(RecoveredLog rec, recover_log(fs, dir, options, hooks.payload_verifier,
-                                                       clean_close, &impl->report));
+                                                       read_clean_close(fs, dir), &impl->report));
   // The marker describes the log as its last close left it: it goes before anything is written
   // (the directory sync below makes that durable).
   CAIRN_RETURN_IF_ERROR(remove_clean_close(fs, dir).with_context(where));
