@@ -1,5 +1,5 @@
-// Power cuts under the log (log_power_cut.h): fifty seeded rounds per variant (by default) — direct I/O
-// (O_DSYNC writes, two in flight), buffered I/O (write + fdatasync), one write in flight — each
+// Power cuts under the log (log_power_cut.h): fifty seeded rounds per variant (by default) — direct
+// I/O (O_DSYNC writes, two in flight), buffered I/O (write + fdatasync), one write in flight — each
 // with several cuts and recoveries. CAIRN_POWER_CUT_SEED replays a run and CAIRN_POWER_CUT_ROUNDS
 // sets the rounds (default 50; more, up to 20 times as many, until a cut has left a torn tail to
 // cut); a failure prints the power_cut_rounds command that replays its round alone.
