@@ -29,6 +29,7 @@
 #include "frozen_runs.h"
 #include "function_registry.h"
 #include "keyed_waiting_runs.h"
+#include "retention_floor.h"
 #include "run_state.h"
 #include "run_table.h"
 #include "snapshot_file.h"
@@ -128,15 +129,18 @@ class Projection {
   // mode (recovery's, the snapshotter's): live runs keep no history to save. Writes the header,
   // chunks and end frames of the state after every record below `lsn`; `last_frame`: where the
   // record at lsn - 1 is in the log (SnapshotHeader.last_frame_*), or none.
+  // `floor`: the snapshotter's retention floor for finished runs, saved in the header.
   Status write_snapshot(SnapshotFileWriter& out, uint64_t lsn, log::FramePosition last_frame,
-                        int64_t now_us, const FinishedRuns& finished) const;
+                        int64_t now_us, const FinishedRuns& finished,
+                        const RetentionFloor& floor) const;
   // Loads a checked snapshot into this projection, which has applied nothing yet; `finished`
   // gets the finished runs it kept. Returns the snapshot's LSN (replay goes on from there).
   // kCorruption when its contents contradict themselves (nothing then is usable: the caller
   // starts over with a new projection).
-  // `expected_lsn`: the LSN its file name gives (the header must agree).
+  // `expected_lsn`: the LSN its file name gives (the header must agree). `floor` (when not null)
+  // gets the saved retention floor for finished runs.
   Result<uint64_t> load_snapshot(const SnapshotContents& snapshot, FinishedRuns& finished,
-                                 uint64_t expected_lsn);
+                                 uint64_t expected_lsn, RetentionFloor* floor = nullptr);
   // Canonical text of the state (see detail::describe_state).
   std::string describe() const;
   // Where the oldest unfinished run began (kNoLsn when none): retention keeps the log from there.

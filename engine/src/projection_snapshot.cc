@@ -263,7 +263,7 @@ uint64_t Projection::oldest_live_created_lsn() const {
 
 Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn,
                                   log::FramePosition last_frame, int64_t now_us,
-                                  const FinishedRuns& finished) const {
+                                  const FinishedRuns& finished, const RetentionFloor& floor) const {
   // By id; a frozen run (null here) is unpacked only while it is written, one at a time.
   std::vector<std::pair<RunId, const RunRecord*>> runs;
   {
@@ -288,11 +288,17 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn,
     crons.push_back(ss::CreateSnapCron(hb, fn, expr, tick_ms));
   }
   auto cron_vector = hb.CreateVector(crons);
-  hb.Finish(ss::CreateSnapshotHeader(hb, lsn, now_us, max_run_id_, runs.size(), finished_count,
-                                     dedup_count, oldest, counters_.steps_completed.load(),
-                                     counters_.step_failures.load(), counters_.runs_created.load(),
-                                     counters_.runs_finished.load(), counters_.events.load(),
-                                     cron_vector, last_frame.segment_seq, last_frame.offset));
+  std::vector<ss::SnapFinishedFloor> floor_buckets;
+  for (const auto& [ended_ms, created_lsn] : floor.buckets()) {
+    floor_buckets.emplace_back(ended_ms, created_lsn);
+  }
+  // Always present, even empty: an absent one means a snapshot from before it existed.
+  auto floor_vector = hb.CreateVectorOfStructs(floor_buckets);
+  hb.Finish(ss::CreateSnapshotHeader(
+      hb, lsn, now_us, max_run_id_, runs.size(), finished_count, dedup_count, oldest,
+      counters_.steps_completed.load(), counters_.step_failures.load(),
+      counters_.runs_created.load(), counters_.runs_finished.load(), counters_.events.load(),
+      cron_vector, last_frame.segment_seq, last_frame.offset, floor_vector));
   CAIRN_RETURN_IF_ERROR(out.add(SnapshotFrameKind::kHeader, {hb.GetBufferPointer(), hb.GetSize()}));
 
   ChunkWriter chunks(out);
@@ -373,7 +379,7 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn,
 }
 
 Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, FinishedRuns& finished,
-                                           uint64_t expected_lsn) {
+                                           uint64_t expected_lsn, RetentionFloor* floor) {
   auto bad = [](const std::string& what) {
     return Status(StatusCode::kCorruption, "snapshot contents: " + what);
   };
@@ -580,6 +586,17 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
   if (header->crons() != nullptr) {
     for (const ss::SnapCron* c : *header->crons()) {
       cron_ticked(fb_view(c->function_id()), fb_view(c->expression()), c->tick_ms(), 0);
+    }
+  }
+  if (floor != nullptr) {
+    if (header->finished_floor() != nullptr) {
+      for (const ss::SnapFinishedFloor* b : *header->finished_floor()) {
+        floor->add(b->ended_ms(), b->created_lsn());
+      }
+    } else {
+      // Written before the floor was saved: which finished runs need what is unknown, so the
+      // whole log stays for one window after the snapshot was written.
+      floor->add(header->written_us() / 1000, 0);
     }
   }
   lsn_ = header->lsn();

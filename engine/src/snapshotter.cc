@@ -27,6 +27,7 @@ Snapshotter::Snapshotter(EngineCore& core, std::shared_ptr<log::FileSystem> fs, 
       dir_(std::move(dir)),
       dedup_(core.options().dedup_window.count()),
       finished_(core.options().runs_finished_kept, core.options().runs_finished_bytes_max),
+      floor_(core.options().history_window),
       projection_(core, core.options(), core.registry(), dedup_, *this, core.clock(),
                   ProjectedRuns::kRecordsOnly) {}
 
@@ -74,7 +75,8 @@ void Snapshotter::run() {
     // Recovery checked these bytes and loaded them into the engine's projection. A failure now
     // (a bug: the same bytes loaded there) leaves the snapshotter idle: without its starting state
     // it cannot write a correct snapshot.
-    Result<uint64_t> lsn = projection_.load_snapshot(*from_contents_, finished_, from_->lsn);
+    Result<uint64_t> lsn =
+        projection_.load_snapshot(*from_contents_, finished_, from_->lsn, &floor_);
     if (!lsn.ok()) {
       note(lsn.status().with_context("the snapshotter loading " + from_->name));
       return;
@@ -153,8 +155,10 @@ Status Snapshotter::write_snapshot() {
   // file): the write stops there, nothing is committed (the writer removes its file), no retention.
   CAIRN_ASSIGN_OR_RETURN(auto out,
                          SnapshotFileWriter::create(fs_, dir_, lsn, options_.snapshot_bytes_max));
+  // Buckets older than the window go before the floor is saved.
+  (void)floor_.floor(core_.clock().now_ms());
   Status written =
-      projection_.write_snapshot(*out, lsn, last_frame_, core_.clock().now_us(), finished_);
+      projection_.write_snapshot(*out, lsn, last_frame_, core_.clock().now_us(), finished_, floor_);
   if (!written.ok()) {
     return written.with_context("writing the snapshot at LSN " + std::to_string(lsn));
   }
@@ -196,11 +200,15 @@ Status Snapshotter::remove_old_snapshots_and_segments() {
   if (removed_any) CAIRN_RETURN_IF_ERROR(fs_->fsync_dir(dir_));
   if (!options_.retention) return Status();
   // Recovery may fall back to the oldest snapshot kept, and replays the log from its LSN; an
-  // unfinished run's records stay for run_history (and tools) until it ends; and never past the
-  // snapshot just written.
-  const uint64_t keep_from =
-      std::min({good_.back().lsn, projection_.oldest_live_created_lsn(), snapshot_lsn_});
-  const auto sealed_before = std::chrono::system_clock::now() - options_.history_window;
+  // unfinished run's records stay for run_history (and tools) until it ends, and a finished
+  // run's for history_window after it ended; and never past the snapshot just written. Time is
+  // the engine's clock (EngineOptions::clock), as in the records.
+  const int64_t now_ms = core_.clock().now_ms();
+  const uint64_t keep_from = std::min({good_.back().lsn, projection_.oldest_live_created_lsn(),
+                                       floor_.floor(now_ms), snapshot_lsn_});
+  const auto sealed_before =
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(now_ms)) -
+      options_.history_window;
   CAIRN_ASSIGN_OR_RETURN(log::SegmentsRemoved removed,
                          log_->remove_segments_before(keep_from, sealed_before));
   std::lock_guard lock(mu_);

@@ -21,6 +21,7 @@
 #include "dedup_window.h"
 #include "finished_runs.h"
 #include "projection.h"
+#include "retention_floor.h"
 
 namespace cairn::detail {
 
@@ -75,6 +76,10 @@ class Snapshotter final : private ProjectionEffects {
   void cancel_timer(RunId) override {}
   void run_finished(const RunInfo& info, uint64_t created_lsn, uint64_t, bool) override {
     finished_.add(info, created_lsn);
+    floor_.add(
+        std::chrono::duration_cast<std::chrono::milliseconds>(info.finished_at.time_since_epoch())
+            .count(),
+        created_lsn);
   }
   void release_finished(RunRecord&) override {}
   void wake(RunRecord&) override {}
@@ -91,6 +96,8 @@ class Snapshotter final : private ProjectionEffects {
   std::shared_ptr<const SnapshotContents> from_contents_;  // dropped once loaded
   DedupWindow dedup_;
   FinishedRuns finished_;
+  // Where runs that finished within history_window began (this thread's alone).
+  RetentionFloor floor_;
   Projection projection_;
   std::unique_ptr<log::LogReader> reader_;
   uint64_t next_lsn_ = 0;            // the state includes every record below this

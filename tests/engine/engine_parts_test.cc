@@ -1,9 +1,10 @@
 // White-box tests of the engine's small parts: the run table, the wait index, JSON fields, the
-// dedup window and the latency histogram.
+// dedup window, the latency histogram and the retention floor of finished runs.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <thread>
 #include <unordered_map>
@@ -12,6 +13,7 @@
 #include "dedup_window.h"
 #include "json_field.h"
 #include "latency_histogram.h"
+#include "retention_floor.h"
 #include "run_table.h"
 #include "wait_index.h"
 
@@ -102,6 +104,61 @@ std::vector<int64_t> log_uniform_latencies(size_t n, uint64_t seed) {
   std::vector<int64_t> v(n);
   for (int64_t& x : v) x = static_cast<int64_t>(std::pow(10.0, exponent(rng)));
   return v;
+}
+
+// Against a list of every run that ended: the floor never lies above a run that ended within the
+// window (retention would take its start), and keeps a run at most one bucket longer.
+TEST(RetentionFloor, KeepsEveryRunThatEndedWithinTheWindowAndLittleMore) {
+  constexpr int64_t kWindowMs = 64'000;  // buckets of 1 s
+  RetentionFloor floor{std::chrono::milliseconds(kWindowMs)};
+  std::vector<std::pair<int64_t, uint64_t>> ended;  // (end ms, creation LSN)
+  std::mt19937_64 rng(11);
+  int64_t now = 1'700'000'000'000;
+  for (int i = 0; i < 20000; ++i) {
+    now += static_cast<int64_t>(rng() % 400);
+    // Ends a little in the past too: records reach the snapshotter in LSN order, not time order.
+    const int64_t end = now - static_cast<int64_t>(rng() % 3000);
+    const uint64_t lsn = rng() % 1'000'000;
+    floor.add(end, lsn);
+    ended.emplace_back(end, lsn);
+    if (rng() % 16 != 0) continue;
+    uint64_t must_keep = log::kNoLsn, may_keep = log::kNoLsn;
+    for (const auto& [e, l] : ended) {
+      if (e + kWindowMs >= now) must_keep = std::min(must_keep, l);
+      if (e + kWindowMs + 1000 >= now) may_keep = std::min(may_keep, l);
+    }
+    const uint64_t got = floor.floor(now);
+    ASSERT_LE(got, must_keep) << "step " << i;
+    ASSERT_GE(got, may_keep) << "step " << i;
+    EXPECT_LE(floor.buckets().size(), static_cast<size_t>(RetentionFloor::kBucketsPerWindow + 4));
+  }
+  // Long after the last end, nothing is kept.
+  EXPECT_EQ(floor.floor(now + 2 * kWindowMs), log::kNoLsn);
+  EXPECT_TRUE(floor.buckets().empty());
+}
+
+TEST(RetentionFloor, AZeroWindowKeepsNothingAndScatteredTimesStayBounded) {
+  RetentionFloor none{std::chrono::milliseconds(0)};
+  none.add(1000, 5);
+  EXPECT_EQ(none.floor(1000), log::kNoLsn);
+
+  // End times far apart (a clock set back and forth): the buckets merge, oldest into the next,
+  // so the floor can only be lower (keep more) than the true one, never higher.
+  RetentionFloor floor{std::chrono::hours(1)};
+  std::mt19937_64 rng(5);
+  uint64_t lowest = log::kNoLsn;
+  for (int i = 0; i < 5000; ++i) {
+    const uint64_t lsn = 1000 + rng() % 1'000'000;
+    floor.add(static_cast<int64_t>(rng() % (int64_t{1} << 50)), lsn);
+    lowest = std::min(lowest, lsn);
+  }
+  EXPECT_LE(floor.buckets().size(), RetentionFloor::kBucketsMax);
+  EXPECT_EQ(floor.floor(0), lowest);
+  // Extreme times and windows do not overflow.
+  RetentionFloor forever{std::chrono::milliseconds::max()};
+  forever.add(std::numeric_limits<int64_t>::max(), 7);
+  forever.add(std::numeric_limits<int64_t>::min(), 9);
+  EXPECT_EQ(forever.floor(std::numeric_limits<int64_t>::max()), 7u);
 }
 
 TEST(LatencyHistogram, PercentilesAreWithinOnePercentOfTheTrueValues) {

@@ -11,8 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "cairn/log/io.h"
+#include "cairn/schema/snapshot_generated.h"
 #include "engine_fixture.h"
 #include "engine_internal.h"
+#include "snapshot_file.h"
 
 namespace cairn {
 namespace {
@@ -316,7 +319,18 @@ TEST_F(SnapshotTest, ASnapshotBeyondTheLogsEndIsMovedAsideBeforeAnythingIsAppend
   EXPECT_EQ(with, state_of(copy_without_snapshots(), false));
 }
 
+// Retention measures segment ages with the engine's clock against the times the log wrote (the
+// real clock's): a test clock for retention starts an hour ahead of the real time, so that the
+// segments a test writes are an hour old at once.
+void start_clock_ahead_of_real_time(std::shared_ptr<ManualClock>& clock, EngineOptions& options) {
+  const auto start = std::chrono::system_clock::now() + 1h;
+  clock = std::make_shared<ManualClock>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(start.time_since_epoch()).count());
+  options.clock = clock;
+}
+
 TEST_F(SnapshotTest, RetentionRemovesOldSegmentsAndRestartNeedsOnlyWhatIsKept) {
+  start_clock_ahead_of_real_time(clock_, options_);
   options_.history_window = 0ms;
   options_.snapshot_every_records = 200;
   start([](Engine& e) {
@@ -349,38 +363,81 @@ TEST_F(SnapshotTest, RetentionRemovesOldSegmentsAndRestartNeedsOnlyWhatIsKept) {
   EXPECT_NE(st.message().find("retention removed"), std::string::npos) << st.to_string();
 }
 
-TEST_F(SnapshotTest, AnUnfinishedRunKeepsTheLogFromItsFirstRecord) {
-  options_.history_window = 0ms;
-  options_.snapshot_every_records = 200;
-  start([](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
-                                    [](Context& ctx, const Event& ev) -> Task<std::string> {
-                                      co_return co_await ctx.run(
-                                          "pad", [&] { return std::string(600, 'x') + ev.data; });
-                                    })
-                    .ok());
-    ASSERT_TRUE(e.register_function({.id = "long", .triggers = {on_event("long")}},
-                                    [](Context& ctx, const Event&) -> Task<int> {
-                                      co_await ctx.sleep("nap", 24h);
-                                      co_return 1;
-                                    })
-                    .ok());
-  });
+// A run that lived longer than history_window: while unfinished it keeps the log from its first
+// record; once it ends its history stays whole for the window after its end — across a restart,
+// which finds where it began in the snapshot, not in the log — and only then goes, refused with the
+// reason rather than handed back without its start.
+// "go" runs of one padded step, and "long" runs that sleep for a day.
+void register_short_and_long(Engine& e) {
+  ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                  [](Context& ctx, const Event& ev) -> Task<std::string> {
+                                    co_return co_await ctx.run(
+                                        "pad", [&] { return std::string(600, 'x') + ev.data; });
+                                  })
+                  .ok());
+  ASSERT_TRUE(e.register_function({.id = "long", .triggers = {on_event("long")}},
+                                  [](Context& ctx, const Event&) -> Task<int> {
+                                    co_await ctx.sleep("nap", 24h);
+                                    co_return 1;
+                                  })
+                  .ok());
+}
+
+class RetentionWindowTest : public SnapshotTest {
+ protected:
+  void SetUp() override {
+    SnapshotTest::SetUp();
+    start_clock_ahead_of_real_time(clock_, options_);
+    options_.history_window = 1h;
+    options_.snapshot_every_records = 200;
+  }
+  // `events` "go" runs, and a snapshot (then retention) that covers all of them.
+  void traffic(int events) {
+    const RunId last = send_many(events, go_event);
+    wait(last);
+    auto history = engine_->run_history(last);
+    ASSERT_TRUE(history.ok()) << history.status().to_string();
+    snapshot_past(history->back().lsn);
+    // Retention runs after a snapshot is counted, on the snapshotter's thread, before it writes
+    // the next one: one more snapshot, and the first one's retention is done.
+    snapshot_past(engine_->stats().snapshot_last_lsn);
+  }
+  // Snapshots come every 200 records: a few more events at a time until one lies past `lsn`.
+  void snapshot_past(uint64_t lsn) {
+    ASSERT_TRUE(eventually([&] {
+      if (engine_->stats().snapshot_last_lsn > lsn) return true;
+      wait(send_many(20, go_event));
+      return false;
+    })) << engine_->stats().snapshot_last_error;
+  }
+};
+
+TEST_F(RetentionWindowTest, ARunThatOutlivedTheWindowStaysWholeForTheWindowAfterItEnds) {
+  auto expect_whole = [&](RunId run, const char* when) {
+    auto history = engine_->run_history(run);
+    ASSERT_TRUE(history.ok()) << when << ": " << history.status().to_string();
+    ASSERT_FALSE(history->empty()) << when;
+    EXPECT_EQ(history->front().kind, HistoryEntry::Kind::kCreated) << when;
+    EXPECT_EQ(history->back().kind, HistoryEntry::Kind::kCompleted) << when;
+  };
+  start(register_short_and_long);
   const RunId sleeper = send_one({.name = "long"});
-  RunId last = send_many(3000, go_event);
-  wait(last);
-  ASSERT_TRUE(eventually([&] { return engine_->stats().snapshots_written >= 3; }));
+  traffic(3000);
   EXPECT_EQ(engine_->stats().segments_removed, 0u);
-  auto history = engine_->run_history(sleeper);
-  ASSERT_TRUE(history.ok()) << history.status().to_string();
-  EXPECT_FALSE(history->empty());
-  clock_->advance(25h);
+  clock_->advance(25h);  // every segment so far is now older than the window
   wait(sleeper);
-  last = send_many(300, go_event);
-  wait(last);
-  ASSERT_TRUE(eventually([&] { return engine_->stats().segments_removed > 0; }));
-  // Finished, it no longer holds the log, and its start went with the old segments: its history
-  // is refused with the reason, never handed back without its beginning.
+  traffic(300);
+  EXPECT_EQ(engine_->stats().segments_removed, 0u) << "the run that just ended lost its start";
+  expect_whole(sleeper, "right after it ended");
+  stop();
+  start(register_short_and_long);
+  traffic(300);
+  EXPECT_EQ(engine_->stats().segments_removed, 0u) << "a restart forgot where the run began";
+  expect_whole(sleeper, "after a restart");
+  clock_->advance(2h);  // its end is older than the window
+  wait(send_many(300, go_event));
+  ASSERT_TRUE(eventually([&] { return engine_->stats().segments_removed > 0; }))
+      << engine_->stats().snapshot_last_error;
   auto partial = engine_->run_history(sleeper);
   ASSERT_FALSE(partial.ok()) << "a history of " << partial->size() << " entries, "
                              << (partial->empty() ||
@@ -392,9 +449,56 @@ TEST_F(SnapshotTest, AnUnfinishedRunKeepsTheLogFromItsFirstRecord) {
   EXPECT_NE(partial.status().message().find("retention removed the start"), std::string::npos)
       << partial.status().to_string();
   // A run that never existed is still just not found.
-  auto none = engine_->run_history(last + 1000);
+  auto none = engine_->run_history(sleeper + 100000);
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().code(), StatusCode::kNotFound);
+}
+
+// A snapshot written before the floor of finished runs was saved (SnapshotHeader without
+// finished_floor) cannot tell which finished runs need what: the whole log stays for one window
+// after the snapshot's time, then retention goes on as usual.
+TEST_F(RetentionWindowTest, ASnapshotWithoutTheFinishedRunsFloorKeepsTheLogForAWindow) {
+  options_.retention = false;  // the whole log stays until the restart below
+  start(register_short_and_long);
+  traffic(3000);
+  clock_->advance(2h);  // every run so far ended more than a window ago
+  stop();               // the shutdown snapshot: an empty floor
+  const std::vector<fs::path> snaps = snapshot_files(dir_.path());
+  ASSERT_FALSE(snaps.empty());
+  {  // Written again as an older engine wrote it: the same frames, the header without the floor.
+    auto fsys = log::posix_file_system();
+    bool newer = false;
+    auto c = detail::read_snapshot_file(*fsys, snaps[0].string(), ~uint64_t{0}, &newer);
+    ASSERT_TRUE(c.ok()) << c.status().to_string();
+    namespace ss = schema::snapshot;
+    const auto* h = flatbuffers::GetRoot<ss::SnapshotHeader>(c->frames.front().payload.data());
+    ASSERT_NE(h->finished_floor(), nullptr);
+    EXPECT_EQ(h->finished_floor()->size(), 0u);
+    flatbuffers::FlatBufferBuilder b;
+    std::vector<flatbuffers::Offset<ss::SnapCron>> crons;
+    b.Finish(ss::CreateSnapshotHeader(b, h->lsn(), h->written_us(), h->max_run_id(), h->runs(),
+                                      h->finished(), h->dedup(), h->oldest_live_created_lsn(),
+                                      h->steps_completed(), h->step_failures(), h->runs_created(),
+                                      h->runs_finished(), h->events(), b.CreateVector(crons),
+                                      h->last_frame_segment(), h->last_frame_offset()));
+    auto out = detail::SnapshotFileWriter::create(fsys, snaps[0].parent_path().string(), h->lsn());
+    ASSERT_TRUE(out.ok()) << out.status().to_string();
+    ASSERT_TRUE(
+        (*out)->add(detail::SnapshotFrameKind::kHeader, {b.GetBufferPointer(), b.GetSize()}).ok());
+    for (size_t i = 1; i < c->frames.size(); ++i) {
+      ASSERT_TRUE((*out)->add(c->frames[i].kind, c->frames[i].payload).ok());
+    }
+    ASSERT_TRUE((*out)->commit().ok());
+  }
+  options_.retention = true;
+  start(register_short_and_long);
+  EXPECT_EQ(engine_->recovery().snapshot, snaps[0].string());
+  traffic(300);
+  EXPECT_EQ(engine_->stats().segments_removed, 0u)
+      << "an old snapshot's unknown floor was no floor";
+  clock_->advance(2h);  // a window after the snapshot
+  traffic(300);
+  EXPECT_GT(engine_->stats().segments_removed, 0u);
 }
 
 }  // namespace

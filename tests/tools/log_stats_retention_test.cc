@@ -32,8 +32,14 @@ TEST(LogStatsRetention, NamesTheSnapshotsAndWhyTheLogIsKept) {
   EXPECT_TRUE(newest.at("problem").is_null()) << newest.dump();
   EXPECT_EQ(newest.at("unfinished_runs"), 1);  // the waiting run
   EXPECT_TRUE(newest.at("oldest_unfinished_run_lsn").is_number()) << newest.dump();
-  ASSERT_GE(kept.at("kept_because").size(), 2u);
+  // Its finished runs ended within the history window: the log stays from where they began.
+  EXPECT_TRUE(newest.at("finished_within_window_lsn").is_number()) << newest.dump();
+  EXPECT_EQ(newest.at("finished_floor_unknown"), false) << newest.dump();
+  ASSERT_GE(kept.at("kept_because").size(), 3u);
   EXPECT_NE(kept.at("kept_because").dump().find("oldest unfinished run"), std::string::npos);
+  EXPECT_NE(kept.at("kept_because").dump().find("finished within the history window"),
+            std::string::npos)
+      << kept.dump();
   // Read-only: the leftover of an interrupted write is still there.
   EXPECT_TRUE(fs::exists(dir / "snapshots" / "snapshot-00000000000000000008.snap.tmp"));
 

@@ -50,6 +50,14 @@ std::optional<RetentionReport> read_retention(const std::string& log_dir, uint64
       if (h->oldest_live_created_lsn() != ~uint64_t{0}) {
         s.oldest_live_lsn = h->oldest_live_created_lsn();
       }
+      if (h->finished_floor() == nullptr) {
+        s.floor_unknown = true;
+      } else {
+        for (const schema::snapshot::SnapFinishedFloor* b : *h->finished_floor()) {
+          s.finished_floor_lsn =
+              std::min(s.finished_floor_lsn.value_or(b->created_lsn()), b->created_lsn());
+        }
+      }
     }
     r.snapshots.push_back(std::move(s));
   }
@@ -59,23 +67,32 @@ std::optional<RetentionReport> read_retention(const std::string& log_dir, uint64
   }
   const SnapshotSummary& oldest = r.snapshots.back();
   const SnapshotSummary& newest = r.snapshots.front();
-  const std::string by_snapshot = "the oldest snapshot kept (" + oldest.file +
-                                  ") covers records below " + lsn_text(oldest.lsn) +
-                                  ": recovery may fall back to it and replay from there";
-  // The binding reason (the lower LSN) first.
+  // Each reason with the LSN it keeps the log from; the binding one (the lowest) first.
+  std::vector<std::pair<uint64_t, std::string>> reasons;
+  reasons.emplace_back(oldest.lsn, "the oldest snapshot kept (" + oldest.file +
+                                       ") covers records below " + lsn_text(oldest.lsn) +
+                                       ": recovery may fall back to it and replay from there");
   if (newest.oldest_live_lsn) {
-    const std::string by_run = "the oldest unfinished run (in " + newest.file + ") began at " +
-                               lsn_text(*newest.oldest_live_lsn) +
-                               ": a run's records stay until it ends (run_history, the tools)";
-    if (*newest.oldest_live_lsn < oldest.lsn) {
-      r.why = {by_run, by_snapshot};
-    } else {
-      r.why = {by_snapshot, by_run};
-    }
-  } else {
-    r.why = {by_snapshot};
+    reasons.emplace_back(*newest.oldest_live_lsn,
+                         "the oldest unfinished run (in " + newest.file + ") began at " +
+                             lsn_text(*newest.oldest_live_lsn) +
+                             ": a run's records stay until it ends (run_history, the tools)");
   }
-  const uint64_t needed = std::min(oldest.lsn, newest.oldest_live_lsn.value_or(oldest.lsn));
+  if (newest.finished_floor_lsn) {
+    reasons.emplace_back(*newest.finished_floor_lsn,
+                         "the earliest run that finished within the history window (in " +
+                             newest.file + ") began at " + lsn_text(*newest.finished_floor_lsn) +
+                             ": a finished run stays whole for history_window after it ends");
+  }
+  if (newest.floor_unknown) {
+    reasons.emplace_back(0, newest.file +
+                                " was written before snapshots saved where finished runs began: "
+                                "the whole log stays for history_window after its time");
+  }
+  std::stable_sort(reasons.begin(), reasons.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [lsn, text] : reasons) r.why.push_back(std::move(text));
+  const uint64_t needed = reasons.front().first;
   if (log_first_lsn < needed) {
     r.why.push_back("records from " + lsn_text(log_first_lsn) + " to " + lsn_text(needed) +
                     " are kept only by the history window (EngineOptions::history_window, 7 days "
@@ -109,7 +126,10 @@ nlohmann::json retention_json(const RetentionReport& r) {
          {"problem", n.problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(n.problem)},
          {"unfinished_runs", n.unfinished_runs},
          {"oldest_unfinished_run_lsn",
-          n.oldest_live_lsn ? nlohmann::json(*n.oldest_live_lsn) : nlohmann::json(nullptr)}});
+          n.oldest_live_lsn ? nlohmann::json(*n.oldest_live_lsn) : nlohmann::json(nullptr)},
+         {"finished_within_window_lsn",
+          n.finished_floor_lsn ? nlohmann::json(*n.finished_floor_lsn) : nlohmann::json(nullptr)},
+         {"finished_floor_unknown", n.floor_unknown}});
   }
   return {{"snapshot_dir", r.snapshot_dir},
           {"snapshots", snaps},

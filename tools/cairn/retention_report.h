@@ -19,6 +19,11 @@ struct SnapshotSummary {
   std::string problem;                      // empty when it reads and checks whole
   uint64_t unfinished_runs = 0;             // from its header (when it reads)
   std::optional<uint64_t> oldest_live_lsn;  // where its oldest unfinished run began
+  // Where the earliest run that finished within the history window began (its retention floor
+  // for finished runs); none when no such run. `floor_unknown`: a snapshot from before the floor
+  // was saved (the engine then keeps the whole log for a window after it).
+  std::optional<uint64_t> finished_floor_lsn;
+  bool floor_unknown = false;
 };
 
 struct RetentionReport {

@@ -248,12 +248,11 @@ struct EngineOptions {
   bool snapshot_on_shutdown = true;
   uint64_t snapshot_bytes_max = 4ull << 30;
   // After each snapshot, log segments leave the log (recycled as spares) when they hold only
-  // records below the oldest kept snapshot and the oldest unfinished run, and were sealed longer
-  // than history_window ago: finished runs stay readable by run_history for that window. A run
-  // that stays unfinished keeps the log from its first record. The window counts from when a
-  // segment was sealed: a run that lived longer than it can lose its first records as soon as it
-  // ends, and run_history then refuses it (kNotFound, naming retention) rather than hand back a
-  // history without its start. Default: on, 7 days.
+  // records below the oldest kept snapshot, the oldest unfinished run and the earliest run that
+  // finished within history_window, and were sealed longer than history_window ago: a run stays
+  // whole for run_history while it is unfinished and for history_window after it ends (kept up to
+  // history_window / 64 longer). After that run_history refuses it (kNotFound, naming retention)
+  // rather than hand back a history without its start. Times are `clock`'s. Default: on, 7 days.
   bool retention = true;
   std::chrono::milliseconds history_window = std::chrono::hours(24 * 7);
 
