@@ -96,11 +96,13 @@ fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunRecord& r) {
     for (const Event& e : *r.flow->batch) events.push_back(put_event(b, e));
     batch = b.CreateVector(events);
   }
+  const bool admission_free =
+      r.fn == nullptr || r.fn->flow == nullptr || !r.fn->flow->limits_admission();
   return ss::CreateSnapRun(
       b, r.id, fn, event, r.parent_run, r.parent_position, r.created_us, r.created_lsn,
       static_cast<uint8_t>(r.status.load()), r.positions.load(), snap_op, hist, undecided, cancel,
       r.flow != nullptr ? r.flow->started_ms : 0, r.flow != nullptr ? r.flow->debounce_since_ms : 0,
-      skip, batch, r.flow != nullptr && r.flow->batch_open);
+      skip, batch, r.flow != nullptr && r.flow->batch_open, admission_free);
 }
 
 fb::Offset<ss::SnapFinished> put_finished(fb::FlatBufferBuilder& b, const RunInfo& i,
@@ -461,7 +463,11 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
         CAIRN_CHECK(run != nullptr);  // ids were checked above
         set_status(*run, static_cast<RunStatus>(r->status()));
         run->positions.store(r->positions());
-        if (run->flow != nullptr && !r->flow_undecided()) {
+        // A run nothing was decided for (its function limited no admission then) keeps what
+        // its function's settings now make it: undecided under limits gained since, which the
+        // start decides if it never started, as a full replay of its records does.
+        if (run->flow != nullptr && !r->flow_undecided() &&
+            !(r->admission_free() && run->flow->admission == RunFlow::Admission::kUndecided)) {
           run->flow->admission = RunFlow::Admission::kAdmitted;
           admission_.restore_active(*run);
         }

@@ -76,7 +76,7 @@ class Log::Impl {
     if (writer) writer->stop();
     close_status = writer && writer->failed() ? writer->failure() : Status();
     retention.reset();
-    preparer.reset();  // removes the unused spares; the stopped writer no longer uses them
+    preparer.reset();  // keeps recycled files for the next open; the stopped writer is done
     // Every appended record is durable and no write is in flight: the next open may skip the
     // search for a torn write past the end (clean_close.h). Only with fsync durability, where
     // "durable" means on disk. A marker that fails to be written is no marker: the next open
@@ -111,6 +111,28 @@ Result<int> open_segment(FileSystem& fs, const std::string& path, const LogOptio
   }
   *direct = false;
   return fs.open(path, OpenFlags{.write = true});
+}
+}  // namespace
+
+namespace {
+// The recycled files an earlier process left (recovery removed only half-made zero-filled spares)
+// go back into the preparer's pool, up to recycled_segments_max (it deletes the rest). A file the
+// log could not have made (not a whole number of blocks, or empty) is deleted: spares hold no
+// records. Failures only cost a spare: the preparer makes a new one when it needs one.
+void adopt_recycled_files(FileSystem& fs, const std::string& dir,
+                          const std::vector<std::string>& spare_names, SegmentPreparer& preparer) {
+  for (const std::string& name : spare_names) {
+    if (!name.starts_with(format::kRecycledPrefix)) continue;
+    const std::string path = join_path(dir, name);
+    Result<int> fd = fs.open(path, OpenFlags{});
+    Result<uint64_t> bytes = fd.ok() ? fs.file_size(*fd) : Result<uint64_t>(fd.status());
+    if (fd.ok()) (void)fs.close(*fd);  // read-only, for its size
+    if (bytes.ok() && *bytes > 0 && *bytes % format::kBlockSize == 0) {
+      preparer.add_recycled(path, *bytes);
+    } else if (bytes.ok()) {
+      (void)fs.remove(path);
+    }
+  }
 }
 }  // namespace
 
@@ -173,6 +195,7 @@ Result<std::unique_ptr<Log>> Log::open(const std::filesystem::path& dir_path, Lo
   impl->retention = std::make_shared<SegmentRetention>(impl->fs, dir, *impl->preparer);
   CAIRN_ASSIGN_OR_RETURN(DirectoryListing listing, list_log_directory(fs, dir));
   impl->retention->reset(std::move(listing.segments));
+  adopt_recycled_files(fs, dir, listing.prealloc_files, *impl->preparer);
   std::unique_ptr<IoQueue> io = options.io_queue_factory
                                     ? options.io_queue_factory()
                                     : default_io_queue(options.writes_in_flight_max + 2);

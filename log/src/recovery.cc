@@ -154,8 +154,13 @@ Result<RecoveredLog> create_first_segment(FileSystem& fs, const std::string& dir
   return out;
 }
 
+// Zero-filled spares (prealloc-*) may be half made: a crash can interrupt the fill. They go.
+// Recycled files stay: their contents never mattered (a recycled segment's header is zeroed
+// before it is used, and readers tell its old frames by their LSNs), and Log::open hands them back
+// to the preparer, so that a restart does not cost the next segments a write of zeros.
 Status remove_spares(FileSystem& fs, const std::string& dir, const DirectoryListing& listing) {
   for (const std::string& name : listing.prealloc_files) {
+    if (!name.starts_with(format::kPreallocPrefix)) continue;
     CAIRN_RETURN_IF_ERROR(fs.remove(join_path(dir, name)));
   }
   return Status();
@@ -183,8 +188,8 @@ Result<RecoveredLog> recover_log(FileSystem& fs, const std::string& dir, const L
   }
   CAIRN_ASSIGN_OR_RETURN(RecoveredLog out,
                          recover_segments(fs, dir, options, verifier, clean_close, segs, report));
-  // Spares never hold records; they go only once the log is going to open (a refused open
-  // changes nothing).
+  // Spares never hold records; half-made ones go only once the log is going to open (a refused
+  // open changes nothing).
   CAIRN_RETURN_IF_ERROR(remove_spares(fs, dir, listing));
   return out;
 }

@@ -27,9 +27,10 @@ SegmentPreparer::~SegmentPreparer() {
   }
   cv_.notify_all();
   thread_.join();
-  // Spares hold no records: leave none behind (recovery would remove them anyway).
-  if (ready_) (void)fs_->remove(ready_->path);
-  for (const Spare& s : recycled_) (void)fs_->remove(s.path);
+  // A zero-filled spare goes (the next open could not tell it from a half-made one); recycled
+  // files stay, and the next open takes them back (adopt_recycled_files in log.cc), so a restart
+  // does not cost the next segments a write of zeros.
+  if (ready_ && !ready_->recycled) (void)fs_->remove(ready_->path);
 }
 
 void SegmentPreparer::request(uint64_t bytes) {

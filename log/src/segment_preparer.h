@@ -28,7 +28,9 @@ class SegmentPreparer {
  public:
   // `recycled_max`: recycled files kept for reuse; more are deleted.
   SegmentPreparer(std::shared_ptr<FileSystem> fs, std::string dir, uint32_t recycled_max);
-  ~SegmentPreparer();  // stops the thread and removes the spare nobody took
+  // Stops the thread; removes a zero-filled spare nobody took, keeps recycled files on disk (the
+  // next open takes them back).
+  ~SegmentPreparer();
 
   // Asks for a spare of about `bytes` (a recycled file of any size is taken first). Cheap; any
   // thread.

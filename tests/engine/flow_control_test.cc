@@ -3,6 +3,7 @@
 // (skips, recorded), cancel_on (and the runs a cancelled run invoked), bad configuration refused
 // at registration, and what survives a restart (with and without a snapshot).
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <random>
@@ -426,6 +427,66 @@ TEST_F(FlowTest, RunsStartedBeforeAFunctionGainedALimitGoOnAfterARestart) {
     EXPECT_EQ(wait(fresh).status, RunStatus::kCompleted);
     stop();
   }
+}
+
+// A run that never started (created, nothing recorded) while its function limited no admission is
+// decided under the limits the function has when the engine starts again: from a snapshot as by a
+// full replay of its records. (A snapshot once admitted such runs unasked: it had nothing to tell
+// them from runs already let through.) Here the runs queue for the function's one concurrency slot
+// behind a first run whose step never ends, and a copy of the directory, snapshot and all, is
+// taken while they wait: a crash image.
+TEST_F(FlowTest, RunsThatNeverStartedAreDecidedUnderLimitsGainedBeforeARestart) {
+  namespace fs = std::filesystem;
+  std::atomic<bool> entered{false}, release{false};
+  auto setup = [&](bool limited) {
+    return [&, limited](Engine& e) {
+      FunctionOptions f{
+          .id = "napper", .triggers = {on_event("go")}, .concurrency = {{.limit = 1}}};
+      if (limited) f.rate_limit = RateLimit{.limit = 1, .period = 1h};
+      ASSERT_TRUE(e.register_function(f, [&](Context& ctx, const Event&) -> Task<std::string> {
+                     co_await ctx.run("a", [&] {
+                       entered = true;
+                       while (!release) std::this_thread::sleep_for(1ms);
+                       return 1;
+                     });
+                     co_return "done";
+                   }).ok());
+    };
+  };
+  options_.dir = dir_.path() / "engine";
+  options_.snapshot_every_records = 1;
+  start(setup(false));
+  std::vector<RunId> runs{send_one({.name = "go"})};
+  ASSERT_TRUE(eventually([&] { return entered.load(); }));
+  runs.push_back(send_one({.name = "go"}));
+  runs.push_back(send_one({.name = "go"}));
+  auto history = engine_->run_history(runs.back());
+  ASSERT_TRUE(history.ok()) << history.status().to_string();
+  const uint64_t created = history->front().lsn;
+  ASSERT_TRUE(eventually([&] { return engine_->stats().snapshot_last_lsn > created; }));
+  const fs::path image = dir_.path() / "image";
+  const fs::path replay = dir_.path() / "image-replay";
+  fs::copy(options_.dir, image, fs::copy_options::recursive);
+  fs::copy(options_.dir, replay, fs::copy_options::recursive);
+  fs::remove_all(replay / "snapshots");
+  release = true;
+  stop();
+
+  std::map<bool, std::vector<RunStatus>> outcome;
+  for (const bool snapshots : {true, false}) {
+    SCOPED_TRACE(snapshots ? "restart from a snapshot" : "restart by a full replay");
+    options_.dir = snapshots ? image : replay;
+    options_.snapshots = snapshots;
+    start(setup(true));
+    EXPECT_EQ(engine_->recovery().snapshot.empty(), !snapshots);
+    for (RunId r : runs) outcome[snapshots].push_back(wait(r).status);
+    stop();
+  }
+  // In creation order: the first passes the new limit, the others in the same hour are skipped.
+  const std::vector<RunStatus> expected{RunStatus::kCompleted, RunStatus::kSkipped,
+                                        RunStatus::kSkipped};
+  EXPECT_EQ(outcome[false], expected);
+  EXPECT_EQ(outcome[true], expected);
 }
 
 // An invoked run that flow control skips ends the parent's invoke as a failure saying why (the

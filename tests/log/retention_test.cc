@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
 
 #include "blob_log.h"
 #include "cairn/log/log.h"
@@ -131,6 +134,50 @@ TEST_F(Retention, RemovedSegmentsAreRecycledAndTheLogStaysWholeFromItsNewFirstRe
   const size_t kept = static_cast<size_t>(
       std::count_if(lsns_.begin(), lsns_.end(), [&](Lsn l) { return l >= keep_from; }));
   EXPECT_EQ(records.size(), kept + more.size());
+}
+
+// Recycled files outlive a restart: the reopened log's next segments are made from them, not from
+// new files of zeros; a file the log could not have made is deleted at the open, and one that
+// holds junk is as good as any recycled file.
+TEST_F(Retention, RecycledFilesOutliveARestart) {
+  auto removed = log_->remove_segments_before(first_lsn_of(3), kLongAgo);
+  ASSERT_TRUE(removed.ok()) << removed.status().to_string();
+  ASSERT_EQ(removed->segments, 2u);
+  ASSERT_TRUE(log_->close().ok());
+  log_.reset();
+  EXPECT_EQ(files_with_prefix(dir_.path(), format::kRecycledPrefix), 2u);
+  EXPECT_EQ(files_with_prefix(dir_.path(), format::kPreallocPrefix), 0u);
+  // Junk over one of them, and a file of a size the log never makes.
+  std::string junk_path;
+  for (const auto& e : std::filesystem::directory_iterator(dir_.path())) {
+    if (e.path().filename().string().starts_with(format::kRecycledPrefix)) junk_path = e.path();
+  }
+  {
+    std::ofstream junk(junk_path, std::ios::binary | std::ios::in | std::ios::out);
+    const std::string noise(64 << 10, '\x5a');
+    junk.write(noise.data(), static_cast<std::streamsize>(noise.size()));
+  }
+  const auto odd = dir_.path() / (std::string(format::kRecycledPrefix) + "999.tmp");
+  std::ofstream(odd) << "not a whole block";
+
+  auto reopened = Log::open(dir_.path(), options_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().to_string();
+  log_ = std::move(*reopened);
+  EXPECT_FALSE(std::filesystem::exists(odd));
+  const auto more = cairn::testing::append_blobs(*log_, cairn::testing::four_segment_spec(), 5000);
+  const LogStats stats = log_->stats();
+  EXPECT_GE(stats.segments_recycled, 2u) << stats.segments_created << " segments made";
+  ASSERT_TRUE(log_->close().ok());
+  log_.reset();
+  EXPECT_FALSE(cairn::testing::verify_damage(dir_.path()).has_value());
+  auto again = Log::open(dir_.path(), options_);
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ((*again)->recovery_report().damage, "");
+  ASSERT_TRUE((*again)->close().ok());
+  const auto records = cairn::testing::read_blob_log(dir_.path());
+  ASSERT_FALSE(records.empty());
+  EXPECT_EQ(records.front().lsn, first_lsn_of(3));
+  EXPECT_EQ(records.back().lsn, more.back());
 }
 
 TEST_F(Retention, TheSegmentBeingWrittenNeverLeaves) {
