@@ -354,8 +354,13 @@ TEST_F(SnapshotTest, RetentionRemovesOldSegmentsAndRestartNeedsOnlyWhatIsKept) {
   start(register_short_and_long);
   RunId last = send_many(600, go_event);
   wait(last);
-  ASSERT_TRUE(eventually([&] { return engine_->stats().segments_removed > 0; }))
-      << engine_->stats().snapshot_last_error;
+  // Retention runs at each snapshot (every 200 records): more events until one has removed
+  // segments (a run of the first ones may still be running at the last snapshot, holding the log).
+  ASSERT_TRUE(eventually([&] {
+    if (engine_->stats().segments_removed > 0) return true;
+    wait(send_many(20, go_event));
+    return false;
+  })) << engine_->stats().snapshot_last_error;
   const RunInfo before = wait(last);
   stop();
   // A restart loads the newest snapshot: the log before it is gone, the runs are not.
@@ -382,13 +387,18 @@ class RetentionWindowTest : public SnapshotTest {
     options_.history_window = 1h;
     options_.snapshot_every_records = 200;
   }
-  // `events` "go" runs, and a snapshot (then retention) that covers all of them.
-  void traffic(int events) {
-    const RunId last = send_many(events, go_event);
-    wait(last);
-    auto history = engine_->run_history(last);
+  // `events` "go" runs, and a snapshot (then retention) that covers all of them. Not only the
+  // last one sent: until every run has ended (all but `unfinished`), an earlier one still running
+  // holds the log from its start, and a test would see too little removed.
+  void traffic(int events, uint64_t unfinished = 0) {
+    wait(send_many(events, go_event));
+    ASSERT_TRUE(eventually([&] { return engine_->stats().runs_active == unfinished; }));
+    // Every record of the runs that ended lies before the first record of a run sent now.
+    const RunId probe = send_one(go_event(0));
+    wait(probe);
+    auto history = engine_->run_history(probe);
     ASSERT_TRUE(history.ok()) << history.status().to_string();
-    snapshot_past(history->back().lsn);
+    snapshot_past(history->front().lsn);
     // Retention runs after a snapshot is counted, on the snapshotter's thread, before it writes
     // the next one: one more snapshot, and the first one's retention is done.
     snapshot_past(engine_->stats().snapshot_last_lsn);
@@ -417,7 +427,7 @@ TEST_F(RetentionWindowTest, ARunThatOutlivedTheWindowStaysWholeForTheWindowAfter
   };
   start(register_short_and_long);
   const RunId sleeper = send_one({.name = "long"});
-  traffic(300);
+  traffic(300, /*unfinished=*/1);
   EXPECT_EQ(engine_->stats().segments_removed, 0u);
   clock_->advance(25h);  // every segment so far is now older than the window
   wait(sleeper);
