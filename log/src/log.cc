@@ -124,13 +124,11 @@ void adopt_recycled_files(FileSystem& fs, const std::string& dir,
   for (const std::string& name : spare_names) {
     if (!name.starts_with(format::kRecycledPrefix)) continue;
     const std::string path = join_path(dir, name);
-    Result<int> fd = fs.open(path, OpenFlags{});
-    Result<uint64_t> bytes = fd.ok() ? fs.file_size(*fd) : Result<uint64_t>(fd.status());
-    if (fd.ok()) (void)fs.close(*fd);  // read-only, for its size
+    Result<uint64_t> bytes = file_size_at(fs, path);
     if (bytes.ok() && *bytes > 0 && *bytes % format::kBlockSize == 0) {
       preparer.add_recycled(path, *bytes);
     } else if (bytes.ok()) {
-      (void)fs.remove(path);
+      (void)fs.remove(path);  // a spare holds no records: failing to delete it loses nothing
     }
   }
 }

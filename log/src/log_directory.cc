@@ -56,6 +56,13 @@ Status create_dirs_durably(FileSystem& fs, const std::string& path, bool* create
   return Status();
 }
 
+Result<uint64_t> file_size_at(FileSystem& fs, const std::string& path) {
+  CAIRN_ASSIGN_OR_RETURN(int fd, fs.open(path, OpenFlags{}));
+  Result<uint64_t> bytes = fs.file_size(fd);
+  (void)fs.close(fd);  // opened read-only for its size: a failed close loses nothing
+  return bytes;
+}
+
 Result<DirectoryListing> list_log_directory(FileSystem& fs, const std::string& dir) {
   CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.list_dir(dir));
   DirectoryListing out;

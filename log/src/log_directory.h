@@ -23,6 +23,9 @@ struct DirectoryListing {
   std::vector<std::string> prealloc_files;
 };
 
+// The size of the file at `path`, opened read-only for it (and closed again).
+Result<uint64_t> file_size_at(FileSystem& fs, const std::string& path);
+
 Result<DirectoryListing> list_log_directory(FileSystem& fs, const std::string& dir);
 
 // The one rule for a log's segments: `next` follows `prev` when its sequence number is the next

@@ -84,9 +84,7 @@ Result<SegmentsRemoved> SegmentRetention::remove_before(
     const std::string from = join_path(dir_, s.name);
     const std::string to =
         join_path(dir_, std::string(format::kRecycledPrefix) + std::to_string(s.seq) + ".tmp");
-    Result<int> fd = fs_->open(from, OpenFlags{});
-    Result<uint64_t> bytes = fd.ok() ? fs_->file_size(*fd) : Result<uint64_t>(fd.status());
-    if (fd.ok()) (void)fs_->close(*fd);  // read-only, for its size: a failed close loses nothing
+    Result<uint64_t> bytes = file_size_at(*fs_, from);
     if (!bytes.ok()) {
       st = bytes.status();
       break;
