@@ -12,6 +12,15 @@
 namespace cairn::log {
 namespace {
 
+const char* file_type_text(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISCHR(mode)) return "a character device";
+  return "of an unknown type";
+}
+
 class PosixFileSystem final : public FileSystem {
  public:
   Status create_dir(const std::string& path) override {
@@ -42,7 +51,9 @@ class PosixFileSystem final : public FileSystem {
   }
 
   Result<int> open(const std::string& path, OpenFlags f) override {
-    int flags = O_CLOEXEC | (f.write ? O_RDWR : O_RDONLY);
+    // O_NONBLOCK only for the open itself: opening a FIFO named like a segment would otherwise
+    // wait for a writer for good. Kept, it could make io_uring fail reads with EAGAIN.
+    int flags = O_CLOEXEC | O_NONBLOCK | (f.write ? O_RDWR : O_RDONLY);
     if (f.create) flags |= O_CREAT;
     if (f.exclusive) flags |= O_EXCL;
     if (f.direct) flags |= O_DIRECT;
@@ -52,6 +63,25 @@ class PosixFileSystem final : public FileSystem {
       fd = ::open(path.c_str(), flags, 0644);
     } while (fd < 0 && errno == EINTR);
     if (fd < 0) return errno_status(errno, "opening " + path);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return errno_status(err, "fstat " + path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return Status(StatusCode::kInvalidArgument,
+                    path + " is " + file_type_text(st.st_mode) +
+                        ", not a regular file: a log or engine directory holds only the files "
+                        "it made by these names; move it out");
+    }
+    const int status_flags = ::fcntl(fd, F_GETFL);
+    if (status_flags < 0 || ::fcntl(fd, F_SETFL, status_flags & ~O_NONBLOCK) != 0) {
+      const int err = errno;
+      ::close(fd);
+      return errno_status(err, "fcntl " + path);
+    }
     return fd;
   }
 

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -97,6 +100,26 @@ SampleRuns write_sample_engine_dir(const std::filesystem::path& dir) {
   st = engine->shutdown();
   EXPECT_TRUE(st.ok()) << st.to_string();
   return runs;
+}
+
+std::filesystem::path sample_engine_dir_with_fifo_segment(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  write_sample_engine_dir(dir);
+  std::vector<fs::path> segments;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir / "log")) {
+    if (e.path().extension() == ".wal") segments.push_back(e.path());
+  }
+  if (segments.empty()) {
+    ADD_FAILURE() << "no segments in " << dir / "log";
+    return {};
+  }
+  const fs::path last = *std::max_element(segments.begin(), segments.end());
+  fs::rename(last, dir.parent_path() / "segment.kept");
+  if (::mkfifo(last.c_str(), 0600) != 0) {
+    ADD_FAILURE() << "mkfifo " << last;
+    return {};
+  }
+  return last;
 }
 
 }  // namespace cairn::testing

@@ -29,4 +29,9 @@ EngineOptions sample_engine_options(const std::filesystem::path& dir);
 // shuts it down. Adds a test failure (and returns what it has) when anything goes wrong.
 SampleRuns write_sample_engine_dir(const std::filesystem::path& dir);
 
+// Writes a sample engine directory in `dir`, then moves its log's last segment out to
+// `dir`/../segment.kept and puts a FIFO by its name in its place. Returns the FIFO's path (empty,
+// with a test failure, when that could not be done).
+std::filesystem::path sample_engine_dir_with_fifo_segment(const std::filesystem::path& dir);
+
 }  // namespace cairn::testing

@@ -4,11 +4,16 @@
 // holds.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "cairn/engine.h"
 #include "cairn_cli.h"
 #include "engine_logs.h"
+#include "fifo_watch.h"
 #include "support/temp_dir.h"
 
 namespace cairn::testing {
@@ -124,6 +129,32 @@ TEST(EventsSendCommand, BadArgumentsExitTwoAndChangeNothing) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("is a log directory"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "engine" / "log" / "log"));
+}
+
+std::vector<std::string> dir_names(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    names.push_back(e.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The engine's own open refuses a FIFO named like a segment in its log, by name (it blocked the
+// command for good, waiting for a writer); nothing is created or removed.
+TEST(EventsSendCommand, AFifoNamedLikeASegmentExitsTwoNamingIt) {
+  TempDir dir;
+  const std::filesystem::path fifo = sample_engine_dir_with_fifo_segment(dir.path() / "engine");
+  ASSERT_FALSE(fifo.empty());
+  const std::vector<std::string> before = dir_names(fifo.parent_path());
+  {
+    FifoWatch watch(fifo);  // so that a command that does open it ends, and the test with it
+    const CliResult r =
+        run_cairn({"events", "send", (dir.path() / "engine").string(), "--name", "x"});
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_NE(r.err.find(fifo.string() + " is a FIFO, not a regular file"), std::string::npos)
+        << r.err;
+  }
+  EXPECT_EQ(dir_names(fifo.parent_path()), before);
 }
 
 TEST(EventsSendCommand, DirectoryOfARunningEngineExitsFour) {

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cairn_cli.h"
+#include "fifo_watch.h"
 #include "support/temp_dir.h"
 #include "test_logs.h"
 
@@ -209,33 +210,6 @@ TEST(LogVerifyCommandInput, DirectoryWithoutSegmentsExitsTwo) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no log segments"), std::string::npos) << r.err;
 }
-
-// Opens the write end of a FIFO whenever something waits to read it, and remembers that it did: a
-// command that opened the FIFO (where it would block for good) goes on, and the test knows.
-class FifoWatch {
- public:
-  explicit FifoWatch(std::filesystem::path fifo)
-      : thread_([this, fifo = std::move(fifo)] {
-          while (!stop_) {
-            const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
-            if (fd >= 0) {
-              opened_ = true;
-              ::close(fd);
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-          }
-        }) {}
-  ~FifoWatch() {
-    stop_ = true;
-    thread_.join();
-  }
-  bool opened() const { return opened_; }
-
- private:
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> opened_{false};
-  std::thread thread_;
-};
 
 // Every *.wal file is opened and read: one that is no regular file is refused up front, by name
 // (a FIFO blocked `log verify` and `runs list` for good; a directory failed with "pread: Is a

@@ -6,6 +6,8 @@
 #include "cairn/dashboard.h"
 #include "cairn/engine.h"
 #include "cairn_cli.h"
+#include "engine_logs.h"
+#include "fifo_watch.h"
 #include "support/temp_dir.h"
 
 namespace cairn::testing {
@@ -31,6 +33,19 @@ TEST(ServeCommand, ALogDirectoryIsAUsageError) {
   const CliResult r = run_cairn({"serve", (dir / "log").string()});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("log directory"), std::string::npos) << r.err;
+}
+
+// The engine's own open refuses a FIFO named like a segment in its log, by name: `serve` blocked
+// for good on it, and (as it waits for signals) not even SIGTERM ended it.
+TEST(ServeCommand, AFifoNamedLikeASegmentExitsTwoNamingIt) {
+  TempDir dir;
+  const std::filesystem::path fifo = sample_engine_dir_with_fifo_segment(dir.path() / "engine");
+  ASSERT_FALSE(fifo.empty());
+  FifoWatch watch(fifo);  // so that a command that does open it goes on (and fails below)
+  const CliResult r = run_cairn({"serve", (dir.path() / "engine").string(), "--port", "0"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find(fifo.string() + " is a FIFO, not a regular file"), std::string::npos)
+      << r.err;
 }
 
 TEST(ServeCommand, ALiveEnginesDashboardIsNamedInstead) {

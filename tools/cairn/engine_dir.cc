@@ -82,6 +82,11 @@ int report_engine_error(std::string_view command, std::string_view what, const S
              "` says what the damage is; `cairn log recover` repairs it.";
       code = kExitDamage;
       break;
+    case StatusCode::kInvalidArgument:
+      // What the engine was given cannot be used as it is (a FIFO named like a segment in its
+      // log, an event it refuses): as a running engine's refusal of it is (report_admin_error).
+      code = kExitUsage;
+      break;
     default:  // a limit, an I/O error, a log this build cannot open
       break;
   }

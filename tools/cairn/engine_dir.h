@@ -28,7 +28,8 @@ EngineOptions tool_engine_options(const std::filesystem::path& dir);
 
 // An error of the engine a command opened, printed with what to do about it, as the exit code:
 // DIR in use by a running engine (exit 4, with `in_use_hint`: what to use instead), a damaged
-// log (exit 1, pointing to `cairn log verify` and `recover`), anything else (exit 4).
+// log (exit 1, pointing to `cairn log verify` and `recover`), input it refuses (exit 2: a file in
+// its directory it cannot use, an event without a name), anything else (exit 4).
 int report_engine_error(std::string_view command, std::string_view what, const Status& st,
                         const std::filesystem::path& dir, std::string_view in_use_hint);
 

@@ -1,0 +1,138 @@
+// Files in a log directory that carry the log's names but are not regular files (a FIFO, a
+// directory): every way into the log refuses them by path instead of blocking for good on a FIFO
+// or failing deep in a read with no name, and leaves them where they are.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "blob_log.h"
+#include "cairn/log/log.h"
+#include "cairn/log/reader.h"
+#include "cairn/log/verify.h"
+#include "log_dir_files.h"
+#include "support/temp_dir.h"
+
+namespace cairn::log {
+namespace {
+
+namespace fs = std::filesystem;
+using cairn::testing::BlobLogSpec;
+
+// Runs `open` and returns its status, or fails the test when it has not returned within a minute
+// (a FIFO opened for reading waits for a writer: this test then plays the writer, so that the
+// call returns and the test ends instead of hanging).
+Status finishes(const fs::path& fifo, std::function<Status()> open) {
+  std::future<Status> done = std::async(std::launch::async, std::move(open));
+  if (done.wait_for(std::chrono::minutes(1)) == std::future_status::ready) return done.get();
+  ADD_FAILURE() << "still blocked after a minute, opening " << fifo;
+  const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+  if (fd >= 0) ::close(fd);
+  return done.get();
+}
+
+// A log of one segment whose segment is then swapped for a FIFO of the same name (the records are
+// kept beside the directory, so the test can show they were not the point).
+fs::path log_with_fifo_segment(const fs::path& root) {
+  const fs::path dir = root / "log";
+  {
+    auto log = Log::open(dir, cairn::testing::small_log_options());
+    EXPECT_TRUE(log.ok()) << log.status().to_string();
+    if (!log.ok()) return {};
+    EXPECT_EQ(cairn::testing::append_blobs(**log, BlobLogSpec{.records = 5}).size(), 5u);
+    EXPECT_TRUE((*log)->close().ok());
+  }
+  const std::vector<fs::path> segments = cairn::testing::segment_paths(dir);
+  EXPECT_EQ(segments.size(), 1u);
+  if (segments.size() != 1) return {};
+  fs::rename(segments[0], root / "segment.kept");
+  fs::remove(dir / "CLOSED");
+  EXPECT_EQ(::mkfifo(segments[0].c_str(), 0600), 0);
+  return segments[0];
+}
+
+void expect_refused_by_name(const Status& st, const fs::path& file, const char* kind) {
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.to_string();
+  EXPECT_NE(st.message().find(file.string() + " is " + kind + ", not a regular file"),
+            std::string::npos)
+      << st.to_string();
+}
+
+TEST(OddFilesInALogDirectory, AFifoNamedLikeASegmentIsRefusedByNameAndLeftInPlace) {
+  cairn::testing::TempDir root;
+  const fs::path fifo = log_with_fifo_segment(root.path());
+  ASSERT_FALSE(fifo.empty());
+  const fs::path dir = fifo.parent_path();
+
+  const Status writer =
+      finishes(fifo, [&] { return Log::open(dir, cairn::testing::small_log_options()).status(); });
+  expect_refused_by_name(writer, fifo, "a FIFO");
+  const Status verify = finishes(fifo, [&] { return verify_log(dir, VerifyOptions{}).status(); });
+  expect_refused_by_name(verify, fifo, "a FIFO");
+  const Status reader = finishes(fifo, [&] {
+    Result<std::unique_ptr<LogReader>> r = LogReader::open(dir, ReaderOptions{});
+    if (!r.ok()) return r.status();
+    Result<const ReadRecord*> next = (*r)->next();
+    return next.ok() ? Status() : next.status();
+  });
+  expect_refused_by_name(reader, fifo, "a FIFO");
+
+  struct stat st {};
+  ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the refused file was replaced or removed";
+}
+
+TEST(OddFilesInALogDirectory, ADirectoryNamedLikeASegmentIsRefusedByName) {
+  cairn::testing::TempDir root;
+  const fs::path fifo = log_with_fifo_segment(root.path());
+  ASSERT_FALSE(fifo.empty());
+  fs::remove(fifo);
+  fs::create_directory(fifo);
+  const fs::path dir = fifo.parent_path();
+
+  Result<std::unique_ptr<Log>> writer = Log::open(dir, cairn::testing::small_log_options());
+  ASSERT_FALSE(writer.ok());
+  // The writer opens its last segment for writing, which the kernel refuses for a directory.
+  EXPECT_NE(writer.status().message().find(fifo.string()), std::string::npos)
+      << writer.status().to_string();
+  expect_refused_by_name(verify_log(dir, VerifyOptions{}).status(), fifo, "a directory");
+  EXPECT_TRUE(fs::is_directory(fifo));
+}
+
+// A spare's name on a FIFO: the open never waits on it, and keeps it (it holds no records, but it
+// is not the log's to delete either).
+TEST(OddFilesInALogDirectory, AFifoNamedLikeARecycledSpareIsPassedOver) {
+  cairn::testing::TempDir root;
+  const fs::path dir = root.path() / "log";
+  {
+    auto log = Log::open(dir, cairn::testing::small_log_options());
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    ASSERT_EQ(cairn::testing::append_blobs(**log, BlobLogSpec{.records = 5}).size(), 5u);
+    ASSERT_TRUE((*log)->close().ok());
+  }
+  const fs::path fifo = dir / "recycled-7";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::unique_ptr<Log> log;
+  const Status opened = finishes(fifo, [&] {
+    Result<std::unique_ptr<Log>> r = Log::open(dir, cairn::testing::small_log_options());
+    if (r.ok()) log = std::move(*r);
+    return r.status();
+  });
+  ASSERT_TRUE(opened.ok()) << opened.to_string();
+  ASSERT_EQ(cairn::testing::append_blobs(*log, BlobLogSpec{.records = 3}, 5).size(), 3u);
+  ASSERT_TRUE(log->close().ok());
+  EXPECT_EQ(cairn::testing::read_blob_log(dir).size(), 8u);
+  struct stat st {};
+  ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+}
+
+}  // namespace
+}  // namespace cairn::log
