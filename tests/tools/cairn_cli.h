@@ -2,6 +2,7 @@
 // child process and captures its exit code, stdout and stderr.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,22 @@ struct CliResult {
   int exit_code = -1;  // -1 when the child did not exit normally (killed by a signal)
   std::string out;
   std::string err;
+};
+
+// Makes `dir` the process's working directory (which run_cairn's children inherit) until the end
+// of the scope: for commands given relative paths.
+class ScopedCurrentDir {
+ public:
+  explicit ScopedCurrentDir(const std::filesystem::path& dir)
+      : old_(std::filesystem::current_path()) {
+    std::filesystem::current_path(dir);
+  }
+  ~ScopedCurrentDir() { std::filesystem::current_path(old_); }
+  ScopedCurrentDir(const ScopedCurrentDir&) = delete;
+  ScopedCurrentDir& operator=(const ScopedCurrentDir&) = delete;
+
+ private:
+  std::filesystem::path old_;
 };
 
 // `cairn args...`, with no shell in between.

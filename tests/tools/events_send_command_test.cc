@@ -128,6 +128,8 @@ TEST(EventsSendCommand, BadArgumentsExitTwoAndChangeNothing) {
   r = run_cairn({"events", "send", (dir.path() / "engine" / "log").string(), "--name", "x"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("is a log directory"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("try " + (dir.path() / "engine").string() + "\n"), std::string::npos)
+      << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "engine" / "log" / "log"));
 }
 

@@ -204,6 +204,18 @@ TEST_F(RunsCommands, MissingOrWrongDirectoryExitsTwo) {
   const CliResult r = run_cairn({"runs", "list", (dir_->path() / "log").string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("is a log directory"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("try " + dir_->path().string()), std::string::npos) << r.err;
+  {
+    // Relative, with a trailing '/': the hint still names the engine's directory (it named
+    // "log" itself, or nothing for a path without a parent).
+    ScopedCurrentDir here(dir_->path());
+    for (const char* rel : {"log", "log/", "./log/."}) {
+      const CliResult h = run_cairn({"runs", "list", rel});
+      EXPECT_EQ(h.exit_code, 2) << rel;
+      EXPECT_TRUE(h.err.ends_with("try " + std::filesystem::current_path().string() + "\n"))
+          << rel << ": " << h.err;
+    }
+  }
   // A directory that is no engine's.
   TempDir empty;
   const CliResult e = run_cairn({"runs", "list", empty.path().string()});

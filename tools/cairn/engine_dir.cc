@@ -19,7 +19,35 @@ bool holds_segments(const std::filesystem::path& dir) {
   return false;
 }
 
+// The directory that holds `dir`, for "try ..." hints: "data/engine/log/" and "log" (relative,
+// with no parent in the text) both have one.
+std::string enclosing_dir(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::path p = std::filesystem::absolute(dir, ec).lexically_normal();
+  if (ec) p = dir.lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();  // a trailing '/'
+  return p.parent_path().string();
+}
+
+// `who_takes`: "serve takes", "the run commands take".
+std::string log_dir_instead(const std::filesystem::path& dir, std::string_view who_takes) {
+  return dir.string() + " is a log directory (it holds *.wal segments); " + std::string(who_takes) +
+         " the engine's directory, the one that holds log/: try " + enclosing_dir(dir);
+}
+
 }  // namespace
+
+std::string wrong_new_engine_dir(const std::filesystem::path& dir, std::string_view command) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (!fs::exists(st)) return {};
+  if (!fs::is_directory(st)) {
+    return dir.string() + " is not a directory (DIR is an engine's directory, EngineOptions::dir)";
+  }
+  return holds_segments(dir) ? log_dir_instead(dir, std::string(command) + " takes")
+                             : std::string();
+}
 
 Result<std::filesystem::path> engine_log_dir(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
@@ -38,12 +66,7 @@ Result<std::filesystem::path> engine_log_dir(const std::filesystem::path& dir) {
   const fs::path log_dir = dir / "log";
   if (!fs::is_directory(log_dir, ec)) {
     if (holds_segments(dir)) {
-      return Status(StatusCode::kInvalidArgument,
-                    dir.string() +
-                        " is a log directory (it holds *.wal segments); the run "
-                        "commands take the engine's directory, the one that holds "
-                        "log/: try " +
-                        dir.parent_path().string());
+      return Status(StatusCode::kInvalidArgument, log_dir_instead(dir, "the run commands take"));
     }
     return Status(StatusCode::kNotFound, "no log in " + dir.string() +
                                              " (no log/ subdirectory): is it an engine's "

@@ -19,6 +19,11 @@ namespace cairn::tools {
 // DIR should be (a log directory passed by mistake is named as such).
 Result<std::filesystem::path> engine_log_dir(const std::filesystem::path& dir);
 
+// For the commands that create the engine when DIR does not exist yet (events send, serve): a
+// message when DIR is a file or a log directory (naming the engine's directory to try instead),
+// else empty.
+std::string wrong_new_engine_dir(const std::filesystem::path& dir, std::string_view command);
+
 // The options of the engine a command opens in DIR to write (events send, runs cancel, runs
 // replay): one worker and no function (nothing runs), and it neither writes a snapshot nor runs
 // retention — those follow the application's own settings (its dedup window, finished runs

@@ -163,30 +163,14 @@ int send_live(const EventsSendArgs& args, AdminClient& client) {
 }
 
 int run_events_send(const EventsSendArgs& args) {
-  namespace fs = std::filesystem;
   if (args.name.empty()) return usage("--name must not be empty");
   const nlohmann::json data = nlohmann::json::parse(args.data, nullptr, false);
   if (data.is_discarded() || !data.is_object()) {
     return usage("--data must be a JSON object, such as '{\"order_id\": \"A-17\"}'; got: " +
                  args.data.substr(0, 80));
   }
-  std::error_code ec;
-  const fs::file_status st = fs::status(args.dir, ec);
-  if (fs::exists(st)) {
-    if (!fs::is_directory(st)) {
-      return usage(args.dir +
-                   " is not a directory (DIR is an engine's directory, "
-                   "EngineOptions::dir)");
-    }
-    for (fs::directory_iterator it(args.dir, ec); !ec && it != fs::directory_iterator();
-         it.increment(ec)) {
-      if (it->path().extension() == ".wal") {
-        return usage(args.dir +
-                     " is a log directory (it holds *.wal segments); events send takes the "
-                     "engine's directory, the one that holds log/: try " +
-                     fs::path(args.dir).parent_path().string());
-      }
-    }
+  if (std::string wrong = wrong_new_engine_dir(args.dir, "events send"); !wrong.empty()) {
+    return usage(wrong);
   }
 
   Result<std::optional<std::unique_ptr<AdminClient>>> live =

@@ -33,28 +33,6 @@ int usage(const std::string& message) {
   return kExitUsage;
 }
 
-// A DIR that is a log directory, or a file, is a usage error (a new directory is fine: the
-// engine creates it).
-std::string wrong_dir(const std::filesystem::path& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::file_status st = fs::status(dir, ec);
-  if (!fs::exists(st)) return {};
-  if (!fs::is_directory(st)) {
-    return dir.string() + " is not a directory (DIR is an engine's directory, EngineOptions::dir)";
-  }
-  for (fs::directory_iterator it(dir, ec); !ec && it != fs::directory_iterator();
-       it.increment(ec)) {
-    if (it->path().extension() == ".wal") {
-      return dir.string() +
-             " is a log directory (it holds *.wal segments); serve takes the engine's directory, "
-             "the one that holds log/: try " +
-             dir.parent_path().string();
-    }
-  }
-  return {};
-}
-
 // DIR is locked by a running engine: its own dashboard, if it advertises one, is the answer.
 int answer_in_use(const ServeArgs& args, const Status& st) {
   Result<std::optional<AdminEndpoint>> live = read_admin_endpoint(args.dir);
@@ -85,7 +63,9 @@ int run_serve(ServeArgs args) {
   if (Status st = Dashboard::check_options(options); !st.ok()) {
     return usage(st.message() + " (--token T, or $CAIRN_TOKEN)");
   }
-  if (std::string wrong = wrong_dir(args.dir); !wrong.empty()) return usage(wrong);
+  if (std::string wrong = wrong_new_engine_dir(args.dir, "serve"); !wrong.empty()) {
+    return usage(wrong);
+  }
 
   const sigset_t stop_signals = block_stop_signals();
   std::unique_ptr<Engine> engine = Engine::create(tool_engine_options(args.dir));
