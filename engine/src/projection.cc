@@ -843,6 +843,7 @@ void Projection::leave_admission_line(RunRecord& run) {
 void Projection::on_run_admitted(const schema::RunAdmitted& a) {
   RunRecord* run = find(a.run_id());
   if (run == nullptr) return;
+  run->admission_recorded = true;
   if (run->flow != nullptr && a.started_ms() != 0) {
     run->flow->started_ms = a.started_ms();
     if (live_) arm_timeout(*run);  // the start timeout is over; the finish timeout begins

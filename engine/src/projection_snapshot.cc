@@ -96,8 +96,11 @@ fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunRecord& r) {
     for (const Event& e : *r.flow->batch) events.push_back(put_event(b, e));
     batch = b.CreateVector(events);
   }
-  const bool admission_free =
-      r.fn == nullptr || r.fn->flow == nullptr || !r.fn->flow->limits_admission();
+  // Admitted with no record of it because its function limits no admission now: a restart under
+  // limits gained since decides it as a full replay would. Not one whose RunAdmitted is in the
+  // log (from when its function had limits): a full replay counts that admission.
+  const bool admission_free = !r.admission_recorded && (r.fn == nullptr || r.fn->flow == nullptr ||
+                                                        !r.fn->flow->limits_admission());
   return ss::CreateSnapRun(
       b, r.id, fn, event, r.parent_run, r.parent_position, r.created_us, r.created_lsn,
       static_cast<uint8_t>(r.status.load()), r.positions.load(), snap_op, hist, undecided, cancel,
@@ -291,7 +294,7 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn,
   }
   auto cron_vector = hb.CreateVector(crons);
   std::vector<ss::SnapFinishedFloor> floor_buckets;
-  for (const auto& [ended_ms, created_lsn] : floor.buckets()) {
+  for (const auto& [ended_ms, created_lsn] : floor.saved()) {
     floor_buckets.emplace_back(ended_ms, created_lsn);
   }
   // Always present, even empty: an absent one means a snapshot from before it existed.
@@ -471,6 +474,9 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
           run->flow->admission = RunFlow::Admission::kAdmitted;
           admission_.restore_active(*run);
         }
+        // Not admission-free: decided under limits, so recorded (or one that started before
+        // them, which no restart decides again either).
+        run->admission_recorded = !r->admission_free() && !r->flow_undecided();
         if (run->flow != nullptr) {
           run->flow->started_ms = r->started_ms();
           if (r->debounce_since_ms() != 0 && run->fn != nullptr) {

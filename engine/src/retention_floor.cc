@@ -35,6 +35,13 @@ void RetentionFloor::add(int64_t ended_ms, uint64_t created_lsn) {
   }
 }
 
+std::vector<std::pair<int64_t, uint64_t>> RetentionFloor::saved() const {
+  std::vector<std::pair<int64_t, uint64_t>> out;
+  out.reserve(buckets_.size());
+  for (const auto& [start, lsn] : buckets_) out.emplace_back(start + width_ms_ - 1, lsn);
+  return out;
+}
+
 uint64_t RetentionFloor::floor(int64_t now_ms) {
   now_ms = std::clamp<int64_t>(now_ms, -kTimeMaxMs, kTimeMaxMs);
   // A bucket holds runs that ended up to start + width - 1: it goes once even that end is older

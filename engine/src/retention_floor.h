@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <utility>
+#include <vector>
 
 namespace cairn::detail {
 
@@ -31,9 +33,14 @@ class RetentionFloor {
   // the lowest creation LSN of those left (log::kNoLsn when none).
   uint64_t floor(int64_t now_ms);
 
-  // Bucket start (ms) → lowest creation LSN, oldest first: what a snapshot saves. add() with each
-  // pair restores it.
+  // Bucket start (ms) → lowest creation LSN, oldest first.
   const std::map<int64_t, uint64_t>& buckets() const { return buckets_; }
+  // What a snapshot saves: for each bucket, oldest first, the latest end time it covers and its
+  // lowest creation LSN. add() of each pair restores it under any window, since the bucket that
+  // takes a bucket's last millisecond stays at least until that millisecond leaves the window
+  // (restored at their start, the buckets of a wider window fell into narrower ones that left
+  // up to an old bucket's width early).
+  std::vector<std::pair<int64_t, uint64_t>> saved() const;
 
  private:
   const int64_t window_ms_;

@@ -213,6 +213,10 @@ struct RunRecord {
   // Holds a concurrency slot (flow control; the applying thread's). Here rather than in RunFlow:
   // every step of a running run checks it, and this line is already in the cache.
   bool holds_slot = false;
+  // A RunAdmitted of it is in the log (or a snapshot said its admission was decided): a full
+  // replay counts that admission under any limits, so no restart decides it again (apply
+  // thread's; SnapRun.admission_free).
+  bool admission_recorded = false;
   SpinLock op_lock;
   std::atomic<uint32_t> positions{0};  // durable operations recorded
   PendingOp op;

@@ -85,6 +85,15 @@ std::optional<CleanClose> read_clean_close(FileSystem& fs, const std::string& di
   return decode_clean_close(std::span<const std::byte>(buf.data(), *got), &why);
 }
 
+Lsn durable_by_clean_close(const std::optional<CleanClose>& marker,
+                           const std::vector<SegmentFile>& segments) {
+  if (!marker) return 0;
+  for (const SegmentFile& s : segments) {
+    if (s.seq == marker->seq && s.first_lsn == marker->first_lsn) return marker->end_lsn;
+  }
+  return 0;
+}
+
 Status remove_clean_close(FileSystem& fs, const std::string& dir) {
   for (std::string_view name : {format::kCleanCloseFileName, format::kCleanCloseTempFileName}) {
     const std::string path = join_path(dir, std::string(name));

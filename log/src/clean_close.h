@@ -17,12 +17,15 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "cairn/log/io.h"
 #include "cairn/log/status.h"
 #include "cairn/log/types.h"
 
 namespace cairn::log {
+
+struct SegmentFile;  // log_directory.h
 
 struct CleanClose {
   uint64_t seq = 0;   // the last segment
@@ -43,6 +46,13 @@ Status write_clean_close(FileSystem& fs, const std::string& dir, const CleanClos
 // The marker in `dir`: nullopt when there is none, or when it cannot be read or decoded (a hint
 // only: either way the open searches, as after a crash).
 std::optional<CleanClose> read_clean_close(FileSystem& fs, const std::string& dir);
+// The LSN before which the marker proves every record was durable: its end LSN when it names one
+// of `segments` (its seq and first LSN), else 0. A close writes the marker only once every record
+// is durable, and an open removes it (synced) before it acknowledges anything new, so damage
+// before that LSN is never a torn write: recovery refuses it, and no longer cuts acknowledged
+// records after a flipped bit in a cleanly closed log.
+Lsn durable_by_clean_close(const std::optional<CleanClose>& marker,
+                           const std::vector<SegmentFile>& segments);
 // Removes the marker and a temporary file a close killed midway left (neither needs to exist).
 // The caller syncs the directory before it writes anything the marker would misdescribe.
 Status remove_clean_close(FileSystem& fs, const std::string& dir);

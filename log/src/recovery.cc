@@ -158,9 +158,15 @@ Result<RecoveredLog> create_first_segment(FileSystem& fs, const std::string& dir
 // Recycled files stay: their contents never mattered (a recycled segment's header is zeroed
 // before it is used, and readers tell its old frames by their LSNs), and Log::open hands them back
 // to the preparer, so that a restart does not cost the next segments a write of zeros.
-Status remove_spares(FileSystem& fs, const std::string& dir, const DirectoryListing& listing) {
+// Zero-filled spares always go (a crash can leave one half filled); recycled ones only with
+// `recycled` (see recover_log).
+Status remove_spares(FileSystem& fs, const std::string& dir, const DirectoryListing& listing,
+                     bool recycled) {
   for (const std::string& name : listing.prealloc_files) {
-    if (!name.starts_with(format::kPreallocPrefix)) continue;
+    if (!name.starts_with(format::kPreallocPrefix) &&
+        !(recycled && name.starts_with(format::kRecycledPrefix))) {
+      continue;
+    }
     CAIRN_RETURN_IF_ERROR(fs.remove(join_path(dir, name)));
   }
   return Status();
@@ -183,14 +189,17 @@ Result<RecoveredLog> recover_log(FileSystem& fs, const std::string& dir, const L
   CAIRN_ASSIGN_OR_RETURN(DirectoryListing listing, list_log_directory(fs, dir));
   std::vector<SegmentFile>& segs = listing.segments;
   if (segs.empty()) {
-    CAIRN_RETURN_IF_ERROR(remove_spares(fs, dir, listing));
+    // A new log starts at LSN 0: a recycled file left from segments that are gone (deleted by
+    // hand) could hold frames at or past the new stream's LSNs, where readers rely on old frames
+    // having lower ones. Only a log's own recycled files are reused.
+    CAIRN_RETURN_IF_ERROR(remove_spares(fs, dir, listing, /*recycled=*/true));
     return create_first_segment(fs, dir, options, report);
   }
   CAIRN_ASSIGN_OR_RETURN(RecoveredLog out,
                          recover_segments(fs, dir, options, verifier, clean_close, segs, report));
   // Spares never hold records; half-made ones go only once the log is going to open (a refused
   // open changes nothing).
-  CAIRN_RETURN_IF_ERROR(remove_spares(fs, dir, listing));
+  CAIRN_RETURN_IF_ERROR(remove_spares(fs, dir, listing, /*recycled=*/false));
   return out;
 }
 
@@ -225,6 +234,7 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
   so.check_from_frame = options.open_checks_from_frame;
   // Point-in-time recovery looks at everything, past a clean end too.
   if (!point_in_time) so.clean_close = clean_close;
+  so.known_durable = durable_by_clean_close(clean_close, segs);
   CAIRN_ASSIGN_OR_RETURN(
       LogScan scan,
       scan_log(fs, dir, std::vector<SegmentFile>(segs.begin() + first, segs.end()), so));

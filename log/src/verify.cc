@@ -1,6 +1,9 @@
 // verify_log: a full scan of every segment, with per-type statistics and the first damage.
 #include "cairn/log/verify.h"
 
+#include <algorithm>
+
+#include "clean_close.h"
 #include "log_directory.h"
 #include "log_scan.h"
 
@@ -50,7 +53,9 @@ Result<VerifyReport> verify_log(const std::filesystem::path& dir_path,
   ScanOptions so;
   so.payload_verifier = options.payload_verifier;
   so.tail_window_bytes = options.tail_window_bytes;
-  so.known_durable = options.known_durable_lsn;
+  // As the open judges it: a clean-close marker proves its records were durable.
+  so.known_durable = std::max(options.known_durable_lsn,
+                              durable_by_clean_close(read_clean_close(*fs, dir), listing.segments));
   so.on_frame = [&](const format::DecodedFrame& f) {
     TypeCount& c = report.by_type[f.header.type];
     ++c.records;

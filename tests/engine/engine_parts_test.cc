@@ -137,6 +137,38 @@ TEST(RetentionFloor, KeepsEveryRunThatEndedWithinTheWindowAndLittleMore) {
   EXPECT_TRUE(floor.buckets().empty());
 }
 
+// What a snapshot saves, restored under another window (a restart with a new history_window):
+// the floor still never lies above a run that ended within the new window, whatever the two
+// bucket widths (narrower, wider, not multiples of each other).
+TEST(RetentionFloor, RestoredUnderAnotherWindowKeepsEveryRunThatEndedWithinIt) {
+  for (const int64_t old_ms : {64'000, 90'000}) {
+    for (const int64_t new_ms : {32'000, 64'000, 96'000, 100'000, 640'000}) {
+      RetentionFloor before{std::chrono::milliseconds(old_ms)};
+      std::vector<std::pair<int64_t, uint64_t>> ended;
+      std::mt19937_64 rng(static_cast<uint64_t>(old_ms * 7 + new_ms));
+      int64_t now = 1'700'000'000'000;
+      for (int i = 0; i < 2000; ++i) {
+        now += static_cast<int64_t>(rng() % 200);
+        const uint64_t lsn = rng() % 1'000'000;
+        before.add(now, lsn);
+        ended.emplace_back(now, lsn);
+      }
+      (void)before.floor(now);  // as the snapshotter prunes before it saves
+      for (int64_t later : {int64_t{0}, new_ms / 2, new_ms - 1, new_ms + old_ms}) {
+        RetentionFloor after{std::chrono::milliseconds(new_ms)};
+        for (const auto& [end, lsn] : before.saved()) after.add(end, lsn);
+        uint64_t must_keep = log::kNoLsn;
+        for (const auto& [e, l] : ended) {
+          // Kept across the restart only what the old window still kept when it was saved.
+          if (e + new_ms >= now + later && e + old_ms >= now) must_keep = std::min(must_keep, l);
+        }
+        EXPECT_LE(after.floor(now + later), must_keep)
+            << "old window " << old_ms << " ms, new " << new_ms << " ms, " << later << " ms later";
+      }
+    }
+  }
+}
+
 TEST(RetentionFloor, AZeroWindowKeepsNothingAndScatteredTimesStayBounded) {
   RetentionFloor none{std::chrono::milliseconds(0)};
   none.add(1000, 5);

@@ -489,6 +489,97 @@ TEST_F(FlowTest, RunsThatNeverStartedAreDecidedUnderLimitsGainedBeforeARestart) 
   EXPECT_EQ(outcome[true], expected);
 }
 
+// A run admitted under a rate limit (its RunAdmitted in the log) and still in its first step when
+// a process without the limit snapshots it, then a restart with the limit back: the run is not
+// decided (counted) again, as a full replay counts its recorded admission once. It was: the
+// snapshot marked it admission-free, the restart counted it a second time, and a later run was
+// skipped for the rate limit where a full replay let it complete.
+TEST_F(FlowTest, ARunAdmittedUnderALimitIsNotDecidedAgainAfterASnapshotWrittenWithoutIt) {
+  namespace fs = std::filesystem;
+  std::atomic<bool> entered{false}, release{false};
+  auto setup = [&](bool limited) {
+    return [&, limited](Engine& e) {
+      FunctionOptions f{
+          .id = "napper", .triggers = {on_event("go")}, .concurrency = {{.limit = 1}}};
+      if (limited) f.rate_limit = RateLimit{.limit = 1, .period = 1h};
+      ASSERT_TRUE(e.register_function(f, [&](Context& ctx, const Event&) -> Task<std::string> {
+                     co_await ctx.run("a", [&] {
+                       entered = true;
+                       while (!release) std::this_thread::sleep_for(1ms);
+                       return 1;
+                     });
+                     co_return "done";
+                   }).ok());
+      ASSERT_TRUE(
+          e.register_function({.id = "other", .triggers = {on_event("other")}},
+                              [](Context&, const Event&) -> Task<std::string> { co_return "o"; })
+              .ok());
+    };
+  };
+  options_.snapshot_every_records = 1;
+  // Process 1: limited; A admitted (RunAdmitted) and inside its step.
+  options_.dir = dir_.path() / "p1";
+  start(setup(true));
+  const RunId a = send_one({.name = "go"});
+  ASSERT_TRUE(eventually([&] { return entered.load(); }));
+  {
+    auto h = engine_->run_history(a);
+    ASSERT_TRUE(h.ok());
+    ASSERT_TRUE(eventually([&] { return engine_->stats().snapshot_last_lsn > h->back().lsn; }));
+  }
+  const fs::path image1 = dir_.path() / "image1";
+  fs::copy(options_.dir, image1, fs::copy_options::recursive);
+  release = true;
+  stop();
+  // Process 2 on the crash image: no limits; A runs its step again; a snapshot after the load.
+  release = false;
+  entered = false;
+  options_.dir = image1;
+  start(setup(false));
+  ASSERT_FALSE(engine_->recovery().snapshot.empty());
+  ASSERT_TRUE(eventually([&] { return entered.load(); }));
+  const RunId o = send_one({.name = "other"});
+  wait(o);
+  {
+    auto h = engine_->run_history(o);
+    ASSERT_TRUE(h.ok());
+    ASSERT_TRUE(eventually([&] { return engine_->stats().snapshot_last_lsn > h->back().lsn; }));
+  }
+  const fs::path image = dir_.path() / "image2";
+  const fs::path replay = dir_.path() / "image2-replay";
+  fs::copy(options_.dir, image, fs::copy_options::recursive);
+  fs::copy(options_.dir, replay, fs::copy_options::recursive);
+  fs::remove_all(replay / "snapshots");
+  release = true;
+  stop();
+  // Process 3: limits back, 40 min after A's admission; a run sent 70 min after it.
+  std::map<bool, std::vector<std::string>> outcome;
+  for (const bool snapshots : {true, false}) {
+    options_.dir = snapshots ? image : replay;
+    options_.snapshots = snapshots;
+    clock_->advance(40min);
+    start(setup(true));
+    EXPECT_EQ(engine_->recovery().snapshot.empty(), !snapshots);
+    const RunInfo ai = wait(a);
+    auto h = engine_->run_history(a);
+    int admitted = 0;
+    for (const auto& e : *h) admitted += e.kind == HistoryEntry::Kind::kAdmitted;
+    clock_->advance(30min);
+    const RunInfo e2 = wait(send_one({.name = "go"}));
+    outcome[snapshots] = {std::to_string(static_cast<int>(ai.status)),
+                          "A admitted records " + std::to_string(admitted),
+                          "E2 " + std::to_string(static_cast<int>(e2.status)) + " " + e2.error};
+    stop();
+    clock_->advance(-70min);
+  }
+  // A was admitted once (70 min before E2, past the 1 h period): E2 is admitted and completes.
+  const std::vector<std::string> expected = {
+      std::to_string(static_cast<int>(RunStatus::kCompleted)), "A admitted records 1",
+      "E2 " + std::to_string(static_cast<int>(RunStatus::kCompleted)) + " "};
+  EXPECT_EQ(outcome[false], expected);
+  EXPECT_EQ(outcome[true], expected);
+}
+
 // An invoked run that flow control skips ends the parent's invoke as a failure saying why (the
 // parent once waited for it forever, across restarts too).
 TEST_F(FlowTest, AnInvokedRunThatIsSkippedFailsTheInvokeWithTheReason) {

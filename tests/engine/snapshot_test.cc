@@ -411,6 +411,17 @@ class RetentionWindowTest : public SnapshotTest {
       return false;
     })) << engine_->stats().snapshot_last_error;
   }
+  // run_history(run) has every record, from its creation to its completion.
+  void expect_whole(RunId run, const char* when) {
+    auto history = engine_->run_history(run);
+    ASSERT_TRUE(history.ok()) << when << ": " << history.status().to_string();
+    ASSERT_FALSE(history->empty()) << when;
+    EXPECT_EQ(history->front().kind, HistoryEntry::Kind::kCreated) << when;
+    EXPECT_EQ(history->back().kind, HistoryEntry::Kind::kCompleted) << when;
+  }
+  // A day-long run ends at `residue` modulo `modulus` ms under a 1 h window; the engine restarts
+  // with `new_window` just before that end leaves it.
+  void check_window_change(std::chrono::milliseconds new_window, int64_t modulus, int64_t residue);
 };
 
 // A run that lived longer than history_window: while unfinished it keeps the log from its first
@@ -418,13 +429,6 @@ class RetentionWindowTest : public SnapshotTest {
 // which finds where it began in the snapshot, not in the log — and only then goes, refused with the
 // reason rather than handed back without its start.
 TEST_F(RetentionWindowTest, ARunThatOutlivedTheWindowStaysWholeForTheWindowAfterItEnds) {
-  auto expect_whole = [&](RunId run, const char* when) {
-    auto history = engine_->run_history(run);
-    ASSERT_TRUE(history.ok()) << when << ": " << history.status().to_string();
-    ASSERT_FALSE(history->empty()) << when;
-    EXPECT_EQ(history->front().kind, HistoryEntry::Kind::kCreated) << when;
-    EXPECT_EQ(history->back().kind, HistoryEntry::Kind::kCompleted) << when;
-  };
   start(register_short_and_long);
   const RunId sleeper = send_one({.name = "long"});
   traffic(300, /*unfinished=*/1);
@@ -503,6 +507,44 @@ TEST_F(RetentionWindowTest, ASnapshotWithoutTheFinishedRunsFloorKeepsTheLogForAW
   clock_->advance(2h);  // a window after the snapshot
   traffic(30);
   EXPECT_GT(engine_->stats().segments_removed, 0u);
+}
+
+// history_window changed between restarts: a run that ended within the new window stays whole,
+// wherever its end fell in the old window's bucket (restored at their start, the saved buckets of
+// a wider window fell into narrower ones that left the window up to an old bucket early: the end
+// late in a bucket of 56,250 ms, then a window of 30 min, lost the run's start 20 s before its
+// end left the window; the same for windows that do not nest, 1 h then 1.5 h).
+void RetentionWindowTest::check_window_change(std::chrono::milliseconds new_window, int64_t modulus,
+                                              int64_t residue) {
+  start(register_short_and_long);  // history_window 1 h: buckets of 56,250 ms
+  const RunId sleeper = send_one({.name = "long"});
+  traffic(300, /*unfinished=*/1);
+  // Past the sleeper's day-long sleep, to an end time at `residue` modulo `modulus`.
+  int64_t end = clock_->now_ms() + 25 * 3600 * 1000;
+  end += ((residue - end) % modulus + modulus) % modulus;
+  clock_->advance(std::chrono::milliseconds(end - clock_->now_ms()));
+  wait(sleeper);
+  traffic(30);
+  EXPECT_EQ(engine_->stats().segments_removed, 0u);
+  stop();
+
+  options_.history_window = new_window;
+  // 20 s before the run's end leaves the new window.
+  clock_->advance(std::chrono::milliseconds(end + new_window.count() - 20'000 - clock_->now_ms()));
+  start(register_short_and_long);
+  traffic(30);
+  EXPECT_EQ(engine_->stats().segments_removed, 0u)
+      << "a run that ended " << clock_->now_ms() - end
+      << " ms ago lost its start under a window of " << new_window.count() << " ms";
+  expect_whole(sleeper, "after a restart with another window, its end still within it");
+}
+
+TEST_F(RetentionWindowTest, ANarrowerWindowAfterARestartKeepsARunThatEndedWithinIt) {
+  check_window_change(std::chrono::minutes(30), 56'250, 56'000);
+}
+
+TEST_F(RetentionWindowTest, AWindowThatDoesNotNestAfterARestartKeepsARunThatEndedWithinIt) {
+  check_window_change(std::chrono::minutes(90), 168'750, 112'250);
 }
 
 }  // namespace

@@ -59,6 +59,7 @@ std::vector<BlobRecord> write_blob_log(const std::filesystem::path& dir,
     Status st = (*log)->close();
     if (!st.ok()) ADD_FAILURE() << "close: " << st.to_string();
   }
+  std::filesystem::remove(dir / "CLOSED");
   std::vector<BlobRecord> records = read_blob_log(dir);
   EXPECT_EQ(records.size(), spec.records) << "records read back from the new log";
   for (size_t i = 0; i < records.size(); ++i) {

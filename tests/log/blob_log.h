@@ -60,7 +60,10 @@ BlobLogSpec four_segment_spec();
 std::vector<log::Lsn> append_blobs(log::Log& log, const BlobLogSpec& spec, uint64_t first_seq = 0);
 
 // Creates a log in `dir` with `options`, appends the records, closes it, and returns the records
-// as LogReader finds them (with a test failure when that is not exactly what was appended).
+// as LogReader finds them (with a test failure when that is not exactly what was appended). The
+// log is left as a crash right after its last record became durable leaves it: without the
+// clean-close marker, which would prove every record durable and make any damage the damage tests
+// do corruption, never a torn tail (clean_close.h).
 std::vector<BlobRecord> write_blob_log(const std::filesystem::path& dir,
                                        const log::LogOptions& options, const BlobLogSpec& spec);
 

@@ -12,8 +12,10 @@
 
 #include "blob_log.h"
 #include "cairn/log/log.h"
+#include "cairn/log/verify.h"
 #include "clean_close.h"
 #include "frame_format.h"
+#include "log_dir_files.h"
 #include "support/blob_records.h"
 #include "support/temp_dir.h"
 
@@ -139,6 +141,39 @@ TEST(CleanClose, ADamagedOrHalfWrittenMarkerIsNoMarkerAndIsRemoved) {
   fs::copy(dir.path(), copy.path(), fs::copy_options::recursive);
   fs::rename(marker_path(copy.path()), copy / std::string(format::kCleanCloseTempFileName));
   EXPECT_FALSE(open_and_check(copy.path(), end).closed_cleanly);
+}
+
+// The marker proves every record before its end LSN was durable: a frame damaged before it (a
+// flipped bit) is corruption, refused with nothing changed, where without the marker it would be
+// taken for a torn write and cut — with every acknowledged record after it (they went to
+// quarantine/ and the open went on as if they had never been).
+TEST(CleanClose, DamageBeforeTheMarkersEndIsCorruptionNotATornTail) {
+  testing::TempDir dir;
+  const Lsn end = write_and_close(dir.path(), 40);
+  ASSERT_GT(end, 0u);
+  const fs::path segment = testing::segment_paths(dir.path()).front();
+  testing::flip_bit(segment, 4096 + 40, 3);  // inside the first record's frame
+  const testing::DirSnapshot before = testing::snapshot(dir.path());
+
+  auto refused = Log::open(dir.path(), testing::small_log_options());
+  ASSERT_FALSE(refused.ok()) << "opened; recovery: " << (*refused)->recovery_report().damage;
+  EXPECT_EQ(refused.status().code(), StatusCode::kCorruption) << refused.status().to_string();
+  EXPECT_NE(refused.status().message().find("which was durable: not a torn write"),
+            std::string::npos)
+      << refused.status().to_string();
+  EXPECT_EQ(testing::snapshot(dir.path()), before) << "a refused open changed the directory";
+  auto report = verify_log(dir.path(), VerifyOptions{});
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  ASSERT_TRUE(report->damage.has_value());
+  EXPECT_EQ(report->damage->kind, DamageKind::kCorruption) << report->damage->to_string();
+
+  // Without the marker nothing proves those records durable: the documented limit (a bit flipped
+  // inside the tail window reads as a torn write).
+  fs::remove(marker_path(dir.path()));
+  auto without = verify_log(dir.path(), VerifyOptions{});
+  ASSERT_TRUE(without.ok()) << without.status().to_string();
+  ASSERT_TRUE(without->damage.has_value());
+  EXPECT_EQ(without->damage->kind, DamageKind::kTornTail) << without->damage->to_string();
 }
 
 TEST(CleanClose, NoMarkerWithoutFsyncDurability) {

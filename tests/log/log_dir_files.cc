@@ -57,6 +57,7 @@ DirSnapshot snapshot(const fs::path& dir) {
 void copy_log(const fs::path& from, const fs::path& to) {
   ASSERT_FALSE(fs::exists(to)) << to;
   fs::copy(from, to, fs::copy_options::recursive);
+  fs::remove(to / "CLOSED");
 }
 
 std::vector<std::byte> file_bytes(const fs::path& file) {

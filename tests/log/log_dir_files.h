@@ -25,7 +25,9 @@ std::vector<std::string> file_names(const std::filesystem::path& dir);
 using DirSnapshot = std::map<std::string, std::string>;
 DirSnapshot snapshot(const std::filesystem::path& dir);
 
-// Copies the log directory `from` to `to` (which must not exist yet), recursively.
+// Copies the log directory `from` to `to` (which must not exist yet), recursively, as a crash
+// would leave it: without the clean-close marker, which proves every record durable and would make
+// the torn writes the tests make corruption (log/src/clean_close.h).
 void copy_log(const std::filesystem::path& from, const std::filesystem::path& to);
 
 std::vector<std::byte> file_bytes(const std::filesystem::path& file);

@@ -180,6 +180,49 @@ TEST_F(Retention, RecycledFilesOutliveARestart) {
   EXPECT_EQ(records.back().lsn, more.back());
 }
 
+// Recycled files beside no segment at all (the segments deleted by hand, or moved elsewhere): the
+// log starts afresh at LSN 0, and a recycled file's old frames could carry LSNs at or past the new
+// stream's, where readers and recovery rely on old frames having lower ones. They are deleted,
+// not reused (they were, since recycled files outlive a restart); the new log reopens whole after
+// a crash.
+TEST_F(Retention, RecycledFilesBesideNoSegmentAreNotReused) {
+  ASSERT_TRUE(log_->close().ok());
+  log_.reset();
+  // A recycled file made of the last segment (frames at LSNs past a new log's first megabyte),
+  // and no segment left.
+  const std::vector<fs::path> segments = cairn::testing::segment_paths(dir_.path());
+  ASSERT_GE(segments.size(), 3u);
+  fs::rename(segments.back(), dir_.path() / (std::string(format::kRecycledPrefix) + "9.tmp"));
+  for (const fs::path& p : cairn::testing::segment_paths(dir_.path())) fs::remove(p);
+  fs::remove(dir_.path() / "CLOSED");
+
+  auto fresh = Log::open(dir_.path(), options_);
+  ASSERT_TRUE(fresh.ok()) << fresh.status().to_string();
+  log_ = std::move(*fresh);
+  EXPECT_EQ(log_->recovery_report().end_lsn, 0u);
+  // Into the second segment, a little way.
+  std::vector<Lsn> lsns;
+  while (cairn::testing::segment_paths(dir_.path()).size() < 2) {
+    const auto more = cairn::testing::append_blobs(*log_, BlobLogSpec{.records = 50}, lsns.size());
+    ASSERT_EQ(more.size(), 50u);
+    lsns.insert(lsns.end(), more.begin(), more.end());
+  }
+  const auto last = cairn::testing::append_blobs(*log_, BlobLogSpec{.records = 5}, lsns.size());
+  lsns.insert(lsns.end(), last.begin(), last.end());
+  EXPECT_EQ(log_->stats().segments_recycled, 0u);
+  ASSERT_TRUE(log_->close().ok());
+  log_.reset();
+  fs::remove(dir_.path() / "CLOSED");  // as after a crash: the open searches past the end
+
+  auto again = Log::open(dir_.path(), options_);
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ((*again)->recovery_report().damage, "");
+  ASSERT_TRUE((*again)->close().ok());
+  const auto records = cairn::testing::read_blob_log(dir_.path());
+  ASSERT_EQ(records.size(), lsns.size());
+  EXPECT_EQ(records.back().lsn, lsns.back());
+}
+
 TEST_F(Retention, TheSegmentBeingWrittenNeverLeaves) {
   auto removed = log_->remove_segments_before(kNoLsn, kLongAgo);
   ASSERT_TRUE(removed.ok()) << removed.status().to_string();

@@ -39,7 +39,8 @@ struct BlobSizes {
 log::LogOptions multi_segment_options();
 
 // Appends the records, closes the log, and returns them as the reader finds them on disk (empty,
-// with a test failure, if anything went wrong).
+// with a test failure, if anything went wrong). Without the clean-close marker, as a crash leaves
+// a log: the tests damage these as torn writes would.
 std::vector<WrittenRecord> write_log(const std::filesystem::path& dir,
                                      const std::vector<Payload>& payloads,
                                      const log::LogOptions& options);
