@@ -355,6 +355,26 @@ TEST_F(RunsCommands, ShowRunZeroIsNoRun) {
   EXPECT_EQ(cairn("runs", "show", {"0", "--json"}).exit_code, 3);
 }
 
+// Run ids and LSNs are decimal, as every command prints them: a leading zero means nothing (CLI11
+// read "010" as octal, run 8, and `runs cancel` cancelled the wrong run), and a base prefix is
+// refused.
+TEST_F(RunsCommands, RunIdsAreDecimalWhateverTheirLeadingZeros) {
+  const CliResult padded =
+      cairn("runs", "show", {"00" + std::to_string(runs_.completed), "--json"});
+  EXPECT_EQ(padded.exit_code, 0) << padded.err;
+  EXPECT_EQ(padded.out, cairn("runs", "show", {std::to_string(runs_.completed), "--json"}).out);
+  const CliResult ten = cairn("runs", "show", {"010"});
+  EXPECT_EQ(ten.exit_code, 3) << ten.err;
+  EXPECT_NE(ten.err.find("no run 10 "), std::string::npos) << ten.err;
+  for (const char* prefixed : {"0x1", "0b1", "0o1", "0X1"}) {
+    const CliResult r = cairn("runs", "show", {prefixed});
+    EXPECT_EQ(r.exit_code, 2) << prefixed << ": " << r.err;
+    EXPECT_NE(r.err.find("is not a decimal number"), std::string::npos) << r.err;
+  }
+  const CliResult at = cairn("runs", "show", {std::to_string(runs_.completed), "--at", "0x10"});
+  EXPECT_EQ(at.exit_code, 2) << at.err;
+}
+
 // A crash leaves a torn write at the end of the log: the records before it are the whole story
 // (the engine cuts the tail at its next start), so the commands answer from them and say so. The
 // torn records come after the engine's newest snapshot (its shutdown wrote one), as they must for

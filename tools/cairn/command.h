@@ -29,10 +29,11 @@ using CommandRun = std::function<int()>;
 // cannot read at all (no such directory, no segments, an I/O error).
 int fail_unreadable(std::string_view command, const Status& status);
 
-// Rejects a leading minus sign and numbers above 2^64 - 1. CLI11 reads "-5" into an unsigned
-// option as 2^64 - 5 and a number too large for 64 bits as 2^64 - 1; LSNs, counts and sizes must
-// say no instead.
-CLI::Validator non_negative();
+// For ->transform(): a decimal number (leading zeros dropped: CLI11 would read "0415" as octal and
+// "0x10" as hex; a base prefix is refused), with no leading minus sign and at most 2^64 - 1 (CLI11
+// reads "-5" into an unsigned option as 2^64 - 5 and a number too large for 64 bits as 2^64 - 1).
+// Run ids, LSNs, counts and sizes must say no instead of meaning another number.
+CLI::Validator decimal_number();
 
 // Accepts "65536", "64KiB", "8MiB", "1GiB" (also k, m, g; 1024-based) for a byte count.
 CLI::Validator byte_size();

@@ -24,7 +24,7 @@ void add_log_commands(CLI::App& root, CommandRun* selected) {
 
 void add_from_lsn_option(CLI::App& cmd, uint64_t* from) {
   cmd.add_option("--from", *from, "Start at the record with this LSN, or the first one after it")
-      ->check(non_negative())
+      ->transform(decimal_number())
       ->type_name("LSN")
       ->default_str("0");
 }

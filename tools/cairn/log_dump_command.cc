@@ -63,7 +63,7 @@ void add_log_dump_command(CLI::App& log_group, CommandRun* selected) {
                 "One JSON object per line: lsn, type, type_id, payload_bytes, segment, offset, "
                 "payload");
   cmd->add_option("--limit", args->limit, "Print at most N records")
-      ->check(non_negative())
+      ->transform(decimal_number())
       ->type_name("N");
   cmd->add_flag("--no-payload-check", args->no_payload_check,
                 "Do not stop at a record whose payload fails FlatBuffers verification: print it "

@@ -101,7 +101,7 @@ void add_log_verify_command(CLI::App& log_group, CommandRun* selected) {
                   "Bytes after a bad frame that may still belong to one interrupted write: "
                   "writes_in_flight_max x batch_bytes_max of the LogOptions the log was written "
                   "with. Decides torn tail vs corruption. Suffixes KiB, MiB, GiB allowed")
-      ->check(non_negative())
+      ->transform(decimal_number())
       ->transform(byte_size())
       ->type_name("BYTES")
       ->default_str(std::to_string(args->tail_window_bytes));

@@ -170,13 +170,13 @@ void add_runs_list_command(CLI::App& runs_group, CommandRun* selected) {
       ->check(since_validator())
       ->type_name("T");
   cmd->add_option("--limit", args->limit, "Show at most N runs (a page)")
-      ->check(non_negative())
+      ->transform(decimal_number())
       ->check(CLI::Range(uint64_t{1}, uint64_t{1'000'000}))
       ->type_name("N")
       ->default_str("50");
   cmd->add_option("--before", args->before,
                   "Only runs with an id below this one: the next page (the text output names it)")
-      ->check(non_negative())
+      ->transform(decimal_number())
       ->type_name("RUN_ID");
   cmd->add_flag("--json", args->json,
                 "One JSON object: {\"runs\":[{id, function, status, event, parent, created, "

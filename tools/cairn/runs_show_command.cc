@@ -268,14 +268,14 @@ void add_runs_show_command(CLI::App& runs_group, CommandRun* selected) {
   cmd->add_option("DIR", args->dir, "The engine's directory (EngineOptions::dir)")->required();
   cmd->add_option("RUN_ID", args->run, "The run's id (`cairn runs list` shows them)")
       ->required()
-      ->check(non_negative());
+      ->transform(decimal_number());
   cmd->add_option("--at", args->at,
                   "Read the log only up to this LSN (included): the run as it stood then. Each "
                   "timeline line starts with its record's LSN")
-      ->check(non_negative())
+      ->transform(decimal_number())
       ->type_name("LSN");
   cmd->add_option("--limit", args->limit, "Show at most N timeline entries")
-      ->check(non_negative())
+      ->transform(decimal_number())
       ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}))
       ->type_name("N")
       ->default_str("10000");
