@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 #include <nlohmann/json.hpp>
 
@@ -61,6 +62,9 @@ Status write_admin_file(const std::filesystem::path& engine_dir, const std::stri
 
 void remove_admin_file(const std::filesystem::path& engine_dir) {
   const std::filesystem::path path = engine_dir / kAdminFileName;
+  std::error_code ec;
+  // Not ours unless a regular file (reading a FIFO by this name would block the shutdown).
+  if (!std::filesystem::is_regular_file(path, ec)) return;
   std::ifstream in(path);
   if (!in) return;
   std::stringstream text;

@@ -3,6 +3,7 @@
 // its refusals: bad data, a log directory instead of the engine's, a directory a running engine
 // holds.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <string>
@@ -157,6 +158,22 @@ TEST(EventsSendCommand, AFifoNamedLikeASegmentExitsTwoNamingIt) {
         << r.err;
   }
   EXPECT_EQ(dir_names(fifo.parent_path()), before);
+}
+
+// An admin.json that is no regular file (a FIFO) is refused by name: reading it blocked the
+// command for good.
+TEST(EventsSendCommand, AnAdminFileThatIsAFifoExitsTwoNamingIt) {
+  TempDir dir;
+  const std::filesystem::path engine = dir.path() / "engine";
+  ASSERT_EQ(run_cairn({"events", "send", engine.string(), "--name", "first"}).exit_code, 0);
+  const std::filesystem::path admin = engine / "admin.json";
+  ASSERT_EQ(::mkfifo(admin.c_str(), 0600), 0);
+  FifoWatch watch(admin);  // so that a command that does open it ends, and the test with it
+  const CliResult r = run_cairn({"events", "send", engine.string(), "--name", "x"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find(admin.string() + " is not a live engine's admin file (not a regular file)"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST(EventsSendCommand, DirectoryOfARunningEngineExitsFour) {

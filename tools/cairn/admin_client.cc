@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <system_error>
 
@@ -21,7 +22,8 @@ namespace admin_client_impl {
 constexpr const char* kAdminFile = "admin.json";
 
 bool process_alive(int64_t pid) {
-  if (pid <= 0) return false;
+  // Beyond pid_t, a cast would alias another process (or -1: every process).
+  if (pid <= 0 || pid > std::numeric_limits<pid_t>::max()) return false;
   // Signal 0 checks existence only; EPERM means it exists under another user.
   return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
 }
@@ -115,16 +117,21 @@ std::string admin_token(const std::string& token_option) {
 
 Result<std::optional<AdminEndpoint>> read_admin_endpoint(const std::filesystem::path& dir) {
   const std::filesystem::path file = dir / admin_client_impl::kAdminFile;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return std::optional<AdminEndpoint>();  // none: no live engine advertises itself
-  std::stringstream text;
-  text << in.rdbuf();
-  const nlohmann::json doc = nlohmann::json::parse(text.str(), nullptr, false);
   const auto bad = [&](const std::string& why) {
     return Status(StatusCode::kInvalidArgument, file.string() + " is not a live engine's " +
                                                     "admin file (" + why + "); remove it if no " +
                                                     "engine serves " + dir.string());
   };
+  // Only a regular file is read: opening a FIFO by this name would wait for a writer for good.
+  std::error_code ec;
+  const std::filesystem::file_status st = std::filesystem::status(file, ec);
+  if (!std::filesystem::exists(st)) return std::optional<AdminEndpoint>();  // none advertised
+  if (!std::filesystem::is_regular_file(st)) return bad("not a regular file");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return std::optional<AdminEndpoint>();  // gone since: no live engine advertises itself
+  std::stringstream text;
+  text << in.rdbuf();
+  const nlohmann::json doc = nlohmann::json::parse(text.str(), nullptr, false);
   if (!doc.is_object()) return bad("not a JSON object");
   if (!doc.contains("url") || !doc["url"].is_string()) return bad("no \"url\"");
   if (!doc.contains("pid") || !doc["pid"].is_number_integer()) return bad("no \"pid\"");
