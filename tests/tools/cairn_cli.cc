@@ -31,9 +31,9 @@ std::string read_all(std::FILE* f) {
 
 }  // namespace
 
-CliResult run_cairn(const std::vector<std::string>& args) {
+CliResult run_cairn(const std::vector<std::string>& args, const char* stdout_path) {
   CliResult result;
-  File out(std::tmpfile());
+  File out(stdout_path != nullptr ? std::fopen(stdout_path, "w") : std::tmpfile());
   File err(std::tmpfile());
   if (!out || !err) {
     ADD_FAILURE() << "tmpfile failed";
@@ -62,7 +62,7 @@ CliResult run_cairn(const std::vector<std::string>& args) {
     return result;
   }
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  result.out = read_all(out.get());
+  if (stdout_path == nullptr) result.out = read_all(out.get());
   result.err = read_all(err.get());
   return result;
 }

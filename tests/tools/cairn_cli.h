@@ -30,8 +30,9 @@ class ScopedCurrentDir {
   std::filesystem::path old_;
 };
 
-// `cairn args...`, with no shell in between.
-CliResult run_cairn(const std::vector<std::string>& args);
+// `cairn args...`, with no shell in between; its stdout goes to `stdout_path` when given (such as
+// /dev/full, which fails every write with ENOSPC), and `out` is then empty.
+CliResult run_cairn(const std::vector<std::string>& args, const char* stdout_path = nullptr);
 
 // The lines of `text`, without their '\n'.
 std::vector<std::string> split_lines(const std::string& text);

@@ -243,6 +243,25 @@ TEST(LogVerifyCommandInput, SegmentNameThatIsNoRegularFileExitsTwoNamingIt) {
       << r.err;
 }
 
+// A report that cannot be written (a full disk, a closed pipe) is no report: exit 2 saying so, for
+// every command that reads (they exited 0 or 1 as if it had been read).
+TEST(LogVerifyCommandInput, OutputThatCannotBeWrittenExitsTwoSayingSo) {
+  TempDir root;
+  write_blob_log(root / "log", 20, multi_segment_options());
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"log", "verify", (root / "log").string()},
+        std::vector<std::string>{"log", "verify", (root / "log").string(), "--json"},
+        std::vector<std::string>{"log", "stats", (root / "log").string()},
+        std::vector<std::string>{"log", "stats", (root / "log").string(), "--json"},
+        std::vector<std::string>{"log", "recover", (root / "log").string()},
+        std::vector<std::string>{"log", "dump", (root / "log").string()}}) {
+    const CliResult r = run_cairn(args, "/dev/full");
+    EXPECT_EQ(r.exit_code, 2) << args[1] << ": " << r.err;
+    EXPECT_NE(r.err.find("writing the output: No space left on device"), std::string::npos)
+        << args[1] << ": " << r.err;
+  }
+}
+
 // An engine's directory given to a `log` command: it names the log directory to use instead.
 TEST(LogVerifyCommandInput, EngineDirectoryNamesItsLog) {
   TempDir root;

@@ -16,6 +16,14 @@ int fail_unreadable(std::string_view command, const Status& status) {
   return kExitUsage;
 }
 
+bool write_output(std::string_view command, const std::string& out) {
+  if (std::fwrite(out.data(), 1, out.size(), stdout) == out.size() && std::fflush(stdout) == 0) {
+    return true;
+  }
+  (void)fail_unreadable(command, errno_status(errno, "writing the output"));
+  return false;
+}
+
 CLI::Validator decimal_number() {
   return CLI::Validator(
       [](std::string& value) -> std::string {

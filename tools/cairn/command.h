@@ -29,6 +29,11 @@ using CommandRun = std::function<int()>;
 // cannot read at all (no such directory, no segments, an I/O error).
 int fail_unreadable(std::string_view command, const Status& status);
 
+// Writes `out` to stdout and flushes it: true when all of it went out; else prints why ("cairn
+// <command>: writing the output: ...") and returns false, and the command exits kExitUsage (a
+// report lost to a full disk or a closed pipe must not pass for one that was read).
+bool write_output(std::string_view command, const std::string& out);
+
 // For ->transform(): a decimal number (leading zeros dropped: CLI11 would read "0415" as octal and
 // "0x10" as hex; a base prefix is refused), with no leading minus sign and at most 2^64 - 1 (CLI11
 // reads "-5" into an unsigned option as 2^64 - 5 and a number too large for 64 bits as 2^64 - 1).

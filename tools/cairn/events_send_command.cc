@@ -119,9 +119,7 @@ int print_sent(const EventsSendArgs& args, const Sent& sent) {
       }
     }
   }
-  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
-    return fail_unreadable("events send", errno_status(errno, "writing the output"));
-  }
+  if (!write_output("events send", out)) return kExitUsage;
   return kExitOk;
 }
 

@@ -199,12 +199,6 @@ Result<log::VerifyReport> verify(const std::string& dir, const std::string& labe
   return verify_log_with_progress(dir, options, label, &seconds);
 }
 
-int write_out(const std::string& out) {
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  std::fflush(stdout);
-  return kExitOk;
-}
-
 int run_log_recover(const LogRecoverArgs& args) {
   if (Status st = check_log_dir(args.dir); !st.ok()) return fail_unreadable(kCommand, st);
   // An engine's log: records before its newest snapshot were durable, so damage there is
@@ -230,12 +224,13 @@ int run_log_recover(const LogRecoverArgs& args) {
     return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   };
   if (before->intact()) {
-    write_out(args.json ? dump()
-                        : "log " + args.dir + " is intact: nothing to repair (" +
-                              std::to_string(before->records) + " records, LSN " +
-                              std::to_string(before->first_lsn) + " .. " +
-                              std::to_string(before->end_lsn) + ")\n");
-    return kExitOk;
+    const bool written =
+        write_output(kCommand, args.json ? dump()
+                                         : "log " + args.dir + " is intact: nothing to repair (" +
+                                               std::to_string(before->records) + " records, LSN " +
+                                               std::to_string(before->first_lsn) + " .. " +
+                                               std::to_string(before->end_lsn) + ")\n");
+    return written ? kExitOk : kExitUsage;
   }
 
   // Log::open decides without the snapshots, and names the copy it cuts by its own verdict: damage
@@ -254,14 +249,15 @@ int run_log_recover(const LogRecoverArgs& args) {
   doc["plan"] = plan_json(args.dir, plan);
   doc["stale_snapshots"] = stale;
   if (args.dry_run) {
-    write_out(args.json
-                  ? dump()
-                  : damage_text(args.dir, *before) + "\nA repair (`cairn log recover " + args.dir +
-                        "` without --dry-run) would open the log with "
-                        "RecoveryMode::kPointInTime:\n" +
-                        plan_text(args.dir, plan) + snapshots_warning(stale) +
-                        "Nothing was changed (--dry-run).\n");
-    return kExitDamage;
+    const bool written = write_output(
+        kCommand, args.json ? dump()
+                            : damage_text(args.dir, *before) + "\nA repair (`cairn log recover " +
+                                  args.dir +
+                                  "` without --dry-run) would open the log with "
+                                  "RecoveryMode::kPointInTime:\n" +
+                                  plan_text(args.dir, plan) + snapshots_warning(stale) +
+                                  "Nothing was changed (--dry-run).\n");
+    return written ? kExitDamage : kExitUsage;
   }
 
   // The repair: Log::open in point-in-time mode does it, and syncs every change before it returns.
@@ -326,7 +322,8 @@ int run_log_recover(const LogRecoverArgs& args) {
     }
     out += snapshots_warning(stale);
   }
-  write_out(out);
+  // The repair is done either way; an exit of 2 says its report did not reach stdout.
+  if (!write_output(kCommand, out)) return kExitUsage;
   return after->intact() && closed.ok() ? kExitOk : kExitDamage;
 }
 

@@ -119,7 +119,7 @@ int run_log_stats(const LogStatsArgs& args) {
   } else {
     out = stats_text(args.dir, *report) + (kept ? retention_text(*kept) : std::string());
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
+  if (!write_output("log stats", out)) return kExitUsage;
   return report->intact() ? kExitOk : kExitDamage;
 }
 

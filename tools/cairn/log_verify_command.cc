@@ -83,7 +83,7 @@ int run_log_verify(const LogVerifyArgs& args) {
     out =
         report->intact() ? intact_text(args.dir, *report, seconds) : damage_text(args.dir, *report);
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
+  if (!write_output("log verify", out)) return kExitUsage;
   return report->intact() ? kExitOk : kExitDamage;
 }
 

@@ -146,9 +146,7 @@ int finish_cancel(const RunsCancelArgs& args, const CancelOutcome& outcome,
              "\n";
     }
   }
-  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
-    return fail_unreadable(kCommand, errno_status(errno, "writing the output"));
-  }
+  if (!write_output(kCommand, out)) return kExitUsage;
   if (outcome.failed.ok()) return kExitOk;
   const std::string what = outcome.failed_id == 0
                                ? std::string("closing the engine")

@@ -237,9 +237,7 @@ int run_runs_replay(const RunsReplayArgs& args) {
   const std::string out =
       replay_report(args, ids, outcomes, since, client != nullptr ? client->endpoint().url : "",
                     live_runs_functions);
-  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
-    return fail_unreadable(kCommand, errno_status(errno, "writing the output"));
-  }
+  if (!write_output(kCommand, out)) return kExitUsage;
   if (!closed.ok() && client != nullptr) {
     std::fprintf(stderr,
                  "cairn %s: the running engine stopped answering: %s (the runs printed "
@@ -265,7 +263,8 @@ void add_runs_replay_command(CLI::App& runs_group, CommandRun* selected) {
       "Run finished runs again (a failed run from its failed step, or --from-start): on a stopped "
       "engine's directory (takes its lock), or through the running engine that serves DIR");
   cmd->add_option("DIR", args->dir, "The engine's directory (EngineOptions::dir)")->required();
-  CLI::Option* ids = cmd->add_option("RUN_ID", args->ids, "Runs to replay")->transform(decimal_number());
+  CLI::Option* ids =
+      cmd->add_option("RUN_ID", args->ids, "Runs to replay")->transform(decimal_number());
   CLI::Option* failed =
       cmd->add_flag("--failed", args->failed,
                     "Instead of ids: every failed run in the log (of a running engine: those it "

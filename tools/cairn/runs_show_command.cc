@@ -250,9 +250,7 @@ int run_runs_show(const RunsShowArgs& args) {
       out += "(the first " + std::to_string(history->size()) + " entries: --limit shows more)\n";
     }
   }
-  if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
-    return fail_unreadable(kCommand, errno_status(errno, "writing the output"));
-  }
+  if (!write_output(kCommand, out)) return kExitUsage;
   if (!read_error.ok()) return end_of_damaged_scan(kCommand, *log_dir, read_error);
   return kExitOk;
 }
