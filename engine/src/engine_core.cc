@@ -100,7 +100,7 @@ Status EngineCore::start() {
   }
   started_.store(true, std::memory_order_release);
   timers_.start();
-  scheduler_.start();
+  CAIRN_RETURN_IF_ERROR(scheduler_.start().with_context("starting the engine"));
   return start_crons();
 }
 
@@ -578,8 +578,12 @@ Result<RunInfo> EngineCore::get_run(RunId run) const {
   }
 }
 
-RunPage EngineCore::list_runs(const RunQuery& q) const {
-  if (q.limit == 0) return RunPage{};  // an empty page, and no cursor to go on from
+RunPage EngineCore::list_runs(const RunQuery& query) const {
+  if (query.limit == 0) return RunPage{};  // an empty page, and no cursor to go on from
+  // A larger page is cut to this many, with `next` to go on from (limit + 1 below overflowed for
+  // SIZE_MAX, and the page came back empty).
+  RunQuery q = query;
+  q.limit = std::min(q.limit, kRunPageMax);
   // The newest limit + 1 of each source; the newest limit + 1 of both decide the page and whether
   // another follows. A run that finishes meanwhile may show in both: the unfinished copy goes.
   std::vector<RunInfo> active = projection_.page(q);
@@ -607,6 +611,9 @@ RunPage EngineCore::list_runs(const RunQuery& q) const {
 
 Result<std::vector<cairn::HistoryEntry>> EngineCore::run_history(RunId run, size_t limit) const {
   CAIRN_RETURN_IF_ERROR(check_running());
+  if (limit == 0) {
+    return Status(StatusCode::kInvalidArgument, "run_history: limit must be at least 1");
+  }
   std::optional<uint64_t> from = projection_.created_lsn(run);
   if (!from) from = finished_.created_lsn(run);
   const bool known_start = from.has_value();

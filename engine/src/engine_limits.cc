@@ -20,6 +20,10 @@ Status check_engine_limits(const EngineOptions& o) {
     return bad("event_bytes_max and step_output_bytes_max must be positive");
   }
   if (o.steps_per_run_max == 0) return bad("steps_per_run_max must be positive");
+  if (o.workers > kWorkersLimit) {
+    return bad("workers must be at most " + std::to_string(kWorkersLimit) +
+               " (0: one per core), not " + std::to_string(o.workers));
+  }
   return Status();
 }
 

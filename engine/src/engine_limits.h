@@ -14,6 +14,10 @@ namespace cairn::detail {
 inline constexpr uint32_t kRecordOverheadBytes = 4096;
 // The largest step_id_bytes_max allowed: several ids share a record's overhead.
 inline constexpr uint32_t kStepIdBytesLimit = 1024;
+// EngineOptions::workers: threads, each with its stack; more only cost memory and switches.
+inline constexpr uint32_t kWorkersLimit = 1024;
+// RunQuery::limit: a larger page is cut to this many runs (RunPage::next goes on from there).
+inline constexpr size_t kRunPageMax = 100'000;
 
 // kInvalidArgument naming the option when a limit is out of range or does not fit a log record.
 Status check_engine_limits(const EngineOptions& options);

@@ -2,6 +2,8 @@
 #include "scheduler.h"
 
 #include <chrono>
+#include <string>
+#include <system_error>
 
 namespace cairn::detail {
 
@@ -12,8 +14,17 @@ Scheduler::~Scheduler() {
   stop();
 }
 
-void Scheduler::start() {
-  for (uint32_t i = 0; i < workers_; ++i) threads_.emplace_back([this] { work(); });
+Status Scheduler::start() {
+  for (uint32_t i = 0; i < workers_; ++i) {
+    try {
+      threads_.emplace_back([this] { work(); });
+    } catch (const std::system_error& e) {
+      return Status(StatusCode::kLimitExceeded,
+                    "the system refused worker thread " + std::to_string(i + 1) + " of " +
+                        std::to_string(workers_) + " (EngineOptions::workers): " + e.what());
+    }
+  }
+  return Status();
 }
 
 void Scheduler::stop() {

@@ -27,7 +27,8 @@ class Scheduler {
   Scheduler(uint32_t workers, DriveFn drive);
   ~Scheduler();
 
-  void start();
+  // Starts the workers; an error when the system refuses a thread (those started run until stop()).
+  Status start();
   // Workers finish the run they are driving and exit. Queued runs stay queued (they are durable).
   void stop();
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }

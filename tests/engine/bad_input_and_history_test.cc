@@ -118,6 +118,42 @@ TEST_F(EngineTest, OptionsThatDoNotFitALogRecordAreRefusedAtStart) {
   engine_.reset();
 }
 
+// More workers than the limit: refused at start, naming it, before any thread is made (20,000
+// took start() over a minute; with a cap on memory the first refused thread aborted the process).
+TEST_F(EngineTest, MoreWorkersThanTheLimitAreRefusedAtStart) {
+  options_.workers = 1025;
+  engine_ = Engine::create(options_);
+  const Status st = engine_->start();
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(contains(st.message(), "workers must be at most 1024")) << st.to_string();
+  engine_.reset();
+}
+
+// Limits at their extremes: a page of SIZE_MAX runs is cut (it came back empty: limit + 1
+// overflowed), and a history of at most 0 entries is a wrong call, not an unknown run.
+TEST_F(EngineTest, ExtremeLimitsOfQueriesAreAnsweredOrRefusedSaySo) {
+  start([](Engine& e) {
+    ASSERT_TRUE(
+        e.register_function({.id = "f", .triggers = {on_event("go")}},
+                            [](Context&, const Event&) -> Task<std::string> { co_return "done"; })
+            .ok());
+  });
+  const RunId a = send_one({.name = "go"});
+  const RunId b = send_one({.name = "go"});
+  wait(a);
+  wait(b);
+  const RunPage page = engine_->list_runs({.limit = std::numeric_limits<size_t>::max()});
+  ASSERT_EQ(page.runs.size(), 2u);
+  EXPECT_EQ(page.runs[0].id, b);
+  EXPECT_EQ(page.next, 0u);
+  const auto none = engine_->run_history(a, 0);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kInvalidArgument) << none.status().to_string();
+  const auto one = engine_->run_history(a, 1);
+  ASSERT_TRUE(one.ok()) << one.status().to_string();
+  EXPECT_EQ(one->size(), 1u);
+}
+
 // Code changed from `a, b, sleep` to `a`: the recorded history goes on where the code ends.
 TEST_F(EngineTest, EndingBeforeTheRecordedHistoryIsANonDeterminismError) {
   start([&](Engine& e) {

@@ -187,7 +187,7 @@ struct FunctionOptions {
 
 struct EngineOptions {
   std::filesystem::path dir = "cairn-data";  // the log lives in dir/log
-  uint32_t workers = 0;                      // step-executing threads; 0: one per core
+  uint32_t workers = 0;                      // step-executing threads; 0: one per core; <= 1024
   std::shared_ptr<Clock> clock{};            // default: the system clock
   // The log's options: segment and batch sizes, durability, I/O mode, recovery mode, and where
   // file operations go (file_system, io_queue_factory: tests put a simulated disk there).
@@ -293,7 +293,7 @@ struct RunQuery {
   // Paging, newest first: only runs with an id below this (RunPage::next of the page before).
   // 0: from the newest.
   RunId before = 0;
-  size_t limit = 100;
+  size_t limit = 100;  // at most 100,000 per page (a larger limit gets that many, and `next`)
 };
 
 struct RunPage {
@@ -399,8 +399,9 @@ class Engine {
                            std::chrono::milliseconds timeout = std::chrono::hours(24 * 365));
   // Every record of the run, read from the log: steps with their attempts, times and outputs,
   // sleeps, waits, sent events, invoked runs, the end (see cairn/run_history.h). At most `limit`
-  // entries; kNotFound for a run this engine does not know, and for one whose first records
-  // retention has removed (the message says so): a history is whole or not given.
+  // entries (at least 1, else kInvalidArgument); kNotFound for a run this engine does not know, and
+  // for one whose first records retention has removed (the message says so): a history is whole or
+  // not given.
   Result<std::vector<HistoryEntry>> run_history(RunId run, size_t limit = 10'000) const;
 
   // Runs a finished run again, as a new run of the same function with the same input (its id is
