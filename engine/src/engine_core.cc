@@ -75,11 +75,11 @@ Status EngineCore::start() {
     // Before the log's lock is taken: list only (a running engine may be writing one).
     CAIRN_ASSIGN_OR_RETURN(std::vector<SnapshotName> snaps,
                            list_snapshots(*fs_, snapshot_dir_, /*remove_leftovers=*/false));
-    if (!snaps.empty()) {
-      lo.open_checks_from = snaps.front().lsn;
+    if (std::optional<SnapshotName> newest = newest_snapshot_by_name(*fs_, snapshot_dir_, snaps)) {
+      lo.open_checks_from = newest->lsn;
       // Where its last record is: the log's open starts following that segment there.
       lo.open_checks_from_frame =
-          read_snapshot_last_frame(*fs_, snapshot_dir_ + "/" + snaps.front().name);
+          read_snapshot_last_frame(*fs_, snapshot_dir_ + "/" + newest->name);
     }
   }
   // The log checks frames; what a valid payload is, is the engine's to say (its record tables).

@@ -295,4 +295,17 @@ log::FramePosition read_snapshot_last_frame(log::FileSystem& fs, const std::stri
   return ok ? last_frame_in(payload) : log::FramePosition{};
 }
 
+std::optional<SnapshotName> newest_snapshot_by_name(log::FileSystem& fs, const std::string& dir,
+                                                    const std::vector<SnapshotName>& newest_first) {
+  for (const SnapshotName& s : newest_first) {
+    Result<int> fd = fs.open(dir + "/" + s.name, log::OpenFlags{});
+    if (!fd.ok()) continue;
+    uint8_t head[sizeof kMagic];
+    const Result<size_t> got = fs.pread(*fd, head, sizeof head, 0);
+    (void)fs.close(*fd);  // read-only: a failed close loses nothing
+    if (got.ok() && *got == sizeof head && std::memcmp(head, kMagic, sizeof kMagic) == 0) return s;
+  }
+  return std::nullopt;
+}
+
 }  // namespace cairn::detail

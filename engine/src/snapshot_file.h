@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -91,5 +92,14 @@ Result<SnapshotContents> read_snapshot_file(log::FileSystem& fs, const std::stri
 // (log::FramePosition), and what recovery trusts is still only read_snapshot_file's verdict.
 log::FramePosition snapshot_last_frame(const SnapshotContents& snapshot);
 log::FramePosition read_snapshot_last_frame(log::FileSystem& fs, const std::string& path);
+
+// The newest of `newest_first` (in `dir`) that begins with the snapshot magic. Its name proves the
+// records before its LSN durable even when its contents are damaged: the engine renames a
+// snapshot to its name only after the records it covers were durable. A file that does not begin
+// as a snapshot is no snapshot the engine wrote, and its name proves nothing (a stray file named
+// with a huge LSN made the first start refuse the log, and the second, after moving it aside,
+// cut the same damage as a torn tail).
+std::optional<SnapshotName> newest_snapshot_by_name(log::FileSystem& fs, const std::string& dir,
+                                                    const std::vector<SnapshotName>& newest_first);
 
 }  // namespace cairn::detail

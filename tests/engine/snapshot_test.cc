@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -230,6 +231,48 @@ TEST_F(SnapshotTest, RunsLoadedFromASnapshotFinishAsAfterAFullReplay) {
   }
   EXPECT_EQ(outcome[0], outcome[1]);
   EXPECT_EQ(outcome[0].size(), 6u * 6u);
+}
+
+// A file named like a snapshot that does not begin as one is no snapshot the engine wrote: its name
+// proves nothing durable. A torn tail after a crash is cut as without it (the stray file, named
+// with an LSN past the log's end, made the first start refuse the log as corrupt, and the second,
+// after moving it aside, cut the same damage).
+TEST_F(SnapshotTest, AStrayFileNamedLikeASnapshotProvesNothingDurable) {
+  options_.snapshots = false;
+  start(register_mixed);
+  send_mixed(*engine_, 2);
+  ASSERT_TRUE(eventually([&] { return engine_->stats().runs_finished == 2u; }));
+  stop();
+  const fs::path log_dir = dir_.path() / "log";
+  fs::remove(log_dir / "CLOSED");  // as after a crash
+  fs::path last;
+  for (const auto& e : fs::directory_iterator(log_dir)) {
+    if (e.path().extension() == ".wal" && e.path() > last) last = e.path();
+  }
+  ASSERT_FALSE(last.empty());
+  {
+    // A torn last write: the end of its last frame never landed.
+    std::fstream f(last, std::ios::in | std::ios::out | std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const size_t end = bytes.find_last_not_of('\0') + 1;
+    ASSERT_GT(end, 4096u + 64u);
+    f.seekp(static_cast<std::streamoff>(end - 40));
+    f.write(std::string(40, '\0').data(), 40);
+  }
+  fs::create_directories(dir_.path() / "snapshots");
+  std::ofstream(dir_.path() / "snapshots" / "snapshot-00000000099999999999.snap")
+      << "not a snapshot at all";
+
+  options_.snapshots = true;
+  engine_ = Engine::create(options_);
+  const Status st = engine_->start();
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  EXPECT_NE(engine_->recovery().log.damage.find("torn tail"), std::string::npos)
+      << engine_->recovery().log.damage;
+  ASSERT_EQ(engine_->recovery().snapshot_problems.size(), 1u);
+  EXPECT_TRUE(
+      fs::exists(dir_.path() / "snapshots" / "quarantine" / "snapshot-00000000099999999999.snap"));
+  stop();
 }
 
 TEST_F(SnapshotTest, DamagedSnapshotsFallBackToAnOlderOneThenToAFullReplay) {

@@ -242,12 +242,18 @@ TEST(LogRecoverCommandSnapshots, StrayNamesAreNoSnapshotsAndTheRealOnesCount) {
   char valid[64];
   std::snprintf(valid, sizeof valid, "snapshot-%020llu.snap",
                 static_cast<unsigned long long>(beyond));
-  for (const std::string& name :
-       {std::string("snapshot-99999999999999999999999.snap"),
-        std::string("snapshot-99999999999999999999.snap"), std::string(valid),
-        std::string("snapshot-00000000000000000001.snap.tmp")}) {
+  for (const std::string& name : {std::string("snapshot-99999999999999999999999.snap"),
+                                  std::string("snapshot-99999999999999999999.snap"),
+                                  std::string("snapshot-00000000000000000001.snap.tmp")}) {
     std::ofstream(snapshots / name) << "not checked";
   }
+  // The engine's own snapshot, damaged after its magic: its name still proves the records before
+  // it durable. A file by a snapshot's name that does not begin as one proves nothing.
+  std::ofstream(snapshots / valid) << "CAIRNSNP, then damaged";
+  char stray[64];
+  std::snprintf(stray, sizeof stray, "snapshot-%020llu.snap",
+                static_cast<unsigned long long>(beyond + 1000));
+  std::ofstream(snapshots / stray) << "not a snapshot at all";
   std::ofstream(snapshots / "quarantine" / "snapshot-09999999999999999999.snap") << "set aside";
 
   const CliResult dry = run_cairn({"log", "recover", log.string(), "--dry-run", "--json"});
@@ -256,7 +262,9 @@ TEST(LogRecoverCommandSnapshots, StrayNamesAreNoSnapshotsAndTheRealOnesCount) {
   const json d = json::parse(dry.out, nullptr, false);
   ASSERT_FALSE(d.is_discarded()) << dry.out;
   EXPECT_EQ(d["damage"]["kind"], "corruption") << d["damage"];
-  ASSERT_EQ(d["stale_snapshots"].size(), 1u) << d["stale_snapshots"];
+  // Both names lie past what the repair keeps: the engine moves both aside at its next start.
+  ASSERT_EQ(d["stale_snapshots"].size(), 2u) << d["stale_snapshots"];
+  EXPECT_TRUE(d["stale_snapshots"][1].get<std::string>().ends_with("/" + std::string(stray)));
   EXPECT_TRUE(d["stale_snapshots"][0].get<std::string>().ends_with("/" + std::string(valid)));
   const std::string copy_to = d["plan"]["cut"]["copy_to"];
   EXPECT_TRUE(copy_to.ends_with(".torn")) << copy_to;

@@ -110,11 +110,16 @@ Result<std::vector<detail::SnapshotName>> engine_snapshots(const fs::path& log_d
 
 Result<log::Lsn> known_durable_lsn(const fs::path& log_dir) {
   CAIRN_ASSIGN_OR_RETURN(std::vector<detail::SnapshotName> names, engine_snapshots(log_dir));
-  return known_durable_lsn(names);
+  return known_durable_lsn(log_dir, names);
 }
 
-log::Lsn known_durable_lsn(const std::vector<detail::SnapshotName>& newest_first) {
-  return newest_first.empty() ? log::Lsn{0} : newest_first.front().lsn;
+log::Lsn known_durable_lsn(const fs::path& log_dir,
+                           const std::vector<detail::SnapshotName>& newest_first) {
+  const std::optional<fs::path> dir = engine_snapshot_dir(log_dir);
+  if (!dir) return 0;
+  const std::optional<detail::SnapshotName> newest =
+      detail::newest_snapshot_by_name(*log::posix_file_system(), dir->string(), newest_first);
+  return newest ? newest->lsn : log::Lsn{0};
 }
 
 Result<std::optional<log::Lsn>> torn_tail_the_engine_cuts(const fs::path& log_dir) {

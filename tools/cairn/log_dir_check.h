@@ -33,8 +33,10 @@ Result<std::vector<detail::SnapshotName>> engine_snapshots(const std::filesystem
 // even when its contents are damaged; and the engine's own open treats damage before it as
 // corruption, never a torn tail it may cut. 0 for a plain log or an engine without snapshots.
 Result<log::Lsn> known_durable_lsn(const std::filesystem::path& log_dir);
-// The same from the snapshots engine_snapshots() listed (newest first).
-log::Lsn known_durable_lsn(const std::vector<detail::SnapshotName>& newest_first);
+// The same from the snapshots engine_snapshots() listed (newest first): the newest that begins as
+// a snapshot does (detail::newest_snapshot_by_name, as the engine's start judges it).
+log::Lsn known_durable_lsn(const std::filesystem::path& log_dir,
+                           const std::vector<detail::SnapshotName>& newest_first);
 
 // What the engine's next start() makes of the damage in the log at `log_dir`, judged as its own
 // open judges it (with its snapshots' LSN as known durable): the LSN of the torn tail it cuts, or

@@ -205,7 +205,7 @@ int run_log_recover(const LogRecoverArgs& args) {
   // corruption, never a torn tail whose loss nobody saw.
   Result<std::vector<detail::SnapshotName>> snapshots = engine_snapshots(args.dir);
   if (!snapshots.ok()) return fail_unreadable(kCommand, snapshots.status());
-  const log::Lsn known_durable = known_durable_lsn(*snapshots);
+  const log::Lsn known_durable = known_durable_lsn(args.dir, *snapshots);
   Result<log::VerifyReport> before = verify(args.dir, "verifying " + args.dir, known_durable);
   if (!before.ok()) return fail_unreadable(kCommand, before.status());
 
