@@ -2,6 +2,7 @@
 #include "log_directory.h"
 
 #include <algorithm>
+#include <string_view>
 
 #include "frame_format.h"
 
@@ -63,14 +64,30 @@ Result<uint64_t> file_size_at(FileSystem& fs, const std::string& path) {
   return bytes;
 }
 
+namespace {
+
+// "prealloc-N.tmp" or "recycled-N.tmp", exactly as the log names its spares: the open deletes or
+// reuses these, so a user's "recycled-notes.txt" must not match.
+bool is_spare_file_name(std::string_view name) {
+  for (const std::string_view prefix : {format::kPreallocPrefix, format::kRecycledPrefix}) {
+    if (!name.starts_with(prefix) || !name.ends_with(".tmp")) continue;
+    const std::string_view digits =
+        name.substr(prefix.size(), name.size() - prefix.size() - std::string_view(".tmp").size());
+    return !digits.empty() && digits.size() <= 20 &&
+           digits.find_first_not_of("0123456789") == std::string_view::npos;
+  }
+  return false;
+}
+
+}  // namespace
+
 Result<DirectoryListing> list_log_directory(FileSystem& fs, const std::string& dir) {
   CAIRN_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.list_dir(dir));
   DirectoryListing out;
   for (const std::string& name : names) {
     if (auto parsed = format::parse_segment_file_name(name)) {
       out.segments.push_back(SegmentFile{name, parsed->seq, parsed->first_lsn});
-    } else if (name.starts_with(format::kPreallocPrefix) ||
-               name.starts_with(format::kRecycledPrefix)) {
+    } else if (is_spare_file_name(name)) {
       out.prealloc_files.push_back(name);
     }
   }

@@ -62,6 +62,11 @@ class PosixFileSystem final : public FileSystem {
     do {
       fd = ::open(path.c_str(), flags, 0644);
     } while (fd < 0 && errno == EINTR);
+    if (fd < 0 && errno == EISDIR) {
+      return Status(StatusCode::kInvalidArgument,
+                    path + " is a directory, not a regular file: a log or engine directory holds "
+                           "only the files it made by these names; move it out");
+    }
     if (fd < 0) return errno_status(errno, "opening " + path);
     struct stat st;
     if (::fstat(fd, &st) != 0) {

@@ -7,9 +7,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -100,8 +102,7 @@ TEST(OddFilesInALogDirectory, ADirectoryNamedLikeASegmentIsRefusedByName) {
   Result<std::unique_ptr<Log>> writer = Log::open(dir, cairn::testing::small_log_options());
   ASSERT_FALSE(writer.ok());
   // The writer opens its last segment for writing, which the kernel refuses for a directory.
-  EXPECT_NE(writer.status().message().find(fifo.string()), std::string::npos)
-      << writer.status().to_string();
+  expect_refused_by_name(writer.status(), fifo, "a directory");
   expect_refused_by_name(verify_log(dir, VerifyOptions{}).status(), fifo, "a directory");
   EXPECT_TRUE(fs::is_directory(fifo));
 }
@@ -117,7 +118,7 @@ TEST(OddFilesInALogDirectory, AFifoNamedLikeARecycledSpareIsPassedOver) {
     ASSERT_EQ(cairn::testing::append_blobs(**log, BlobLogSpec{.records = 5}).size(), 5u);
     ASSERT_TRUE((*log)->close().ok());
   }
-  const fs::path fifo = dir / "recycled-7";
+  const fs::path fifo = dir / "recycled-7.tmp";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   std::unique_ptr<Log> log;
   const Status opened = finishes(fifo, [&] {
@@ -132,6 +133,29 @@ TEST(OddFilesInALogDirectory, AFifoNamedLikeARecycledSpareIsPassedOver) {
   struct stat st {};
   ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
   EXPECT_TRUE(S_ISFIFO(st.st_mode));
+}
+
+// Only the log's own spare names are its to delete or reuse: a file that merely begins like one
+// (a user's notes, a copy) is left alone (the open deleted every "prealloc-*" and "recycled-*").
+TEST(OddFilesInALogDirectory, FilesThatOnlyBeginLikeASpareAreLeftAlone) {
+  cairn::testing::TempDir root;
+  const fs::path dir = root.path() / "log";
+  {
+    auto log = Log::open(dir, cairn::testing::small_log_options());
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    ASSERT_EQ(cairn::testing::append_blobs(**log, BlobLogSpec{.records = 5}).size(), 5u);
+    ASSERT_TRUE((*log)->close().ok());
+  }
+  const std::vector<std::string> names = {"recycled-notes.txt", "prealloc-x.tmp",
+                                          "recycled-12.tmp.bak", "prealloc-.tmp"};
+  for (const std::string& name : names) std::ofstream(dir / name) << "keep me";
+  const fs::path spare = dir / "prealloc-99.tmp";  // the log's own name: a leftover it removes
+  std::ofstream(spare) << "half made";
+  auto log = Log::open(dir, cairn::testing::small_log_options());
+  ASSERT_TRUE(log.ok()) << log.status().to_string();
+  ASSERT_TRUE((*log)->close().ok());
+  for (const std::string& name : names) EXPECT_TRUE(fs::exists(dir / name)) << name;
+  EXPECT_FALSE(fs::exists(spare));
 }
 
 }  // namespace

@@ -39,6 +39,7 @@ std::optional<RetentionReport> read_retention(const std::string& log_dir, uint64
     s.lsn = n.lsn;
     const std::string path = r.snapshot_dir + "/" + n.name;
     s.bytes = fs::file_size(path, ec);
+    if (ec) s.bytes = 0;  // not a regular file (its read below says what): no size to add up
     bool newer = false;
     auto c = detail::read_snapshot_file(*fsys, path, ~uint64_t{0}, &newer);
     if (!c.ok()) {
