@@ -429,6 +429,22 @@ TEST_F(FlowTest, RunsStartedBeforeAFunctionGainedALimitGoOnAfterARestart) {
   }
 }
 
+// "napper" on event "go": one run at a time, and (`limited`) one per hour; its step says it began
+// (`entered`) and holds on until `release`.
+void register_napper(Engine& e, bool limited, std::atomic<bool>& entered,
+                     std::atomic<bool>& release) {
+  FunctionOptions f{.id = "napper", .triggers = {on_event("go")}, .concurrency = {{.limit = 1}}};
+  if (limited) f.rate_limit = RateLimit{.limit = 1, .period = 1h};
+  ASSERT_TRUE(e.register_function(f, [&](Context& ctx, const Event&) -> Task<std::string> {
+                 co_await ctx.run("a", [&] {
+                   entered = true;
+                   while (!release) std::this_thread::sleep_for(1ms);
+                   return 1;
+                 });
+                 co_return "done";
+               }).ok());
+}
+
 // A run that never started (created, nothing recorded) while its function limited no admission is
 // decided under the limits the function has when the engine starts again: from a snapshot as by a
 // full replay of its records. (A snapshot once admitted such runs unasked: it had nothing to tell
@@ -439,19 +455,7 @@ TEST_F(FlowTest, RunsThatNeverStartedAreDecidedUnderLimitsGainedBeforeARestart) 
   namespace fs = std::filesystem;
   std::atomic<bool> entered{false}, release{false};
   auto setup = [&](bool limited) {
-    return [&, limited](Engine& e) {
-      FunctionOptions f{
-          .id = "napper", .triggers = {on_event("go")}, .concurrency = {{.limit = 1}}};
-      if (limited) f.rate_limit = RateLimit{.limit = 1, .period = 1h};
-      ASSERT_TRUE(e.register_function(f, [&](Context& ctx, const Event&) -> Task<std::string> {
-                     co_await ctx.run("a", [&] {
-                       entered = true;
-                       while (!release) std::this_thread::sleep_for(1ms);
-                       return 1;
-                     });
-                     co_return "done";
-                   }).ok());
-    };
+    return [&, limited](Engine& e) { register_napper(e, limited, entered, release); };
   };
   options_.dir = dir_.path() / "engine";
   options_.snapshot_every_records = 1;
@@ -499,17 +503,7 @@ TEST_F(FlowTest, ARunAdmittedUnderALimitIsNotDecidedAgainAfterASnapshotWrittenWi
   std::atomic<bool> entered{false}, release{false};
   auto setup = [&](bool limited) {
     return [&, limited](Engine& e) {
-      FunctionOptions f{
-          .id = "napper", .triggers = {on_event("go")}, .concurrency = {{.limit = 1}}};
-      if (limited) f.rate_limit = RateLimit{.limit = 1, .period = 1h};
-      ASSERT_TRUE(e.register_function(f, [&](Context& ctx, const Event&) -> Task<std::string> {
-                     co_await ctx.run("a", [&] {
-                       entered = true;
-                       while (!release) std::this_thread::sleep_for(1ms);
-                       return 1;
-                     });
-                     co_return "done";
-                   }).ok());
+      register_napper(e, limited, entered, release);
       ASSERT_TRUE(
           e.register_function({.id = "other", .triggers = {on_event("other")}},
                               [](Context&, const Event&) -> Task<std::string> { co_return "o"; })

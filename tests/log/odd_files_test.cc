@@ -44,18 +44,11 @@ Status finishes(const fs::path& fifo, std::function<Status()> open) {
 // kept beside the directory, so the test can show they were not the point).
 fs::path log_with_fifo_segment(const fs::path& root) {
   const fs::path dir = root / "log";
-  {
-    auto log = Log::open(dir, cairn::testing::small_log_options());
-    EXPECT_TRUE(log.ok()) << log.status().to_string();
-    if (!log.ok()) return {};
-    EXPECT_EQ(cairn::testing::append_blobs(**log, BlobLogSpec{.records = 5}).size(), 5u);
-    EXPECT_TRUE((*log)->close().ok());
-  }
+  cairn::testing::write_blob_log(dir, cairn::testing::small_log_options(), {.records = 5});
   const std::vector<fs::path> segments = cairn::testing::segment_paths(dir);
   EXPECT_EQ(segments.size(), 1u);
   if (segments.size() != 1) return {};
   fs::rename(segments[0], root / "segment.kept");
-  fs::remove(dir / "CLOSED");
   EXPECT_EQ(::mkfifo(segments[0].c_str(), 0600), 0);
   return segments[0];
 }
@@ -112,12 +105,9 @@ TEST(OddFilesInALogDirectory, ADirectoryNamedLikeASegmentIsRefusedByName) {
 TEST(OddFilesInALogDirectory, AFifoNamedLikeARecycledSpareIsPassedOver) {
   cairn::testing::TempDir root;
   const fs::path dir = root.path() / "log";
-  {
-    auto log = Log::open(dir, cairn::testing::small_log_options());
-    ASSERT_TRUE(log.ok()) << log.status().to_string();
-    ASSERT_EQ(cairn::testing::append_blobs(**log, BlobLogSpec{.records = 5}).size(), 5u);
-    ASSERT_TRUE((*log)->close().ok());
-  }
+  ASSERT_EQ(cairn::testing::write_blob_log(dir, cairn::testing::small_log_options(), {.records = 5})
+                .size(),
+            5u);
   const fs::path fifo = dir / "recycled-7.tmp";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   std::unique_ptr<Log> log;
@@ -140,12 +130,9 @@ TEST(OddFilesInALogDirectory, AFifoNamedLikeARecycledSpareIsPassedOver) {
 TEST(OddFilesInALogDirectory, FilesThatOnlyBeginLikeASpareAreLeftAlone) {
   cairn::testing::TempDir root;
   const fs::path dir = root.path() / "log";
-  {
-    auto log = Log::open(dir, cairn::testing::small_log_options());
-    ASSERT_TRUE(log.ok()) << log.status().to_string();
-    ASSERT_EQ(cairn::testing::append_blobs(**log, BlobLogSpec{.records = 5}).size(), 5u);
-    ASSERT_TRUE((*log)->close().ok());
-  }
+  ASSERT_EQ(cairn::testing::write_blob_log(dir, cairn::testing::small_log_options(), {.records = 5})
+                .size(),
+            5u);
   const std::vector<std::string> names = {"recycled-notes.txt", "prealloc-x.tmp",
                                           "recycled-12.tmp.bak", "prealloc-.tmp"};
   for (const std::string& name : names) std::ofstream(dir / name) << "keep me";
