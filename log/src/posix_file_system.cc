@@ -21,6 +21,14 @@ const char* file_type_text(mode_t mode) {
   return "of an unknown type";
 }
 
+// What open() says of a FIFO, directory, socket or device by a name the log or engine uses.
+Status not_a_regular_file(const std::string& path, mode_t mode) {
+  return Status(StatusCode::kInvalidArgument,
+                path + " is " + file_type_text(mode) +
+                    ", not a regular file: a log or engine directory holds only the files it "
+                    "made by these names; move it out");
+}
+
 class PosixFileSystem final : public FileSystem {
  public:
   Status create_dir(const std::string& path) override {
@@ -62,11 +70,7 @@ class PosixFileSystem final : public FileSystem {
     do {
       fd = ::open(path.c_str(), flags, 0644);
     } while (fd < 0 && errno == EINTR);
-    if (fd < 0 && errno == EISDIR) {
-      return Status(StatusCode::kInvalidArgument,
-                    path + " is a directory, not a regular file: a log or engine directory holds "
-                           "only the files it made by these names; move it out");
-    }
+    if (fd < 0 && errno == EISDIR) return not_a_regular_file(path, S_IFDIR);
     if (fd < 0) return errno_status(errno, "opening " + path);
     struct stat st;
     if (::fstat(fd, &st) != 0) {
@@ -76,10 +80,7 @@ class PosixFileSystem final : public FileSystem {
     }
     if (!S_ISREG(st.st_mode)) {
       ::close(fd);
-      return Status(StatusCode::kInvalidArgument,
-                    path + " is " + file_type_text(st.st_mode) +
-                        ", not a regular file: a log or engine directory holds only the files "
-                        "it made by these names; move it out");
+      return not_a_regular_file(path, st.st_mode);
     }
     const int status_flags = ::fcntl(fd, F_GETFL);
     if (status_flags < 0 || ::fcntl(fd, F_SETFL, status_flags & ~O_NONBLOCK) != 0) {
