@@ -311,13 +311,16 @@ Status EngineCore::prepare_event(Event& e, bool* duplicate, std::vector<std::str
   if (e.name.empty()) return Status(StatusCode::kInvalidArgument, "an event needs a name");
   const size_t bytes = e.name.size() + e.data.size() + e.id.size();
   if (bytes > options_.event_bytes_max) {
-    return Status(StatusCode::kLimitExceeded, "event " + e.name + " has " + std::to_string(bytes) +
+    // The name may be what is too long: a message quotes only its start.
+    return Status(StatusCode::kLimitExceeded, "event " + bounded_text(e.name, kQuotedNameBytes) +
+                                                  " has " + std::to_string(bytes) +
                                                   " bytes; event_bytes_max is " +
                                                   std::to_string(options_.event_bytes_max));
   }
   if (std::optional<std::string> why = event_data_problem(e.data)) {
-    return Status(StatusCode::kInvalidArgument,
-                  "event " + e.name + ": " + *why + ", got: " + e.data.substr(0, 80));
+    return Status(StatusCode::kInvalidArgument, "event " + bounded_text(e.name, kQuotedNameBytes) +
+                                                    ": " + *why +
+                                                    ", got: " + bounded_text(e.data, 120));
   }
   const int64_t now = clock_->now_ms();
   if (e.ts_ms == 0) e.ts_ms = now;

@@ -20,6 +20,24 @@ Status check_engine_limits(const EngineOptions& o) {
     return bad("event_bytes_max and step_output_bytes_max must be positive");
   }
   if (o.steps_per_run_max == 0) return bad("steps_per_run_max must be positive");
+  // An empty dir would put the log and the snapshots in the working directory, wherever that is.
+  if (o.dir.empty()) return bad("dir must name a directory (it is empty)");
+  // A negative window meant nothing (the engine read it as 0); say so instead.
+  if (o.dedup_window.count() < 0 || o.history_window.count() < 0) {
+    return bad("dedup_window and history_window must not be negative (0: none)");
+  }
+  if (o.snapshots) {
+    if (o.snapshots_kept == 0) {
+      return bad("snapshots_kept must be at least 1 (to write none, set snapshots = false)");
+    }
+    if (o.snapshot_every_records == 0 || o.snapshot_every_bytes == 0) {
+      return bad(
+          "snapshot_every_records and snapshot_every_bytes must be positive (a snapshot after "
+          "every "
+          "batch would stall the log; UINT64_MAX leaves one trigger out)");
+    }
+    if (o.snapshot_bytes_max == 0) return bad("snapshot_bytes_max must be positive");
+  }
   if (o.workers > kWorkersLimit) {
     return bad("workers must be at most " + std::to_string(kWorkersLimit) +
                " (0: one per core), not " + std::to_string(o.workers));

@@ -28,6 +28,9 @@ inline bool is_size_error(const Status& s) {
   return s.code() == StatusCode::kLimitExceeded;
 }
 
+// Bytes of a user's name (an event's) quoted in an error message; the rest is cut with a note.
+inline constexpr uint32_t kQuotedNameBytes = 160;
+
 // `text` if it fits `max` bytes, else its first bytes (not splitting a UTF-8 sequence) and a note
 // saying how long it was — at most `max` bytes in all.
 std::string bounded_text(std::string_view text, uint32_t max);

@@ -6,6 +6,8 @@
 // time a function reads is recorded; send() of several events is all or nothing; and what send()
 // returns is visible to the next query.
 #include <atomic>
+#include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -127,6 +129,42 @@ TEST_F(EngineTest, MoreWorkersThanTheLimitAreRefusedAtStart) {
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(contains(st.message(), "workers must be at most 1024")) << st.to_string();
   engine_.reset();
+}
+
+// Options that mean nothing are refused at start, naming the option, before anything is made on
+// disk: an empty dir (the log would have gone into the working directory), negative windows (read
+// as 0), no snapshot kept (read as 1), snapshots every 0 records or bytes (one per batch).
+TEST_F(EngineTest, OptionsThatMeanNothingAreRefusedAtStartNamingThem) {
+  struct Case {
+    const char* option;
+    std::function<void(EngineOptions&)> set;
+  };
+  const std::vector<Case> cases = {
+      {"dir", [](EngineOptions& o) { o.dir = ""; }},
+      {"dedup_window", [](EngineOptions& o) { o.dedup_window = -1ms; }},
+      {"history_window", [](EngineOptions& o) { o.history_window = -1h; }},
+      {"snapshots_kept", [](EngineOptions& o) { o.snapshots_kept = 0; }},
+      {"snapshot_every_records", [](EngineOptions& o) { o.snapshot_every_records = 0; }},
+      {"snapshot_every_bytes", [](EngineOptions& o) { o.snapshot_every_bytes = 0; }},
+      {"snapshot_bytes_max", [](EngineOptions& o) { o.snapshot_bytes_max = 0; }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.option);
+    EngineOptions o = options_;
+    o.dir = options_.dir / "refused";
+    c.set(o);
+    auto engine = Engine::create(o);
+    const Status st = engine->start();
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.to_string();
+    EXPECT_TRUE(contains(st.message(), c.option)) << st.to_string();
+    EXPECT_FALSE(std::filesystem::exists(options_.dir / "refused"));
+  }
+  // With snapshots off, their options are not read: the defaults of a user who turned them off.
+  EngineOptions off = options_;
+  off.snapshots = false;
+  off.snapshots_kept = 0;
+  auto engine = Engine::create(off);
+  EXPECT_TRUE(engine->start().ok());
 }
 
 // Limits at their extremes: a page of SIZE_MAX runs is cut (it came back empty: limit + 1

@@ -415,6 +415,16 @@ TEST_F(EngineTest, LimitsGiveClearErrorsAndLoseNothing) {
   EXPECT_EQ(engine_->send({.name = "big", .data = "not json"}).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(engine_->send({.name = ""}).status().code(), StatusCode::kInvalidArgument);
+  // A name that is itself over the limit is quoted by its start only (the message held it whole).
+  const Status long_name = engine_->send({.name = std::string(1 << 20, 'n')}).status();
+  EXPECT_EQ(long_name.code(), StatusCode::kLimitExceeded);
+  EXPECT_LT(long_name.message().size(), 400u);
+  EXPECT_NE(long_name.message().find("1048576 bytes in all"), std::string::npos);
+  EXPECT_NE(long_name.message().find("event_bytes_max"), std::string::npos);
+  const Status bad_data =
+      engine_->send({.name = std::string(20'000, 'n'), .data = "not json"}).status();
+  EXPECT_EQ(bad_data.code(), StatusCode::kInvalidArgument);
+  EXPECT_LT(bad_data.message().size(), 400u);
   RunInfo big = wait(send_one({.name = "big"}));
   EXPECT_EQ(big.status, RunStatus::kFailed);
   EXPECT_NE(big.error.find("step_output_bytes_max"), std::string::npos) << big.error;

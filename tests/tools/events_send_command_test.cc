@@ -116,6 +116,15 @@ TEST(EventsSendCommand, BadArgumentsExitTwoAndChangeNothing) {
   EXPECT_NE(r.err.find("--data must be a JSON object"), std::string::npos) << r.err;
   r = run_cairn({"events", "send", d, "--name", "x", "--data", "{not json"});
   EXPECT_EQ(r.exit_code, 2);
+  // Bytes that are not UTF-8: the message says so and where, not only "must be a JSON object".
+  r = run_cairn({"events", "send", d, "--name", "x", "--data", "{\"k\": \"caf\xe9\"}"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("UTF-8"), std::string::npos) << r.err;
+  // A long value is quoted by its start, with its length.
+  r = run_cairn({"events", "send", d, "--name", "x", "--data", std::string(5000, '[')});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("5000 bytes in all"), std::string::npos) << r.err;
+  EXPECT_LT(r.err.size(), 1200u) << r.err;
   r = run_cairn({"events", "send", d, "--data", "{}"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--name is required"), std::string::npos) << r.err;

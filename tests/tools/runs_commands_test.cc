@@ -346,13 +346,13 @@ TEST_F(RunsCommands, ShowUnknownRunExitsThreeSayingSo) {
 }
 
 // Run ids start at 1; 0 in a record means "none" (a failed run without a failure handler says
-// failure_handler_run_id 0): that is no run 0.
-TEST_F(RunsCommands, ShowRunZeroIsNoRun) {
+// failure_handler_run_id 0): 0 is no run id, a usage error before the log is read.
+TEST_F(RunsCommands, ShowRunZeroIsNoRunId) {
   const CliResult r = cairn("runs", "show", {"0"});
-  EXPECT_EQ(r.exit_code, 3) << r.out;
-  EXPECT_NE(r.err.find("no run 0 in the log of"), std::string::npos) << r.err;
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.err.find("0 is not a run id (run ids start at 1)"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(cairn("runs", "show", {"0", "--json"}).exit_code, 3);
+  EXPECT_EQ(cairn("runs", "show", {"0", "--json"}).exit_code, 2);
 }
 
 // Run ids and LSNs are decimal, as every command prints them: a leading zero means nothing (CLI11
@@ -373,6 +373,13 @@ TEST_F(RunsCommands, RunIdsAreDecimalWhateverTheirLeadingZeros) {
   }
   const CliResult at = cairn("runs", "show", {std::to_string(runs_.completed), "--at", "0x10"});
   EXPECT_EQ(at.exit_code, 2) << at.err;
+  // No run has id 0: a usage error (exit 2) from every command that takes ids, stopped engine or
+  // live (a stopped engine's directory said "no run 0", exit 3; a live one "not a run id", exit 2).
+  for (const char* command : {"show", "cancel", "replay"}) {
+    const CliResult zero = cairn("runs", command, {"000"});
+    EXPECT_EQ(zero.exit_code, 2) << command << ": " << zero.err;
+    EXPECT_NE(zero.err.find("0 is not a run id"), std::string::npos) << command << ": " << zero.err;
+  }
 }
 
 // A crash leaves a torn write at the end of the log: the records before it are the whole story

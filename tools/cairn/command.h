@@ -40,6 +40,10 @@ bool write_output(std::string_view command, const std::string& out);
 // Run ids, LSNs, counts and sizes must say no instead of meaning another number.
 CLI::Validator decimal_number();
 
+// decimal_number, and not 0: no run has id 0, and a stopped engine and a live one would each say
+// so in their own way (exit 3 "no run 0", exit 2 "not a run id").
+CLI::Validator run_id_number();
+
 // Accepts "65536", "64KiB", "8MiB", "1GiB" (also k, m, g; 1024-based) for a byte count.
 CLI::Validator byte_size();
 

@@ -23,6 +23,7 @@
 #include "cairn/engine.h"
 #include "engine_dir.h"
 #include "events_commands.h"
+#include "format.h"
 
 namespace cairn::tools {
 // A named namespace: the unity build joins anonymous namespaces of neighbouring files.
@@ -162,10 +163,18 @@ int send_live(const EventsSendArgs& args, AdminClient& client) {
 
 int run_events_send(const EventsSendArgs& args) {
   if (args.name.empty()) return usage("--name must not be empty");
-  const nlohmann::json data = nlohmann::json::parse(args.data, nullptr, false);
-  if (data.is_discarded() || !data.is_object()) {
-    return usage("--data must be a JSON object, such as '{\"order_id\": \"A-17\"}'; got: " +
-                 args.data.substr(0, 80));
+  std::string not_json;  // the parser's own words: where, and what (bad UTF-8, a stray comma)
+  nlohmann::json data;
+  try {
+    data = nlohmann::json::parse(args.data);
+  } catch (const nlohmann::json::parse_error& e) {
+    not_json = text_excerpt(e.what(), 240);
+  }
+  if (!not_json.empty() || !data.is_object()) {
+    return usage(
+        "--data must be a JSON object, such as '{\"order_id\": \"A-17\"}'; got: " +
+        text_excerpt(args.data, 80) +
+        (not_json.empty() ? " (" + std::string(data.type_name()) + ")" : " (" + not_json + ")"));
   }
   if (std::string wrong = wrong_new_engine_dir(args.dir, "events send"); !wrong.empty()) {
     return usage(wrong);

@@ -402,7 +402,7 @@ void add_runs_cancel_command(CLI::App& runs_group, CommandRun* selected) {
       cmd->add_option("RUN_ID", args->ids,
                       "Runs to cancel. All or nothing: if any is unknown or already finished, "
                       "none is cancelled (exit 3)")
-          ->transform(decimal_number());
+          ->transform(run_id_number());
   CLI::Option* function =
       cmd->add_option("--function", args->function,
                       "Instead of ids: every unfinished run of this function id")

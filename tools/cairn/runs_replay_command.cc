@@ -264,7 +264,7 @@ void add_runs_replay_command(CLI::App& runs_group, CommandRun* selected) {
       "engine's directory (takes its lock), or through the running engine that serves DIR");
   cmd->add_option("DIR", args->dir, "The engine's directory (EngineOptions::dir)")->required();
   CLI::Option* ids =
-      cmd->add_option("RUN_ID", args->ids, "Runs to replay")->transform(decimal_number());
+      cmd->add_option("RUN_ID", args->ids, "Runs to replay")->transform(run_id_number());
   CLI::Option* failed =
       cmd->add_flag("--failed", args->failed,
                     "Instead of ids: every failed run in the log (of a running engine: those it "

@@ -266,7 +266,7 @@ void add_runs_show_command(CLI::App& runs_group, CommandRun* selected) {
   cmd->add_option("DIR", args->dir, "The engine's directory (EngineOptions::dir)")->required();
   cmd->add_option("RUN_ID", args->run, "The run's id (`cairn runs list` shows them)")
       ->required()
-      ->transform(decimal_number());
+      ->transform(run_id_number());
   cmd->add_option("--at", args->at,
                   "Read the log only up to this LSN (included): the run as it stood then. Each "
                   "timeline line starts with its record's LSN")

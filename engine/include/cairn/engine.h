@@ -186,7 +186,7 @@ struct FunctionOptions {
 };
 
 struct EngineOptions {
-  std::filesystem::path dir = "cairn-data";  // the log lives in dir/log
+  std::filesystem::path dir = "cairn-data";  // the log lives in dir/log; not empty
   uint32_t workers = 0;                      // step-executing threads; 0: one per core; <= 1024
   std::shared_ptr<Clock> clock{};            // default: the system clock
   // The log's options: segment and batch sizes, durability, I/O mode, recovery mode, and where
@@ -216,7 +216,7 @@ struct EngineOptions {
   // all; run_history still reads them). Defaults: 100,000 runs, 256 MiB.
   uint64_t runs_finished_kept = 100'000;
   uint64_t runs_finished_bytes_max = 256ull << 20;
-  // Window in which a repeated event id is a duplicate. Default: 24 h.
+  // Window in which a repeated event id is a duplicate (0: none; not negative). Default: 24 h.
   std::chrono::milliseconds dedup_window = std::chrono::hours(24);
   // Runs executing steps at once across all functions (flow control, like a function's
   // concurrency limit; docs/flow-control.md). Queued runs wait their turn, functions served
@@ -238,9 +238,9 @@ struct EngineOptions {
   // as of an LSN to dir/snapshots every snapshot_every_records records or snapshot_every_bytes
   // payload bytes (and at shutdown), so start() loads the newest valid snapshot and replays only
   // the log after it. The step path never waits for it. Defaults: on, 1 M records, 256 MiB, the
-  // newest 2 kept, and snapshots over 4 GiB not written (EngineStats::snapshot_failures says
-  // so) and refused on load (an older one, or a full replay, is used instead;
-  // recovery().snapshot_problems says why).
+  // newest 2 kept (start() refuses 0 kept, and 0 for either trigger or the size), and snapshots
+  // over 4 GiB not written (EngineStats::snapshot_failures says so) and refused on load (an older
+  // one, or a full replay, is used instead; recovery().snapshot_problems says why).
   bool snapshots = true;
   uint64_t snapshot_every_records = 1'000'000;
   uint64_t snapshot_every_bytes = 256ull << 20;
@@ -252,7 +252,8 @@ struct EngineOptions {
   // finished within history_window, and were sealed longer than history_window ago: a run stays
   // whole for run_history while it is unfinished and for history_window after it ends (kept up to
   // history_window / 64 longer). After that run_history refuses it (kNotFound, naming retention)
-  // rather than hand back a history without its start. Times are `clock`'s. Default: on, 7 days.
+  // rather than hand back a history without its start. Times are `clock`'s; not negative.
+  // Default: on, 7 days.
   bool retention = true;
   std::chrono::milliseconds history_window = std::chrono::hours(24 * 7);
 
