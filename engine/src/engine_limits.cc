@@ -32,9 +32,8 @@ Status check_engine_limits(const EngineOptions& o) {
     }
     if (o.snapshot_every_records == 0 || o.snapshot_every_bytes == 0) {
       return bad(
-          "snapshot_every_records and snapshot_every_bytes must be positive (a snapshot after "
-          "every "
-          "batch would stall the log; UINT64_MAX leaves one trigger out)");
+          "snapshot_every_records and snapshot_every_bytes must be positive (a snapshot "
+          "after every batch would stall the log; UINT64_MAX leaves one trigger out)");
     }
     if (o.snapshot_bytes_max == 0) return bad("snapshot_bytes_max must be positive");
   }
