@@ -20,6 +20,10 @@ enum ExitCode : int {
   kExitNotFound = 3,  // no such run (or event) in the log
   kExitRefused = 4,   // the engine could not do it: its directory is in use by a running
                       // engine, a limit, a damaged log it refuses to open, an I/O error
+  // Done (an event sent, runs cancelled or replayed, a log repaired), but the report could not be
+  // written: a script must not run the command again to see it (a second `events send` without
+  // --id is a second event).
+  kExitDoneUnreported = 5,
 };
 
 // The selected command's work, run after the whole command line parsed; returns an ExitCode.
@@ -30,8 +34,9 @@ using CommandRun = std::function<int()>;
 int fail_unreadable(std::string_view command, const Status& status);
 
 // Writes `out` to stdout and flushes it: true when all of it went out; else prints why ("cairn
-// <command>: writing the output: ...") and returns false, and the command exits kExitUsage (a
-// report lost to a full disk or a closed pipe must not pass for one that was read).
+// <command>: writing the output: ...") and returns false, and the command exits kExitUsage, or
+// kExitDoneUnreported when it has changed something by then (a report lost to a full disk or a
+// closed pipe must not pass for one that was read).
 bool write_output(std::string_view command, const std::string& out);
 
 // For ->transform(): a decimal number (leading zeros dropped: CLI11 would read "0415" as octal and

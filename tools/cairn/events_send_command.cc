@@ -120,7 +120,7 @@ int print_sent(const EventsSendArgs& args, const Sent& sent) {
       }
     }
   }
-  if (!write_output("events send", out)) return kExitUsage;
+  if (!write_output("events send", out)) return kExitDoneUnreported;
   return kExitOk;
 }
 
@@ -242,7 +242,7 @@ void add_events_send_command(CLI::App& events_group, CommandRun* selected) {
       "Exit status: 0 accepted (or a duplicate id), 1 the log is damaged, 2 usage error (bad\n"
       "--data, DIR is not an engine directory, a token is missing), 4 the engine could not\n"
       "accept it (DIR is in use by a running engine that serves no admin endpoint, a limit, an\n"
-      "I/O error).");
+      "I/O error), 5 accepted, but the report could not be written (do not send it again).");
   cmd->callback([args, selected] {
     *selected = [args] { return events_send_impl::run_events_send(*args); };
   });

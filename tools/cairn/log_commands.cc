@@ -14,7 +14,8 @@ void add_log_commands(CLI::App& root, CommandRun* selected) {
   log_group->footer(
       "DIR is the directory passed to Log::open (it holds the *.wal segment files).\n"
       "Exit status: 0 OK, 1 the log is damaged, 2 usage error or DIR cannot be read, 4 (recover)\n"
-      "the log is in use by a running engine.");
+      "the log is in use by a running engine, 5 (recover) repaired, but the report could not be\n"
+      "written.");
   add_log_verify_command(*log_group, selected);
   add_log_dump_command(*log_group, selected);
   add_log_stats_command(*log_group, selected);

@@ -322,8 +322,8 @@ int run_log_recover(const LogRecoverArgs& args) {
     }
     out += snapshots_warning(stale);
   }
-  // The repair is done either way; an exit of 2 says its report did not reach stdout.
-  if (!write_output(kCommand, out)) return kExitUsage;
+  // The repair is done either way: its report not reaching stdout is said apart from both.
+  if (!write_output(kCommand, out)) return kExitDoneUnreported;
   return after->intact() && closed.ok() ? kExitOk : kExitDamage;
 }
 
@@ -351,7 +351,8 @@ void add_log_recover_command(CLI::App& log_group, CommandRun* selected) {
       "Read `cairn log verify` first: corruption may mean restoring from a copy is better.\n"
       "Exit status: 0 the log is intact (repaired, or was already), 1 damage remains (always\n"
       "with --dry-run when there is damage) or the repair failed, 2 usage error or DIR cannot be\n"
-      "read, 4 the log is in use by a running engine.");
+      "read, 4 the log is in use by a running engine, 5 repaired, but the report could not be\n"
+      "written (`cairn log verify` shows the log as it is now).");
   cmd->callback([args, selected] {
     *selected = [args] { return log_recover_impl::run_log_recover(*args); };
   });

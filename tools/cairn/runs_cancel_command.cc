@@ -146,7 +146,9 @@ int finish_cancel(const RunsCancelArgs& args, const CancelOutcome& outcome,
              "\n";
     }
   }
-  if (!write_output(kCommand, out)) return kExitUsage;
+  if (!write_output(kCommand, out)) {
+    return outcome.cancelled.empty() ? kExitUsage : kExitDoneUnreported;
+  }
   if (outcome.failed.ok()) return kExitOk;
   const std::string what = outcome.failed_id == 0
                                ? std::string("closing the engine")
@@ -433,7 +435,8 @@ void add_runs_cancel_command(CLI::App& runs_group, CommandRun* selected) {
       "Exit status: 0 done (also when --function matches no unfinished run), 1 the log is\n"
       "damaged, 2 usage error or DIR cannot be read, 3 an id is unknown or already finished\n"
       "(nothing cancelled), 4 the engine could not do it (DIR is in use by a running engine that\n"
-      "serves no admin endpoint, an I/O error; the runs printed before the error are cancelled).");
+      "serves no admin endpoint, an I/O error; the runs printed before the error are cancelled),\n"
+      "5 runs were cancelled, but the report could not be written (`cairn runs list` shows them).");
   cmd->callback([args, selected] {
     *selected = [args] { return runs_cancel_impl::run_runs_cancel(*args); };
   });

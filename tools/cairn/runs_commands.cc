@@ -23,7 +23,8 @@ void add_runs_commands(CLI::App& root, CommandRun* selected) {
       "next\n"
       "start), 1 the log is damaged (the output covers the records before the damage), 2 usage\n"
       "error or DIR cannot be read, 3 no such run (or, for cancel, already finished), 4 the\n"
-      "engine could not do it (DIR is in use by a running engine).");
+      "engine could not do it (DIR is in use by a running engine), 5 (cancel, replay) done, but\n"
+      "the report could not be written.");
   add_runs_list_command(*runs_group, selected);
   add_runs_show_command(*runs_group, selected);
   add_runs_cancel_command(*runs_group, selected);

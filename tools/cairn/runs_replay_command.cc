@@ -237,7 +237,11 @@ int run_runs_replay(const RunsReplayArgs& args) {
   const std::string out =
       replay_report(args, ids, outcomes, since, client != nullptr ? client->endpoint().url : "",
                     live_runs_functions);
-  if (!write_output(kCommand, out)) return kExitUsage;
+  if (!write_output(kCommand, out)) {
+    const bool replayed = std::any_of(outcomes.begin(), outcomes.end(),
+                                      [](const Outcome& o) { return o.replay != 0; });
+    return replayed ? kExitDoneUnreported : kExitUsage;
+  }
   if (!closed.ok() && client != nullptr) {
     std::fprintf(stderr,
                  "cairn %s: the running engine stopped answering: %s (the runs printed "
@@ -297,7 +301,8 @@ void add_runs_replay_command(CLI::App& runs_group, CommandRun* selected) {
       "Exit status: 0 every run queued (also when --failed finds none), 1 the log is damaged,\n"
       "2 usage error or DIR cannot be read, 3 some runs were not replayed (each is named; the\n"
       "others are queued), 4 the engine could not do it (DIR is in use by a running engine that\n"
-      "serves no admin endpoint, or that endpoint stopped answering).");
+      "serves no admin endpoint, or that endpoint stopped answering), 5 runs were queued, but the\n"
+      "report could not be written (`cairn runs list` shows them; do not replay them again).");
   cmd->callback([args, selected] {
     *selected = [args] { return runs_replay_impl::run_runs_replay(*args); };
   });
