@@ -6,6 +6,8 @@
 #include <ctime>
 #include <string>
 
+#include "cairn/schema/record_schema.h"
+
 namespace cairn::web {
 namespace {
 
@@ -138,6 +140,14 @@ Result<TimePoint> parse_time(std::string_view text) {
 
 Result<nlohmann::json> parse_json_object_body(std::string_view body) {
   if (body.find_first_not_of(" \t\r\n") == body.npos) return nlohmann::json::object();
+  // Parsing is iterative, but dumping a value (an event's data) recurses once per level: a body
+  // of a few hundred KB nested 100,000 deep overflowed the handler's stack and killed the process.
+  // One level for the body itself, so an event's data nests as deep as the engine accepts.
+  constexpr size_t kBodyDepthMax = schema::kJsonDepthMax + 1;
+  if (schema::json_nests_deeper_than(body, kBodyDepthMax)) {
+    return bad("the request body nests arrays and objects deeper than " +
+               std::to_string(kBodyDepthMax) + " levels");
+  }
   nlohmann::json doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) return bad("the request body is not valid JSON");
   if (!doc.is_object()) return bad("the request body must be a JSON object");
