@@ -16,6 +16,25 @@
 #include "throughput_sampler.h"
 
 namespace cairn {
+namespace {
+
+// httplib's 413: a body over request_bytes_max (refused from its Content-Length, unread), or a
+// form-encoded one (curl -d's default type) that it read and refused past its own 8 KiB limit.
+// Naming request_bytes_max for the second sent users after the wrong limit.
+std::string body_too_large(const httplib::Request& req, size_t request_bytes_max) {
+  constexpr size_t kFormBytesMax = CPPHTTPLIB_FORM_URL_ENCODED_PAYLOAD_MAX_LENGTH;
+  if (req.body.size() > kFormBytesMax &&
+      req.get_header_value("Content-Type").starts_with("application/x-www-form-urlencoded")) {
+    return "a form-encoded body (Content-Type: application/x-www-form-urlencoded) is limited to " +
+           std::to_string(kFormBytesMax) +
+           " bytes: send the JSON as Content-Type: application/json (up to " +
+           std::to_string(request_bytes_max) + " bytes)";
+  }
+  return "request body over " + std::to_string(request_bytes_max) +
+         " bytes (DashboardOptions::request_bytes_max)";
+}
+
+}  // namespace
 
 class Dashboard::Impl {
  public:
@@ -85,9 +104,7 @@ void Dashboard::Impl::configure_server() {
         if (res.status == 404) {
           web::reply_error(res, 404, "not found: " + req.path.substr(0, 200));
         } else if (res.status == 413) {
-          web::reply_error(res, 413,
-                           "request body over " + std::to_string(options_.request_bytes_max) +
-                               " bytes (DashboardOptions::request_bytes_max)");
+          web::reply_error(res, 413, body_too_large(req, options_.request_bytes_max));
         } else {
           web::reply_error(res, res.status,
                            "request refused (HTTP " + std::to_string(res.status) + ")");
