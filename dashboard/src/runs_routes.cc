@@ -53,10 +53,13 @@ void show_run(const ApiContext& api, const httplib::Request& req, httplib::Respo
   if (!id.ok()) return reply_error(res, 400, id.status().message());
   Result<RunInfo> run = api.engine.get_run(*id);
   if (!run.ok()) return reply_engine_error(res, run.status(), 400);
-  Result<std::vector<HistoryEntry>> history = api.engine.run_history(*id, kHistoryEntriesMax);
+  // One entry more than is shown tells a history cut short from one of exactly the maximum.
+  Result<std::vector<HistoryEntry>> history = api.engine.run_history(*id, kHistoryEntriesMax + 1);
   if (!history.ok()) return reply_engine_error(res, history.status(), 400);
+  const bool truncated = history->size() > kHistoryEntriesMax;
+  if (truncated) history->resize(kHistoryEntriesMax);
   nlohmann::json doc = run_detail_json(*run, *history);
-  doc["history_truncated"] = history->size() >= kHistoryEntriesMax;
+  doc["history_truncated"] = truncated;
   reply_json(res, doc);
 }
 
