@@ -26,6 +26,13 @@ int digits_at(std::string_view text, size_t at, size_t n) {
   return v;
 }
 
+// 28 to 31. A day past it is refused: timegm would roll it into the next month (02-30: 03-02).
+int days_in_month(int year, int month) {
+  constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
 // RFC 3339: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM); 't', ' ' and 'z' accepted too.
 // The latest time a TimePoint holds (system_clock counts nanoseconds: about 2262-04-11), in ms.
 constexpr int64_t kLatestMs =
@@ -42,14 +49,16 @@ Result<TimePoint> parse_rfc3339(std::string_view t) {
                            "(2026-01-31T12:00:00Z)");
   const int year = digits_at(t, 0, 4), month = digits_at(t, 5, 2), day = digits_at(t, 8, 2);
   const int hour = digits_at(t, 11, 2), minute = digits_at(t, 14, 2), second = digits_at(t, 17, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 ||
-      minute < 0 || minute > 59 || second < 0 || second > 60 || t[4] != '-' || t[7] != '-' ||
-      (t[10] != 'T' && t[10] != 't' && t[10] != ' ') || t[13] != ':' || t[16] != ':') {
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) ||
+      hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60 ||
+      t[4] != '-' || t[7] != '-' || (t[10] != 'T' && t[10] != 't' && t[10] != ' ') ||
+      t[13] != ':' || t[16] != ':') {
     return wrong;
   }
   size_t at = 19;
   int64_t micros = 0;
   if (at < t.size() && t[at] == '.') {
+    if (digits_at(t, at + 1, 1) < 0) return wrong;  // RFC 3339: a fraction has a digit at least
     int64_t scale = 100'000;
     for (++at; at < t.size() && t[at] >= '0' && t[at] <= '9'; ++at) {
       micros += (t[at] - '0') * scale;

@@ -104,5 +104,20 @@ TEST_F(RunsApi, BadIdsAndLimitsAre400UnknownIdsAre404) {
   EXPECT_TRUE(unknown.json.contains("error"));
 }
 
+// A day the month does not have was accepted and rolled over (2026-02-30 filtered from March 2),
+// and a '.' with no digits after it passed for a fraction: neither is an RFC 3339 time.
+TEST_F(RunsApi, SinceRefusesDaysTheMonthDoesNotHave) {
+  for (const char* since : {"2026-02-30T00:00:00Z", "2026-04-31T00:00:00Z", "2025-02-29T00:00:00Z",
+                            "2100-02-29T00:00:00Z", "2026-01-31T12:00:00.Z"}) {
+    const HttpReply r = get(std::string("/api/runs?since=") + since);
+    EXPECT_EQ(r.status, 400) << since << ": " << r.body;
+  }
+  for (const char* since : {"2024-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "2026-12-31T23:59:60Z",
+                            "2026-01-31T12:00:00.5Z"}) {
+    const HttpReply r = get(std::string("/api/runs?since=") + since);
+    EXPECT_EQ(r.status, 200) << since << ": " << r.body;
+  }
+}
+
 }  // namespace
 }  // namespace cairn::testing
