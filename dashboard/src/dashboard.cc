@@ -71,6 +71,11 @@ class Dashboard::Impl {
 
 httplib::Server::HandlerResponse Dashboard::Impl::guard(const httplib::Request& req,
                                                         httplib::Response& res) {
+  // Every answer is whole: httplib would cut it to the request's Range (JSON cut short under a
+  // 200), and 2,600 ranges of "0-" fit in one header and repeat the body as many times in memory.
+  // The request is httplib's own non-const object, handed to this hook as const: clearing the
+  // ranges it parsed makes it ignore them, as a server may (RFC 9110, 14.2).
+  const_cast<httplib::Request&>(req).ranges.clear();
   // Before the body is read: a request without the token costs no more than its headers.
   if (!options_.token.empty() && !web::request_has_token(req, options_.token)) {
     res.set_header("WWW-Authenticate", "Bearer");
