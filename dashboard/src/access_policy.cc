@@ -95,7 +95,9 @@ std::string cross_site_refusal(const httplib::Request& request, bool loopback_bi
   }
   if (request.method != "GET" && request.method != "HEAD" && request.has_header("Origin")) {
     const std::string origin = request.get_header_value("Origin");
-    if (origin != "http://" + host) {
+    // The page's own origin is the Host it was loaded from, over http, or over https when a TLS
+    // proxy in front keeps the Host (docs/dashboard.md sends users across machines that way).
+    if (origin != "http://" + host && origin != "https://" + host) {
       return "Origin '" + origin.substr(0, 80) +
              "' is not this dashboard: writes come from its own page or from a client that "
              "sends no Origin";

@@ -112,5 +112,26 @@ TEST_F(DashboardAccess, RequestsFromOtherSitesAreRefused) {
   EXPECT_EQ(own->status, 200) << own->body;
 }
 
+// docs/dashboard.md sends users across machines through a TLS proxy. One that keeps the Host
+// (Caddy does by default) forwards the page's writes with Origin https://HOST: comparing it
+// with http://HOST refused every Replay, Cancel and event from the page (403).
+TEST_F(DashboardAccess, ThePageBehindATlsProxyMayWrite) {
+  dashboard_->stop();
+  auto d = start_dashboard({.bind = "0.0.0.0", .token = "t", .advertise = false});
+  ASSERT_TRUE(d.ok()) << d.status().to_string();
+  dashboard_ = std::move(*d);
+  httplib::Client client("127.0.0.1", dashboard_->port());
+  const httplib::Headers proxied = {
+      {"Host", "dash.example"}, {"Origin", "https://dash.example"}, {"Authorization", "Bearer t"}};
+  auto own = client.Post("/api/events", proxied, R"({"name":"order/ok"})", "application/json");
+  ASSERT_TRUE(own);
+  EXPECT_EQ(own->status, 200) << own->body;
+  const httplib::Headers other = {
+      {"Host", "dash.example"}, {"Origin", "https://evil.example"}, {"Authorization", "Bearer t"}};
+  auto cross = client.Post("/api/events", other, R"({"name":"order/ok"})", "application/json");
+  ASSERT_TRUE(cross);
+  EXPECT_EQ(cross->status, 403) << cross->body;
+}
+
 }  // namespace
 }  // namespace cairn::testing
