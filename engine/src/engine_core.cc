@@ -653,10 +653,23 @@ Result<std::vector<cairn::HistoryEntry>> EngineCore::run_history(RunId run, size
 }
 
 Result<RunInfo> EngineCore::wait_run(RunId run, std::chrono::milliseconds timeout) {
+  if (timeout.count() < 0) {
+    return Status(StatusCode::kInvalidArgument,
+                  "wait_run: timeout must not be negative (0 .. milliseconds::max(); 0: do not "
+                  "wait), got " +
+                      std::to_string(timeout.count()) + " ms");
+  }
   if (!projection_.info(run) && !finished_.find(run)) {
     return Status(StatusCode::kNotFound, "no run " + std::to_string(run));
   }
-  return finished_.wait(run, std::chrono::steady_clock::now() + timeout);
+  // now + timeout is taken in nanoseconds: a timeout of more than ~292 years (milliseconds::max(),
+  // "forever") overflowed into the past and the call returned kTimeout at once. Saturate instead.
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point now = Clock::now();
+  const auto room =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now);
+  const Clock::time_point deadline = timeout >= room ? Clock::time_point::max() : now + timeout;
+  return finished_.wait(run, deadline);
 }
 
 std::vector<FunctionStats> EngineCore::function_stats() const {

@@ -395,7 +395,8 @@ class Engine {
   Result<RunInfo> get_run(RunId run) const;
   // A page of runs, newest first (unfinished ones, and finished ones still kept in memory).
   RunPage list_runs(const RunQuery& query = {}) const;
-  // Waits until the run finishes (or `timeout` passes: kTimeout).
+  // Waits until the run finishes (or `timeout` passes: kTimeout). 0 .. milliseconds::max()
+  // (forever); a negative timeout is refused (kInvalidArgument).
   Result<RunInfo> wait_run(RunId run,
                            std::chrono::milliseconds timeout = std::chrono::hours(24 * 365));
   // Every record of the run, read from the log: steps with their attempts, times and outputs,
