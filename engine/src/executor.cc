@@ -2,6 +2,7 @@
 #include "executor.h"
 
 #include <chrono>
+#include <limits>
 #include <random>
 
 #include "cairn/errors.h"
@@ -391,7 +392,13 @@ int64_t Executor::backoff_ms(const RunState& run, uint32_t attempt) const {
   d = std::min(d, cap);
   // ±25% jitter keeps many runs that failed together from retrying together.
   std::uniform_int_distribution<int64_t> jitter(-d / 4, d / 4);
-  return std::max<int64_t>(1, d + jitter(rng));
+  const int64_t j = jitter(rng);
+  // Saturated: for a backoff near milliseconds::max() ("no cap") d + j overflowed into a
+  // negative number, and the retry came 1 ms later instead of never.
+  if (j > 0 && d > std::numeric_limits<int64_t>::max() - j) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  return std::max<int64_t>(1, d + j);
 }
 
 void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
@@ -439,7 +446,7 @@ void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
   } catch (...) {
     times.finished_us = core_.clock().now_us();
     failed(schema::FailureKind::Retriable, "the step threw something that is not a std::exception",
-           can_retry ? now() + backoff_ms(run, attempt) : 0);
+           can_retry ? detail::add_ms_saturated(now(), backoff_ms(run, attempt)) : 0);
     return;
   }
   const uint32_t max = core_.options().step_output_bytes_max;

@@ -1,7 +1,9 @@
 // Calls and options at the ends of their ranges: the longest durations mean "as long as can be"
 // (as ctx.sleep and wait_for_event already do), never "at once"; a duration that cannot mean
 // anything (negative) is refused, naming it.
+#include <atomic>
 #include <future>
+#include <stdexcept>
 
 #include "engine_fixture.h"
 
@@ -49,6 +51,35 @@ TEST_F(EngineTest, WaitRunRefusesANegativeTimeout) {
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().to_string();
   EXPECT_TRUE(contains(r.status().message(), "timeout")) << r.status().to_string();
   EXPECT_TRUE(engine_->wait_run(id, 0ms).status().code() == StatusCode::kTimeout);
+}
+
+// backoff_max = milliseconds::max() ("no cap") with a backoff that reaches it: the retry waits
+// (practically) forever. The ±25% jitter added to the capped backoff used to overflow for about
+// half of the runs, whose retry then came 1 ms later.
+TEST_F(EngineTest, TheLongestBackoffDoesNotRetryAtOnce) {
+  constexpr int kRuns = 32;
+  std::atomic<int> attempts{0};
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "flaky",
+                                     .triggers = {on_event("go")},
+                                     .retries = 1,
+                                     .backoff_base = std::chrono::milliseconds::max(),
+                                     .backoff_max = std::chrono::milliseconds::max()},
+                                    [&](Context& ctx, const Event&) -> Task<int> {
+                                      co_return co_await ctx.run("call", [&] {
+                                        ++attempts;
+                                        throw std::runtime_error("503");
+                                        return 1;
+                                      });
+                                    })
+                    .ok());
+  });
+  for (int i = 0; i < kRuns; ++i) send_one({.name = "go"});
+  ASSERT_TRUE(eventually([&] { return engine_->stats().step_failures == kRuns; }));
+  clock_->advance(24h * 365);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(attempts.load(), kRuns) << "runs retried after a year, not after ~292 million years";
+  EXPECT_EQ(engine_->stats().step_failures, uint64_t{kRuns});
 }
 
 }  // namespace

@@ -160,6 +160,7 @@ struct FunctionOptions {
   std::vector<Trigger> triggers;  // events that start a run (may be empty: invoke() only)
   uint32_t retries = 4;           // retries per step after the first attempt (0..100)
   // Backoff before retry n: min(backoff_max, backoff_base * 2^(n-1)) with ±25% jitter.
+  // 0 < backoff_base <= backoff_max; up to milliseconds::max() (a retry that never comes).
   std::chrono::milliseconds backoff_base{1000};
   std::chrono::milliseconds backoff_max{std::chrono::hours(1)};
   // Runs as a durable function of its own when a run of this function fails; its event is
