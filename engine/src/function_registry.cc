@@ -32,6 +32,15 @@ Status validate(const FunctionOptions& o) {
       return bad("function " + o.id + ": a trigger has both an event name (" + t.event +
                  ") and a cron expression (" + t.cron + "); use one trigger for each");
     }
+    // trigger_matches reads a '*' only as a trailing "/*"; anywhere else it compared names
+    // literally, so on_event("*") or on_event("order.*") was accepted and matched nothing.
+    const size_t star = t.event.find('*');
+    if (star != std::string::npos &&
+        (star + 1 != t.event.size() || star == 0 || t.event[star - 1] != '/')) {
+      return bad("function " + o.id + ": trigger \"" + t.event +
+                 "\": '*' is allowed only as a trailing \"/*\" (\"order/*\" matches every name "
+                 "that starts with \"order/\")");
+    }
   }
   return Status();
 }

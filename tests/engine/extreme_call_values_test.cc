@@ -82,5 +82,26 @@ TEST_F(EngineTest, TheLongestBackoffDoesNotRetryAtOnce) {
   EXPECT_EQ(engine_->stats().step_failures, uint64_t{kRuns});
 }
 
+// A '*' means "any name with this prefix" only as a trailing "/*" ("order/*"). Anywhere else the
+// trigger compared names literally: on_event("*") or on_event("order.*") was accepted and then
+// silently matched nothing but an event of that very name. Refused now, naming the trigger.
+TEST_F(EngineTest, ATriggerWithAStarThatIsNotATrailingSlashStarIsRefused) {
+  for (const char* name : {"*", "order*", "order.*", "order/*/created", "order/**"}) {
+    SCOPED_TRACE(name);
+    auto engine = Engine::create(options_);
+    testing::expect_refused(*engine, {.id = "f", .triggers = {on_event(name)}},
+                            "\"" + std::string(name) + "\"");
+  }
+  start([](Engine& e) {
+    auto body = [](Context&, const Event&) -> Task<void> { co_return; };
+    ASSERT_TRUE(
+        e.register_function({.id = "orders", .triggers = {on_event("order/*")}}, body).ok());
+    ASSERT_TRUE(e.register_function({.id = "rooted", .triggers = {on_event("/*")}}, body).ok());
+  });
+  auto r = engine_->send({.name = "order/created"});
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->runs.size(), 1u);
+}
+
 }  // namespace
 }  // namespace cairn

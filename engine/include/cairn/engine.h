@@ -51,7 +51,9 @@ inline bool is_finished(RunStatus s) {
 
 // What starts a run: an event name, or a cron schedule (exactly one of the two).
 struct Trigger {
-  std::string event{};  // an event name; "order/*" matches every name that starts with "order/"
+  // An event name; "order/*" matches every name that starts with "order/". A '*' anywhere else
+  // ("*", "order.*") is refused: there is no other wildcard.
+  std::string event{};
   // A cron expression (docs/flow-control.md: five fields or @daily-style macros). Each tick starts
   // exactly one run, whose event is "cairn/cron.tick" with data {"cron", "timezone", "tick" (ISO
   // 8601, UTC), "tick_ms"}; ticks that fell while the engine was stopped run when it starts again
