@@ -146,6 +146,13 @@ Result<std::unique_ptr<FunctionFlow>> FunctionFlow::compile(const FunctionOption
   }
   for (const CancelOn& c : o.cancel_on) {
     if (c.event.empty()) return bad(o, "a cancel_on entry needs an event name");
+    // Matched exactly (a hash lookup): a trigger-style "order/*" was accepted and then cancelled
+    // nothing.
+    if (c.event.find('*') != std::string::npos) {
+      return bad(o, "cancel_on event \"" + c.event +
+                        "\": names are matched exactly, '*' is no wildcard here (give one "
+                        "cancel_on entry per event name)");
+    }
     FunctionFlow::CancelMatch m{c.event, {}};
     if (!c.match.empty()) {
       Result<flow::KeyExpression> k = flow::KeyExpression::compile(c.match);

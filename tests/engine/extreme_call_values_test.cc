@@ -103,5 +103,16 @@ TEST_F(EngineTest, ATriggerWithAStarThatIsNotATrailingSlashStarIsRefused) {
   EXPECT_EQ(r->runs.size(), 1u);
 }
 
+// cancel_on compares event names exactly: a trigger-style wildcard there ("order/*") was accepted
+// and then cancelled nothing, not even on an "order/cancelled" whose data matched. Refused now.
+TEST_F(EngineTest, ACancelOnEventWithAStarIsRefused) {
+  auto engine = Engine::create(options_);
+  testing::expect_refused(*engine,
+                          {.id = "f",
+                           .triggers = {on_event("order/created")},
+                           .cancel_on = {{.event = "order/*", .match = "data.order_id"}}},
+                          "cancel_on event \"order/*\"");
+}
+
 }  // namespace
 }  // namespace cairn

@@ -144,7 +144,7 @@ struct Batching {
 // The run stops at its next step boundary, is recorded as cancelled with the event named, and the
 // runs it invoked and waits for are cancelled too.
 struct CancelOn {
-  std::string event{};
+  std::string event{};  // an exact name: a '*' is refused (no wildcard here, unlike triggers)
   std::string match{};
 };
 
