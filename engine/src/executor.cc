@@ -417,8 +417,9 @@ void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
   AttemptTimes times{core_.clock().now_us(), 0};
   auto now = [&] { return times.finished_us / 1000; };
   auto failed = [&](schema::FailureKind kind, std::string_view error, int64_t retry_at) {
-    const std::string suffix =
-        " (attempt " + std::to_string(attempt) + " of " + std::to_string(retries + 1) + ")";
+    // In 64 bits: StepOptions::retries may be UINT32_MAX, and the count wrapped to "of 0".
+    const std::string suffix = " (attempt " + std::to_string(attempt) + " of " +
+                               std::to_string(uint64_t{retries} + 1) + ")";
     const uint32_t max = core_.options().error_bytes_max;
     const std::string text =
         bounded_text(error, max - static_cast<uint32_t>(suffix.size())) + suffix;

@@ -5,6 +5,7 @@
 #include <future>
 #include <stdexcept>
 
+#include "cairn/errors.h"
 #include "engine_fixture.h"
 
 namespace cairn {
@@ -112,6 +113,30 @@ TEST_F(EngineTest, ACancelOnEventWithAStarIsRefused) {
                            .triggers = {on_event("order/created")},
                            .cancel_on = {{.event = "order/*", .match = "data.order_id"}}},
                           "cancel_on event \"order/*\"");
+}
+
+// A step's own retries (StepOptions) may be as many as uint32_t holds: "retry until it works".
+// The attempt count in the recorded error, retries + 1, wrapped to 0 ("attempt 1 of 0").
+TEST_F(EngineTest, TheMostStepRetriesAreCountedWithoutWrapping) {
+  start([](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [](Context& ctx, const Event&) -> Task<std::string> {
+                                      constexpr StepOptions kForever{.retries = UINT32_MAX};
+                                      try {
+                                        co_await ctx.run(
+                                            "call", [] { throw NonRetriableError("gone"); },
+                                            kForever);
+                                      } catch (const StepError& e) {
+                                        co_return e.what();
+                                      }
+                                      co_return "no error";
+                                    })
+                    .ok());
+  });
+  const RunInfo info = wait(send_one({.name = "go"}));
+  ASSERT_EQ(info.status, RunStatus::kCompleted) << info.error;
+  const std::string error = Codec<std::string>::decode(info.output);
+  EXPECT_TRUE(contains(error, "(attempt 1 of 4294967296)")) << error;
 }
 
 }  // namespace

@@ -32,7 +32,8 @@ namespace cairn {
 // before the coroutine suspends.
 
 struct StepOptions {
-  // Retries after the first attempt; unset: the function's `retries`.
+  // Retries after the first attempt, any number (UINT32_MAX: until it succeeds or throws
+  // NonRetriableError); unset: the function's `retries`.
   std::optional<uint32_t> retries{};
 };
 
