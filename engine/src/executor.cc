@@ -103,6 +103,11 @@ std::string invalid_arguments(const RunState& run, const OpSlot& slot, const Eng
     case OpKind::kWait: {
       const WaitRequest& w = *std::get<const WaitRequest*>(slot.request);
       if (w.event.empty()) return op + " needs an event name";
+      // Read as 0 ("no timeout") it made a deadline that had passed into a wait without end.
+      if (w.timeout.count() < 0) {
+        return op + ": timeout must not be negative (0: no timeout), got " +
+               std::to_string(w.timeout.count()) + " ms";
+      }
       if (!w.match.empty() && !w.match.starts_with("data.")) {
         return op + ": match must be a path into the event's data, like \"data.id\"";
       }

@@ -139,5 +139,32 @@ TEST_F(EngineTest, TheMostStepRetriesAreCountedWithoutWrapping) {
   EXPECT_TRUE(contains(error, "(attempt 1 of 4294967296)")) << error;
 }
 
+// A wait's negative timeout (a deadline computed as `deadline - now` that has passed) was read as
+// 0, "no timeout": the run waited forever. It fails the operation now, naming the timeout, like
+// the wait's other malformed arguments.
+TEST_F(EngineTest, AWaitWithANegativeTimeoutFailsNamingIt) {
+  start([](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [](Context& ctx, const Event&) -> Task<std::string> {
+                                      const WaitOptions wait{.event = "approved", .timeout = -1ms};
+                                      try {
+                                        co_await ctx.wait_for_event("approval", wait);
+                                      } catch (const StepError& e) {
+                                        co_return e.what();
+                                      }
+                                      co_return "waited";
+                                    })
+                    .ok());
+  });
+  const RunId id = send_one({.name = "go"});
+  ASSERT_TRUE(eventually(
+      [&] { return is_finished(status_of(id)) || status_of(id) == RunStatus::kWaiting; }));
+  clock_->advance(24h * 365);
+  const Result<RunInfo> r = engine_->wait_run(id, 5s);
+  ASSERT_TRUE(r.ok()) << "the run still waits a year later: " << r.status().to_string();
+  const std::string error = Codec<std::string>::decode(r->output);
+  EXPECT_TRUE(contains(error, "timeout")) << error;
+}
+
 }  // namespace
 }  // namespace cairn

@@ -44,7 +44,8 @@ struct WaitOptions {
   // that name matches.
   std::string_view match{};
   std::optional<std::string_view> value{};  // JSON text of an explicit value to match against
-  std::chrono::milliseconds timeout{0};     // 0: wait without a timeout
+  // 0: wait without a timeout. Negative: the operation fails (StepError naming the timeout).
+  std::chrono::milliseconds timeout{0};
 };
 
 struct InvokeOptions {
