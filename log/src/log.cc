@@ -249,6 +249,16 @@ Result<Lsn> Log::append_durable(RecordType type, std::span<const std::byte> payl
 }
 
 Status Log::wait_durable(Lsn lsn) {
+  // An LSN no append has reached names no record: waiting for it lasted until later appends
+  // happened to cover it, and with none (wait_durable(0) on an empty log) until close().
+  const Lsn end = impl_->ring->reserved_end();
+  if (lsn >= end) {
+    return Status(StatusCode::kInvalidArgument,
+                  "wait_durable: LSN " + std::to_string(lsn) +
+                      " is not appended yet (pass an LSN append() returned; the next append "
+                      "starts at " +
+                      std::to_string(end) + ")");
+  }
   return impl_->writer->wait_durable(lsn);
 }
 

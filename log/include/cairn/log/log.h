@@ -139,7 +139,8 @@ class Log {
   Result<Lsn> append_durable(RecordType type, std::span<const std::byte> payload);
 
   // Waits until the record at `lsn` (and so everything before it) is durable. Returns the
-  // writer's error if it stopped first.
+  // writer's error if it stopped first, and kInvalidArgument for an LSN no append has reached
+  // yet (it would wait for records that may never come).
   Status wait_durable(Lsn lsn);
 
   // Every record with an LSN below this is durable.
