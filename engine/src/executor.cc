@@ -111,6 +111,11 @@ std::string invalid_arguments(const RunState& run, const OpSlot& slot, const Eng
       if (!w.match.empty() && !w.match.starts_with("data.")) {
         return op + ": match must be a path into the event's data, like \"data.id\"";
       }
+      // value is compared with the field `match` names; without one it was ignored and any event
+      // of the name resumed the wait.
+      if (w.value && w.match.empty()) {
+        return op + ": value needs match, the path of the field to compare it with (\"data.id\")";
+      }
       if (w.value && !canonical_json(*w.value)) return op + ": value is not JSON";
       if (!w.match.empty() && !w.value && !json_field(run.event.data, w.match)) {
         // It could never match: fail now rather than wait (forever, without a timeout).

@@ -166,5 +166,34 @@ TEST_F(EngineTest, AWaitWithANegativeTimeoutFailsNamingIt) {
   EXPECT_TRUE(contains(error, "timeout")) << error;
 }
 
+// WaitOptions::value is what the field named by `match` must equal; without a match it was
+// ignored, and the wait took any event of that name: one waiting for {"value": "A"} resumed on
+// an "approved" event about B. Such a wait fails now, naming the missing match.
+TEST_F(EngineTest, AWaitWithAValueButNoMatchFailsNamingIt) {
+  start([](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [](Context& ctx, const Event&) -> Task<std::string> {
+                                      const WaitOptions wait{.event = "approved", .value = "\"A\""};
+                                      try {
+                                        std::optional<Event> got =
+                                            co_await ctx.wait_for_event("approval", wait);
+                                        co_return got ? "resumed by " + got->data : "timed out";
+                                      } catch (const StepError& e) {
+                                        co_return e.what();
+                                      }
+                                    })
+                    .ok());
+  });
+  const RunId id = send_one({.name = "go"});
+  ASSERT_TRUE(eventually(
+      [&] { return is_finished(status_of(id)) || status_of(id) == RunStatus::kWaiting; }));
+  if (status_of(id) == RunStatus::kWaiting) {
+    ASSERT_TRUE(engine_->send({.name = "approved", .data = R"({"id":"B"})"}).ok());
+  }
+  const std::string out = Codec<std::string>::decode(wait(id).output);
+  EXPECT_TRUE(contains(out, "value")) << out;
+  EXPECT_TRUE(contains(out, "match")) << out;
+}
+
 }  // namespace
 }  // namespace cairn

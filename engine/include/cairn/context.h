@@ -43,7 +43,9 @@ struct WaitOptions {
   // same field of the event that started this run (or `value`, when given). Empty: any event of
   // that name matches.
   std::string_view match{};
-  std::optional<std::string_view> value{};  // JSON text of an explicit value to match against
+  // JSON text of an explicit value the `match` field must equal (needs `match`: alone, the wait
+  // fails with StepError).
+  std::optional<std::string_view> value{};
   // 0: wait without a timeout. Negative: the operation fails (StepError naming the timeout).
   std::chrono::milliseconds timeout{0};
 };
