@@ -77,8 +77,15 @@ Status FunctionRegistry::add(FunctionOptions options, ValueFormat output_format,
   CAIRN_RETURN_IF_ERROR(validate(options));
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<FunctionFlow> flow, FunctionFlow::compile(options));
   CAIRN_ASSIGN_OR_RETURN(std::vector<CronTrigger> crons, compile_crons(options));
-  if (by_id_.contains(options.id) || by_id_.contains(options.id + "/on-failure")) {
+  if (by_id_.contains(options.id)) {
     return Status(StatusCode::kAlreadyExists, "function " + options.id + " is already registered");
+  }
+  // Only a failure handler takes "<id>/on-failure": a function without one was refused as
+  // "already registered" when a function of that name existed.
+  if (options.on_failure && by_id_.contains(options.id + "/on-failure")) {
+    return Status(StatusCode::kAlreadyExists, "function " + options.id +
+                                                  ": its failure handler's id, " + options.id +
+                                                  "/on-failure, is already registered");
   }
   auto entry = std::make_unique<FunctionEntry>();
   entry->id = options.id;

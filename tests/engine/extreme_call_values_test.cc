@@ -195,5 +195,21 @@ TEST_F(EngineTest, AWaitWithAValueButNoMatchFailsNamingIt) {
   EXPECT_TRUE(contains(out, "match")) << out;
 }
 
+// A function's failure handler is registered as "<id>/on-failure". A function without one was
+// refused when a function of that name existed, as "function x is already registered" (it was
+// not); with one, the refusal names the handler's id.
+TEST_F(EngineTest, OnlyAFailureHandlerCollidesWithItsName) {
+  auto engine = Engine::create(options_);
+  auto body = [](Context&, const Event&) -> Task<void> { co_return; };
+  ASSERT_TRUE(engine->register_function({.id = "x/on-failure"}, body).ok());
+  const Status plain = engine->register_function({.id = "x"}, body);
+  EXPECT_TRUE(plain.ok()) << plain.to_string();
+  ASSERT_TRUE(engine->register_function({.id = "y/on-failure"}, body).ok());
+  const Status handled = engine->register_function(
+      {.id = "y", .on_failure = [](Context&, const Event&) -> Task<void> { co_return; }}, body);
+  EXPECT_EQ(handled.code(), StatusCode::kAlreadyExists) << handled.to_string();
+  EXPECT_TRUE(contains(handled.message(), "y/on-failure")) << handled.to_string();
+}
+
 }  // namespace
 }  // namespace cairn
