@@ -125,13 +125,12 @@ Result<size_t> parse_page_limit(std::string_view text, size_t limit_max) {
 Result<RunStatus> parse_run_status(std::string_view text) {
   for (RunStatus s :
        {RunStatus::kQueued, RunStatus::kRunning, RunStatus::kSleeping, RunStatus::kWaiting,
-        RunStatus::kCompleted, RunStatus::kFailed, RunStatus::kCancelled,
-         RunStatus::kSkipped}) {
+        RunStatus::kCompleted, RunStatus::kFailed, RunStatus::kCancelled, RunStatus::kSkipped}) {
     if (run_status_name(s) == text) return s;
   }
   return bad(
       "status must be one of queued, running, sleeping, waiting, completed, failed, "
-      "cancelled; not '" +
+      "cancelled, skipped; not '" +
       std::string(text.substr(0, 40)) + "'");
 }
 
