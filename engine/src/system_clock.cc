@@ -1,4 +1,5 @@
 // The real-time Clock.
+#include <algorithm>
 #include <chrono>
 
 #include "cairn/clock.h"
@@ -19,7 +20,10 @@ class SystemClock final : public Clock {
         .count();
   }
   std::chrono::nanoseconds real_wait_until(int64_t deadline_ms) const override {
-    return std::chrono::milliseconds(std::max<int64_t>(0, deadline_ms - now_ms()));
+    // Capped at a day: the caller looks again, and a deadline centuries away would overflow as
+    // nanoseconds (milliseconds::max() is 292 million years; nanoseconds hold 292).
+    constexpr int64_t kDayMs = 86'400'000;
+    return std::chrono::milliseconds(std::clamp<int64_t>(deadline_ms - now_ms(), 0, kDayMs));
   }
   uint64_t subscribe(std::function<void()>) override { return 0; }  // never jumps
   void unsubscribe(uint64_t) override {}

@@ -78,10 +78,14 @@ void TimerService::run() {
       fire_(due);
       continue;
     }
-    std::chrono::nanoseconds wait = std::chrono::hours(1);
+    // At most an hour at a time, then look again. Not only a bound: a deadline centuries away (a
+    // sleep or backoff near milliseconds::max()) overflowed when turned into nanoseconds.
+    constexpr int64_t kWaitMaxMs = 3'600'000;
+    std::chrono::nanoseconds wait = std::chrono::milliseconds(kWaitMaxMs);
     if (next != INT64_MAX) {
-      wait = std::min<std::chrono::nanoseconds>(clock_->real_wait_until(next),
-                                                std::chrono::milliseconds(next - now));
+      wait = std::min<std::chrono::nanoseconds>(
+          clock_->real_wait_until(next),
+          std::chrono::milliseconds(std::min<int64_t>(next - now, kWaitMaxMs)));
       wait = std::max<std::chrono::nanoseconds>(wait, std::chrono::microseconds(200));
     }
     std::unique_lock lock(mu_);

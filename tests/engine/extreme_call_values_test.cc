@@ -83,6 +83,25 @@ TEST_F(EngineTest, TheLongestBackoffDoesNotRetryAtOnce) {
   EXPECT_EQ(engine_->stats().step_failures, uint64_t{kRuns});
 }
 
+// A sleep of centuries on the system clock: the timer thread waits (an hour at a time) instead of
+// overflowing when it turned the far deadline into nanoseconds (undefined behaviour, which the
+// AddressSanitizer+UBSan build stops on).
+TEST_F(EngineTest, ASleepOfCenturiesOnTheSystemClockWaits) {
+  options_.clock = nullptr;  // the system clock
+  start([](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "long", .triggers = {on_event("go")}},
+                                    [](Context& ctx, const Event&) -> Task<void> {
+                                      co_await ctx.sleep("nap",
+                                                         std::chrono::hours(24 * 365 * 1000));
+                                    })
+                    .ok());
+  });
+  const RunId id = send_one({.name = "go"});
+  ASSERT_TRUE(eventually([&] { return status_of(id) == RunStatus::kSleeping; }));
+  std::this_thread::sleep_for(50ms);  // the timer thread computes its wait
+  EXPECT_EQ(status_of(id), RunStatus::kSleeping);
+}
+
 // A '*' means "any name with this prefix" only as a trailing "/*" ("order/*"). Anywhere else the
 // trigger compared names literally: on_event("*") or on_event("order.*") was accepted and then
 // silently matched nothing but an event of that very name. Refused now, naming the trigger.
