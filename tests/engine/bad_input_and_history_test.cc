@@ -17,12 +17,9 @@
 namespace cairn {
 namespace {
 
+using testing::contains;
 using testing::EngineTest;
 using namespace std::chrono_literals;
-
-bool contains(const std::string& s, std::string_view part) {
-  return s.find(part) != std::string::npos;
-}
 
 // A run that would pass a limit fails, naming it, instead of waiting forever for a record the log
 // refused (the engine used to drop append's kLimitExceeded).

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -16,6 +17,11 @@
 #include "support/test_engine_options.h"
 
 namespace cairn::testing {
+
+// Whether an error message or output holds `part` (shared: the unity build joins test files).
+inline bool contains(std::string_view text, std::string_view part) {
+  return text.find(part) != std::string_view::npos;
+}
 
 using namespace std::chrono_literals;
 

@@ -11,12 +11,9 @@
 namespace cairn {
 namespace {
 
+using testing::contains;
 using testing::EngineTest;
 using namespace std::chrono_literals;
-
-bool contains(const std::string& s, std::string_view part) {
-  return s.find(part) != std::string::npos;
-}
 
 void register_sleeper(Engine& e) {
   ASSERT_TRUE(e.register_function(
