@@ -22,8 +22,8 @@
 #include "admin_client.h"
 #include "cairn/engine.h"
 #include "engine_dir.h"
+#include "engine_limits.h"
 #include "events_commands.h"
-#include "format.h"
 
 namespace cairn::tools {
 // A named namespace: the unity build joins anonymous namespaces of neighbouring files.
@@ -168,12 +168,12 @@ int run_events_send(const EventsSendArgs& args) {
   try {
     data = nlohmann::json::parse(args.data);
   } catch (const nlohmann::json::parse_error& e) {
-    not_json = text_excerpt(e.what(), 240);
+    not_json = detail::bounded_text(e.what(), 240);
   }
   if (!not_json.empty() || !data.is_object()) {
     return usage(
         "--data must be a JSON object, such as '{\"order_id\": \"A-17\"}'; got: " +
-        text_excerpt(args.data, 80) +
+        detail::bounded_text(args.data, 120) +
         (not_json.empty() ? " (" + std::string(data.type_name()) + ")" : " (" + not_json + ")"));
   }
   if (std::string wrong = wrong_new_engine_dir(args.dir, "events send"); !wrong.empty()) {

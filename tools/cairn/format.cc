@@ -92,12 +92,4 @@ std::string table_text(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
-std::string text_excerpt(std::string_view text, size_t max_bytes) {
-  if (text.size() <= max_bytes) return std::string(text);
-  size_t keep = max_bytes;
-  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
-  return std::string(text.substr(0, keep)) + "... (" + std::to_string(text.size()) +
-         " bytes in all)";
-}
-
 }  // namespace cairn::tools

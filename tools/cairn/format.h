@@ -23,10 +23,6 @@ std::string megabytes_per_second(uint64_t bytes, double seconds);
 // each line ending in '\n'.
 std::string wrap_text(std::string_view text, size_t width);
 
-// `text` if it has at most `max_bytes` bytes, else its start (not splitting a UTF-8 sequence) and
-// "... (N bytes in all)": for quoting a user's input in a message.
-std::string text_excerpt(std::string_view text, size_t max_bytes);
-
 // Rows as a table: each column as wide as its widest cell (in UTF-8 characters), two spaces
 // between columns, no trailing spaces, '\n' after each row. The first row is usually the header.
 std::string table_text(const std::vector<std::vector<std::string>>& rows);
