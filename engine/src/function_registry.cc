@@ -4,9 +4,14 @@
 namespace cairn::detail {
 namespace {
 
+// "order/*": every name that starts with "order/". The only wildcard a trigger has.
+bool is_prefix_trigger(std::string_view event) {
+  return event.size() >= 2 && event.ends_with("/*");
+}
+
 bool trigger_matches(const Trigger& t, std::string_view name) {
   if (t.event.empty()) return false;  // a cron trigger
-  if (t.event.size() >= 2 && t.event.ends_with("/*")) {
+  if (is_prefix_trigger(t.event)) {
     return name.starts_with(std::string_view(t.event).substr(0, t.event.size() - 1));
   }
   return t.event == name;
@@ -35,8 +40,7 @@ Status validate(const FunctionOptions& o) {
     // trigger_matches reads a '*' only as a trailing "/*"; anywhere else it compared names
     // literally, so on_event("*") or on_event("order.*") was accepted and matched nothing.
     const size_t star = t.event.find('*');
-    if (star != std::string::npos &&
-        (star + 1 != t.event.size() || star == 0 || t.event[star - 1] != '/')) {
+    if (star != std::string::npos && (star + 1 != t.event.size() || !is_prefix_trigger(t.event))) {
       return bad("function " + o.id + ": trigger \"" + t.event +
                  "\": '*' is allowed only as a trailing \"/*\" (\"order/*\" matches every name "
                  "that starts with \"order/\")");
