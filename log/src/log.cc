@@ -24,8 +24,10 @@ namespace {
 Status check_options(const LogOptions& o) {
   auto bad = [](std::string what) { return Status(StatusCode::kInvalidArgument, std::move(what)); };
   const uint64_t block = format::kBlockSize;
-  if (o.segment_bytes < (1u << 20) || o.segment_bytes % block != 0) {
-    return bad("segment_bytes must be a multiple of 4 KiB and at least 1 MiB");
+  // The upper bound because each new segment is written whole (zeros) before its first record.
+  if (o.segment_bytes < (1u << 20) || o.segment_bytes > (1ull << 32) ||
+      o.segment_bytes % block != 0) {
+    return bad("segment_bytes must be a multiple of 4 KiB, at least 1 MiB and at most 4 GiB");
   }
   if (o.segment_bytes_initial == 0 || o.segment_bytes_initial % block != 0 ||
       o.segment_bytes_initial > o.segment_bytes) {
@@ -188,7 +190,13 @@ Result<std::unique_ptr<Log>> Log::open(const std::filesystem::path& dir_path, Lo
     return synced.with_context(where + ": making what recovery found durable");
   }
 
-  impl->ring = std::make_unique<StagingRing>(options.staging_bytes, rec.end_lsn);
+  Result<std::unique_ptr<StagingRing>> ring =
+      StagingRing::create(options.staging_bytes, rec.end_lsn);
+  if (!ring.ok()) {
+    (void)fs.close(fd);  // the open fails; this fd wrote nothing
+    return ring.status().with_context(where);
+  }
+  impl->ring = std::move(*ring);
   impl->preparer = std::make_unique<SegmentPreparer>(impl->fs, dir, options.recycled_segments_max);
   impl->retention = std::make_shared<SegmentRetention>(impl->fs, dir, *impl->preparer);
   CAIRN_ASSIGN_OR_RETURN(DirectoryListing listing, list_log_directory(fs, dir));

@@ -4,25 +4,35 @@
 #include <sys/mman.h>
 
 #include <bit>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <string>
 
 #include "futex.h"
 
 namespace cairn::log {
 
-StagingRing::StagingRing(uint64_t capacity, Lsn start)
-    : mask_(std::bit_ceil(std::max<uint64_t>(capacity, format::kBlockSize)) - 1),
-      reserve_pos_(start),
-      released_(start),
-      cleared_(start) {
+Result<std::unique_ptr<StagingRing>> StagingRing::create(uint64_t capacity, Lsn start) {
   CAIRN_CHECK(start % format::kFrameAlign == 0);
+  const uint64_t bytes = std::bit_ceil(std::max<uint64_t>(capacity, format::kBlockSize));
   // Published-ness is read from the tag word, so unreserved space must read as zero: anonymous
   // pages are, without a memset that would touch (and fault in) all of them before the first
   // append (tens of milliseconds of a restart for the default 32 MiB).
-  void* p = ::mmap(nullptr, mask_ + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  CAIRN_CHECK_MSG(p != MAP_FAILED, "out of memory for the staging ring");
-  data_ = static_cast<std::byte*>(p);
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    const int err = errno;
+    return Status(StatusCode::kLimitExceeded,
+                  "staging_bytes: the system refused " + std::to_string(bytes) +
+                      " bytes of memory for the staging ring (" + std::strerror(err) +
+                      "); set a smaller staging_bytes or allow the process more memory");
+  }
+  return std::unique_ptr<StagingRing>(
+      new StagingRing(bytes - 1, static_cast<std::byte*>(p), start));
 }
+
+StagingRing::StagingRing(uint64_t mask, std::byte* data, Lsn start)
+    : mask_(mask), data_(data), reserve_pos_(start), released_(start), cleared_(start) {}
 
 StagingRing::~StagingRing() {
   ::munmap(data_, mask_ + 1);

@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "cairn/log/check.h"
+#include "cairn/log/status.h"
 #include "cairn/log/types.h"
 #include "frame_format.h"
 
@@ -22,8 +23,11 @@ namespace cairn::log {
 
 class StagingRing {
  public:
-  // `capacity` is rounded up to a power of two. `start` is the LSN of the first frame.
-  StagingRing(uint64_t capacity, Lsn start);
+  // `capacity` is rounded up to a power of two. `start` is the LSN of the first frame. Fails
+  // (kLimitExceeded, naming staging_bytes) when the system refuses the memory: with the kernel's
+  // default overcommit a mapping larger than RAM and swap is refused, and so is one beyond
+  // RLIMIT_AS; that is a setting to change, not a reason to abort the process.
+  static Result<std::unique_ptr<StagingRing>> create(uint64_t capacity, Lsn start);
   ~StagingRing();
   StagingRing(const StagingRing&) = delete;
   StagingRing& operator=(const StagingRing&) = delete;
@@ -53,6 +57,7 @@ class StagingRing {
   Lsn released() const { return released_.load(std::memory_order_relaxed); }
 
  private:
+  StagingRing(uint64_t mask, std::byte* data, Lsn start);
   std::byte* at(Lsn pos) const { return data_ + (pos & mask_); }
   void wait_for_space(Lsn end);
   void zero(Lsn from, Lsn to);

@@ -1,7 +1,11 @@
 // Appended records are durable, readable in LSN order, and survive close and reopen.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <thread>
 
@@ -134,6 +138,56 @@ TEST(LogOpen, RejectsInvalidOptions) {
   o = small_options();
   o.writes_in_flight_max = 0;
   EXPECT_EQ(Log::open(dir.path(), o).status().code(), StatusCode::kInvalidArgument);
+  // Each new segment is written whole before its first record: a terabyte would be written so.
+  o = small_options();
+  o.segment_bytes = 1ull << 40;
+  o.segment_bytes_initial = 1ull << 40;
+  Result<std::unique_ptr<Log>> huge = Log::open(dir.path(), o);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(huge.status().message().find("at most 4 GiB"), std::string::npos)
+      << huge.status().to_string();
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CAIRN_UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define CAIRN_UNDER_SANITIZER 1
+#endif
+#endif
+
+#ifndef CAIRN_UNDER_SANITIZER
+// In a death test's child: opens a log with an 8 GiB staging ring in 4 GiB of address space.
+[[noreturn]] void open_with_little_address_space(const std::filesystem::path& dir) {
+  const rlimit limit{.rlim_cur = 4ull << 30, .rlim_max = 4ull << 30};
+  if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(10);
+  LogOptions o = small_options();
+  o.staging_bytes = 8ull << 30;
+  Result<std::unique_ptr<Log>> log = Log::open(dir, o);
+  if (log.ok()) _exit(11);
+  std::fprintf(stderr, "%s\n", log.status().to_string().c_str());
+  _exit(log.status().code() == StatusCode::kLimitExceeded ? 0 : 12);
+}
+#endif
+
+// A staging ring larger than the system grants (here: beyond RLIMIT_AS, in a child process) is an
+// error naming staging_bytes, not an abort: the log was fine, only a setting was too large.
+TEST(LogOpen, AStagingRingTheSystemRefusesIsAnErrorNamingTheOption) {
+#ifdef CAIRN_UNDER_SANITIZER
+  GTEST_SKIP() << "the sanitizers reserve terabytes of address space: RLIMIT_AS would stop them; "
+                  "the normal build runs this";
+#else
+  testing::TempDir dir;
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(open_with_little_address_space(dir.path()), ::testing::ExitedWithCode(0),
+              "staging_bytes: the system refused 8589934592 bytes");
+  // Nothing was written that a later open with a sane setting could not take.
+  Result<std::unique_ptr<Log>> log = Log::open(dir.path(), small_options());
+  ASSERT_TRUE(log.ok()) << log.status().to_string();
+  ASSERT_TRUE((*log)->append_durable(kBlobType, make_blob(0, 0, 10)).ok());
+  EXPECT_TRUE((*log)->close().ok());
+#endif
 }
 
 TEST(LogOpen, SecondWriterIsRefusedByTheLock) {

@@ -46,17 +46,24 @@ void expect_staged(const StagingRing& ring, Lsn pos, uint32_t payload_len, uint6
   }
 }
 
+std::unique_ptr<StagingRing> ring_of(uint64_t capacity, Lsn start) {
+  Result<std::unique_ptr<StagingRing>> ring = StagingRing::create(capacity, start);
+  CAIRN_CHECK_MSG(ring.ok(), ring.status().to_string().c_str());
+  return std::move(*ring);
+}
+
 TEST(StagingRing, CapacityIsAPowerOfTwoOfAtLeastABlock) {
-  EXPECT_EQ(StagingRing(1, 0).capacity(), 4096u);
-  EXPECT_EQ(StagingRing(4096, 0).capacity(), 4096u);
-  EXPECT_EQ(StagingRing(5000, 0).capacity(), 8192u);
+  EXPECT_EQ(ring_of(1, 0)->capacity(), 4096u);
+  EXPECT_EQ(ring_of(4096, 0)->capacity(), 4096u);
+  EXPECT_EQ(ring_of(5000, 0)->capacity(), 8192u);
 }
 
 // Stages frames from `start` for ten laps of a 4 KiB ring, three at a time (so the ring is mostly
 // full), reading each back before releasing it. Odd frame sizes make later laps cross the wrap
 // point at ever different offsets.
 void run_laps(Lsn start) {
-  StagingRing ring(4096, start);
+  const std::unique_ptr<StagingRing> owned = ring_of(4096, start);
+  StagingRing& ring = *owned;
   Lsn next = start;
   uint64_t id = 0;
   while (next < start + 10 * 4096) {
@@ -89,7 +96,8 @@ TEST(StagingRing, FramesRoundTripAcrossTheWrapPoint) {
 }
 
 TEST(StagingRing, ReleaseZeroesTheSpace) {
-  StagingRing ring(4096, 0);
+  const std::unique_ptr<StagingRing> owned = ring_of(4096, 0);
+  StagingRing& ring = *owned;
   const Lsn a = ring.reserve(format::frame_size(1000));
   stage(ring, a, 1000, 1);
   const Lsn b = ring.reserve(format::frame_size(2000));
@@ -106,7 +114,8 @@ TEST(StagingRing, ReleaseZeroesTheSpace) {
 }
 
 TEST(StagingRing, FullRingBlocksTheProducerUntilRelease) {
-  StagingRing ring(4096, 0);
+  const std::unique_ptr<StagingRing> owned = ring_of(4096, 0);
+  StagingRing& ring = *owned;
   const Lsn first = ring.reserve(2048);
   const Lsn second = ring.reserve(2048);  // the ring is now full
   ASSERT_EQ(second, 2048u);
@@ -142,7 +151,8 @@ TEST(StagingRing, ManyProducersOneConsumerThroughASmallRing) {
   // frame still arrives whole, once, and in each producer's order.
   constexpr int kProducers = 4;
   constexpr uint64_t kFramesEach = 3000;
-  StagingRing ring(4096, 0);
+  const std::unique_ptr<StagingRing> owned = ring_of(4096, 0);
+  StagingRing& ring = *owned;
   std::latch go(kProducers + 1);
   std::vector<std::thread> producers;
   for (int p = 0; p < kProducers; ++p) {

@@ -40,7 +40,8 @@ enum class RecoveryMode : uint8_t {
 };
 
 struct LogOptions {
-  // Largest size of a segment file. A multiple of 4 KiB, at least 1 MiB.
+  // Largest size of a segment file. A multiple of 4 KiB, at least 1 MiB and at most 4 GiB (a new
+  // segment is written whole, with zeros, before its first record).
   // Default: 64 MiB.
   uint64_t segment_bytes = 64ull << 20;
 
@@ -71,7 +72,8 @@ struct LogOptions {
   uint32_t writes_in_flight_max = 2;
 
   // Bytes of records that may be appended but not yet durable (the queue depth, in bytes; rounded
-  // up to a power of two). At the limit append() blocks until the writer catches up.
+  // up to a power of two). At the limit append() blocks until the writer catches up. At most
+  // 16 GiB; open() fails with kLimitExceeded when the system refuses that much memory.
   // Default: 32 MiB.
   uint64_t staging_bytes = 32ull << 20;
 
