@@ -65,6 +65,7 @@ Status EngineCore::start() {
     return Status(StatusCode::kInvalidArgument, "start() may be called once");
   }
   CAIRN_RETURN_IF_ERROR(check_engine_limits(options_));
+  CAIRN_RETURN_IF_ERROR(registry_.check_event_names(options_.event_bytes_max));
   crons_ = std::make_unique<CronSchedule>(registry_);
   log::LogOptions lo = options_.log;
   fs_ = lo.file_system ? lo.file_system : log::posix_file_system();

@@ -1,6 +1,8 @@
 // FunctionRegistry (see function_registry.h).
 #include "function_registry.h"
 
+#include "engine_limits.h"
+
 namespace cairn::detail {
 namespace {
 
@@ -20,7 +22,10 @@ bool trigger_matches(const Trigger& t, std::string_view name) {
 Status validate(const FunctionOptions& o) {
   auto bad = [](std::string m) { return Status(StatusCode::kInvalidArgument, std::move(m)); };
   if (o.id.empty()) return bad("a function needs an id");
-  if (o.id.size() > 256) return bad("function id longer than 256 bytes: " + o.id);
+  if (o.id.size() > 256) {
+    return bad("function id longer than 256 bytes (" + std::to_string(o.id.size()) +
+               "): " + bounded_text(o.id, kQuotedNameBytes));
+  }
   if (o.retries > 100) return bad("function " + o.id + ": retries must be at most 100");
   if (o.backoff_base.count() <= 0 || o.backoff_max < o.backoff_base) {
     return bad("function " + o.id + ": need 0 < backoff_base <= backoff_max");
@@ -114,6 +119,27 @@ Status FunctionRegistry::add(FunctionOptions options, ValueFormat output_format,
   entry->options = std::move(options);
   by_id_[entry->id] = entry.get();
   entries_.push_back(std::move(entry));
+  return Status();
+}
+
+Status FunctionRegistry::check_event_names(uint32_t event_bytes_max) const {
+  for (const auto& e : entries_) {
+    std::vector<std::string_view> names;
+    for (const Trigger& t : e->options.triggers) names.push_back(t.event);
+    for (const CancelOn& c : e->options.cancel_on) names.push_back(c.event);
+    for (std::string_view name : names) {
+      // A trailing "/*" matches longer names, but none longer than the limit either.
+      const size_t least = is_prefix_trigger(name) ? name.size() - 1 : name.size();
+      if (least > event_bytes_max) {
+        return Status(
+            StatusCode::kInvalidArgument,
+            "function " + e->id + ": event name \"" + bounded_text(name, kQuotedNameBytes) +
+                "\" (" + std::to_string(name.size()) +
+                " bytes, in a trigger or cancel_on) can never match: event_bytes_max is " +
+                std::to_string(event_bytes_max));
+      }
+    }
+  }
   return Status();
 }
 

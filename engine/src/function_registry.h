@@ -42,6 +42,9 @@ class FunctionRegistry {
   // Ids of the functions an event with this name starts, in registration order.
   void match(std::string_view event_name, std::vector<std::string_view>* out) const;
   size_t size() const { return entries_.size(); }
+  // kInvalidArgument naming the function when a trigger or cancel_on names an event longer than
+  // an event may be (`event_bytes_max`, known at start): no event could ever match it.
+  Status check_event_names(uint32_t event_bytes_max) const;
   // Calls f(const FunctionEntry&) for each function, in registration order.
   template <typename F>
   void for_each(F&& f) const {

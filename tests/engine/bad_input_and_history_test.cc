@@ -164,6 +164,59 @@ TEST_F(EngineTest, OptionsThatMeanNothingAreRefusedAtStartNamingThem) {
   EXPECT_TRUE(engine->start().ok());
 }
 
+// A trigger or cancel_on naming an event longer than any event may be (event_bytes_max, known at
+// start) can never match: start() refuses it, naming the function and quoting the name's start
+// only. Before, the function registered and silently never ran. A trailing "/*" counts as its
+// prefix, which longer names may extend.
+TEST_F(EngineTest, EventNamesNoEventCanMatchAreRefusedAtStart) {
+  options_.event_bytes_max = 1024;
+  const std::string long_name(2000, 'n');
+  struct Case {
+    const char* id;
+    FunctionOptions fn;
+  };
+  const std::vector<Case> cases = {
+      {"by_trigger", {.id = "by_trigger", .triggers = {on_event(long_name)}}},
+      {"by_prefix", {.id = "by_prefix", .triggers = {on_event(long_name + "/*")}}},
+      {"by_cancel",
+       {.id = "by_cancel", .triggers = {on_event("go")}, .cancel_on = {{.event = long_name}}}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.id);
+    EngineOptions o = options_;
+    o.dir = options_.dir / c.id;
+    auto engine = Engine::create(o);
+    ASSERT_TRUE(engine
+                    ->register_function(
+                        c.fn, [](Context&, const Event&) -> Task<std::string> { co_return "ran"; })
+                    .ok());
+    const Status st = engine->start();
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.to_string();
+    EXPECT_TRUE(contains(st.message(), std::string("function ") + c.id)) << st.to_string();
+    EXPECT_TRUE(contains(st.message(), "event_bytes_max is 1024")) << st.to_string();
+    EXPECT_LT(st.message().size(), 400u) << st.to_string();
+  }
+  // A function id over its limit is quoted by its start only (it was echoed whole).
+  auto engine_of_long_id = Engine::create(options_);
+  const Status long_id = engine_of_long_id->register_function(
+      {.id = std::string(100'000, 'i')},
+      [](Context&, const Event&) -> Task<std::string> { co_return "ran"; });
+  EXPECT_EQ(long_id.code(), StatusCode::kInvalidArgument);
+  EXPECT_LT(long_id.message().size(), 400u) << long_id.message().substr(0, 400);
+  // At the limit is fine, and "x/*" of exactly the limit plus the star.
+  EngineOptions o = options_;
+  o.dir = options_.dir / "fits";
+  auto engine = Engine::create(o);
+  ASSERT_TRUE(
+      engine
+          ->register_function({.id = "fits",
+                               .triggers = {on_event(std::string(1024, 'n')),
+                                            on_event(std::string(1023, 'n') + "/*")}},
+                              [](Context&, const Event&) -> Task<std::string> { co_return "ran"; })
+          .ok());
+  EXPECT_TRUE(engine->start().ok());
+}
+
 // Limits at their extremes: a page of SIZE_MAX runs is cut (it came back empty: limit + 1
 // overflowed), and a history of at most 0 entries is a wrong call, not an unknown run.
 TEST_F(EngineTest, ExtremeLimitsOfQueriesAreAnsweredOrRefusedSaySo) {

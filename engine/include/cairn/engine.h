@@ -198,7 +198,8 @@ struct EngineOptions {
 
   // Limits. At each, the call that would pass it gets kLimitExceeded and nothing durable changes.
   // Bytes of one event (name + data + id). Also bounds the data of ctx.invoke() and what a
-  // wait_for_event records (event name, match path and value). Default: 256 KiB.
+  // wait_for_event records (event name, match path and value). start() refuses a trigger or
+  // cancel_on whose event name is longer (no event could match it). Default: 256 KiB.
   uint32_t event_bytes_max = 256u << 10;
   // Bytes of one step's serialized output; a step that returns more fails (not retried).
   // Default: 512 KiB (must fit a log record).
