@@ -285,27 +285,50 @@
     const replayOf = run.history.find((h) => h.kind === 'created' && typeof h.value === 'string' && h.value);
     if (replayOf) facts.push(['note', replayOf.value]);
     $('#detail-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
-    $('#detail-event').textContent = fmtValue(run.event.data);
-    $('#detail-output').textContent = run.status === 'completed' ? fmtValue(run.output) || '(none)' : '—';
+    showValue($('#detail-event'), fmtValue(run.event.data), run.event.data_truncated);
+    showValue($('#detail-output'), run.status === 'completed' ? fmtValue(run.output) || '(none)' : '—',
+      run.output_truncated);
     $('#detail-error-box').hidden = !run.error;
-    $('#detail-error').textContent = run.error || '';
+    showValue($('#detail-error'), run.error || '', run.error_truncated);
     section.querySelector('[data-action="replay"]').hidden = run.status !== 'failed';
     section.querySelector('[data-action="replay-start"]').hidden = !isFinished(run.status);
     section.querySelector('[data-action="cancel"]').hidden = isFinished(run.status);
     drawTimeline(run);
-    renderHistory(run.history);
+    renderHistory(run);
   }
 
-  function renderHistory(history) {
-    const rows = history.map((h) => el('tr', { class: 'kind-' + h.kind.replace(/ /g, '-') },
+  // A value the API cut (past DashboardOptions::run_detail_value_bytes_max) is marked as cut: its
+  // text ends with a note of its full size, and a box's last lines may be scrolled out of view.
+  const CUT_TITLE = 'cut by the dashboard: only the start of this value is shown';
+  function cutMark(truncated) {
+    return truncated ? [el('span', { class: 'cut', title: CUT_TITLE }, 'cut'), ' '] : [];
+  }
+  function showValue(pre, text, truncated) {
+    pre.replaceChildren(...cutMark(truncated), text);
+    pre.dataset.truncated = truncated ? 'true' : 'false';
+  }
+
+  function renderHistory(run) {
+    const rows = run.history.map((h) => el('tr', { class: 'kind-' + h.kind.replace(/ /g, '-') },
       el('td', { class: 'num' }, String(h.lsn)),
       el('td', { class: 'kind' }, h.kind),
       el('td', {}, h.step_id || (h.event ? h.event.name : '')),
       el('td', { class: 'num' }, h.attempt ? String(h.attempt) : ''),
       el('td', { class: 'when' }, fmtTime(h.at)),
       el('td', { class: 'num' }, h.finished_at ? fmtDuration(h.finished_at - h.at) : ''),
-      el('td', { class: 'value', title: fmtValue(h.value) }, fmtValue(h.value))));
+      el('td', { class: 'value', title: fmtValue(h.value), 'data-truncated': h.value_truncated ? 'true' : null },
+        ...cutMark(h.value_truncated), fmtValue(h.value))));
     $('#history tbody').replaceChildren(...rows);
+    // Entries left out: more than the API returns, or more than fit its answer's size limit.
+    const note = $('#history-truncated');
+    note.hidden = !run.history_truncated;
+    note.dataset.truncatedBy = run.history_truncated_by || '';
+    note.textContent = !run.history_truncated ? '' :
+      'Showing the first ' + run.history.length + ' entries: ' +
+      (run.history_truncated_by === 'bytes'
+        ? 'the rest would take this answer past its size limit (run_detail_bytes_max)'
+        : 'the run has more than the dashboard returns') +
+      '. `cairn runs show ' + run.id + '` prints them all.';
   }
 
   // One bar per step attempt (red when it failed, grey when a replay copied its result), and one

@@ -8,6 +8,10 @@
 namespace cairn::web {
 namespace {
 
+// Smallest run_detail_value_bytes_max: a cut value keeps a note of its size (about 40 bytes) and
+// should keep some of its text too.
+constexpr size_t kDetailValueBytesMin = 256;
+
 bool equal_in_constant_time(std::string_view a, std::string_view b) {
   // The length is not secret (a token's length says little); the contents are.
   if (a.size() != b.size()) return false;
@@ -46,6 +50,14 @@ Status check_dashboard_options(const DashboardOptions& o) {
   if (o.page_limit_max == 0 || o.request_bytes_max == 0) {
     return Status(StatusCode::kInvalidArgument,
                   "page_limit_max and request_bytes_max must be above 0");
+  }
+  if (o.run_detail_value_bytes_max < kDetailValueBytesMin ||
+      o.run_detail_bytes_max / 4 < o.run_detail_value_bytes_max) {
+    return Status(StatusCode::kInvalidArgument,
+                  "run_detail_value_bytes_max must be at least " +
+                      std::to_string(kDetailValueBytesMin) +
+                      " and run_detail_bytes_max at least 4 times it (the run's own values and "
+                      "some history must fit)");
   }
   if (o.throughput_window.count() <= 0) {
     return Status(StatusCode::kInvalidArgument, "throughput_window must be at least 1 s");

@@ -18,7 +18,8 @@ namespace cairn::web {
 bool is_loopback_address(std::string_view bind);
 
 // The options start() accepts: a token for any non-loopback bind, at least one thread, limits
-// above zero. kInvalidArgument says which rule was broken.
+// above zero, a run detail's budget with room for its values. kInvalidArgument says which rule was
+// broken.
 Status check_dashboard_options(const DashboardOptions& options);
 
 // Whether `request` carries `token` (compared in constant time: the time taken tells nothing of

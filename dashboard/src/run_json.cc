@@ -1,7 +1,10 @@
 // The API's JSON of runs and stats (see run_json.h).
 #include "run_json.h"
 
+#include <algorithm>
+
 #include "cairn/schema/record_schema.h"
+#include "engine_limits.h"
 
 namespace cairn::web {
 
@@ -9,7 +12,11 @@ int64_t to_ms(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-nlohmann::json value_json(std::string_view bytes, ValueFormat format) {
+nlohmann::json value_json(std::string_view bytes, ValueFormat format, size_t bytes_max) {
+  if (bytes.size() > bytes_max) {
+    return detail::bounded_text(bytes,
+                                static_cast<uint32_t>(std::min<size_t>(bytes_max, UINT32_MAX)));
+  }
   if (format != ValueFormat::kJson) return std::string(bytes);
   if (bytes.empty()) return nullptr;  // a step or function that returns nothing
   // Dumping JSON recurses once per level: a value nested deeper than the tools render (a step
@@ -33,19 +40,7 @@ nlohmann::json run_summary_json(const RunInfo& run) {
   };
 }
 
-nlohmann::json run_detail_json(const RunInfo& run, const std::vector<HistoryEntry>& history) {
-  nlohmann::json doc = run_summary_json(run);
-  doc["event"]["data"] = value_json(run.event.data, ValueFormat::kJson);
-  doc["event"]["ts"] = run.event.ts_ms;
-  doc["output"] = run.status == RunStatus::kCompleted ? value_json(run.output, run.output_format)
-                                                      : nlohmann::json(nullptr);
-  nlohmann::json entries = nlohmann::json::array();
-  for (const HistoryEntry& e : history) entries.push_back(history_entry_json(e));
-  doc["history"] = std::move(entries);
-  return doc;
-}
-
-nlohmann::json history_entry_json(const HistoryEntry& e) {
+nlohmann::json history_entry_json(const HistoryEntry& e, size_t value_bytes_max) {
   const auto ms_or_zero = [](TimePoint t) { return t == TimePoint{} ? int64_t{0} : to_ms(t); };
   nlohmann::json doc{
       {"kind", history_kind_name(e.kind)},
@@ -56,7 +51,8 @@ nlohmann::json history_entry_json(const HistoryEntry& e) {
       {"at", ms_or_zero(e.at)},
       {"finished_at", ms_or_zero(e.finished_at)},
       {"deadline", ms_or_zero(e.deadline)},
-      {"value", value_json(e.value, e.format)},
+      {"value", value_json(e.value, e.format, value_bytes_max)},
+      {"value_truncated", e.value.size() > value_bytes_max},
       {"run", e.run},
   };
   if (!e.event.name.empty()) {

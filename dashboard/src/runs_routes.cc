@@ -5,6 +5,7 @@
 #include "api_params.h"
 #include "api_reply.h"
 #include "api_routes.h"
+#include "run_detail.h"
 #include "run_json.h"
 
 namespace cairn::web {
@@ -56,11 +57,10 @@ void show_run(const ApiContext& api, const httplib::Request& req, httplib::Respo
   // One entry more than is shown tells a history cut short from one of exactly the maximum.
   Result<std::vector<HistoryEntry>> history = api.engine.run_history(*id, kHistoryEntriesMax + 1);
   if (!history.ok()) return reply_engine_error(res, history.status(), 400);
-  const bool truncated = history->size() > kHistoryEntriesMax;
-  if (truncated) history->resize(kHistoryEntriesMax);
-  nlohmann::json doc = run_detail_json(*run, *history);
-  doc["history_truncated"] = truncated;
-  reply_json(res, doc);
+  reply_json(res, run_detail_json(*run, *history,
+                                  {.bytes_max = api.options.run_detail_bytes_max,
+                                   .value_bytes_max = api.options.run_detail_value_bytes_max,
+                                   .entries_max = kHistoryEntriesMax}));
 }
 
 void replay_run(const ApiContext& api, const httplib::Request& req, httplib::Response& res) {

@@ -51,6 +51,7 @@ TEST_F(HistoryTruncated, ExactlyTheLimitIsNotTruncated) {
   ASSERT_EQ(r.status, 200) << r.body.substr(0, 200);
   EXPECT_EQ(r.json["history"].size(), kDetailEntriesMax);
   EXPECT_EQ(r.json["history_truncated"], false);
+  EXPECT_TRUE(r.json["history_truncated_by"].is_null());
 }
 
 TEST_F(HistoryTruncated, OneMoreThanTheLimitIsTruncated) {
@@ -59,6 +60,7 @@ TEST_F(HistoryTruncated, OneMoreThanTheLimitIsTruncated) {
   ASSERT_EQ(r.status, 200) << r.body.substr(0, 200);
   EXPECT_EQ(r.json["history"].size(), kDetailEntriesMax);
   EXPECT_EQ(r.json["history_truncated"], true);
+  EXPECT_EQ(r.json["history_truncated_by"], "entries");
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // opens its timeline, clicks Replay once the dependency is back and sees the new run complete.
 // The page is found through the hooks the dashboard promises (element ids and data- attributes,
 // docs/dashboard.md); a missing hook fails the test naming its selector. Screenshots of the page
-// are saved in the build tree (CAIRN_DASHBOARD_SCREENSHOT_DIR).
+// are saved in the build tree (CAIRN_DASHBOARD_SCREENSHOT_DIR). A second test opens a run whose
+// detail the API cut to its byte budget and checks that the page says so.
 #include <unistd.h>
 
 #include <atomic>
@@ -115,16 +116,20 @@ struct ChargeEngine {
   }
 };
 
-TEST(DashboardEndToEnd, AFailedRunIsReplayedFromThePageAndCompletes) {
-  if (::access("/usr/bin/chromium", X_OK) != 0 || ::access("/usr/bin/chromedriver", X_OK) != 0) {
-    if (browser_opted_out()) {
-      GTEST_SKIP() << "CAIRN_NO_BROWSER=1 and Chromium is not installed";
-    }
-    FAIL() << "this test drives headless Chromium: /usr/bin/chromium and /usr/bin/chromedriver "
-              "are missing. Install them with `./tools/scripts/install-deps.sh --browser` (the "
-              "Debian packages chromium and chromium-driver; tools/scripts/test.sh does it), or "
-              "set CAIRN_NO_BROWSER=1 to skip this test.";
+// Skips the test (CAIRN_NO_BROWSER=1) or fails it when Chromium is missing.
+#define CAIRN_REQUIRE_BROWSER()                                                                   \
+  if (::access("/usr/bin/chromium", X_OK) != 0 || ::access("/usr/bin/chromedriver", X_OK) != 0) { \
+    if (browser_opted_out()) {                                                                    \
+      GTEST_SKIP() << "CAIRN_NO_BROWSER=1 and Chromium is not installed";                         \
+    }                                                                                             \
+    FAIL() << "this test drives headless Chromium: /usr/bin/chromium and /usr/bin/chromedriver "  \
+              "are missing. Install them with `./tools/scripts/install-deps.sh --browser` (the "  \
+              "Debian packages chromium and chromium-driver; tools/scripts/test.sh does it), or " \
+              "set CAIRN_NO_BROWSER=1 to skip this test.";                                        \
   }
+
+TEST(DashboardEndToEnd, AFailedRunIsReplayedFromThePageAndCompletes) {
+  CAIRN_REQUIRE_BROWSER();
   TempDir dir;
   ChargeEngine app;
   ASSERT_TRUE(app.start(dir / "engine").ok());
@@ -206,6 +211,54 @@ TEST(DashboardEndToEnd, AFailedRunIsReplayedFromThePageAndCompletes) {
   EXPECT_TRUE(closed.ok()) << closed.to_string();
   (*dashboard)->stop();
   EXPECT_TRUE(app.engine->shutdown().ok());
+}
+
+// A run of 30 steps of 20,000 bytes each, served with a 16 KiB budget and 1 KiB values: the page
+// marks the cut output and values, and says under the history that entries were left out.
+TEST(DashboardEndToEnd, ARunDetailCutToItsBudgetSaysSoOnThePage) {
+  CAIRN_REQUIRE_BROWSER();
+  TempDir dir;
+  std::unique_ptr<Engine> engine = Engine::create(test_engine_options(dir / "engine", nullptr));
+  ASSERT_TRUE(engine
+                  ->register_function({.id = "big", .triggers = {on_event("big")}},
+                                      [](Context& ctx, const Event&) -> Task<std::string> {
+                                        for (int i = 0; i < 30; ++i) {
+                                          co_await ctx.run("s" + std::to_string(i),
+                                                           [] { return std::string(20'000, 'v'); });
+                                        }
+                                        co_return std::string(20'000, 'o');
+                                      })
+                  .ok());
+  ASSERT_TRUE(engine->start().ok());
+  Result<SendResult> sent = engine->send({.name = "big", .data = "{}"});
+  ASSERT_TRUE(sent.ok()) << sent.status().to_string();
+  Result<RunInfo> ended = engine->wait_run(sent->runs.at(0), 60s);
+  ASSERT_TRUE(ended.ok()) << ended.status().to_string();
+  ASSERT_EQ(ended->status, RunStatus::kCompleted) << ended->error;
+
+  Result<std::unique_ptr<Dashboard>> dashboard = Dashboard::start(
+      *engine, {.run_detail_bytes_max = 16 << 10, .run_detail_value_bytes_max = 1024});
+  ASSERT_TRUE(dashboard.ok()) << dashboard.status().to_string();
+  Result<std::unique_ptr<WebDriverSession>> started =
+      WebDriverSession::start({.work_dir = dir / "browser"});
+  ASSERT_TRUE(started.ok()) << started.status().to_string();
+  WebDriverSession& browser = **started;
+
+  ASSERT_TRUE(browser.navigate((*dashboard)->url() + "#run=" + std::to_string(ended->id)).ok());
+  for (const char* css : {"#detail-output[data-truncated=\"true\"] span.cut",
+                          "#history td.value[data-truncated=\"true\"] span.cut",
+                          "p#history-truncated[data-truncated-by=\"bytes\"]:not([hidden])"}) {
+    Result<WebElement> e = wait_for_element(browser, css);
+    ASSERT_TRUE(e.ok()) << e.status().to_string();
+  }
+  Status shot = browser.screenshot(std::filesystem::path(CAIRN_DASHBOARD_SCREENSHOT_DIR) /
+                                   "cut-run-detail.png");
+  EXPECT_TRUE(shot.ok()) << shot.to_string();
+
+  Status closed = browser.close();
+  EXPECT_TRUE(closed.ok()) << closed.to_string();
+  (*dashboard)->stop();
+  EXPECT_TRUE(engine->shutdown().ok());
 }
 
 }  // namespace

@@ -35,6 +35,14 @@ struct DashboardOptions {
   size_t page_limit_max = 500;
   // Largest request body; a larger one is refused with 413 before it is read. Default: 1 MiB.
   size_t request_bytes_max = 1 << 20;
+  // Bytes of one run's detail (GET /api/runs/ID): history entries are added, oldest first, while
+  // the answer stays within it; the rest are left out ("history_truncated_by": "bytes").
+  // At least 4 × run_detail_value_bytes_max. Default: 4 MiB.
+  size_t run_detail_bytes_max = 4 << 20;
+  // Bytes of one value in a run's detail (the event's data, the output, the error, a history
+  // entry's value): a longer one is cut to its first bytes and a note of its size, as a string
+  // ("output_truncated", "value_truncated", ... say so). At least 256. Default: 64 KiB.
+  size_t run_detail_value_bytes_max = 64 << 10;
   // Threads that answer requests (more concurrent requests wait for one). Default: 4.
   uint32_t threads = 4;
   // History the throughput plot keeps, one sample a second; older samples are dropped.
