@@ -7,11 +7,9 @@
 #include "cairn/engine.h"
 #include "throughput_sampler.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace cairn::web {
+
+class RouteTable;
 
 // What the handlers use; it outlives the server (Dashboard::Impl owns both).
 struct ApiContext {
@@ -24,7 +22,7 @@ struct ApiContext {
 // out, and "history_truncated" says so). Bounds the reply: entries carry step outputs.
 inline constexpr size_t kHistoryEntriesMax = 2000;
 
-void add_runs_routes(httplib::Server& server, const ApiContext& api);
-void add_engine_routes(httplib::Server& server, const ApiContext& api);
+void add_runs_routes(RouteTable& routes, const ApiContext& api);
+void add_engine_routes(RouteTable& routes, const ApiContext& api);
 
 }  // namespace cairn::web

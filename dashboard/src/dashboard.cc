@@ -13,6 +13,7 @@
 #include "admin_file.h"
 #include "api_reply.h"
 #include "api_routes.h"
+#include "route_table.h"
 #include "throughput_sampler.h"
 
 namespace cairn {
@@ -55,12 +56,14 @@ class Dashboard::Impl {
  private:
   void configure_server();
   httplib::Server::HandlerResponse guard(const httplib::Request& req, httplib::Response& res);
+  void answer_httplib_error(const httplib::Request& req, httplib::Response& res) const;
 
   const DashboardOptions options_;
   web::ThroughputSampler throughput_;
   const web::ApiContext api_;
   const bool loopback_;
   httplib::Server server_;
+  web::RouteTable routes_{server_};
   std::thread accept_thread_;
   std::atomic<bool> loop_ended_{false};
   uint16_t port_ = 0;
@@ -91,6 +94,32 @@ httplib::Server::HandlerResponse Dashboard::Impl::guard(const httplib::Request& 
   return httplib::Server::HandlerResponse::Unhandled;
 }
 
+// httplib's own errors, with a JSON body like ours. No route for the method and path: 405 with
+// Allow when the path takes other methods, else 404. A method httplib does not know ("BREW") is
+// its 400, before any handler, the guard included: the same answer, from the request line alone.
+// A body too large: 413.
+void Dashboard::Impl::answer_httplib_error(const httplib::Request& req,
+                                           httplib::Response& res) const {
+  const std::string unknown_method_path =
+      res.status == 400 ? web::path_of_unknown_method(req) : std::string();
+  if (res.status == 404 || !unknown_method_path.empty()) {
+    const std::string& path = unknown_method_path.empty() ? req.path : unknown_method_path;
+    // httplib read no header of that request and takes the lines that follow for new requests:
+    // the client must not send another on this connection.
+    if (!unknown_method_path.empty()) res.set_header("Connection", "close");
+    const std::string allowed = routes_.allowed_methods(path);
+    if (allowed.empty()) return web::reply_error(res, 404, "not found: " + path.substr(0, 200));
+    res.set_header("Allow", allowed);
+    return web::reply_error(res, 405,
+                            "method " + req.method.substr(0, 40) + " is not allowed on " +
+                                path.substr(0, 200) + ": it takes " + allowed);
+  }
+  if (res.status == 413) {
+    return web::reply_error(res, 413, body_too_large(req, options_.request_bytes_max));
+  }
+  web::reply_error(res, res.status, "request refused (HTTP " + std::to_string(res.status) + ")");
+}
+
 void Dashboard::Impl::configure_server() {
   const uint32_t threads = options_.threads;
   server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -102,18 +131,11 @@ void Dashboard::Impl::configure_server() {
   server_.set_write_timeout(5, 0);
   server_.set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) { return guard(req, res); });
-  // httplib's own errors (no route: 404; body too large: 413) get a JSON body like ours.
+  // An error a route answered has its body already; the others are httplib's own.
   server_.set_error_handler(httplib::Server::HandlerWithResponse(
       [this](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        if (res.status == 404) {
-          web::reply_error(res, 404, "not found: " + req.path.substr(0, 200));
-        } else if (res.status == 413) {
-          web::reply_error(res, 413, body_too_large(req, options_.request_bytes_max));
-        } else {
-          web::reply_error(res, res.status,
-                           "request refused (HTTP " + std::to_string(res.status) + ")");
-        }
+        answer_httplib_error(req, res);
         return httplib::Server::HandlerResponse::Handled;
       }));
   server_.set_exception_handler(
@@ -127,8 +149,8 @@ void Dashboard::Impl::configure_server() {
         }
         web::reply_error(res, 500, what);
       });
-  web::add_runs_routes(server_, api_);
-  web::add_engine_routes(server_, api_);
+  web::add_runs_routes(routes_, api_);
+  web::add_engine_routes(routes_, api_);
 }
 
 Status Dashboard::Impl::listen() {

@@ -6,6 +6,7 @@
 #include "api_reply.h"
 #include "api_routes.h"
 #include "embedded_page.h"
+#include "route_table.h"
 #include "run_json.h"
 
 namespace cairn::web {
@@ -92,18 +93,18 @@ void show_page(httplib::Response& res) {
 
 }  // namespace
 
-void add_engine_routes(httplib::Server& server, const ApiContext& api) {
-  server.Post("/api/events", [&api](const httplib::Request& req, httplib::Response& res) {
+void add_engine_routes(RouteTable& routes, const ApiContext& api) {
+  routes.post("/api/events", [&api](const httplib::Request& req, httplib::Response& res) {
     send_event(api, req, res);
   });
-  server.Get("/api/functions",
+  routes.get("/api/functions",
              [&api](const httplib::Request&, httplib::Response& res) { list_functions(api, res); });
-  server.Get("/api/stats",
+  routes.get("/api/stats",
              [&api](const httplib::Request&, httplib::Response& res) { show_stats(api, res); });
-  server.Get("/api/throughput", [&api](const httplib::Request&, httplib::Response& res) {
+  routes.get("/api/throughput", [&api](const httplib::Request&, httplib::Response& res) {
     show_throughput(api, res);
   });
-  server.Get("/", [](const httplib::Request&, httplib::Response& res) { show_page(res); });
+  routes.get("/", [](const httplib::Request&, httplib::Response& res) { show_page(res); });
 }
 
 }  // namespace cairn::web

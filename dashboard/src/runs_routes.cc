@@ -5,6 +5,7 @@
 #include "api_params.h"
 #include "api_reply.h"
 #include "api_routes.h"
+#include "route_table.h"
 #include "run_detail.h"
 #include "run_json.h"
 
@@ -111,17 +112,17 @@ void cancel_run(const ApiContext& api, const httplib::Request& req, httplib::Res
 
 }  // namespace
 
-void add_runs_routes(httplib::Server& server, const ApiContext& api) {
-  server.Get("/api/runs", [&api](const httplib::Request& req, httplib::Response& res) {
+void add_runs_routes(RouteTable& routes, const ApiContext& api) {
+  routes.get("/api/runs", [&api](const httplib::Request& req, httplib::Response& res) {
     list_runs(api, req, res);
   });
-  server.Get(R"(/api/runs/([^/]+))", [&api](const httplib::Request& req, httplib::Response& res) {
+  routes.get(R"(/api/runs/([^/]+))", [&api](const httplib::Request& req, httplib::Response& res) {
     show_run(api, req, res);
   });
-  server.Post(
+  routes.post(
       R"(/api/runs/([^/]+)/replay)",
       [&api](const httplib::Request& req, httplib::Response& res) { replay_run(api, req, res); });
-  server.Post(
+  routes.post(
       R"(/api/runs/([^/]+)/cancel)",
       [&api](const httplib::Request& req, httplib::Response& res) { cancel_run(api, req, res); });
 }

@@ -1,6 +1,7 @@
 // Who may use the dashboard and what it serves: 401 without the token when one is set, a
-// non-loopback bind refused without a token, 404 for anything but the API and the page, 413 for
-// large bodies, requests from other sites refused, and admin.json written and removed.
+// non-loopback bind refused without a token, 404 for anything but the API and the page (405 for
+// a method one of them does not take), 413 for large bodies, requests from other sites refused,
+// and admin.json written and removed.
 #include <httplib.h>
 
 #include <filesystem>
@@ -78,8 +79,9 @@ TEST_F(DashboardAccess, OnlyTheApiAndThePageAreServed) {
     EXPECT_EQ(r.status, 404) << path << ": " << r.body;
     EXPECT_TRUE(r.json.contains("error")) << path;
   }
-  EXPECT_EQ(post("/", "").status, 404);
-  EXPECT_EQ(post("/api/runs", "").status, 404);
+  // A served path asked with a method it does not take is 405 (methods_test.cc).
+  EXPECT_EQ(post("/", "").status, 405);
+  EXPECT_EQ(post("/api/runs", "").status, 405);
 }
 
 TEST_F(DashboardAccess, LargeBodiesAre413) {
