@@ -4,6 +4,13 @@
 #include <httplib.h>
 
 namespace cairn::web {
+namespace {
+
+// Retry-After of a 503: the engine cannot say when runs will finish; a few seconds keeps clients
+// that retry from adding load to an engine at its limit.
+constexpr int kRetryAfterSeconds = 5;
+
+}  // namespace
 
 void reply_json(httplib::Response& res, const nlohmann::json& body, int http_status) {
   res.status = http_status;
@@ -28,6 +35,10 @@ void reply_engine_error(httplib::Response& res, const Status& status, int invali
       break;
     case StatusCode::kLimitExceeded:
       http_status = 413;
+      break;
+    case StatusCode::kUnavailable:
+      http_status = 503;
+      res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
       break;
     default:
       break;

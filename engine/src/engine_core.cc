@@ -359,9 +359,11 @@ Status EngineCore::prepare_event(Event& e, bool* duplicate, std::vector<std::str
 
 Status EngineCore::check_room_for_runs(size_t runs) const {
   if (runs == 0 || projection_.active_runs() + runs <= options_.runs_active_max) return Status();
-  return Status(StatusCode::kLimitExceeded,
+  // kUnavailable, not kLimitExceeded: nothing is wrong with what was asked, and it can be asked
+  // again once runs finish (the dashboard answers 503 with Retry-After, not 413).
+  return Status(StatusCode::kUnavailable,
                 "runs_active_max (" + std::to_string(options_.runs_active_max) +
-                    ") unfinished runs reached; the event was not accepted");
+                    ") unfinished runs reached: no new run is accepted until some finish");
 }
 
 Result<std::vector<SendResult>> EngineCore::send(std::span<const Event> events) {

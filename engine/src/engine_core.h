@@ -71,7 +71,7 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   // window (or sets *duplicate) and finds the functions it starts (shared by send() and
   // send_event()). The caller checks check_room_for_runs() and erases the id if it then fails.
   Status prepare_event(Event& event, bool* duplicate, std::vector<std::string_view>* functions);
-  // kLimitExceeded when `runs` more unfinished runs would pass runs_active_max.
+  // kUnavailable when `runs` more unfinished runs would pass runs_active_max.
   Status check_room_for_runs(size_t runs) const;
 
   // log::DurableListener

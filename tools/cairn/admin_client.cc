@@ -57,6 +57,9 @@ Status api_error(const std::string& what, int http_status, const std::string& bo
     case 413:
       code = StatusCode::kLimitExceeded;
       break;
+    case 503:
+      code = StatusCode::kUnavailable;  // the engine is full for now (runs_active_max)
+      break;
     case 401:
       code = StatusCode::kFailed;
       message = "the token was refused (HTTP 401: " + message + "); pass it with --token or " +

@@ -84,7 +84,8 @@ class AdminClient {
   const AdminEndpoint& endpoint() const { return endpoint_; }
 
   // Errors of the calls below. The API's refusals carry its message: 404 kNotFound, 400 and 409
-  // kInvalidArgument (a run that is not failed, a bad event), 413 kLimitExceeded; a rejected
+  // kInvalidArgument (a run that is not failed, a bad event), 413 kLimitExceeded, 503
+  // kUnavailable (the engine is at runs_active_max); a rejected
   // token (401) kFailed; the endpoint gone or not answering kIoError / kTimeout; anything else
   // kInternal.
   Result<LiveRun> get_run(RunId id);

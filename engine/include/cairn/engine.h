@@ -196,7 +196,8 @@ struct EngineOptions {
   // file operations go (file_system, io_queue_factory: tests put a simulated disk there).
   log::LogOptions log{};
 
-  // Limits. At each, the call that would pass it gets kLimitExceeded and nothing durable changes.
+  // Limits. At each, the call that would pass it gets kLimitExceeded (kUnavailable for
+  // runs_active_max, which a later call may pass) and nothing durable changes.
   // Bytes of one event (name + data + id). Also bounds the data of ctx.invoke() and what a
   // wait_for_event records (event name, match path and value). start() refuses a trigger or
   // cancel_on whose event name is longer (no event could match it). Default: 256 KiB.
@@ -213,7 +214,9 @@ struct EngineOptions {
   // reason). Longer text is cut to this size with a note saying how long it was: the failure is
   // still recorded. Default: 16 KiB.
   uint32_t error_bytes_max = 16u << 10;
-  // Runs not finished, including parked ones; send() refuses new runs past it. Default: 10 M.
+  // Runs not finished, including parked ones; send() and replay_run() refuse new runs past it
+  // (kUnavailable: retry once some finish; a ctx.send_event that would pass it fails its run).
+  // Default: 10 M.
   uint64_t runs_active_max = 10'000'000;
   // Finished runs kept in memory for get_run, list_runs and wait_run, and the bytes their events,
   // outputs and errors may take there: past either, the oldest are dropped (the log keeps them

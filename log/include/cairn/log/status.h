@@ -28,6 +28,10 @@ enum class StatusCode : uint8_t {
   kTimeout,
   kCancelled,
   kInternal,
+  // Refused for now, not for what was asked: an admission limit is reached (the engine's
+  // runs_active_max) and the same call may succeed once runs finish. The message names the limit.
+  // (kLimitExceeded is a request that is too large, and stays so.)
+  kUnavailable,
 };
 
 std::string_view status_code_name(StatusCode code);
