@@ -268,6 +268,9 @@ void Projection::finish_run(RunRecord& run, RunStatus status, std::string output
   info.output_format = output_format;
   info.error = std::move(error);
   info.finished_at = TimePoint(std::chrono::microseconds(at_us));
+  // Out of the count before run_finished wakes wait_run: a caller that saw its run finish may
+  // send the next one at once, and runs_active_max must not refuse it for the run it waited for.
+  active_.fetch_sub(1, std::memory_order_relaxed);
   effects_.run_finished(info, run.created_lsn, lsn_, live_);
   if (run.flow != nullptr) {
     forget_cancel_on(run);
@@ -283,7 +286,6 @@ void Projection::finish_run(RunRecord& run, RunStatus status, std::string output
     std::unique_lock lock(table_mu_);
     runs_.erase(run.id);
   }
-  active_.fetch_sub(1, std::memory_order_relaxed);
   counters_.runs_finished.fetch_add(1, std::memory_order_relaxed);
   if (live_) {
     effects_.cancel_timer(run.id);

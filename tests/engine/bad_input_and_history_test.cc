@@ -217,6 +217,39 @@ TEST_F(EngineTest, EventNamesNoEventCanMatchAreRefusedAtStart) {
   EXPECT_TRUE(engine->start().ok());
 }
 
+// runs_active_max: a send past it is kUnavailable naming the limit (it may pass later, unlike a
+// kLimitExceeded), nothing is recorded for it, and a run that wait_run saw finish no longer counts:
+// the next send is taken at once (the count used to drop only after waiters were woken, so a send
+// right after wait_run was sometimes refused).
+TEST_F(EngineTest, AFullEngineRefusesNewRunsUntilOneFinishes) {
+  options_.runs_active_max = 1;
+  start([](Engine& e) {
+    ASSERT_TRUE(
+        e.register_function({.id = "f", .triggers = {on_event("go")}},
+                            [](Context&, const Event&) -> Task<std::string> { co_return "done"; })
+            .ok());
+    ASSERT_TRUE(e.register_function({.id = "parked", .triggers = {on_event("park")}},
+                                    [](Context& ctx, const Event&) -> Task<std::string> {
+                                      co_await ctx.sleep("long", 1h);
+                                      co_return "woke";
+                                    })
+                    .ok());
+  });
+  for (int i = 0; i < 300; ++i) {
+    const RunId id = send_one({.name = "go"});
+    ASSERT_NE(id, 0u) << "send " << i << " after the previous run finished";
+    ASSERT_EQ(wait(id).status, RunStatus::kCompleted);
+  }
+  const RunId parked = send_one({.name = "park"});
+  ASSERT_NE(parked, 0u);
+  const auto refused = engine_->send(Event{.name = "go"});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable) << refused.status().to_string();
+  EXPECT_TRUE(contains(refused.status().message(), "runs_active_max (1)"))
+      << refused.status().to_string();
+  EXPECT_EQ(engine_->stats().runs_active, 1u);
+}
+
 // Limits at their extremes: a page of SIZE_MAX runs is cut (it came back empty: limit + 1
 // overflowed), and a history of at most 0 entries is a wrong call, not an unknown run.
 TEST_F(EngineTest, ExtremeLimitsOfQueriesAreAnsweredOrRefusedSaySo) {
