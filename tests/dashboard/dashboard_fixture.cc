@@ -28,7 +28,11 @@ httplib::Headers auth(const std::string& token) {
 
 void DashboardTest::SetUp() {
   start_engine();
-  auto d = start_dashboard({});
+  serve();
+}
+
+void DashboardTest::serve(DashboardOptions options) {
+  auto d = start_dashboard(std::move(options));
   ASSERT_TRUE(d.ok()) << d.status().to_string();
   dashboard_ = std::move(*d);
   port_ = dashboard_->port();
@@ -43,8 +47,10 @@ void DashboardTest::TearDown() {
   engine_.reset();
 }
 
-void DashboardTest::start_engine() {
-  engine_ = Engine::create(test_engine_options(dir_.path(), clock_));
+void DashboardTest::start_engine(const std::function<void(EngineOptions&)>& adjust) {
+  EngineOptions options = test_engine_options(dir_.path(), clock_);
+  if (adjust) adjust(options);
+  engine_ = Engine::create(std::move(options));
   ASSERT_TRUE(engine_
                   ->register_function({.id = "ok", .triggers = {on_event("order/ok")}},
                                       [](Context& ctx, const Event&) -> Task<std::string> {

@@ -33,9 +33,11 @@ class DashboardTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
-  // Starts the engine (with the functions above) and, unless `options` is null, a dashboard.
-  void start_engine();
+  // Starts the engine with the functions above; `adjust` may change the test options first.
+  void start_engine(const std::function<void(EngineOptions&)>& adjust = nullptr);
   Result<std::unique_ptr<Dashboard>> start_dashboard(DashboardOptions options);
+  // Starts a dashboard with `options` as dashboard_ and port_ (a failure fails the test).
+  void serve(DashboardOptions options = {});
 
   HttpReply get(const std::string& path, const std::string& token = "");
   HttpReply post(const std::string& path, const std::string& body, const std::string& token = "");

@@ -25,10 +25,7 @@ class HistoryTruncated : public DashboardTest {
                                         })
                     .ok());
     ASSERT_TRUE(engine_->start().ok());
-    auto d = start_dashboard({});
-    ASSERT_TRUE(d.ok()) << d.status().to_string();
-    dashboard_ = std::move(*d);
-    port_ = dashboard_->port();
+    serve();
   }
 
   // A finished run with exactly `entries` history entries.

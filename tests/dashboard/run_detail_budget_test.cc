@@ -34,13 +34,6 @@ class RunDetailBudget : public DashboardTest {
     ASSERT_TRUE(engine_->start().ok());
   }
 
-  void serve(DashboardOptions options) {
-    auto d = start_dashboard(std::move(options));
-    ASSERT_TRUE(d.ok()) << d.status().to_string();
-    dashboard_ = std::move(*d);
-    port_ = dashboard_->port();
-  }
-
   RunId finished_run(int steps, size_t bytes) {
     const RunId id = send_one("big", nlohmann::json{{"steps", steps}, {"bytes", bytes}}.dump());
     EXPECT_EQ(wait(id).status, RunStatus::kCompleted);
