@@ -1,6 +1,7 @@
 // LogReader over a log directory: segment after segment, checking that each starts where the
 // previous one ended. A live reader (Log::read_from) is bounded by the durable LSN and re-reads
 // when it reaches bytes the writer has made durable since it last looked.
+#include <algorithm>
 #include <functional>
 
 #include "cairn/log/reader.h"
@@ -98,6 +99,14 @@ class DirectoryReader final : public LogReader {
   bool relist_has_next() {
     auto listing = list_log_directory(*fs_, dir_);
     if (!listing.ok()) return false;
+    // Retention may have taken segments before ours out of the log since the last listing (they
+    // lie below this reader's pin, ours never leaves): find ours again by its sequence number
+    // rather than by its old index, which would now name a later segment, or none.
+    const uint64_t seq = segments_[index_].seq;
+    const auto it = std::find_if(listing->segments.begin(), listing->segments.end(),
+                                 [seq](const SegmentFile& s) { return s.seq == seq; });
+    if (it == listing->segments.end()) return false;  // not ours to judge here: keep the old list
+    index_ = static_cast<size_t>(it - listing->segments.begin());
     segments_ = std::move(listing->segments);
     return index_ + 1 < segments_.size();
   }

@@ -261,6 +261,46 @@ TEST_F(Retention, AnOpenReaderKeepsWhatItMayRead) {
   EXPECT_GT(removed->segments, 0u) << "the reader is gone: nothing holds the segments now";
 }
 
+// A live reader that reached the end of the last segment it listed lists the directory again to
+// find the next one. Retention may have taken older segments (below the reader's pin) out since
+// its first listing: it must go on in the segment after its own, wherever that now stands in the
+// listing. It kept its index into the old listing, so it took a later segment for its own and
+// reported the next one as "does not follow" (kCorruption); with more removed than added it
+// indexed past the listing's end.
+TEST_F(Retention, ALiveReaderGoesOnAfterRetentionRemovedSegmentsItListed) {
+  const size_t segments = cairn::testing::segment_paths(dir_.path()).size();
+  ASSERT_GE(segments, 4u);
+  const Lsn from = first_lsn_of(segments);  // the last segment, the one being written
+  auto reader = log_->read_from(from);
+  ASSERT_TRUE(reader.ok()) << reader.status().to_string();
+  size_t n = 0;
+  for (;;) {
+    auto r = (*reader)->next();
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    if (*r == nullptr) break;
+    ++n;
+  }
+  const size_t before = static_cast<size_t>(
+      std::count_if(lsns_.begin(), lsns_.end(), [&](Lsn l) { return l >= from; }));
+  ASSERT_EQ(n, before);
+
+  auto removed = log_->remove_segments_before(first_lsn_of(3), kLongAgo);
+  ASSERT_TRUE(removed.ok()) << removed.status().to_string();
+  ASSERT_EQ(removed->segments, 2u);
+  // More segments than were removed, so that the stale index still names a segment.
+  const auto more = cairn::testing::append_blobs(*log_, cairn::testing::four_segment_spec(), 5000);
+  ASSERT_GE(cairn::testing::segment_paths(dir_.path()).size(), segments - 2 + 3);
+
+  std::vector<Lsn> got;
+  for (;;) {
+    auto r = (*reader)->next();
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    if (*r == nullptr) break;
+    got.push_back((*r)->lsn);
+  }
+  EXPECT_EQ(got, more);
+}
+
 // A recycled segment holds the old segment's frames after the new data: readers and recovery
 // must take them for the end of the data — never for records, never for damage — wherever the
 // new data ends; and where the new data ends in a torn write, only the torn write is cut.
