@@ -9,6 +9,7 @@
 #include <array>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -23,10 +24,18 @@ namespace {
 namespace fb = flatbuffers;
 namespace ss = schema::snapshot;
 
-// Runs per chunk frame, and the bytes after which a chunk is closed early (frames stay far below
-// kSnapshotFrameBytesMax: one run's history is bounded by steps_per_run_max records).
+// Runs per chunk frame, and the bytes after which a chunk is closed early. One run's history
+// (up to steps_per_run_max results of step_output_bytes_max each: 5 GiB at the defaults) and
+// batch (up to 10,000 events) are not bounded by anything near kSnapshotFrameBytesMax: a run
+// holds at most kPieceBytes of them, the rest follow in SnapRunMore pieces of that size, and a
+// chunk is closed before an item that would take it past kChunkBytes. So a frame stays near
+// kChunkBytes plus one item's fixed fields (its event, newest operation) and one entry.
 constexpr size_t kRunsPerChunk = 512;
 constexpr size_t kChunkBytes = 4u << 20;
+constexpr size_t kPieceBytes = 4u << 20;
+// What a table, a vector entry and a string cost beyond their bytes, about (estimates only
+// decide where to split; nothing depends on them being exact).
+constexpr size_t kItemOverhead = 64;
 // Limiter keys weigh 1/kLimiterKeysPerRun of a run in a chunk; one SnapLimiter holds at most
 // kLimiterKeysPerChunk keys (16 bytes each).
 constexpr size_t kLimiterKeysPerRun = 64;
@@ -50,18 +59,92 @@ Event get_event(const ss::SnapEvent* e) {
                std::string(fb_view(e->id())), e->ts_ms()};
 }
 
-fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunRecord& r) {
-  std::vector<fb::Offset<ss::SnapHistory>> history;
-  if (r.history) {
-    history.reserve(r.history->size());
-    for (const ReplayEntry& h : *r.history) {
-      auto step_id = b.CreateString(h.step_id);
-      auto value = bytes_of(b, h.value);
-      auto event = h.event ? put_event(b, *h.event) : fb::Offset<ss::SnapEvent>();
-      history.push_back(
-          ss::CreateSnapHistory(b, static_cast<uint8_t>(h.kind), h.failed, step_id, value, event));
-    }
+size_t event_bytes(const Event& e) {
+  return e.name.size() + e.data.size() + e.id.size() + kItemOverhead;
+}
+size_t entry_bytes(const ReplayEntry& h) {
+  return h.step_id.size() + h.value.size() + (h.event ? event_bytes(*h.event) : 0) + kItemOverhead;
+}
+
+// The end of the piece of `items` that starts at `from`: as many as fit in kPieceBytes, and at
+// least one when `at_least_one` (a piece of its own must make progress; a run's own share may be
+// none).
+template <typename T, typename Bytes>
+size_t piece_end(const std::vector<T>& items, size_t from, bool at_least_one, Bytes bytes) {
+  size_t end = from;
+  size_t sum = 0;
+  while (end < items.size()) {
+    const size_t n = bytes(items[end]);
+    if (sum + n > kPieceBytes && !(at_least_one && end == from)) break;
+    sum += n;
+    ++end;
   }
+  return end;
+}
+template <typename T, typename Bytes>
+size_t bytes_of_range(const std::vector<T>& items, size_t from, size_t to, Bytes bytes) {
+  size_t sum = 0;
+  for (size_t i = from; i < to; ++i) sum += bytes(items[i]);
+  return sum;
+}
+
+fb::Offset<fb::Vector<fb::Offset<ss::SnapHistory>>> put_history(
+    fb::FlatBufferBuilder& b, const std::vector<ReplayEntry>& entries, size_t from, size_t to) {
+  std::vector<fb::Offset<ss::SnapHistory>> history;
+  history.reserve(to - from);
+  for (size_t i = from; i < to; ++i) {
+    const ReplayEntry& h = entries[i];
+    auto step_id = b.CreateString(h.step_id);
+    auto value = bytes_of(b, h.value);
+    auto event = h.event ? put_event(b, *h.event) : fb::Offset<ss::SnapEvent>();
+    history.push_back(
+        ss::CreateSnapHistory(b, static_cast<uint8_t>(h.kind), h.failed, step_id, value, event));
+  }
+  return b.CreateVector(history);
+}
+
+fb::Offset<fb::Vector<fb::Offset<ss::SnapEvent>>> put_events(fb::FlatBufferBuilder& b,
+                                                             const std::vector<Event>& events,
+                                                             size_t from, size_t to) {
+  std::vector<fb::Offset<ss::SnapEvent>> out;
+  out.reserve(to - from);
+  for (size_t i = from; i < to; ++i) out.push_back(put_event(b, events[i]));
+  return b.CreateVector(out);
+}
+
+// How much of a run's history and batch its SnapRun holds (the rest goes into SnapRunMore
+// pieces), and about how many bytes the SnapRun takes.
+struct RunShare {
+  size_t history = 0;
+  size_t batch = 0;
+  size_t bytes = 0;
+};
+RunShare run_share(const RunRecord& r) {
+  RunShare s;
+  const PendingOp& op = r.op;
+  s.bytes = r.function_id.size() + event_bytes(r.event) + op.step_id.size() + op.value.size() +
+            kItemOverhead * 4;
+  if (op.wait) {
+    s.bytes += op.wait->event.size() + op.wait->path.size() + op.wait->value.size() +
+               (op.wait->matched ? event_bytes(*op.wait->matched) : 0);
+  }
+  if (r.flow != nullptr) s.bytes += r.flow->cancel_reason.size() + r.flow->skip_reason.size();
+  if (r.history) {
+    s.history = piece_end(*r.history, 0, false, entry_bytes);
+    s.bytes += bytes_of_range(*r.history, 0, s.history, entry_bytes);
+  }
+  if (r.flow != nullptr && r.flow->batch != nullptr) {
+    s.batch = piece_end(*r.flow->batch, 0, false, event_bytes);
+    s.bytes += bytes_of_range(*r.flow->batch, 0, s.batch, event_bytes);
+  }
+  return s;
+}
+
+// The run with the first `share.history` entries of its history and `share.batch` of its batch.
+fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunRecord& r,
+                                const RunShare& share) {
+  static const std::vector<ReplayEntry> kNoHistory;
+  auto hist = put_history(b, r.history ? *r.history : kNoHistory, 0, share.history);
   const PendingOp& op = r.op;
   auto op_step = b.CreateString(op.step_id);
   auto op_value = bytes_of(b, op.value);
@@ -78,7 +161,6 @@ fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunRecord& r) {
                                   op_step, op_value, op.wait != nullptr, we, wp, wv, matched);
   auto fn = b.CreateString(r.function_id);
   auto event = put_event(b, r.event);
-  auto hist = b.CreateVector(history);
   const bool undecided = r.flow != nullptr && r.flow->admission != RunFlow::Admission::kAdmitted;
   fb::Offset<fb::String> cancel;
   if (r.flow != nullptr && r.flow->cancel_requested.load(std::memory_order_acquire)) {
@@ -91,10 +173,7 @@ fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunRecord& r) {
   }
   fb::Offset<fb::Vector<fb::Offset<ss::SnapEvent>>> batch;
   if (r.flow != nullptr && r.flow->batch != nullptr) {
-    std::vector<fb::Offset<ss::SnapEvent>> events;
-    events.reserve(r.flow->batch->size());
-    for (const Event& e : *r.flow->batch) events.push_back(put_event(b, e));
-    batch = b.CreateVector(events);
+    batch = put_events(b, *r.flow->batch, 0, share.batch);
   }
   // Admitted with no record of it because its function limits no admission now: a restart under
   // limits gained since decides it as a full replay would. Not one whose RunAdmitted is in the
@@ -127,8 +206,17 @@ class ChunkWriter {
  public:
   explicit ChunkWriter(SnapshotFileWriter& out) : out_(out) {}
   fb::FlatBufferBuilder& builder() { return b_; }
+  // Before building an item of about `bytes`: closes the chunk first if the item would take it
+  // past kChunkBytes (a frame must stay far below kSnapshotFrameBytesMax).
+  Status make_room(size_t bytes) {
+    return b_.GetSize() > 0 && b_.GetSize() + bytes > kChunkBytes ? flush() : Status();
+  }
   Status added_run(fb::Offset<ss::SnapRun> r) {
     runs_.push_back(r);
+    return maybe_flush();
+  }
+  Status added_more(fb::Offset<ss::SnapRunMore> m) {
+    more_.push_back(m);
     return maybe_flush();
   }
   Status added_finished(fb::Offset<ss::SnapFinished> f) {
@@ -146,18 +234,25 @@ class ChunkWriter {
     return maybe_flush();
   }
   Status flush() {
-    if (runs_.empty() && finished_.empty() && dedup_.empty() && limiters_.empty()) return Status();
+    if (runs_.empty() && finished_.empty() && dedup_.empty() && limiters_.empty() &&
+        more_.empty()) {
+      return Status();
+    }
     auto r = b_.CreateVector(runs_);
     auto f = b_.CreateVector(finished_);
     auto d = b_.CreateVector(dedup_);
     auto l = b_.CreateVector(limiters_);
-    b_.Finish(ss::CreateSnapshotChunk(b_, r, f, d, l));
+    // Absent unless used: a chunk without pieces is byte for byte what version 1 wrote.
+    auto m = more_.empty() ? fb::Offset<fb::Vector<fb::Offset<ss::SnapRunMore>>>()
+                           : b_.CreateVector(more_);
+    b_.Finish(ss::CreateSnapshotChunk(b_, r, f, d, l, m));
     Status st = out_.add(SnapshotFrameKind::kChunk, {b_.GetBufferPointer(), b_.GetSize()});
     b_.Clear();
     runs_.clear();
     finished_.clear();
     dedup_.clear();
     limiters_.clear();
+    more_.clear();
     limiter_keys_ = 0;
     ++chunks_;
     return st;
@@ -166,8 +261,8 @@ class ChunkWriter {
 
  private:
   Status maybe_flush() {
-    const size_t n =
-        runs_.size() + finished_.size() + dedup_.size() / 8 + limiter_keys_ / kLimiterKeysPerRun;
+    const size_t n = runs_.size() + more_.size() + finished_.size() + dedup_.size() / 8 +
+                     limiter_keys_ / kLimiterKeysPerRun;
     return n >= kRunsPerChunk || b_.GetSize() >= kChunkBytes ? flush() : Status();
   }
   SnapshotFileWriter& out_;
@@ -176,6 +271,7 @@ class ChunkWriter {
   std::vector<fb::Offset<ss::SnapFinished>> finished_;
   std::vector<fb::Offset<ss::SnapDedup>> dedup_;
   std::vector<fb::Offset<ss::SnapLimiter>> limiters_;
+  std::vector<fb::Offset<ss::SnapRunMore>> more_;
   size_t limiter_keys_ = 0;
   uint32_t chunks_ = 0;
 };
@@ -308,11 +404,36 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn,
 
   ChunkWriter chunks(out);
   for (const auto& [id, r] : runs) {
-    if (r != nullptr) {
-      CAIRN_RETURN_IF_ERROR(chunks.added_run(put_run(chunks.builder(), *r)));
-    } else {
-      const std::unique_ptr<RunRecord> unpacked = peek_frozen(id);
-      CAIRN_RETURN_IF_ERROR(chunks.added_run(put_run(chunks.builder(), *unpacked)));
+    std::unique_ptr<RunRecord> unpacked;
+    if (r == nullptr) unpacked = peek_frozen(id);
+    const RunRecord& run = r != nullptr ? *r : *unpacked;
+    const RunShare share = run_share(run);
+    CAIRN_RETURN_IF_ERROR(chunks.make_room(share.bytes));
+    CAIRN_RETURN_IF_ERROR(chunks.added_run(put_run(chunks.builder(), run, share)));
+    // What did not fit follows in pieces, in order (the loader appends them to the run).
+    static const std::vector<ReplayEntry> kNoHistory;
+    static const std::vector<Event> kNoBatch;
+    const std::vector<ReplayEntry>& history = run.history ? *run.history : kNoHistory;
+    const std::vector<Event>& batch =
+        run.flow != nullptr && run.flow->batch != nullptr ? *run.flow->batch : kNoBatch;
+    size_t h = share.history;
+    size_t e = share.batch;
+    while (h < history.size() || e < batch.size()) {
+      out.require_version(2);
+      // A piece holds history entries, or (once those are all out) batch events.
+      const bool history_left = h < history.size();
+      const size_t h_end = history_left ? piece_end(history, h, true, entry_bytes) : h;
+      const size_t e_end = history_left ? e : piece_end(batch, e, true, event_bytes);
+      CAIRN_RETURN_IF_ERROR(chunks.make_room(bytes_of_range(history, h, h_end, entry_bytes) +
+                                             bytes_of_range(batch, e, e_end, event_bytes) +
+                                             kItemOverhead));
+      fb::FlatBufferBuilder& b = chunks.builder();
+      auto piece_history = put_history(b, history, h, h_end);
+      auto piece_batch = put_events(b, batch, e, e_end);
+      CAIRN_RETURN_IF_ERROR(
+          chunks.added_more(ss::CreateSnapRunMore(b, run.id, piece_history, piece_batch)));
+      h = h_end;
+      e = e_end;
     }
   }
   // The counts in the header were taken before these walks: finished runs and dedup ids change
@@ -435,6 +556,21 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
         ++runs;
       }
     }
+    if (c->runs_more() != nullptr) {
+      for (const ss::SnapRunMore* m : *c->runs_more()) {
+        // Only after its run: in this chunk's runs (loaded first) or an earlier chunk's.
+        if (!ids.contains(m->run())) {
+          return bad("more of run " + std::to_string(m->run()) + " before (or without) the run");
+        }
+        if (m->history() != nullptr) {
+          for (const ss::SnapHistory* h : *m->history()) {
+            if (!in_range(h->kind(), OpKind::kStep, OpKind::kInvoke)) {
+              return bad("run " + std::to_string(m->run()) + " has an unknown operation kind");
+            }
+          }
+        }
+      }
+    }
     if (c->finished() != nullptr) {
       for (const ss::SnapFinished* f : *c->finished()) {
         if (!in_range(f->status(), RunStatus::kCompleted, RunStatus::kSkipped) ||
@@ -456,6 +592,22 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
   const int64_t now_ms = clock_.now_ms();
   std::vector<std::pair<int64_t, std::string>> dedup_ids;
   dedup_ids.reserve(header->dedup());
+  // The runs loaded, for the pieces of history and batch that follow them (SnapRunMore), and
+  // those collecting a batch, whose batch is whole only after the last piece.
+  std::unordered_map<RunId, RunRecord*> loaded;
+  std::vector<RunRecord*> batches_open;
+  auto add_history = [](RunRecord& run, const fb::Vector<fb::Offset<ss::SnapHistory>>* entries) {
+    if (entries == nullptr || entries->size() == 0) return;
+    if (!run.history) run.history = std::make_unique<std::vector<ReplayEntry>>();
+    run.history->reserve(run.history->size() + entries->size());
+    for (const ss::SnapHistory* h : *entries) {
+      std::unique_ptr<Event> ev;
+      if (h->event() != nullptr) ev = std::make_unique<Event>(get_event(h->event()));
+      run.history->push_back(ReplayEntry{static_cast<OpKind>(h->kind()), h->failed(),
+                                         std::string(fb_view(h->step_id())),
+                                         std::string(fb_view(h->value())), std::move(ev)});
+    }
+  };
   for (size_t i = 1; i + 1 < snap.frames.size(); ++i) {
     const auto* c = fb::GetRoot<ss::SnapshotChunk>(snap.frames[i].payload.data());
     if (c->runs() != nullptr) {
@@ -489,9 +641,7 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
           }
           if (r->batch_open() && run->fn != nullptr && run->flow->batch != nullptr) {
             run->flow->batch_open = true;
-            batches_.put(
-                *run->fn, run->flow->batch_key,
-                {run, r->created_us() / 1000, static_cast<uint32_t>(run->flow->batch->size())});
+            batches_open.push_back(run);
           }
           if (r->skip_reason() != nullptr) {
             run->flow->skip_reason.assign(fb_view(r->skip_reason()));
@@ -500,17 +650,8 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
         }
         if (r->cancel_reason() != nullptr)
           request_cancel(*run, std::string(fb_view(r->cancel_reason())));
-        if (r->history() != nullptr && r->history()->size() > 0) {
-          run->history = std::make_unique<std::vector<ReplayEntry>>();
-          run->history->reserve(r->history()->size());
-          for (const ss::SnapHistory* h : *r->history()) {
-            std::unique_ptr<Event> ev;
-            if (h->event() != nullptr) ev = std::make_unique<Event>(get_event(h->event()));
-            run->history->push_back(ReplayEntry{static_cast<OpKind>(h->kind()), h->failed(),
-                                                std::string(fb_view(h->step_id())),
-                                                std::string(fb_view(h->value())), std::move(ev)});
-          }
-        }
+        add_history(*run, r->history());
+        loaded.emplace(run->id, run);
         const ss::SnapOp* o = r->op();
         PendingOp& op = run->op;
         op.kind = static_cast<OpKind>(o->kind());
@@ -531,6 +672,17 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
           if (op.kind == OpKind::kWait && op.state == OpState::kPending) {
             waits_.add(op.wait->event, op.wait->path, op.wait->value, Waiter{run->id, op.position});
           }
+        }
+      }
+    }
+    if (c->runs_more() != nullptr) {
+      for (const ss::SnapRunMore* m : *c->runs_more()) {
+        RunRecord* run = loaded.at(m->run());  // checked above: its run came first
+        add_history(*run, m->history());
+        if (m->batch() != nullptr && m->batch()->size() > 0 && run->flow != nullptr) {
+          if (run->flow->batch == nullptr)
+            run->flow->batch = std::make_unique<std::vector<Event>>();
+          for (const ss::SnapEvent* e : *m->batch()) run->flow->batch->push_back(get_event(e));
         }
       }
     }
@@ -573,6 +725,10 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
         dedup_ids.emplace_back(d->ts_ms(), std::string(fb_view(d->id())));
       }
     }
+  }
+  for (RunRecord* run : batches_open) {
+    batches_.put(*run->fn, run->flow->batch_key,
+                 {run, run->created_us / 1000, static_cast<uint32_t>(run->flow->batch->size())});
   }
   // Put back in time order, whatever order the file lists them in (files written before
   // for_each_oldest_first list them in hash order).

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <utility>
 
+#include "cairn/log/check.h"
 #include "cairn/schema/snapshot_generated.h"
 
 namespace cairn::detail {
@@ -113,7 +114,7 @@ Result<std::unique_ptr<SnapshotFileWriter>> SnapshotFileWriter::create(
       new SnapshotFileWriter(std::move(fs), std::move(dir), lsn, fd, bytes_max));
   w->buf_.resize(kFileHeaderBytes);
   std::memcpy(w->buf_.data(), kMagic, sizeof kMagic);
-  put_u32(w->buf_.data() + 8, kSnapshotFormatVersion);
+  put_u32(w->buf_.data() + 8, kSnapshotFormatVersionBase);  // commit() raises it if need be
   put_u32(w->buf_.data() + 12, 0);
   return w;
 }
@@ -167,6 +168,17 @@ Status SnapshotFileWriter::flush() {
 }
 
 Status SnapshotFileWriter::commit() {
+  CAIRN_CHECK(version_ <= kSnapshotFormatVersion);
+  if (version_ != kSnapshotFormatVersionBase) {
+    // The header went out with the first megabyte; the file is still only a .tmp.
+    uint8_t v[4];
+    put_u32(v, version_);
+    if (offset_ == 0) {
+      std::memcpy(buf_.data() + 8, v, sizeof v);
+    } else {
+      CAIRN_RETURN_IF_ERROR(fs_->pwrite(fd_, v, sizeof v, 8));
+    }
+  }
   CAIRN_RETURN_IF_ERROR(flush());
   CAIRN_RETURN_IF_ERROR(fs_->fdatasync(fd_));
   // Forgotten whether or not close succeeds: the descriptor is released either way (POSIX leaves

@@ -12,6 +12,7 @@
 // newer format version is refused (recovery stops: an older Cairn must not guess).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -25,7 +26,11 @@
 
 namespace cairn::detail {
 
-inline constexpr uint32_t kSnapshotFormatVersion = 1;
+// The newest format this build reads and writes. A file is written as version 1 unless it needs
+// what version 2 added (SnapRunMore pieces of a run too large for one frame), so that an older
+// Cairn still reads every snapshot it could read before, and refuses only those it would misread.
+inline constexpr uint32_t kSnapshotFormatVersion = 2;
+inline constexpr uint32_t kSnapshotFormatVersionBase = 1;
 inline constexpr uint32_t kSnapshotFrameBytesMax = 64u << 20;
 
 enum class SnapshotFrameKind : uint32_t { kHeader = 1, kChunk = 2, kEnd = 3 };
@@ -52,6 +57,9 @@ class SnapshotFileWriter {
                                                             uint64_t bytes_max = UINT64_MAX);
   ~SnapshotFileWriter();
   Status add(SnapshotFrameKind kind, std::span<const uint8_t> payload);
+  // The file holds something only a reader of `version` (at most kSnapshotFormatVersion) reads
+  // right: commit() writes that version into the file's header.
+  void require_version(uint32_t version) { version_ = std::max(version_, version); }
   Status commit();
   // The file's size once committed: what was written and what is still buffered.
   uint64_t bytes() const { return offset_ + buf_.size(); }
@@ -67,6 +75,7 @@ class SnapshotFileWriter {
   int fd_ = -1;
   uint64_t bytes_max_ = UINT64_MAX;
   uint64_t offset_ = 0;
+  uint32_t version_ = kSnapshotFormatVersionBase;
   std::vector<uint8_t> buf_;  // written in pieces of ~1 MiB
   bool committed_ = false;
 };

@@ -4,8 +4,10 @@
 // exactly as after a full replay, whatever order the file lists them in. And a snapshot writer
 // whose close fails does not close that descriptor again.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -282,6 +284,153 @@ TEST_F(SnapshotLimitTest, DedupIdsRestoredFromASnapshotExpireAsAfterAFullReplay)
     EXPECT_EQ(duplicates(500, 1000, id), 500) << "ids within the window are forgotten";
     stop();
   }
+}
+
+// One unfinished run whose recorded history is larger than a snapshot frame may be (64 MiB): 70
+// steps of a megabyte each, within every limit the engine enforces (steps_per_run_max 10,000 of
+// step_output_bytes_max each would be 5 GiB at the defaults). Its history was written into one
+// frame, so every snapshot failed ("a snapshot frame of ... bytes is over the limit") for as
+// long as the run lived, and with none written retention never ran. The history goes into the
+// file in pieces; the snapshot loads to the state of a full replay, and the run finishes from it
+// with every step's output as recorded.
+TEST_F(SnapshotLimitTest, ARunWhoseHistoryIsLargerThanAFrameIsSnapshotted) {
+  constexpr int kSteps = 70;
+  constexpr size_t kOutput = 1'000'000;
+  options_.log.segment_bytes = 16u << 20;
+  options_.log.batch_bytes_max = 2u << 20;
+  options_.log.record_bytes_max = 1u << 20;
+  options_.log.staging_bytes = 8u << 20;
+  options_.step_output_bytes_max = (1u << 20) - 4096;
+  auto ran = std::make_shared<std::atomic<int>>(0);
+  auto big = [ran](Engine& e) {
+    Status st = e.register_function(
+        {.id = "big", .triggers = {on_event("big")}},
+        [ran](Context& ctx, const Event&) -> Task<std::string> {
+          std::string firsts;
+          size_t bytes = 0;
+          for (int i = 0; i < kSteps; ++i) {
+            std::string out = co_await ctx.run("s" + std::to_string(i), [&, i] {
+              ran->fetch_add(1);
+              return std::string(kOutput, static_cast<char>('a' + i % 26));
+            });
+            firsts += out.front();
+            bytes += out.size();
+          }
+          auto got = co_await ctx.wait_for_event(
+              "approval", {.event = "approve", .match = "data.k", .timeout = 2h});
+          co_return firsts + " " + std::to_string(bytes) + (got ? " approved" : " timed out");
+        });
+    ASSERT_TRUE(st.ok()) << st.to_string();
+  };
+  ASSERT_NO_FATAL_FAILURE(start(big));
+  const RunId run = send_one({.name = "big", .data = "{\"k\":1}"});
+  ASSERT_TRUE(eventually([&] { return engine_->stats().waiting_for_events == 1; }, 60s));
+  ASSERT_TRUE(engine_->shutdown().ok());
+  const EngineStats s = engine_->stats();
+  engine_.reset();
+  EXPECT_EQ(s.snapshot_failures, 0u) << s.snapshot_last_error;
+  ASSERT_EQ(s.snapshots_written, 1u) << s.snapshot_last_error;
+  // Format version 2, which an older Cairn refuses rather than load the run without its pieces.
+  const std::vector<fs::path> snaps = whole_snapshot_files(dir_.path());
+  ASSERT_EQ(snaps.size(), 1u);
+  {
+    std::ifstream f(snaps[0], std::ios::binary);
+    uint32_t version = 0;
+    f.seekg(8);
+    f.read(reinterpret_cast<char*>(&version), 4);
+    EXPECT_EQ(version, 2u);
+  }
+
+  // The state a full replay builds, then the one the snapshot gives.
+  options_.snapshot_on_shutdown = false;
+  options_.snapshots = false;
+  ASSERT_NO_FATAL_FAILURE(start(no_functions));
+  const std::string full = detail::describe_state(*engine_);
+  stop();
+  options_.snapshots = true;
+  ASSERT_NO_FATAL_FAILURE(start(no_functions));
+  const RecoveryStats rec = engine_->recovery();
+  EXPECT_FALSE(rec.snapshot.empty());
+  EXPECT_TRUE(rec.snapshot_problems.empty()) << rec.snapshot_problems.front();
+  EXPECT_EQ(rec.records, 0u);
+  const std::string loaded = detail::describe_state(*engine_);
+  stop();
+  EXPECT_EQ(loaded.size(), full.size());
+  EXPECT_TRUE(loaded == full) << "the snapshot's state differs from a full replay's";
+
+  // The run finishes from the snapshot, its steps' outputs coming from the history it holds.
+  ASSERT_NO_FATAL_FAILURE(start(big));
+  EXPECT_FALSE(engine_->recovery().snapshot.empty());
+  ASSERT_TRUE(engine_->send({.name = "approve", .data = "{\"k\":1}"}).ok());
+  const RunInfo done = wait(run, 60s);
+  std::string firsts;
+  for (int i = 0; i < kSteps; ++i) firsts += static_cast<char>('a' + i % 26);
+  EXPECT_EQ(done.output, firsts + " " + std::to_string(kSteps * kOutput) + " approved");
+  EXPECT_EQ(ran->load(), kSteps) << "a step ran again";
+}
+
+// The same for a batch: a run that collects events of a megabyte (70 of them before a restart:
+// more than a frame may hold) was never snapshotted either. Its batch follows in pieces, the
+// loaded batch is whole (the restart goes on collecting into it), and the run gets every event
+// once the batch is full.
+TEST_F(SnapshotLimitTest, ARunWhoseBatchIsLargerThanAPieceIsSnapshotted) {
+  constexpr int kEvents = 80;
+  constexpr int kBefore = 70;  // sent before the restart: 70 MB in the open batch
+  options_.log.segment_bytes = 16u << 20;
+  options_.log.batch_bytes_max = 2u << 20;
+  options_.log.record_bytes_max = 1u << 20;
+  options_.log.staging_bytes = 8u << 20;
+  options_.event_bytes_max = (1u << 20) - 4096;
+  auto got = std::make_shared<std::atomic<int>>(0);
+  auto batched = [got](Engine& e) {
+    Status st = e.register_function({.id = "batched",
+                                     .triggers = {on_event("item")},
+                                     .batch = Batching{.max_events = kEvents, .timeout = 1h}},
+                                    [got](Context& ctx, const Event&) -> Task<std::string> {
+                                      std::string ns;
+                                      for (const Event& ev : ctx.events())
+                                        ns += ev.data[ev.data.size() - 2];
+                                      got->store(static_cast<int>(ctx.events().size()));
+                                      co_return ns;
+                                    });
+    ASSERT_TRUE(st.ok()) << st.to_string();
+  };
+  auto item = [](int n) {
+    // {"pad":"...","n":N}: about a megabyte, N's last digit its next-to-last character.
+    return Event{.name = "item",
+                 .data = "{\"pad\":\"" + std::string(1'000'000, 'p') +
+                         "\",\"n\":" + std::to_string(n) + "}"};
+  };
+  ASSERT_NO_FATAL_FAILURE(start(batched));
+  const RunId first = send_one(item(0));
+  for (int i = 1; i < kBefore; ++i) send_one(item(i));
+  ASSERT_TRUE(engine_->shutdown().ok());
+  const EngineStats s = engine_->stats();
+  engine_.reset();
+  EXPECT_EQ(s.snapshot_failures, 0u) << s.snapshot_last_error;
+  const std::vector<fs::path> snaps = whole_snapshot_files(dir_.path());
+  ASSERT_EQ(snaps.size(), 1u) << s.snapshot_last_error;
+
+  options_.snapshot_on_shutdown = false;
+  options_.snapshots = false;
+  ASSERT_NO_FATAL_FAILURE(start(batched));
+  const std::string full = detail::describe_state(*engine_);
+  stop();
+  options_.snapshots = true;
+  ASSERT_NO_FATAL_FAILURE(start(batched));
+  EXPECT_EQ(engine_->recovery().snapshot, snaps.front().string());
+  EXPECT_TRUE(engine_->recovery().snapshot_problems.empty())
+      << engine_->recovery().snapshot_problems.front();
+  const std::string loaded = detail::describe_state(*engine_);
+  EXPECT_EQ(loaded.size(), full.size());
+  EXPECT_TRUE(loaded == full) << "the snapshot's state differs from a full replay's";
+  for (int i = kBefore; i < kEvents; ++i) send_one(item(i));
+  const RunInfo done = wait(first, 60s);
+  EXPECT_EQ(done.status, RunStatus::kCompleted) << done.error;
+  std::string digits;
+  for (int i = 0; i < kEvents; ++i) digits += static_cast<char>('0' + i % 10);
+  EXPECT_EQ(done.output, digits);
+  EXPECT_EQ(got->load(), kEvents);
 }
 
 }  // namespace

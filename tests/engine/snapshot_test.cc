@@ -331,8 +331,8 @@ TEST_F(SnapshotTest, SnapshotOfANewerFormatIsRefusedUnchanged) {
   {
     std::fstream f(snaps[0], std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(8);
-    const char v2[4] = {2, 0, 0, 0};
-    f.write(v2, 4);
+    const uint32_t newer = detail::kSnapshotFormatVersion + 1;
+    f.write(reinterpret_cast<const char*>(&newer), 4);
   }
   const uintmax_t size = fs::file_size(snaps[0]);
   auto e = Engine::create(options_);
