@@ -64,7 +64,7 @@ Status SegmentCursor::open() {
 }
 
 Result<const std::byte*> SegmentCursor::bytes(uint64_t off, size_t n, size_t ahead) {
-  CAIRN_CHECK(off + n <= file_size_);
+  CAIRN_CHECK(n <= file_size_ && off <= file_size_ - n);
   if (off >= buf_start_ && off + n <= buf_start_ + buf_len_) {
     return buf_.get() + (off - buf_start_);
   }
@@ -113,8 +113,10 @@ Result<bool> SegmentCursor::one_block_gap() {
 
 Result<bool> SegmentCursor::start_at(uint64_t offset, Lsn lsn) {
   CAIRN_CHECK(!stopped_ || header_state_ != format::HeaderState::kValid);
+  // Subtracted, never added: the offset comes from a snapshot's header, and one near 2^64 wrapped
+  // around past the check (the frame was then read from before the buffer).
   if (header_state_ != format::HeaderState::kValid || offset < pos_ || offset % 8 != 0 ||
-      lsn < expected_lsn_ || offset + kFrameHeaderSize > file_size_) {
+      lsn < expected_lsn_ || offset > file_size_ || file_size_ - offset < kFrameHeaderSize) {
     return false;
   }
   // What follows a snapshot's last record is usually short: a smaller first read.
@@ -122,7 +124,7 @@ Result<bool> SegmentCursor::start_at(uint64_t offset, Lsn lsn) {
   CAIRN_ASSIGN_OR_RETURN(const std::byte* h,
                          bytes(offset, kFrameHeaderSize, std::min(chunk_bytes_, kFirstRead)));
   const uint32_t size = format::peek_frame_size({h, kFrameHeaderSize});
-  if (size == 0 || size == format::kNoSize || offset + size > file_size_) return false;
+  if (size == 0 || size == format::kNoSize || size > file_size_ - offset) return false;
   CAIRN_ASSIGN_OR_RETURN(const std::byte* f, bytes(offset, size));
   format::DecodedFrame frame;
   if (format::decode_frame({f, size}, lsn, verifier_, &frame) != format::FrameCheck::kOk) {

@@ -193,8 +193,11 @@ TEST(CheckFrom, AFramePositionThatDoesNotHoldIsIgnored) {
       {known.segment_seq, last[3].offset, known.lsn},     // another frame
       {known.segment_seq, known.offset + 3, known.lsn},   // not 8-aligned
       {known.segment_seq, uint64_t{1} << 40, known.lsn},  // past the file's end
-      {known.segment_seq, 0, known.lsn},                  // the segment header
-      {known.segment_seq + 7, known.offset, known.lsn},   // no such segment
+      // So far past it that the offset plus a frame header wraps around to a small number: the
+      // bounds check passed, and the frame header was read from before the read buffer.
+      {known.segment_seq, ~uint64_t{0} - 7, known.lsn},
+      {known.segment_seq, 0, known.lsn},                 // the segment header
+      {known.segment_seq + 7, known.offset, known.lsn},  // no such segment
       {known.segment_seq, last[last.size() - 5].offset, last[last.size() - 5].lsn},  // after
   };
   for (const FramePosition& near : wrong) {
