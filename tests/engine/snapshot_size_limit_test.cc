@@ -286,21 +286,21 @@ TEST_F(SnapshotLimitTest, DedupIdsRestoredFromASnapshotExpireAsAfterAFullReplay)
   }
 }
 
-// One unfinished run whose recorded history is larger than a snapshot frame may be (64 MiB): 70
-// steps of a megabyte each, within every limit the engine enforces (steps_per_run_max 10,000 of
+// One unfinished run whose recorded history is larger than a snapshot frame may be (64 MiB): 18
+// steps of 4 MB each, within every limit the engine enforces (steps_per_run_max 10,000 of
 // step_output_bytes_max each would be 5 GiB at the defaults). Its history was written into one
 // frame, so every snapshot failed ("a snapshot frame of ... bytes is over the limit") for as
 // long as the run lived, and with none written retention never ran. The history goes into the
 // file in pieces; the snapshot loads to the state of a full replay, and the run finishes from it
 // with every step's output as recorded.
 TEST_F(SnapshotLimitTest, ARunWhoseHistoryIsLargerThanAFrameIsSnapshotted) {
-  constexpr int kSteps = 70;
-  constexpr size_t kOutput = 1'000'000;
-  options_.log.segment_bytes = 16u << 20;
-  options_.log.batch_bytes_max = 2u << 20;
-  options_.log.record_bytes_max = 1u << 20;
-  options_.log.staging_bytes = 8u << 20;
-  options_.step_output_bytes_max = (1u << 20) - 4096;
+  constexpr int kSteps = 18;
+  constexpr size_t kOutput = 4'000'000;
+  options_.log.segment_bytes = 32u << 20;
+  options_.log.batch_bytes_max = 8u << 20;
+  options_.log.record_bytes_max = 4u << 20;
+  options_.log.staging_bytes = 16u << 20;
+  options_.step_output_bytes_max = (4u << 20) - 4096;
   auto ran = std::make_shared<std::atomic<int>>(0);
   auto big = [ran](Engine& e) {
     Status st = e.register_function(
@@ -369,18 +369,18 @@ TEST_F(SnapshotLimitTest, ARunWhoseHistoryIsLargerThanAFrameIsSnapshotted) {
   EXPECT_EQ(ran->load(), kSteps) << "a step ran again";
 }
 
-// The same for a batch: a run that collects events of a megabyte (70 of them before a restart:
-// more than a frame may hold) was never snapshotted either. Its batch follows in pieces, the
+// The same for a batch: a run that collects events of 4 MB (18 of them before a restart: more
+// than a frame may hold) was never snapshotted either. Its batch follows in pieces, the
 // loaded batch is whole (the restart goes on collecting into it), and the run gets every event
 // once the batch is full.
 TEST_F(SnapshotLimitTest, ARunWhoseBatchIsLargerThanAPieceIsSnapshotted) {
-  constexpr int kEvents = 80;
-  constexpr int kBefore = 70;  // sent before the restart: 70 MB in the open batch
-  options_.log.segment_bytes = 16u << 20;
-  options_.log.batch_bytes_max = 2u << 20;
-  options_.log.record_bytes_max = 1u << 20;
-  options_.log.staging_bytes = 8u << 20;
-  options_.event_bytes_max = (1u << 20) - 4096;
+  constexpr int kEvents = 20;
+  constexpr int kBefore = 18;  // sent before the restart: 72 MB in the open batch
+  options_.log.segment_bytes = 32u << 20;
+  options_.log.batch_bytes_max = 8u << 20;
+  options_.log.record_bytes_max = 4u << 20;
+  options_.log.staging_bytes = 16u << 20;
+  options_.event_bytes_max = (4u << 20) - 4096;
   auto got = std::make_shared<std::atomic<int>>(0);
   auto batched = [got](Engine& e) {
     Status st = e.register_function({.id = "batched",
@@ -396,9 +396,9 @@ TEST_F(SnapshotLimitTest, ARunWhoseBatchIsLargerThanAPieceIsSnapshotted) {
     ASSERT_TRUE(st.ok()) << st.to_string();
   };
   auto item = [](int n) {
-    // {"pad":"...","n":N}: about a megabyte, N's last digit its next-to-last character.
+    // {"pad":"...","n":N}: 4 MB, N's last digit its next-to-last character.
     return Event{.name = "item",
-                 .data = "{\"pad\":\"" + std::string(1'000'000, 'p') +
+                 .data = "{\"pad\":\"" + std::string(4'000'000, 'p') +
                          "\",\"n\":" + std::to_string(n) + "}"};
   };
   ASSERT_NO_FATAL_FAILURE(start(batched));
@@ -413,7 +413,11 @@ TEST_F(SnapshotLimitTest, ARunWhoseBatchIsLargerThanAPieceIsSnapshotted) {
 
   options_.snapshot_on_shutdown = false;
   options_.snapshots = false;
+  // The runs that joined the batch are recorded skipped by the workers after a start, so the
+  // state is compared once only the batch's run is left.
+  auto settled = [&] { return engine_->stats().runs_active == 1; };
   ASSERT_NO_FATAL_FAILURE(start(batched));
+  ASSERT_TRUE(eventually(settled));
   const std::string full = detail::describe_state(*engine_);
   stop();
   options_.snapshots = true;
@@ -421,6 +425,7 @@ TEST_F(SnapshotLimitTest, ARunWhoseBatchIsLargerThanAPieceIsSnapshotted) {
   EXPECT_EQ(engine_->recovery().snapshot, snaps.front().string());
   EXPECT_TRUE(engine_->recovery().snapshot_problems.empty())
       << engine_->recovery().snapshot_problems.front();
+  ASSERT_TRUE(eventually(settled));
   const std::string loaded = detail::describe_state(*engine_);
   EXPECT_EQ(loaded.size(), full.size());
   EXPECT_TRUE(loaded == full) << "the snapshot's state differs from a full replay's";
