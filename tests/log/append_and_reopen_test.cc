@@ -149,15 +149,7 @@ TEST(LogOpen, RejectsInvalidOptions) {
       << huge.status().to_string();
 }
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define CAIRN_UNDER_SANITIZER 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define CAIRN_UNDER_SANITIZER 1
-#endif
-#endif
-
-#ifndef CAIRN_UNDER_SANITIZER
+#ifndef CAIRN_SANITIZER_BUILD
 // In a death test's child: opens a log with an 8 GiB staging ring in 4 GiB of address space.
 [[noreturn]] void open_with_little_address_space(const std::filesystem::path& dir) {
   const rlimit limit{.rlim_cur = 4ull << 30, .rlim_max = 4ull << 30};
@@ -174,7 +166,7 @@ TEST(LogOpen, RejectsInvalidOptions) {
 // A staging ring larger than the system grants (here: beyond RLIMIT_AS, in a child process) is an
 // error naming staging_bytes, not an abort: the log was fine, only a setting was too large.
 TEST(LogOpen, AStagingRingTheSystemRefusesIsAnErrorNamingTheOption) {
-#ifdef CAIRN_UNDER_SANITIZER
+#ifdef CAIRN_SANITIZER_BUILD
   GTEST_SKIP() << "the sanitizers reserve terabytes of address space: RLIMIT_AS would stop them; "
                   "the normal build runs this";
 #else
