@@ -3,6 +3,8 @@
 // when it reaches bytes the writer has made durable since it last looked.
 #include <algorithm>
 #include <functional>
+#include <optional>
+#include <string>
 
 #include "cairn/log/reader.h"
 #include "log_directory.h"
@@ -36,6 +38,20 @@ class DirectoryReader final : public LogReader {
   }
 
   Result<const ReadRecord*> next() override {
+    Result<const ReadRecord*> r = next_record();
+    // A live reader's segments are pinned; an offline one's are not, and on a running engine's log
+    // retention may remove or recycle (rename, then overwrite) the segment being read. What that
+    // leaves looks like damage or a missing file: say what happened instead.
+    if (!r.ok() && !durable_end_) {
+      if (std::optional<Status> changed = left_the_log(r.status())) return *changed;
+    }
+    return r;
+  }
+
+ private:
+  static constexpr int kRereadAttempts = 3;
+
+  Result<const ReadRecord*> next_record() {
     for (int stalls = 0;;) {
       if (!cursor_) return nullptr;  // empty directory
       const Lsn bound = durable_end_ ? durable_end_() : kNoLsn;
@@ -83,8 +99,27 @@ class DirectoryReader final : public LogReader {
     }
   }
 
- private:
-  static constexpr int kRereadAttempts = 3;
+  // kNotFound naming the segment when the one being read, or the next, is no longer in the
+  // directory under its name (the names are never used again: the sequence number is in them).
+  std::optional<Status> left_the_log(const Status& error) const {
+    Result<DirectoryListing> now = list_log_directory(*fs_, dir_);
+    if (!now.ok()) return std::nullopt;
+    auto listed = [&](const SegmentFile& f) {
+      return std::any_of(now->segments.begin(), now->segments.end(),
+                         [&](const SegmentFile& s) { return s.name == f.name; });
+    };
+    for (size_t i = index_; i < std::min(index_ + 2, segments_.size()); ++i) {
+      if (listed(segments_[i])) continue;
+      const std::string first =
+          now->segments.empty() ? "none" : std::to_string(now->segments.front().first_lsn);
+      return Status(StatusCode::kNotFound,
+                    "log " + dir_ + ": segment " + segments_[i].name +
+                        " left the log while it was read (a running engine's retention removes "
+                        "or recycles the segments it no longer needs; the log now starts at LSN " +
+                        first + "): read it again (what it said: " + error.message() + ")");
+    }
+    return std::nullopt;
+  }
 
   Status open_segment(size_t i) {
     index_ = i;

@@ -2,6 +2,9 @@
 #include "cairn/log/verify.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "clean_close.h"
 #include "log_directory.h"
@@ -31,22 +34,72 @@ std::string Damage::to_string() const {
   return s;
 }
 
+namespace {
+
+// Verifies run on the log of a running engine, whose retention may remove or recycle (rename,
+// then overwrite) a segment while it is read: what that leaves looks like damage or a missing
+// file. A scan that found either is repeated this many times in all while segments it listed have
+// left the directory since.
+constexpr int kScansWhileTheLogChanges = 3;
+
+// The first segment of `read` no longer in the directory under its name (names are never used
+// again: the sequence number is in them), or none.
+std::optional<std::string> segment_gone(FileSystem& fs, const std::string& dir,
+                                        const std::vector<SegmentFile>& read) {
+  Result<DirectoryListing> now = list_log_directory(fs, dir);
+  if (!now.ok()) return std::nullopt;
+  for (const SegmentFile& f : read) {
+    const bool listed = std::any_of(now->segments.begin(), now->segments.end(),
+                                    [&](const SegmentFile& s) { return s.name == f.name; });
+    if (!listed) return f.name;
+  }
+  return std::nullopt;
+}
+
+Result<VerifyReport> verify_once(FileSystem& fs, const std::string& dir,
+                                 const VerifyOptions& options,
+                                 std::vector<SegmentFile>* segments_read);
+
+}  // namespace
+
 Result<VerifyReport> verify_log(const std::filesystem::path& dir_path,
                                 const VerifyOptions& options) {
   auto fs = options.file_system ? options.file_system : posix_file_system();
   const std::string dir = dir_path.string();
   CAIRN_ASSIGN_OR_RETURN(bool exists, fs->exists(dir));
   if (!exists) return Status(StatusCode::kNotFound, "no log directory " + dir);
-  CAIRN_ASSIGN_OR_RETURN(DirectoryListing listing, list_log_directory(*fs, dir));
+  for (int scan = 1;; ++scan) {
+    std::vector<SegmentFile> read;
+    Result<VerifyReport> r = verify_once(*fs, dir, options, &read);
+    if (r.ok() && r->intact()) return r;
+    const std::optional<std::string> gone = segment_gone(*fs, dir, read);
+    if (!gone) return r;  // the damage (or error) is the log's own
+    if (scan == kScansWhileTheLogChanges) {
+      return Status(StatusCode::kNotFound,
+                    "log " + dir + ": segment " + *gone + " left the log while it was verified, " +
+                        std::to_string(scan) +
+                        " times over (a running engine's retention removes or recycles the "
+                        "segments it no longer needs): verify it again");
+    }
+  }
+}
+
+namespace {
+
+Result<VerifyReport> verify_once(FileSystem& fs, const std::string& dir,
+                                 const VerifyOptions& options,
+                                 std::vector<SegmentFile>* segments_read) {
+  CAIRN_ASSIGN_OR_RETURN(DirectoryListing listing, list_log_directory(fs, dir));
+  *segments_read = listing.segments;
   VerifyReport report;
   if (listing.segments.empty()) {
     return Status(StatusCode::kNotFound, "no log segments (*.wal) in " + dir);
   }
   uint64_t total = 0;
   for (const SegmentFile& f : listing.segments) {
-    CAIRN_ASSIGN_OR_RETURN(int fd, fs->open(join_path(dir, f.name), OpenFlags{}));
-    Result<uint64_t> size = fs->file_size(fd);
-    (void)fs->close(fd);  // opened read-only to read its size: a failed close loses nothing
+    CAIRN_ASSIGN_OR_RETURN(int fd, fs.open(join_path(dir, f.name), OpenFlags{}));
+    Result<uint64_t> size = fs.file_size(fd);
+    (void)fs.close(fd);  // opened read-only to read its size: a failed close loses nothing
     if (!size.ok()) return size.status();
     total += *size;
   }
@@ -55,7 +108,7 @@ Result<VerifyReport> verify_log(const std::filesystem::path& dir_path,
   so.tail_window_bytes = options.tail_window_bytes;
   // As the open judges it: a clean-close marker proves its records were durable.
   so.known_durable = std::max(options.known_durable_lsn,
-                              durable_by_clean_close(read_clean_close(*fs, dir), listing.segments));
+                              durable_by_clean_close(read_clean_close(fs, dir), listing.segments));
   so.on_frame = [&](const format::DecodedFrame& f) {
     TypeCount& c = report.by_type[f.header.type];
     ++c.records;
@@ -67,7 +120,7 @@ Result<VerifyReport> verify_log(const std::filesystem::path& dir_path,
     if (options.progress) options.progress(scanned, total);
   };
   std::optional<Damage> name_damage = check_segment_sequence(listing.segments);
-  CAIRN_ASSIGN_OR_RETURN(LogScan scan, scan_log(*fs, dir, listing.segments, so));
+  CAIRN_ASSIGN_OR_RETURN(LogScan scan, scan_log(fs, dir, listing.segments, so));
   report.damage = scan.damage;
   if (name_damage) {
     // A damage found by scanning an earlier segment comes first.
@@ -90,5 +143,7 @@ Result<VerifyReport> verify_log(const std::filesystem::path& dir_path,
   }
   return report;
 }
+
+}  // namespace
 
 }  // namespace cairn::log

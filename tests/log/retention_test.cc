@@ -10,10 +10,16 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "blob_log.h"
+#include "cairn/log/io.h"
 #include "cairn/log/log.h"
+#include "cairn/log/reader.h"
 #include "cairn/log/verify.h"
 #include "damage_checks.h"
 #include "frame_format.h"
@@ -389,6 +395,91 @@ TEST(RecycledSegments, OldFramesAfterTheNewDataAreItsEndWhereverItEnds) {
   EXPECT_GT(torn, 0u) << "no end fell inside a batch: the torn cases went untested";
   EXPECT_LT(torn, checked) << "no end fell at a batch boundary: the clean cases went untested";
   (void)old_records;
+}
+
+// The tools read a running engine's log without a pin: its retention may remove and recycle the
+// segment an offline reader is in, and write the next segments over the recycled file it still
+// has open. The reader then read new frames where it expected old ones and said "damage"
+// (kCorruption) in a healthy log; it now says the segment left the log (kNotFound), naming it.
+TEST_F(Retention, AnOfflineReaderWhoseSegmentLeftTheLogSaysSoNotDamage) {
+  ReaderOptions small_reads;
+  small_reads.chunk_bytes = 4096;  // so that it reads segment 1 while segment 1 is rewritten
+  const std::string first_segment = cairn::testing::segment_path(dir_.path(), 1).filename();
+  auto reader = LogReader::open(dir_.path(), small_reads);
+  ASSERT_TRUE(reader.ok()) << reader.status().to_string();
+  auto first = (*reader)->next();
+  ASSERT_TRUE(first.ok() && *first != nullptr);
+  auto removed = log_->remove_segments_before(first_lsn_of(3), kLongAgo);
+  ASSERT_TRUE(removed.ok()) << removed.status().to_string();
+  ASSERT_EQ(removed->segments, 2u);
+  cairn::testing::append_blobs(*log_, cairn::testing::four_segment_spec(), 5000);
+  ASSERT_GE(log_->stats().segments_recycled, 2u) << "the removed files were not written over";
+  Status error;
+  for (;;) {
+    auto r = (*reader)->next();
+    if (!r.ok()) {
+      error = r.status();
+      break;
+    }
+    if (*r == nullptr) break;
+  }
+  ASSERT_FALSE(error.ok()) << "read on through a segment that left the log";
+  EXPECT_EQ(error.code(), StatusCode::kNotFound) << error.to_string();
+  EXPECT_NE(error.message().find(first_segment), std::string::npos) << error.to_string();
+  EXPECT_NE(error.message().find("left the log while it was read"), std::string::npos)
+      << error.to_string();
+  ASSERT_TRUE(log_->close().ok());
+  EXPECT_FALSE(cairn::testing::verify_damage(dir_.path()).has_value());
+}
+
+// A FileSystem that runs `on_first_read` once, at the first pread, then passes everything on.
+class FirstReadHook final : public FileSystem {
+ public:
+  explicit FirstReadHook(std::function<void()> on_first_read)
+      : real_(posix_file_system()), hook_(std::move(on_first_read)) {}
+  Status create_dir(const std::string& p) override { return real_->create_dir(p); }
+  Result<std::vector<std::string>> list_dir(const std::string& p) override {
+    return real_->list_dir(p);
+  }
+  Result<bool> exists(const std::string& p) override { return real_->exists(p); }
+  Result<int> open(const std::string& p, OpenFlags f) override { return real_->open(p, f); }
+  Status close(int fd) override { return real_->close(fd); }
+  Result<size_t> pread(int fd, void* buf, size_t len, uint64_t offset) override {
+    if (hook_) std::exchange(hook_, nullptr)();
+    return real_->pread(fd, buf, len, offset);
+  }
+  Status pwrite(int fd, const void* buf, size_t len, uint64_t offset) override {
+    return real_->pwrite(fd, buf, len, offset);
+  }
+  Status fdatasync(int fd) override { return real_->fdatasync(fd); }
+  Status fsync_dir(const std::string& p) override { return real_->fsync_dir(p); }
+  Result<uint64_t> file_size(int fd) override { return real_->file_size(fd); }
+  Status rename(const std::string& a, const std::string& b) override { return real_->rename(a, b); }
+  Status remove(const std::string& p) override { return real_->remove(p); }
+  Status lock(int fd) override { return real_->lock(fd); }
+
+ private:
+  std::shared_ptr<FileSystem> real_;
+  std::function<void()> hook_;
+};
+
+// verify_log on a running engine's log while its retention takes out the first segments: the
+// scan found them gone (or rewritten) and failed; it scans again and reports the log intact from
+// its new first record.
+TEST_F(Retention, VerifyWhileRetentionRemovesSegmentsScansAgain) {
+  VerifyOptions o;
+  o.file_system = std::make_shared<FirstReadHook>([&] {
+    auto removed = log_->remove_segments_before(first_lsn_of(3), kLongAgo);
+    ASSERT_TRUE(removed.ok()) << removed.status().to_string();
+    ASSERT_EQ(removed->segments, 2u);
+    cairn::testing::append_blobs(*log_, cairn::testing::four_segment_spec(), 5000);
+  });
+  const Lsn new_first = first_lsn_of(3);
+  Result<VerifyReport> report = verify_log(dir_.path(), o);
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_TRUE(report->intact()) << report->damage->to_string();
+  EXPECT_EQ(report->first_lsn, new_first);
+  EXPECT_GE(log_->stats().segments_recycled, 2u);
 }
 
 }  // namespace

@@ -80,7 +80,10 @@ struct VerifyOptions {
 };
 
 // Reads every segment of the log in `dir`. Errors are only for what prevents reading at all (no
-// such directory, an I/O error); damage is in the report.
+// such directory, an I/O error); damage is in the report. On a running engine's log, retention
+// may remove or recycle a segment while it is read, which looks like damage or a missing file:
+// a scan that found either while segments it listed left the directory is repeated (3 scans in
+// all), then kNotFound says the log kept changing.
 Result<VerifyReport> verify_log(const std::filesystem::path& dir, const VerifyOptions& options);
 
 }  // namespace cairn::log
