@@ -19,6 +19,7 @@
 #include "engine_fixture.h"
 #include "engine_internal.h"
 #include "snapshot_file.h"
+#include "support/forwarding_file_system.h"
 
 namespace cairn {
 namespace {
@@ -159,14 +160,8 @@ TEST_F(SnapshotLimitTest, ASnapshotOverTheLimitOnDiskFallsBackToAnOlderOneThenTo
 
 // The real file system, except that close() reports a failure once (after really closing, as
 // Linux does: the descriptor is released whatever close returns), and every close is counted.
-class CloseFailsOnce final : public log::FileSystem {
+class CloseFailsOnce final : public testing::ForwardingFileSystem {
  public:
-  Status create_dir(const std::string& p) override { return real_->create_dir(p); }
-  Result<std::vector<std::string>> list_dir(const std::string& p) override {
-    return real_->list_dir(p);
-  }
-  Result<bool> exists(const std::string& p) override { return real_->exists(p); }
-  Result<int> open(const std::string& p, log::OpenFlags f) override { return real_->open(p, f); }
   Status close(int fd) override {
     ++closes[fd];
     Status st = real_->close(fd);
@@ -174,23 +169,10 @@ class CloseFailsOnce final : public log::FileSystem {
     failed_ = true;
     return Status(StatusCode::kIoError, "close: injected EIO");
   }
-  Result<size_t> pread(int fd, void* b, size_t n, uint64_t off) override {
-    return real_->pread(fd, b, n, off);
-  }
-  Status pwrite(int fd, const void* b, size_t n, uint64_t off) override {
-    return real_->pwrite(fd, b, n, off);
-  }
-  Status fdatasync(int fd) override { return real_->fdatasync(fd); }
-  Status fsync_dir(const std::string& p) override { return real_->fsync_dir(p); }
-  Result<uint64_t> file_size(int fd) override { return real_->file_size(fd); }
-  Status rename(const std::string& a, const std::string& b) override { return real_->rename(a, b); }
-  Status remove(const std::string& p) override { return real_->remove(p); }
-  Status lock(int fd) override { return real_->lock(fd); }
 
   std::map<int, int> closes;
 
  private:
-  std::shared_ptr<log::FileSystem> real_ = log::posix_file_system();
   bool failed_ = false;
 };
 

@@ -69,6 +69,15 @@ std::vector<BlobRecord> write_blob_log(const std::filesystem::path& dir,
   return records;
 }
 
+Status read_to_end(log::LogReader& reader, std::vector<log::Lsn>* lsns) {
+  for (;;) {
+    Result<const log::ReadRecord*> r = reader.next();
+    if (!r.ok()) return r.status();
+    if (*r == nullptr) return Status();
+    if (lsns != nullptr) lsns->push_back((*r)->lsn);
+  }
+}
+
 BlobRecord to_blob_record(const log::ReadRecord& record) {
   const BlobId id = read_blob(record.payload);
   return BlobRecord{

@@ -71,6 +71,10 @@ std::vector<BlobRecord> write_blob_log(const std::filesystem::path& dir,
 // failure (and ends the list); so is a record whose payload is not the Blob that was written.
 std::vector<BlobRecord> read_blob_log(const std::filesystem::path& dir, log::Lsn from = 0);
 
+// Reads on until the end or the first error: that error, or OK at the end. Each record's LSN goes
+// into `lsns` when one is given.
+Status read_to_end(log::LogReader& reader, std::vector<log::Lsn>* lsns = nullptr);
+
 // The record a reader returned, as a BlobRecord.
 BlobRecord to_blob_record(const log::ReadRecord& record);
 

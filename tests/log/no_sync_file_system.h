@@ -4,42 +4,16 @@
 // costs milliseconds.
 #pragma once
 
-#include <memory>
 #include <string>
-#include <vector>
 
-#include "cairn/log/io.h"
+#include "support/forwarding_file_system.h"
 
 namespace cairn::testing {
 
-class NoSyncFileSystem final : public log::FileSystem {
+class NoSyncFileSystem final : public ForwardingFileSystem {
  public:
-  Status create_dir(const std::string& path) override { return real_->create_dir(path); }
-  Result<std::vector<std::string>> list_dir(const std::string& path) override {
-    return real_->list_dir(path);
-  }
-  Result<bool> exists(const std::string& path) override { return real_->exists(path); }
-  Result<int> open(const std::string& path, log::OpenFlags flags) override {
-    return real_->open(path, flags);
-  }
-  Status close(int fd) override { return real_->close(fd); }
-  Result<size_t> pread(int fd, void* buf, size_t len, uint64_t offset) override {
-    return real_->pread(fd, buf, len, offset);
-  }
-  Status pwrite(int fd, const void* buf, size_t len, uint64_t offset) override {
-    return real_->pwrite(fd, buf, len, offset);
-  }
   Status fdatasync(int) override { return Status(); }
   Status fsync_dir(const std::string&) override { return Status(); }
-  Result<uint64_t> file_size(int fd) override { return real_->file_size(fd); }
-  Status rename(const std::string& from, const std::string& to) override {
-    return real_->rename(from, to);
-  }
-  Status remove(const std::string& path) override { return real_->remove(path); }
-  Status lock(int fd) override { return real_->lock(fd); }
-
- private:
-  std::shared_ptr<log::FileSystem> real_ = log::posix_file_system();
 };
 
 }  // namespace cairn::testing

@@ -26,6 +26,7 @@
 #include "log_dir_files.h"
 #include "support/blob_records.h"
 #include "support/every_offset.h"
+#include "support/forwarding_file_system.h"
 #include "support/temp_dir.h"
 
 namespace cairn::log {
@@ -253,14 +254,10 @@ TEST_F(Retention, AnOpenReaderKeepsWhatItMayRead) {
     ASSERT_TRUE(removed.ok());
     EXPECT_EQ(removed->segments, 0u) << "a segment an open reader starts in left the log";
     // It reads on to the end.
-    size_t n = 0;
-    for (;;) {
-      auto r = (*reader)->next();
-      ASSERT_TRUE(r.ok()) << r.status().to_string();
-      if (*r == nullptr) break;
-      ++n;
-    }
-    EXPECT_EQ(n, lsns_.size());
+    std::vector<Lsn> read;
+    const Status st = cairn::testing::read_to_end(**reader, &read);
+    ASSERT_TRUE(st.ok()) << st.to_string();
+    EXPECT_EQ(read, lsns_);
   }
   auto removed = log_->remove_segments_before(kNoLsn, kLongAgo);
   ASSERT_TRUE(removed.ok());
@@ -279,16 +276,12 @@ TEST_F(Retention, ALiveReaderGoesOnAfterRetentionRemovedSegmentsItListed) {
   const Lsn from = first_lsn_of(segments);  // the last segment, the one being written
   auto reader = log_->read_from(from);
   ASSERT_TRUE(reader.ok()) << reader.status().to_string();
-  size_t n = 0;
-  for (;;) {
-    auto r = (*reader)->next();
-    ASSERT_TRUE(r.ok()) << r.status().to_string();
-    if (*r == nullptr) break;
-    ++n;
-  }
+  std::vector<Lsn> read;
+  const Status st = cairn::testing::read_to_end(**reader, &read);
+  ASSERT_TRUE(st.ok()) << st.to_string();
   const size_t before = static_cast<size_t>(
       std::count_if(lsns_.begin(), lsns_.end(), [&](Lsn l) { return l >= from; }));
-  ASSERT_EQ(n, before);
+  ASSERT_EQ(read.size(), before);
 
   auto removed = log_->remove_segments_before(first_lsn_of(3), kLongAgo);
   ASSERT_TRUE(removed.ok()) << removed.status().to_string();
@@ -298,12 +291,8 @@ TEST_F(Retention, ALiveReaderGoesOnAfterRetentionRemovedSegmentsItListed) {
   ASSERT_GE(cairn::testing::segment_paths(dir_.path()).size(), segments - 2 + 3);
 
   std::vector<Lsn> got;
-  for (;;) {
-    auto r = (*reader)->next();
-    ASSERT_TRUE(r.ok()) << r.status().to_string();
-    if (*r == nullptr) break;
-    got.push_back((*r)->lsn);
-  }
+  const Status after = cairn::testing::read_to_end(**reader, &got);
+  ASSERT_TRUE(after.ok()) << after.to_string();
   EXPECT_EQ(got, more);
 }
 
@@ -414,15 +403,7 @@ TEST_F(Retention, AnOfflineReaderWhoseSegmentLeftTheLogSaysSoNotDamage) {
   ASSERT_EQ(removed->segments, 2u);
   cairn::testing::append_blobs(*log_, cairn::testing::four_segment_spec(), 5000);
   ASSERT_GE(log_->stats().segments_recycled, 2u) << "the removed files were not written over";
-  Status error;
-  for (;;) {
-    auto r = (*reader)->next();
-    if (!r.ok()) {
-      error = r.status();
-      break;
-    }
-    if (*r == nullptr) break;
-  }
+  const Status error = cairn::testing::read_to_end(**reader);
   ASSERT_FALSE(error.ok()) << "read on through a segment that left the log";
   EXPECT_EQ(error.code(), StatusCode::kNotFound) << error.to_string();
   EXPECT_NE(error.message().find(first_segment), std::string::npos) << error.to_string();
@@ -432,34 +413,16 @@ TEST_F(Retention, AnOfflineReaderWhoseSegmentLeftTheLogSaysSoNotDamage) {
   EXPECT_FALSE(cairn::testing::verify_damage(dir_.path()).has_value());
 }
 
-// A FileSystem that runs `on_first_read` once, at the first pread, then passes everything on.
-class FirstReadHook final : public FileSystem {
+// The real file system, but `on_first_read` runs once, at the first pread.
+class FirstReadHook final : public cairn::testing::ForwardingFileSystem {
  public:
-  explicit FirstReadHook(std::function<void()> on_first_read)
-      : real_(posix_file_system()), hook_(std::move(on_first_read)) {}
-  Status create_dir(const std::string& p) override { return real_->create_dir(p); }
-  Result<std::vector<std::string>> list_dir(const std::string& p) override {
-    return real_->list_dir(p);
-  }
-  Result<bool> exists(const std::string& p) override { return real_->exists(p); }
-  Result<int> open(const std::string& p, OpenFlags f) override { return real_->open(p, f); }
-  Status close(int fd) override { return real_->close(fd); }
+  explicit FirstReadHook(std::function<void()> on_first_read) : hook_(std::move(on_first_read)) {}
   Result<size_t> pread(int fd, void* buf, size_t len, uint64_t offset) override {
     if (hook_) std::exchange(hook_, nullptr)();
     return real_->pread(fd, buf, len, offset);
   }
-  Status pwrite(int fd, const void* buf, size_t len, uint64_t offset) override {
-    return real_->pwrite(fd, buf, len, offset);
-  }
-  Status fdatasync(int fd) override { return real_->fdatasync(fd); }
-  Status fsync_dir(const std::string& p) override { return real_->fsync_dir(p); }
-  Result<uint64_t> file_size(int fd) override { return real_->file_size(fd); }
-  Status rename(const std::string& a, const std::string& b) override { return real_->rename(a, b); }
-  Status remove(const std::string& p) override { return real_->remove(p); }
-  Status lock(int fd) override { return real_->lock(fd); }
 
  private:
-  std::shared_ptr<FileSystem> real_;
   std::function<void()> hook_;
 };
 
