@@ -278,6 +278,14 @@ constexpr int kFourMegabyteItems = 3;
 constexpr int kFourMegabyteItems = 18;
 #endif
 
+// Log options under which one record may hold 4 MiB.
+void allow_four_megabyte_records(log::LogOptions& o) {
+  o.segment_bytes = 32u << 20;
+  o.batch_bytes_max = 8u << 20;
+  o.record_bytes_max = 4u << 20;
+  o.staging_bytes = 16u << 20;
+}
+
 // One unfinished run whose recorded history is larger than a snapshot frame may be (64 MiB): 18
 // steps of 4 MB each, within every limit the engine enforces (steps_per_run_max 10,000 of
 // step_output_bytes_max each would be 5 GiB at the defaults). Its history was written into one
@@ -288,10 +296,7 @@ constexpr int kFourMegabyteItems = 18;
 TEST_F(SnapshotLimitTest, ARunWhoseHistoryIsLargerThanAFrameIsSnapshotted) {
   constexpr int kSteps = kFourMegabyteItems;
   constexpr size_t kOutput = 4'000'000;
-  options_.log.segment_bytes = 32u << 20;
-  options_.log.batch_bytes_max = 8u << 20;
-  options_.log.record_bytes_max = 4u << 20;
-  options_.log.staging_bytes = 16u << 20;
+  allow_four_megabyte_records(options_.log);
   options_.step_output_bytes_max = (4u << 20) - 4096;
   auto ran = std::make_shared<std::atomic<int>>(0);
   auto big = [ran](Engine& e) {
@@ -368,10 +373,7 @@ TEST_F(SnapshotLimitTest, ARunWhoseHistoryIsLargerThanAFrameIsSnapshotted) {
 TEST_F(SnapshotLimitTest, ARunWhoseBatchIsLargerThanAPieceIsSnapshotted) {
   constexpr int kBefore = kFourMegabyteItems;  // 4 MB each, sent before the restart
   constexpr int kEvents = kBefore + 2;
-  options_.log.segment_bytes = 32u << 20;
-  options_.log.batch_bytes_max = 8u << 20;
-  options_.log.record_bytes_max = 4u << 20;
-  options_.log.staging_bytes = 16u << 20;
+  allow_four_megabyte_records(options_.log);
   options_.event_bytes_max = (4u << 20) - 4096;
   auto got = std::make_shared<std::atomic<int>>(0);
   auto batched = [got](Engine& e) {
