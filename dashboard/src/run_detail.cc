@@ -3,7 +3,6 @@
 
 #include <algorithm>
 
-#include "engine_limits.h"
 #include "run_json.h"
 
 namespace cairn::web {
@@ -20,8 +19,7 @@ nlohmann::json run_detail_json(const RunInfo& run, const std::vector<HistoryEntr
                                const DetailLimits& limits) {
   const size_t cap = limits.value_bytes_max;
   nlohmann::json doc = run_summary_json(run);
-  doc["error"] =
-      detail::bounded_text(run.error, static_cast<uint32_t>(std::min<size_t>(cap, UINT32_MAX)));
+  doc["error"] = value_json(run.error, ValueFormat::kBytes, cap);
   doc["error_truncated"] = run.error.size() > cap;
   doc["event"]["data"] = value_json(run.event.data, ValueFormat::kJson, cap);
   doc["event"]["data_truncated"] = run.event.data.size() > cap;

@@ -112,6 +112,16 @@ fb::Offset<fb::Vector<fb::Offset<ss::SnapEvent>>> put_events(fb::FlatBufferBuild
   return b.CreateVector(out);
 }
 
+// A run's recorded history and collected batch, empty when it has none.
+const std::vector<ReplayEntry>& history_of(const RunRecord& r) {
+  static const std::vector<ReplayEntry> kNone;
+  return r.history ? *r.history : kNone;
+}
+const std::vector<Event>& batch_of(const RunRecord& r) {
+  static const std::vector<Event> kNone;
+  return r.flow != nullptr && r.flow->batch != nullptr ? *r.flow->batch : kNone;
+}
+
 // How much of a run's history and batch its SnapRun holds (the rest goes into SnapRunMore
 // pieces), and about how many bytes the SnapRun takes.
 struct RunShare {
@@ -129,22 +139,17 @@ RunShare run_share(const RunRecord& r) {
                (op.wait->matched ? event_bytes(*op.wait->matched) : 0);
   }
   if (r.flow != nullptr) s.bytes += r.flow->cancel_reason.size() + r.flow->skip_reason.size();
-  if (r.history) {
-    s.history = piece_end(*r.history, 0, false, entry_bytes);
-    s.bytes += bytes_of_range(*r.history, 0, s.history, entry_bytes);
-  }
-  if (r.flow != nullptr && r.flow->batch != nullptr) {
-    s.batch = piece_end(*r.flow->batch, 0, false, event_bytes);
-    s.bytes += bytes_of_range(*r.flow->batch, 0, s.batch, event_bytes);
-  }
+  s.history = piece_end(history_of(r), 0, false, entry_bytes);
+  s.bytes += bytes_of_range(history_of(r), 0, s.history, entry_bytes);
+  s.batch = piece_end(batch_of(r), 0, false, event_bytes);
+  s.bytes += bytes_of_range(batch_of(r), 0, s.batch, event_bytes);
   return s;
 }
 
 // The run with the first `share.history` entries of its history and `share.batch` of its batch.
 fb::Offset<ss::SnapRun> put_run(fb::FlatBufferBuilder& b, const RunRecord& r,
                                 const RunShare& share) {
-  static const std::vector<ReplayEntry> kNoHistory;
-  auto hist = put_history(b, r.history ? *r.history : kNoHistory, 0, share.history);
+  auto hist = put_history(b, history_of(r), 0, share.history);
   const PendingOp& op = r.op;
   auto op_step = b.CreateString(op.step_id);
   auto op_value = bytes_of(b, op.value);
@@ -411,11 +416,8 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn,
     CAIRN_RETURN_IF_ERROR(chunks.make_room(share.bytes));
     CAIRN_RETURN_IF_ERROR(chunks.added_run(put_run(chunks.builder(), run, share)));
     // What did not fit follows in pieces, in order (the loader appends them to the run).
-    static const std::vector<ReplayEntry> kNoHistory;
-    static const std::vector<Event> kNoBatch;
-    const std::vector<ReplayEntry>& history = run.history ? *run.history : kNoHistory;
-    const std::vector<Event>& batch =
-        run.flow != nullptr && run.flow->batch != nullptr ? *run.flow->batch : kNoBatch;
+    const std::vector<ReplayEntry>& history = history_of(run);
+    const std::vector<Event>& batch = batch_of(run);
     size_t h = share.history;
     size_t e = share.batch;
     while (h < history.size() || e < batch.size()) {

@@ -96,6 +96,21 @@ Result<DirectoryListing> list_log_directory(FileSystem& fs, const std::string& d
   return out;
 }
 
+std::optional<SegmentGone> first_segment_gone(FileSystem& fs, const std::string& dir,
+                                              std::span<const SegmentFile> read) {
+  Result<DirectoryListing> now = list_log_directory(fs, dir);
+  if (!now.ok()) return std::nullopt;
+  for (const SegmentFile& f : read) {
+    const bool listed = std::any_of(now->segments.begin(), now->segments.end(),
+                                    [&](const SegmentFile& s) { return s.name == f.name; });
+    if (listed) continue;
+    SegmentGone gone{f.name, std::nullopt};
+    if (!now->segments.empty()) gone.log_starts_at = now->segments.front().first_lsn;
+    return gone;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> why_not_next_segment(const SegmentFile& prev, Lsn prev_end,
                                                 const SegmentFile& next) {
   if (next.seq == prev.seq) return "two segments have sequence number " + std::to_string(next.seq);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,18 @@ struct DirectoryListing {
 Result<uint64_t> file_size_at(FileSystem& fs, const std::string& path);
 
 Result<DirectoryListing> list_log_directory(FileSystem& fs, const std::string& dir);
+
+// A segment a reader listed that is no longer in the directory, and where the log starts now.
+struct SegmentGone {
+  std::string name;
+  std::optional<Lsn> log_starts_at;  // none: no segment is left
+};
+
+// The first of `read` that is no longer in `dir`, or none (also when `dir` cannot be listed).
+// Segment names are never used again (the sequence number is in them), so a missing one was
+// removed or recycled since it was listed: a running engine's retention, under a reader.
+std::optional<SegmentGone> first_segment_gone(FileSystem& fs, const std::string& dir,
+                                              std::span<const SegmentFile> read);
 
 // The one rule for a log's segments: `next` follows `prev` when its sequence number is the next
 // one and it starts where `prev` ends. `prev_end` is the LSN after prev's last record, or kNoLsn

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "cairn/log/reader.h"
@@ -102,23 +103,17 @@ class DirectoryReader final : public LogReader {
   // kNotFound naming the segment when the one being read, or the next, is no longer in the
   // directory under its name (the names are never used again: the sequence number is in them).
   std::optional<Status> left_the_log(const Status& error) const {
-    Result<DirectoryListing> now = list_log_directory(*fs_, dir_);
-    if (!now.ok()) return std::nullopt;
-    auto listed = [&](const SegmentFile& f) {
-      return std::any_of(now->segments.begin(), now->segments.end(),
-                         [&](const SegmentFile& s) { return s.name == f.name; });
-    };
-    for (size_t i = index_; i < std::min(index_ + 2, segments_.size()); ++i) {
-      if (listed(segments_[i])) continue;
-      const std::string first =
-          now->segments.empty() ? "none" : std::to_string(now->segments.front().first_lsn);
-      return Status(StatusCode::kNotFound,
-                    "log " + dir_ + ": segment " + segments_[i].name +
-                        " left the log while it was read (a running engine's retention removes "
-                        "or recycles the segments it no longer needs; the log now starts at LSN " +
-                        first + "): read it again (what it said: " + error.message() + ")");
-    }
-    return std::nullopt;
+    const size_t end = std::min(index_ + 2, segments_.size());
+    const std::optional<SegmentGone> gone = first_segment_gone(
+        *fs_, dir_, std::span<const SegmentFile>(segments_).subspan(index_, end - index_));
+    if (!gone) return std::nullopt;
+    const std::string first =
+        gone->log_starts_at ? std::to_string(*gone->log_starts_at) : std::string("none");
+    return Status(StatusCode::kNotFound,
+                  "log " + dir_ + ": segment " + gone->name +
+                      " left the log while it was read (a running engine's retention removes or "
+                      "recycles the segments it no longer needs; the log now starts at LSN " +
+                      first + "): read it again (what it said: " + error.message() + ")");
   }
 
   Status open_segment(size_t i) {

@@ -42,20 +42,6 @@ namespace {
 // left the directory since.
 constexpr int kScansWhileTheLogChanges = 3;
 
-// The first segment of `read` no longer in the directory under its name (names are never used
-// again: the sequence number is in them), or none.
-std::optional<std::string> segment_gone(FileSystem& fs, const std::string& dir,
-                                        const std::vector<SegmentFile>& read) {
-  Result<DirectoryListing> now = list_log_directory(fs, dir);
-  if (!now.ok()) return std::nullopt;
-  for (const SegmentFile& f : read) {
-    const bool listed = std::any_of(now->segments.begin(), now->segments.end(),
-                                    [&](const SegmentFile& s) { return s.name == f.name; });
-    if (!listed) return f.name;
-  }
-  return std::nullopt;
-}
-
 Result<VerifyReport> verify_once(FileSystem& fs, const std::string& dir,
                                  const VerifyOptions& options,
                                  std::vector<SegmentFile>* segments_read);
@@ -72,12 +58,12 @@ Result<VerifyReport> verify_log(const std::filesystem::path& dir_path,
     std::vector<SegmentFile> read;
     Result<VerifyReport> r = verify_once(*fs, dir, options, &read);
     if (r.ok() && r->intact()) return r;
-    const std::optional<std::string> gone = segment_gone(*fs, dir, read);
+    const std::optional<SegmentGone> gone = first_segment_gone(*fs, dir, read);
     if (!gone) return r;  // the damage (or error) is the log's own
     if (scan == kScansWhileTheLogChanges) {
       return Status(StatusCode::kNotFound,
-                    "log " + dir + ": segment " + *gone + " left the log while it was verified, " +
-                        std::to_string(scan) +
+                    "log " + dir + ": segment " + gone->name +
+                        " left the log while it was verified, " + std::to_string(scan) +
                         " times over (a running engine's retention removes or recycles the "
                         "segments it no longer needs): verify it again");
     }
