@@ -6,8 +6,8 @@
 namespace cairn::web {
 namespace {
 
-// Retry-After of a 503: the engine cannot say when runs will finish; a few seconds keeps clients
-// that retry from adding load to an engine at its limit.
+// Retry-After of a 503: the engine cannot say when runs will finish or space return; a few seconds
+// keeps clients that retry from adding load to an engine at its limit.
 constexpr int kRetryAfterSeconds = 5;
 
 }  // namespace
@@ -36,7 +36,8 @@ void reply_engine_error(httplib::Response& res, const Status& status, int invali
     case StatusCode::kLimitExceeded:
       http_status = 413;
       break;
-    case StatusCode::kUnavailable:
+    case StatusCode::kUnavailable:  // runs_active_max: runs finishing make room
+    case StatusCode::kNoSpace:      // a full disk: the engine goes on when space returns
       http_status = 503;
       res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));
       break;

@@ -158,9 +158,9 @@ Result<std::optional<SnapshotName>> EngineCore::load_newest_snapshot() {
   const log::Lsn first = log_->first_lsn();
   const log::Lsn end = log_->durable_lsn();
   auto set_aside = [&](const SnapshotName& s, const std::string& why) -> Status {
-    CAIRN_RETURN_IF_ERROR(move_snapshot_aside(s.name));
+    CAIRN_ASSIGN_OR_RETURN(const std::string moved, move_snapshot_aside(s.name));
     recovery_.snapshot_problems.push_back(snapshot_dir_ + "/" + s.name + ": " + why +
-                                          "; moved to " + snapshot_dir_ + "/quarantine/");
+                                          "; moved to " + moved);
     return Status();
   };
   for (const SnapshotName& s : snaps) {
@@ -219,14 +219,27 @@ Result<std::optional<SnapshotName>> EngineCore::load_newest_snapshot() {
   return loaded;
 }
 
-Status EngineCore::move_snapshot_aside(const std::string& name) {
+Result<std::string> EngineCore::move_snapshot_aside(const std::string& name) {
   const std::string quarantine = snapshot_dir_ + "/quarantine";
   Status made = fs_->create_dir(quarantine);
   if (!made.ok() && made.code() != StatusCode::kAlreadyExists) return made;
   CAIRN_RETURN_IF_ERROR(fs_->fsync_dir(snapshot_dir_));
-  CAIRN_RETURN_IF_ERROR(fs_->rename(snapshot_dir_ + "/" + name, quarantine + "/" + name));
+  // Never over an earlier one of the same name (a snapshot at the same LSN, written again after
+  // the log was cut back and grew past it): a rename would delete what that one kept.
+  std::string to = quarantine + "/" + name;
+  for (int n = 1;; ++n) {
+    CAIRN_ASSIGN_OR_RETURN(bool taken, fs_->exists(to));
+    if (!taken) break;
+    if (n == 1000) {
+      return Status(StatusCode::kAlreadyExists,
+                    quarantine + " already holds 1000 snapshots named " + name + "[.N]");
+    }
+    to = quarantine + "/" + name + "." + std::to_string(n);
+  }
+  CAIRN_RETURN_IF_ERROR(fs_->rename(snapshot_dir_ + "/" + name, to));
   CAIRN_RETURN_IF_ERROR(fs_->fsync_dir(quarantine));
-  return fs_->fsync_dir(snapshot_dir_);
+  CAIRN_RETURN_IF_ERROR(fs_->fsync_dir(snapshot_dir_));
+  return to;
 }
 
 Status EngineCore::replay() {

@@ -110,7 +110,7 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   // Loads the newest usable snapshot into the projection (none: replay starts at LSN 0).
   Result<std::optional<SnapshotName>> load_newest_snapshot();
   // Renames a snapshot that cannot describe the log into dir/snapshots/quarantine/ (kept).
-  Status move_snapshot_aside(const std::string& name);
+  Result<std::string> move_snapshot_aside(const std::string& name);
 
   EngineOptions options_;
   std::shared_ptr<Clock> clock_;

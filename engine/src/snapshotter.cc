@@ -103,6 +103,9 @@ void Snapshotter::run() {
     if (!st.ok()) {
       note(st);
       more = false;
+      // A reader that failed may hold what it read before the error: the next turn reads again
+      // from the record after the last one applied.
+      reader_.reset();
       // The next attempt waits for another snapshot_every_records (a full disk, an I/O error:
       // not retried in a loop).
       records_since_ = 0;
@@ -185,7 +188,10 @@ Status Snapshotter::remove_old_snapshots_and_segments() {
   const size_t kept = std::max<size_t>(1, options_.snapshots_kept);
   bool removed_any = false;
   while (good_.size() > kept) {
-    CAIRN_RETURN_IF_ERROR(fs_->remove(dir_ + "/" + good_.back().name));
+    // Gone already (deleted by hand): what this removal wanted. Failing here would fail every
+    // later snapshot's cleanup, and retention with it.
+    Status gone = fs_->remove(dir_ + "/" + good_.back().name);
+    if (!gone.ok() && gone.code() != StatusCode::kNotFound) return gone;
     good_.pop_back();
     removed_any = true;
   }

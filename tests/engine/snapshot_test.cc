@@ -89,6 +89,11 @@ std::map<RunId, RunInfo> all_runs(Engine& e) {
   return out;
 }
 
+std::string file_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 std::string describe_runs(const std::map<RunId, RunInfo>& runs) {
   std::string out;
   for (const auto& [id, r] : runs) {
@@ -358,8 +363,21 @@ TEST_F(SnapshotTest, ASnapshotBeyondTheLogsEndIsMovedAsideBeforeAnythingIsAppend
   EXPECT_NE(rec.snapshot_problems[0].find("moved to"), std::string::npos)
       << rec.snapshot_problems[0];
   EXPECT_FALSE(fs::exists(beyond));
-  EXPECT_TRUE(fs::exists(dir_.path() / "snapshots" / "quarantine" / beyond.filename()));
+  const fs::path quarantine = dir_.path() / "snapshots" / "quarantine";
+  EXPECT_TRUE(fs::exists(quarantine / beyond.filename()));
   EXPECT_EQ(with, state_of(copy_without_snapshots(), false));
+
+  // Another one of the same name (here: not a snapshot at all) goes beside the first, which
+  // keeps its bytes. A rename over it once deleted them.
+  const std::string first_bytes = file_text(quarantine / beyond.filename());
+  std::ofstream(beyond) << "written again at the same LSN";
+  EXPECT_EQ(state_of(dir_.path(), true, &rec), with);
+  const fs::path second = quarantine / (beyond.filename().string() + ".1");
+  ASSERT_EQ(rec.snapshot_problems.size(), 1u);
+  EXPECT_NE(rec.snapshot_problems[0].find("moved to " + second.string()), std::string::npos)
+      << rec.snapshot_problems[0];
+  EXPECT_EQ(file_text(quarantine / beyond.filename()), first_bytes);
+  EXPECT_EQ(file_text(second), "written again at the same LSN");
 }
 
 // Retention measures segment ages with the engine's clock against the times the log wrote (the

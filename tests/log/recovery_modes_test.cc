@@ -260,5 +260,56 @@ TEST_F(PointInTime, OpensBeforeASegmentThatDoesNotBeginWhereThePreviousEnds) {
   expect_log_continues(root_ / "log", small_log_options(), end, records_, intact);
 }
 
+// A second repair that moves aside a segment of the same name as one the first repair moved (an
+// operator restored the segments from a copy and tried again, or the repaired log grew again
+// through the same names) keeps both: the later one beside the first as NAME.1. (A rename into
+// the quarantine once replaced the first one's bytes, which no repair may drop.)
+TEST_F(PointInTime, ASecondRepairKeepsWhatTheFirstMovedAside) {
+  const std::vector<std::string> names = segment_names();
+  ASSERT_GE(names.size(), 4u);
+  const fs::path saved = root_ / "saved";
+  fs::create_directories(saved);
+  for (const std::string& n : names) fs::copy_file(root_ / "log" / n, saved / n);
+  const fs::path quarantine = root_ / "log" / std::string(format::kQuarantineDir);
+
+  fs::remove(root_ / "log" / names[1]);  // the first repair: names[2] and after go aside
+  {
+    auto log = Log::open(root_ / "log", with_mode(RecoveryMode::kPointInTime));
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+  }
+  expect_moved_whole({names.begin() + 2, names.end()});
+
+  // Restored from the copy, with the last segment changed and a frame of the one before it
+  // damaged: the second repair cuts names[2] and moves the last segment aside again.
+  for (size_t k = 1; k < names.size(); ++k) {
+    fs::copy_file(saved / names[k], root_ / "log" / names[k], fs::copy_options::overwrite_existing);
+  }
+  const fs::path last = root_ / "log" / names.back();
+  const fs::path before_last = root_ / "log" / names[names.size() - 2];
+  const BlobRecord* in_last = nullptr;
+  const BlobRecord* in_before_last = nullptr;
+  for (const BlobRecord& r : records_) {
+    const std::string seg = cairn::testing::segment_path(root_ / "log", r.segment_seq).filename();
+    if (seg == names.back() && in_last == nullptr) in_last = &r;
+    if (seg == names[names.size() - 2] && in_before_last == nullptr) in_before_last = &r;
+  }
+  ASSERT_NE(in_last, nullptr);
+  ASSERT_NE(in_before_last, nullptr);
+  cairn::testing::flip_bit(last, in_last->offset + format::kFrameHeaderSize + 3, 1);
+  cairn::testing::flip_bit(before_last, in_before_last->offset + format::kFrameHeaderSize + 3, 1);
+  const std::vector<std::byte> changed_last = cairn::testing::file_bytes(last);
+  {
+    auto log = Log::open(root_ / "log", with_mode(RecoveryMode::kPointInTime));
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    const RecoveryReport& report = (*log)->recovery_report();
+    EXPECT_NE(std::find(report.quarantined_files.begin(), report.quarantined_files.end(),
+                        (quarantine / (names.back() + ".1")).string()),
+              report.quarantined_files.end());
+  }
+  expect_moved_whole({names.begin() + 2, names.end()});  // the first repair's, unchanged
+  ASSERT_TRUE(fs::exists(quarantine / (names.back() + ".1")));
+  EXPECT_TRUE(cairn::testing::file_bytes(quarantine / (names.back() + ".1")) == changed_last);
+}
+
 }  // namespace
 }  // namespace cairn::log

@@ -310,6 +310,9 @@ Status FaultyFileSystem::close(int fd) {
 }
 
 Result<size_t> FaultyFileSystem::pread(int fd, void* buf, size_t len, uint64_t offset) {
+  if (Verdict v = check(FsOp::kPread, path_of(fd), "", len); v.fail_err != 0) {
+    return errno_status(v.fail_err, "pread [injected fault]");
+  }
   return inner_->pread(fd, buf, len, offset);
 }
 

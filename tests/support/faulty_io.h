@@ -97,12 +97,12 @@ std::function<std::unique_ptr<log::IoQueue>()> faulty_io_queue_factory(
 // ---------------------------------------------------------------------------------------------
 // FileSystem faults
 
-enum class FsOp : uint8_t { kOpen, kPwrite, kFdatasync, kFsyncDir, kRename, kRemove };
+enum class FsOp : uint8_t { kOpen, kPwrite, kFdatasync, kFsyncDir, kRename, kRemove, kPread };
 
 struct FsFault {
   FsOp op = FsOp::kPwrite;
-  // Only calls on a path containing this (for pwrite and fdatasync: the path the fd was opened
-  // with; for rename: either name). Empty: every call.
+  // Only calls on a path containing this (for pwrite, pread and fdatasync: the path the fd was
+  // opened with; for rename: either name). Empty: every call.
   std::string path_contains;
   int err = EIO;
   uint64_t skip = 0;   // matching calls that succeed before the first failure
