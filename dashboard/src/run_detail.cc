@@ -46,10 +46,23 @@ nlohmann::json run_detail_json(const RunInfo& run, const std::vector<HistoryEntr
     bytes += more;
     entries.push_back(std::move(entry));
   }
+  // run_history stopped after the entry whose values took their sum past bytes_max (history_limits
+  // below): the history goes on past what it gave.
+  if (truncated_by == nullptr) {
+    size_t values = 0;
+    for (const HistoryEntry& e : history) values += e.value.size() + e.event.data.size();
+    if (values > limits.bytes_max) truncated_by = "bytes";
+  }
   doc["history_truncated"] = truncated_by != nullptr;
   doc["history_truncated_by"] =
       truncated_by == nullptr ? nlohmann::json(nullptr) : nlohmann::json(truncated_by);
   return doc;
+}
+
+HistoryLimits history_limits(const DetailLimits& limits) {
+  return HistoryLimits{.entries = limits.entries_max + 1,
+                       .value_bytes_max = limits.value_bytes_max,
+                       .bytes_max = limits.bytes_max};
 }
 
 }  // namespace cairn::web

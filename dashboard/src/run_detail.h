@@ -25,8 +25,13 @@ struct DetailLimits {
 // "history_truncated" / "history_truncated_by" ("entries": more than entries_max; "bytes": the
 // next entry would have taken the answer past bytes_max; null: the whole history). `history` is
 // what run_history gave for a limit of entries_max + 1 (one more than is shown tells a history
-// cut short from one of exactly the maximum).
+// cut short from one of exactly the maximum) within history_limits(limits).
 nlohmann::json run_detail_json(const RunInfo& run, const std::vector<HistoryEntry>& history,
                                const DetailLimits& limits);
+
+// What to ask run_history for: entries_max + 1 entries, values cut at value_bytes_max, and no
+// more entries once their values pass bytes_max. What the engine reads into memory for one
+// answer is then bounded by the same limits as the answer (not 2,001 whole values: up to a GB).
+HistoryLimits history_limits(const DetailLimits& limits);
 
 }  // namespace cairn::web

@@ -51,8 +51,9 @@ nlohmann::json history_entry_json(const HistoryEntry& e, size_t value_bytes_max)
       {"at", ms_or_zero(e.at)},
       {"finished_at", ms_or_zero(e.finished_at)},
       {"deadline", ms_or_zero(e.deadline)},
-      {"value", value_json(e.value, e.format, value_bytes_max)},
-      {"value_truncated", e.value.size() > value_bytes_max},
+      // Cut by run_history already (HistoryLimits): text ending in a note, no longer JSON.
+      {"value", value_json(e.value, e.value_cut ? ValueFormat::kBytes : e.format, value_bytes_max)},
+      {"value_truncated", e.value_cut || e.value.size() > value_bytes_max},
       {"run", e.run},
   };
   if (!e.event.name.empty()) {

@@ -55,13 +55,12 @@ void show_run(const ApiContext& api, const httplib::Request& req, httplib::Respo
   if (!id.ok()) return reply_error(res, 400, id.status().message());
   Result<RunInfo> run = api.engine.get_run(*id);
   if (!run.ok()) return reply_engine_error(res, run.status(), 400);
-  // One entry more than is shown tells a history cut short from one of exactly the maximum.
-  Result<std::vector<HistoryEntry>> history = api.engine.run_history(*id, kHistoryEntriesMax + 1);
+  const DetailLimits limits{.bytes_max = api.options.run_detail_bytes_max,
+                            .value_bytes_max = api.options.run_detail_value_bytes_max,
+                            .entries_max = kHistoryEntriesMax};
+  Result<std::vector<HistoryEntry>> history = api.engine.run_history(*id, history_limits(limits));
   if (!history.ok()) return reply_engine_error(res, history.status(), 400);
-  reply_json(res, run_detail_json(*run, *history,
-                                  {.bytes_max = api.options.run_detail_bytes_max,
-                                   .value_bytes_max = api.options.run_detail_value_bytes_max,
-                                   .entries_max = kHistoryEntriesMax}));
+  reply_json(res, run_detail_json(*run, *history, limits));
 }
 
 void replay_run(const ApiContext& api, const httplib::Request& req, httplib::Response& res) {

@@ -92,7 +92,12 @@ RunPage Engine::list_runs(const RunQuery& q) const {
   return impl_->core.list_runs(q);
 }
 Result<std::vector<HistoryEntry>> Engine::run_history(RunId run, size_t limit) const {
-  return impl_->core.run_history(run, limit);
+  return impl_->core.run_history(run, HistoryLimits{.entries = limit});
+}
+
+Result<std::vector<HistoryEntry>> Engine::run_history(RunId run,
+                                                      const HistoryLimits& limits) const {
+  return impl_->core.run_history(run, limits);
 }
 Result<RunInfo> Engine::wait_run(RunId run, std::chrono::milliseconds timeout) {
   return impl_->core.wait_run(run, timeout);

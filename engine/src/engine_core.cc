@@ -549,7 +549,9 @@ Result<RunId> EngineCore::replay_run(RunId run, bool from_start) {
                         "the start");
     }
     CAIRN_ASSIGN_OR_RETURN(
-        history, run_history(run, static_cast<size_t>(options_.steps_per_run_max) * 4 + 16));
+        history,
+        run_history(run, HistoryLimits{
+                             .entries = static_cast<size_t>(options_.steps_per_run_max) * 4 + 16}));
     auto lookup = [this](RunId child) -> std::optional<RunInfo> {
       if (auto done = finished_.find(child)) return done;
       return projection_.info(child);
@@ -628,10 +630,18 @@ RunPage EngineCore::list_runs(const RunQuery& query) const {
   return page;
 }
 
-Result<std::vector<cairn::HistoryEntry>> EngineCore::run_history(RunId run, size_t limit) const {
+Result<std::vector<cairn::HistoryEntry>> EngineCore::run_history(
+    RunId run, const HistoryLimits& limits) const {
   CAIRN_RETURN_IF_ERROR(check_running());
-  if (limit == 0) {
+  if (limits.entries == 0) {
     return Status(StatusCode::kInvalidArgument, "run_history: limit must be at least 1");
+  }
+  // A cut value ends with a note of its whole length; below this there is no room for it.
+  if (limits.value_bytes_max < kHistoryValueBytesMin) {
+    return Status(StatusCode::kInvalidArgument, "run_history: value_bytes_max must be at least " +
+                                                    std::to_string(kHistoryValueBytesMin) +
+                                                    ", got " +
+                                                    std::to_string(limits.value_bytes_max));
   }
   std::optional<uint64_t> from = projection_.created_lsn(run);
   if (!from) from = finished_.created_lsn(run);
@@ -656,7 +666,7 @@ Result<std::vector<cairn::HistoryEntry>> EngineCore::run_history(RunId run, size
                       "): retention removed the start of its history (history_window)");
   }
   CAIRN_ASSIGN_OR_RETURN(std::vector<cairn::HistoryEntry> history,
-                         read_run_history(*reader, run, limit));
+                         read_run_history(*reader, run, limits));
   if (history.empty()) {
     const log::Lsn first = log_->first_lsn();
     return Status(StatusCode::kNotFound,

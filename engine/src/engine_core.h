@@ -46,7 +46,8 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   Result<RunId> replay_run(RunId run, bool from_start);
   Result<RunInfo> get_run(RunId run) const;
   RunPage list_runs(const RunQuery& q) const;
-  Result<std::vector<cairn::HistoryEntry>> run_history(RunId run, size_t limit) const;
+  Result<std::vector<cairn::HistoryEntry>> run_history(RunId run,
+                                                       const HistoryLimits& limits) const;
   Result<RunInfo> wait_run(RunId run, std::chrono::milliseconds timeout);
   Status health() const;
   EngineStats stats() const;

@@ -30,6 +30,8 @@ inline bool is_size_error(const Status& s) {
 
 // Bytes of a user's name (an event's) quoted in an error message; the rest is cut with a note.
 inline constexpr uint32_t kQuotedNameBytes = 160;
+// The smallest HistoryLimits::value_bytes_max: room for the note a cut value ends with.
+inline constexpr size_t kHistoryValueBytesMin = 64;
 
 // `text` if it fits `max` bytes, else its first bytes (not splitting a UTF-8 sequence) and a note
 // saying how long it was — at most `max` bytes in all.

@@ -3,10 +3,12 @@
 // ends a wait, which resume takes effect — are the projection's, restated for a single run.
 #include "cairn/run_history.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "cairn/context.h"  // detail::OpKind
 #include "cairn/schema/record_schema.h"
+#include "engine_limits.h"
 #include "flatbuffer_views.h"
 #include "json_field.h"
 
@@ -73,12 +75,37 @@ HistoryEntry::Kind copied_kind(const schema::CopiedOp& op) {
 // Collects the entries of one run while the records go by.
 class HistoryBuilder {
  public:
-  HistoryBuilder(RunId run, size_t limit) : run_(run), limit_(limit) {}
+  HistoryBuilder(RunId run, const HistoryLimits& limits) : run_(run), limits_(limits) {}
 
-  bool done() const { return ended_ || out_.size() >= limit_; }
+  bool done() const {
+    return ended_ || out_.size() >= limits_.entries || bytes_ > limits_.bytes_max;
+  }
   std::vector<HistoryEntry> take() { return std::move(out_); }
 
   void add(uint64_t lsn, log::RecordType type, std::span<const std::byte> payload) {
+    const size_t before = out_.size();
+    add_record(lsn, type, payload);
+    // Entries are only ever appended, and complete once added: cut them now, so that a long
+    // history never holds more than the limits in memory.
+    for (size_t i = before; i < out_.size(); ++i) bound(out_[i]);
+  }
+
+ private:
+  void bound(HistoryEntry& e) {
+    const uint32_t cap =
+        static_cast<uint32_t>(std::min<size_t>(limits_.value_bytes_max, UINT32_MAX));
+    if (e.value.size() > cap) {
+      e.value = detail::bounded_text(e.value, cap);
+      e.value_cut = true;
+    }
+    if (e.event.data.size() > cap) {
+      e.event.data = detail::bounded_text(e.event.data, cap);
+      e.event_data_cut = true;
+    }
+    bytes_ += e.value.size() + e.event.data.size();
+  }
+
+  void add_record(uint64_t lsn, log::RecordType type, std::span<const std::byte> payload) {
     lsn_ = lsn;
     const uint8_t* p = reinterpret_cast<const uint8_t*>(payload.data());
     switch (static_cast<RecordType>(type)) {
@@ -324,7 +351,8 @@ class HistoryBuilder {
   }
 
   const RunId run_;
-  const size_t limit_;
+  const HistoryLimits limits_;
+  size_t bytes_ = 0;  // of the entries' values and event data, as cut
   uint64_t lsn_ = 0;
   bool ended_ = false;
   std::optional<Pending> pending_;
@@ -369,10 +397,15 @@ std::string_view history_kind_name(HistoryEntry::Kind kind) {
 
 Result<std::vector<HistoryEntry>> read_run_history(log::LogReader& reader, RunId run, size_t limit,
                                                    uint64_t until) {
+  return read_run_history(reader, run, HistoryLimits{.entries = limit}, until);
+}
+
+Result<std::vector<HistoryEntry>> read_run_history(log::LogReader& reader, RunId run,
+                                                   const HistoryLimits& limits, uint64_t until) {
   // Run ids start at 1; 0 stands for "none" in records (no parent, no failure handler), so no
   // record is about run 0.
   if (run == 0) return std::vector<HistoryEntry>{};
-  HistoryBuilder history(run, limit);
+  HistoryBuilder history(run, limits);
   while (!history.done()) {
     CAIRN_ASSIGN_OR_RETURN(const log::ReadRecord* r, reader.next());
     if (r == nullptr || r->lsn >= until) break;

@@ -275,6 +275,59 @@ TEST_F(EngineTest, ExtremeLimitsOfQueriesAreAnsweredOrRefusedSaySo) {
   EXPECT_EQ(one->size(), 1u);
 }
 
+// HistoryLimits bound what a history read holds: each value and event's data cut to
+// value_bytes_max with a note of its whole size, and no entry after the one whose values pass
+// bytes_max. (The dashboard read 2,001 whole values, up to a GB, before cutting them.)
+TEST_F(EngineTest, HistoryLimitsCutValuesAndStopAtTheByteBudget) {
+  start([](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [](Context& ctx, const Event&) -> Task<std::string> {
+                                      for (int i = 0; i < 5; ++i) {
+                                        co_await ctx.run("s" + std::to_string(i),
+                                                         [] { return std::string(10'000, 'v'); });
+                                      }
+                                      co_return "done";
+                                    })
+                    .ok());
+  });
+  const RunId id =
+      send_one({.name = "go", .data = "{\"pad\":\"" + std::string(5'000, 'e') + "\"}"});
+  ASSERT_EQ(wait(id).status, RunStatus::kCompleted);
+  const auto whole = engine_->run_history(id);
+  ASSERT_TRUE(whole.ok()) << whole.status().to_string();
+  ASSERT_EQ(whole->size(), 7u);  // created, 5 steps, completed
+
+  const auto cut = engine_->run_history(id, HistoryLimits{.value_bytes_max = 100});
+  ASSERT_TRUE(cut.ok()) << cut.status().to_string();
+  ASSERT_EQ(cut->size(), 7u);
+  EXPECT_TRUE((*cut)[0].event_data_cut);
+  EXPECT_LE((*cut)[0].event.data.size(), 100u);
+  EXPECT_NE((*cut)[0].event.data.find("5010 bytes in all"), std::string::npos)
+      << (*cut)[0].event.data;
+  for (size_t i = 1; i <= 5; ++i) {
+    EXPECT_TRUE((*cut)[i].value_cut) << i;
+    EXPECT_LE((*cut)[i].value.size(), 100u);
+    EXPECT_NE((*cut)[i].value.find("bytes in all]"), std::string::npos) << (*cut)[i].value;
+  }
+  EXPECT_FALSE((*cut)[6].value_cut);  // "done" is short
+  EXPECT_EQ((*cut)[6].value, whole->back().value);
+
+  // 250 bytes: the event's 100 and two steps' pass it; the entry that passes it is the last.
+  const auto budget =
+      engine_->run_history(id, HistoryLimits{.value_bytes_max = 100, .bytes_max = 250});
+  ASSERT_TRUE(budget.ok()) << budget.status().to_string();
+  ASSERT_EQ(budget->size(), 3u);
+  size_t values = 0;
+  for (const HistoryEntry& e : *budget) values += e.value.size() + e.event.data.size();
+  EXPECT_GT(values, 250u);
+
+  const auto tiny = engine_->run_history(id, HistoryLimits{.value_bytes_max = 10});
+  ASSERT_FALSE(tiny.ok());
+  EXPECT_EQ(tiny.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(tiny.status().message().find("value_bytes_max"), std::string::npos)
+      << tiny.status().to_string();
+}
+
 // Code changed from `a, b, sleep` to `a`: the recorded history goes on where the code ends.
 TEST_F(EngineTest, EndingBeforeTheRecordedHistoryIsANonDeterminismError) {
   start([&](Engine& e) {

@@ -412,6 +412,9 @@ class Engine {
   // for one whose first records retention has removed (the message says so): a history is whole or
   // not given.
   Result<std::vector<HistoryEntry>> run_history(RunId run, size_t limit = 10'000) const;
+  // The same within `limits` (cairn/run_history.h): values cut to a length, a byte budget for
+  // them all. limits.entries at least 1 and value_bytes_max at least 64, else kInvalidArgument.
+  Result<std::vector<HistoryEntry>> run_history(RunId run, const HistoryLimits& limits) const;
 
   // Runs a finished run again, as a new run of the same function with the same input (its id is
   // returned; RunCreated.replay_of names the original). kFailedStep, for a failed run: the new

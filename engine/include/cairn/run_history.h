@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -54,6 +55,21 @@ struct HistoryEntry {
   // kEventSent (the id only: nothing was sent again) and kInvoked (`value` the run's output).
   Event event;    // kCreated, kWaitStarted (name only), kWaitMatched, kEventSent
   RunId run = 0;  // kCreated (parent), kInvoked (child), kFailed (failure handler)
+  // Cut to HistoryLimits::value_bytes_max: `value` / `event.data` then hold their first bytes and
+  // end with " [... cut: N bytes in all]" (so a cut JSON value is text, no longer JSON).
+  bool value_cut = false;
+  bool event_data_cut = false;
+};
+
+// How much of a history to read. A history can be large (10,000 steps of 512 KiB outputs): a
+// caller that shows part of it (the dashboard) bounds what is read into memory here.
+struct HistoryLimits {
+  size_t entries = 10'000;  // at most this many entries (at least 1)
+  // Each entry's `value` and `event.data` longer than this are cut (see HistoryEntry::value_cut).
+  size_t value_bytes_max = SIZE_MAX;
+  // The entries stop after the one whose values (`value` and `event.data`, as cut) bring their
+  // sum past this: a caller that sees a sum over it knows the history went on.
+  size_t bytes_max = SIZE_MAX;
 };
 
 std::string_view history_kind_name(HistoryEntry::Kind kind);
@@ -63,6 +79,10 @@ std::string_view history_kind_name(HistoryEntry::Kind kind);
 // Records must be the engine's (schema/records.fbs), verified by the reader.
 Result<std::vector<HistoryEntry>> read_run_history(log::LogReader& reader, RunId run,
                                                    size_t limit = 10'000,
+                                                   uint64_t until = ~uint64_t{0});
+// The same within `limits`.
+Result<std::vector<HistoryEntry>> read_run_history(log::LogReader& reader, RunId run,
+                                                   const HistoryLimits& limits,
                                                    uint64_t until = ~uint64_t{0});
 
 }  // namespace cairn
