@@ -231,8 +231,9 @@ Result<std::string> EngineCore::move_snapshot_aside(const std::string& name) {
     CAIRN_ASSIGN_OR_RETURN(bool taken, fs_->exists(to));
     if (!taken) break;
     if (n == 1000) {
-      return Status(StatusCode::kAlreadyExists,
-                    quarantine + " already holds 1000 snapshots named " + name + "[.N]");
+      return Status(StatusCode::kAlreadyExists, quarantine + " already holds " + name + " and " +
+                                                    name + ".1 to " + name +
+                                                    ".999: nothing was moved");
     }
     to = quarantine + "/" + name + "." + std::to_string(n);
   }

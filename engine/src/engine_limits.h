@@ -30,6 +30,9 @@ inline bool is_size_error(const Status& s) {
 
 // Bytes of a user's name (an event's) quoted in an error message; the rest is cut with a note.
 inline constexpr uint32_t kQuotedNameBytes = 160;
+// A run's fixed fields in a snapshot beyond the bytes they carry (ids, times, counters, a
+// FlatBuffers table's framing), generously.
+inline constexpr size_t kSnapshotRunOverheadBytes = 1u << 20;
 // The smallest HistoryLimits::value_bytes_max: room for the note a cut value ends with.
 inline constexpr size_t kHistoryValueBytesMin = 64;
 

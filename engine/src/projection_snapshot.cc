@@ -32,7 +32,7 @@ namespace ss = schema::snapshot;
 // kChunkBytes plus one item's fixed fields (its event, newest operation) and one entry.
 constexpr size_t kRunsPerChunk = 512;
 constexpr size_t kChunkBytes = 4u << 20;
-constexpr size_t kPieceBytes = 4u << 20;
+constexpr size_t kPieceBytes = kSnapshotPieceBytes;
 // What a table, a vector entry and a string cost beyond their bytes, about (estimates only
 // decide where to split; nothing depends on them being exact).
 constexpr size_t kItemOverhead = 64;

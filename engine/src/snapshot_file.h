@@ -32,6 +32,9 @@ namespace cairn::detail {
 inline constexpr uint32_t kSnapshotFormatVersion = 2;
 inline constexpr uint32_t kSnapshotFormatVersionBase = 1;
 inline constexpr uint32_t kSnapshotFrameBytesMax = 64u << 20;
+// Bytes of a run's history, and of its batch, that its own frame holds; the rest follows in
+// SnapRunMore pieces of this size (projection_snapshot.cc).
+inline constexpr size_t kSnapshotPieceBytes = 4u << 20;
 
 enum class SnapshotFrameKind : uint32_t { kHeader = 1, kChunk = 2, kEnd = 3 };
 

@@ -121,13 +121,14 @@ Status cut_segment(FileSystem& fs, const std::string& dir, const SegmentScan& s,
 Result<std::string> unused_quarantine_path(FileSystem& fs, const std::string& qdir,
                                            const std::string& name) {
   std::string path = join_path(qdir, name);
-  for (int n = 1; n < 1000; ++n) {
+  for (int n = 1; n <= 1000; ++n) {
     CAIRN_ASSIGN_OR_RETURN(bool taken, fs.exists(path));
     if (!taken) return path;
     path = join_path(qdir, name + "." + std::to_string(n));
   }
-  return Status(StatusCode::kAlreadyExists,
-                "the quarantine " + qdir + " already holds 1000 files named " + name + "[.N]");
+  return Status(StatusCode::kAlreadyExists, "the quarantine " + qdir + " already holds " + name +
+                                                " and " + name + ".1 to " + name +
+                                                ".999: nothing more was moved");
 }
 
 // Moves whole segments into the quarantine (kPointInTime).

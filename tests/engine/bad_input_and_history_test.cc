@@ -164,6 +164,40 @@ TEST_F(EngineTest, OptionsThatMeanNothingAreRefusedAtStartNamingThem) {
   EXPECT_TRUE(engine->start().ok());
 }
 
+// With snapshots on, limits under which one unfinished run could not fit a snapshot frame (64 MiB)
+// are refused at start: such a run made every snapshot fail while it lived, and retention, which
+// waits for snapshots, never freed the disk. With snapshots off the same limits are fine.
+TEST_F(EngineTest, LimitsARunCouldNotSnapshotUnderAreRefusedWithSnapshotsOn) {
+  EngineOptions o = options_;
+  o.log.record_bytes_max = 16u << 20;
+  o.log.batch_bytes_max = 17u << 20;
+  o.log.segment_bytes = 32u << 20;
+  o.log.staging_bytes = 64u << 20;
+  o.event_bytes_max = 14u << 20;  // 3 × 14 + 14 + 9 MiB and more: past 64 MiB
+  o.step_output_bytes_max = 14u << 20;
+  o.snapshots = true;
+  auto engine = Engine::create(o);
+  const Status st = engine->start();
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.to_string();
+  EXPECT_TRUE(contains(st.message(), "event_bytes_max")) << st.to_string();
+  EXPECT_TRUE(contains(st.message(), "snapshots = false")) << st.to_string();
+  EXPECT_FALSE(std::filesystem::exists(o.dir / "log"));
+  engine.reset();
+
+  o.event_bytes_max = 12u << 20;  // 3 × 12 + 14 + 9 MiB and the errors' 32 KiB: fits
+  engine = Engine::create(o);
+  const Status fits = engine->start();
+  EXPECT_TRUE(fits.ok()) << fits.to_string();
+  EXPECT_TRUE(engine->shutdown().ok());
+  engine.reset();
+
+  o.event_bytes_max = 14u << 20;
+  o.snapshots = false;
+  engine = Engine::create(o);
+  const Status off = engine->start();
+  EXPECT_TRUE(off.ok()) << off.to_string();
+}
+
 // A trigger or cancel_on naming an event longer than any event may be (event_bytes_max, known at
 // start) can never match: start() refuses it, naming the function and quoting the name's start
 // only. Before, the function registered and silently never ran. A trailing "/*" counts as its

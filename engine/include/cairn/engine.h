@@ -247,7 +247,10 @@ struct EngineOptions {
   // the log after it. The step path never waits for it. Defaults: on, 1 M records, 256 MiB, the
   // newest 2 kept (start() refuses 0 kept, and 0 for either trigger or the size), and snapshots
   // over 4 GiB not written (EngineStats::snapshot_failures says so) and refused on load (an older
-  // one, or a full replay, is used instead; recovery().snapshot_problems says why).
+  // one, or a full replay, is used instead; recovery().snapshot_problems says why). With
+  // snapshots on, start() refuses limits under which one run could not fit a 64 MiB snapshot
+  // frame: 3 × event_bytes_max + max(step_output_bytes_max, event_bytes_max, error_bytes_max) +
+  // 2 × error_bytes_max + 9 MiB (docs/snapshots.md).
   bool snapshots = true;
   uint64_t snapshot_every_records = 1'000'000;
   uint64_t snapshot_every_bytes = 256ull << 20;
