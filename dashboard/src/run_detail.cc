@@ -34,7 +34,20 @@ nlohmann::json run_detail_json(const RunInfo& run, const std::vector<HistoryEntr
   doc["history_truncated_by"] = "entries";
   size_t bytes = dumped_bytes(doc);
   const char* truncated_by = history.size() > limits.entries_max ? "entries" : nullptr;
-  const size_t shown = std::min(history.size(), limits.entries_max);
+  size_t shown = std::min(history.size(), limits.entries_max);
+  // run_history (history_limits below) reads past the entry whose values take their sum over
+  // bytes_max only up to the next entry: one there says the history went on, and is not shown.
+  // A history that ends with the entry that passed is whole.
+  size_t within = 0;
+  size_t values = 0;
+  while (within < history.size() && values <= limits.bytes_max) {
+    values += history[within].value.size() + history[within].event.data.size();
+    ++within;
+  }
+  if (values > limits.bytes_max && within < shown) {
+    shown = within;
+    truncated_by = "bytes";
+  }
   nlohmann::json& entries = doc["history"];
   for (size_t i = 0; i < shown; ++i) {
     nlohmann::json entry = history_entry_json(history[i], cap);
@@ -45,13 +58,6 @@ nlohmann::json run_detail_json(const RunInfo& run, const std::vector<HistoryEntr
     }
     bytes += more;
     entries.push_back(std::move(entry));
-  }
-  // run_history stopped after the entry whose values took their sum past bytes_max (history_limits
-  // below): the history goes on past what it gave.
-  if (truncated_by == nullptr) {
-    size_t values = 0;
-    for (const HistoryEntry& e : history) values += e.value.size() + e.event.data.size();
-    if (values > limits.bytes_max) truncated_by = "bytes";
   }
   doc["history_truncated"] = truncated_by != nullptr;
   doc["history_truncated_by"] =

@@ -30,8 +30,9 @@ nlohmann::json run_detail_json(const RunInfo& run, const std::vector<HistoryEntr
                                const DetailLimits& limits);
 
 // What to ask run_history for: entries_max + 1 entries, values cut at value_bytes_max, and no
-// more entries once their values pass bytes_max. What the engine reads into memory for one
-// answer is then bounded by the same limits as the answer (not 2,001 whole values: up to a GB).
+// more entries past the one after those whose values pass bytes_max. What the engine reads into
+// memory for one answer is then bounded by the same limits as the answer (not 2,001 whole values:
+// up to a GB).
 HistoryLimits history_limits(const DetailLimits& limits);
 
 }  // namespace cairn::web

@@ -78,7 +78,7 @@ class HistoryBuilder {
   HistoryBuilder(RunId run, const HistoryLimits& limits) : run_(run), limits_(limits) {}
 
   bool done() const {
-    return ended_ || out_.size() >= limits_.entries || bytes_ > limits_.bytes_max;
+    return ended_ || out_.size() >= limits_.entries || out_.size() > within_budget_;
   }
   std::vector<HistoryEntry> take() { return std::move(out_); }
 
@@ -87,7 +87,10 @@ class HistoryBuilder {
     add_record(lsn, type, payload);
     // Entries are only ever appended, and complete once added: cut them now, so that a long
     // history never holds more than the limits in memory.
-    for (size_t i = before; i < out_.size(); ++i) bound(out_[i]);
+    for (size_t i = before; i < out_.size(); ++i) {
+      bound(out_[i]);
+      if (within_budget_ == SIZE_MAX && bytes_ > limits_.bytes_max) within_budget_ = i + 1;
+    }
   }
 
  private:
@@ -353,6 +356,9 @@ class HistoryBuilder {
   const RunId run_;
   const HistoryLimits limits_;
   size_t bytes_ = 0;  // of the entries' values and event data, as cut
+  // Entries up to the one whose values passed bytes_max: the read stops at the next one (it says
+  // the history went on; a history that ends with the one that passed is whole).
+  size_t within_budget_ = SIZE_MAX;
   uint64_t lsn_ = 0;
   bool ended_ = false;
   std::optional<Pending> pending_;

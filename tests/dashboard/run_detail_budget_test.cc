@@ -98,6 +98,85 @@ TEST_F(RunDetailBudget, ValuesPastTheirCapAreCutAndMarked) {
   }
 }
 
+// A whole history whose last entry takes the values read past run_detail_bytes_max: the engine's
+// read stops there because the run ended, not because of the budget, and the answer, all of it
+// shown, said "history_truncated": true, "history_truncated_by": "bytes". Event data (counted
+// in the read's budget, not shown in the entries) puts the values past the budget while the
+// answer stays far under it.
+constexpr size_t kWholeBytesMax = 16 << 10;
+constexpr size_t kWholeValueMax = 1024;
+constexpr int kSends = 14;
+
+// An engine with one function, "sender": as many events of 2,000 bytes of data sent as its
+// event's "sends" says, and an output of 1,000 bytes.
+class RunDetailWholeHistory : public DashboardTest {
+ protected:
+  void SetUp() override {
+    engine_ = Engine::create(test_engine_options(dir_.path(), clock_));
+    ASSERT_TRUE(engine_
+                    ->register_function(
+                        {.id = "sender", .triggers = {on_event("sender")}},
+                        [](Context& ctx, const Event& e) -> Task<std::string> {
+                          const int sends = nlohmann::json::parse(e.data)["sends"];
+                          const std::string data = "{\"pad\":\"" + std::string(2000, 'p') + "\"}";
+                          for (int i = 0; i < sends; ++i) {
+                            const std::string n = std::to_string(i);
+                            const std::string step = "send" + n;
+                            const std::string id = "e" + n;
+                            co_await ctx.send_event(step,
+                                                    {.name = "elsewhere", .data = data, .id = id});
+                          }
+                          co_return std::string(1000, 'o');
+                        })
+                    .ok());
+    ASSERT_TRUE(engine_->start().ok());
+  }
+};
+
+TEST_F(RunDetailWholeHistory, ItsLastEntryPassingTheReadsBudgetIsNotTruncated) {
+  constexpr size_t kBytesMax = kWholeBytesMax;
+  constexpr size_t kValueMax = kWholeValueMax;
+  serve({.run_detail_bytes_max = kBytesMax, .run_detail_value_bytes_max = kValueMax});
+  const RunId id =
+      send_one("sender", nlohmann::json{{"sends", kSends}, {"pad", std::string(2000, 'q')}}.dump());
+  ASSERT_EQ(wait(id).status, RunStatus::kCompleted);
+  // What the engine reads for the detail, whole: only its last entry passes the budget.
+  const auto read = engine_->run_history(id, HistoryLimits{.value_bytes_max = kValueMax});
+  ASSERT_TRUE(read.ok()) << read.status().to_string();
+  ASSERT_EQ(read->size(), size_t{kSends} + 2);  // created, the sends, completed
+  size_t before_last = 0;
+  for (size_t i = 0; i + 1 < read->size(); ++i) {
+    before_last += (*read)[i].value.size() + (*read)[i].event.data.size();
+  }
+  ASSERT_LE(before_last, kBytesMax);
+  ASSERT_GT(before_last + read->back().value.size(), kBytesMax);
+
+  const HttpReply r = get("/api/runs/" + std::to_string(id));
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 200);
+  EXPECT_LE(r.body.size(), kBytesMax);
+  EXPECT_EQ(r.json["history"].size(), size_t{kSends} + 2);
+  EXPECT_EQ(r.json["history_truncated"], false);
+  EXPECT_TRUE(r.json["history_truncated_by"].is_null()) << r.json["history_truncated_by"];
+}
+
+// More sends: the read stops at the entry after the one that passed the budget; that one says the
+// history went on, and the answer ends before it.
+TEST_F(RunDetailWholeHistory, AHistoryThatGoesOnPastTheReadsBudgetIsTruncatedByBytes) {
+  serve({.run_detail_bytes_max = kWholeBytesMax, .run_detail_value_bytes_max = kWholeValueMax});
+  const RunId id = send_one(
+      "sender", nlohmann::json{{"sends", kSends + 6}, {"pad", std::string(2000, 'q')}}.dump());
+  ASSERT_EQ(wait(id).status, RunStatus::kCompleted);
+  const HttpReply r = get("/api/runs/" + std::to_string(id));
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 200);
+  EXPECT_LE(r.body.size(), kWholeBytesMax);
+  EXPECT_EQ(r.json["history_truncated"], true);
+  EXPECT_EQ(r.json["history_truncated_by"], "bytes");
+  // The created entry and the sends up to the one that passed 16 KiB of values (the 15th: where
+  // the output did in the whole history above).
+  EXPECT_EQ(r.json["history"].size(), size_t{kSends} + 2);
+  EXPECT_EQ(r.json["history"].back()["kind"], "event sent");
+}
+
 TEST(RunDetailBudgetOptions, ABudgetWithoutRoomForItsValuesIsRefused) {
   EXPECT_EQ(Dashboard::check_options({.run_detail_value_bytes_max = 100}).code(),
             StatusCode::kInvalidArgument);

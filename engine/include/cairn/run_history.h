@@ -67,8 +67,10 @@ struct HistoryLimits {
   size_t entries = 10'000;  // at most this many entries (at least 1)
   // Each entry's `value` and `event.data` longer than this are cut (see HistoryEntry::value_cut).
   size_t value_bytes_max = SIZE_MAX;
-  // The entries stop after the one whose values (`value` and `event.data`, as cut) bring their
-  // sum past this: a caller that sees a sum over it knows the history went on.
+  // The entries stop at the one after the one whose values (`value` and `event.data`, as cut)
+  // bring their sum past this (all the entries of that one's record): a caller that sees the sum
+  // pass this before the last entry knows the history went on. One that ends with the entry that
+  // passed it is whole.
   size_t bytes_max = SIZE_MAX;
 };
 
