@@ -29,7 +29,10 @@ std::string failure_event_data(const RunRecord& run, std::string_view error) {
       {"run_id", run.id},
       {"error", std::string(error)},
       {"event", {{"name", run.event.name}, {"data", original}, {"id", run.event.id}}}};
-  return data.dump();
+  // The error is what the code threw and the id what the sender gave: any bytes. A strict dump
+  // threw on one that is not UTF-8, inside the projection, and ended the process, at every
+  // restart again (the record is durable). Such bytes become U+FFFD, the same live and on replay.
+  return data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace

@@ -198,6 +198,45 @@ TEST_F(EngineTest, SpentRetriesFailTheRunAndStartItsFailureHandler) {
   EXPECT_EQ(data["event"]["data"]["amount"], 5);
 }
 
+// An error's text is whatever the code threw: bytes that are not UTF-8 reach the failure
+// handler's input (JSON) as U+FFFD instead of stopping the projection, live or on replay.
+TEST_F(EngineTest, AnErrorThatIsNotUtf8StillStartsTheFailureHandlerAndReplays) {
+  std::string handler_input;
+  std::mutex mu;
+  auto setup = [&](Engine& e) {
+    FunctionOptions o{.id = "charge", .triggers = {on_event("go")}};
+    o.on_failure = [&](Context& ctx, const Event& ev) -> Task<void> {
+      co_await ctx.run("alert", [&] {
+        std::lock_guard lock(mu);
+        handler_input = ev.data;
+      });
+    };
+    ASSERT_TRUE(e.register_function(o, [](Context& ctx, const Event&) -> Task<int> {
+                   co_return co_await ctx.run("pay", []() -> int {
+                     throw NonRetriableError("declined \xff\xfe\xc3 by the bank");
+                   });
+                 }).ok());
+  };
+  start(setup);
+  const RunId id = send_one({.name = "go", .data = R"({"amount":5})"});
+  EXPECT_EQ(wait(id).status, RunStatus::kFailed);
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    return !handler_input.empty();
+  })) << engine_->health().to_string();
+  {
+    std::lock_guard lock(mu);
+    auto data = nlohmann::json::parse(handler_input, nullptr, false);
+    ASSERT_FALSE(data.is_discarded()) << handler_input;
+    EXPECT_NE(data["error"].get<std::string>().find("by the bank"), std::string::npos);
+  }
+  EXPECT_TRUE(engine_->health().ok()) << engine_->health().to_string();
+  stop();
+  start(setup);  // replays the failure: builds the handler's input again
+  EXPECT_TRUE(engine_->health().ok()) << engine_->health().to_string();
+  EXPECT_EQ(engine_->get_run(id)->status, RunStatus::kFailed);
+}
+
 TEST_F(EngineTest, NonRetriableErrorFailsAtOnceAndCanBeCaught) {
   std::atomic<int> calls{0};
   start([&](Engine& e) {
