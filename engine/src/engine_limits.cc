@@ -42,18 +42,19 @@ Status check_engine_limits(const EngineOptions& o) {
     if (o.snapshot_bytes_max == 0) return bad("snapshot_bytes_max must be positive");
     // One run's frame holds its event, its newest operation's value, a wait's fields and the
     // event that matched it, its cancel and skip reasons, and up to a piece each of history and
-    // batch. Past the frame limit no snapshot could be written while such a run is unfinished,
-    // and retention, which waits for snapshots, would never free the disk.
+    // batch. An on_failure run's event also holds the failed run's error (failure_input.h). Past
+    // the frame limit no snapshot could be written while such a run is unfinished, and retention,
+    // which waits for snapshots, would never free the disk.
     const uint64_t event = o.event_bytes_max;
     const uint64_t value = std::max<uint64_t>({o.step_output_bytes_max, event, o.error_bytes_max});
-    const uint64_t run_max = 3 * event + value + 2 * uint64_t{o.error_bytes_max} +
+    const uint64_t run_max = 3 * event + value + 3 * uint64_t{o.error_bytes_max} +
                              2 * kSnapshotPieceBytes + kSnapshotRunOverheadBytes;
     if (run_max > kSnapshotFrameBytesMax) {
       return bad("with snapshots on, one run's snapshot frame could reach " +
                  std::to_string(run_max) + " bytes, past its limit of " +
                  std::to_string(kSnapshotFrameBytesMax) +
                  ": lower event_bytes_max, step_output_bytes_max or error_bytes_max (3 × " +
-                 std::to_string(event) + " + " + std::to_string(value) + " + 2 × " +
+                 std::to_string(event) + " + " + std::to_string(value) + " + 3 × " +
                  std::to_string(o.error_bytes_max) + " + " +
                  std::to_string(2 * kSnapshotPieceBytes + kSnapshotRunOverheadBytes) +
                  "), or set snapshots = false");

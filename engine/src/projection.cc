@@ -3,9 +3,8 @@
 
 #include <algorithm>
 
-#include <nlohmann/json.hpp>
-
 #include "engine_limits.h"
+#include "failure_input.h"
 #include "flatbuffer_views.h"
 #include "run_page.h"
 #include "timer_wheel.h"
@@ -18,21 +17,6 @@ using schema::RecordType;
 template <typename T>
 const T* root(std::span<const std::byte> payload) {
   return flatbuffers::GetRoot<T>(payload.data());
-}
-
-// The input of an on_failure run, built from the failed run's record so replay rebuilds it.
-std::string failure_event_data(const RunRecord& run, std::string_view error) {
-  nlohmann::json original = nlohmann::json::parse(run.event.data, nullptr, false);
-  if (original.is_discarded()) original = run.event.data;
-  nlohmann::json data = {
-      {"function_id", run.function_id},
-      {"run_id", run.id},
-      {"error", std::string(error)},
-      {"event", {{"name", run.event.name}, {"data", original}, {"id", run.event.id}}}};
-  // The error is what the code threw and the id what the sender gave: any bytes. A strict dump
-  // threw on one that is not UTF-8, inside the projection, and ended the process, at every
-  // restart again (the record is durable). Such bytes become U+FFFD, the same live and on replay.
-  return data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -588,7 +572,10 @@ void Projection::on_run_failed(const schema::RunFailed& f) {
     }
   }
   if (f.failure_handler_run_id() != 0) {
-    Event ev{"cairn/function.failed", failure_event_data(*run, error), {}, 0};
+    Event ev{"cairn/function.failed",
+             failure_event_data(run->function_id, run->id, run->event, error),
+             {},
+             0};
     create_run(f.failure_handler_run_id(), run->function_id + "/on-failure", std::move(ev), 0, 0,
                f.at_us());
   }

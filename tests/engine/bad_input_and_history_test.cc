@@ -184,7 +184,7 @@ TEST_F(EngineTest, LimitsARunCouldNotSnapshotUnderAreRefusedWithSnapshotsOn) {
   EXPECT_FALSE(std::filesystem::exists(o.dir / "log"));
   engine.reset();
 
-  o.event_bytes_max = 12u << 20;  // 3 × 12 + 14 + 9 MiB and the errors' 32 KiB: fits
+  o.event_bytes_max = 12u << 20;  // 3 × 12 + 14 + 9 MiB and the errors' 48 KiB: fits
   engine = Engine::create(o);
   const Status fits = engine->start();
   EXPECT_TRUE(fits.ok()) << fits.to_string();

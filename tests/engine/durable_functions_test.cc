@@ -237,6 +237,59 @@ TEST_F(EngineTest, AnErrorThatIsNotUtf8StillStartsTheFailureHandlerAndReplays) {
   EXPECT_EQ(engine_->get_run(id)->status, RunStatus::kFailed);
 }
 
+// A handler's input holds the failed run's error as JSON: an error of control bytes (six bytes
+// each once escaped) made it about six times error_bytes_max, past what the start-time snapshot
+// bound counts on. It is cut to the texts' own sizes, says so, and replays to the same bytes.
+TEST_F(EngineTest, AFailureHandlersInputStaysWithinItsTextsWhateverTheErrorHolds) {
+  std::string handler_input;
+  std::mutex mu;
+  const std::string thrown = "declined: " + std::string(64 << 10, '\x01');
+  auto setup = [&](Engine& e) {
+    FunctionOptions o{.id = "charge", .triggers = {on_event("go")}};
+    o.on_failure = [&](Context& ctx, const Event& ev) -> Task<void> {
+      co_await ctx.run("alert", [&] {
+        std::lock_guard lock(mu);
+        handler_input = ev.data;
+      });
+    };
+    ASSERT_TRUE(e.register_function(o, [&](Context& ctx, const Event&) -> Task<int> {
+                   co_return co_await ctx.run("pay",
+                                              [&]() -> int { throw NonRetriableError(thrown); });
+                 }).ok());
+  };
+  start(setup);
+  const std::string data = R"({"amount":5})";
+  const RunId id = send_one({.name = "go", .data = data});
+  RunInfo failed = wait(id);
+  ASSERT_EQ(failed.status, RunStatus::kFailed);
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    return !handler_input.empty();
+  })) << engine_->health().to_string();
+  std::string live;
+  {
+    std::lock_guard lock(mu);
+    live = handler_input;
+  }
+  // The recorded error is already cut to error_bytes_max (16 KiB); the input adds at most the
+  // event, the function id and 512 bytes to it.
+  EXPECT_LE(failed.error.size(), 16u << 10);
+  EXPECT_LE(live.size(), failed.error.size() + std::string("go").size() + data.size() +
+                             std::string("charge").size() + 512);
+  const auto j = nlohmann::json::parse(live, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << live.substr(0, 200);
+  EXPECT_EQ(j["cut"], true);
+  EXPECT_EQ(j["error_bytes"], failed.error.size());
+  EXPECT_EQ(j["run_id"], id);
+  EXPECT_EQ(j["event"]["data"]["amount"], 5);  // JSON no longer than its text stays JSON
+  stop();
+  start(setup);  // replays the failure: builds the handler's input again
+  EXPECT_TRUE(engine_->health().ok()) << engine_->health().to_string();
+  const RunPage handlers = engine_->list_runs({.function_id = "charge/on-failure"});
+  ASSERT_EQ(handlers.runs.size(), 1u);
+  EXPECT_EQ(handlers.runs[0].event.data, live);
+}
+
 TEST_F(EngineTest, NonRetriableErrorFailsAtOnceAndCanBeCaught) {
   std::atomic<int> calls{0};
   start([&](Engine& e) {

@@ -166,7 +166,11 @@ struct FunctionOptions {
   std::chrono::milliseconds backoff_base{1000};
   std::chrono::milliseconds backoff_max{std::chrono::hours(1)};
   // Runs as a durable function of its own when a run of this function fails; its event is
-  // "cairn/function.failed" with data {"function_id", "run_id", "error", "event"}.
+  // "cairn/function.failed" with data {"function_id", "run_id", "error", "event"}. The data takes
+  // at most the failed run's texts (event, error, function id) plus 512 bytes: where JSON escaping
+  // would grow it past that, each text is a prefix that fits its own size, "error_bytes" and
+  // "event"."data_bytes" give the whole sizes, and "cut" is true (JSON data stays JSON when
+  // no longer than its text).
   std::function<Task<void>(Context&, const Event&)> on_failure{};
 
   // Flow control (above). At most one function-wide and one keyed concurrency limit.
@@ -250,7 +254,7 @@ struct EngineOptions {
   // one, or a full replay, is used instead; recovery().snapshot_problems says why). With
   // snapshots on, start() refuses limits under which one run could not fit a 64 MiB snapshot
   // frame: 3 × event_bytes_max + max(step_output_bytes_max, event_bytes_max, error_bytes_max) +
-  // 2 × error_bytes_max + 9 MiB (docs/snapshots.md).
+  // 3 × error_bytes_max + 9 MiB (docs/snapshots.md).
   bool snapshots = true;
   uint64_t snapshot_every_records = 1'000'000;
   uint64_t snapshot_every_bytes = 256ull << 20;
