@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cairn/schema/record_schema.h"
+
 namespace cairn::detail {
 namespace {
 
@@ -45,7 +47,11 @@ json text_within_own_size(std::string_view text) {
 
 std::string failure_event_data(std::string_view function_id, RunId run_id, const Event& event,
                                std::string_view error) {
-  json original = json::parse(event.data, nullptr, false);
+  // Deeper data is text: dumping it again would recurse once per level (send() refuses such
+  // data, but a log from before that check may hold it, and this runs at every replay).
+  json original = schema::json_nests_deeper_than(event.data, schema::kJsonDepthMax)
+                      ? json(json::value_t::discarded)
+                      : json::parse(event.data, nullptr, false);
   const bool data_is_json = !original.is_discarded();
   if (!data_is_json) original = event.data;
   std::string whole =

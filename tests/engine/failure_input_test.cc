@@ -63,6 +63,16 @@ TEST(FailureInput, ControlBytesThatWouldGrowItSixfoldAreCutToTheTextsOwnSizes) {
   EXPECT_EQ(input, failure_event_data("charge", 42, ev, error));
 }
 
+// Data nested deeper than the engine accepts at send() (a log written before that check may hold
+// such an event) is text: dumping it as JSON would recurse once per level, at every replay.
+TEST(FailureInput, DataNestedDeeperThanTheLimitIsText) {
+  const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+  const Event ev{"go", deep, "", 0};
+  const auto j = nlohmann::json::parse(failure_event_data("f", 1, ev, "e"));
+  EXPECT_EQ(j["event"]["data"], deep);
+  EXPECT_FALSE(j.contains("cut"));
+}
+
 // JSON data is parsed and dumped again, and a number can come back longer (1E15 is dumped as
 // 1000000000000000.0): such data is kept as its own text instead.
 TEST(FailureInput, JsonWhoseNumbersComeBackLongerIsKeptAsText) {
