@@ -116,6 +116,11 @@ std::string invalid_arguments(const RunState& run, const OpSlot& slot, const Eng
       if (w.value && w.match.empty()) {
         return op + ": value needs match, the path of the field to compare it with (\"data.id\")";
       }
+      // Compared as canonical JSON, which is not made of values nested past the data limit.
+      if (w.value && schema::json_nests_deeper_than(*w.value, schema::kJsonDepthMax)) {
+        return op + ": value nests arrays and objects deeper than " +
+               std::to_string(schema::kJsonDepthMax) + " levels";
+      }
       if (w.value && !canonical_json(*w.value)) return op + ": value is not JSON";
       if (!w.match.empty() && !w.value && !json_field(run.event.data, w.match)) {
         // It could never match: fail now rather than wait (forever, without a timeout).

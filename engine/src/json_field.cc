@@ -3,9 +3,28 @@
 
 #include "cairn/schema/record_schema.h"
 
+#include <utility>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 namespace cairn::detail {
+namespace {
+
+// Whether `v` nests arrays and objects deeper than `max` levels, found without recursing.
+bool tree_nests_deeper_than(const nlohmann::json& v, size_t max) {
+  std::vector<std::pair<const nlohmann::json*, size_t>> todo{{&v, 1}};
+  while (!todo.empty()) {
+    const auto [j, depth] = todo.back();
+    todo.pop_back();
+    if (!j->is_structured()) continue;
+    if (depth > max) return true;
+    for (const nlohmann::json& child : *j) todo.emplace_back(&child, depth + 1);
+  }
+  return false;
+}
+
+}  // namespace
 
 std::optional<std::string> json_field(std::string_view document, std::string_view path) {
   constexpr std::string_view kPrefix = "data.";
@@ -22,6 +41,13 @@ std::optional<std::string> json_field(std::string_view document, std::string_vie
     if (it == cur->end()) return std::nullopt;
     cur = &*it;
     path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
+  }
+  // Dumping recurses once per level: a field nested deeper than send() accepts (data a log
+  // recorded before that check may hold, read at every replay by a wait, a cancel_on match or a
+  // key) overflowed the stack. Such a field is not one to compare: none, as canonical_json says.
+  if (schema::json_nests_deeper_than(document, schema::kJsonDepthMax) &&
+      tree_nests_deeper_than(*cur, schema::kJsonDepthMax)) {
+    return std::nullopt;
   }
   return cur->dump();
 }
@@ -150,6 +176,9 @@ std::optional<std::string_view> json_field_text(std::string_view document, std::
 }
 
 std::optional<std::string> canonical_json(std::string_view text) {
+  // Not dumped (once per level of recursion) when nested deeper than send() accepts: the same
+  // answer as json_field gives for such a field, so the key scanner and the tree agree.
+  if (schema::json_nests_deeper_than(text, schema::kJsonDepthMax)) return std::nullopt;
   nlohmann::json v = nlohmann::json::parse(text, nullptr, false);
   if (v.is_discarded()) return std::nullopt;
   return v.dump();

@@ -9,10 +9,12 @@
 namespace cairn::detail {
 
 // `path` starts with "data." (the event's data object is the document); other paths are not
-// fields of event data and give nullopt, as does a missing field or text that is not JSON.
+// fields of event data and give nullopt, as does a missing field, text that is not JSON, or a
+// field nested deeper than schema::kJsonDepthMax (printing it would recurse once per level).
 std::optional<std::string> json_field(std::string_view document, std::string_view path);
 
-// The canonical text of a JSON value given as text (for WaitOptions::value), or nullopt.
+// The canonical text of a JSON value given as text (for WaitOptions::value), or nullopt (not
+// JSON, or nested deeper than schema::kJsonDepthMax).
 std::optional<std::string> canonical_json(std::string_view text);
 
 // The text of the value at `path` ("data.a.b") in `document` as written there (not canonical),

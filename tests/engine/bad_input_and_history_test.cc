@@ -12,7 +12,9 @@
 #include <stdexcept>
 
 #include "cairn/errors.h"
+#include "cairn/log/log.h"
 #include "engine_fixture.h"
+#include "record_builder.h"
 
 namespace cairn {
 namespace {
@@ -494,6 +496,74 @@ TEST_F(EngineTest, EventDataNestedTooDeeplyIsRefusedNamingTheLimit) {
   const RunInfo run = wait(send_one({.name = "go", .data = ok}));
   EXPECT_EQ(run.status, RunStatus::kCompleted) << run.error;
   EXPECT_NE(run.output.find("deeper than 256 levels"), std::string::npos) << run.output;
+}
+
+// Plants, in the log of `options`, the EventAccepted of `event` starting run 1 of `function`, as
+// an engine that did not check the data's depth at send() (before e4ab4a6) recorded it.
+void plant_accepted_event(const EngineOptions& options, const Event& event,
+                          std::string_view function) {
+  auto log = log::Log::open(options.dir / "log", options.log);
+  ASSERT_TRUE(log.ok()) << log.status().to_string();
+  const std::string_view functions[] = {function};
+  auto lsn = (*log)->append_durable(
+      detail::type_of(schema::RecordType::EventAccepted),
+      detail::build_event_accepted(event, 1, functions, nullptr, false, 1'000, true));
+  ASSERT_TRUE(lsn.ok()) << lsn.status().to_string();
+  ASSERT_TRUE((*log)->close().ok());
+}
+
+// Event data nested deeper than send() accepts, recorded before that check: the replay reads a
+// field of it (a cancel_on match, a key, a wait) without printing the field as JSON, which
+// recursed once per level and overflowed the stack at every start.
+TEST_F(EngineTest, AnOldEventNestedTooDeeplyReplaysWhenAFieldOfItIsRead) {
+  const std::string deep =
+      R"({"a":)" + std::string(100'000, '[') + std::string(100'000, ']') + R"(,"id":"x"})";
+  options_.log.record_bytes_max = 240u << 10;  // room for the data, as a default engine has
+  ASSERT_NO_FATAL_FAILURE(plant_accepted_event(options_, {.name = "go", .data = deep}, "f"));
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f",
+                                     .triggers = {on_event("go")},
+                                     .concurrency = {{.limit = 1, .key = "data.a"}},
+                                     .cancel_on = {{.event = "stop", .match = "data.a"}}},
+                                    [&](Context& ctx, const Event&) -> Task<std::string> {
+                                      try {
+                                        co_await ctx.wait_for_event(
+                                            "w", {.event = "approve", .match = "data.a"});
+                                      } catch (const StepError& e) {
+                                        co_return e.what();
+                                      }
+                                      co_return "matched";
+                                    })
+                    .ok());
+  });
+  const RunInfo run = wait(1);
+  EXPECT_EQ(run.status, RunStatus::kCompleted) << run.error;
+  // The field is not one a wait can match on: the wait fails at once, as for a missing field.
+  EXPECT_TRUE(contains(run.output, "no field data.a")) << run.output;
+}
+
+// A wait's value nested deeper than event data may be is refused like such data, naming the
+// limit: making it canonical JSON recursed once per level and overflowed the worker's stack.
+TEST_F(EngineTest, AWaitValueNestedTooDeeplyFailsTheWaitNamingTheLimit) {
+  const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [&](Context& ctx, const Event&) -> Task<std::string> {
+                                      try {
+                                        co_await ctx.wait_for_event(
+                                            "w", {.event = "approve",
+                                                  .match = "data.a",
+                                                  .value = std::string_view(deep)});
+                                      } catch (const StepError& e) {
+                                        co_return e.what();
+                                      }
+                                      co_return "matched";
+                                    })
+                    .ok());
+  });
+  const RunInfo run = wait(send_one({.name = "go", .data = "{}"}));
+  EXPECT_EQ(run.status, RunStatus::kCompleted) << run.error;
+  EXPECT_TRUE(contains(run.output, "deeper than 256 levels")) << run.output;
 }
 
 // The largest durations mean "as good as forever": a sleep or a wait timeout of

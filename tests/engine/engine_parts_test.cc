@@ -87,6 +87,19 @@ TEST(JsonField, ReadsNestedFieldsAsCanonicalJson) {
   EXPECT_FALSE(is_json_object("[]"));
 }
 
+// A field nested deeper than event data may be (a log recorded before send() checked it) is none:
+// dumping it recursed once per level and overflowed the stack. Its neighbours are still read.
+TEST(JsonField, AFieldNestedDeeperThanTheLimitIsNone) {
+  const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+  const std::string doc = R"({"a":)" + deep + R"(,"id":"x"})";
+  EXPECT_FALSE(json_field(doc, "data.a"));
+  EXPECT_EQ(json_field(doc, "data.id"), "\"x\"");
+  EXPECT_FALSE(canonical_json(deep));
+  const std::string limit = std::string(256, '[') + std::string(256, ']');
+  EXPECT_EQ(json_field(R"({"a":)" + limit + R"(,"b":)" + deep + "}", "data.a"), limit);
+  EXPECT_EQ(canonical_json(limit), limit);
+}
+
 TEST(DedupWindow, RemembersIdsForTheWindowOnly) {
   DedupWindow w(1000);
   EXPECT_TRUE(w.try_insert("a", 100, 100));
