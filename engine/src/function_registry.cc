@@ -84,6 +84,14 @@ Result<std::vector<CronTrigger>> compile_crons(const FunctionOptions& o) {
 
 Status FunctionRegistry::add(FunctionOptions options, ValueFormat output_format, TypedBody body) {
   CAIRN_RETURN_IF_ERROR(validate(options));
+  // A Codec's format is recorded with every output and kept in snapshots, which refuse one they do
+  // not know: an output of such a function made every later snapshot unusable at start.
+  if (output_format > ValueFormat::kText) {
+    return Status(StatusCode::kInvalidArgument,
+                  "function " + options.id + ": its output Codec's format (" +
+                      std::to_string(static_cast<unsigned>(output_format)) +
+                      ") is none of ValueFormat::kBytes, kJson and kText");
+  }
   CAIRN_ASSIGN_OR_RETURN(std::unique_ptr<FunctionFlow> flow, FunctionFlow::compile(options));
   CAIRN_ASSIGN_OR_RETURN(std::vector<CronTrigger> crons, compile_crons(options));
   if (by_id_.contains(options.id)) {

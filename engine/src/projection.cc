@@ -554,8 +554,13 @@ void Projection::on_run_completed(const schema::RunCompleted& c) {
               [&](PendingOp& op) { op.value = output; });
     }
   }
-  finish_run(*run, RunStatus::kCompleted, std::move(output),
-             static_cast<ValueFormat>(c.output_format()), {}, c.at_us());
+  // A format this version does not know (a log from a newer one, or from before registration
+  // checked the Codec's) is shown as bytes: a snapshot holding it is refused at load.
+  const auto recorded = static_cast<uint8_t>(c.output_format());
+  const ValueFormat format = recorded <= static_cast<uint8_t>(ValueFormat::kText)
+                                 ? static_cast<ValueFormat>(recorded)
+                                 : ValueFormat::kBytes;
+  finish_run(*run, RunStatus::kCompleted, std::move(output), format, {}, c.at_us());
 }
 
 void Projection::on_run_failed(const schema::RunFailed& f) {

@@ -575,9 +575,12 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
     }
     if (c->finished() != nullptr) {
       for (const ss::SnapFinished* f : *c->finished()) {
-        if (!in_range(f->status(), RunStatus::kCompleted, RunStatus::kSkipped) ||
-            f->output_format() > static_cast<uint8_t>(ValueFormat::kText)) {
+        if (!in_range(f->status(), RunStatus::kCompleted, RunStatus::kSkipped)) {
           return bad("finished run " + std::to_string(f->id()) + " has an unknown status");
+        }
+        if (f->output_format() > static_cast<uint8_t>(ValueFormat::kText)) {
+          return bad("finished run " + std::to_string(f->id()) + " has an unknown output format (" +
+                     std::to_string(f->output_format()) + ")");
         }
         ++fin;
       }

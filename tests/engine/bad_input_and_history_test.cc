@@ -542,6 +542,67 @@ TEST_F(EngineTest, AnOldEventNestedTooDeeplyReplaysWhenAFieldOfItIsRead) {
   EXPECT_TRUE(contains(run.output, "no field data.a")) << run.output;
 }
 
+// A Codec whose format is none this version knows is refused at registration: the format is
+// recorded with every output and kept in snapshots, and a snapshot holding one is refused at load.
+struct OddFormat {
+  std::string text;
+};
+}  // namespace
+template <>
+struct Codec<OddFormat> {
+  static constexpr ValueFormat format = static_cast<ValueFormat>(7);
+  static void encode(const OddFormat& v, std::string& out) { out = v.text; }
+  static OddFormat decode(std::string_view bytes) { return {std::string(bytes)}; }
+};
+namespace {
+
+TEST_F(EngineTest, AnOutputCodecOfAnUnknownFormatIsRefusedAtRegistration) {
+  start([](Engine& e) {
+    const Status st = e.register_function(
+        {.id = "odd", .triggers = {on_event("go")}},
+        [](Context&, const Event&) -> Task<OddFormat> { co_return OddFormat{"x"}; });
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.to_string();
+    EXPECT_TRUE(contains(st.message(), "odd")) << st.to_string();
+    EXPECT_TRUE(contains(st.message(), "format (7)")) << st.to_string();
+  });
+}
+
+// A run completed with such a format in the log (written before registration checked it, or by a
+// newer version) is shown as bytes, and the snapshots that hold it load: before, every snapshot
+// written after it was refused at start (its finished run "has an unknown status") and the whole
+// log replayed.
+TEST_F(EngineTest, AnOutputFormatThisVersionDoesNotKnowIsShownAsBytesAndItsSnapshotsLoad) {
+  ASSERT_NO_FATAL_FAILURE(plant_accepted_event(options_, {.name = "go", .data = "{}"}, "f"));
+  {
+    auto log = log::Log::open(options_.dir / "log", options_.log);
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    auto lsn = (*log)->append_durable(
+        detail::type_of(schema::RecordType::RunCompleted),
+        detail::build_run_completed(1, "out", static_cast<ValueFormat>(7), 2'000));
+    ASSERT_TRUE(lsn.ok()) << lsn.status().to_string();
+    ASSERT_TRUE((*log)->close().ok());
+  }
+  auto setup = [](Engine& e) {
+    ASSERT_TRUE(
+        e.register_function({.id = "f", .triggers = {on_event("go")}},
+                            [](Context&, const Event&) -> Task<std::string> { co_return "unused"; })
+            .ok());
+  };
+  start(setup);
+  auto run = engine_->get_run(1);
+  ASSERT_TRUE(run.ok()) << run.status().to_string();
+  EXPECT_EQ(run->status, RunStatus::kCompleted);
+  EXPECT_EQ(run->output, "out");
+  EXPECT_EQ(run->output_format, ValueFormat::kBytes);
+  stop();  // writes a snapshot holding the finished run
+  start(setup);
+  EXPECT_TRUE(engine_->recovery().snapshot_problems.empty())
+      << engine_->recovery().snapshot_problems.front();
+  EXPECT_FALSE(engine_->recovery().snapshot.empty());
+  ASSERT_TRUE(engine_->get_run(1).ok());
+  EXPECT_EQ(engine_->get_run(1)->output_format, ValueFormat::kBytes);
+}
+
 // A wait's value nested deeper than event data may be is refused like such data, naming the
 // limit: making it canonical JSON recursed once per level and overflowed the worker's stack.
 TEST_F(EngineTest, AWaitValueNestedTooDeeplyFailsTheWaitNamingTheLimit) {

@@ -10,6 +10,7 @@
 //
 //   template <> struct cairn::Codec<Money> {
 //     static constexpr ValueFormat format = ValueFormat::kJson;  // optional; default kBytes
+//                                      // (register_function refuses a value outside the enum)
 //     static void encode(const Money& m, std::string& out) { ... }
 //     static Money decode(std::string_view bytes) { ... }   // throw on bad bytes
 //   };
