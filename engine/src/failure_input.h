@@ -20,8 +20,8 @@ inline constexpr size_t kFailureInputOverheadBytes = 512;
 // handler's run fits a snapshot wherever the failed run's event and error did: when escaping would
 // grow it past that (control bytes become \u0001, six bytes each), each text is kept as a prefix
 // that fits its own size once escaped (JSON data stays JSON if it is no longer than its text), and
-// "cut" is true. Bytes that are not
-// UTF-8 become U+FFFD. Depends only on its arguments, so replay rebuilds the same input.
+// "cut" is true. Bytes that are not UTF-8 become U+FFFD. Depends only on its arguments, so replay
+// rebuilds the same input.
 std::string failure_event_data(std::string_view function_id, RunId run_id, const Event& event,
                                std::string_view error);
 
