@@ -33,8 +33,8 @@ void require(bool promise) {
 void fuzz_file_name(std::string_view name) {
   const auto parsed = parse_segment_file_name(name);
   if (!parsed) return;
-  // Exactly 8 + 20 digits were accepted, so formatting gives the same name back.
-  require(parsed->seq <= 99'999'999);
+  // Only the canonical name is accepted (8 sequence digits, or more without a leading zero, and
+  // 20 LSN digits), so formatting gives the same name back.
   require(segment_file_name(parsed->seq, parsed->first_lsn) == name);
 }
 

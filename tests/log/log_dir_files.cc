@@ -19,7 +19,11 @@ std::vector<fs::path> segment_paths(const fs::path& dir) {
       out.push_back(e.path());
     }
   }
-  std::sort(out.begin(), out.end());
+  // By sequence number: past 99,999,999 a name is longer, and sorts before shorter ones.
+  std::sort(out.begin(), out.end(), [](const fs::path& a, const fs::path& b) {
+    return log::format::parse_segment_file_name(a.filename().string())->seq <
+           log::format::parse_segment_file_name(b.filename().string())->seq;
+  });
   return out;
 }
 

@@ -13,7 +13,7 @@
 
 namespace cairn::testing {
 
-// The segment files (*.wal) of a log directory, in name (= sequence) order.
+// The segment files (*.wal) of a log directory, in sequence order.
 std::vector<std::filesystem::path> segment_paths(const std::filesystem::path& dir);
 // The segment file with sequence number `seq` (a test failure and an empty path when none).
 std::filesystem::path segment_path(const std::filesystem::path& dir, uint64_t seq);

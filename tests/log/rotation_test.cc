@@ -221,3 +221,60 @@ TEST(SegmentRotation, AnUnwrittenSegmentTooSmallForTheNextRecordIsReplaced) {
 
 }  // namespace
 }  // namespace cairn::log
+
+namespace cairn::log {
+namespace {
+
+// A log whose newest segment is number 99,999,999 (1 MiB segments written at 1 GB/s get there in
+// about a day) rotates on into 100000000-....wal, and reopens with every record. Naming that
+// segment was an assertion that ended the process, and again at every restart.
+TEST(SegmentRotation, GoesOnPastTheEightDigitSequenceNumbers) {
+  cairn::testing::TempDir dir;
+  const LogOptions options = small_log_options();
+  {
+    format::SegmentHeader header;
+    header.seq = 99'999'999;
+    header.first_lsn = 0;
+    header.segment_bytes = options.segment_bytes;
+    std::vector<std::byte> bytes(options.segment_bytes);
+    format::encode_segment_header(header, bytes.data());
+    std::ofstream out(dir.path() / format::segment_file_name(99'999'999, 0), std::ios::binary);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    ASSERT_TRUE(out.good());
+  }
+  uint64_t count = 0;
+  {
+    auto log = Log::open(dir.path(), options);
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    count = fill(**log, 3ull << 20, 1);
+    ASSERT_TRUE((*log)->close().ok());
+  }
+  const auto paths = cairn::testing::segment_paths(dir.path());
+  ASSERT_GE(paths.size(), 3u);
+  EXPECT_EQ(paths[0].filename().string(), format::segment_file_name(99'999'999, 0));
+  EXPECT_TRUE(paths[1].filename().string().starts_with("100000000-")) << paths[1];
+  auto report = verify_log(dir.path(), {});
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_TRUE(report->intact()) << report->damage->to_string();
+  EXPECT_EQ(report->segments.size(), paths.size());
+  {
+    auto log = Log::open(dir.path(), options);  // and on again after a restart
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    EXPECT_EQ((*log)->recovery_report().segments, paths.size());
+    count += fill(**log, 2ull << 20, 1);
+    ASSERT_TRUE((*log)->close().ok());
+  }
+  const std::vector<BlobRecord> records = cairn::testing::read_blob_log(dir.path());
+  ASSERT_EQ(records.size(), count);
+  Lsn lsn = 0;
+  for (const BlobRecord& r : records) {
+    ASSERT_EQ(r.lsn, lsn);
+    EXPECT_TRUE(r.data_ok);
+    EXPECT_GE(r.segment_seq, 99'999'999u);
+    lsn = r.end_lsn();
+  }
+}
+
+}  // namespace
+}  // namespace cairn::log

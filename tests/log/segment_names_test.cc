@@ -1,6 +1,6 @@
-// Segment file names and segment headers: names round-trip and anything that is not exactly
-// SSSSSSSS-LLLLLLLLLLLLLLLLLLLL.wal is not a segment; a header decodes to what was encoded, and a
-// damaged or foreign header is kInvalid while an all-zero block is kEmpty.
+// Segment file names and segment headers: names round-trip (the sequence field widens past
+// 99,999,999) and anything that is not exactly such a name is not a segment; a header decodes to
+// what was encoded, and a damaged or foreign header is kInvalid while an all-zero block is kEmpty.
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
@@ -18,6 +18,11 @@ TEST(SegmentNames, FormatIsZeroPaddedDigits) {
   EXPECT_EQ(segment_file_name(1, 0), "00000001-00000000000000000000.wal");
   EXPECT_EQ(segment_file_name(99'999'999, std::numeric_limits<uint64_t>::max()),
             "99999999-18446744073709551615.wal");
+  // Past eight digits the field widens: naming the 100,000,000th segment was an assertion that
+  // ended the process, at every restart again.
+  EXPECT_EQ(segment_file_name(100'000'000, 5), "100000000-00000000000000000005.wal");
+  EXPECT_EQ(segment_file_name(std::numeric_limits<uint64_t>::max(), 5),
+            "18446744073709551615-00000000000000000005.wal");
 }
 
 TEST(SegmentNames, ParseRoundTrips) {
@@ -25,7 +30,10 @@ TEST(SegmentNames, ParseRoundTrips) {
                                             {1, 0},
                                             {7, 123456784},
                                             {12345678, 1ull << 40},
-                                            {99'999'999, std::numeric_limits<uint64_t>::max()}};
+                                            {99'999'999, std::numeric_limits<uint64_t>::max()},
+                                            {100'000'000, 1},
+                                            {123'456'789'012, 1ull << 40},
+                                            {std::numeric_limits<uint64_t>::max(), 0}};
   for (auto [seq, lsn] : cases) {
     auto parsed = parse_segment_file_name(segment_file_name(seq, lsn));
     ASSERT_TRUE(parsed.has_value()) << seq << " " << lsn;
@@ -45,9 +53,13 @@ TEST(SegmentNames, RejectsAnythingElse) {
       ".wal",
       "0000007-00000000000123456784.wal",    // 7 sequence digits
       "000000007-0000000000123456784.wal",   // 9 and 19
-      "00000007-0000000000123456784.wal",    // 19 LSN digits
-      "00000007-000000000000123456784.wal",  // 21 LSN digits
-      "0000000a-00000000000123456784.wal",   // a letter
+      "000000007-00000000000123456784.wal",  // 9 sequence digits with a leading zero
+      "0100000000-00000000000123456784.wal",
+      "18446744073709551616-00000000000123456784.wal",   // sequence above 2^64 - 1
+      "123456789012345678901-00000000000123456784.wal",  // 21 sequence digits
+      "00000007-0000000000123456784.wal",                // 19 LSN digits
+      "00000007-000000000000123456784.wal",              // 21 LSN digits
+      "0000000a-00000000000123456784.wal",               // a letter
       "00000007-0000000000012345678x.wal",
       "+0000007-00000000000123456784.wal",  // a sign
       "-0000007-00000000000123456784.wal",

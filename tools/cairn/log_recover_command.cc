@@ -64,7 +64,8 @@ std::string quarantine_of(const std::string& dir) {
   return (fs::path(dir) / "quarantine").string();
 }
 
-// The *.wal files of `dir`, in sequence order (their names start with the zero-padded sequence).
+// The *.wal files of `dir`, in sequence order: their names start with the sequence, zero-padded
+// to 8 digits and wider (without a leading zero) past 99,999,999, so a shorter name comes first.
 std::vector<std::string> segment_names(const std::string& dir) {
   std::vector<std::string> names;
   std::error_code ec;
@@ -72,7 +73,9 @@ std::vector<std::string> segment_names(const std::string& dir) {
        it.increment(ec)) {
     if (it->path().extension() == ".wal") names.push_back(it->path().filename().string());
   }
-  std::sort(names.begin(), names.end());
+  std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+  });
   return names;
 }
 
