@@ -47,6 +47,10 @@ Status check_dashboard_options(const DashboardOptions& o) {
                       "carry it), or bind to 127.0.0.1");
   }
   if (o.threads == 0) return Status(StatusCode::kInvalidArgument, "threads must be at least 1");
+  if (o.connections_max < o.threads) {
+    return Status(StatusCode::kInvalidArgument,
+                  "connections_max must be at least threads (" + std::to_string(o.threads) + ")");
+  }
   if (o.page_limit_max == 0 || o.request_bytes_max == 0) {
     return Status(StatusCode::kInvalidArgument,
                   "page_limit_max and request_bytes_max must be above 0");

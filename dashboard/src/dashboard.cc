@@ -5,7 +5,11 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -34,6 +38,50 @@ std::string body_too_large(const httplib::Request& req, size_t request_bytes_max
   return "request body over " + std::to_string(request_bytes_max) +
          " bytes (DashboardOptions::request_bytes_max)";
 }
+
+// httplib's thread pool with a bound on the connections it holds. httplib's accept loop hands
+// every connection it accepts to the pool's queue, which has no bound: a client that opened
+// connections faster than the threads closed them (an idle one holds a thread for the keep-alive
+// second) made the process hold a descriptor for each. Here the accept loop waits while
+// connections_max are open, and the connections after it wait in the system's listen queue.
+class BoundedConnectionPool final : public httplib::TaskQueue {
+ public:
+  BoundedConnectionPool(size_t threads, size_t connections_max, const std::atomic<bool>& stopping)
+      : pool_(threads), connections_max_(connections_max), stopping_(stopping) {}
+
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::unique_lock lock(mu_);
+      // Polled: a stopping dashboard must not wait for a slot (its listening socket is closed,
+      // so the connection is closed at once, here).
+      while (open_ >= connections_max_ && !stopping_.load()) {
+        freed_.wait_for(lock, std::chrono::milliseconds(50));
+      }
+      if (open_ >= connections_max_) {
+        lock.unlock();
+        fn();
+        return;
+      }
+      ++open_;
+    }
+    pool_.enqueue([this, fn = std::move(fn)] {
+      fn();
+      std::lock_guard lock(mu_);
+      --open_;
+      freed_.notify_one();
+    });
+  }
+  void shutdown() override { pool_.shutdown(); }
+  void on_idle() override { pool_.on_idle(); }
+
+ private:
+  httplib::ThreadPool pool_;
+  const size_t connections_max_;
+  const std::atomic<bool>& stopping_;
+  std::mutex mu_;
+  std::condition_variable freed_;
+  size_t open_ = 0;  // connections handed to the pool and not yet closed
+};
 
 }  // namespace
 
@@ -66,6 +114,7 @@ class Dashboard::Impl {
   web::RouteTable routes_{server_};
   std::thread accept_thread_;
   std::atomic<bool> loop_ended_{false};
+  std::atomic<bool> stopping_{false};  // set before the server stops (BoundedConnectionPool)
   uint16_t port_ = 0;
   bool advertised_ = false;
   std::mutex stop_mu_;
@@ -121,8 +170,9 @@ void Dashboard::Impl::answer_httplib_error(const httplib::Request& req,
 }
 
 void Dashboard::Impl::configure_server() {
-  const uint32_t threads = options_.threads;
-  server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server_.new_task_queue = [this] {
+    return new BoundedConnectionPool(options_.threads, options_.connections_max, stopping_);
+  };
   // Bodies past the limit are refused (413) from their Content-Length, unread.
   server_.set_payload_max_length(options_.request_bytes_max);
   // An idle keep-alive connection holds a thread, and stop() waits for it: keep that short.
@@ -191,6 +241,7 @@ void Dashboard::Impl::stop() {
   stopped_ = true;
   if (advertised_) web::remove_admin_file(api_.engine.dir());
   if (accept_thread_.joinable()) {
+    stopping_.store(true);
     server_.stop();
     accept_thread_.join();
   }

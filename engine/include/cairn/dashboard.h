@@ -45,6 +45,12 @@ struct DashboardOptions {
   size_t run_detail_value_bytes_max = 64 << 10;
   // Threads that answer requests (more concurrent requests wait for one). Default: 4.
   uint32_t threads = 4;
+  // Connections open at once: being answered, or accepted and waiting for a thread (each holds a
+  // file descriptor of the process, which the engine's log and snapshots need too). Past it the
+  // server accepts no more until one closes (the accept loop holds one more): further ones wait
+  // in the system's listen queue, unaccepted, and are answered in turn. At least `threads`.
+  // Default: 256.
+  uint32_t connections_max = 256;
   // History the throughput plot keeps, one sample a second; older samples are dropped.
   // Default: 10 minutes.
   std::chrono::seconds throughput_window{600};
