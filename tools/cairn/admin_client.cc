@@ -72,6 +72,49 @@ Status api_error(const std::string& what, int http_status, const std::string& bo
   return Status(code, message);
 }
 
+// One request and its answer, whose body is read up to `bytes_max`: past it the exchange stops
+// (`over`; the rest is not read), so an endpoint that keeps sending cannot grow the command's
+// memory (httplib reads a body whole by itself).
+struct Answer {
+  httplib::Error error = httplib::Error::Success;  // the request failed before an answer
+  bool over = false;                               // the body passed bytes_max
+  int status = 0;
+  std::string body;
+};
+Answer exchange(httplib::Client& http, const std::string& method, const std::string& path,
+                const std::string& body, size_t bytes_max) {
+  httplib::Request req;
+  req.method = method;
+  req.path = path;
+  if (method != "GET") {
+    req.body = body;
+    req.set_header("Content-Type", "application/json");
+  }
+  Answer answer;
+  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+    if (n > bytes_max - answer.body.size()) {
+      answer.over = true;
+      return false;
+    }
+    answer.body.append(data, n);
+    return true;
+  };
+  httplib::Result r = http.send(req);
+  if (answer.over) return answer;
+  if (!r) {
+    answer.error = r.error();
+    return answer;
+  }
+  answer.status = r->status;
+  return answer;
+}
+
+Status answer_too_large(const std::string& what, size_t bytes_max) {
+  return Status(StatusCode::kLimitExceeded,
+                what + ": the answer is over " + std::to_string(bytes_max) +
+                    " bytes (AdminClientOptions::answer_bytes_max); the rest was not read");
+}
+
 Result<nlohmann::json> parse_answer(const std::string& what, const std::string& body) {
   nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
   if (doc.is_discarded()) {
@@ -174,19 +217,23 @@ Result<std::optional<std::unique_ptr<AdminClient>>> AdminClient::connect(
   }
   std::unique_ptr<AdminClient> client(new AdminClient(*endpoint, token, options));
   // Whether it answers at all: a process that reused the pid of one that is gone does not.
-  httplib::Result probe = client->http_->Get("/api/stats");
-  if (!probe) {
+  const admin_client_impl::Answer probe = admin_client_impl::exchange(
+      *client->http_, "GET", "/api/stats", "", options.answer_bytes_max);
+  if (probe.over) {
+    return admin_client_impl::answer_too_large("the engine at " + endpoint->url,
+                                               options.answer_bytes_max);
+  }
+  if (probe.error != httplib::Error::Success) {
     std::fprintf(stderr,
                  "cairn: %s/%s names %s (pid %lld), which does not answer (%s); using %s "
                  "directly\n",
                  dir.string().c_str(), admin_client_impl::kAdminFile, endpoint->url.c_str(),
-                 static_cast<long long>(endpoint->pid), httplib::to_string(probe.error()).c_str(),
+                 static_cast<long long>(endpoint->pid), httplib::to_string(probe.error).c_str(),
                  dir.string().c_str());
     return Connected();
   }
-  if (probe->status != 200) {
-    return admin_client_impl::api_error("the engine at " + endpoint->url, probe->status,
-                                        probe->body);
+  if (probe.status != 200) {
+    return admin_client_impl::api_error("the engine at " + endpoint->url, probe.status, probe.body);
   }
   return Connected(std::move(client));
 }
@@ -194,15 +241,16 @@ Result<std::optional<std::unique_ptr<AdminClient>>> AdminClient::connect(
 Result<std::string> AdminClient::request(const std::string& method, const std::string& path,
                                          const std::string& body) {
   const std::string what = method + " " + endpoint_.url + path.substr(1);
-  httplib::Result r =
-      method == "GET" ? http_->Get(path) : http_->Post(path, body, "application/json");
-  if (!r) {
+  admin_client_impl::Answer r =
+      admin_client_impl::exchange(*http_, method, path, body, options_.answer_bytes_max);
+  if (r.over) return admin_client_impl::answer_too_large(what, options_.answer_bytes_max);
+  if (r.error != httplib::Error::Success) {
     const StatusCode code =
-        r.error() == httplib::Error::Read ? StatusCode::kTimeout : StatusCode::kIoError;
-    return Status(code, what + ": " + httplib::to_string(r.error()));
+        r.error == httplib::Error::Read ? StatusCode::kTimeout : StatusCode::kIoError;
+    return Status(code, what + ": " + httplib::to_string(r.error));
   }
-  if (r->status != 200) return admin_client_impl::api_error(what, r->status, r->body);
-  return std::move(r->body);
+  if (r.status != 200) return admin_client_impl::api_error(what, r.status, r.body);
+  return std::move(r.body);
 }
 
 Result<LiveRun> AdminClient::get_run(RunId id) {

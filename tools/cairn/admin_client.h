@@ -42,6 +42,11 @@ struct AdminClientOptions {
   // compares) may collect over all its pages; past it the listing fails (kLimitExceeded) and
   // nothing is changed. Default: 1,000,000.
   size_t listed_runs_max = 1'000'000;
+  // Bytes of one answer's body read from the endpoint; past it the request fails
+  // (kLimitExceeded, naming this option) and the rest is not read. The dashboard's largest
+  // answers (a page of page_limit_max runs, a run's detail within run_detail_bytes_max) stay far
+  // below it. Default: 256 MiB.
+  size_t answer_bytes_max = 256u << 20;
 };
 
 // A run as GET /api/runs and GET /api/runs/ID describe it (the fields the commands print).
