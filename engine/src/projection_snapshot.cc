@@ -334,14 +334,14 @@ std::string describe_run(const RunRecord& r) {
 std::string Projection::describe() const {
   std::vector<const RunRecord*> runs;
   std::vector<std::unique_ptr<RunRecord>> unpacked;  // frozen runs, described like the others
-  {
-    std::shared_lock lock(table_mu_);
-    runs_.for_each([&](RunId, RunRecord* r) { runs.push_back(r); });
-    frozen_.for_each_id([&](RunId id) {
-      unpacked.push_back(peek_frozen(id));
-      runs.push_back(unpacked.back().get());
-    });
-  }
+  // Held until the runs are described: a finished run leaves the table under this lock just
+  // before it is freed, and a test describing a live engine read one after that (ASan).
+  std::shared_lock lock(table_mu_);
+  runs_.for_each([&](RunId, RunRecord* r) { runs.push_back(r); });
+  frozen_.for_each_id([&](RunId id) {
+    unpacked.push_back(peek_frozen(id));
+    runs.push_back(unpacked.back().get());
+  });
   std::sort(runs.begin(), runs.end(),
             [](const RunRecord* a, const RunRecord* b) { return a->id < b->id; });
   std::string out = "max_run_id " + std::to_string(max_run_id_) + " waits " +
