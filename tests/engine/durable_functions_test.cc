@@ -2,6 +2,7 @@
 // retries, failure handlers, invoke, send_event, duplicates, cancellation, non-determinism and
 // limits. Time is a ManualClock, so nothing here waits for real time to pass.
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -160,18 +161,24 @@ TEST_F(EngineTest, FailedStepsAreRetriedWithBackoffAndTheAttemptNumber) {
   EXPECT_EQ(engine_->stats().step_failures, 2u);
 }
 
+// An on_failure handler that keeps its input (the failed run's description) in `input`.
+std::function<Task<void>(Context&, const Event&)> keep_failure_input(std::string& input,
+                                                                     std::mutex& mu) {
+  return [&input, &mu](Context& ctx, const Event& ev) -> Task<void> {
+    co_await ctx.run("alert", [&] {
+      std::lock_guard lock(mu);
+      input = ev.data;
+    });
+  };
+}
+
 TEST_F(EngineTest, SpentRetriesFailTheRunAndStartItsFailureHandler) {
   std::atomic<int> calls{0};
   std::string handler_input;
   std::mutex mu;
   start([&](Engine& e) {
     FunctionOptions o{.id = "charge", .triggers = {on_event("go")}, .retries = 2};
-    o.on_failure = [&](Context& ctx, const Event& ev) -> Task<void> {
-      co_await ctx.run("alert", [&] {
-        std::lock_guard lock(mu);
-        handler_input = ev.data;
-      });
-    };
+    o.on_failure = keep_failure_input(handler_input, mu);
     ASSERT_TRUE(e.register_function(o, [&](Context& ctx, const Event&) -> Task<int> {
                    co_return co_await ctx.run("pay", [&]() -> int {
                      ++calls;
@@ -205,12 +212,7 @@ TEST_F(EngineTest, AnErrorThatIsNotUtf8StillStartsTheFailureHandlerAndReplays) {
   std::mutex mu;
   auto setup = [&](Engine& e) {
     FunctionOptions o{.id = "charge", .triggers = {on_event("go")}};
-    o.on_failure = [&](Context& ctx, const Event& ev) -> Task<void> {
-      co_await ctx.run("alert", [&] {
-        std::lock_guard lock(mu);
-        handler_input = ev.data;
-      });
-    };
+    o.on_failure = keep_failure_input(handler_input, mu);
     ASSERT_TRUE(e.register_function(o, [](Context& ctx, const Event&) -> Task<int> {
                    co_return co_await ctx.run("pay", []() -> int {
                      throw NonRetriableError("declined \xff\xfe\xc3 by the bank");
@@ -246,12 +248,7 @@ TEST_F(EngineTest, AFailureHandlersInputStaysWithinItsTextsWhateverTheErrorHolds
   const std::string thrown = "declined: " + std::string(64 << 10, '\x01');
   auto setup = [&](Engine& e) {
     FunctionOptions o{.id = "charge", .triggers = {on_event("go")}};
-    o.on_failure = [&](Context& ctx, const Event& ev) -> Task<void> {
-      co_await ctx.run("alert", [&] {
-        std::lock_guard lock(mu);
-        handler_input = ev.data;
-      });
-    };
+    o.on_failure = keep_failure_input(handler_input, mu);
     ASSERT_TRUE(e.register_function(o, [&](Context& ctx, const Event&) -> Task<int> {
                    co_return co_await ctx.run("pay",
                                               [&]() -> int { throw NonRetriableError(thrown); });
