@@ -4,7 +4,9 @@
 // until the live projection applies the durable record (confirm()), and another send of that id
 // waits for it meanwhile, so "duplicate" is only ever answered for an id whose event is durable.
 // Replay and snapshot restore insert confirmed ids. Thread-safe (a mutex: sends are not the step
-// path).
+// path). Each id is held whole, twice (the map and the time order): send() takes ids of at most
+// EngineOptions::event_id_bytes_max for that reason. How many ids it holds grows with the rate of
+// sends that name one times the window; nothing bounds that count yet.
 #pragma once
 
 #include <algorithm>

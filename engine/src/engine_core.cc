@@ -332,6 +332,12 @@ Status EngineCore::prepare_event(Event& e, bool* duplicate, std::vector<std::str
                                                   " bytes; event_bytes_max is " +
                                                   std::to_string(options_.event_bytes_max));
   }
+  if (e.id.size() > options_.event_id_bytes_max) {
+    return Status(StatusCode::kLimitExceeded, "event " + bounded_text(e.name, kQuotedNameBytes) +
+                                                  ": its id has " + std::to_string(e.id.size()) +
+                                                  " bytes; event_id_bytes_max is " +
+                                                  std::to_string(options_.event_id_bytes_max));
+  }
   if (std::optional<std::string> why = event_data_problem(e.data)) {
     return Status(StatusCode::kInvalidArgument, "event " + bounded_text(e.name, kQuotedNameBytes) +
                                                     ": " + *why +

@@ -45,6 +45,79 @@ TEST_F(EngineTest, InvokeDataOverTheLimitFailsTheRunNamingTheLimit) {
   EXPECT_TRUE(engine_->health().ok());
 }
 
+// An event id longer than event_id_bytes_max is refused, by send() and by ctx.send_event (which
+// fails its run naming the limit), and nothing is recorded: the dedup window keeps every id for a
+// day. A log written under a larger limit still replays, ids and all.
+TEST_F(EngineTest, AnEventIdOverEventIdBytesMaxIsRefusedAndAnOlderLogsLongerIdsStillReplay) {
+  const std::string long_id(600, 'a');
+  const std::string forwarded_id(600, 'b');
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [](Context&, const Event&) -> Task<int> { co_return 1; })
+                    .ok());
+    ASSERT_TRUE(e.register_function({.id = "relay", .triggers = {on_event("relay")}},
+                                    [&](Context& ctx, const Event&) -> Task<int> {
+                                      co_await ctx.send_event(
+                                          "forward", {.name = "forwarded", .id = forwarded_id});
+                                      co_await ctx.sleep("nap", 1h);
+                                      co_return 2;
+                                    })
+                    .ok());
+  };
+  options_.event_id_bytes_max = 1024;  // as an older version took any id within event_bytes_max
+  start(setup);
+  const RunId old_run = send_one({.name = "go", .id = long_id});
+  EXPECT_EQ(wait(old_run).status, RunStatus::kCompleted);
+  const RunId old_relay = send_one({.name = "relay"});
+  ASSERT_TRUE(eventually([&] { return status_of(old_relay) == RunStatus::kSleeping; }));
+  stop();
+
+  options_.event_id_bytes_max = 256;
+  for (const bool snapshots : {false, true}) {
+    use_snapshots(snapshots);
+    start(setup);
+    auto old = engine_->get_run(old_run);
+    ASSERT_TRUE(old.ok()) << old.status().to_string();
+    EXPECT_EQ(old->status, RunStatus::kCompleted);
+    EXPECT_EQ(old->event.id, long_id);
+    EXPECT_EQ(status_of(old_relay), RunStatus::kSleeping);
+    stop();
+  }
+
+  start(setup);
+  const uint64_t runs_before = engine_->stats().runs_created;
+  const Status refused = engine_->send({.name = "go", .id = std::string(257, 'c')}).status();
+  EXPECT_EQ(refused.code(), StatusCode::kLimitExceeded);
+  EXPECT_TRUE(contains(refused.message(), "its id has 257 bytes; event_id_bytes_max is 256"))
+      << refused.to_string();
+  EXPECT_EQ(engine_->send({.name = "go", .id = long_id}).status().code(),
+            StatusCode::kLimitExceeded);
+  EXPECT_EQ(engine_->stats().runs_created, runs_before);
+  // At the limit it is taken, and counts for deduplication as any id does.
+  const std::string at_limit(256, 'd');
+  EXPECT_EQ(wait(send_one({.name = "go", .id = at_limit})).status, RunStatus::kCompleted);
+  auto again = engine_->send({.name = "go", .id = at_limit});
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_TRUE(again->duplicate);
+
+  // The run recorded its send under the old limit: it goes on from its history.
+  clock_->advance(2h);
+  EXPECT_EQ(wait(old_relay).status, RunStatus::kCompleted);
+  // A new one sends live, and its run fails naming the limit.
+  const RunInfo relay = wait(send_one({.name = "relay"}));
+  EXPECT_EQ(relay.status, RunStatus::kFailed);
+  EXPECT_TRUE(contains(relay.error, "event_id_bytes_max is 256")) << relay.error;
+
+  stop();
+  for (const uint32_t limit : {0u, options_.event_bytes_max + 1}) {
+    EngineOptions o = options_;
+    o.event_id_bytes_max = limit;
+    const Status st = Engine::create(o)->start();
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << limit;
+    EXPECT_TRUE(contains(st.message(), "event_id_bytes_max")) << st.to_string();
+  }
+}
+
 TEST_F(EngineTest, HugeErrorTextIsCutAndTheFailureIsStillRecorded) {
   std::atomic<int> attempts{0};
   auto setup = [&](Engine& e) {
