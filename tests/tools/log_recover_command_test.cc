@@ -180,6 +180,54 @@ TEST_F(LogRecoverCommand, FlippedBitInAMiddleSegmentIsMovedAsideToTheQuarantine)
   EXPECT_EQ(recover().exit_code, 0);
 }
 
+// Past segment 99,999,999 the names widen (100000000-....wal), so name order as text is no longer
+// sequence order. A flipped bit just before the ninth digit moves aside every later segment, the
+// wide ones too: a plan in text order took 100000000 and on for earlier segments and left them.
+TEST(LogRecoverCommandWideNames, AFlippedBitBeforeTheNinthDigitMovesAsideEverySegmentAfterIt) {
+  TempDir dir;
+  start_log_at_segment(dir.path(), 99'999'998, multi_segment_options());
+  const std::vector<WrittenRecord> records =
+      write_blob_log(dir.path(), 6000, multi_segment_options());
+  ASSERT_EQ(records.size(), 6000u);
+  const auto segments = segment_files(dir.path());
+  ASSERT_GE(segments.size(), 4u);
+  ASSERT_TRUE(segments[1].filename().string().starts_with("99999999-")) << segments[1];
+  ASSERT_TRUE(segments[2].filename().string().starts_with("100000000-")) << segments[2];
+  const WrittenRecord* victim = nullptr;
+  size_t kept = 0;
+  for (const WrittenRecord& w : records) {
+    if (w.segment_seq == 99'999'999) {
+      victim = &w;
+      break;
+    }
+    ++kept;
+  }
+  ASSERT_NE(victim, nullptr);
+  flip_bit(segments[1], victim->offset + 17, 3);
+
+  const CliResult dry = run_cairn({"log", "recover", dir.path().string(), "--dry-run", "--json"});
+  EXPECT_EQ(dry.exit_code, 1) << dry.out << dry.err;
+  const json d = json::parse(dry.out, nullptr, false);
+  ASSERT_FALSE(d.is_discarded()) << dry.out;
+  EXPECT_EQ(d["plan"]["cut"]["file"], segments[1].filename().string());
+  ASSERT_EQ(d["plan"]["move"].size(), segments.size() - 2) << d;
+  for (size_t i = 2; i < segments.size(); ++i) {
+    EXPECT_EQ(d["plan"]["move"][i - 2]["file"], segments[i].filename().string()) << d;
+  }
+
+  const CliResult r = run_cairn({"log", "recover", dir.path().string()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (size_t i = 2; i < segments.size(); ++i) {
+    EXPECT_FALSE(fs::exists(segments[i])) << segments[i];
+    EXPECT_TRUE(fs::exists(dir.path() / "quarantine" / segments[i].filename())) << segments[i];
+  }
+  const CliResult v = run_cairn({"log", "verify", dir.path().string(), "--json"});
+  const json vj = json::parse(v.out, nullptr, false);
+  EXPECT_EQ(vj["intact"], true) << v.out;
+  EXPECT_EQ(vj["records"], kept);
+  EXPECT_EQ(vj["end_lsn"], victim->lsn);
+}
+
 // Batches start on a block boundary: a bad frame that begins a batch follows zeros, and the
 // repair cuts after the last intact frame, before them. The dry run's plan names the same offset
 // and the same quarantine file as the repair then makes.

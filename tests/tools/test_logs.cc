@@ -9,6 +9,7 @@
 
 #include "cairn/log/log.h"
 #include "cairn/log/reader.h"
+#include "frame_format.h"
 #include "support/blob_records.h"
 
 namespace cairn::testing {
@@ -131,9 +132,27 @@ std::vector<std::filesystem::path> segment_files(const std::filesystem::path& di
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() == ".wal") files.push_back(entry.path());
   }
-  // Names start with the zero-padded sequence number: name order is sequence order.
-  std::sort(files.begin(), files.end());
+  // Names start with the sequence number, zero-padded to 8 digits and wider past 99,999,999
+  // (never with a leading zero): a shorter name comes first, and names of one length sort as text.
+  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) {
+    const std::string x = a.filename().string(), y = b.filename().string();
+    return x.size() != y.size() ? x.size() < y.size() : x < y;
+  });
   return files;
+}
+
+void start_log_at_segment(const std::filesystem::path& dir, uint64_t seq,
+                          const log::LogOptions& options) {
+  log::format::SegmentHeader header;
+  header.seq = seq;
+  header.first_lsn = 0;
+  header.segment_bytes = options.segment_bytes;
+  std::vector<std::byte> bytes(options.segment_bytes);
+  log::format::encode_segment_header(header, bytes.data());
+  std::ofstream out(dir / log::format::segment_file_name(seq, 0), std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+  ASSERT_TRUE(out.good()) << dir;
 }
 
 void flip_bit(const std::filesystem::path& file, uint64_t offset, int bit) {

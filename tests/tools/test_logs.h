@@ -45,6 +45,11 @@ std::vector<WrittenRecord> write_log(const std::filesystem::path& dir,
                                      const std::vector<Payload>& payloads,
                                      const log::LogOptions& options);
 
+// Makes `dir` hold one empty segment numbered `seq` (its header only), so that a log written there
+// next numbers its segments from `seq` on: a log that has rotated that often, without the writing.
+void start_log_at_segment(const std::filesystem::path& dir, uint64_t seq,
+                          const log::LogOptions& options);
+
 // A Blob payload with sizes.for_seq(seq) bytes of data.
 std::vector<std::byte> test_blob(uint32_t producer, uint64_t seq, BlobSizes sizes = {});
 
