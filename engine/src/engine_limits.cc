@@ -19,10 +19,9 @@ Status check_engine_limits(const EngineOptions& o) {
   if (o.step_id_bytes_max == 0 || o.step_id_bytes_max > kStepIdBytesLimit) {
     return bad("step_id_bytes_max must be 1.." + std::to_string(kStepIdBytesLimit));
   }
-  if (o.event_id_bytes_max == 0 || o.event_id_bytes_max > o.event_bytes_max) {
-    return bad("event_id_bytes_max must be 1..event_bytes_max (" +
-               std::to_string(o.event_bytes_max) + ")");
-  }
+  // Not checked against event_bytes_max, which bounds the whole event (id included) anyway: a
+  // small event_bytes_max set before this option existed still starts.
+  if (o.event_id_bytes_max == 0) return bad("event_id_bytes_max must be positive");
   if (o.error_bytes_max < 256) return bad("error_bytes_max must be at least 256");
   if (o.event_bytes_max == 0 || o.step_output_bytes_max == 0) {
     return bad("event_bytes_max and step_output_bytes_max must be positive");

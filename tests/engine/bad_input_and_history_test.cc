@@ -109,13 +109,11 @@ TEST_F(EngineTest, AnEventIdOverEventIdBytesMaxIsRefusedAndAnOlderLogsLongerIdsS
   EXPECT_TRUE(contains(relay.error, "event_id_bytes_max is 256")) << relay.error;
 
   stop();
-  for (const uint32_t limit : {0u, options_.event_bytes_max + 1}) {
-    EngineOptions o = options_;
-    o.event_id_bytes_max = limit;
-    const Status st = Engine::create(o)->start();
-    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << limit;
-    EXPECT_TRUE(contains(st.message(), "event_id_bytes_max")) << st.to_string();
-  }
+  EngineOptions o = options_;
+  o.event_id_bytes_max = 0;
+  const Status st = Engine::create(o)->start();
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(contains(st.message(), "event_id_bytes_max must be positive")) << st.to_string();
 }
 
 TEST_F(EngineTest, HugeErrorTextIsCutAndTheFailureIsStillRecorded) {

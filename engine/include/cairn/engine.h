@@ -209,7 +209,7 @@ struct EngineOptions {
   // Bytes of an event's id (Event::id, as send() and ctx.send_event name it). A longer id is
   // refused (kLimitExceeded, nothing recorded): the dedup window keeps each id for dedup_window,
   // so this bounds what one id costs there. Ids in a log written under a larger limit are still
-  // read. At most event_bytes_max. Default: 256 (an idempotency key, a UUID, a hash).
+  // read. Positive. Default: 256 (an idempotency key, a UUID, a hash).
   uint32_t event_id_bytes_max = 256;
   // Bytes of one step's serialized output; a step that returns more fails (not retried).
   // Default: 512 KiB (must fit a log record).
