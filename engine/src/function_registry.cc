@@ -86,7 +86,7 @@ Status FunctionRegistry::add(FunctionOptions options, ValueFormat output_format,
   CAIRN_RETURN_IF_ERROR(validate(options));
   // A Codec's format is recorded with every output and kept in snapshots, which refuse one they do
   // not know: an output of such a function made every later snapshot unusable at start.
-  if (output_format > ValueFormat::kText) {
+  if (!is_known_value_format(static_cast<uint8_t>(output_format))) {
     return Status(StatusCode::kInvalidArgument,
                   "function " + options.id + ": its output Codec's format (" +
                       std::to_string(static_cast<unsigned>(output_format)) +

@@ -556,10 +556,7 @@ void Projection::on_run_completed(const schema::RunCompleted& c) {
   }
   // A format this version does not know (a log from a newer one, or from before registration
   // checked the Codec's) is shown as bytes: a snapshot holding it is refused at load.
-  const auto recorded = static_cast<uint8_t>(c.output_format());
-  const ValueFormat format = recorded <= static_cast<uint8_t>(ValueFormat::kText)
-                                 ? static_cast<ValueFormat>(recorded)
-                                 : ValueFormat::kBytes;
+  const ValueFormat format = recorded_value_format(static_cast<uint8_t>(c.output_format()));
   finish_run(*run, RunStatus::kCompleted, std::move(output), format, {}, c.at_us());
 }
 

@@ -578,7 +578,7 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
         if (!in_range(f->status(), RunStatus::kCompleted, RunStatus::kSkipped)) {
           return bad("finished run " + std::to_string(f->id()) + " has an unknown status");
         }
-        if (f->output_format() > static_cast<uint8_t>(ValueFormat::kText)) {
+        if (!is_known_value_format(f->output_format())) {
           return bad("finished run " + std::to_string(f->id()) + " has an unknown output format (" +
                      std::to_string(f->output_format()) + ")");
         }

@@ -242,7 +242,7 @@ class HistoryBuilder {
     h.at = from_us(s.started_us());
     h.finished_at = from_us(s.finished_us());
     h.value = bytes_of(s.output());
-    h.format = static_cast<ValueFormat>(s.output_format());
+    h.format = recorded_value_format(static_cast<uint8_t>(s.output_format()));
     pending_.reset();
   }
 
@@ -305,7 +305,7 @@ class HistoryBuilder {
     HistoryEntry& h = push(HistoryEntry::Kind::kCompleted);
     h.at = from_us(c.at_us());
     h.value = bytes_of(c.output());
-    h.format = static_cast<ValueFormat>(c.output_format());
+    h.format = recorded_value_format(static_cast<uint8_t>(c.output_format()));
     ended_ = true;
   }
 

@@ -665,6 +665,13 @@ TEST_F(EngineTest, AnOutputFormatThisVersionDoesNotKnowIsShownAsBytesAndItsSnaps
   EXPECT_EQ(run->status, RunStatus::kCompleted);
   EXPECT_EQ(run->output, "out");
   EXPECT_EQ(run->output_format, ValueFormat::kBytes);
+  // Its history too (it passed the recorded 7 on to the dashboard and the tools).
+  auto history = engine_->run_history(1);
+  ASSERT_TRUE(history.ok()) << history.status().to_string();
+  ASSERT_FALSE(history->empty());
+  EXPECT_EQ(history->back().kind, HistoryEntry::Kind::kCompleted);
+  EXPECT_EQ(history->back().value, "out");
+  EXPECT_EQ(history->back().format, ValueFormat::kBytes);
   stop();  // writes a snapshot holding the finished run
   start(setup);
   EXPECT_TRUE(engine_->recovery().snapshot_problems.empty())

@@ -39,6 +39,16 @@ enum class ValueFormat : uint8_t {
   kText = 2,   // UTF-8 text: shown as a JSON string
 };
 
+// Whether `recorded`, a format as a log or snapshot holds it, is one this version knows. A newer
+// version may record others.
+constexpr bool is_known_value_format(uint8_t recorded) {
+  return recorded <= static_cast<uint8_t>(ValueFormat::kText);
+}
+// The format to read a recorded value as: its own when known, else kBytes (shown, never lost).
+constexpr ValueFormat recorded_value_format(uint8_t recorded) {
+  return is_known_value_format(recorded) ? static_cast<ValueFormat>(recorded) : ValueFormat::kBytes;
+}
+
 // The value of a step whose body returns void.
 struct Unit {
   bool operator==(const Unit&) const = default;
