@@ -5,8 +5,9 @@
 // waits for it meanwhile, so "duplicate" is only ever answered for an id whose event is durable.
 // Replay and snapshot restore insert confirmed ids. Thread-safe (a mutex: sends are not the step
 // path). Each id is held whole, twice (the map and the time order): send() takes ids of at most
-// EngineOptions::event_id_bytes_max for that reason. How many ids it holds grows with the rate of
-// sends that name one times the window; nothing bounds that count yet.
+// EngineOptions::event_id_bytes_max for that reason. How many it holds grows with the rate of sends
+// that name an id times the window: reserve() refuses a new id past `ids_max` (confirm() and
+// restore() never refuse: their ids are durable already, and a restart may go past it).
 #pragma once
 
 #include <algorithm>
@@ -24,12 +25,14 @@ namespace cairn::detail {
 
 class DedupWindow {
  public:
-  explicit DedupWindow(int64_t window_ms) : window_ms_(window_ms) {}
+  explicit DedupWindow(int64_t window_ms, uint64_t ids_max = UINT64_MAX)
+      : window_ms_(window_ms), ids_max_(ids_max) {}
 
   enum class Reserve {
     kReserved,   // the id is new: now reserved (pending) by this caller
     kDuplicate,  // the id's event is durable (or reserved by the same `owner`)
     kGaveUp,     // it was pending and `give_up` said to stop waiting
+    kFull,       // the id is new, and `ids_max` ids are held (pending ones included)
   };
   // Reserves `id` as of `now_ms` (pending until confirm() or erase()). An id another caller has
   // reserved and not yet confirmed is waited for: confirmed, it is a duplicate; released, this
@@ -83,6 +86,7 @@ class DedupWindow {
   // Remembers a confirmed id (see try_insert; the caller holds mu_).
   bool insert_confirmed(std::string id, int64_t at_ms, int64_t now_ms);
   const int64_t window_ms_;
+  const uint64_t ids_max_;
   mutable std::mutex mu_;
   std::condition_variable settled_;  // a pending reservation was confirmed or released
   std::unordered_map<std::string, Entry> seen_;

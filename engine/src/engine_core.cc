@@ -34,7 +34,7 @@ EngineOptions normalized(EngineOptions o) {
 EngineCore::EngineCore(EngineOptions options)
     : options_(normalized(std::move(options))),
       clock_(options_.clock),
-      dedup_(options_.dedup_window.count()),
+      dedup_(options_.dedup_window.count(), options_.dedup_ids_max),
       finished_(options_.runs_finished_kept, options_.runs_finished_bytes_max),
       projection_(*this, options_, registry_, dedup_, *this, *clock_, ProjectedRuns::kExecutable),
       executor_(*this),
@@ -371,6 +371,13 @@ Status EngineCore::prepare_event(Event& e, bool* duplicate, std::vector<std::str
         Status st = check_running();
         return st.ok() ? Status(StatusCode::kClosed, "the engine is shut down") : st;
       }
+      case DedupWindow::Reserve::kFull:
+        // kUnavailable, as for runs_active_max: the oldest ids leave the window and make room.
+        return Status(StatusCode::kUnavailable,
+                      "dedup_ids_max (" + std::to_string(options_.dedup_ids_max) +
+                          ") event ids are held within dedup_window: an event naming a new id is "
+                          "refused until the oldest leave the window (events without an id are "
+                          "taken)");
     }
   }
   registry_.match(e.name, fns);

@@ -30,6 +30,7 @@ Status check_engine_limits(const EngineOptions& o) {
   // An empty dir would put the log and the snapshots in the working directory, wherever that is.
   if (o.dir.empty()) return bad("dir must name a directory (it is empty)");
   // A negative window meant nothing (the engine read it as 0); say so instead.
+  if (o.dedup_ids_max == 0) return bad("dedup_ids_max must be positive");
   if (o.dedup_window.count() < 0 || o.history_window.count() < 0) {
     return bad("dedup_window and history_window must not be negative (0: none)");
   }

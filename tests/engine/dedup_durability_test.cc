@@ -217,6 +217,61 @@ TEST_F(EngineTest, DedupForgetsAnEventWithAFutureTimestampAfterTheWindow) {
   EXPECT_FALSE(b->duplicate) << "kept past the window: its own time was in the future";
 }
 
+// Past dedup_ids_max an event naming a new id is refused (kUnavailable, so a sender retries) and
+// nothing is recorded; a repeated id is still a duplicate, an event without an id is taken, and
+// once the oldest ids leave the window new ones are taken again. A restart keeps them all, snapshot
+// or not. A ctx.send_event naming a new id fails its run, as at runs_active_max.
+TEST_F(EngineTest, PastDedupIdsMaxANewIdIsRefusedUntilTheOldestLeaveTheWindow) {
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [](Context&, const Event&) -> Task<void> { co_return; })
+                    .ok());
+    ASSERT_TRUE(e.register_function({.id = "relay", .triggers = {on_event("relay")}},
+                                    [](Context& ctx, const Event&) -> Task<void> {
+                                      co_await ctx.send_event("s",
+                                                              {.name = "go", .id = "from-run"});
+                                    })
+                    .ok());
+  };
+  options_.dedup_ids_max = 3;
+  start(setup);
+  for (const char* id : {"a", "b"}) ASSERT_TRUE(engine_->send({.name = "go", .id = id}).ok());
+  clock_->advance(1h);
+  ASSERT_TRUE(engine_->send({.name = "go", .id = "c"}).ok());
+  const uint64_t runs = engine_->stats().runs_created;
+  const Status full = engine_->send({.name = "go", .id = "d"}).status();
+  EXPECT_EQ(full.code(), StatusCode::kUnavailable) << full.to_string();
+  EXPECT_TRUE(testing::contains(full.message(), "dedup_ids_max (3)")) << full.to_string();
+  EXPECT_EQ(engine_->stats().runs_created, runs);
+  auto again = engine_->send({.name = "go", .id = "a"});
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_TRUE(again->duplicate);
+  const RunId relay = send_one({.name = "relay"});  // no id: taken
+  const RunInfo failed = wait(relay);
+  EXPECT_EQ(failed.status, RunStatus::kFailed);
+  EXPECT_TRUE(testing::contains(failed.error, "dedup_ids_max (3)")) << failed.error;
+  for (const bool snapshots : {false, true}) {
+    stop();
+    use_snapshots(snapshots);
+    start(setup);
+    EXPECT_EQ(engine_->send({.name = "go", .id = "d"}).status().code(), StatusCode::kUnavailable)
+        << "snapshots " << snapshots;
+  }
+  clock_->advance(23h + 1min);  // "a" and "b" leave the window, "c" stays
+  auto d = engine_->send({.name = "go", .id = "d"});
+  ASSERT_TRUE(d.ok()) << d.status().to_string();
+  EXPECT_FALSE(d->duplicate);
+  auto c = engine_->send({.name = "go", .id = "c"});
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_TRUE(c->duplicate);
+  stop();
+  EngineOptions o = options_;
+  o.dedup_ids_max = 0;
+  const Status st = Engine::create(o)->start();
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(testing::contains(st.message(), "dedup_ids_max must be positive")) << st.to_string();
+}
+
 TEST(DedupWindowDurability, AFutureTimeDoesNotHoldBackExpiry) {
   detail::DedupWindow w(1000);
   int64_t now = 1'000'000;

@@ -110,6 +110,29 @@ TEST(DedupWindow, RemembersIdsForTheWindowOnly) {
   EXPECT_TRUE(w.try_insert("b", 1300, 1300));
 }
 
+// Past ids_max a new id is refused, pending ones counting; a held id is still a duplicate; ids
+// leaving the window make room; ids already durable (replay, a snapshot) are taken past it.
+TEST(DedupWindow, RefusesANewIdPastIdsMaxUntilOldOnesLeave) {
+  DedupWindow w(1000, 2);
+  EXPECT_EQ(w.reserve("a", 100, 1, nullptr), DedupWindow::Reserve::kReserved);
+  EXPECT_EQ(w.reserve("b", 100, 1, nullptr), DedupWindow::Reserve::kReserved);
+  EXPECT_EQ(w.reserve("c", 100, 1, nullptr), DedupWindow::Reserve::kFull);  // a, b pending
+  w.confirm("a", 100, 100);
+  w.confirm("b", 200, 200);
+  EXPECT_EQ(w.reserve("a", 300, 2, nullptr), DedupWindow::Reserve::kDuplicate);
+  EXPECT_EQ(w.reserve("c", 300, 2, nullptr), DedupWindow::Reserve::kFull);
+  w.erase("b");  // as a failed append releases its id
+  EXPECT_EQ(w.reserve("c", 300, 2, nullptr), DedupWindow::Reserve::kReserved);
+  w.confirm("c", 300, 300);
+  w.confirm("d", 350, 350);  // durable already: taken past the limit
+  EXPECT_EQ(w.size(), 3u);
+  EXPECT_EQ(w.reserve("e", 400, 3, nullptr), DedupWindow::Reserve::kFull);
+  EXPECT_EQ(w.reserve("e", 1150, 3, nullptr), DedupWindow::Reserve::kFull);      // "a" left: 2 held
+  EXPECT_EQ(w.reserve("e", 1301, 3, nullptr), DedupWindow::Reserve::kReserved);  // "c" left too
+  w.restore({{1301, "f"}, {1301, "g"}}, 1301);
+  EXPECT_EQ(w.size(), 4u);  // d, e, f, g
+}
+
 // Nanosecond latencies from 1 ns to about 10 s, as likely 1..10 us as 1..10 ms.
 std::vector<int64_t> log_uniform_latencies(size_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
