@@ -72,6 +72,7 @@ nlohmann::json engine_stats_json(const EngineStats& s) {
       {"events", s.events},
       {"timers", s.timers},
       {"waiting_for_events", s.waiting_for_events},
+      {"dedup_ids", s.dedup_ids},
       {"dispatch",
        {{"samples", s.dispatch_samples},
         {"p50_us", s.dispatch_p50_us},

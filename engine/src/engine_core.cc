@@ -750,6 +750,7 @@ EngineStats EngineCore::stats() const {
   s.timers = timers_.size();
   s.cron_ticks_skipped = projection_.counters().cron_ticks_skipped.load(std::memory_order_relaxed);
   s.waiting_for_events = projection_.waiting_for_events();
+  s.dedup_ids = dedup_.size();
   s.dispatch_samples = dispatch_latency_.count();
   s.dispatch_p50_us = static_cast<double>(dispatch_latency_.percentile(0.50)) / 1e3;
   s.dispatch_p99_us = static_cast<double>(dispatch_latency_.percentile(0.99)) / 1e3;

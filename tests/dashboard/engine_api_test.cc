@@ -62,6 +62,10 @@ TEST_F(EngineApi, StatsAndThroughputAnswer) {
   EXPECT_TRUE(stats.json["dispatch"].contains("p99_us"));
   EXPECT_GT(stats.json["log"]["records_durable"].get<uint64_t>(), 0u);
   EXPECT_EQ(stats.json["functions_registered"], 3);
+  EXPECT_EQ(stats.json["dedup_ids"], 0) << "send_one names no id";
+  auto named = engine_->send(Event{.name = "order/ok", .id = "order-1"});
+  ASSERT_TRUE(named.ok()) << named.status().to_string();
+  EXPECT_EQ(get("/api/stats").json["dedup_ids"], 1);
 
   // The sampler takes one sample a second: wait for the first (polled, no timing assumption).
   ASSERT_TRUE(eventually([&] { return !get("/api/throughput").json["samples"].empty(); }));

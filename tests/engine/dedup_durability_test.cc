@@ -239,6 +239,7 @@ TEST_F(EngineTest, PastDedupIdsMaxANewIdIsRefusedUntilTheOldestLeaveTheWindow) {
   clock_->advance(1h);
   ASSERT_TRUE(engine_->send({.name = "go", .id = "c"}).ok());
   const uint64_t runs = engine_->stats().runs_created;
+  EXPECT_EQ(engine_->stats().dedup_ids, 3u);
   const Status full = engine_->send({.name = "go", .id = "d"}).status();
   EXPECT_EQ(full.code(), StatusCode::kUnavailable) << full.to_string();
   EXPECT_TRUE(testing::contains(full.message(), "dedup_ids_max (3)")) << full.to_string();

@@ -366,6 +366,9 @@ struct EngineStats {
   // deadlines, cron triggers' next ticks.
   uint64_t timers = 0;
   uint64_t waiting_for_events = 0;  // runs in wait_for_event now
+  // Event ids held in the dedup window now (sends naming a new one are refused past
+  // EngineOptions::dedup_ids_max).
+  uint64_t dedup_ids = 0;
   // Step dispatch latency: a step's record applied (durable) -> the function resumed.
   uint64_t dispatch_samples = 0;
   double dispatch_p50_us = 0;
