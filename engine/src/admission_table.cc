@@ -8,7 +8,8 @@ namespace cairn::detail {
 namespace {
 
 constexpr int64_t kSweepEveryMs = 60'000;
-// A throttled run of a key the full table cannot take is decided again after this long.
+// A throttled run of a key the full table cannot take, or a run of a new idempotency key while
+// its function holds idempotency_keys_max, is decided again after this long.
 constexpr int64_t kFullTableRetryMs = 1'000;
 
 std::string key_text(std::string_view key) {
@@ -102,6 +103,10 @@ AdmissionTable::Verdict AdmissionTable::decide(const FunctionEntry& fn, RunRecor
                            std::to_string(it->second.run) + " within " +
                            std::to_string(f.idempotency_window_ms) + " ms";
         return {RunFlow::Admission::kToSkip, 0, {}};
+      }
+      // A key past its window takes its entry's place; only a new key needs room.
+      if (it == l.seen.end() && l.seen.size() >= idempotency_keys_max_) {
+        return {RunFlow::Admission::kDelayed, now_ms + kFullTableRetryMs, {}};
       }
     }
     if (f.singleton && f.singleton_mode == Singleton::Mode::kSkip) {

@@ -22,7 +22,10 @@ enum class LimitKind : uint8_t { kThrottle = 0, kRateLimit = 1 };
 
 class AdmissionTable {
  public:
-  explicit AdmissionTable(size_t keys_max) : keys_max_(keys_max) {}
+  // `keys_max` bounds each limiter's keys, `idempotency_keys_max` each function's idempotency
+  // keys held within their window (EngineOptions::flow_keys_max, idempotency_keys_max).
+  explicit AdmissionTable(size_t keys_max, size_t idempotency_keys_max = SIZE_MAX)
+      : keys_max_(keys_max), idempotency_keys_max_(idempotency_keys_max) {}
 
   // A singleton (kCancelRunning) run the caller must cancel, and the run that replaced it. The
   // newer run of a key always wins: normally the one admitted now replaces the holder, but after
@@ -42,7 +45,10 @@ class AdmissionTable {
   // `first_in_line` says it is the first (only then does the throttle decide it), and a delayed
   // run behind others gets retry_at_ms 0 (no timer: it is decided when it is first).
   // Idempotency, singleton and rate limit are decided first (a duplicate or a skipped run uses
-  // no budget), once per run.
+  // no budget), once per run. A run with a new idempotency key while its function holds
+  // idempotency_keys_max keys is delayed (decided again a second later, and let in once the
+  // sweep drops keys past their window): neither skipped, which would lose it, nor let in
+  // without its key, which could run a key twice.
   Verdict decide(const FunctionEntry& fn, RunRecord& run, int64_t now_ms, bool first_in_line);
 
   // The line of delayed runs of one function and throttle key, in arrival order (live only: the
@@ -126,6 +132,7 @@ class AdmissionTable {
   static LineKey line_of(const FunctionEntry& fn, const RunFlow& flow);
 
   size_t keys_max_;
+  size_t idempotency_keys_max_;
   std::unordered_map<const FunctionEntry*, Limits> by_fn_;
   std::unordered_map<LineKey, std::deque<RunRecord*>, LineKeyHash> lines_;
 };

@@ -29,7 +29,9 @@ Status check_engine_limits(const EngineOptions& o) {
   if (o.steps_per_run_max == 0) return bad("steps_per_run_max must be positive");
   // An empty dir would put the log and the snapshots in the working directory, wherever that is.
   if (o.dir.empty()) return bad("dir must name a directory (it is empty)");
-  if (o.dedup_ids_max == 0) return bad("dedup_ids_max must be positive");
+  if (o.dedup_ids_max == 0 || o.idempotency_keys_max == 0) {
+    return bad("dedup_ids_max and idempotency_keys_max must be positive");
+  }
   // A negative window meant nothing (the engine read it as 0); say so instead.
   if (o.dedup_window.count() < 0 || o.history_window.count() < 0) {
     return bad("dedup_window and history_window must not be negative (0: none)");

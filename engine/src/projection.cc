@@ -31,7 +31,7 @@ Projection::Projection(EngineCore& core, const EngineOptions& options,
       effects_(effects),
       clock_(clock),
       runs_kind_(runs),
-      admission_(options.flow_keys_max) {}
+      admission_(options.flow_keys_max, options.idempotency_keys_max) {}
 
 RunState& Projection::executable(RunRecord& run) const {
   CAIRN_CHECK(runs_kind_ == ProjectedRuns::kExecutable);

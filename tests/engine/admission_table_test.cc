@@ -110,5 +110,36 @@ TEST(AdmissionTable, AnIdempotencyKeyPastItsWindowIsTakenByTheNextRunBeforeTheSw
       << d->flow->skip_reason;
 }
 
+// A function holding idempotency_keys_max keys delays a run of a new key (decided again a second
+// later) until keys past their window leave at the sweep; a repeated key is still skipped. Replay
+// takes every recorded key.
+TEST(AdmissionTable, PastIdempotencyKeysMaxARunOfANewKeyWaitsForRoom) {
+  Function fn(FunctionOptions{.id = "once", .idempotency = "data.k", .idempotency_window = 1h});
+  const int64_t hour = 3'600'000;
+  AdmissionTable t(1000, 2);
+  auto a = fn.run(1, "a");
+  auto b = fn.run(2, "b");
+  EXPECT_EQ(t.decide(fn.entry, *a, 0, false).admission, RunFlow::Admission::kToRecord);
+  EXPECT_EQ(t.decide(fn.entry, *b, 30 * 60'000, false).admission, RunFlow::Admission::kToRecord);
+  auto c = fn.run(3, "c");
+  AdmissionTable::Verdict v = t.decide(fn.entry, *c, 40 * 60'000, false);
+  EXPECT_EQ(v.admission, RunFlow::Admission::kDelayed);
+  EXPECT_EQ(v.retry_at_ms, 40 * 60'000 + 1'000);
+  auto again = fn.run(4, "a");
+  EXPECT_EQ(t.decide(fn.entry, *again, 40 * 60'000, false).admission, RunFlow::Admission::kToSkip);
+  auto a_later = fn.run(5, "a");  // past a's window: the sweep drops it, and "a" starts again
+  EXPECT_EQ(t.decide(fn.entry, *a_later, hour + 1, false).admission, RunFlow::Admission::kToRecord);
+  EXPECT_EQ(t.decide(fn.entry, *c, hour + 1'001, true).admission, RunFlow::Admission::kDelayed);
+  // b leaves its window at 1.5 h, and the sweep (once a minute) drops it by the next decision.
+  EXPECT_EQ(t.decide(fn.entry, *c, hour + 30 * 60'000 + 61'000, true).admission,
+            RunFlow::Admission::kToRecord);
+  // Replay never delays: the log says the runs were admitted.
+  AdmissionTable r(1000, 1);
+  r.record(*a, false, "", false, "", 0);
+  r.record(*b, false, "", false, "", 30 * 60'000);
+  auto dup = fn.run(6, "b");
+  EXPECT_EQ(r.decide(fn.entry, *dup, 31 * 60'000, false).admission, RunFlow::Admission::kToSkip);
+}
+
 }  // namespace
 }  // namespace cairn::detail

@@ -1036,6 +1036,40 @@ TEST_P(IdempotencyTest, AKeyStartsOneRunPerWindowAcrossRestarts) {
 
 INSTANTIATE_TEST_SUITE_P(WithAndWithoutSnapshots, IdempotencyTest, ::testing::Bool());
 
+// A function holding idempotency_keys_max keys queues a run of a new key until keys leave their
+// window: it runs then, once; a repeated key is still skipped meanwhile; nothing is lost across a
+// restart.
+TEST_F(FlowTest, PastIdempotencyKeysMaxARunOfANewKeyWaitsAndRunsOnceThereIsRoom) {
+  options_.idempotency_keys_max = 2;
+  std::atomic<int> ran{0};
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "once",
+                                     .triggers = {on_event("order")},
+                                     .idempotency = "data.order_id",
+                                     .idempotency_window = 1h},
+                                    [&](Context& ctx, const Event&) -> Task<void> {
+                                      co_await ctx.run("work", [&] { ++ran; });
+                                    })
+                    .ok());
+  };
+  auto order = [](const char* id) {
+    return Event{.name = "order", .data = std::string(R"({"order_id":")") + id + "\"}"};
+  };
+  start(setup);
+  EXPECT_EQ(wait(send_one(order("o-1"))).status, RunStatus::kCompleted);
+  EXPECT_EQ(wait(send_one(order("o-2"))).status, RunStatus::kCompleted);
+  const RunId third = send_one(order("o-3"));
+  clock_->advance(5s);  // decided again each second: still no room
+  EXPECT_EQ(status_of(third), RunStatus::kQueued);
+  EXPECT_EQ(wait(send_one(order("o-1"))).status, RunStatus::kSkipped);
+  stop();
+  start(setup);
+  EXPECT_EQ(status_of(third), RunStatus::kQueued);
+  clock_->advance(62min);  // o-1 and o-2 leave their window; the sweep drops them
+  EXPECT_EQ(wait(third).status, RunStatus::kCompleted);
+  EXPECT_EQ(ran.load(), 3);
+}
+
 TEST_F(FlowTest, BadSingletonAndIdempotencyOptionsAreRefused) {
   auto engine = Engine::create(options_);
   auto body = [](Context&, const Event&) -> Task<void> { co_return; };
