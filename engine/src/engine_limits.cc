@@ -73,12 +73,17 @@ Status check_engine_limits(const EngineOptions& o) {
   return Status();
 }
 
+size_t utf8_prefix_end(std::string_view text, size_t pos) {
+  // Continuation bytes are 10xxxxxx: step back over them to the byte that starts the sequence.
+  while (pos > 0 && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) --pos;
+  return pos;
+}
+
 std::string bounded_text(std::string_view text, uint32_t max) {
   if (text.size() <= max) return std::string(text);
   const std::string note = " [... cut: " + std::to_string(text.size()) + " bytes in all]";
-  size_t keep = max > note.size() ? max - note.size() : 0;
-  // Back up to the start of a UTF-8 sequence so the kept part stays valid text.
-  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
+  // Ends on a character's boundary so that the kept part stays valid text.
+  const size_t keep = utf8_prefix_end(text, max > note.size() ? max - note.size() : 0);
   std::string out(text.substr(0, keep));
   out += note;
   return out.size() <= max ? out : out.substr(0, max);

@@ -39,5 +39,8 @@ inline constexpr size_t kHistoryValueBytesMin = 64;
 // `text` if it fits `max` bytes, else its first bytes (not splitting a UTF-8 sequence) and a note
 // saying how long it was — at most `max` bytes in all.
 std::string bounded_text(std::string_view text, uint32_t max);
+// The largest position at most `pos` (< text.size()) that does not fall inside a UTF-8 sequence:
+// text.substr(0, that) is a prefix that ends on a character's boundary.
+size_t utf8_prefix_end(std::string_view text, size_t pos);
 
 }  // namespace cairn::detail

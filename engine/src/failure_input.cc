@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cairn/schema/record_schema.h"
+#include "engine_limits.h"
 
 namespace cairn::detail {
 namespace {
@@ -33,10 +34,7 @@ std::string_view prefix_within(std::string_view text, size_t budget) {
     used += escaped_bytes_max(static_cast<unsigned char>(text[keep]));
     if (used > budget) break;
   }
-  if (keep < text.size()) {
-    while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
-  }
-  return text.substr(0, keep);
+  return text.substr(0, keep < text.size() ? utf8_prefix_end(text, keep) : keep);
 }
 
 json text_within_own_size(std::string_view text) {
