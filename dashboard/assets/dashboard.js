@@ -321,6 +321,12 @@
     $('#history tbody').replaceChildren(...rows);
     // Entries left out: more than the API returns, or more than fit its answer's size limit.
     const note = $('#history-truncated');
+    if (run.history_removed) {  // retention took the run's first records (history_window)
+      note.hidden = false;
+      note.dataset.truncatedBy = 'retention';
+      note.textContent = 'No history to show: ' + run.history_removed;
+      return;
+    }
     note.hidden = !run.history_truncated;
     note.dataset.truncatedBy = run.history_truncated_by || '';
     note.textContent = !run.history_truncated ? '' :

@@ -59,8 +59,16 @@ void show_run(const ApiContext& api, const httplib::Request& req, httplib::Respo
                             .value_bytes_max = api.options.run_detail_value_bytes_max,
                             .entries_max = kHistoryEntriesMax};
   Result<std::vector<HistoryEntry>> history = api.engine.run_history(*id, history_limits(limits));
-  if (!history.ok()) return reply_engine_error(res, history.status(), 400);
-  reply_json(res, run_detail_json(*run, *history, limits));
+  if (!history.ok() && history.status().code() != StatusCode::kNotFound) {
+    return reply_engine_error(res, history.status(), 400);
+  }
+  // kNotFound: retention removed the run's first records (history_window) while the engine still
+  // keeps the run. The run is shown without its history, saying why, rather than as no run at all.
+  nlohmann::json doc =
+      run_detail_json(*run, history.ok() ? *history : std::vector<HistoryEntry>{}, limits);
+  doc["history_removed"] =
+      history.ok() ? nlohmann::json(nullptr) : nlohmann::json(history.status().message());
+  reply_json(res, doc);
 }
 
 void replay_run(const ApiContext& api, const httplib::Request& req, httplib::Response& res) {

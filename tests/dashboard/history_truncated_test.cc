@@ -60,5 +60,54 @@ TEST_F(HistoryTruncated, OneMoreThanTheLimitIsTruncated) {
   EXPECT_EQ(r.json["history_truncated_by"], "entries");
 }
 
+// The fixture's engine and dashboard, started by the test itself with its own clock.
+class HistoryRemoved : public DashboardTest {
+ protected:
+  void SetUp() override {}
+};
+
+// A finished run the engine still keeps, whose first records retention removed (history_window 0):
+// its detail shows the run without history and says why (it was a 404, as for no run at all).
+TEST_F(HistoryRemoved, ARunWhoseHistoryRetentionRemovedIsShownWithoutIt) {
+  // Retention compares segment ages on the engine's clock with the times the log wrote them (the
+  // real clock's): start an hour ahead, so that the segments written here are old at once.
+  const auto ahead = std::chrono::system_clock::now() + std::chrono::hours(1);
+  clock_ = std::make_shared<ManualClock>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(ahead.time_since_epoch()).count());
+  start_engine([&](EngineOptions& o) {
+    o.clock = clock_;
+    o.history_window = std::chrono::milliseconds(0);
+    o.snapshot_every_records = 200;
+  });
+  serve();
+  const std::string pad = R"({"pad":")" + std::string(6000, 'x') + R"("})";
+  const RunId first = send_one("order/ok", pad);
+  ASSERT_EQ(wait(first).status, RunStatus::kCompleted);
+  ASSERT_TRUE(eventually([&] {
+    if (!engine_->run_history(first).ok()) return true;
+    RunId last = 0;
+    for (int i = 0; i < 20; ++i) last = send_one("order/ok", pad);
+    wait(last);
+    return false;
+  })) << engine_->stats().snapshot_last_error;
+  EXPECT_EQ(engine_->run_history(first).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(engine_->get_run(first).ok());
+  const HttpReply r = get("/api/runs/" + std::to_string(first));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json["id"], first);
+  EXPECT_EQ(r.json["status"], "completed");
+  EXPECT_TRUE(r.json["history"].empty());
+  ASSERT_TRUE(r.json["history_removed"].is_string()) << r.body;
+  EXPECT_NE(r.json["history_removed"].get<std::string>().find("retention"), std::string::npos)
+      << r.body;
+  // A run whose history is whole says so.
+  const RunId now = send_one("order/ok");
+  ASSERT_EQ(wait(now).status, RunStatus::kCompleted);
+  const HttpReply whole = get("/api/runs/" + std::to_string(now));
+  ASSERT_EQ(whole.status, 200) << whole.body;
+  EXPECT_TRUE(whole.json["history_removed"].is_null());
+  EXPECT_FALSE(whole.json["history"].empty());
+}
+
 }  // namespace
 }  // namespace cairn::testing
