@@ -36,7 +36,7 @@ void reply_engine_error(httplib::Response& res, const Status& status, int invali
     case StatusCode::kLimitExceeded:
       http_status = 413;
       break;
-    case StatusCode::kUnavailable:  // runs_active_max: runs finishing make room
+    case StatusCode::kUnavailable:  // runs_active_max, dedup_ids_max: finishing, expiring make room
     case StatusCode::kNoSpace:      // a full disk: the engine goes on when space returns
       http_status = 503;
       res.set_header("Retry-After", std::to_string(kRetryAfterSeconds));

@@ -58,7 +58,7 @@ Status api_error(const std::string& what, int http_status, const std::string& bo
       code = StatusCode::kLimitExceeded;
       break;
     case 503:
-      code = StatusCode::kUnavailable;  // the engine is full for now (runs_active_max)
+      code = StatusCode::kUnavailable;  // for now: runs_active_max, dedup_ids_max, a full disk
       break;
     case 401:
       code = StatusCode::kFailed;

@@ -90,7 +90,7 @@ class AdminClient {
 
   // Errors of the calls below. The API's refusals carry its message: 404 kNotFound, 400 and 409
   // kInvalidArgument (a run that is not failed, a bad event), 413 kLimitExceeded, 503
-  // kUnavailable (the engine is at runs_active_max); a rejected
+  // kUnavailable (for now: runs_active_max, dedup_ids_max, or a full disk); a rejected
   // token (401) kFailed; the endpoint gone or not answering kIoError / kTimeout; anything else
   // kInternal.
   Result<LiveRun> get_run(RunId id);

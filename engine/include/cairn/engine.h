@@ -200,8 +200,9 @@ struct EngineOptions {
   // file operations go (file_system, io_queue_factory: tests put a simulated disk there).
   log::LogOptions log{};
 
-  // Limits. At each, the call that would pass it gets kLimitExceeded (kUnavailable for
-  // runs_active_max, which a later call may pass) and nothing durable changes.
+  // Limits (all of them, the log's and the dashboard's too, in docs/limits.md). Unless a limit says
+  // otherwise below, the call that would pass it gets kLimitExceeded and nothing durable changes;
+  // kUnavailable says a later call may pass (runs_active_max, dedup_ids_max).
   // Bytes of one event (name + data + id). Also bounds the data of ctx.invoke() and what a
   // wait_for_event records (event name, match path and value). start() refuses a trigger or
   // cancel_on whose event name is longer (no event could match it). Default: 256 KiB.

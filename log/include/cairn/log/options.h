@@ -58,11 +58,13 @@ struct LogOptions {
   uint32_t recycled_segments_max = 4;
 
   // Largest payload one record may have. append() returns kLimitExceeded above it.
-  // Default: 1 MiB. At most batch_bytes_max - 8 KiB.
+  // Default: 1 MiB. At most 64 MiB, and its frame (the payload rounded up to 8 bytes, plus a
+  // 24-byte header) and 8 KiB more must fit batch_bytes_max.
   uint32_t record_bytes_max = 1u << 20;
 
   // Largest write the writer issues (records plus padding). A batch closes at this size even if
-  // more records are waiting; they go into the next batch.
+  // more records are waiting; they go into the next batch. At least 64 KiB, a multiple of 4 KiB,
+  // at most segment_bytes.
   // Default: 4 MiB.
   uint32_t batch_bytes_max = 4u << 20;
 
@@ -72,8 +74,9 @@ struct LogOptions {
   uint32_t writes_in_flight_max = 2;
 
   // Bytes of records that may be appended but not yet durable (the queue depth, in bytes; rounded
-  // up to a power of two). At the limit append() blocks until the writer catches up. At most
-  // 16 GiB; open() fails with kLimitExceeded when the system refuses that much memory.
+  // up to a power of two). At the limit append() blocks until the writer catches up. At least two
+  // frames of record_bytes_max, at most 16 GiB; open() fails with kLimitExceeded when the system
+  // refuses that much memory.
   // Default: 32 MiB.
   uint64_t staging_bytes = 32ull << 20;
 
