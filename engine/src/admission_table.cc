@@ -8,8 +8,8 @@ namespace cairn::detail {
 namespace {
 
 constexpr int64_t kSweepEveryMs = 60'000;
-// A throttled run of a key the full table cannot take, or a run of a new idempotency key while
-// its function holds idempotency_keys_max, is decided again after this long.
+// A throttled run of a key the full table cannot take is decided again after this long (a run of a
+// new idempotency key while its function holds idempotency_keys_max, at the next sweep).
 constexpr int64_t kFullTableRetryMs = 1'000;
 
 std::string key_text(std::string_view key) {
@@ -104,9 +104,13 @@ AdmissionTable::Verdict AdmissionTable::decide(const FunctionEntry& fn, RunRecor
                            std::to_string(f.idempotency_window_ms) + " ms";
         return {RunFlow::Admission::kToSkip, 0, {}};
       }
-      // A key past its window takes its entry's place; only a new key needs room.
+      // A key past its window takes its entry's place; only a new key needs room. Room comes only
+      // from the sweep, so the run is decided again when the next one may run, not before (each
+      // decision is a record when its timer fires).
       if (it == l.seen.end() && l.seen.size() >= idempotency_keys_max_) {
-        return {RunFlow::Admission::kDelayed, now_ms + kFullTableRetryMs, {}};
+        return {RunFlow::Admission::kDelayed,
+                std::max(now_ms + kFullTableRetryMs, l.swept_ms + kSweepEveryMs),
+                {}};
       }
     }
     if (f.singleton && f.singleton_mode == Singleton::Mode::kSkip) {

@@ -46,7 +46,7 @@ class AdmissionTable {
   // run behind others gets retry_at_ms 0 (no timer: it is decided when it is first).
   // Idempotency, singleton and rate limit are decided first (a duplicate or a skipped run uses
   // no budget), once per run. A run with a new idempotency key while its function holds
-  // idempotency_keys_max keys is delayed (decided again a second later, and let in once the
+  // idempotency_keys_max keys is delayed (decided again at the next sweep, and let in once the
   // sweep drops keys past their window): neither skipped, which would lose it, nor let in
   // without its key, which could run a key twice.
   Verdict decide(const FunctionEntry& fn, RunRecord& run, int64_t now_ms, bool first_in_line);

@@ -124,12 +124,14 @@ TEST(AdmissionTable, PastIdempotencyKeysMaxARunOfANewKeyWaitsForRoom) {
   auto c = fn.run(3, "c");
   AdmissionTable::Verdict v = t.decide(fn.entry, *c, 40 * 60'000, false);
   EXPECT_EQ(v.admission, RunFlow::Admission::kDelayed);
-  EXPECT_EQ(v.retry_at_ms, 40 * 60'000 + 1'000);
+  EXPECT_EQ(v.retry_at_ms, 41 * 60'000) << "decided again at the next sweep";
   auto again = fn.run(4, "a");
   EXPECT_EQ(t.decide(fn.entry, *again, 40 * 60'000, false).admission, RunFlow::Admission::kToSkip);
   auto a_later = fn.run(5, "a");  // past a's window: the sweep drops it, and "a" starts again
   EXPECT_EQ(t.decide(fn.entry, *a_later, hour + 1, false).admission, RunFlow::Admission::kToRecord);
-  EXPECT_EQ(t.decide(fn.entry, *c, hour + 1'001, true).admission, RunFlow::Admission::kDelayed);
+  v = t.decide(fn.entry, *c, hour + 1'001, true);
+  EXPECT_EQ(v.admission, RunFlow::Admission::kDelayed);
+  EXPECT_EQ(v.retry_at_ms, hour + 1 + 60'000) << "the sweep at hour + 1 ran: the next one";
   // b leaves its window at 1.5 h, and the sweep (once a minute) drops it by the next decision.
   EXPECT_EQ(t.decide(fn.entry, *c, hour + 30 * 60'000 + 61'000, true).admission,
             RunFlow::Admission::kToRecord);

@@ -116,14 +116,13 @@ TEST(DedupWindow, RefusesANewIdPastIdsMaxUntilOldOnesLeave) {
   DedupWindow w(1000, 2);
   EXPECT_EQ(w.reserve("a", 100, 1, nullptr), DedupWindow::Reserve::kReserved);
   EXPECT_EQ(w.reserve("b", 100, 1, nullptr), DedupWindow::Reserve::kReserved);
-  EXPECT_EQ(w.reserve("c", 100, 1, nullptr), DedupWindow::Reserve::kFull);  // a, b pending
-  w.confirm("a", 100, 100);
-  w.confirm("b", 200, 200);
-  EXPECT_EQ(w.reserve("a", 300, 2, nullptr), DedupWindow::Reserve::kDuplicate);
-  EXPECT_EQ(w.reserve("c", 300, 2, nullptr), DedupWindow::Reserve::kFull);
-  w.erase("b");  // as a failed append releases its id
+  EXPECT_EQ(w.reserve("c", 100, 2, nullptr), DedupWindow::Reserve::kFull);  // a, b pending
+  w.erase("b");  // as a failed append releases its reservation
   EXPECT_EQ(w.reserve("c", 300, 2, nullptr), DedupWindow::Reserve::kReserved);
+  w.confirm("a", 100, 100);
   w.confirm("c", 300, 300);
+  EXPECT_EQ(w.reserve("a", 300, 3, nullptr), DedupWindow::Reserve::kDuplicate);
+  EXPECT_EQ(w.reserve("b", 300, 3, nullptr), DedupWindow::Reserve::kFull);
   w.confirm("d", 350, 350);  // durable already: taken past the limit
   EXPECT_EQ(w.size(), 3u);
   EXPECT_EQ(w.reserve("e", 400, 3, nullptr), DedupWindow::Reserve::kFull);

@@ -1062,10 +1062,14 @@ TEST_F(FlowTest, PastIdempotencyKeysMaxARunOfANewKeyWaitsAndRunsOnceThereIsRoom)
   clock_->advance(5s);  // decided again each second: still no room
   EXPECT_EQ(status_of(third), RunStatus::kQueued);
   EXPECT_EQ(wait(send_one(order("o-1"))).status, RunStatus::kSkipped);
+  EXPECT_EQ(ran.load(), 2);
   stop();
   start(setup);
   EXPECT_EQ(status_of(third), RunStatus::kQueued);
-  clock_->advance(62min);  // o-1 and o-2 leave their window; the sweep drops them
+  clock_->advance(2min);  // sweeps, but o-1 and o-2 are within their window
+  EXPECT_EQ(status_of(third), RunStatus::kQueued);
+  EXPECT_EQ(ran.load(), 2);
+  clock_->advance(60min);  // o-1 and o-2 leave their window; the sweep drops them
   EXPECT_EQ(wait(third).status, RunStatus::kCompleted);
   EXPECT_EQ(ran.load(), 3);
 }
