@@ -1001,19 +1001,23 @@ TEST_F(FlowTest, ASingletonInCancelModeReplacesTheUnfinishedRunAcrossARestart) {
 
 class IdempotencyTest : public FlowTest, public ::testing::WithParamInterface<bool> {};
 
+// "once": one step counted in `ran`, for events "order" with an idempotency key of data.order_id
+// and a window of an hour.
+void register_once(Engine& e, std::atomic<int>& ran) {
+  ASSERT_TRUE(e.register_function({.id = "once",
+                                   .triggers = {on_event("order")},
+                                   .idempotency = "data.order_id",
+                                   .idempotency_window = 1h},
+                                  [&ran](Context& ctx, const Event&) -> Task<void> {
+                                    co_await ctx.run("work", [&] { ++ran; });
+                                  })
+                  .ok());
+}
+
 TEST_P(IdempotencyTest, AKeyStartsOneRunPerWindowAcrossRestarts) {
   options_.snapshots = GetParam();
   std::atomic<int> ran{0};
-  auto setup = [&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "once",
-                                     .triggers = {on_event("order")},
-                                     .idempotency = "data.order_id",
-                                     .idempotency_window = 1h},
-                                    [&](Context& ctx, const Event&) -> Task<void> {
-                                      co_await ctx.run("work", [&] { ++ran; });
-                                    })
-                    .ok());
-  };
+  auto setup = [&](Engine& e) { register_once(e, ran); };
   start(setup);
   const Event order{.name = "order", .data = R"({"order_id":"o-1"})"};
   const RunId first = send_one(order);
@@ -1042,16 +1046,7 @@ INSTANTIATE_TEST_SUITE_P(WithAndWithoutSnapshots, IdempotencyTest, ::testing::Bo
 TEST_F(FlowTest, PastIdempotencyKeysMaxARunOfANewKeyWaitsAndRunsOnceThereIsRoom) {
   options_.idempotency_keys_max = 2;
   std::atomic<int> ran{0};
-  auto setup = [&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "once",
-                                     .triggers = {on_event("order")},
-                                     .idempotency = "data.order_id",
-                                     .idempotency_window = 1h},
-                                    [&](Context& ctx, const Event&) -> Task<void> {
-                                      co_await ctx.run("work", [&] { ++ran; });
-                                    })
-                    .ok());
-  };
+  auto setup = [&](Engine& e) { register_once(e, ran); };
   auto order = [](const char* id) {
     return Event{.name = "order", .data = std::string(R"({"order_id":")") + id + "\"}"};
   };
