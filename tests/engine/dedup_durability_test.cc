@@ -270,7 +270,9 @@ TEST_F(EngineTest, PastDedupIdsMaxANewIdIsRefusedUntilTheOldestLeaveTheWindow) {
   o.dedup_ids_max = 0;
   const Status st = Engine::create(o)->start();
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(testing::contains(st.message(), "dedup_ids_max and idempotency_keys_max must be positive")) << st.to_string();
+  EXPECT_TRUE(
+      testing::contains(st.message(), "dedup_ids_max and idempotency_keys_max must be positive"))
+      << st.to_string();
 }
 
 TEST(DedupWindowDurability, AFutureTimeDoesNotHoldBackExpiry) {

@@ -255,9 +255,10 @@ struct EngineOptions {
   uint32_t flow_keys_max = 1'000'000;
   // Idempotency keys held within their window, per function (FunctionOptions::idempotency; about
   // 48 bytes each in memory). At the limit a run with a new key waits, queued, and is let in once
-  // keys past their window are dropped (a sweep a minute; docs/flow-control.md): it is neither skipped nor run without
-  // its key. A repeated key is still skipped. A restart keeps every key the log holds, even past
-  // it. Positive. Default: 10 M (about 480 MB; 115 new keys a second for a 24 h window).
+  // keys past their window are dropped (a sweep a minute; docs/flow-control.md): it is neither
+  // skipped nor run without its key. A repeated key is still skipped. A restart keeps every key
+  // the log holds, even past it. Positive. Default: 10 M (about 480 MB; 115 new keys a second for
+  // a 24 h window).
   uint64_t idempotency_keys_max = 10'000'000;
   // Cron ticks that fell while the engine was stopped and still run at start, per trigger: the
   // newest this many; older ones are skipped and recorded (a CronCursor record with the count,
