@@ -64,8 +64,10 @@ void show_run(const ApiContext& api, const httplib::Request& req, httplib::Respo
   }
   // kNotFound: retention removed the run's first records (history_window) while the engine still
   // keeps the run. The run is shown without its history, saying why, rather than as no run at all.
-  nlohmann::json doc =
-      run_detail_json(*run, history.ok() ? *history : std::vector<HistoryEntry>{}, limits);
+  static const std::vector<HistoryEntry> kNoHistory;
+  // A reference to either: a conditional with a temporary on one side would copy the history.
+  const std::vector<HistoryEntry>& entries = history.ok() ? *history : kNoHistory;
+  nlohmann::json doc = run_detail_json(*run, entries, limits);
   doc["history_removed"] =
       history.ok() ? nlohmann::json(nullptr) : nlohmann::json(history.status().message());
   reply_json(res, doc);

@@ -12,12 +12,13 @@ DedupWindow::Reserve DedupWindow::reserve(const std::string& id, int64_t now_ms,
   std::unique_lock lock(mu_);
   expire(now_ms);
   for (;;) {
-    auto it = seen_.find(id);
-    if (it == seen_.end()) {
-      // Checked again after every wait: a released reservation may have made room.
-      if (seen_.size() >= ids_max_) return Reserve::kFull;
-      seen_.try_emplace(id, Entry{now_ms, true, owner});
-      return Reserve::kReserved;
+    auto [it, inserted] = seen_.try_emplace(id, Entry{now_ms, true, owner});
+    if (inserted) {
+      // Checked again after every wait: a released reservation may have made room. One lookup
+      // on the usual path; only a refusal at the limit costs the erase.
+      if (seen_.size() <= ids_max_) return Reserve::kReserved;
+      seen_.erase(it);
+      return Reserve::kFull;
     }
     const Entry& e = it->second;
     if (!e.pending || (owner != 0 && e.owner == owner)) return Reserve::kDuplicate;
