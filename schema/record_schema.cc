@@ -54,6 +54,35 @@ const TypeInfo* type_info(uint16_t type) {
   return &kEngineTypes[type];
 }
 
+template <typename Enum>
+bool in_enum(Enum value) {
+  return value >= Enum::MIN && value <= Enum::MAX;
+}
+
+// The FlatBuffers verifier checks structure, not enum values. A value this build does not know was
+// written by a newer one (or under a valid checksum by mistake): replay would apply it as
+// something else, or drop it, so it is refused like a record type this build does not know.
+// ValueFormat is exempt: it only says how tools show a value, and an unknown one is shown as bytes.
+bool values_known(uint16_t type, std::span<const std::byte> payload) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(payload.data());
+  switch (static_cast<RecordType>(type)) {
+    case RecordType::StepFailed:
+      return in_enum(flatbuffers::GetRoot<StepFailed>(bytes)->kind());
+    case RecordType::RunResumed:
+      return in_enum(flatbuffers::GetRoot<RunResumed>(bytes)->reason());
+    case RecordType::RunCreated: {
+      const auto* history = flatbuffers::GetRoot<RunCreated>(bytes)->history();
+      if (history == nullptr) return true;
+      for (const CopiedOp* op : *history) {
+        if (op->kind() < kCopiedOpKindMin || op->kind() > kCopiedOpKindMax) return false;
+      }
+      return true;
+    }
+    default:
+      return true;
+  }
+}
+
 }  // namespace
 
 std::string_view record_type_name(uint16_t type) {
@@ -74,7 +103,7 @@ bool verify_payload(uint16_t type, std::span<const std::byte> payload) {
     return false;
   }
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
-  return info->verify(verifier);
+  return info->verify(verifier) && values_known(type, payload);
 }
 
 namespace {

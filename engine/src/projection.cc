@@ -12,6 +12,10 @@
 namespace cairn::detail {
 namespace {
 
+// The log's verifier refuses copied results of other kinds, so the casts below are in range.
+static_assert(static_cast<uint8_t>(OpKind::kStep) == schema::kCopiedOpKindMin &&
+              static_cast<uint8_t>(OpKind::kInvoke) == schema::kCopiedOpKindMax);
+
 using schema::RecordType;
 
 template <typename T>

@@ -20,7 +20,8 @@ const char* frame_check_name(FrameCheck check) {
     case FrameCheck::kLsnMismatch:
       return "LSN out of sequence";
     case FrameCheck::kBadPayload:
-      return "payload fails verification (unknown record type, or bytes that are not its table)";
+      return "payload fails verification (an unknown record type, a value this version does not "
+             "know, or bytes that are not its table)";
   }
   return "?";
 }

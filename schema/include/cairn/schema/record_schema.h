@@ -18,8 +18,14 @@ std::string_view record_type_name(uint16_t type);
 // True when `type` is a record type this build knows.
 bool is_known_record_type(uint16_t type);
 
-// Runs the FlatBuffers verifier for the table that belongs to `type`. Payload bytes come from disk
-// or a user and are untrusted: nothing may read a payload before this returns true.
+// The values of CopiedOp.kind (cairn::OpKind, which the engine checks against these).
+inline constexpr uint8_t kCopiedOpKindMin = 1;
+inline constexpr uint8_t kCopiedOpKindMax = 5;
+
+// Runs the FlatBuffers verifier for the table that belongs to `type`, and refuses a value of an
+// enum field this build does not know (a newer version's), except a ValueFormat, which tools show
+// as bytes. Payload bytes come from disk or a user and are untrusted: nothing may read a payload
+// before this returns true.
 bool verify_payload(uint16_t type, std::span<const std::byte> payload);
 
 // The payload as one line of JSON. Precondition: verify_payload(type, payload) returned true.
