@@ -680,5 +680,48 @@ TEST(RunsListAgreement, ListAgreesWithTheEngineRunByRun) {
             (std::set<std::string>{"completed", "failed", "cancelled", "sleeping", "waiting"}));
 }
 
+// `runs list` keeps the first 512 bytes of an error: the cut falls on a character's boundary, so
+// the JSON holds a prefix of the error and no U+FFFD where a character was split.
+TEST(RunsListLongError, AnErrorIsCutOnACharactersBoundary) {
+  using namespace std::chrono_literals;
+  TempDir dir;
+  std::string error = "x";  // then two-byte characters
+  for (int i = 0; i < 400; ++i) error += "\u00e9";
+  RunId id = 0;
+  std::string recorded;
+  {
+    std::unique_ptr<Engine> engine = Engine::create(sample_engine_options(dir.path()));
+    ASSERT_TRUE(engine
+                    ->register_function({.id = "doomed", .triggers = {on_event("doomed/start")}},
+                                        [&](Context& ctx, const Event&) -> Task<void> {
+                                          co_await ctx.run("boom", [&]() -> int {
+                                            throw NonRetriableError(error);
+                                          });
+                                        })
+                    .ok());
+    ASSERT_TRUE(engine->start().ok());
+    Result<SendResult> sent = engine->send(Event{.name = "doomed/start", .data = "{}"});
+    ASSERT_TRUE(sent.ok() && sent->runs.size() == 1);
+    id = sent->runs.front();
+    Result<RunInfo> info = engine->wait_run(id, 20s);
+    ASSERT_TRUE(info.ok()) << info.status().to_string();
+    ASSERT_EQ(info->status, RunStatus::kFailed);
+    recorded = info->error;
+    ASSERT_TRUE(engine->shutdown().ok());
+  }
+  // The engine's error names the step before the thrown text.
+  ASSERT_GT(recorded.size(), 512u);
+  ASSERT_EQ(static_cast<unsigned char>(recorded[512]) & 0xC0, 0x80) << "not inside a character";
+  const CliResult r = run_cairn({"runs", "list", dir.path().string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_EQ(j["runs"].size(), 1u) << j;
+  const std::string shown = j["runs"][0]["error"].get<std::string>();
+  EXPECT_EQ(shown.find("\xef\xbf\xbd"), std::string::npos) << "a split character";
+  EXPECT_EQ(shown.size(), 511u);  // the character byte 512 falls in is left out whole
+  EXPECT_TRUE(recorded.starts_with(shown)) << shown;
+  EXPECT_EQ(j["runs"][0]["error_bytes"], recorded.size());
+}
+
 }  // namespace
 }  // namespace cairn::testing

@@ -14,6 +14,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "utf8_prefix.h"
+
 namespace cairn::tools {
 // A named namespace: the unity build joins anonymous namespaces of neighbouring files.
 namespace admin_client_impl {
@@ -41,7 +43,7 @@ std::string scheme_host_port(const std::string& url) {
 // The API's answer as a Status: its {"error"} message, with the code that fits the HTTP status.
 Status api_error(const std::string& what, int http_status, const std::string& body) {
   const nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
-  std::string message = body.substr(0, 300);
+  std::string message(utf8_prefix(body, 300));
   if (doc.is_object() && doc.contains("error") && doc["error"].is_string()) {
     message = doc["error"].get<std::string>();
   }
@@ -118,7 +120,8 @@ Status answer_too_large(const std::string& what, size_t bytes_max) {
 Result<nlohmann::json> parse_answer(const std::string& what, const std::string& body) {
   nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
   if (doc.is_discarded()) {
-    return Status(StatusCode::kInternal, what + ": the answer is not JSON: " + body.substr(0, 200));
+    return Status(StatusCode::kInternal,
+                  what + ": the answer is not JSON: " + std::string(utf8_prefix(body, 200)));
   }
   return doc;
 }
@@ -273,7 +276,8 @@ Result<std::vector<LiveRun>> AdminClient::list_runs(const LiveRunFilter& filter)
     CAIRN_ASSIGN_OR_RETURN(const std::string body, request("GET", path, ""));
     CAIRN_ASSIGN_OR_RETURN(const nlohmann::json doc, admin_client_impl::parse_answer("runs", body));
     if (!doc.is_object() || !doc.contains("runs") || !doc["runs"].is_array()) {
-      return Status(StatusCode::kInternal, "GET /api/runs: no \"runs\" in " + body.substr(0, 200));
+      return Status(StatusCode::kInternal,
+                    "GET /api/runs: no \"runs\" in " + std::string(utf8_prefix(body, 200)));
     }
     for (const nlohmann::json& j : doc["runs"]) {
       CAIRN_ASSIGN_OR_RETURN(LiveRun r, admin_client_impl::live_run_of(j));
@@ -301,7 +305,8 @@ Result<RunId> AdminClient::replay_run(RunId id, Engine::ReplayFrom from) {
   CAIRN_ASSIGN_OR_RETURN(const nlohmann::json doc,
                          admin_client_impl::parse_answer("replay", answer));
   if (!doc.is_object() || !doc.contains("run")) {
-    return Status(StatusCode::kInternal, "replay: no \"run\" in " + answer.substr(0, 200));
+    return Status(StatusCode::kInternal,
+                  "replay: no \"run\" in " + std::string(utf8_prefix(answer, 200)));
   }
   return admin_client_impl::run_id_of(doc["run"]);
 }
@@ -318,7 +323,8 @@ Result<size_t> AdminClient::function_count() {
   CAIRN_ASSIGN_OR_RETURN(const nlohmann::json doc,
                          admin_client_impl::parse_answer("functions", body));
   if (!doc.is_array()) {
-    return Status(StatusCode::kInternal, "GET /api/functions: not a list: " + body.substr(0, 200));
+    return Status(StatusCode::kInternal,
+                  "GET /api/functions: not a list: " + std::string(utf8_prefix(body, 200)));
   }
   return doc.size();
 }

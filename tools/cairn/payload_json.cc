@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "utf8_prefix.h"
+
 namespace cairn::tools {
 namespace {
 
@@ -195,14 +197,6 @@ const Table& root(std::span<const std::byte> payload) {
 
 std::optional<int64_t> nonzero(int64_t us) {
   return us == 0 ? std::nullopt : std::optional<int64_t>(us);
-}
-
-// Cuts `s` to at most `max` bytes without splitting a UTF-8 sequence.
-std::string_view utf8_prefix(std::string_view s, size_t max) {
-  if (s.size() <= max) return s;
-  size_t n = max;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return s.substr(0, n);
 }
 
 std::string cut(std::string text, size_t value_bytes, size_t max_chars) {

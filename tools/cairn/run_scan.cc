@@ -2,6 +2,7 @@
 #include "run_scan.h"
 
 #include "json_field.h"  // the engine's own: waits match by the same rule
+#include "utf8_prefix.h"
 
 namespace cairn::tools {
 namespace {
@@ -52,7 +53,7 @@ RunScanner::Active* RunScanner::created(RunId id, std::string_view function,
 
 void RunScanner::set_error(RunSummary& s, std::string_view error) {
   s.error_bytes = error.size();
-  s.error.assign(error.substr(0, RunSummary::kErrorKept));
+  s.error.assign(utf8_prefix(error, RunSummary::kErrorKept));
 }
 
 void RunScanner::remove_wait(Active& run) {
