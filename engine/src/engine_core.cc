@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "engine_limits.h"
 #include "json_field.h"
@@ -384,6 +385,22 @@ Status EngineCore::prepare_event(Event& e, bool* duplicate, std::vector<std::str
   return Status();
 }
 
+Status EngineCore::check_ids_can_fit(std::span<const Event> events) const {
+  if (events.size() <= options_.dedup_ids_max) return Status();
+  std::unordered_set<std::string_view> ids;
+  for (const Event& e : events) {
+    if (!e.id.empty()) ids.insert(e.id);
+  }
+  if (ids.size() <= options_.dedup_ids_max) return Status();
+  // kLimitExceeded, not kUnavailable: the window never holds more than dedup_ids_max ids, so
+  // waiting for the oldest to leave would never make room for all of them.
+  return Status(StatusCode::kLimitExceeded,
+                "one send() names " + std::to_string(ids.size()) +
+                    " event ids and the dedup window holds at most dedup_ids_max (" +
+                    std::to_string(options_.dedup_ids_max) +
+                    "): it could never be taken; send fewer at once (none was accepted)");
+}
+
 Status EngineCore::check_room_for_runs(size_t runs) const {
   if (runs == 0 || projection_.active_runs() + runs <= options_.runs_active_max) return Status();
   // kUnavailable, not kLimitExceeded: nothing is wrong with what was asked, and it can be asked
@@ -406,6 +423,7 @@ Result<std::vector<SendResult>> EngineCore::send(std::span<const Event> events) 
   // Every event is checked and its id reserved before anything is appended, and one record holds
   // them all: the batch is accepted whole or not at all, so a caller that retries after an error
   // never duplicates part of it.
+  CAIRN_RETURN_IF_ERROR(check_ids_can_fit(events));
   std::vector<Event> accepted;
   accepted.reserve(events.size());
   std::vector<std::string_view> functions;  // of every accepted event, in order

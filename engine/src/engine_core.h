@@ -74,6 +74,9 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   Status prepare_event(Event& event, bool* duplicate, std::vector<std::string_view>* functions);
   // kUnavailable when `runs` more unfinished runs would pass runs_active_max.
   Status check_room_for_runs(size_t runs) const;
+  // A send() naming more distinct event ids than dedup_ids_max could never be taken, whatever
+  // leaves the window: refused at once (kLimitExceeded) rather than asked again for ever.
+  Status check_ids_can_fit(std::span<const Event> events) const;
 
   // log::DurableListener
   void on_durable(const log::DurableBatch& batch) noexcept override;

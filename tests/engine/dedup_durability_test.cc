@@ -247,6 +247,23 @@ TEST_F(EngineTest, PastDedupIdsMaxANewIdIsRefusedUntilTheOldestLeaveTheWindow) {
   auto again = engine_->send({.name = "go", .id = "a"});
   ASSERT_TRUE(again.ok()) << again.status().to_string();
   EXPECT_TRUE(again->duplicate);
+  // A send naming more ids than the window ever holds could never be taken: refused for good
+  // (kLimitExceeded), not "try again". As many as it holds is only full for now.
+  const std::vector<Event> four = {{.name = "go", .id = "w"},
+                                   {.name = "go", .id = "x"},
+                                   {.name = "go", .id = "y"},
+                                   {.name = "go", .id = "z"}};
+  const Status never = engine_->send(four).status();
+  EXPECT_EQ(never.code(), StatusCode::kLimitExceeded) << never.to_string();
+  EXPECT_TRUE(testing::contains(never.message(), "names 4 event ids")) << never.to_string();
+  EXPECT_TRUE(testing::contains(never.message(), "dedup_ids_max (3)")) << never.to_string();
+  const std::vector<Event> three_and_repeats = {{.name = "go", .id = "w"},
+                                                {.name = "go", .id = "x"},
+                                                {.name = "go", .id = "y"},
+                                                {.name = "go", .id = "x"},
+                                                {.name = "go"}};
+  EXPECT_EQ(engine_->send(three_and_repeats).status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(engine_->stats().runs_created, runs);
   const RunId relay = send_one({.name = "relay"});  // no id: taken
   const RunInfo failed = wait(relay);
   EXPECT_EQ(failed.status, RunStatus::kFailed);

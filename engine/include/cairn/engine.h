@@ -238,9 +238,10 @@ struct EngineOptions {
   // Event ids held for that window (each id a sender names, about 220 bytes for a 36-byte id).
   // Past it, send() refuses an event naming a new id (kUnavailable, 503 on the dashboard: retry
   // once the oldest leave the window; a ctx.send_event doing so fails its run, as at
-  // runs_active_max); a repeated id is still a duplicate, and events without an id are taken. A
-  // restart keeps every id in the log's window, even past it. Positive. Default: 10 M (about 2 GB;
-  // 115 ids a second for 24 h).
+  // runs_active_max); a repeated id is still a duplicate, and events without an id are taken. One
+  // send() naming more distinct ids than this could never be taken: kLimitExceeded. A restart
+  // keeps every id in the log's window, even past it. Positive. Default: 10 M (about 2 GB; 115 ids
+  // a second for 24 h).
   uint64_t dedup_ids_max = 10'000'000;
   // Runs executing steps at once across all functions (flow control, like a function's
   // concurrency limit; docs/flow-control.md). Queued runs wait their turn, functions served
