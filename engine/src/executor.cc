@@ -138,6 +138,16 @@ std::string invalid_arguments(const RunState& run, const OpSlot& slot, const Eng
       const Event& e = *std::get<const Event*>(slot.request);
       if (e.name.empty()) return op + " needs an event name";
       if (std::optional<std::string> why = event_data_problem(e.data)) return op + ": " + *why;
+      // As send() checks them (prepare_event checks again): here the function can catch it.
+      const size_t bytes = e.name.size() + e.data.size() + e.id.size();
+      if (bytes > o.event_bytes_max) {
+        return op + ": the event has " + std::to_string(bytes) + " bytes; event_bytes_max is " +
+               std::to_string(o.event_bytes_max);
+      }
+      if (e.id.size() > o.event_id_bytes_max) {
+        return op + ": its id has " + std::to_string(e.id.size()) +
+               " bytes; event_id_bytes_max is " + std::to_string(o.event_id_bytes_max);
+      }
       break;
     }
     case OpKind::kInvoke: {
@@ -539,14 +549,27 @@ void Executor::fail_run(RunState& run, std::string error) {
   if (!run.fatal) run.fatal = std::make_unique<std::string>(std::move(error));
 }
 
+bool Executor::recorded_next(RunState& run, const OpSlot& slot) {
+  if (run.replaying && run.history_used < run.history->size()) {
+    const ReplayEntry& e = (*run.history)[run.history_used];
+    return e.kind == slot.kind && e.step_id == slot.id;
+  }
+  std::lock_guard lock(run.op_lock);
+  const PendingOp& op = run.op;
+  return op.position == run.next_position && op.state != OpState::kNone && op.kind == slot.kind &&
+         op.step_id == slot.id;
+}
+
 bool Executor::op_ready(RunState& run, OpSlot& slot) {
   if (run.fatal) return false;
   // A repeated id gets a suffix, so every operation of a run has its own id: "charge", "charge:1".
   if (const uint32_t n = run.id_counts.use(std::hash<std::string>{}(slot.id)); n > 0) {
     slot.id += ':' + std::to_string(n);
   }
-  if (std::string bad = invalid_arguments(run, slot, core_.options()); !bad.empty()) {
+  if (std::string bad = invalid_arguments(run, slot, core_.options());
+      !bad.empty() && !recorded_next(run, slot)) {
     // Nothing is recorded and no position is used, live or in replay: the same verdict, here.
+    // An operation the run recorded is never refused (recorded_next): it was valid then.
     slot.resolved = true;
     slot.failed = true;
     slot.value = std::move(bad);

@@ -47,9 +47,9 @@ TEST_F(EngineTest, InvokeDataOverTheLimitFailsTheRunNamingTheLimit) {
   EXPECT_TRUE(engine_->health().ok());
 }
 
-// An event id longer than event_id_bytes_max is refused, by send() and by ctx.send_event (which
-// fails its run naming the limit), and nothing is recorded: the dedup window keeps every id for a
-// day. A log written under a larger limit still replays, ids and all.
+// An event id longer than event_id_bytes_max is refused, by send() and by ctx.send_event (a
+// StepError naming the limit: uncaught, it fails the run), and nothing is recorded: the dedup
+// window keeps every id for a day. A log written under a larger limit still replays, ids and all.
 TEST_F(EngineTest, AnEventIdOverEventIdBytesMaxIsRefusedAndAnOlderLogsLongerIdsStillReplay) {
   const std::string long_id(600, 'a');
   const std::string forwarded_id(600, 'b');
@@ -181,6 +181,117 @@ TEST_F(EngineTest, StepIdOverTheLimitThrowsStepErrorNamingIt) {
   const RunInfo info = wait(send_one({.name = "go"}));
   ASSERT_EQ(info.status, RunStatus::kCompleted) << info.error;
   EXPECT_TRUE(contains(info.output, "step_id_bytes_max")) << info.output;
+}
+
+// A ctx.send_event over event_bytes_max or event_id_bytes_max throws a StepError the function can
+// catch, as invoke() and wait_for_event() do (it used to fail the run for good), and records
+// nothing: a restart replays the same verdict.
+TEST_F(EngineTest, SendEventOverItsLimitsThrowsAStepErrorTheFunctionCanCatch) {
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "sink", .triggers = {on_event("sunk")}},
+                                    [](Context&, const Event&) -> Task<int> { co_return 1; })
+                    .ok());
+    ASSERT_TRUE(
+        e.register_function({.id = "f", .triggers = {on_event("go")}},
+                            [](Context& ctx, const Event&) -> Task<std::string> {
+                              std::string out;
+                              const std::string big = "{\"a\":\"" + std::string(2000, 'x') + "\"}";
+                              const std::string long_id(300, 'i');
+                              for (const OutgoingEvent& event :
+                                   {OutgoingEvent{.name = "sunk", .data = big},
+                                    OutgoingEvent{.name = "sunk", .id = long_id}}) {
+                                try {
+                                  co_await ctx.send_event("send", event);
+                                  out += "sent;";
+                                } catch (const StepError& e) {
+                                  out += std::string(e.what()) + ";";
+                                }
+                              }
+                              co_await ctx.send_event("small", {.name = "sunk", .id = "ok"});
+                              co_await ctx.sleep("nap", 1h);
+                              co_return out;
+                            })
+            .ok());
+  };
+  options_.event_bytes_max = 1024;
+  start(setup);
+  const RunId run = send_one({.name = "go"});
+  ASSERT_TRUE(eventually([&] { return status_of(run) == RunStatus::kSleeping; }));
+  EXPECT_EQ(engine_->stats().runs_created, 2u) << "only the small event started a run";
+  stop();
+  start(setup);
+  clock_->advance(2h);
+  const RunInfo info = wait(run);
+  ASSERT_EQ(info.status, RunStatus::kCompleted) << info.error;
+  EXPECT_TRUE(contains(info.output, "event_bytes_max is 1024")) << info.output;
+  EXPECT_TRUE(contains(info.output, "event_id_bytes_max is 256")) << info.output;
+  EXPECT_FALSE(contains(info.output, "sent;")) << info.output;
+  EXPECT_EQ(engine_->stats().runs_created, 2u) << "the replay sent nothing again";
+  auto history = engine_->run_history(run);
+  ASSERT_TRUE(history.ok()) << history.status().to_string();
+  size_t sends = 0;
+  for (const HistoryEntry& h : *history) sends += h.kind == HistoryEntry::Kind::kEventSent ? 1 : 0;
+  EXPECT_EQ(sends, 1u);
+}
+
+// A recorded operation is replayed as it was recorded even when a limit has since been lowered
+// below it: a step id over step_id_bytes_max, a wait over event_bytes_max. The check refused them
+// in replay, the run's code went on to its next operation, and the run failed as non-deterministic.
+TEST_F(EngineTest, ARecordedOperationReplaysAfterItsLimitWasLowered) {
+  const std::string long_id(300, 's');
+  const std::string value = "\"" + std::string(1500, 'v') + "\"";
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [&](Context& ctx, const Event&) -> Task<int> {
+                                      const int n = co_await ctx.run(long_id, [] { return 7; });
+                                      co_await ctx.sleep("nap", 1h);
+                                      co_return n;
+                                    })
+                    .ok());
+    ASSERT_TRUE(e.register_function({.id = "w", .triggers = {on_event("wait")}},
+                                    [&](Context& ctx, const Event&) -> Task<std::string> {
+                                      try {
+                                        co_await ctx.wait_for_event(
+                                            "approval", {.event = "approve",
+                                                         .match = "data.v",
+                                                         .value = std::string_view(value),
+                                                         .timeout = 1h});
+                                      } catch (const StepError& e) {
+                                        co_return std::string("refused: ") + e.what();
+                                      }
+                                      co_return "timed out or matched";
+                                    })
+                    .ok());
+  };
+  options_.step_id_bytes_max = 1024;
+  start(setup);
+  const RunId stepper = send_one({.name = "go"});
+  const RunId waiter = send_one({.name = "wait"});
+  ASSERT_TRUE(eventually([&] {
+    return status_of(stepper) == RunStatus::kSleeping && status_of(waiter) == RunStatus::kWaiting;
+  }));
+  stop();
+  options_.step_id_bytes_max = 256;
+  options_.event_bytes_max = 1024;
+  for (const bool snapshots : {false, true}) {
+    use_snapshots(snapshots);
+    start(setup);
+    EXPECT_EQ(status_of(stepper), RunStatus::kSleeping) << "snapshots " << snapshots;
+    EXPECT_EQ(status_of(waiter), RunStatus::kWaiting) << "snapshots " << snapshots;
+    stop();
+  }
+  start(setup);
+  clock_->advance(2h);
+  const RunInfo s = wait(stepper);
+  EXPECT_EQ(s.status, RunStatus::kCompleted) << s.error;
+  EXPECT_EQ(s.output, "7");
+  const RunInfo w = wait(waiter);
+  EXPECT_EQ(w.status, RunStatus::kCompleted) << w.error;
+  EXPECT_EQ(w.output, "timed out or matched");
+  // A new run is held to the lowered limit.
+  const RunInfo fresh = wait(send_one({.name = "go"}));
+  EXPECT_EQ(fresh.status, RunStatus::kFailed);
+  EXPECT_TRUE(contains(fresh.error, "step_id_bytes_max is 256")) << fresh.error;
 }
 
 TEST_F(EngineTest, OptionsThatDoNotFitALogRecordAreRefusedAtStart) {

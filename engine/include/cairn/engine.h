@@ -204,13 +204,15 @@ struct EngineOptions {
   // otherwise below, the call that would pass it gets kLimitExceeded and nothing durable changes;
   // kUnavailable says a later call may pass (runs_active_max, dedup_ids_max).
   // Bytes of one event (name + data + id). Also bounds the data of ctx.invoke() and what a
-  // wait_for_event records (event name, match path and value). start() refuses a trigger or
-  // cancel_on whose event name is longer (no event could match it). Default: 256 KiB.
+  // wait_for_event records (event name, match path and value); those and ctx.send_event throw a
+  // StepError past it. start() refuses a trigger or cancel_on whose event name is longer (no
+  // event could match it). Default: 256 KiB.
   uint32_t event_bytes_max = 256u << 10;
   // Bytes of an event's id (Event::id, as send() and ctx.send_event name it). A longer id is
-  // refused (kLimitExceeded, nothing recorded): the dedup window keeps each id for dedup_window,
-  // so this bounds what one id costs there. Ids in a log written under a larger limit are still
-  // read. Positive. Default: 256 (an idempotency key, a UUID, a hash).
+  // refused (kLimitExceeded; StepError in ctx.send_event; nothing recorded): the dedup window
+  // keeps each id for dedup_window, so this bounds what one id costs there. Ids in a log written
+  // under a larger limit are still read. Positive. Default: 256 (an idempotency key, a UUID, a
+  // hash).
   uint32_t event_id_bytes_max = 256;
   // Bytes of one step's serialized output; a step that returns more fails (not retried).
   // Default: 512 KiB (must fit a log record).
