@@ -550,14 +550,14 @@ void Executor::fail_run(RunState& run, std::string error) {
 }
 
 bool Executor::recorded_next(RunState& run, const OpSlot& slot) {
+  // The same rule as replay's match (divergence), so that what is let through here is taken there.
   if (run.replaying && run.history_used < run.history->size()) {
-    const ReplayEntry& e = (*run.history)[run.history_used];
-    return e.kind == slot.kind && e.step_id == slot.id;
+    return divergence(slot, Recorded::of((*run.history)[run.history_used])).empty();
   }
   std::lock_guard lock(run.op_lock);
   const PendingOp& op = run.op;
-  return op.position == run.next_position && op.state != OpState::kNone && op.kind == slot.kind &&
-         op.step_id == slot.id;
+  return op.position == run.next_position && op.state != OpState::kNone &&
+         divergence(slot, Recorded::of(op)).empty();
 }
 
 bool Executor::op_ready(RunState& run, OpSlot& slot) {
@@ -566,17 +566,23 @@ bool Executor::op_ready(RunState& run, OpSlot& slot) {
   if (const uint32_t n = run.id_counts.use(std::hash<std::string>{}(slot.id)); n > 0) {
     slot.id += ':' + std::to_string(n);
   }
-  if (std::string bad = invalid_arguments(run, slot, core_.options());
-      !bad.empty() && !recorded_next(run, slot)) {
+  std::string bad = invalid_arguments(run, slot, core_.options());
+  bool past_steps_max = run.next_position >= core_.options().steps_per_run_max;
+  if ((!bad.empty() || past_steps_max) && recorded_next(run, slot)) {
+    // Recorded, so it passed the checks then: it replays as recorded, whatever the options are
+    // now (a limit lowered since, a function no longer registered).
+    bad.clear();
+    past_steps_max = false;
+  }
+  if (!bad.empty()) {
     // Nothing is recorded and no position is used, live or in replay: the same verdict, here.
-    // An operation the run recorded is never refused (recorded_next): it was valid then.
     slot.resolved = true;
     slot.failed = true;
     slot.value = std::move(bad);
     return true;
   }
   slot.position = run.next_position;
-  if (slot.position >= core_.options().steps_per_run_max) {
+  if (past_steps_max) {
     fail_run(run, "the run reached steps_per_run_max (" +
                       std::to_string(core_.options().steps_per_run_max) + ") at " + slot.id);
     return false;

@@ -45,9 +45,10 @@ class Executor {
   void start_send(RunState& run, OpSlot& slot);
   void start_invoke(RunState& run, OpSlot& slot);
   void fail_run(RunState& run, std::string error);
-  // Whether the run's next position holds this very operation (kind and id) in its history or as
-  // its pending operation: it was valid when recorded, so a limit lowered since (a step id, an
-  // event's size) does not refuse it and make the replay diverge.
+  // Whether the run's next position holds this very operation (as replay matches it) in its
+  // history or as its pending operation: it passed the checks when it was recorded, so options
+  // changed since (a limit lowered, a function unregistered) do not refuse it and make the replay
+  // diverge.
   static bool recorded_next(RunState& run, const OpSlot& slot);
   // Appends RunFailed (and starts its on_failure handler) for a run that ends with `text`.
   void append_failure(RunState& run, std::string text);

@@ -235,12 +235,24 @@ TEST_F(EngineTest, SendEventOverItsLimitsThrowsAStepErrorTheFunctionCanCatch) {
 }
 
 // A recorded operation is replayed as it was recorded even when a limit has since been lowered
-// below it: a step id over step_id_bytes_max, a wait over event_bytes_max. The check refused them
-// in replay, the run's code went on to its next operation, and the run failed as non-deterministic.
+// below it: a step id over step_id_bytes_max (also a step whose retry comes due after the
+// restart), a wait over event_bytes_max, an operation past steps_per_run_max. The check refused
+// them in replay, the run's code went on to its next operation, and the run failed as
+// non-deterministic.
 TEST_F(EngineTest, ARecordedOperationReplaysAfterItsLimitWasLowered) {
   const std::string long_id(300, 's');
   const std::string value = "\"" + std::string(1500, 'v') + "\"";
+  std::atomic<int> attempts{0};
   auto setup = [&](Engine& e) {
+    ASSERT_TRUE(e.register_function(
+                     {.id = "r", .triggers = {on_event("retry")}, .retries = 1, .backoff_base = 1h},
+                     [&](Context& ctx, const Event&) -> Task<int> {
+                       co_return co_await ctx.run(long_id, [&]() -> int {
+                         if (++attempts == 1) throw std::runtime_error("not yet");
+                         return 8;
+                       });
+                     })
+                    .ok());
     ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [&](Context& ctx, const Event&) -> Task<int> {
                                       const int n = co_await ctx.run(long_id, [] { return 7; });
@@ -267,12 +279,15 @@ TEST_F(EngineTest, ARecordedOperationReplaysAfterItsLimitWasLowered) {
   start(setup);
   const RunId stepper = send_one({.name = "go"});
   const RunId waiter = send_one({.name = "wait"});
+  const RunId retrier = send_one({.name = "retry"});
   ASSERT_TRUE(eventually([&] {
-    return status_of(stepper) == RunStatus::kSleeping && status_of(waiter) == RunStatus::kWaiting;
+    return status_of(stepper) == RunStatus::kSleeping && status_of(waiter) == RunStatus::kWaiting &&
+           attempts == 1 && status_of(retrier) == RunStatus::kSleeping;
   }));
   stop();
   options_.step_id_bytes_max = 256;
   options_.event_bytes_max = 1024;
+  options_.steps_per_run_max = 1;  // the stepper's sleep is its second operation
   for (const bool snapshots : {false, true}) {
     use_snapshots(snapshots);
     start(setup);
@@ -288,6 +303,10 @@ TEST_F(EngineTest, ARecordedOperationReplaysAfterItsLimitWasLowered) {
   const RunInfo w = wait(waiter);
   EXPECT_EQ(w.status, RunStatus::kCompleted) << w.error;
   EXPECT_EQ(w.output, "timed out or matched");
+  const RunInfo r = wait(retrier);
+  EXPECT_EQ(r.status, RunStatus::kCompleted) << r.error;
+  EXPECT_EQ(r.output, "8");
+  EXPECT_EQ(attempts, 2);
   // A new run is held to the lowered limit.
   const RunInfo fresh = wait(send_one({.name = "go"}));
   EXPECT_EQ(fresh.status, RunStatus::kFailed);

@@ -318,7 +318,9 @@ class Context {
     return {run_, id, opts};
   }
 
-  // Sends an event (durably, once); returns its id.
+  // Sends an event (durably, once); returns its id. An event over EngineOptions::event_bytes_max
+  // or event_id_bytes_max (or without a name, or with data that is not a JSON object or nests
+  // too deeply) throws a StepError the function may catch, and nothing is recorded.
   detail::SendAwaiter send_event(std::string_view id, const OutgoingEvent& event) {
     return {run_, id, event};
   }
