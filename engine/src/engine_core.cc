@@ -325,19 +325,10 @@ Status EngineCore::prepare_event(Event& e, bool* duplicate, std::vector<std::str
   *duplicate = false;
   fns->clear();
   if (e.name.empty()) return Status(StatusCode::kInvalidArgument, "an event needs a name");
-  const size_t bytes = e.name.size() + e.data.size() + e.id.size();
-  if (bytes > options_.event_bytes_max) {
+  if (std::optional<std::string> why = event_size_problem(e, options_)) {
     // The name may be what is too long: a message quotes only its start.
-    return Status(StatusCode::kLimitExceeded, "event " + bounded_text(e.name, kQuotedNameBytes) +
-                                                  " has " + std::to_string(bytes) +
-                                                  " bytes; event_bytes_max is " +
-                                                  std::to_string(options_.event_bytes_max));
-  }
-  if (e.id.size() > options_.event_id_bytes_max) {
-    return Status(StatusCode::kLimitExceeded, "event " + bounded_text(e.name, kQuotedNameBytes) +
-                                                  ": its id has " + std::to_string(e.id.size()) +
-                                                  " bytes; event_id_bytes_max is " +
-                                                  std::to_string(options_.event_id_bytes_max));
+    return Status(StatusCode::kLimitExceeded,
+                  "event " + bounded_text(e.name, kQuotedNameBytes) + ": " + *why);
   }
   if (std::optional<std::string> why = event_data_problem(e.data)) {
     return Status(StatusCode::kInvalidArgument, "event " + bounded_text(e.name, kQuotedNameBytes) +

@@ -79,6 +79,19 @@ size_t utf8_prefix_end(std::string_view text, size_t pos) {
   return pos;
 }
 
+std::optional<std::string> event_size_problem(const Event& e, const EngineOptions& o) {
+  const size_t bytes = e.name.size() + e.data.size() + e.id.size();
+  if (bytes > o.event_bytes_max) {
+    return "the event has " + std::to_string(bytes) + " bytes; event_bytes_max is " +
+           std::to_string(o.event_bytes_max);
+  }
+  if (e.id.size() > o.event_id_bytes_max) {
+    return "its id has " + std::to_string(e.id.size()) + " bytes; event_id_bytes_max is " +
+           std::to_string(o.event_id_bytes_max);
+  }
+  return std::nullopt;
+}
+
 std::string bounded_text(std::string_view text, uint32_t max) {
   if (text.size() <= max) return std::string(text);
   const std::string note = " [... cut: " + std::to_string(text.size()) + " bytes in all]";

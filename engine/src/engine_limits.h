@@ -3,6 +3,7 @@
 // that every record the engine builds fits the log and no append can fail for its size.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,12 @@ Status check_engine_limits(const EngineOptions& options);
 inline bool is_size_error(const Status& s) {
   return s.code() == StatusCode::kLimitExceeded;
 }
+
+// Why an event is too large for `options` (event_bytes_max for name, data and id together, or
+// event_id_bytes_max for its id), as a clause ("the event has N bytes; event_bytes_max is M");
+// nullopt when it fits. send() and ctx.send_event both check with it: the same limits, the same
+// words.
+std::optional<std::string> event_size_problem(const Event& event, const EngineOptions& options);
 
 // Bytes of a user's name (an event's) quoted in an error message; the rest is cut with a note.
 inline constexpr uint32_t kQuotedNameBytes = 160;

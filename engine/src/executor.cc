@@ -137,17 +137,10 @@ std::string invalid_arguments(const RunState& run, const OpSlot& slot, const Eng
     case OpKind::kSend: {
       const Event& e = *std::get<const Event*>(slot.request);
       if (e.name.empty()) return op + " needs an event name";
+      // As send() checks it (prepare_event checks again), size first so that oversized data is
+      // not parsed: here the function can catch it.
+      if (std::optional<std::string> why = event_size_problem(e, o)) return op + ": " + *why;
       if (std::optional<std::string> why = event_data_problem(e.data)) return op + ": " + *why;
-      // As send() checks them (prepare_event checks again): here the function can catch it.
-      const size_t bytes = e.name.size() + e.data.size() + e.id.size();
-      if (bytes > o.event_bytes_max) {
-        return op + ": the event has " + std::to_string(bytes) + " bytes; event_bytes_max is " +
-               std::to_string(o.event_bytes_max);
-      }
-      if (e.id.size() > o.event_id_bytes_max) {
-        return op + ": its id has " + std::to_string(e.id.size()) +
-               " bytes; event_id_bytes_max is " + std::to_string(o.event_id_bytes_max);
-      }
       break;
     }
     case OpKind::kInvoke: {
