@@ -227,17 +227,7 @@ Result<std::string> EngineCore::move_snapshot_aside(const std::string& name) {
   CAIRN_RETURN_IF_ERROR(fs_->fsync_dir(snapshot_dir_));
   // Never over an earlier one of the same name (a snapshot at the same LSN, written again after
   // the log was cut back and grew past it): a rename would delete what that one kept.
-  std::string to = quarantine + "/" + name;
-  for (int n = 1;; ++n) {
-    CAIRN_ASSIGN_OR_RETURN(bool taken, fs_->exists(to));
-    if (!taken) break;
-    if (n == 1000) {
-      return Status(StatusCode::kAlreadyExists, quarantine + " already holds " + name + " and " +
-                                                    name + ".1 to " + name +
-                                                    ".999: nothing was moved");
-    }
-    to = quarantine + "/" + name + "." + std::to_string(n);
-  }
+  CAIRN_ASSIGN_OR_RETURN(std::string to, log::unused_path_in(*fs_, quarantine, name));
   CAIRN_RETURN_IF_ERROR(fs_->rename(snapshot_dir_ + "/" + name, to));
   CAIRN_RETURN_IF_ERROR(fs_->fsync_dir(quarantine));
   CAIRN_RETURN_IF_ERROR(fs_->fsync_dir(snapshot_dir_));

@@ -1,4 +1,5 @@
-// Listing a log directory and checking the sequence of its segment names.
+// Listing a log directory, checking the sequence of its segment names, and finding a name not
+// yet taken in it (for what is moved aside).
 #include "log_directory.h"
 
 #include <algorithm>
@@ -11,6 +12,17 @@ namespace cairn::log {
 std::string join_path(const std::string& dir, const std::string& name) {
   if (dir.empty() || dir.back() == '/') return dir + name;
   return dir + "/" + name;
+}
+
+Result<std::string> unused_path_in(FileSystem& fs, const std::string& dir,
+                                   const std::string& name) {
+  for (int n = 0; n <= 999; ++n) {
+    std::string path = join_path(dir, n == 0 ? name : name + "." + std::to_string(n));
+    CAIRN_ASSIGN_OR_RETURN(bool taken, fs.exists(path));
+    if (!taken) return path;
+  }
+  return Status(StatusCode::kAlreadyExists, dir + " already holds " + name + " and " + name +
+                                                ".1 to " + name + ".999: nothing was moved");
 }
 
 std::string parent_path(const std::string& path) {

@@ -113,24 +113,6 @@ Status cut_segment(FileSystem& fs, const std::string& dir, const SegmentScan& s,
   return zero_range(fs, path, cut, extent);
 }
 
-// A path in the quarantine for `name` that holds nothing yet: `name`, else `name.1`, `name.2`...
-// A rename would replace an earlier file of the same name, and a repaired log grows again through
-// the same segment names (the next segment begins where the last kept one ends), so a second
-// repair would otherwise delete the bytes the first one kept. The log's lock is held: nothing
-// else creates files here between the check and the rename.
-Result<std::string> unused_quarantine_path(FileSystem& fs, const std::string& qdir,
-                                           const std::string& name) {
-  std::string path = join_path(qdir, name);
-  for (int n = 1; n <= 1000; ++n) {
-    CAIRN_ASSIGN_OR_RETURN(bool taken, fs.exists(path));
-    if (!taken) return path;
-    path = join_path(qdir, name + "." + std::to_string(n));
-  }
-  return Status(StatusCode::kAlreadyExists, "the quarantine " + qdir + " already holds " + name +
-                                                " and " + name + ".1 to " + name +
-                                                ".999: nothing more was moved");
-}
-
 // Moves whole segments into the quarantine (kPointInTime).
 Status quarantine_segments(FileSystem& fs, const std::string& dir,
                            const std::vector<SegmentFile>& segments, RecoveryReport* report) {
@@ -140,7 +122,9 @@ Status quarantine_segments(FileSystem& fs, const std::string& dir,
   // Newest first, each rename synced before the next: whatever a crash or power cut keeps, the
   // segments left are a prefix of the log, which the next recovery opens (or repairs) as usual.
   for (auto f = segments.rbegin(); f != segments.rend(); ++f) {
-    CAIRN_ASSIGN_OR_RETURN(std::string to, unused_quarantine_path(fs, qdir, f->name));
+    // A repaired log grows again through the same segment names (the next segment begins where
+    // the last kept one ends), so a second repair can move a segment of a name moved before.
+    CAIRN_ASSIGN_OR_RETURN(std::string to, unused_path_in(fs, qdir, f->name));
     CAIRN_RETURN_IF_ERROR(fs.rename(join_path(dir, f->name), to));
     CAIRN_RETURN_IF_ERROR(fs.fsync_dir(qdir));
     CAIRN_RETURN_IF_ERROR(fs.fsync_dir(dir));

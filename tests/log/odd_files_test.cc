@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <future>
 #include <string>
 #include <vector>
@@ -143,6 +144,37 @@ TEST(OddFilesInALogDirectory, FilesThatOnlyBeginLikeASpareAreLeftAlone) {
   ASSERT_TRUE((*log)->close().ok());
   for (const std::string& name : names) EXPECT_TRUE(fs::exists(dir / name)) << name;
   EXPECT_FALSE(fs::exists(spare));
+}
+
+// What is moved aside (into a quarantine) never lands on an earlier file of the same name, which a
+// rename would delete: the next free of NAME, NAME.1 ... NAME.999, and an error, with every file
+// as it was, once all are taken.
+TEST(OddFilesInALogDirectory, AnUnusedPathNeverNamesAFileThatIsThere) {
+  cairn::testing::TempDir root;
+  const std::shared_ptr<FileSystem> files = posix_file_system();
+  const std::string dir = root.path().string();
+  Result<std::string> first = unused_path_in(*files, dir, "seg");
+  ASSERT_TRUE(first.ok()) << first.status().to_string();
+  EXPECT_EQ(*first, dir + "/seg");
+  std::ofstream(root / "seg") << "kept";
+  std::ofstream(root / "seg.1") << "kept";
+  Result<std::string> third = unused_path_in(*files, dir, "seg");
+  ASSERT_TRUE(third.ok()) << third.status().to_string();
+  EXPECT_EQ(*third, dir + "/seg.2");
+  for (int n = 2; n <= 999; ++n) std::ofstream(root / ("seg." + std::to_string(n))) << "kept";
+  Result<std::string> none = unused_path_in(*files, dir, "seg");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_NE(none.status().message().find("seg.1 to seg.999"), std::string::npos)
+      << none.status().to_string();
+  size_t kept = 0;
+  for (const fs::directory_entry& e : fs::directory_iterator(root.path())) {
+    std::ifstream in(e.path());
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, "kept") << e.path();
+    ++kept;
+  }
+  EXPECT_EQ(kept, 1000u);
 }
 
 }  // namespace

@@ -57,6 +57,12 @@ class FileSystem {
 // The process's real file system (POSIX calls).
 std::shared_ptr<FileSystem> posix_file_system();
 
+// A path in `dir` for `name` that nothing holds yet: `name`, else `name.1` ... `name.999`. A file
+// moved aside (into a quarantine) must never replace an earlier one of the same name: the rename
+// would delete the bytes that one kept. kAlreadyExists when every one is taken. The answer holds
+// only while nothing else creates files in `dir` (the log's lock keeps other processes out).
+Result<std::string> unused_path_in(FileSystem& fs, const std::string& dir, const std::string& name);
+
 enum class IoOp : uint8_t {
   kWrite,          // pwrite; durable on completion only if the fd is O_DSYNC
   kWriteThenSync,  // pwrite, then fdatasync of the same fd once the write completed
