@@ -337,8 +337,9 @@
       '. `cairn runs show ' + run.id + '` prints them all.';
   }
 
-  // One bar per step attempt (red when it failed, grey when a replay copied its result), and one
-  // per sleep and wait, on a shared time axis from the run's creation to its end (or now).
+  // One bar per step attempt (red when it failed, grey when a replay copied its result), one per
+  // sleep and wait, and one per wait of a send for room (from when it found none to its next try),
+  // on a shared time axis from the run's creation to its end (or now).
   function timelineBars(run) {
     const h = run.history;
     const bars = [];
@@ -359,6 +360,13 @@
           tip: `${e.step_id} attempt ${e.attempt || '(copied)'}: ${failed ? 'failed' : 'completed'}` +
                (e.finished_at ? ' in ' + fmtDuration(e.finished_at - e.at) : '') +
                (failed ? ' — ' + fmtValue(e.value) : ''),
+        });
+      } else if (e.kind === 'send deferred') {
+        bars.push({
+          label: e.step_id + ' (no room)', from: e.at, to: e.deadline || e.at,
+          cls: e.deadline ? 'bar-wait' : 'bar-failed', kind: 'send deferred', attempt: e.attempt,
+          tip: `send ${e.step_id} attempt ${e.attempt}: no room — ${fmtValue(e.value)}` +
+               (e.deadline ? '; tried again at ' + fmtTime(e.deadline) : '; not tried again'),
         });
       } else if (e.kind === 'sleep' || e.kind === 'wait') {
         const to = endOf(i, e.position) || e.deadline || 0;

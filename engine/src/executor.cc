@@ -236,7 +236,11 @@ void Executor::drive(RunState& run) {
               std::lock_guard lock(run.op_lock);
               attempt = attempt_due(run, *run.current, run.op);
             }
-            if (attempt > 0) run_step(run, *run.current, attempt);
+            if (attempt > 0 && run.current->kind == OpKind::kSend) {
+              start_send(run, *run.current, attempt);
+            } else if (attempt > 0) {
+              run_step(run, *run.current, attempt);
+            }
             break;
           }
           case Next::kNothing:
@@ -256,7 +260,7 @@ Executor::Next Executor::next_action(RunState& run) {
   const PendingOp& op = run.op;
   if (op.position != slot->position || op.kind != slot->kind) return Next::kNothing;
   if (op.state == OpState::kResolved) return Next::kResume;
-  if (op.kind == OpKind::kStep && op.state == OpState::kRetryDue &&
+  if ((op.kind == OpKind::kStep || op.kind == OpKind::kSend) && op.state == OpState::kRetryDue &&
       attempt_due(run, *slot, op) > 0) {
     return Next::kRetry;
   }
@@ -499,7 +503,9 @@ void Executor::start_wait(RunState& run, OpSlot& slot) {
          "recording a wait");
 }
 
-void Executor::start_send(RunState& run, OpSlot& slot) {
+void Executor::start_send(RunState& run, OpSlot& slot, uint32_t attempt) {
+  run.attempt_position = slot.position;
+  run.attempt_started = attempt;
   Event event = *std::get<const Event*>(slot.request);
   const bool id_generated = event.id.empty();
   bool duplicate = false;
@@ -512,6 +518,31 @@ void Executor::start_send(RunState& run, OpSlot& slot) {
   // kClosed: the engine stopped while this waited for another send of the id to become durable.
   // Nothing is recorded: the next start() resumes the run and sends again.
   if (st.code() == StatusCode::kClosed) return;
+  if (st.code() == StatusCode::kUnavailable) {
+    // No room for now (runs_active_max, a full dedup window): a state of the engine, not of the
+    // event. Tried again as a failed step is, with the function's retries and backoff, and
+    // recorded (schema::FailureKind::NoRoom), so that a replay waits, or fails, at the same point.
+    // Past the retries the function gets a StepError it may catch: runs that each wait for room
+    // only other runs' ends can make would otherwise hold the engine full for ever.
+    const uint32_t retries = retries_for(run, slot);
+    // This run is one of the unfinished ones: an event starting as many runs as the limit never
+    // fits beside it.
+    const bool never = functions.size() >= core_.options().runs_active_max;
+    const bool can_retry = !never && attempt <= retries;
+    const int64_t now_us = core_.clock().now_us();
+    const int64_t retry_at =
+        can_retry ? detail::add_ms_saturated(now_us / 1000, backoff_ms(run, attempt)) : 0;
+    const std::string suffix = never ? " (it starts " + std::to_string(functions.size()) +
+                                           " runs: more than ever fit beside this one)"
+                                     : " (attempt " + std::to_string(attempt) + " of " +
+                                           std::to_string(uint64_t{retries} + 1) + ")";
+    const uint32_t max = core_.options().error_bytes_max - static_cast<uint32_t>(suffix.size());
+    record(run, schema::RecordType::StepFailed,
+           build_step_failed(ref_of(run, slot), attempt, schema::FailureKind::NoRoom,
+                             bounded_text(st.message(), max) + suffix, retry_at, {now_us, now_us}),
+           "send_event(\"" + slot.id + "\")");
+    return;
+  }
   if (!st.ok()) {
     fail_run(run, "send_event(\"" + slot.id + "\"): " + st.to_string());
     return;
@@ -631,7 +662,8 @@ void Executor::op_suspend(RunState& run, OpSlot& slot) {
     std::lock_guard lock(run.op_lock);
     const bool same = run.op.position == slot.position && run.op.kind == slot.kind;
     state = same ? run.op.state : OpState::kNone;
-    attempt = slot.kind == OpKind::kStep ? attempt_due(run, slot, run.op) : 0;
+    const bool retried = slot.kind == OpKind::kStep || slot.kind == OpKind::kSend;
+    attempt = retried ? attempt_due(run, slot, run.op) : 0;
   }
   switch (slot.kind) {
     case OpKind::kStep:
@@ -648,7 +680,7 @@ void Executor::op_suspend(RunState& run, OpSlot& slot) {
       if (state == OpState::kNone) start_wait(run, slot);
       break;
     case OpKind::kSend:
-      if (state == OpState::kNone) start_send(run, slot);
+      if (attempt > 0) start_send(run, slot, attempt);
       break;
     case OpKind::kInvoke:
       if (state == OpState::kNone) start_invoke(run, slot);

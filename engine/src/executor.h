@@ -42,7 +42,9 @@ class Executor {
   void finish(RunState& run);
   void run_step(RunState& run, OpSlot& slot, uint32_t attempt);
   void start_wait(RunState& run, OpSlot& slot);
-  void start_send(RunState& run, OpSlot& slot);
+  // Attempt `attempt` (1 first) to send the slot's event: an EventAccepted, or, when there is no
+  // room for its runs or its id for now, a StepFailed of kind NoRoom whose retry tries again.
+  void start_send(RunState& run, OpSlot& slot, uint32_t attempt);
   void start_invoke(RunState& run, OpSlot& slot);
   void fail_run(RunState& run, std::string error);
   // Whether the run's next position holds this very operation (as replay matches it) in its

@@ -420,9 +420,13 @@ void Projection::on_step_failed(const schema::StepFailed& f) {
   if (ref == nullptr) return;
   RunRecord* run = find(ref->run_id());
   if (run == nullptr) return;
-  counters_.step_failures.fetch_add(1, std::memory_order_relaxed);
+  // A send_event that found no room is not a failed step: it waits, like a step's retry, and
+  // tries again (schema::FailureKind::NoRoom).
+  const bool send = f.kind() == schema::FailureKind::NoRoom;
+  if (!send) counters_.step_failures.fetch_add(1, std::memory_order_relaxed);
   if (f.retry_at_ms() == 0) {
-    resolve(*run, ref->position(), OpKind::kStep, fb_view(ref->step_id()), [&](PendingOp& op) {
+    const OpKind kind = send ? OpKind::kSend : OpKind::kStep;
+    resolve(*run, ref->position(), kind, fb_view(ref->step_id()), [&](PendingOp& op) {
       op.failed = true;
       op.value.assign(fb_view(f.error()));
     });
@@ -430,7 +434,7 @@ void Projection::on_step_failed(const schema::StepFailed& f) {
   }
   {
     std::lock_guard lock(run->op_lock);
-    run->op.reset(OpKind::kStep, ref->position());
+    run->op.reset(send ? OpKind::kSend : OpKind::kStep, ref->position());
     run->op.step_id.assign(fb_view(ref->step_id()));
     run->op.state = OpState::kRetryWait;
     run->op.attempts = f.attempt();
@@ -536,7 +540,7 @@ void Projection::on_run_resumed(const schema::RunResumed& r) {
     case schema::ResumeReason::BatchDue:
       break;  // handled above
     case schema::ResumeReason::RetryDue:
-      if (kind == OpKind::kStep && state == OpState::kRetryWait) {
+      if ((kind == OpKind::kStep || kind == OpKind::kSend) && state == OpState::kRetryWait) {
         {
           std::lock_guard lock(run->op_lock);
           run->op.state = OpState::kRetryDue;

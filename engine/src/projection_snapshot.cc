@@ -412,6 +412,12 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn,
     std::unique_ptr<RunRecord> unpacked;
     if (r == nullptr) unpacked = peek_frozen(id);
     const RunRecord& run = r != nullptr ? *r : *unpacked;
+    // A send deferred for want of room (FailureKind::NoRoom) waits for its retry: a Cairn
+    // before version 3 would load it and never try the send again, so it refuses the file.
+    if (run.op.kind == OpKind::kSend &&
+        (run.op.state == OpState::kRetryWait || run.op.state == OpState::kRetryDue)) {
+      out.require_version(3);
+    }
     const RunShare share = run_share(run);
     CAIRN_RETURN_IF_ERROR(chunks.make_room(share.bytes));
     CAIRN_RETURN_IF_ERROR(chunks.added_run(put_run(chunks.builder(), run, share)));

@@ -33,6 +33,10 @@ Result<std::vector<CopiedOpArgs>> results_before_failure(std::span<const History
       case Kind::kStepFailed:
         if (e.position == next && e.deadline == TimePoint{}) return copied;  // no retry: failed
         break;
+      case Kind::kSendDeferred:
+        // Tried again (its kEventSent comes later, at the same position), or refused for good.
+        if (e.position == next && e.deadline == TimePoint{}) return copied;
+        break;
       case Kind::kSleepStarted:
       case Kind::kWaitStarted:
         if (e.position == next) pending = &e;

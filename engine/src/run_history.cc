@@ -149,7 +149,8 @@ class HistoryBuilder {
  private:
   // What the run waits for now (the projection's PendingOp, for one run).
   struct Pending {
-    HistoryEntry::Kind kind;  // kSleepStarted, kWaitStarted or kStepFailed (a retry)
+    HistoryEntry::Kind kind;  // kSleepStarted, kWaitStarted or kStepFailed (a retry, of a
+                              // step or a deferred send)
     uint32_t position = 0;
     std::string event, path, value;  // a wait's
   };
@@ -176,6 +177,8 @@ class HistoryBuilder {
       h.event = ev;
     }
     if (const schema::StepRef* o = e.origin(); mine(o)) {
+      // The send moved on (past a deferral, whose retry is no longer waited for).
+      if (pending_ && pending_->position == o->position()) pending_.reset();
       HistoryEntry& h = push(HistoryEntry::Kind::kEventSent);
       operation(h, *o);
       h.at = from_us(e.accepted_us());
@@ -248,7 +251,9 @@ class HistoryBuilder {
 
   void step_failed(const schema::StepFailed& f) {
     if (!mine(f.step())) return;
-    HistoryEntry& h = push(HistoryEntry::Kind::kStepFailed);
+    HistoryEntry& h =
+        push(f.kind() == schema::FailureKind::NoRoom ? HistoryEntry::Kind::kSendDeferred
+                                                     : HistoryEntry::Kind::kStepFailed);
     operation(h, *f.step());
     h.attempt = f.attempt();
     h.at = from_us(f.started_us());
@@ -397,6 +402,8 @@ std::string_view history_kind_name(HistoryEntry::Kind kind) {
       return "admitted";
     case HistoryEntry::Kind::kSkipped:
       return "skipped";
+    case HistoryEntry::Kind::kSendDeferred:
+      return "send deferred";
   }
   return "?";
 }

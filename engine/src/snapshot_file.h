@@ -27,9 +27,10 @@
 namespace cairn::detail {
 
 // The newest format this build reads and writes. A file is written as version 1 unless it needs
-// what version 2 added (SnapRunMore pieces of a run too large for one frame), so that an older
-// Cairn still reads every snapshot it could read before, and refuses only those it would misread.
-inline constexpr uint32_t kSnapshotFormatVersion = 2;
+// what version 2 added (SnapRunMore pieces of a run too large for one frame) or version 3 (a run
+// whose ctx.send_event waits to be tried again), so that an older Cairn still reads every
+// snapshot it could read before, and refuses only those it would misread.
+inline constexpr uint32_t kSnapshotFormatVersion = 3;
 inline constexpr uint32_t kSnapshotFormatVersionBase = 1;
 inline constexpr uint32_t kSnapshotFrameBytesMax = 64u << 20;
 // Bytes of a run's history, and of its batch, that its own frame holds; the rest follows in

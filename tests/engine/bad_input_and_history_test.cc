@@ -5,7 +5,9 @@
 // wait that could never match fails at once; a timed-out wait never receives a later event; the
 // time a function reads is recorded; send() of several events is all or nothing; and what send()
 // returns is visible to the next query.
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -487,6 +489,174 @@ TEST_F(EngineTest, AFullEngineRefusesNewRunsUntilOneFinishes) {
   EXPECT_TRUE(contains(refused.status().message(), "runs_active_max (1)"))
       << refused.status().to_string();
   EXPECT_EQ(engine_->stats().runs_active, 1u);
+}
+
+// A ctx.send_event that finds no room (runs_active_max) is not a failure of its run: it is
+// recorded as deferred, waits as a step's retry does (through restarts, snapshot or not: a
+// snapshot holding it is format version 3, which older builds refuse), is tried again, and sends
+// once there is room. Before, the run failed for good.
+TEST_F(EngineTest, ASendEventAtRunsActiveMaxWaitsForRoomAndSendsOnce) {
+  options_.runs_active_max = 2;
+  auto setup = [](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "blocker", .triggers = {on_event("block")}},
+                                    [](Context& ctx, const Event&) -> Task<std::string> {
+                                      co_await ctx.sleep("long", 24h);
+                                      co_return "woke";
+                                    })
+                    .ok());
+    ASSERT_TRUE(
+        e.register_function({.id = "parent", .triggers = {on_event("parent")}, .retries = 5},
+                            [](Context& ctx, const Event&) -> Task<std::string> {
+                              co_return co_await ctx.send_event("spawn", {.name = "child"});
+                            })
+            .ok());
+    ASSERT_TRUE(
+        e.register_function({.id = "child", .triggers = {on_event("child")}},
+                            [](Context&, const Event&) -> Task<std::string> { co_return "ok"; })
+            .ok());
+  };
+  auto deferred = [&](RunId run) {
+    std::vector<HistoryEntry> out;
+    auto h = engine_->run_history(run);
+    if (!h.ok()) return out;
+    for (const HistoryEntry& e : *h) {
+      if (e.kind == HistoryEntry::Kind::kSendDeferred) out.push_back(e);
+    }
+    return out;
+  };
+  auto children = [&] { return engine_->list_runs({.function_id = "child"}).runs.size(); };
+  start(setup);
+  const RunId blocker = send_one({.name = "block"});
+  const RunId parent = send_one({.name = "parent"});
+  ASSERT_TRUE(eventually([&] { return deferred(parent).size() == 1; }));
+  const HistoryEntry first = deferred(parent).front();
+  EXPECT_EQ(first.step_id, "spawn");
+  EXPECT_EQ(first.attempt, 1u);
+  EXPECT_TRUE(contains(first.value, "runs_active_max (2)")) << first.value;
+  EXPECT_NE(first.deadline, TimePoint{});
+  EXPECT_EQ(status_of(parent), RunStatus::kSleeping);
+  // Tried again when its time comes, and deferred again while there is still no room.
+  clock_->advance(10s);
+  ASSERT_TRUE(eventually([&] { return deferred(parent).size() == 2; }));
+  EXPECT_EQ(deferred(parent).back().attempt, 2u);
+  for (const bool snapshots : {false, true}) {
+    stop();
+    use_snapshots(snapshots);
+    start(setup);
+    EXPECT_EQ(status_of(parent), RunStatus::kSleeping) << "snapshots " << snapshots;
+    EXPECT_EQ(deferred(parent).size(), 2u) << "snapshots " << snapshots;
+    EXPECT_EQ(children(), 0u);
+  }
+  // The shutdown snapshot holds the deferred send: version 3 (bytes 8..11 of the file).
+  stop();
+  uint32_t version = 0;
+  for (const auto& f : std::filesystem::directory_iterator(options_.dir / "snapshots")) {
+    if (f.path().extension() != ".snap") continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    char head[12] = {};
+    in.read(head, sizeof head);
+    uint32_t v = 0;
+    std::memcpy(&v, head + 8, sizeof v);
+    version = std::max(version, v);
+  }
+  EXPECT_EQ(version, 3u);
+  start(setup);
+  EXPECT_EQ(status_of(parent), RunStatus::kSleeping);
+  ASSERT_TRUE(engine_->cancel(blocker, "make room").ok());
+  EXPECT_EQ(wait(blocker).status, RunStatus::kCancelled);
+  clock_->advance(10s);
+  const RunInfo done = wait(parent);
+  ASSERT_EQ(done.status, RunStatus::kCompleted) << done.error;
+  ASSERT_TRUE(eventually([&] { return children() == 1; }));
+  const RunPage kids = engine_->list_runs({.function_id = "child"});
+  EXPECT_EQ(wait(kids.runs.front().id).status, RunStatus::kCompleted);
+  auto history = engine_->run_history(parent);
+  ASSERT_TRUE(history.ok());
+  std::vector<std::string> kinds;
+  for (const HistoryEntry& e : *history) kinds.emplace_back(history_kind_name(e.kind));
+  EXPECT_EQ(kinds, (std::vector<std::string>{"created", "send deferred", "resumed", "send deferred",
+                                             "resumed", "event sent", "completed"}));
+  stop();
+  start(setup);
+  EXPECT_EQ(status_of(parent), RunStatus::kCompleted);
+  EXPECT_EQ(children(), 1u) << "sent once, through every restart";
+}
+
+// Past its function's retries a send that finds no room throws a StepError the function may
+// catch (runs that each wait for room only others' ends can make would hold the engine full for
+// ever), and an event that starts as many runs as runs_active_max never fits beside its own run:
+// refused at once. Both are recorded, so a restart replays the same answer.
+TEST_F(EngineTest, ASendEventThatNeverFindsRoomThrowsAStepErrorTheFunctionMayCatch) {
+  options_.runs_active_max = 2;
+  auto sender = [](std::string event) {
+    return [event](Context& ctx, const Event&) -> Task<std::string> {
+      try {
+        co_await ctx.send_event("spawn", {.name = event});
+        co_return "sent";
+      } catch (const StepError& e) {
+        co_return std::string("refused: ") + e.what();
+      }
+    };
+  };
+  auto setup = [&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "blocker", .triggers = {on_event("block")}},
+                                    [](Context& ctx, const Event&) -> Task<std::string> {
+                                      co_await ctx.sleep("long", 24h);
+                                      co_return "woke";
+                                    })
+                    .ok());
+    ASSERT_TRUE(
+        e.register_function({.id = "fanout", .triggers = {on_event("fanout")}}, sender("pair"))
+            .ok());
+    ASSERT_TRUE(
+        e.register_function({.id = "giveup", .triggers = {on_event("giveup")}, .retries = 1},
+                            sender("one"))
+            .ok());
+    for (const char* id : {"p1", "p2", "p3"}) {
+      const char* trigger = std::string_view(id) == "p3" ? "one" : "pair";
+      ASSERT_TRUE(
+          e.register_function({.id = id, .triggers = {on_event(trigger)}},
+                              [](Context&, const Event&) -> Task<std::string> { co_return ""; })
+              .ok());
+    }
+  };
+  start(setup);
+  // Alone in the engine, it would start two runs beside itself: never.
+  const RunId fanout = send_one({.name = "fanout"});
+  const RunInfo refused = wait(fanout);
+  ASSERT_EQ(refused.status, RunStatus::kCompleted) << refused.error;
+  EXPECT_TRUE(contains(refused.output, "refused: ")) << refused.output;
+  EXPECT_TRUE(contains(refused.output, "runs_active_max (2)")) << refused.output;
+  EXPECT_TRUE(contains(refused.output, "it starts 2 runs")) << refused.output;
+  // Beside a sleeping run there is no room for one more: tried twice (retries = 1), then refused.
+  const RunId blocker = send_one({.name = "block"});
+  const RunId giveup = send_one({.name = "giveup"});
+  ASSERT_TRUE(eventually([&] {
+    auto h = engine_->run_history(giveup);
+    return h.ok() && std::any_of(h->begin(), h->end(), [](const HistoryEntry& e) {
+             return e.kind == HistoryEntry::Kind::kSendDeferred;
+           });
+  }));
+  clock_->advance(10s);
+  const RunInfo gave_up = wait(giveup);
+  ASSERT_EQ(gave_up.status, RunStatus::kCompleted) << gave_up.error;
+  EXPECT_TRUE(contains(gave_up.output, "(attempt 2 of 2)")) << gave_up.output;
+  auto history = engine_->run_history(giveup);
+  ASSERT_TRUE(history.ok());
+  std::vector<TimePoint> deadlines;
+  for (const HistoryEntry& e : *history) {
+    if (e.kind == HistoryEntry::Kind::kSendDeferred) deadlines.push_back(e.deadline);
+  }
+  ASSERT_EQ(deadlines.size(), 2u);
+  EXPECT_NE(deadlines[0], TimePoint{});
+  EXPECT_EQ(deadlines[1], TimePoint{}) << "the last try is not tried again";
+  EXPECT_EQ(engine_->list_runs({.function_id = "p3"}).runs.size(), 0u);
+  EXPECT_EQ(engine_->list_runs({.function_id = "p1"}).runs.size(), 0u);
+  stop();
+  start(setup);
+  EXPECT_EQ(engine_->get_run(giveup)->output, gave_up.output);
+  EXPECT_EQ(engine_->get_run(fanout)->output, refused.output);
+  EXPECT_EQ(status_of(blocker), RunStatus::kSleeping);
 }
 
 // Limits at their extremes: a page of SIZE_MAX runs is cut (it came back empty: limit + 1

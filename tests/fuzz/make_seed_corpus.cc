@@ -59,6 +59,11 @@ std::vector<std::pair<uint16_t, Bytes>> sample_payloads() {
         return sc::CreateStepFailedDirect(fbb, step(fbb), 2, sc::FailureKind::RetryAfter,
                                           "card declined", 1700000000500);
       }));
+  add(sc::RecordType::StepFailed, payload([](auto& fbb) {
+        return sc::CreateStepFailedDirect(fbb, step(fbb), 1, sc::FailureKind::NoRoom,
+                                          "runs_active_max (1) unfinished runs reached",
+                                          1700000000100);
+      }));
   add(sc::RecordType::SleepStarted,
       payload([](auto& fbb) { return sc::CreateSleepStarted(fbb, step(fbb), 1700000009000); }));
   add(sc::RecordType::WaitStarted, payload([](auto& fbb) {

@@ -723,5 +723,115 @@ TEST(RunsListLongError, AnErrorIsCutOnACharactersBoundary) {
   EXPECT_EQ(j["runs"][0]["error_bytes"], recorded.size());
 }
 
+// A ctx.send_event deferred for want of room (runs_active_max, here taken by a sleeping run and
+// the sender) reads as such in the tools: `runs show` names the send, its attempt, why and when it
+// is tried again; `runs list` has the run sleeping with that reason and no step attempt.
+TEST(RunsShowDeferredSend, TheSendIsShownWithWhyAndWhenItIsTriedAgain) {
+  using namespace std::chrono_literals;
+  TempDir dir;
+  RunId parent = 0;
+  RunId blocker = 0;
+  // Until `kind` is in the run's history.
+  auto await_entry = [](Engine& engine, RunId run, HistoryEntry::Kind kind) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto h = engine.run_history(run);
+      if (!h.ok()) return false;
+      for (const HistoryEntry& e : *h) {
+        if (e.kind == kind) return true;
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    return false;
+  };
+  auto open_engine = [&]() {
+    EngineOptions o = sample_engine_options(dir.path());
+    o.runs_active_max = 2;
+    std::unique_ptr<Engine> engine = Engine::create(o);
+    EXPECT_TRUE(engine
+                    ->register_function({.id = "blocker", .triggers = {on_event("block")}},
+                                        [](Context& ctx, const Event&) -> Task<void> {
+                                          co_await ctx.sleep("long", 1h);
+                                        })
+                    .ok());
+    EXPECT_TRUE(engine
+                    ->register_function({.id = "parent",
+                                         .triggers = {on_event("parent")},
+                                         .backoff_base = 50ms,
+                                         .backoff_max = 50ms},
+                                        [](Context& ctx, const Event&) -> Task<std::string> {
+                                          std::string id =
+                                              co_await ctx.send_event("spawn", {.name = "child"});
+                                          co_await ctx.sleep("after", 1h);
+                                          co_return id;
+                                        })
+                    .ok());
+    EXPECT_TRUE(
+        engine
+            ->register_function({.id = "child", .triggers = {on_event("child")}},
+                                [](Context&, const Event&) -> Task<std::string> { co_return ""; })
+            .ok());
+    EXPECT_TRUE(engine->start().ok());
+    return engine;
+  };
+  {
+    std::unique_ptr<Engine> engine = open_engine();
+    Result<SendResult> blocked = engine->send(Event{.name = "block", .data = "{}"});
+    ASSERT_TRUE(blocked.ok() && blocked->runs.size() == 1);
+    blocker = blocked->runs.front();
+    Result<SendResult> sent = engine->send(Event{.name = "parent", .data = "{}"});
+    ASSERT_TRUE(sent.ok() && sent->runs.size() == 1);
+    parent = sent->runs.front();
+    ASSERT_TRUE(await_entry(*engine, parent, HistoryEntry::Kind::kSendDeferred));
+    ASSERT_TRUE(engine->shutdown().ok());
+  }
+  const CliResult text = run_cairn({"runs", "show", dir.path().string(), std::to_string(parent)});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("send #0 spawn attempt 1 found no room: "), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("runs_active_max (2)"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("; tried again at "), std::string::npos) << text.out;
+  const CliResult shown =
+      run_cairn({"runs", "show", dir.path().string(), std::to_string(parent), "--json"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  const json j = json::parse(shown.out);
+  bool found = false;
+  for (const json& e : j["entries"]) {
+    if (e["kind"] != "send deferred") continue;
+    found = true;
+    EXPECT_EQ(e["step_id"], "spawn");
+    EXPECT_EQ(e["attempt"], 1);
+    EXPECT_FALSE(e["deadline"].is_null()) << e;
+  }
+  EXPECT_TRUE(found) << j;
+  const CliResult listed = run_cairn({"runs", "list", dir.path().string(), "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  const json runs = json::parse(listed.out)["runs"];
+  ASSERT_EQ(runs.size(), 2u) << runs;
+  const json& p = runs[0]["id"] == parent ? runs[0] : runs[1];
+  EXPECT_EQ(p["id"], parent);
+  EXPECT_EQ(p["status"], "sleeping");
+  EXPECT_EQ(p["attempts"], 0);
+  EXPECT_NE(p["error"].get<std::string>().find("runs_active_max (2)"), std::string::npos) << p;
+  // Once the send goes through (the run then sleeps), the reason no longer stands.
+  {
+    std::unique_ptr<Engine> engine = open_engine();
+    ASSERT_TRUE(engine->cancel(blocker, "make room").ok());
+    ASSERT_TRUE(await_entry(*engine, parent, HistoryEntry::Kind::kSleepStarted));
+    ASSERT_TRUE(engine->shutdown().ok());
+  }
+  const CliResult after = run_cairn({"runs", "list", dir.path().string(), "--json"});
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  bool seen = false;
+  const json listed_after = json::parse(after.out);
+  for (const json& r : listed_after["runs"]) {
+    if (r["id"] != parent) continue;
+    seen = true;
+    EXPECT_EQ(r["status"], "sleeping");
+    EXPECT_TRUE(r["error"].is_null()) << r;
+  }
+  EXPECT_TRUE(seen) << after.out;
+}
+
 }  // namespace
 }  // namespace cairn::testing

@@ -134,7 +134,15 @@ void RunScanner::event_accepted(const schema::EventAccepted& e) {
   }
   if (!e.duplicate()) match_waits(sv(e.name()), sv(e.data()));
   if (const schema::StepRef* o = e.origin()) {
-    if (Active* run = find(o->run_id())) resolve(*run, o->position());
+    if (Active* run = find(o->run_id())) {
+      // A send that found no room before has moved past it: its error no longer stands.
+      if (run->send_deferred) {
+        run->summary.error.clear();
+        run->summary.error_bytes = 0;
+        run->send_deferred = false;
+      }
+      resolve(*run, o->position());
+    }
   }
 }
 
@@ -178,7 +186,10 @@ void RunScanner::add(const log::ReadRecord& r) {
       const auto& f = root<schema::StepFailed>(r);
       Active* run = f.step() ? find(f.step()->run_id()) : nullptr;
       if (run == nullptr) return;
-      ++run->summary.attempts;
+      // A send that found no room (FailureKind::NoRoom) is not a step attempt; its error says
+      // why the run waits until it is tried again.
+      run->send_deferred = f.kind() == schema::FailureKind::NoRoom && f.retry_at_ms() != 0;
+      if (f.kind() != schema::FailureKind::NoRoom) ++run->summary.attempts;
       set_error(run->summary, sv(f.error()));
       if (f.retry_at_ms() == 0) {
         resolve(*run, f.step()->position());  // the function gets a StepError

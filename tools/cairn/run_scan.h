@@ -67,6 +67,7 @@ class RunScanner {
     uint32_t position = 0;  // of the pending operation
     std::optional<Wait> wait;
     uint32_t parent_position = 0;  // the parent's invoke
+    bool send_deferred = false;    // summary.error says why a send waits for room
   };
 
   Active* created(RunId id, std::string_view function, std::string_view event_name, int64_t at_us);

@@ -79,6 +79,11 @@ std::string entry_text(const HistoryEntry& e) {
              duration_text(took) + ": " + text_preview(e.value, kPreviewChars) +
              (micros(e.deadline) == 0 ? std::string("; no retry left")
                                       : "; retry at " + utc_time(micros(e.deadline)));
+    case Kind::kSendDeferred:
+      return "send " + operation(e) + " attempt " + std::to_string(e.attempt) +
+             " found no room: " + text_preview(e.value, kPreviewChars) +
+             (micros(e.deadline) == 0 ? std::string("; not tried again (a StepError)")
+                                      : "; tried again at " + utc_time(micros(e.deadline)));
     case Kind::kSleepStarted:
       return "sleep " + operation(e) + " until " + utc_time(micros(e.deadline));
     case Kind::kWaitStarted:
@@ -114,7 +119,8 @@ nlohmann::json json_text(std::string_view text, schema::ValueFormat format) {
 }
 
 nlohmann::json entry_json(const HistoryEntry& e) {
-  const bool attempt = e.kind == Kind::kStepCompleted || e.kind == Kind::kStepFailed;
+  const bool attempt = e.kind == Kind::kStepCompleted || e.kind == Kind::kStepFailed ||
+                       e.kind == Kind::kSendDeferred;
   const bool has_operation = e.kind != Kind::kCreated && e.kind != Kind::kCompleted &&
                              e.kind != Kind::kFailed && e.kind != Kind::kCancelled &&
                              e.kind != Kind::kAdmitted && e.kind != Kind::kSkipped;

@@ -320,7 +320,11 @@ class Context {
 
   // Sends an event (durably, once); returns its id. An event over EngineOptions::event_bytes_max
   // or event_id_bytes_max (or without a name, or with data that is not a JSON object or nests
-  // too deeply) throws a StepError the function may catch, and nothing is recorded.
+  // too deeply) throws a StepError the function may catch, and nothing is recorded. When the
+  // engine has no room for it for now (EngineOptions::runs_active_max, or dedup_ids_max for a new
+  // id) the send waits instead: it is recorded as deferred (run_history: kSendDeferred) and tried
+  // again with the function's retries and backoff, the run kSleeping meanwhile; past them, or
+  // at once when the event starts runs_active_max runs or more, it throws a StepError.
   detail::SendAwaiter send_event(std::string_view id, const OutgoingEvent& event) {
     return {run_, id, event};
   }

@@ -160,7 +160,8 @@ struct Timeouts {
 struct FunctionOptions {
   std::string id{};               // unique; recorded in the log with every run
   std::vector<Trigger> triggers;  // events that start a run (may be empty: invoke() only)
-  uint32_t retries = 4;           // retries per step after the first attempt (0..100)
+  uint32_t retries = 4;           // retries per step after the first attempt (0..100); also of a
+                                  // ctx.send_event that finds no room (Context::send_event)
   // Backoff before retry n: min(backoff_max, backoff_base * 2^(n-1)) with ±25% jitter.
   // 0 < backoff_base <= backoff_max; up to milliseconds::max() (a retry that never comes).
   std::chrono::milliseconds backoff_base{1000};
@@ -227,7 +228,8 @@ struct EngineOptions {
   // still recorded. Default: 16 KiB.
   uint32_t error_bytes_max = 16u << 10;
   // Runs not finished, including parked ones; send() and replay_run() refuse new runs past it
-  // (kUnavailable: retry once some finish; a ctx.send_event that would pass it fails its run).
+  // (kUnavailable: retry once some finish; a ctx.send_event that would pass it waits, deferred,
+  // and is tried again with its function's retries and backoff: see Context::send_event).
   // Default: 10 M.
   uint64_t runs_active_max = 10'000'000;
   // Finished runs kept in memory for get_run, list_runs and wait_run, and the bytes their events,
@@ -239,8 +241,8 @@ struct EngineOptions {
   std::chrono::milliseconds dedup_window = std::chrono::hours(24);
   // Event ids held for that window (each id a sender names, about 220 bytes for a 36-byte id).
   // Past it, send() refuses an event naming a new id (kUnavailable, 503 on the dashboard: retry
-  // once the oldest leave the window; a ctx.send_event doing so fails its run, as at
-  // runs_active_max); a repeated id is still a duplicate, and events without an id are taken. One
+  // once the oldest leave the window; a ctx.send_event doing so waits, as at runs_active_max);
+  // a repeated id is still a duplicate, and events without an id are taken. One
   // send() naming more distinct ids than this could never be taken: kLimitExceeded. A restart
   // keeps every id in the log's window, even past it. Positive. Default: 10 M (about 2 GB; 115 ids
   // a second for 24 h).

@@ -38,12 +38,16 @@ struct HistoryEntry {
     kCancelled,      // the end: `value` is the reason
     kAdmitted,       // its throttle or rate limit let it start: `value` names the keys
     kSkipped,        // the end: a rate limit refused it; `value` is the reason
+    kSendDeferred,   // ctx.send_event found no room (runs_active_max, a full dedup window):
+                     // nothing was sent; `value` says why, `deadline` when it is tried again
+                     // (the epoch: it is not, and the function got a StepError)
   };
   Kind kind = Kind::kCreated;
   uint64_t lsn = 0;         // of the record that tells it
   uint32_t position = 0;    // the operation's place in the run (not for kCreated and the end)
   std::string step_id{};    // the operation's id
-  uint32_t attempt = 0;     // steps: 1 for the first attempt; 0: a result a replay copied
+  uint32_t attempt = 0;     // steps (and deferred sends): 1 for the first attempt; 0: a result
+                            // a replay copied
   TimePoint at;             // when it happened (a step attempt: when its body began)
   TimePoint finished_at{};  // a step attempt: when its body ended
   TimePoint deadline{};     // sleep wake, wait timeout, next retry; the epoch when none
