@@ -201,7 +201,8 @@
     const facts = [
       ['runs created', s.runs_created], ['runs active', s.runs_active],
       ['runs finished', s.runs_finished], ['steps completed', s.steps_completed],
-      ['step failures', s.step_failures], ['events', s.events], ['timers armed', s.timers],
+      ['step failures', s.step_failures], ['sends deferred (no room)', s.sends_deferred],
+      ['events', s.events], ['timers armed', s.timers],
       ['waiting for events', s.waiting_for_events], ['event ids held (dedup)', s.dedup_ids],
       ['dispatch p50', s.dispatch.samples ? s.dispatch.p50_us.toFixed(0) + ' µs' : '—'],
       ['dispatch p99', s.dispatch.samples ? s.dispatch.p99_us.toFixed(0) + ' µs' : '—'],

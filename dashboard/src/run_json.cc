@@ -69,6 +69,7 @@ nlohmann::json engine_stats_json(const EngineStats& s) {
       {"runs_finished", s.runs_finished},
       {"steps_completed", s.steps_completed},
       {"step_failures", s.step_failures},
+      {"sends_deferred", s.sends_deferred},
       {"events", s.events},
       {"timers", s.timers},
       {"waiting_for_events", s.waiting_for_events},

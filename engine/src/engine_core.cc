@@ -745,6 +745,7 @@ EngineStats EngineCore::stats() const {
   s.runs_finished = c.runs_finished.load();
   s.steps_completed = c.steps_completed.load();
   s.step_failures = c.step_failures.load();
+  s.sends_deferred = c.sends_deferred.load();
   s.events = c.events.load();
   s.timers = timers_.size();
   s.cron_ticks_skipped = projection_.counters().cron_ticks_skipped.load(std::memory_order_relaxed);

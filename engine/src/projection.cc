@@ -423,7 +423,8 @@ void Projection::on_step_failed(const schema::StepFailed& f) {
   // A send_event that found no room is not a failed step: it waits, like a step's retry, and
   // tries again (schema::FailureKind::NoRoom).
   const bool send = f.kind() == schema::FailureKind::NoRoom;
-  if (!send) counters_.step_failures.fetch_add(1, std::memory_order_relaxed);
+  (send ? counters_.sends_deferred : counters_.step_failures)
+      .fetch_add(1, std::memory_order_relaxed);
   if (f.retry_at_ms() == 0) {
     const OpKind kind = send ? OpKind::kSend : OpKind::kStep;
     resolve(*run, ref->position(), kind, fb_view(ref->step_id()), [&](PendingOp& op) {

@@ -68,6 +68,7 @@ class ProjectionEffects {
 struct ProjectionCounters {
   std::atomic<uint64_t> steps_completed{0};
   std::atomic<uint64_t> step_failures{0};
+  std::atomic<uint64_t> sends_deferred{0};
   std::atomic<uint64_t> runs_created{0};
   std::atomic<uint64_t> runs_finished{0};
   std::atomic<uint64_t> events{0};

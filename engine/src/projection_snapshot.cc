@@ -349,7 +349,8 @@ std::string Projection::describe() const {
                     std::to_string(counters_.runs_created.load()) + " finished " +
                     std::to_string(counters_.runs_finished.load()) + " steps " +
                     std::to_string(counters_.steps_completed.load()) + " failures " +
-                    std::to_string(counters_.step_failures.load()) + " events " +
+                    std::to_string(counters_.step_failures.load()) + " deferred " +
+                    std::to_string(counters_.sends_deferred.load()) + " events " +
                     std::to_string(counters_.events.load()) + "\n";
   for (const auto& [key, tick_ms] : cron_cursors_) {
     out += "cron " + key.substr(0, key.find('\0')) + " \"" + key.substr(key.find('\0') + 1) +
@@ -400,11 +401,12 @@ Status Projection::write_snapshot(SnapshotFileWriter& out, uint64_t lsn,
   }
   // Always present, even empty: an absent one means a snapshot from before it existed.
   auto floor_vector = hb.CreateVectorOfStructs(floor_buckets);
-  hb.Finish(ss::CreateSnapshotHeader(
-      hb, lsn, now_us, max_run_id_, runs.size(), finished_count, dedup_count, oldest,
-      counters_.steps_completed.load(), counters_.step_failures.load(),
-      counters_.runs_created.load(), counters_.runs_finished.load(), counters_.events.load(),
-      cron_vector, last_frame.segment_seq, last_frame.offset, floor_vector));
+  hb.Finish(ss::CreateSnapshotHeader(hb, lsn, now_us, max_run_id_, runs.size(), finished_count,
+                                     dedup_count, oldest, counters_.steps_completed.load(),
+                                     counters_.step_failures.load(), counters_.runs_created.load(),
+                                     counters_.runs_finished.load(), counters_.events.load(),
+                                     cron_vector, last_frame.segment_seq, last_frame.offset,
+                                     floor_vector, counters_.sends_deferred.load()));
   CAIRN_RETURN_IF_ERROR(out.add(SnapshotFrameKind::kHeader, {hb.GetBufferPointer(), hb.GetSize()}));
 
   ChunkWriter chunks(out);
@@ -759,6 +761,7 @@ Result<uint64_t> Projection::load_snapshot(const SnapshotContents& snap, Finishe
   max_run_id_ = std::max(max_run_id_, header->max_run_id());
   counters_.steps_completed.store(header->steps_completed());
   counters_.step_failures.store(header->step_failures());
+  counters_.sends_deferred.store(header->sends_deferred());
   counters_.runs_created.store(header->runs_created());
   counters_.runs_finished.store(header->runs_finished());
   counters_.events.store(header->events());

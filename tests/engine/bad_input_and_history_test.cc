@@ -546,6 +546,9 @@ TEST_F(EngineTest, ASendEventAtRunsActiveMaxWaitsForRoomAndSendsOnce) {
     EXPECT_EQ(status_of(parent), RunStatus::kSleeping) << "snapshots " << snapshots;
     EXPECT_EQ(deferred(parent).size(), 2u) << "snapshots " << snapshots;
     EXPECT_EQ(children(), 0u);
+    // Counted apart from step failures, the same after a replay as from a snapshot.
+    EXPECT_EQ(engine_->stats().sends_deferred, 2u) << "snapshots " << snapshots;
+    EXPECT_EQ(engine_->stats().step_failures, 0u) << "snapshots " << snapshots;
   }
   // The shutdown snapshot holds the deferred send: version 3 (bytes 8..11 of the file).
   stop();
@@ -562,6 +565,7 @@ TEST_F(EngineTest, ASendEventAtRunsActiveMaxWaitsForRoomAndSendsOnce) {
   EXPECT_EQ(version, 3u);
   start(setup);
   EXPECT_EQ(status_of(parent), RunStatus::kSleeping);
+  EXPECT_EQ(engine_->stats().sends_deferred, 2u) << "loaded from the version 3 snapshot";
   ASSERT_TRUE(engine_->cancel(blocker, "make room").ok());
   EXPECT_EQ(wait(blocker).status, RunStatus::kCancelled);
   clock_->advance(10s);

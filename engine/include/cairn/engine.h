@@ -374,6 +374,9 @@ struct EngineStats {
   uint64_t runs_finished = 0;
   uint64_t steps_completed = 0;
   uint64_t step_failures = 0;  // attempts that failed (retried or not)
+  // ctx.send_event tries that found no room (runs_active_max, a full dedup window) and waited, or
+  // gave up: the engine is pushing back on runs that send (see Context::send_event).
+  uint64_t sends_deferred = 0;
   uint64_t events = 0;
   // Armed: sleeps, wait timeouts, retries, throttled runs, timeouts, debounce and batch
   // deadlines, cron triggers' next ticks.
