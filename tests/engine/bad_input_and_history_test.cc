@@ -491,6 +491,16 @@ TEST_F(EngineTest, AFullEngineRefusesNewRunsUntilOneFinishes) {
   EXPECT_EQ(engine_->stats().runs_active, 1u);
 }
 
+// "blocker": a run that holds one of runs_active_max's places for a day (sent "block", it sleeps).
+void register_blocker(Engine& e) {
+  ASSERT_TRUE(e.register_function({.id = "blocker", .triggers = {on_event("block")}},
+                                  [](Context& ctx, const Event&) -> Task<std::string> {
+                                    co_await ctx.sleep("long", 24h);
+                                    co_return "woke";
+                                  })
+                  .ok());
+}
+
 // A ctx.send_event that finds no room (runs_active_max) is not a failure of its run: it is
 // recorded as deferred, waits as a step's retry does (through restarts, snapshot or not: a
 // snapshot holding it is format version 3, which older builds refuse), is tried again, and sends
@@ -498,12 +508,7 @@ TEST_F(EngineTest, AFullEngineRefusesNewRunsUntilOneFinishes) {
 TEST_F(EngineTest, ASendEventAtRunsActiveMaxWaitsForRoomAndSendsOnce) {
   options_.runs_active_max = 2;
   auto setup = [](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "blocker", .triggers = {on_event("block")}},
-                                    [](Context& ctx, const Event&) -> Task<std::string> {
-                                      co_await ctx.sleep("long", 24h);
-                                      co_return "woke";
-                                    })
-                    .ok());
+    register_blocker(e);
     ASSERT_TRUE(
         e.register_function({.id = "parent", .triggers = {on_event("parent")}, .retries = 5},
                             [](Context& ctx, const Event&) -> Task<std::string> {
@@ -603,12 +608,7 @@ TEST_F(EngineTest, ASendEventThatNeverFindsRoomThrowsAStepErrorTheFunctionMayCat
     };
   };
   auto setup = [&](Engine& e) {
-    ASSERT_TRUE(e.register_function({.id = "blocker", .triggers = {on_event("block")}},
-                                    [](Context& ctx, const Event&) -> Task<std::string> {
-                                      co_await ctx.sleep("long", 24h);
-                                      co_return "woke";
-                                    })
-                    .ok());
+    register_blocker(e);
     ASSERT_TRUE(
         e.register_function({.id = "fanout", .triggers = {on_event("fanout")}}, sender("pair"))
             .ok());
