@@ -1,6 +1,7 @@
 // Files in a log directory that carry the log's names but are not regular files (a FIFO, a
 // directory): every way into the log refuses them by path instead of blocking for good on a FIFO
-// or failing deep in a read with no name, and leaves them where they are.
+// or failing deep in a read with no name, and leaves them where they are. And the name a file
+// moved aside gets never lands on one that is there.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,8 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <iterator>
 #include <future>
+#include <iterator>
 #include <string>
 #include <vector>
 
