@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cairn/engine.h"
 #include "cairn/log/reader.h"
 #include "cairn/log/verify.h"
 #include "cairn/schema/record_schema.h"
