@@ -83,6 +83,13 @@ uint32_t attempt_due(const RunState& run, const OpSlot& slot, const PendingOp& o
   return op.state == OpState::kRetryDue && !started_here ? op.attempts + 1 : 0;
 }
 
+// " (attempt 2 of 5)": which try a failure's error is of. In 64 bits: StepOptions::retries may be
+// UINT32_MAX, and the count wrapped to "of 0".
+std::string attempt_suffix(uint32_t attempt, uint32_t retries) {
+  return " (attempt " + std::to_string(attempt) + " of " + std::to_string(uint64_t{retries} + 1) +
+         ")";
+}
+
 int64_t steady_ns() {
   return std::chrono::steady_clock::now().time_since_epoch().count();
 }
@@ -236,9 +243,10 @@ void Executor::drive(RunState& run) {
               std::lock_guard lock(run.op_lock);
               attempt = attempt_due(run, *run.current, run.op);
             }
-            if (attempt > 0 && run.current->kind == OpKind::kSend) {
+            if (attempt == 0) break;
+            if (run.current->kind == OpKind::kSend) {
               start_send(run, *run.current, attempt);
-            } else if (attempt > 0) {
+            } else {
               run_step(run, *run.current, attempt);
             }
             break;
@@ -260,8 +268,7 @@ Executor::Next Executor::next_action(RunState& run) {
   const PendingOp& op = run.op;
   if (op.position != slot->position || op.kind != slot->kind) return Next::kNothing;
   if (op.state == OpState::kResolved) return Next::kResume;
-  if ((op.kind == OpKind::kStep || op.kind == OpKind::kSend) && op.state == OpState::kRetryDue &&
-      attempt_due(run, *slot, op) > 0) {
+  if (is_retried(op.kind) && op.state == OpState::kRetryDue && attempt_due(run, *slot, op) > 0) {
     return Next::kRetry;
   }
   return Next::kNothing;
@@ -423,6 +430,17 @@ int64_t Executor::backoff_ms(const RunState& run, uint32_t attempt) const {
   return std::max<int64_t>(1, d + j);
 }
 
+void Executor::record_failed_attempt(RunState& run, const OpSlot& slot, uint32_t attempt,
+                                     schema::FailureKind kind, std::string_view error,
+                                     std::string_view suffix, int64_t retry_at, AttemptTimes times,
+                                     std::string_view what) {
+  const uint32_t max = core_.options().error_bytes_max - static_cast<uint32_t>(suffix.size());
+  std::string text = bounded_text(error, max);
+  text += suffix;
+  record(run, schema::RecordType::StepFailed,
+         build_step_failed(ref_of(run, slot), attempt, kind, text, retry_at, times), what);
+}
+
 void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
   run.attempt_position = slot.position;
   run.attempt_started = attempt;
@@ -439,15 +457,8 @@ void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
   AttemptTimes times{core_.clock().now_us(), 0};
   auto now = [&] { return times.finished_us / 1000; };
   auto failed = [&](schema::FailureKind kind, std::string_view error, int64_t retry_at) {
-    // In 64 bits: StepOptions::retries may be UINT32_MAX, and the count wrapped to "of 0".
-    const std::string suffix = " (attempt " + std::to_string(attempt) + " of " +
-                               std::to_string(uint64_t{retries} + 1) + ")";
-    const uint32_t max = core_.options().error_bytes_max;
-    const std::string text =
-        bounded_text(error, max - static_cast<uint32_t>(suffix.size())) + suffix;
-    record(run, schema::RecordType::StepFailed,
-           build_step_failed(ref, attempt, kind, text, retry_at, times),
-           "recording a step failure");
+    record_failed_attempt(run, slot, attempt, kind, error, attempt_suffix(attempt, retries),
+                          retry_at, times, "recording a step failure");
   };
   try {
     slot.body->run(StepInfo{attempt, key}, out);
@@ -534,13 +545,9 @@ void Executor::start_send(RunState& run, OpSlot& slot, uint32_t attempt) {
         can_retry ? detail::add_ms_saturated(now_us / 1000, backoff_ms(run, attempt)) : 0;
     const std::string suffix = never ? " (it starts " + std::to_string(functions.size()) +
                                            " runs: more than ever fit beside this one)"
-                                     : " (attempt " + std::to_string(attempt) + " of " +
-                                           std::to_string(uint64_t{retries} + 1) + ")";
-    const uint32_t max = core_.options().error_bytes_max - static_cast<uint32_t>(suffix.size());
-    record(run, schema::RecordType::StepFailed,
-           build_step_failed(ref_of(run, slot), attempt, schema::FailureKind::NoRoom,
-                             bounded_text(st.message(), max) + suffix, retry_at, {now_us, now_us}),
-           "send_event(\"" + slot.id + "\")");
+                                     : attempt_suffix(attempt, retries);
+    record_failed_attempt(run, slot, attempt, schema::FailureKind::NoRoom, st.message(), suffix,
+                          retry_at, {now_us, now_us}, "send_event(\"" + slot.id + "\")");
     return;
   }
   if (!st.ok()) {
@@ -662,8 +669,7 @@ void Executor::op_suspend(RunState& run, OpSlot& slot) {
     std::lock_guard lock(run.op_lock);
     const bool same = run.op.position == slot.position && run.op.kind == slot.kind;
     state = same ? run.op.state : OpState::kNone;
-    const bool retried = slot.kind == OpKind::kStep || slot.kind == OpKind::kSend;
-    attempt = retried ? attempt_due(run, slot, run.op) : 0;
+    attempt = is_retried(slot.kind) ? attempt_due(run, slot, run.op) : 0;
   }
   switch (slot.kind) {
     case OpKind::kStep:

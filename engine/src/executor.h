@@ -46,6 +46,12 @@ class Executor {
   // room for its runs or its id for now, a StepFailed of kind NoRoom whose retry tries again.
   void start_send(RunState& run, OpSlot& slot, uint32_t attempt);
   void start_invoke(RunState& run, OpSlot& slot);
+  // Appends the StepFailed of `attempt` at `slot` (a step's, or a send's that found no room):
+  // `error` cut so that it and `suffix` (which try it was) fit error_bytes_max.
+  void record_failed_attempt(RunState& run, const OpSlot& slot, uint32_t attempt,
+                             schema::FailureKind kind, std::string_view error,
+                             std::string_view suffix, int64_t retry_at, AttemptTimes times,
+                             std::string_view what);
   void fail_run(RunState& run, std::string error);
   // Whether the run's next position holds this very operation (as replay matches it) in its
   // history or as its pending operation: it passed the checks when it was recorded, so options

@@ -423,10 +423,10 @@ void Projection::on_step_failed(const schema::StepFailed& f) {
   // A send_event that found no room is not a failed step: it waits, like a step's retry, and
   // tries again (schema::FailureKind::NoRoom).
   const bool send = f.kind() == schema::FailureKind::NoRoom;
+  const OpKind kind = send ? OpKind::kSend : OpKind::kStep;
   (send ? counters_.sends_deferred : counters_.step_failures)
       .fetch_add(1, std::memory_order_relaxed);
   if (f.retry_at_ms() == 0) {
-    const OpKind kind = send ? OpKind::kSend : OpKind::kStep;
     resolve(*run, ref->position(), kind, fb_view(ref->step_id()), [&](PendingOp& op) {
       op.failed = true;
       op.value.assign(fb_view(f.error()));
@@ -435,7 +435,7 @@ void Projection::on_step_failed(const schema::StepFailed& f) {
   }
   {
     std::lock_guard lock(run->op_lock);
-    run->op.reset(send ? OpKind::kSend : OpKind::kStep, ref->position());
+    run->op.reset(kind, ref->position());
     run->op.step_id.assign(fb_view(ref->step_id()));
     run->op.state = OpState::kRetryWait;
     run->op.attempts = f.attempt();
@@ -541,7 +541,7 @@ void Projection::on_run_resumed(const schema::RunResumed& r) {
     case schema::ResumeReason::BatchDue:
       break;  // handled above
     case schema::ResumeReason::RetryDue:
-      if ((kind == OpKind::kStep || kind == OpKind::kSend) && state == OpState::kRetryWait) {
+      if (is_retried(kind) && state == OpState::kRetryWait) {
         {
           std::lock_guard lock(run->op_lock);
           run->op.state = OpState::kRetryDue;

@@ -61,10 +61,16 @@ class SpinLock {
 enum class OpState : uint8_t {
   kNone,       // no record for this position yet
   kPending,    // recorded (sleep, wait, invoke started), waiting to be resolved
-  kRetryWait,  // a step attempt failed; the next waits for its retry time
+  kRetryWait,  // a step attempt failed (or a send found no room); the next waits for its time
   kRetryDue,   // the retry time has come
   kResolved,   // done: the result is below
 };
+
+// The operations that are tried again at a retry time (OpState::kRetryWait, kRetryDue): a step
+// whose attempt failed, and a send_event that found no room (schema::FailureKind::NoRoom).
+inline bool is_retried(OpKind kind) {
+  return kind == OpKind::kStep || kind == OpKind::kSend;
+}
 
 // What only a wait needs: its entry in the WaitIndex (to remove it when the wait ends another
 // way) and the event that resolved it. Kept out of line so that other runs do not pay for it.

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -108,6 +109,18 @@ SendFacts read_facts(const std::filesystem::path& log_dir) {
   return f;
 }
 
+// deferred_send_child on the engine in `root`/engine in `mode` ("hold" or "release"), reporting on
+// `pipe`, its output appended to `root`/child.out. Check started() after.
+std::unique_ptr<ChildProcess> spawn(const std::filesystem::path& root, ChildPipe& pipe,
+                                    const std::string& mode) {
+  auto child = std::make_unique<ChildProcess>(
+      std::vector<std::string>{CAIRN_DEFERRED_SEND_CHILD_PATH, (root / "engine").string(),
+                               std::to_string(pipe.write_fd()), mode},
+      testing::ChildOptions{.output = root / "child.out"});
+  pipe.close_write_end();
+  return child;
+}
+
 TEST(DeferredSendCrash, AKilledDeferredSendIsSentOnceWhenThereIsRoom) {
   const uint64_t seed = seed_from_env();
   SCOPED_TRACE("CAIRN_ENGINE_CRASH_SEED=" + std::to_string(seed));
@@ -119,10 +132,8 @@ TEST(DeferredSendCrash, AKilledDeferredSendIsSentOnceWhenThereIsRoom) {
   for (int kill = 1; kill <= kKills; ++kill) {
     ChildPipe pipe;
     ASSERT_TRUE(pipe.ok()) << pipe.error();
-    ChildProcess child({CAIRN_DEFERRED_SEND_CHILD_PATH, (dir / "engine").string(),
-                        std::to_string(pipe.write_fd()), "hold"},
-                       {.output = output});
-    pipe.close_write_end();
+    const std::unique_ptr<ChildProcess> spawned = spawn(dir.path(), pipe, "hold");
+    ChildProcess& child = *spawned;
     ASSERT_TRUE(child.started()) << child.start_error();
     const uint64_t target = seen + 1 + rng() % 4;
     std::vector<char> bytes;
@@ -151,10 +162,8 @@ TEST(DeferredSendCrash, AKilledDeferredSendIsSentOnceWhenThereIsRoom) {
   }
   ChildPipe pipe;
   ASSERT_TRUE(pipe.ok()) << pipe.error();
-  ChildProcess release({CAIRN_DEFERRED_SEND_CHILD_PATH, (dir / "engine").string(),
-                        std::to_string(pipe.write_fd()), "release"},
-                       {.output = output});
-  pipe.close_write_end();
+  const std::unique_ptr<ChildProcess> spawned = spawn(dir.path(), pipe, "release");
+  ChildProcess& release = *spawned;
   ASSERT_TRUE(release.started()) << release.start_error();
   ASSERT_TRUE(release.wait_for_exit(180s)) << testing::tail_of_file(output);
   ASSERT_TRUE(release.exited_zero()) << release.how() << "\n" << testing::tail_of_file(output);
