@@ -13,6 +13,7 @@
 
 #include "engine_limits.h"
 #include "json_field.h"
+#include "options_file.h"
 #include "replay_copy.h"
 
 namespace cairn::detail {
@@ -95,6 +96,14 @@ Status EngineCore::start() {
   next_run_id_.store(projection_.max_run_id() + 1);
   recovery_.runs_resumed = projection_.finish_replay(&recovery_.runs_of_unknown_functions);
   scheduler_.flush_deferred();
+  if (options_.options_file) {
+    // Advice for the tools, under the log's lock: a failure costs them the application's limits,
+    // not the engine anything it needs, so it is reported rather than refusing the start.
+    if (Status st = write_options_file(*fs_, options_.dir, options_); !st.ok()) {
+      recovery_.options_file_problem =
+          "writing " + (options_.dir / kOptionsFileName).string() + ": " + st.message();
+    }
+  }
   if (options_.snapshots) {
     snapshotter_ = std::make_unique<Snapshotter>(*this, fs_, snapshot_dir_);
     snapshotter_->start(*log_, loaded_snapshot_, std::move(loaded_snapshot_contents_));

@@ -58,16 +58,10 @@ std::optional<CleanClose> decode_clean_close(std::span<const std::byte> bytes, s
 }
 
 Status write_clean_close(FileSystem& fs, const std::string& dir, const CleanClose& marker) {
-  const std::string tmp = join_path(dir, std::string(format::kCleanCloseTempFileName));
+  static_assert(format::kCleanCloseTempFileName.substr(format::kCleanCloseFileName.size()) ==
+                ".tmp");  // the name write_file_atomically writes through
   const auto bytes = encode_clean_close(marker);
-  CAIRN_ASSIGN_OR_RETURN(int fd, fs.open(tmp, OpenFlags{.write = true, .create = true}));
-  Status st = fs.pwrite(fd, bytes.data(), bytes.size(), 0);
-  if (st.ok()) st = fs.fdatasync(fd);
-  const Status closed = fs.close(fd);
-  if (st.ok()) st = closed;
-  if (st.ok()) st = fs.rename(tmp, join_path(dir, std::string(format::kCleanCloseFileName)));
-  if (st.ok()) st = fs.fsync_dir(dir);
-  return st;
+  return write_file_atomically(fs, dir, std::string(format::kCleanCloseFileName), bytes);
 }
 
 std::optional<CleanClose> read_clean_close(FileSystem& fs, const std::string& dir) {

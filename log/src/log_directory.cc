@@ -1,5 +1,5 @@
-// Listing a log directory, checking the sequence of its segment names, and finding a name not
-// yet taken in it (for what is moved aside).
+// Listing a log directory, checking the sequence of its segment names, finding a name not yet
+// taken in it (for what is moved aside), and replacing a small file in it atomically.
 #include "log_directory.h"
 
 #include <algorithm>
@@ -23,6 +23,24 @@ Result<std::string> unused_path_in(FileSystem& fs, const std::string& dir,
   }
   return Status(StatusCode::kAlreadyExists, dir + " already holds " + name + " and " + name +
                                                 ".1 to " + name + ".999: nothing was moved");
+}
+
+Status write_file_atomically(FileSystem& fs, const std::string& dir, const std::string& name,
+                             std::span<const std::byte> bytes) {
+  const std::string tmp = join_path(dir, name + ".tmp");
+  // A leftover of an interrupted call: removed, not overwritten, since a longer one would keep
+  // its tail past the new bytes.
+  CAIRN_ASSIGN_OR_RETURN(bool leftover, fs.exists(tmp));
+  if (leftover) CAIRN_RETURN_IF_ERROR(fs.remove(tmp));
+  CAIRN_ASSIGN_OR_RETURN(int fd,
+                         fs.open(tmp, OpenFlags{.write = true, .create = true, .exclusive = true}));
+  Status st = bytes.empty() ? Status() : fs.pwrite(fd, bytes.data(), bytes.size(), 0);
+  if (st.ok()) st = fs.fdatasync(fd);
+  const Status closed = fs.close(fd);
+  if (st.ok()) st = closed;
+  if (st.ok()) st = fs.rename(tmp, join_path(dir, name));
+  if (st.ok()) st = fs.fsync_dir(dir);
+  return st;
 }
 
 std::string parent_path(const std::string& path) {

@@ -178,5 +178,30 @@ TEST(OddFilesInALogDirectory, AnUnusedPathNeverNamesAFileThatIsThere) {
   EXPECT_EQ(kept, 1000u);
 }
 
+TEST(OddFilesInALogDirectory, AFileReplacedAtomicallyHoldsOnlyTheNewBytes) {
+  cairn::testing::TempDir root;
+  const std::shared_ptr<FileSystem> files = posix_file_system();
+  auto text_of = [&](const std::string& name) {
+    std::ifstream in(root / name);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  std::ofstream(root / "NOTE") << "old";
+  // An interrupted earlier call's leftover, longer than the new bytes: none of it may remain.
+  std::ofstream(root / "NOTE.tmp") << std::string(10'000, 'x');
+  const std::string fresh = "new";
+  Status st = write_file_atomically(
+      *files, root.path().string(), "NOTE",
+      std::span<const std::byte>(reinterpret_cast<const std::byte*>(fresh.data()), fresh.size()));
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  EXPECT_EQ(text_of("NOTE"), "new");
+  EXPECT_FALSE(fs::exists(root / "NOTE.tmp"));
+  st = write_file_atomically(*files, root.path().string(), "NOTE", {});
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  EXPECT_EQ(fs::file_size(root / "NOTE"), 0u);
+  // Into a directory that is not there: an error, not a file somewhere else.
+  st = write_file_atomically(*files, (root / "missing").string(), "NOTE", {});
+  EXPECT_EQ(st.code(), StatusCode::kNotFound) << st.to_string();
+}
+
 }  // namespace
 }  // namespace cairn::log

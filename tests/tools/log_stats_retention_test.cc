@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -51,6 +53,44 @@ TEST(LogStatsRetention, NamesTheSnapshotsAndWhyTheLogIsKept) {
   EXPECT_NE(t.out.find("retention (snapshots in"), std::string::npos) << t.out;
   EXPECT_NE(t.out.find("DAMAGED"), std::string::npos) << t.out;
   EXPECT_NE(t.out.find("kept because"), std::string::npos) << t.out;
+}
+
+TEST(LogStatsRetention, NamesTheEnginesRetentionSettingsFromItsOptionsFile) {
+  TempDir dir;
+  write_sample_engine_dir(dir.path());
+  const std::string options = (dir / "OPTIONS").string();
+  CliResult r = run_cairn({"log", "stats", (dir / "log").string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json kept = nlohmann::json::parse(r.out).at("retention");
+  EXPECT_EQ(kept.at("options_file"), options) << kept.dump();
+  EXPECT_TRUE(kept.at("options_problem").is_null()) << kept.dump();
+  EXPECT_EQ(kept.at("retention_on"), true);
+  EXPECT_EQ(kept.at("history_window_ms"), 7 * 24 * 3600 * 1000ll);
+
+  // Retention turned off by the application: the first reason says so.
+  std::ifstream in(options);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = text.find("retention = true");
+  ASSERT_NE(at, std::string::npos) << text;
+  text.replace(at, 16, "retention = false");
+  std::ofstream(options, std::ios::trunc) << text;
+  r = run_cairn({"log", "stats", (dir / "log").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("kept because:\n    - retention is off (retention = false in " + options +
+                       "): the engine removes no segment"),
+            std::string::npos)
+      << r.out;
+
+  // A damaged file is named, and the report is still made.
+  std::ofstream(options, std::ios::trunc) << "format = 1\nhistory_window_ms = soon\n";
+  r = run_cairn({"log", "stats", (dir / "log").string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  kept = nlohmann::json::parse(r.out).at("retention");
+  EXPECT_NE(kept.at("options_problem").get<std::string>().find("line 2: history_window_ms"),
+            std::string::npos)
+      << kept.dump();
+  EXPECT_TRUE(kept.at("history_window_ms").is_null());
+  EXPECT_NE(kept.at("kept_because").dump().find("does not read"), std::string::npos) << kept.dump();
 }
 
 TEST(LogStatsRetention, APlainLogHasNoRetentionSection) {

@@ -1,11 +1,14 @@
 // engine_log_dir, tool_engine_options and the write commands' error reports (see engine_dir.h).
 #include "engine_dir.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <system_error>
 
+#include "cairn/log/io.h"
 #include "command.h"
 #include "log_dir_check.h"
+#include "options_file.h"
 
 namespace cairn::tools {
 namespace {
@@ -76,14 +79,39 @@ Result<std::filesystem::path> engine_log_dir(const std::filesystem::path& dir) {
   return log_dir;
 }
 
-EngineOptions tool_engine_options(const std::filesystem::path& dir) {
+Result<EngineOptions> tool_engine_options(const std::filesystem::path& dir,
+                                          std::string_view command) {
   EngineOptions o;
+  const std::string path = (dir / kOptionsFileName).string();
+  Result<std::optional<std::string>> text = read_options_file(*log::posix_file_system(), dir);
+  if (!text.ok()) return text.status().with_context("reading " + path);
+  if (text->has_value()) {
+    Result<OptionsFileRead> read = decode_options_file(**text, &o);
+    if (!read.ok()) {
+      return Status(StatusCode::kInvalidArgument,
+                    path + ": " + read.status().message() +
+                        " (the engine's start() writes this file: fix or remove it, and the "
+                        "tool uses the default limits)");
+    }
+    for (const std::string& name : read->skipped) {
+      std::fprintf(stderr,
+                   "cairn %.*s: warning: %s %s: an option this build does not know, skipped "
+                   "(a newer Cairn wrote it?)\n",
+                   static_cast<int>(command.size()), command.data(), path.c_str(), name.c_str());
+    }
+  }
   o.dir = dir;
+  // The staging ring bounds how much a process may queue, which is the application's to size, not
+  // the tool's: a few records need only room for two of the largest (what Log::open asks), and an
+  // application's 16 GiB could be refused on the machine where the directory is inspected.
+  o.log.staging_bytes = std::max(log::LogOptions{}.staging_bytes,
+                                 2 * (uint64_t{o.log.record_bytes_max} + (64u << 10)));
   o.workers = 1;
   o.snapshot_on_shutdown = false;
   o.snapshot_every_records = ~uint64_t{0};
   o.snapshot_every_bytes = ~uint64_t{0};
   o.retention = false;
+  o.options_file = false;
   return o;
 }
 

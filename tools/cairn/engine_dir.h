@@ -24,12 +24,17 @@ Result<std::filesystem::path> engine_log_dir(const std::filesystem::path& dir);
 // else empty.
 std::string wrong_new_engine_dir(const std::filesystem::path& dir, std::string_view command);
 
-// The options of the engine a command opens in DIR to write (events send, runs cancel, runs
-// replay): one worker and no function (nothing runs), and it neither writes a snapshot nor runs
-// retention — those follow the application's own settings (its dedup window, finished runs
-// kept, history window), which the tool does not know: the application's next start replays
-// what the tool appended after its newest snapshot.
-EngineOptions tool_engine_options(const std::filesystem::path& dir);
+// The options of the engine a command opens in DIR itself (events send, runs cancel, runs
+// replay, serve): the limits the application's engine last started with, from DIR/OPTIONS
+// (EngineOptions::options_file; the defaults when there is none) but a staging ring of its own
+// size (room for a few records of log.record_bytes_max), with one worker and no
+// function (nothing runs), and it neither writes a snapshot, nor runs retention, nor rewrites
+// DIR/OPTIONS: the application's next start replays what the tool appended after its newest
+// snapshot. Names in the file this build does not know are skipped with a warning on stderr
+// ("cairn <command>: warning: ..."). A damaged file is refused (kInvalidArgument, naming the
+// file and line): the tool would otherwise hold events to limits the application does not.
+Result<EngineOptions> tool_engine_options(const std::filesystem::path& dir,
+                                          std::string_view command);
 
 // An error of the engine a command opened, printed with what to do about it, as the exit code:
 // DIR in use by a running engine (exit 4, with `in_use_hint`: what to use instead), a damaged

@@ -185,7 +185,9 @@ int run_events_send(const EventsSendArgs& args) {
   if (!live.ok()) return report_admin_error("events send", live.status());
   if (live->has_value()) return send_live(args, *live->value());
 
-  std::unique_ptr<Engine> engine = Engine::create(tool_engine_options(args.dir));
+  Result<EngineOptions> options = tool_engine_options(args.dir, "events send");
+  if (!options.ok()) return fail_unreadable("events send", options.status());
+  std::unique_ptr<Engine> engine = Engine::create(std::move(*options));
   if (Status s = engine->start(); !s.ok()) return engine_failed("opening the engine", s, args.dir);
 
   const std::set<RunId> waiting_before = waiting_runs(*engine);

@@ -7,7 +7,9 @@
 #include "cairn/log/io.h"
 #include "cairn/schema/snapshot_generated.h"
 #include "format.h"
+#include "options_file.h"
 #include "snapshot_file.h"
+#include "time_text.h"
 
 namespace cairn::tools {
 namespace {
@@ -16,6 +18,31 @@ namespace fs = std::filesystem;
 
 std::string lsn_text(uint64_t lsn) {
   return "LSN " + std::to_string(lsn);
+}
+
+// What the engine's options file says of retention; a file that does not read is reported, not
+// a reason to fail the report.
+void read_engine_settings(log::FileSystem& fsys, const fs::path& engine_dir, RetentionReport* r) {
+  Result<std::optional<std::string>> text = read_options_file(fsys, engine_dir);
+  if (text.ok() && !text->has_value()) return;
+  r->options_file = (engine_dir / kOptionsFileName).string();
+  if (!text.ok()) {
+    r->options_problem = text.status().message();
+    return;
+  }
+  EngineOptions o;
+  Result<OptionsFileRead> read = decode_options_file(**text, &o);
+  if (!read.ok()) {
+    r->options_problem = read.status().message();
+    return;
+  }
+  r->retention_on = o.retention;
+  r->history_window_ms = o.history_window.count();
+}
+
+std::string history_window_text(const RetentionReport& r) {
+  if (!r.history_window_ms) return "EngineOptions::history_window, 7 days by default";
+  return "history_window " + duration_text(*r.history_window_ms * 1000) + " in " + r.options_file;
 }
 
 }  // namespace
@@ -28,6 +55,7 @@ std::optional<RetentionReport> read_retention(const std::string& log_dir, uint64
   r.snapshot_dir = snap_dir.string();
   r.log_first_lsn = log_first_lsn;
   auto fsys = log::posix_file_system();
+  read_engine_settings(*fsys, snap_dir.parent_path(), &r);
   auto names = detail::list_snapshots(*fsys, r.snapshot_dir, /*remove_leftovers=*/false);
   if (!names.ok()) {
     r.why.push_back("the snapshots could not be listed: " + names.status().to_string());
@@ -92,12 +120,20 @@ std::optional<RetentionReport> read_retention(const std::string& log_dir, uint64
   }
   std::stable_sort(reasons.begin(), reasons.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (r.retention_on == false) {  // binding before any of the others
+    r.why.push_back("retention is off (retention = false in " + r.options_file +
+                    "): the engine removes no segment");
+  }
   for (auto& [lsn, text] : reasons) r.why.push_back(std::move(text));
   const uint64_t needed = reasons.front().first;
   if (log_first_lsn < needed) {
     r.why.push_back("records from " + lsn_text(log_first_lsn) + " to " + lsn_text(needed) +
-                    " are kept only by the history window (EngineOptions::history_window, 7 days "
-                    "by default: segments sealed within it stay), or retention has not run since");
+                    " are kept only by the history window (" + history_window_text(r) +
+                    ": segments sealed within it stay), or retention has not run since");
+  }
+  if (!r.options_problem.empty()) {
+    r.why.push_back(r.options_file + " does not read (" + r.options_problem +
+                    "): the engine's retention settings are not known");
   }
   return r;
 }
@@ -132,10 +168,17 @@ nlohmann::json retention_json(const RetentionReport& r) {
           n.finished_floor_lsn ? nlohmann::json(*n.finished_floor_lsn) : nlohmann::json(nullptr)},
          {"finished_floor_unknown", n.floor_unknown}});
   }
+  auto or_null = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   return {{"snapshot_dir", r.snapshot_dir},
           {"snapshots", snaps},
           {"log_first_lsn", r.log_first_lsn},
-          {"kept_because", r.why}};
+          {"kept_because", r.why},
+          {"options_file",
+           r.options_file.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.options_file)},
+          {"options_problem",
+           r.options_problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.options_problem)},
+          {"retention_on", or_null(r.retention_on)},
+          {"history_window_ms", or_null(r.history_window_ms)}};
 }
 
 }  // namespace cairn::tools

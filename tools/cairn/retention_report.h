@@ -1,6 +1,7 @@
 // What retention keeps in an engine's log, and why: `cairn log stats` adds it when the log
 // directory is an engine's (DIR/log beside DIR/snapshots). Read-only: snapshots are read and
-// checked, nothing is removed.
+// checked, and the engine's options file (DIR/OPTIONS) says whether retention is on and its
+// history window; nothing is removed.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +32,13 @@ struct RetentionReport {
   std::vector<SnapshotSummary> snapshots;  // newest first
   uint64_t log_first_lsn = 0;
   std::vector<std::string> why;  // one line per reason, the binding one first
+  // The engine's settings as its options file beside the log (DIR/OPTIONS) gives them: the path
+  // when there is one, why it did not read (then the defaults are named instead), and its
+  // retention and history window when it read.
+  std::string options_file;
+  std::string options_problem;
+  std::optional<bool> retention_on;
+  std::optional<int64_t> history_window_ms;
 };
 
 // nullopt when `log_dir` has no snapshots directory beside it (not an engine's log, or an engine

@@ -332,7 +332,9 @@ int run_runs_cancel(const RunsCancelArgs& args) {
   RunId failed_id = 0;
   if (!targets.empty()) {
     // 2. Open the engine (takes DIR's lock; a torn tail is cut here) and check with it.
-    std::unique_ptr<Engine> engine = Engine::create(tool_engine_options(args.dir));
+    Result<EngineOptions> options = tool_engine_options(args.dir, "runs cancel");
+    if (!options.ok()) return fail_unreadable("runs cancel", options.status());
+    std::unique_ptr<Engine> engine = Engine::create(std::move(*options));
     if (Status s = engine->start(); !s.ok())
       return engine_failed("opening the engine", s, args.dir);
     std::vector<std::string> problems;

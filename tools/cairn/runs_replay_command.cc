@@ -81,7 +81,9 @@ void show_progress(const RunsReplayArgs& args, size_t done, size_t total) {
 // an exit code when the engine could not be opened; *closed is how it shut down.
 std::optional<int> replay_offline(const RunsReplayArgs& args, const std::vector<RunId>& ids,
                                   std::vector<Outcome>* outcomes, Status* closed) {
-  std::unique_ptr<Engine> engine = Engine::create(tool_engine_options(args.dir));
+  Result<EngineOptions> options = tool_engine_options(args.dir, kCommand);
+  if (!options.ok()) return fail_unreadable(kCommand, options.status());
+  std::unique_ptr<Engine> engine = Engine::create(std::move(*options));
   if (Status s = engine->start(); !s.ok()) {
     return report_engine_error(kCommand, "opening the engine", s, args.dir,
                                "replay through it (Engine::replay_run). Nothing was replayed.");

@@ -68,7 +68,9 @@ int run_serve(ServeArgs args) {
   }
 
   const sigset_t stop_signals = block_stop_signals();
-  std::unique_ptr<Engine> engine = Engine::create(tool_engine_options(args.dir));
+  Result<EngineOptions> engine_options = tool_engine_options(args.dir, "serve");
+  if (!engine_options.ok()) return fail_unreadable("serve", engine_options.status());
+  std::unique_ptr<Engine> engine = Engine::create(std::move(*engine_options));
   if (Status st = engine->start(); !st.ok()) {
     if (st.code() == StatusCode::kLocked) return answer_in_use(args, st);
     return report_engine_error("serve", "opening the engine", st, args.dir, "");

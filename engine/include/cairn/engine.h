@@ -296,6 +296,13 @@ struct EngineOptions {
   bool retention = true;
   std::chrono::milliseconds history_window = std::chrono::hours(24 * 7);
 
+  // start() writes the limits above (and the log's record, batch and staging sizes) to
+  // dir/OPTIONS, so that the cairn tool, opening this directory while the engine is stopped,
+  // applies them instead of the defaults (docs/tools.md). The engine never reads the file. A
+  // failure to write it does not stop start(): recovery().options_file_problem says why, and the
+  // tool then uses its defaults (or an older file's). Default: on.
+  bool options_file = true;
+
   // Called when a run finishes, on the log's writer thread, right after its last record became
   // durable: every run's end passes through it, so it must be quick — count, store into an atomic,
   // wake a waiter. It must not block, take a lock others hold long, or call the engine. For
@@ -365,6 +372,8 @@ struct RecoveryStats {
   double snapshot_seconds = 0;  // loading it (included in `seconds`)
   // Snapshots found damaged or unusable, newest first, each with its reason (they were skipped).
   std::vector<std::string> snapshot_problems{};
+  // Why start() could not write dir/OPTIONS (EngineOptions::options_file); empty when it did.
+  std::string options_file_problem{};
   log::RecoveryReport log{};
 };
 

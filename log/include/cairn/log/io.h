@@ -63,6 +63,15 @@ std::shared_ptr<FileSystem> posix_file_system();
 // only while nothing else creates files in `dir` (the log's lock keeps other processes out).
 Result<std::string> unused_path_in(FileSystem& fs, const std::string& dir, const std::string& name);
 
+// Replaces the file `name` in `dir` with `bytes`, all or nothing: they go to `name`.tmp (made
+// anew, so nothing of an older one is left past their end), which is synced, renamed over `name`,
+// and then the directory is synced. A crash at any point leaves the old file or the new one,
+// never a mix; it may leave `name`.tmp, which the next call replaces. For small files the log and
+// the engine keep beside their records (the clean-close marker, the engine's options file). The
+// caller keeps other writers of `name` out (the log's lock).
+Status write_file_atomically(FileSystem& fs, const std::string& dir, const std::string& name,
+                             std::span<const std::byte> bytes);
+
 enum class IoOp : uint8_t {
   kWrite,          // pwrite; durable on completion only if the fd is O_DSYNC
   kWriteThenSync,  // pwrite, then fdatasync of the same fd once the write completed
