@@ -199,6 +199,8 @@ Result<OptionsFileRead> decode_options_file(std::string_view text, EngineOptions
 Status write_options_file(log::FileSystem& fs, const std::filesystem::path& dir,
                           const EngineOptions& o) {
   const std::string text = encode_options_file(o);
+  Result<std::optional<std::string>> now = read_options_file(fs, dir);
+  if (now.ok() && now->has_value() && **now == text) return Status();
   return log::write_file_atomically(
       fs, dir.string(), std::string(kOptionsFileName),
       std::span<const std::byte>(reinterpret_cast<const std::byte*>(text.data()), text.size()));

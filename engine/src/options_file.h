@@ -47,11 +47,13 @@ struct OptionsFileRead {
 
 // Sets the options `text` names in `*o`; the others keep their values. Refuses text that is not
 // such a file (no `format`), a newer format, a malformed line, a value out of its type's range and
-// a name given twice, with kInvalidArgument naming the line; `*o` is then unchanged. Ranges the
-// engine checks at start() (check_engine_limits) are left to it.
+// a name given twice, with kInvalidArgument naming the line, and text over kOptionsFileBytesMax
+// with kLimitExceeded; `*o` is then unchanged. Ranges the engine checks at start()
+// (check_engine_limits) are left to it.
 Result<OptionsFileRead> decode_options_file(std::string_view text, EngineOptions* o);
 
-// Replaces dir/OPTIONS with the file for `o` (log::write_file_atomically).
+// Replaces dir/OPTIONS with the file for `o` (log::write_file_atomically), unless it holds that
+// text already: a restart with the same options costs a read, not two syncs.
 Status write_options_file(log::FileSystem& fs, const std::filesystem::path& dir,
                           const EngineOptions& o);
 

@@ -3,6 +3,8 @@
 // the encoder wrote and refuses what is not such a file, naming the line.
 #include "options_file.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -173,6 +175,15 @@ TEST_F(OptionsFileOfAnEngine, StartWritesTheLimitsItWasGivenAndAgainAtTheNextSta
   ASSERT_TRUE(decode_options_file(file_text(dir_.path() / "OPTIONS"), &read).ok());
   expect_same_limits(read, options_);
 
+  // The same options again: the file is not written again (the same inode, not a renamed copy).
+  struct stat before {};
+  ASSERT_EQ(::stat((dir_.path() / "OPTIONS").c_str(), &before), 0);
+  start(no_functions);
+  stop();
+  struct stat same {};
+  ASSERT_EQ(::stat((dir_.path() / "OPTIONS").c_str(), &same), 0);
+  EXPECT_EQ(same.st_ino, before.st_ino);
+
   options_.event_bytes_max = 40'000;  // a later start with other limits replaces the file
   start(no_functions);
   stop();
@@ -205,7 +216,7 @@ TEST_F(OptionsFileOfAnEngine, AFailureToWriteItIsReportedAndTheEngineStillStarts
   for (testing::FsOp op : {testing::FsOp::kOpen, testing::FsOp::kPwrite, testing::FsOp::kFdatasync,
                            testing::FsOp::kRename}) {
     auto faulty = std::make_shared<testing::FaultyFileSystem>();
-    faulty->add_fault(testing::FsFault{.op = op, .path_contains = "OPTIONS", .err = ENOSPC});
+    faulty->add_fault(testing::FsFault{.op = op, .path_contains = "OPTIONS.tmp", .err = ENOSPC});
     options_.log.file_system = faulty;
     options_.event_bytes_max = 2'000;
     start([](Engine& e) {

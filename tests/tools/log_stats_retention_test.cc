@@ -91,6 +91,19 @@ TEST(LogStatsRetention, NamesTheEnginesRetentionSettingsFromItsOptionsFile) {
       << kept.dump();
   EXPECT_TRUE(kept.at("history_window_ms").is_null());
   EXPECT_NE(kept.at("kept_because").dump().find("does not read"), std::string::npos) << kept.dump();
+
+  // No snapshot yet: the settings are still named.
+  std::ofstream(options, std::ios::trunc) << text;  // retention = false
+  for (const fs::directory_entry& e : fs::directory_iterator(dir / "snapshots")) {
+    fs::remove_all(e.path());
+  }
+  r = run_cairn({"log", "stats", (dir / "log").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("kept because:\n    - retention is off (retention = false in " + options +
+                       "): the engine removes no segment\n    - no snapshot yet"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("history window"), std::string::npos) << r.out;
 }
 
 TEST(LogStatsRetention, APlainLogHasNoRetentionSection) {

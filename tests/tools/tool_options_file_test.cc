@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include "cairn/engine.h"
@@ -93,6 +94,44 @@ TEST(ToolOptionsFile, ALimitTheApplicationLoweredIsTheToolsToo) {
   EXPECT_EQ(records_in(dir.path()), 1u);
 }
 
+TEST(ToolOptionsFile, AnApplicationKeepingFewFinishedRunsDoesNotStopAReplay) {
+  // Without snapshots the tool's engine finds finished runs by replaying the log into its cache:
+  // the application's cache of one run must not be the tool's.
+  TempDir dir;
+  EngineOptions o;
+  o.dir = dir.path();
+  o.workers = 1;
+  o.snapshots = false;
+  o.runs_finished_kept = 1;
+  std::unique_ptr<Engine> engine = Engine::create(o);
+  ASSERT_TRUE(engine
+                  ->register_function({.id = "f", .triggers = {on_event("go")}, .retries = 0},
+                                      [](Context& ctx, const Event& e) -> Task<void> {
+                                        co_await ctx.run("s", [&] {
+                                          if (e.data == R"({"fail":true})") {
+                                            throw std::runtime_error("down");
+                                          }
+                                          return 1;
+                                        });
+                                      })
+                  .ok());
+  ASSERT_TRUE(engine->start().ok());
+  auto run_of = [&](const std::string& data) -> RunId {
+    Result<SendResult> r = engine->send(Event{.name = "go", .data = data});
+    EXPECT_TRUE(r.ok() && r->runs.size() == 1);
+    if (!r.ok() || r->runs.empty()) return 0;
+    EXPECT_TRUE(engine->wait_run(r->runs[0], std::chrono::seconds(20)).ok());
+    return r->runs[0];
+  };
+  const RunId failed = run_of(R"({"fail":true})");
+  run_of(R"({"fail":false})");  // the application's one finished run kept in memory
+  ASSERT_TRUE(engine->shutdown().ok());
+  ASSERT_NE(read_text(dir.path() / "OPTIONS").find("runs_finished_kept = 1\n"), std::string::npos);
+
+  const CliResult r = run_cairn({"runs", "replay", dir.path().string(), std::to_string(failed)});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
 TEST(ToolOptionsFile, ADamagedFileIsRefusedNamingItsLineAndNothingIsAppended) {
   TempDir dir;
   const SampleRuns runs = write_sample_engine_dir(dir.path());
@@ -108,7 +147,10 @@ TEST(ToolOptionsFile, ADamagedFileIsRefusedNamingItsLineAndNothingIsAppended) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"events", "send", dir.path().string(), "--name", "x"},
         std::vector<std::string>{"runs", "cancel", dir.path().string(),
-                                 std::to_string(runs.waiting)}}) {
+                                 std::to_string(runs.waiting)},
+        std::vector<std::string>{"runs", "replay", dir.path().string(),
+                                 std::to_string(runs.failed)},
+        std::vector<std::string>{"serve", dir.path().string(), "--port", "0"}}) {
     const CliResult r = run_cairn(args);
     EXPECT_EQ(r.exit_code, 2) << args[0] << " " << args[1] << ": " << r.out;
     EXPECT_NE(r.err.find((dir.path() / "OPTIONS").string() + ": line " + std::to_string(line) +
@@ -129,7 +171,8 @@ TEST(ToolOptionsFile, ANameANewerBuildWroteIsSkippedWithAWarning) {
   EXPECT_NE(r.err.find("cairn events send: warning: " + (dir.path() / "OPTIONS").string()),
             std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("warp_factor: an option this build does not know, skipped"),
+  EXPECT_NE(r.err.find("warp_factor: an option this build does not know (misspelled, or written "
+                       "by a newer Cairn), skipped"),
             std::string::npos)
       << r.err;
   EXPECT_NE(send_with_id(dir.path(), 21).exit_code, 0) << "the names it knows still apply";

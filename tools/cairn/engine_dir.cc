@@ -95,8 +95,8 @@ Result<EngineOptions> tool_engine_options(const std::filesystem::path& dir,
     }
     for (const std::string& name : read->skipped) {
       std::fprintf(stderr,
-                   "cairn %.*s: warning: %s %s: an option this build does not know, skipped "
-                   "(a newer Cairn wrote it?)\n",
+                   "cairn %.*s: warning: %s %s: an option this build does not know (misspelled, "
+                   "or written by a newer Cairn), skipped\n",
                    static_cast<int>(command.size()), command.data(), path.c_str(), name.c_str());
     }
   }
@@ -106,6 +106,11 @@ Result<EngineOptions> tool_engine_options(const std::filesystem::path& dir,
   // application's 16 GiB could be refused on the machine where the directory is inspected.
   o.log.staging_bytes = std::max(log::LogOptions{}.staging_bytes,
                                  2 * (uint64_t{o.log.record_bytes_max} + (64u << 10)));
+  // So is the cache of finished runs, which `runs replay` replays from: an application that keeps
+  // few in memory must not make the tool refuse a run it could replay before.
+  const EngineOptions defaults;
+  o.runs_finished_kept = std::max(o.runs_finished_kept, defaults.runs_finished_kept);
+  o.runs_finished_bytes_max = std::max(o.runs_finished_bytes_max, defaults.runs_finished_bytes_max);
   o.workers = 1;
   o.snapshot_on_shutdown = false;
   o.snapshot_every_records = ~uint64_t{0};

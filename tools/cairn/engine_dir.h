@@ -27,7 +27,8 @@ std::string wrong_new_engine_dir(const std::filesystem::path& dir, std::string_v
 // The options of the engine a command opens in DIR itself (events send, runs cancel, runs
 // replay, serve): the limits the application's engine last started with, from DIR/OPTIONS
 // (EngineOptions::options_file; the defaults when there is none) but a staging ring of its own
-// size (room for a few records of log.record_bytes_max), with one worker and no
+// size (room for a few records of log.record_bytes_max) and at least the default cache of
+// finished runs (runs replay finds its runs there), with one worker and no
 // function (nothing runs), and it neither writes a snapshot, nor runs retention, nor rewrites
 // DIR/OPTIONS: the application's next start replays what the tool appended after its newest
 // snapshot. Names in the file this build does not know are skipped with a warning on stderr

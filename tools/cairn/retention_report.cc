@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 
 #include "cairn/log/io.h"
 #include "cairn/schema/snapshot_generated.h"
@@ -42,24 +43,20 @@ void read_engine_settings(log::FileSystem& fsys, const fs::path& engine_dir, Ret
 
 std::string history_window_text(const RetentionReport& r) {
   if (!r.history_window_ms) return "EngineOptions::history_window, 7 days by default";
-  return "history_window " + duration_text(*r.history_window_ms * 1000) + " in " + r.options_file;
+  const int64_t ms = *r.history_window_ms;
+  const std::string window = ms <= std::numeric_limits<int64_t>::max() / 1000
+                                 ? duration_text(ms * 1000)
+                                 : std::to_string(ms) + " ms";
+  return "history_window " + window + " in " + r.options_file;
 }
 
-}  // namespace
-
-std::optional<RetentionReport> read_retention(const std::string& log_dir, uint64_t log_first_lsn) {
-  const fs::path snap_dir = fs::path(log_dir).lexically_normal().parent_path() / "snapshots";
+// The snapshots, and the reasons they and the history window give for where the log begins.
+void read_snapshot_reasons(log::FileSystem& fsys, RetentionReport& r) {
   std::error_code ec;
-  if (!fs::is_directory(snap_dir, ec)) return std::nullopt;
-  RetentionReport r;
-  r.snapshot_dir = snap_dir.string();
-  r.log_first_lsn = log_first_lsn;
-  auto fsys = log::posix_file_system();
-  read_engine_settings(*fsys, snap_dir.parent_path(), &r);
-  auto names = detail::list_snapshots(*fsys, r.snapshot_dir, /*remove_leftovers=*/false);
+  auto names = detail::list_snapshots(fsys, r.snapshot_dir, /*remove_leftovers=*/false);
   if (!names.ok()) {
     r.why.push_back("the snapshots could not be listed: " + names.status().to_string());
-    return r;
+    return;
   }
   for (const detail::SnapshotName& n : *names) {
     SnapshotSummary s;
@@ -69,7 +66,7 @@ std::optional<RetentionReport> read_retention(const std::string& log_dir, uint64
     s.bytes = fs::file_size(path, ec);
     if (ec) s.bytes = 0;  // not a regular file (its read below says what): no size to add up
     bool newer = false;
-    auto c = detail::read_snapshot_file(*fsys, path, ~uint64_t{0}, &newer);
+    auto c = detail::read_snapshot_file(fsys, path, ~uint64_t{0}, &newer);
     if (!c.ok()) {
       s.problem = c.status().message();
     } else {
@@ -92,7 +89,7 @@ std::optional<RetentionReport> read_retention(const std::string& log_dir, uint64
   }
   if (r.snapshots.empty()) {
     r.why.push_back("no snapshot yet: retention has not run, the whole log is kept");
-    return r;
+    return;
   }
   const SnapshotSummary& oldest = r.snapshots.back();
   const SnapshotSummary& newest = r.snapshots.front();
@@ -120,16 +117,30 @@ std::optional<RetentionReport> read_retention(const std::string& log_dir, uint64
   }
   std::stable_sort(reasons.begin(), reasons.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  if (r.retention_on == false) {  // binding before any of the others
-    r.why.push_back("retention is off (retention = false in " + r.options_file +
-                    "): the engine removes no segment");
-  }
   for (auto& [lsn, text] : reasons) r.why.push_back(std::move(text));
   const uint64_t needed = reasons.front().first;
-  if (log_first_lsn < needed) {
-    r.why.push_back("records from " + lsn_text(log_first_lsn) + " to " + lsn_text(needed) +
+  if (r.log_first_lsn < needed && r.retention_on != false) {
+    r.why.push_back("records from " + lsn_text(r.log_first_lsn) + " to " + lsn_text(needed) +
                     " are kept only by the history window (" + history_window_text(r) +
                     ": segments sealed within it stay), or retention has not run since");
+  }
+}
+
+}  // namespace
+
+std::optional<RetentionReport> read_retention(const std::string& log_dir, uint64_t log_first_lsn) {
+  const fs::path snap_dir = fs::path(log_dir).lexically_normal().parent_path() / "snapshots";
+  std::error_code ec;
+  if (!fs::is_directory(snap_dir, ec)) return std::nullopt;
+  RetentionReport r;
+  r.snapshot_dir = snap_dir.string();
+  r.log_first_lsn = log_first_lsn;
+  auto fsys = log::posix_file_system();
+  read_engine_settings(*fsys, snap_dir.parent_path(), &r);
+  read_snapshot_reasons(*fsys, r);
+  if (r.retention_on == false) {  // binding before any of the others
+    r.why.insert(r.why.begin(), "retention is off (retention = false in " + r.options_file +
+                                    "): the engine removes no segment");
   }
   if (!r.options_problem.empty()) {
     r.why.push_back(r.options_file + " does not read (" + r.options_problem +
