@@ -150,6 +150,10 @@ inline constexpr std::string_view kPreallocPrefix = "prealloc-";
 // A segment retention took out of the log, waiting to be reused as a spare (never holds records
 // of the log: its old frames' LSNs lie below every segment's that follows).
 inline constexpr std::string_view kRecycledPrefix = "recycled-";
+// recycled-N.tmp with N at or past this is a zero-filled spare kept at close (SegmentPreparer's
+// destructor), not a segment retention took out: no segment's sequence number gets this far (it
+// would take 10^19 segments), so the two kinds of name never meet.
+inline constexpr uint64_t kKeptSpareNumberBase = 10'000'000'000'000'000'000ull;
 inline constexpr std::string_view kLockFileName = "LOCK";
 inline constexpr std::string_view kCleanCloseFileName = "CLOSED";
 inline constexpr std::string_view kCleanCloseTempFileName = "CLOSED.tmp";

@@ -27,10 +27,29 @@ SegmentPreparer::~SegmentPreparer() {
   }
   cv_.notify_all();
   thread_.join();
-  // A zero-filled spare goes (the next open could not tell it from a half-made one); recycled
-  // files stay, and the next open takes them back (adopt_recycled_files in log.cc), so a restart
-  // does not cost the next segments a write of zeros.
-  if (ready_ && !ready_->recycled) (void)fs_->remove(ready_->path);
+  // Recycled files stay, and the next open takes them back (adopt_recycled_files in log.cc), so a
+  // restart does not cost the next segments a write of zeros. So does a zero-filled spare, renamed
+  // as a recycled one: a prealloc-* file the next open cannot tell from a half-made one and
+  // deletes, but a recycled file's bytes never matter, and this one's are zeros.
+  if (ready_ && !ready_->recycled) keep_as_recycled(ready_->path);
+}
+
+void SegmentPreparer::keep_as_recycled(const std::string& path) {
+  for (uint64_t n = 0; n < 1000; ++n) {
+    const std::string to =
+        join_path(dir_, std::string(format::kRecycledPrefix) +
+                            std::to_string(format::kKeptSpareNumberBase + n) + ".tmp");
+    Result<bool> taken = fs_->exists(to);
+    if (!taken.ok()) break;
+    if (*taken) continue;
+    // Made durable, or the next open may find the old name and delete the file: no harm either.
+    if (fs_->rename(path, to).ok()) {
+      (void)fs_->fsync_dir(dir_);  // a spare holds no records: a failed sync loses nothing
+      return;
+    }
+    break;
+  }
+  (void)fs_->remove(path);  // a spare holds no records: it may go instead
 }
 
 void SegmentPreparer::request(uint64_t bytes) {

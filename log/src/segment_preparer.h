@@ -28,8 +28,9 @@ class SegmentPreparer {
  public:
   // `recycled_max`: recycled files kept for reuse; more are deleted.
   SegmentPreparer(std::shared_ptr<FileSystem> fs, std::string dir, uint32_t recycled_max);
-  // Stops the thread; removes a zero-filled spare nobody took, keeps recycled files on disk (the
-  // next open takes them back).
+  // Stops the thread (a spare being made is finished first); keeps recycled files on disk, and a
+  // zero-filled spare nobody took renamed as one (recycled-N.tmp, N >= kKeptSpareNumberBase): the
+  // next open takes them back.
   ~SegmentPreparer();
 
   // Asks for a spare of about `bytes` (a recycled file of any size is taken first). Cheap; any
@@ -57,6 +58,8 @@ class SegmentPreparer {
  private:
   void run();
   Result<Spare> make_spare(uint64_t bytes);
+  // Renames the zero-filled spare at `path` to a free recycled-N.tmp (or deletes it).
+  void keep_as_recycled(const std::string& path);
 
   std::shared_ptr<FileSystem> fs_;
   std::string dir_;

@@ -81,6 +81,7 @@ Result<SegmentsRemoved> SegmentRetention::remove_before(
   size_t removed = 0;
   while (removed < n) {
     const SegmentFile& s = segments_[removed];
+    CAIRN_CHECK(s.seq < format::kKeptSpareNumberBase);  // its recycled name is its own
     const std::string from = join_path(dir_, s.name);
     const std::string to =
         join_path(dir_, std::string(format::kRecycledPrefix) + std::to_string(s.seq) + ".tmp");

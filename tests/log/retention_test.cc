@@ -143,16 +143,20 @@ TEST_F(Retention, RemovedSegmentsAreRecycledAndTheLogStaysWholeFromItsNewFirstRe
   EXPECT_EQ(records.size(), kept + more.size());
 }
 
-// Recycled files outlive a restart: the reopened log's next segments are made from them, not from
-// new files of zeros; a file the log could not have made is deleted at the open, and one that
-// holds junk is as good as any recycled file.
+// Recycled files outlive a restart (and so does the zero-filled spare made before the close): the
+// reopened log's next segments are made from them, not from new files of zeros; a file the log
+// could not have made is deleted at the open, and one that holds junk is as good as any recycled
+// file.
 TEST_F(Retention, RecycledFilesOutliveARestart) {
   auto removed = log_->remove_segments_before(first_lsn_of(3), kLongAgo);
   ASSERT_TRUE(removed.ok()) << removed.status().to_string();
   ASSERT_EQ(removed->segments, 2u);
   ASSERT_TRUE(log_->close().ok());
   log_.reset();
-  EXPECT_EQ(files_with_prefix(dir_.path(), format::kRecycledPrefix), 2u);
+  // The two segments, and the zero-filled spare made for the next segment, kept as one too.
+  EXPECT_EQ(files_with_prefix(dir_.path(), format::kRecycledPrefix), 3u);
+  EXPECT_TRUE(fs::exists(dir_.path() / (std::string(format::kRecycledPrefix) +
+                                        std::to_string(format::kKeptSpareNumberBase) + ".tmp")));
   EXPECT_EQ(files_with_prefix(dir_.path(), format::kPreallocPrefix), 0u);
   // Junk over one of them, and a file of a size the log never makes.
   std::string junk_path;

@@ -151,6 +151,43 @@ TEST(SegmentRotation, ReopenedLogKeepsRotatingFromItsLastSegment) {
   expect_whole_chain(cairn::testing::read_blob_log(dir.path()), count);
 }
 
+// A zero-filled spare made before close() (or being made then: close waits for it) is kept, as a
+// recycled file of a number no segment reaches, and after the reopen it becomes the next segment:
+// a restart does not cost the log a new file of zeros.
+TEST(SegmentRotation, ASpareMadeBeforeCloseBecomesTheNextSegmentAfterTheReopen) {
+  cairn::testing::TempDir dir;
+  const LogOptions options = small_log_options();
+  uint64_t count = 0;
+  {
+    auto log = Log::open(dir.path(), options);
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    count = fill(**log, 512u << 10, 1);  // half the first segment: a spare was asked for
+    EXPECT_EQ(cairn::testing::segment_paths(dir.path()).size(), 1u);
+  }
+  std::vector<std::string> kept;
+  for (const std::string& name : cairn::testing::file_names(dir.path())) {
+    if (name.starts_with(format::kRecycledPrefix)) kept.push_back(name);
+  }
+  EXPECT_FALSE(has_spare_files(dir.path()));
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0], std::string(format::kRecycledPrefix) +
+                         std::to_string(format::kKeptSpareNumberBase) + ".tmp");
+  {
+    auto log = Log::open(dir.path(), options);
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    while (cairn::testing::segment_paths(dir.path()).size() < 2) {
+      cairn::testing::BlobLogSpec spec{.records = 100, .producer = 1};
+      cairn::testing::append_blobs(**log, spec, count);
+      count += spec.records;
+    }
+    const LogStats stats = (*log)->stats();
+    EXPECT_EQ(stats.segments_recycled, 1u) << stats.segments_created << " segments made";
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / kept[0]));
+  }
+  EXPECT_FALSE(has_spare_files(dir.path()));
+  expect_contiguous_segments(dir.path(), options.segment_bytes);
+}
+
 // After a reopen no spare was asked for yet, so the first rotation asks for one then: of the size
 // the next record needs. (It once asked for 1 MiB whatever the record: a record of about
 // record_bytes_max did not fit, the writer rotated again, and the empty segment it left between
