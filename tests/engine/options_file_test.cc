@@ -5,26 +5,19 @@
 
 #include <sys/stat.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "engine_fixture.h"
 #include "support/faulty_io.h"
+#include "support/file_text.h"
 
 namespace cairn {
 namespace {
 
 using testing::contains;
 using testing::EngineTest;
+using testing::file_text;
 namespace fs = std::filesystem;
-
-std::string file_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 void no_functions(Engine&) {}
 

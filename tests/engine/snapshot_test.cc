@@ -17,9 +17,12 @@
 #include "engine_fixture.h"
 #include "engine_internal.h"
 #include "snapshot_file.h"
+#include "support/file_text.h"
 
 namespace cairn {
 namespace {
+
+using testing::file_text;
 
 using testing::EngineTest;
 using namespace std::chrono_literals;
@@ -87,11 +90,6 @@ std::map<RunId, RunInfo> all_runs(Engine& e) {
     q.before = p.next;
   }
   return out;
-}
-
-std::string file_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 std::string describe_runs(const std::map<RunId, RunInfo>& runs) {

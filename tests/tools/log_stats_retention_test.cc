@@ -5,13 +5,13 @@
 
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "cairn_cli.h"
 #include "engine_logs.h"
+#include "support/file_text.h"
 #include "support/temp_dir.h"
 
 namespace cairn::testing {
@@ -68,12 +68,11 @@ TEST(LogStatsRetention, NamesTheEnginesRetentionSettingsFromItsOptionsFile) {
   EXPECT_EQ(kept.at("history_window_ms"), 7 * 24 * 3600 * 1000ll);
 
   // Retention turned off by the application: the first reason says so.
-  std::ifstream in(options);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text = file_text(options);
   const size_t at = text.find("retention = true");
   ASSERT_NE(at, std::string::npos) << text;
   text.replace(at, 16, "retention = false");
-  std::ofstream(options, std::ios::trunc) << text;
+  write_file_text(options, text);
   r = run_cairn({"log", "stats", (dir / "log").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("kept because:\n    - retention is off (retention = false in " + options +
@@ -82,7 +81,7 @@ TEST(LogStatsRetention, NamesTheEnginesRetentionSettingsFromItsOptionsFile) {
       << r.out;
 
   // A damaged file is named, and the report is still made.
-  std::ofstream(options, std::ios::trunc) << "format = 1\nhistory_window_ms = soon\n";
+  write_file_text(options, "format = 1\nhistory_window_ms = soon\n");
   r = run_cairn({"log", "stats", (dir / "log").string(), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   kept = nlohmann::json::parse(r.out).at("retention");
@@ -93,7 +92,7 @@ TEST(LogStatsRetention, NamesTheEnginesRetentionSettingsFromItsOptionsFile) {
   EXPECT_NE(kept.at("kept_because").dump().find("does not read"), std::string::npos) << kept.dump();
 
   // No snapshot yet: the settings are still named.
-  std::ofstream(options, std::ios::trunc) << text;  // retention = false
+  write_file_text(options, text);  // retention = false
   for (const fs::directory_entry& e : fs::directory_iterator(dir / "snapshots")) {
     fs::remove_all(e.path());
   }

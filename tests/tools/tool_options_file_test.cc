@@ -5,33 +5,20 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <functional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 
 #include "cairn/engine.h"
 #include "cairn_cli.h"
 #include "engine_logs.h"
+#include "support/file_text.h"
 #include "support/temp_dir.h"
 
 namespace cairn::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-}
 
 // Starts and stops an engine in `dir` with `tweak` applied to its options: what an application
 // leaves behind.
@@ -64,7 +51,7 @@ TEST(ToolOptionsFile, ALimitTheApplicationRaisedIsTheToolsToo) {
   TempDir dir;
   // Without the file, the default (256 bytes) refuses a 300-byte id...
   run_application_once(dir.path(), [](EngineOptions& o) { o.event_id_bytes_max = 1000; });
-  const std::string written = read_text(dir.path() / "OPTIONS");
+  const std::string written = file_text(dir.path() / "OPTIONS");
   fs::rename(dir.path() / "OPTIONS", dir.path() / "OPTIONS.away");
   CliResult r = send_with_id(dir.path(), 300);
   EXPECT_NE(r.exit_code, 0) << r.out;
@@ -77,7 +64,7 @@ TEST(ToolOptionsFile, ALimitTheApplicationRaisedIsTheToolsToo) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(r.err.empty()) << r.err;
   EXPECT_EQ(records_in(dir.path()), 1u);
-  EXPECT_EQ(read_text(dir.path() / "OPTIONS"), written) << "the tool's engine does not rewrite it";
+  EXPECT_EQ(file_text(dir.path() / "OPTIONS"), written) << "the tool's engine does not rewrite it";
   r = send_with_id(dir.path(), 1001);
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_NE(r.err.find("event_id_bytes_max is 1000"), std::string::npos) << r.err;
@@ -126,7 +113,7 @@ TEST(ToolOptionsFile, AnApplicationKeepingFewFinishedRunsDoesNotStopAReplay) {
   const RunId failed = run_of(R"({"fail":true})");
   run_of(R"({"fail":false})");  // the application's one finished run kept in memory
   ASSERT_TRUE(engine->shutdown().ok());
-  ASSERT_NE(read_text(dir.path() / "OPTIONS").find("runs_finished_kept = 1\n"), std::string::npos);
+  ASSERT_NE(file_text(dir.path() / "OPTIONS").find("runs_finished_kept = 1\n"), std::string::npos);
 
   const CliResult r = run_cairn({"runs", "replay", dir.path().string(), std::to_string(failed)});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -137,11 +124,11 @@ TEST(ToolOptionsFile, ADamagedFileIsRefusedNamingItsLineAndNothingIsAppended) {
   const SampleRuns runs = write_sample_engine_dir(dir.path());
   ASSERT_NE(runs.waiting, 0u);
   const size_t records = records_in(dir.path());
-  std::string text = read_text(dir.path() / "OPTIONS");
+  std::string text = file_text(dir.path() / "OPTIONS");
   const size_t at = text.find("event_id_bytes_max = 256");
   ASSERT_NE(at, std::string::npos) << text;
   text.replace(at, 24, "event_id_bytes_max = 2x6");
-  write_text(dir.path() / "OPTIONS", text);
+  write_file_text(dir.path() / "OPTIONS", text);
   const size_t line = static_cast<size_t>(std::count(text.begin(), text.begin() + at, '\n')) + 1;
 
   for (const std::vector<std::string>& args :
@@ -165,7 +152,7 @@ TEST(ToolOptionsFile, ADamagedFileIsRefusedNamingItsLineAndNothingIsAppended) {
 TEST(ToolOptionsFile, ANameANewerBuildWroteIsSkippedWithAWarning) {
   TempDir dir;
   run_application_once(dir.path(), [](EngineOptions& o) { o.event_id_bytes_max = 20; });
-  write_text(dir.path() / "OPTIONS", read_text(dir.path() / "OPTIONS") + "warp_factor = 9\n");
+  write_file_text(dir.path() / "OPTIONS", file_text(dir.path() / "OPTIONS") + "warp_factor = 9\n");
   const CliResult r = send_with_id(dir.path(), 20);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("cairn events send: warning: " + (dir.path() / "OPTIONS").string()),
