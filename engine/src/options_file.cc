@@ -23,9 +23,9 @@ struct Named {
 
 // The limits a tool's engine enforces or needs to start (the log's sizes, which start() checks
 // against each other and against the engine's limits), and what `cairn log stats` reports about
-// retention. Not the options of this
-// process alone (dir, workers, clock, the snapshot triggers, callbacks): a tool sets its own.
-// A new option is added at the end; a name is never reused for another meaning.
+// retention. Not the options of this process alone (dir, workers, clock, the snapshot triggers,
+// callbacks): a tool sets its own. A new option is added at the end; a name is never reused for
+// another meaning.
 const std::array<Named, 26> kFields{{
     {"event_bytes_max", &EngineOptions::event_bytes_max},
     {"event_id_bytes_max", &EngineOptions::event_id_bytes_max},
