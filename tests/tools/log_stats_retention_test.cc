@@ -105,10 +105,36 @@ TEST(LogStatsRetention, NamesTheEnginesRetentionSettingsFromItsOptionsFile) {
   EXPECT_EQ(r.out.find("history window"), std::string::npos) << r.out;
 }
 
+TEST(LogStatsRetention, AnEngineWithoutSnapshotsIsToldThatNothingLeavesItsLog) {
+  TempDir dir;
+  write_sample_engine_dir(dir.path());
+  fs::remove_all(dir / "snapshots");
+  std::string text = file_text(dir / "OPTIONS");
+  const size_t at = text.find("snapshots = true");
+  ASSERT_NE(at, std::string::npos) << text;
+  text.replace(at, 16, "snapshots = false");
+  write_file_text(dir / "OPTIONS", text);
+  const CliResult r = run_cairn({"log", "stats", (dir / "log").string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json kept = nlohmann::json::parse(r.out).at("retention");
+  ASSERT_TRUE(kept.is_object()) << r.out;
+  EXPECT_EQ(kept.at("snapshots_on"), false);
+  EXPECT_EQ(kept.at("snapshots").size(), 0u);
+  ASSERT_EQ(kept.at("kept_because").size(), 1u) << kept.dump();
+  EXPECT_NE(kept.at("kept_because")
+                .at(0)
+                .get<std::string>()
+                .find("snapshots are off (snapshots = false in " + (dir / "OPTIONS").string() +
+                      "): retention runs after each snapshot, so the whole log is kept"),
+            std::string::npos)
+      << kept.dump();
+}
+
 TEST(LogStatsRetention, APlainLogHasNoRetentionSection) {
   TempDir dir;
   write_sample_engine_dir(dir.path());
   fs::remove_all(dir / "snapshots");
+  fs::remove(dir / "OPTIONS");  // as an engine older than the file left it
   const CliResult r = run_cairn({"log", "stats", (dir / "log").string(), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(nlohmann::json::parse(r.out).at("retention").is_null()) << r.out;

@@ -37,6 +37,7 @@ void read_engine_settings(log::FileSystem& fsys, const fs::path& engine_dir, Ret
     r->options_problem = read.status().message();
     return;
   }
+  r->snapshots_on = o.snapshots;
   r->retention_on = o.retention;
   r->history_window_ms = o.history_window.count();
 }
@@ -130,14 +131,23 @@ void read_snapshot_reasons(log::FileSystem& fsys, RetentionReport& r) {
 
 std::optional<RetentionReport> read_retention(const std::string& log_dir, uint64_t log_first_lsn) {
   const fs::path snap_dir = fs::path(log_dir).lexically_normal().parent_path() / "snapshots";
-  std::error_code ec;
-  if (!fs::is_directory(snap_dir, ec)) return std::nullopt;
   RetentionReport r;
   r.snapshot_dir = snap_dir.string();
   r.log_first_lsn = log_first_lsn;
   auto fsys = log::posix_file_system();
   read_engine_settings(*fsys, snap_dir.parent_path(), &r);
-  read_snapshot_reasons(*fsys, r);
+  std::error_code ec;
+  if (fs::is_directory(snap_dir, ec)) {
+    read_snapshot_reasons(*fsys, r);
+  } else if (r.options_file.empty()) {
+    return std::nullopt;  // neither snapshots nor an options file: not an engine's log
+  } else if (r.snapshots_on == false) {
+    // Retention runs after each snapshot: an engine that writes none never removes a segment.
+    r.why.push_back("snapshots are off (snapshots = false in " + r.options_file +
+                    "): retention runs after each snapshot, so the whole log is kept");
+  } else {
+    r.why.push_back("no snapshot yet: retention has not run, the whole log is kept");
+  }
   if (r.retention_on == false) {  // binding before any of the others
     r.why.insert(r.why.begin(), "retention is off (retention = false in " + r.options_file +
                                     "): the engine removes no segment");
@@ -188,6 +198,7 @@ nlohmann::json retention_json(const RetentionReport& r) {
            r.options_file.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.options_file)},
           {"options_problem",
            r.options_problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.options_problem)},
+          {"snapshots_on", or_null(r.snapshots_on)},
           {"retention_on", or_null(r.retention_on)},
           {"history_window_ms", or_null(r.history_window_ms)}};
 }

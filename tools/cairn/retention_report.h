@@ -37,12 +37,13 @@ struct RetentionReport {
   // retention and history window when it read.
   std::string options_file;
   std::string options_problem;
+  std::optional<bool> snapshots_on;
   std::optional<bool> retention_on;
   std::optional<int64_t> history_window_ms;
 };
 
-// nullopt when `log_dir` has no snapshots directory beside it (not an engine's log, or an engine
-// that never wrote a snapshot).
+// nullopt when `log_dir` has neither a snapshots directory nor an options file beside it (not an
+// engine's log, or one an older engine wrote that never wrote a snapshot).
 std::optional<RetentionReport> read_retention(const std::string& log_dir, uint64_t log_first_lsn);
 std::string retention_text(const RetentionReport& r);
 nlohmann::json retention_json(const RetentionReport& r);
