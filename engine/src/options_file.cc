@@ -226,4 +226,13 @@ Result<std::optional<std::string>> read_options_file(log::FileSystem& fs,
   return std::optional<std::string>(std::move(text));
 }
 
+Result<std::optional<OptionsFileRead>> apply_options_file(log::FileSystem& fs,
+                                                          const std::filesystem::path& dir,
+                                                          EngineOptions* o) {
+  CAIRN_ASSIGN_OR_RETURN(std::optional<std::string> text, read_options_file(fs, dir));
+  if (!text) return std::optional<OptionsFileRead>();
+  CAIRN_ASSIGN_OR_RETURN(OptionsFileRead read, decode_options_file(*text, o));
+  return std::optional<OptionsFileRead>(std::move(read));
+}
+
 }  // namespace cairn

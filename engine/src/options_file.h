@@ -62,4 +62,10 @@ Status write_options_file(log::FileSystem& fs, const std::filesystem::path& dir,
 Result<std::optional<std::string>> read_options_file(log::FileSystem& fs,
                                                      const std::filesystem::path& dir);
 
+// read_options_file, then decode_options_file into `*o`: std::nullopt when there is no file. Its
+// errors, which do not name the file, leave `*o` unchanged.
+Result<std::optional<OptionsFileRead>> apply_options_file(log::FileSystem& fs,
+                                                          const std::filesystem::path& dir,
+                                                          EngineOptions* o);
+
 }  // namespace cairn

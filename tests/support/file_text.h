@@ -20,4 +20,15 @@ inline void write_file_text(const std::filesystem::path& path, const std::string
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
 }
 
+// Replaces the first `from` in the file with `to`; false (the file unchanged) when it has none.
+inline bool replace_in_file(const std::filesystem::path& path, const std::string& from,
+                            const std::string& to) {
+  std::string text = file_text(path);
+  const size_t at = text.find(from);
+  if (at == std::string::npos) return false;
+  text.replace(at, from.size(), to);
+  write_file_text(path, text);
+  return true;
+}
+
 }  // namespace cairn::testing

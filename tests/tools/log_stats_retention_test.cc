@@ -68,11 +68,9 @@ TEST(LogStatsRetention, NamesTheEnginesRetentionSettingsFromItsOptionsFile) {
   EXPECT_EQ(kept.at("history_window_ms"), 7 * 24 * 3600 * 1000ll);
 
   // Retention turned off by the application: the first reason says so.
-  std::string text = file_text(options);
-  const size_t at = text.find("retention = true");
-  ASSERT_NE(at, std::string::npos) << text;
-  text.replace(at, 16, "retention = false");
-  write_file_text(options, text);
+  ASSERT_TRUE(replace_in_file(options, "retention = true", "retention = false"))
+      << file_text(options);
+  const std::string text = file_text(options);
   r = run_cairn({"log", "stats", (dir / "log").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("kept because:\n    - retention is off (retention = false in " + options +
@@ -109,11 +107,8 @@ TEST(LogStatsRetention, AnEngineWithoutSnapshotsIsToldThatNothingLeavesItsLog) {
   TempDir dir;
   write_sample_engine_dir(dir.path());
   fs::remove_all(dir / "snapshots");
-  std::string text = file_text(dir / "OPTIONS");
-  const size_t at = text.find("snapshots = true");
-  ASSERT_NE(at, std::string::npos) << text;
-  text.replace(at, 16, "snapshots = false");
-  write_file_text(dir / "OPTIONS", text);
+  ASSERT_TRUE(replace_in_file(dir / "OPTIONS", "snapshots = true", "snapshots = false"))
+      << file_text(dir / "OPTIONS");
   const CliResult r = run_cairn({"log", "stats", (dir / "log").string(), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const nlohmann::json kept = nlohmann::json::parse(r.out).at("retention");

@@ -124,11 +124,11 @@ TEST(ToolOptionsFile, ADamagedFileIsRefusedNamingItsLineAndNothingIsAppended) {
   const SampleRuns runs = write_sample_engine_dir(dir.path());
   ASSERT_NE(runs.waiting, 0u);
   const size_t records = records_in(dir.path());
-  std::string text = file_text(dir.path() / "OPTIONS");
-  const size_t at = text.find("event_id_bytes_max = 256");
-  ASSERT_NE(at, std::string::npos) << text;
-  text.replace(at, 24, "event_id_bytes_max = 2x6");
-  write_file_text(dir.path() / "OPTIONS", text);
+  ASSERT_TRUE(replace_in_file(dir.path() / "OPTIONS", "event_id_bytes_max = 256",
+                              "event_id_bytes_max = 2x6"))
+      << file_text(dir.path() / "OPTIONS");
+  const std::string text = file_text(dir.path() / "OPTIONS");
+  const size_t at = text.find("event_id_bytes_max = 2x6");
   const size_t line = static_cast<size_t>(std::count(text.begin(), text.begin() + at, '\n')) + 1;
 
   for (const std::vector<std::string>& args :

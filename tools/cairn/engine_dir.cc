@@ -83,17 +83,16 @@ Result<EngineOptions> tool_engine_options(const std::filesystem::path& dir,
                                           std::string_view command) {
   EngineOptions o;
   const std::string path = (dir / kOptionsFileName).string();
-  Result<std::optional<std::string>> text = read_options_file(*log::posix_file_system(), dir);
-  if (!text.ok()) return text.status().with_context("reading " + path);
-  if (text->has_value()) {
-    Result<OptionsFileRead> read = decode_options_file(**text, &o);
-    if (!read.ok()) {
-      return Status(StatusCode::kInvalidArgument,
-                    path + ": " + read.status().message() +
-                        " (the engine's start() writes this file: fix or remove it, and the "
-                        "tool uses the default limits)");
-    }
-    for (const std::string& name : read->skipped) {
+  Result<std::optional<OptionsFileRead>> read =
+      apply_options_file(*log::posix_file_system(), dir, &o);
+  if (!read.ok()) {
+    return Status(StatusCode::kInvalidArgument,
+                  path + ": " + read.status().message() +
+                      " (the engine's start() writes this file: fix or remove it, and the "
+                      "tool uses the default limits)");
+  }
+  if (read->has_value()) {
+    for (const std::string& name : (*read)->skipped) {
       std::fprintf(stderr,
                    "cairn %.*s: warning: %s %s: an option this build does not know (misspelled, "
                    "or written by a newer Cairn), skipped\n",

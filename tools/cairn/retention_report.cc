@@ -24,15 +24,10 @@ std::string lsn_text(uint64_t lsn) {
 // What the engine's options file says of retention; a file that does not read is reported, not
 // a reason to fail the report.
 void read_engine_settings(log::FileSystem& fsys, const fs::path& engine_dir, RetentionReport* r) {
-  Result<std::optional<std::string>> text = read_options_file(fsys, engine_dir);
-  if (text.ok() && !text->has_value()) return;
-  r->options_file = (engine_dir / kOptionsFileName).string();
-  if (!text.ok()) {
-    r->options_problem = text.status().message();
-    return;
-  }
   EngineOptions o;
-  Result<OptionsFileRead> read = decode_options_file(**text, &o);
+  Result<std::optional<OptionsFileRead>> read = apply_options_file(fsys, engine_dir, &o);
+  if (read.ok() && !read->has_value()) return;
+  r->options_file = (engine_dir / kOptionsFileName).string();
   if (!read.ok()) {
     r->options_problem = read.status().message();
     return;
