@@ -157,31 +157,47 @@ void append_json_string(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
-// Renders a FlatBuffers table as compact JSON: field names quoted, enums as their names, numbers
-// with std::to_chars (no locale, no streams).
+// String fields whose text is a JSON document (records.fbs says so in their comments).
+bool holds_json_text(std::string_view field) {
+  return field == "data" || field == "event_data" || field == "match_value";
+}
+
+// Renders a FlatBuffers table as compact JSON (see payload_to_json): every field, also those
+// FlatBuffers did not store; enums as their names; numbers with std::to_chars (no locale, no
+// streams).
 class JsonVisitor final : public flatbuffers::IterationVisitor {
  public:
-  std::string out;
-  // The format of the table's recorded value, in a field named "output" (StepCompleted,
-  // RunCompleted): that field is shown as a value, not as the bytes it is stored as.
-  std::optional<ValueFormat> output_format;
+  explicit JsonVisitor(std::optional<ValueFormat> root_output_format)
+      : root_output_format_(root_output_format) {}
 
-  void StartSequence() override { out.push_back('{'); }
-  void EndSequence() override { out.push_back('}'); }
-  void Field(size_t, size_t set_idx, flatbuffers::ElementaryType, bool,
-             const flatbuffers::TypeTable*, const char* name, const uint8_t* val) override {
-    if (val == nullptr) return;
-    if (set_idx > 0) out.push_back(',');
-    append_json_string(name ? name : "?", &out);
+  std::string out;
+
+  void StartSequence() override {
+    ++depth_;
+    out.push_back('{');
+  }
+  void EndSequence() override {
+    --depth_;
+    out.push_back('}');
+  }
+  void Field(size_t field_idx, size_t, flatbuffers::ElementaryType type, bool is_vector,
+             const flatbuffers::TypeTable* ref, const char* name, const uint8_t* val) override {
+    const std::string_view field = name != nullptr ? name : "?";
+    if (field_idx > 0) out.push_back(',');
+    append_json_string(field, &out);
     out.push_back(':');
-    capturing_ = output_format && name != nullptr && std::string_view(name) == "output";
+    // Only the root table's `output` (StepCompleted, RunCompleted) is a recorded value.
+    capturing_value_ =
+        is_vector && depth_ == 1 && root_output_format_.has_value() && field == "output";
+    json_text_ = !is_vector && type == flatbuffers::ET_STRING && holds_json_text(field);
     captured_.clear();
+    if (val == nullptr) default_value(type, is_vector, ref);
   }
   void UType(uint8_t x, const char* name) override { named(x, name); }
   void Bool(bool x) override { out.append(x ? "true" : "false"); }
   void Char(int8_t x, const char* name) override { named(x, name); }
   void UChar(uint8_t x, const char* name) override {
-    if (capturing_) {
+    if (capturing_value_) {
       captured_.push_back(static_cast<char>(x));
     } else {
       named(x, name);
@@ -196,26 +212,60 @@ class JsonVisitor final : public flatbuffers::IterationVisitor {
   void Float(float x) override { real(x); }
   void Double(double x) override { real(x); }
   void String(const flatbuffers::String* s) override {
-    append_json_string(std::string_view(s->c_str(), s->size()), &out);
+    const std::string_view text(s->c_str(), s->size());
+    if (json_text_) {
+      out.append(value_to_json(text, ValueFormat::Json));
+    } else {
+      append_json_string(text, &out);
+    }
   }
   void Unknown(const uint8_t*) override { out.append("null"); }  // a newer schema's type
   void StartVector() override {
-    if (!capturing_) out.push_back('[');
+    if (!capturing_value_) out.push_back('[');
   }
   void EndVector() override {
-    if (!capturing_) {
+    if (!capturing_value_) {
       out.push_back(']');
       return;
     }
-    out.append(value_to_json(captured_, *output_format));
-    capturing_ = false;
+    out.append(value_to_json(captured_, *root_output_format_));
+    capturing_value_ = false;
   }
   void Element(size_t i, flatbuffers::ElementaryType, const flatbuffers::TypeTable*,
                const uint8_t*) override {
-    if (i > 0 && !capturing_) out.push_back(',');
+    if (i > 0 && !capturing_value_) out.push_back(',');
   }
 
  private:
+  // What a reader of the table gets for a field FlatBuffers did not store.
+  void default_value(flatbuffers::ElementaryType type, bool is_vector,
+                     const flatbuffers::TypeTable* ref) {
+    if (is_vector) {
+      out.append(capturing_value_ ? "null" : "[]");  // an output of no bytes is null
+      capturing_value_ = false;
+      return;
+    }
+    switch (type) {
+      case flatbuffers::ET_BOOL:
+        out.append("false");
+        return;
+      case flatbuffers::ET_STRING:
+        out.append(json_text_ ? "null" : "\"\"");
+        return;
+      case flatbuffers::ET_SEQUENCE:
+        out.append("null");  // a table that is not set
+        return;
+      case flatbuffers::ET_FLOAT:
+      case flatbuffers::ET_DOUBLE:
+      case flatbuffers::ET_LONG:
+      case flatbuffers::ET_ULONG:
+        out.push_back('0');
+        return;
+      default:  // the smaller integers, which may be enums
+        named(0, flatbuffers::EnumName(0, ref));
+        return;
+    }
+  }
   template <typename T>
   void number(T x) {
     char buf[32];
@@ -230,9 +280,6 @@ class JsonVisitor final : public flatbuffers::IterationVisitor {
       number(x);
     }
   }
-  bool capturing_ = false;
-  std::string captured_;
-
   void real(double x) {
     if (!std::isfinite(x)) {
       out.append("null");  // JSON has no NaN or infinity
@@ -240,6 +287,12 @@ class JsonVisitor final : public flatbuffers::IterationVisitor {
     }
     number(x);
   }
+
+  const std::optional<ValueFormat> root_output_format_;
+  int depth_ = 0;
+  bool capturing_value_ = false;
+  bool json_text_ = false;
+  std::string captured_;
 };
 
 }  // namespace
@@ -295,15 +348,15 @@ std::string value_to_json(std::string_view bytes, ValueFormat format) {
 std::string payload_to_json(uint16_t type, std::span<const std::byte> payload) {
   const TypeInfo* info = type_info(type);
   if (info == nullptr || payload.empty()) return "null";
-  JsonVisitor visitor;
   const uint8_t* root = reinterpret_cast<const uint8_t*>(payload.data());
+  std::optional<ValueFormat> output_format;
   if (type == static_cast<uint16_t>(RecordType::StepCompleted)) {
-    visitor.output_format = flatbuffers::GetRoot<StepCompleted>(root)->output_format();
+    output_format = flatbuffers::GetRoot<StepCompleted>(root)->output_format();
   } else if (type == static_cast<uint16_t>(RecordType::RunCompleted)) {
-    visitor.output_format = flatbuffers::GetRoot<RunCompleted>(root)->output_format();
+    output_format = flatbuffers::GetRoot<RunCompleted>(root)->output_format();
   }
-  flatbuffers::IterateFlatBuffer(reinterpret_cast<const uint8_t*>(payload.data()),
-                                 info->type_table(), &visitor);
+  JsonVisitor visitor(output_format);
+  flatbuffers::IterateFlatBuffer(root, info->type_table(), &visitor);
   return std::move(visitor.out);
 }
 

@@ -113,9 +113,7 @@ TEST(PayloadJson, EmptyVectorsAndStringsRenderAsValidJson) {
 }
 
 // Strings in records hold what users send (event data, error messages) and FlatBuffers does not
-// check them for UTF-8. payload_to_json renders a byte that is not UTF-8 as `\xff`, which is not a
-// JSON escape, so the result is not JSON. Disabled until schema/record_schema.cc renders such
-// bytes another way; `cairn log dump` meanwhile prints a payload_error for these records.
+// check them for UTF-8: a byte that is not UTF-8 becomes U+FFFD, so the result is still JSON.
 TEST(PayloadJson, StringsThatAreNotUtf8RenderAsValidJson) {
   for (const SampleRecord& r : sample_record_of_each_type("bad \xff byte", false)) {
     SCOPED_TRACE(r.type_name);
@@ -167,6 +165,36 @@ TEST(PayloadJson, RecordedValuesRenderAsTheirFormat) {
       const nlohmann::json j = nlohmann::json::parse(schema::payload_to_json(type, payload));
       EXPECT_EQ(j["output"], c.expected) << j.dump();
     }
+  }
+}
+
+// Each record type always has the same keys: a field FlatBuffers did not store because it holds
+// its default is shown as that default ("" for a string, null for a JSON-text string or a table).
+TEST(PayloadJson, AFieldHoldingItsDefaultIsShownAsThatDefault) {
+  {
+    flatbuffers::FlatBufferBuilder fbb;
+    fbb.Finish(schema::CreateRunCancelled(fbb, 7));
+    const auto type = static_cast<log::RecordType>(schema::RecordType::RunCancelled);
+    std::span<const std::byte> payload(reinterpret_cast<const std::byte*>(fbb.GetBufferPointer()),
+                                       fbb.GetSize());
+    ASSERT_TRUE(schema::verify_payload(type, payload));
+    EXPECT_EQ(nlohmann::json::parse(schema::payload_to_json(type, payload)),
+              (nlohmann::json{{"run_id", 7}, {"reason", ""}, {"at_us", 0}}));
+  }
+  {
+    flatbuffers::FlatBufferBuilder fbb;
+    fbb.Finish(schema::CreateWaitStarted(fbb, 0, fbb.CreateString("e")));
+    const auto type = static_cast<log::RecordType>(schema::RecordType::WaitStarted);
+    std::span<const std::byte> payload(reinterpret_cast<const std::byte*>(fbb.GetBufferPointer()),
+                                       fbb.GetSize());
+    ASSERT_TRUE(schema::verify_payload(type, payload));
+    EXPECT_EQ(nlohmann::json::parse(schema::payload_to_json(type, payload)),
+              (nlohmann::json{{"step", nullptr},
+                              {"event_name", "e"},
+                              {"match_path", ""},
+                              {"match_value", nullptr},
+                              {"timeout_at_ms", 0},
+                              {"at_us", 0}}));
   }
 }
 

@@ -12,7 +12,7 @@
 #include "log_commands.h"
 #include "log_dir_check.h"
 #include "output_buffer.h"
-#include "payload_json.h"
+#include "record_display.h"
 #include "time_text.h"
 
 namespace cairn::tools {
@@ -40,7 +40,7 @@ void append_export_line(const log::ReadRecord& record, OutputBuffer& out) {
     out.append(",\"time\":null,\"time_us\":null");
   }
   out.append(",\"payload\":");
-  out.append(payload_json(record.type, record.payload));
+  out.append(schema::payload_to_json(record.type, record.payload));
   out.append("}\n");
 }
 
@@ -48,7 +48,7 @@ int run_log_export(const LogExportArgs& args) {
   if (Status st = check_log_dir(args.dir); !st.ok()) return fail_unreadable("log export", st);
   log::ReaderOptions reader_options;
   reader_options.from = args.from;
-  reader_options.payload_verifier = &schema::verify_payload;  // payload_json needs it
+  reader_options.payload_verifier = &schema::verify_payload;  // payload_to_json needs it
   auto reader = log::LogReader::open(args.dir, reader_options);
   if (!reader.ok()) return fail_unreadable("log export", reader.status());
 

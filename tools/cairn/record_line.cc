@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cairn/schema/record_schema.h"
-#include "payload_json.h"
+#include "record_display.h"
 
 namespace cairn::tools {
 namespace {
@@ -19,12 +19,12 @@ RenderedPayload render_payload(const log::ReadRecord& record, bool payload_verif
   if (!schema::is_known_record_type(record.type)) {
     return {"", "record type " + std::to_string(record.type) + " is unknown to this build"};
   }
-  // payload_json reads the buffer without bounds checks: it needs a verified payload.
+  // payload_to_json reads the buffer without bounds checks: it needs a verified payload.
   if (!payload_verified && !schema::verify_payload(record.type, record.payload)) {
     return {"", "payload fails FlatBuffers verification as " +
                     std::string(schema::record_type_name(record.type))};
   }
-  std::string text = payload_json(record.type, record.payload);
+  std::string text = schema::payload_to_json(record.type, record.payload);
   // Check the rendering rather than trust it: the output promises JSON.
   if (!nlohmann::json::accept(text)) {
     return {"", "the payload rendered as invalid JSON: " + text};

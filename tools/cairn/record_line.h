@@ -1,5 +1,5 @@
 // One log record as one line of `cairn log dump` output, as text or as a JSON object, with its
-// payload rendered as JSON by payload_json (every field; values by their format).
+// payload rendered as JSON by schema::payload_to_json (every field; values by their format).
 #pragma once
 
 #include "cairn/log/reader.h"

@@ -14,7 +14,7 @@
 #include "cairn/run_history.h"
 #include "engine_dir.h"
 #include "format.h"
-#include "payload_json.h"
+#include "record_display.h"
 #include "run_scan.h"
 #include "runs_commands.h"
 #include "time_text.h"

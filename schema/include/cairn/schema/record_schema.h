@@ -28,9 +28,17 @@ inline constexpr uint8_t kCopiedOpKindMax = 5;
 // before this returns true.
 bool verify_payload(uint16_t type, std::span<const std::byte> payload);
 
-// The payload as one line of JSON. Precondition: verify_payload(type, payload) returned true.
-// A recorded value (a step's or a run's output) is shown as its format says: JSON as it is, text
-// as a string, bytes as an array of byte values.
+// The payload as one line of JSON (an object), "null" for a record type this build does not know
+// or an empty payload. Precondition: verify_payload(type, payload) returned true. What `cairn log
+// dump`, `log export` and `runs show` print, so they all show the same thing for the same bytes:
+// - every field of the record's table, in schema order, also the ones FlatBuffers did not store
+//   because they hold their default (0, false, the enum's first name, "" for a string, [] for a
+//   vector, null for a table), so each record type always has the same keys;
+// - a recorded value (a step's or a run's `output`) by its ValueFormat (value_to_json): JSON as
+//   that JSON, text as a string, bytes as an array of byte values, no bytes as null;
+// - fields that hold JSON text (an event's `data`, a run's `event_data`, a wait's `match_value`)
+//   as that JSON value, or as a string when they do not parse;
+// - strings as valid JSON whatever their bytes (not UTF-8: U+FFFD).
 std::string payload_to_json(uint16_t type, std::span<const std::byte> payload);
 
 // The deepest nesting of arrays and objects value_to_json renders as JSON; deeper JSON is shown as
