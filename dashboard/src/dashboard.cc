@@ -3,6 +3,7 @@
 #include "cairn/dashboard.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -173,6 +174,13 @@ void Dashboard::Impl::configure_server() {
   server_.new_task_queue = [this] {
     return new BoundedConnectionPool(options_.threads, options_.connections_max, stopping_);
   };
+  // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, with which a second dashboard (of
+  // another engine) could bind the same port and take half of its requests, and the tool's
+  // writes for one engine would land in the other's log.
+  server_.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    (void)::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);  // a restart waits
+  });
   // Bodies past the limit are refused (413) from their Content-Length, unread.
   server_.set_payload_max_length(options_.request_bytes_max);
   // An idle keep-alive connection holds a thread, and stop() waits for it: keep that short.

@@ -1,6 +1,7 @@
 // The engine's routes: POST /api/events, GET /api/functions, GET /api/stats,
 // GET /api/throughput, and GET / (the page).
 #include <httplib.h>
+#include <unistd.h>
 
 #include "api_params.h"
 #include "api_reply.h"
@@ -63,6 +64,9 @@ void show_stats(const ApiContext& api, httplib::Response& res) {
   // No function registered: the page says that replays, cancels and events are recorded and run
   // when the application's engine starts (`cairn serve` on a stopped engine's directory).
   doc["functions_registered"] = registered;
+  // The process serving it: the tool checks it against DIR/admin.json's, so that it never sends
+  // one engine's writes to another that answers on the same address.
+  doc["pid"] = static_cast<int64_t>(::getpid());
   reply_json(res, doc);
 }
 

@@ -3,6 +3,7 @@
 // a method one of them does not take), 413 for large bodies, requests from other sites refused,
 // and admin.json written and removed.
 #include <httplib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -70,6 +71,24 @@ TEST_F(DashboardAccess, AdminJsonIsWrittenAtStartAndRemovedAtStop) {
   EXPECT_FALSE(std::filesystem::exists(admin));
   dashboard_->stop();  // idempotent
   EXPECT_EQ(get("/api/runs").status, 0) << "still answering after stop()";
+}
+
+// httplib's default socket options add SO_REUSEPORT, with which a second dashboard bound the same
+// port and took some of the first one's requests: the `cairn` tool's writes for one engine then
+// landed in the other's log.
+TEST_F(DashboardAccess, ASecondDashboardCannotBindAPortInUse) {
+  auto second = start_dashboard({.port = port_});
+  ASSERT_FALSE(second.ok()) << "two dashboards listen on port " << port_;
+  EXPECT_EQ(second.status().code(), StatusCode::kIoError) << second.status().to_string();
+  EXPECT_NE(second.status().message().find("in use"), std::string::npos)
+      << second.status().to_string();
+  EXPECT_EQ(get("/api/stats").status, 200);  // the first one still serves
+}
+
+// The tool checks who answers against admin.json's pid.
+TEST_F(DashboardAccess, StatsNameTheServingProcess) {
+  const nlohmann::json doc = nlohmann::json::parse(get("/api/stats").body);
+  EXPECT_EQ(doc["pid"], static_cast<int64_t>(::getpid()));
 }
 
 TEST_F(DashboardAccess, OnlyTheApiAndThePageAreServed) {

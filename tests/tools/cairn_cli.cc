@@ -6,8 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <memory>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -33,11 +35,22 @@ std::string read_all(std::FILE* f) {
 
 CliResult run_cairn(const std::vector<std::string>& args, const char* stdout_path) {
   CliResult result;
-  File out(stdout_path != nullptr ? std::fopen(stdout_path, "w") : std::tmpfile());
+  const bool closed_pipe = stdout_path != nullptr && std::string(stdout_path) == kClosedPipe;
+  File out(stdout_path == nullptr || closed_pipe ? std::tmpfile() : std::fopen(stdout_path, "w"));
   File err(std::tmpfile());
   if (!out || !err) {
     ADD_FAILURE() << "tmpfile failed";
     return result;
+  }
+  int out_fd = fileno(out.get());
+  int pipe_fds[2] = {-1, -1};
+  if (closed_pipe) {
+    if (::pipe(pipe_fds) != 0) {
+      ADD_FAILURE() << "pipe failed";
+      return result;
+    }
+    ::close(pipe_fds[0]);  // no reader: every write fails with EPIPE (or raises SIGPIPE)
+    out_fd = pipe_fds[1];
   }
   std::vector<std::string> argv_strings = {CAIRN_CLI_PATH};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
@@ -47,11 +60,21 @@ CliResult run_cairn(const std::vector<std::string>& args, const char* stdout_pat
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fileno(out.get()), STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, fileno(err.get()), STDERR_FILENO);
+  // SIGPIPE as a shell leaves it (its default action), whatever this process does with it.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
   pid_t pid = 0;
-  const int rc = posix_spawn(&pid, CAIRN_CLI_PATH, &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawn(&pid, CAIRN_CLI_PATH, &actions, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
+  if (closed_pipe) ::close(pipe_fds[1]);
   if (rc != 0) {
     ADD_FAILURE() << "posix_spawn " << CAIRN_CLI_PATH << " failed: " << rc;
     return result;
@@ -62,6 +85,7 @@ CliResult run_cairn(const std::vector<std::string>& args, const char* stdout_pat
     return result;
   }
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.err_signal = WTERMSIG(status);
   if (stdout_path == nullptr) result.out = read_all(out.get());
   result.err = read_all(err.get());
   return result;

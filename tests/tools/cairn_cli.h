@@ -10,6 +10,7 @@ namespace cairn::testing {
 
 struct CliResult {
   int exit_code = -1;  // -1 when the child did not exit normally (killed by a signal)
+  int err_signal = 0;  // the signal that ended it, if one did
   std::string out;
   std::string err;
 };
@@ -30,8 +31,12 @@ class ScopedCurrentDir {
   std::filesystem::path old_;
 };
 
-// `cairn args...`, with no shell in between; its stdout goes to `stdout_path` when given (such as
-// /dev/full, which fails every write with ENOSPC), and `out` is then empty.
+// As `stdout_path`: stdout is a pipe whose reader is gone (`cairn ... | head` after head exited).
+inline constexpr const char* kClosedPipe = "|closed-pipe|";
+
+// `cairn args...`, with no shell in between, SIGPIPE at its default action; its stdout goes to
+// `stdout_path` when given (such as /dev/full, which fails every write with ENOSPC, or
+// kClosedPipe), and `out` is then empty.
 CliResult run_cairn(const std::vector<std::string>& args, const char* stdout_path = nullptr);
 
 // The lines of `text`, without their '\n'.

@@ -4,6 +4,8 @@
 // over the endpoint instead of failing with "in use". Also: a token the endpoint requires, an
 // engine that advertises nothing (the usual "in use" error), and an admin.json left behind by a
 // process that is gone (ignored: the directory is used directly).
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -291,9 +293,50 @@ TEST_F(LiveEngineTest, AnEngineThatAdvertisesNoEndpointIsInUse) {
   EXPECT_NE(r.err.find("admin.json"), std::string::npos) << r.err;
 }
 
+// DIR/admin.json names a live process, but the endpoint it names is answered by another engine's
+// dashboard (it took the port after DIR's went away): nothing may be sent there, or DIR's event
+// would be recorded in the other engine's log.
+TEST_F(LiveEngineTest, AnEndpointAnsweredByAnotherProcessGetsNothing) {
+  serve();
+  TempDir other;
+  {
+    auto engine = Engine::create(test_engine_options(other.path(), nullptr));
+    ASSERT_TRUE(engine->start().ok());
+    ASSERT_TRUE(engine->shutdown().ok());
+  }
+  // Our parent is alive and is not the process that serves dashboard_.
+  std::ofstream(other.path() / "admin.json") << R"({"url":")" << dashboard_->url() << R"(","pid":)"
+                                             << ::getppid() << R"(,"token_required":false})";
+  const uint64_t events_before = engine_->stats().events;
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"events", "send", other.path().string(), "--name", "x"},
+        std::vector<std::string>{"runs", "cancel", other.path().string(), "1"},
+        std::vector<std::string>{"runs", "replay", other.path().string(), "1"}}) {
+    const CliResult r = run_cairn(args);
+    EXPECT_EQ(r.exit_code, 4) << args[1] << ": " << r.err << r.out;
+    EXPECT_NE(r.err.find("not this directory's engine"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("pid " + std::to_string(::getpid())), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(engine_->stats().events, events_before);
+}
+
 TEST(LiveEngineCommands, AnEngineWithNoFunctionsSaysTheRunsWaitForTheApplication) {
-  // What `cairn serve` runs: an engine with no function registered, serving its dashboard.
   TempDir dir;
+  {
+    // The application ran once and left a run of "nap" unfinished: GET /api/functions then lists
+    // "nap" (with "registered": false) though no code for it is here.
+    auto app = Engine::create(test_engine_options(dir.path(), nullptr));
+    ASSERT_TRUE(app->register_function({.id = "nap", .triggers = {on_event("nap/start")}},
+                                       [](Context& ctx, const Event&) -> Task<void> {
+                                         co_await ctx.sleep("nap", 1h);
+                                       })
+                    .ok());
+    ASSERT_TRUE(app->start().ok());
+    Result<SendResult> sent = app->send({.name = "nap/start", .data = "{}"});
+    ASSERT_TRUE(sent.ok() && sent->runs.size() == 1);
+    ASSERT_TRUE(app->shutdown().ok());
+  }
+  // What `cairn serve` runs: an engine with no function registered, serving its dashboard.
   auto engine = Engine::create(test_engine_options(dir.path(), nullptr));
   ASSERT_TRUE(engine->start().ok());
   Result<std::unique_ptr<Dashboard>> dashboard = Dashboard::start(*engine, {});

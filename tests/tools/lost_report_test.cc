@@ -57,6 +57,23 @@ TEST(LostReport, RunsCancelAndReplayExitFiveWhenTheyDidSomethingAndTwoWhenNot) {
   EXPECT_EQ(json::parse(listed.out).at("runs").size(), 2u) << listed.out;  // the replay is queued
 }
 
+// A closed pipe is a failed write like a full disk: the tool must not die of SIGPIPE (exit 141 in
+// a shell, no message) after it sent the event.
+TEST(LostReport, AClosedPipeIsAFailedWriteNotASilentDeath) {
+  TempDir dir;
+  const std::string d = (dir.path() / "engine").string();
+  const CliResult sent =
+      run_cairn({"events", "send", d, "--name", "order/placed", "--id", "evt-1"}, kClosedPipe);
+  EXPECT_EQ(sent.err_signal, 0) << "killed by signal " << sent.err_signal;
+  EXPECT_EQ(sent.exit_code, kDoneUnreported) << sent.err;
+  EXPECT_NE(sent.err.find("writing the output: Broken pipe"), std::string::npos) << sent.err;
+  // A reader that changed nothing: 2, with the message.
+  const CliResult dumped = run_cairn({"log", "dump", d + "/log"}, kClosedPipe);
+  EXPECT_EQ(dumped.err_signal, 0) << "killed by signal " << dumped.err_signal;
+  EXPECT_EQ(dumped.exit_code, 2) << dumped.err;
+  EXPECT_NE(dumped.err.find("Broken pipe"), std::string::npos) << dumped.err;
+}
+
 TEST(LostReport, LogRecoverThatRepairedExitsFive) {
   TempDir dir;
   write_blob_log(dir.path(), 200, multi_segment_options());

@@ -156,6 +156,16 @@ TEST(RunsCancelCommand, FinishedOrUnknownIdExitsThreeAndCancelsNothing) {
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_NE(r.err.find("already failed"), std::string::npos) << r.err;
 
+  // With --json the refusal is a document too: a script reads one shape.
+  r = run_cairn({"runs", "cancel", dir.path().string(), std::to_string(runs.sample.failed),
+                 "--json", "--reason", "dup"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  const nlohmann::json doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["cancelled"], nlohmann::json::array());
+  EXPECT_EQ(doc["reason"], "dup");
+  EXPECT_NE(doc["error"].get<std::string>().find("already failed"), std::string::npos) << r.out;
+  EXPECT_NE(doc["error"].get<std::string>().find("Nothing was cancelled"), std::string::npos);
+
   // Not a byte of the log changed, and the unfinished runs are as they were.
   EXPECT_EQ(export_text(dir.path()), before);
   EXPECT_EQ(show_run(dir.path(), runs.sample.waiting)["status"], "waiting");

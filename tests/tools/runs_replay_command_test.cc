@@ -16,11 +16,13 @@ namespace {
 TEST(RunsReplayCommand, AFailedRunIsQueuedFromItsFailedStepAndRunsWhenTheEngineStarts) {
   TempDir dir;
   const SampleRuns runs = write_sample_engine_dir(dir.path());
-  const CliResult r =
-      run_cairn({"runs", "replay", dir.path().string(), std::to_string(runs.failed), "--json"});
+  // The same id three times is one replay, not three runs that each charge again.
+  const std::string id = std::to_string(runs.failed);
+  const CliResult r = run_cairn({"runs", "replay", dir.path().string(), id, id, id, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j.at("queued"), 1);
+  ASSERT_EQ(j.at("runs").size(), 1u) << r.out;
   EXPECT_EQ(j.at("from"), "failed step");
   const RunId replay = j.at("runs").at(0).at("replay").get<RunId>();
   EXPECT_EQ(j.at("runs").at(0).at("function"), "charge");

@@ -238,6 +238,23 @@ Result<std::optional<std::unique_ptr<AdminClient>>> AdminClient::connect(
   if (probe.status != 200) {
     return admin_client_impl::api_error("the engine at " + endpoint->url, probe.status, probe.body);
   }
+  // The process that answered must be the one admin.json names: another engine's dashboard may
+  // listen on that address now (its own process alive, this one's endpoint gone), and what the
+  // command sends would be recorded in that engine's log.
+  CAIRN_ASSIGN_OR_RETURN(const nlohmann::json stats,
+                         admin_client_impl::parse_answer("stats", probe.body));
+  const nlohmann::json* pid = stats.is_object() && stats.contains("pid") ? &stats["pid"] : nullptr;
+  if (pid == nullptr || !pid->is_number_integer() || pid->get<int64_t>() != endpoint->pid) {
+    return Status(StatusCode::kUnavailable,
+                  dir.string() + "/" + admin_client_impl::kAdminFile + " names " + endpoint->url +
+                      " (pid " + std::to_string(endpoint->pid) +
+                      "), but the engine answering there is " +
+                      (pid != nullptr && pid->is_number_integer()
+                           ? "pid " + std::to_string(pid->get<int64_t>())
+                           : std::string("another (it does not say its pid)")) +
+                      ": not this directory's engine, so nothing was sent. Is pid " +
+                      std::to_string(endpoint->pid) + " still serving " + dir.string() + "?");
+  }
   return Connected(std::move(client));
 }
 
@@ -318,7 +335,7 @@ Status AdminClient::cancel_run(RunId id, const std::string& reason) {
       .status();
 }
 
-Result<size_t> AdminClient::function_count() {
+Result<size_t> AdminClient::registered_function_count() {
   CAIRN_ASSIGN_OR_RETURN(const std::string body, request("GET", "/api/functions", ""));
   CAIRN_ASSIGN_OR_RETURN(const nlohmann::json doc,
                          admin_client_impl::parse_answer("functions", body));
@@ -326,7 +343,14 @@ Result<size_t> AdminClient::function_count() {
     return Status(StatusCode::kInternal,
                   "GET /api/functions: not a list: " + std::string(utf8_prefix(body, 200)));
   }
-  return doc.size();
+  // The list also names functions that only the log knows (runs of theirs, no code here).
+  size_t registered = 0;
+  for (const nlohmann::json& f : doc) {
+    const bool yes = f.is_object() && f.contains("registered") && f["registered"].is_boolean() &&
+                     f["registered"].get<bool>();
+    registered += yes ? 1 : 0;
+  }
+  return registered;
 }
 
 Result<LiveSendResult> AdminClient::send_event(const std::string& name,

@@ -99,9 +99,10 @@ class AdminClient {
   // POST /api/runs/ID/replay: the new run's id.
   Result<RunId> replay_run(RunId id, Engine::ReplayFrom from);
   Status cancel_run(RunId id, const std::string& reason);
-  // How many functions the engine registers (GET /api/functions): 0 for `cairn serve`, whose
-  // engine runs nothing, so what is sent through it runs when the application's engine starts.
-  Result<size_t> function_count();
+  // How many functions the engine registers (GET /api/functions, those with "registered": true;
+  // the list also names functions only its log knows): 0 for `cairn serve`, whose engine runs
+  // nothing, so what is sent through it runs when the application's engine starts.
+  Result<size_t> registered_function_count();
   // POST /api/events; `data_json` is the event's data as JSON text (an object).
   Result<LiveSendResult> send_event(const std::string& name, const std::string& data_json,
                                     const std::string& id);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <system_error>
+#include <unordered_set>
 
 #include "cairn/log/io.h"
 #include "command.h"
@@ -165,6 +166,15 @@ int report_admin_error(std::string_view command, const Status& st) {
   std::fprintf(stderr, "cairn %.*s: %s\n", static_cast<int>(command.size()), command.data(),
                st.message().c_str());
   return st.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitRefused;
+}
+
+std::vector<RunId> without_repeats(const std::vector<RunId>& ids) {
+  std::vector<RunId> once;
+  std::unordered_set<RunId> seen;
+  for (RunId id : ids) {
+    if (seen.insert(id).second) once.push_back(id);
+  }
+  return once;
 }
 
 }  // namespace cairn::tools

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -51,5 +52,9 @@ void add_token_option(CLI::App& cmd, std::string* token);
 // the user must fix (a missing token, a bad admin.json) exit 2; the engine refusing or not
 // answering exit 4.
 int report_admin_error(std::string_view command, const Status& st);
+
+// The run ids a write command was given, each once, in the order given: `runs replay 7 7` makes
+// one replay, `runs cancel 7 7` one cancellation.
+std::vector<RunId> without_repeats(const std::vector<RunId>& ids);
 
 }  // namespace cairn::tools

@@ -149,7 +149,7 @@ int send_live(const EventsSendArgs& args, AdminClient& client) {
            .runs = sent->runs,
            .live_url = client.endpoint().url};
   // The event is accepted: a failure to ask more afterwards only leaves that unreported.
-  if (Result<size_t> functions = client.function_count(); functions.ok()) {
+  if (Result<size_t> functions = client.registered_function_count(); functions.ok()) {
     out.live_runs_functions = *functions > 0;
   }
   // The event is accepted: a failure to list the waits afterwards only leaves them unreported.

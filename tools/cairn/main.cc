@@ -2,6 +2,7 @@
 // selected command. Command groups (log, runs, events, serve) register themselves here.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -79,13 +80,20 @@ int main(int argc, char** argv) {
       "  cairn runs list data --status failed       which runs failed, newest first\n"
       "  cairn runs show data 42                    run 42's steps, attempts, errors, output\n"
       "  cairn runs cancel data 42 --reason 'duplicate order'     cancel an unfinished run\n"
+      "  cairn runs replay data --failed            run every failed run again, as new runs\n"
       "  cairn log recover data/log --dry-run       what a repair of a damaged log would move "
       "aside\n"
       "  cairn events send data --name order/approved --data '{\"order_id\":\"A-17\"}'\n"
       "  cairn serve data --port 8080               the web dashboard at http://127.0.0.1:8080/\n"
       "(data is an engine's directory, EngineOptions::dir; data/log its log.)\n"
       "Exit status: 0 OK, 1 the log is damaged, 2 usage error or the directory cannot be read,\n"
-      "3 no such run, 4 the engine could not do it (its directory is in use by a running engine).");
+      "3 no such run, 4 the engine could not do it (its directory is in use by a running engine),\n"
+      "5 done, but the report could not be written: do not run the command again.");
+
+  // A closed pipe (`cairn log dump ... | head`) is a failed write like any other, with its
+  // message and exit status (2, or 5 once something was changed), not a silent death by SIGPIPE
+  // after an event was already sent.
+  std::signal(SIGPIPE, SIG_IGN);
 
   CommandRun selected;
   cairn::tools::add_log_commands(app, &selected);

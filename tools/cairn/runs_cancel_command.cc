@@ -160,6 +160,24 @@ int finish_cancel(const RunsCancelArgs& args, const CancelOutcome& outcome,
   return engine_failed(what, outcome.failed, args.dir);
 }
 
+// Ids that cannot all be cancelled (unknown, already finished): nothing was, and the command says
+// why on stderr and, with --json, as the document's "error" (a script reads one shape).
+int refuse_ids(const RunsCancelArgs& args, const std::vector<std::string>& problems) {
+  const std::string why = join_problems(problems) + ". Nothing was cancelled.";
+  std::fprintf(stderr, "cairn %s: %s\n", kCommand, why.c_str());
+  if (args.json) {
+    const nlohmann::json doc{{"cancelled", nlohmann::json::array()},
+                             {"reason", args.reason},
+                             {"skipped", nlohmann::json::array()},
+                             {"error", why}};
+    if (!write_output(kCommand,
+                      doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n")) {
+      return kExitUsage;
+    }
+  }
+  return kExitNotFound;
+}
+
 // The cancel, done by the running engine over its API: the runs chosen from what it knows (by id:
 // all or nothing, as on a stopped engine), then cancelled one request each.
 int cancel_live(const RunsCancelArgs& args, const std::vector<RunId>& ids,
@@ -182,9 +200,7 @@ int cancel_live(const RunsCancelArgs& args, const std::vector<RunId>& ids,
       }
     }
     if (!problems.empty()) {
-      std::fprintf(stderr, "cairn %s: %s. Nothing was cancelled.\n", kCommand,
-                   join_problems(problems).c_str());
-      return kExitNotFound;
+      return refuse_ids(args, problems);
     }
   } else {
     // The unfinished statuses one by one: the API filters by one status at a time.
@@ -237,10 +253,7 @@ int run_runs_cancel(const RunsCancelArgs& args) {
   }
   Result<std::filesystem::path> log_dir = engine_log_dir(args.dir);
   if (!log_dir.ok()) return fail_unreadable(kCommand, log_dir.status());
-  std::vector<RunId> ids;  // asked for, without repeats, in the order given
-  for (RunId id : args.ids) {
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
-  }
+  const std::vector<RunId> ids = without_repeats(args.ids);
   // A running engine that serves its admin endpoint cancels them itself.
   Result<std::optional<std::unique_ptr<AdminClient>>> live =
       AdminClient::connect(args.dir, admin_token(args.token));
@@ -314,9 +327,7 @@ int run_runs_cancel(const RunsCancelArgs& args) {
       }
     }
     if (!problems.empty()) {
-      std::fprintf(stderr, "cairn %s: %s. Nothing was cancelled.\n", kCommand,
-                   join_problems(problems).c_str());
-      return kExitNotFound;
+      return refuse_ids(args, problems);
     }
   } else {
     for (const RunSummary& r : view.unfinished) {
@@ -361,10 +372,12 @@ int run_runs_cancel(const RunsCancelArgs& args) {
     }
     if (!problems.empty()) {
       const Status closed = engine->shutdown();
-      std::fprintf(stderr, "cairn %s: %s. Nothing was cancelled.\n", kCommand,
-                   join_problems(problems).c_str());
-      if (!closed.ok()) return engine_failed("closing the engine", closed, args.dir);
-      return kExitNotFound;
+      if (!closed.ok()) {
+        std::fprintf(stderr, "cairn %s: %s. Nothing was cancelled.\n", kCommand,
+                     join_problems(problems).c_str());
+        return engine_failed("closing the engine", closed, args.dir);
+      }
+      return refuse_ids(args, problems);
     }
     // 3. Cancel them, one durable record each.
     CancelProgress progress(checked.size());

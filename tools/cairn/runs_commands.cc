@@ -14,17 +14,19 @@ namespace cairn::tools {
 void add_runs_commands(CLI::App& root, CommandRun* selected) {
   CLI::App* runs_group = root.add_subcommand(
       "runs",
-      "List and inspect the runs of a stopped engine, read from its log; cancel unfinished runs");
+      "List and inspect the runs of an engine, read from its log; cancel unfinished runs; replay "
+      "finished ones");
   runs_group->require_subcommand(1);
   runs_group->footer(
       "DIR is the engine's directory (EngineOptions::dir); its log is DIR/log. list and show take\n"
-      "no lock and change nothing; cancel opens the engine (DIR must not be in use).\n"
+      "no lock and change nothing. cancel and replay open the engine themselves, or, when a\n"
+      "running engine serves its dashboard (DIR/admin.json), go through its endpoint.\n"
       "Exit status: 0 OK (also when the log ends in a torn tail, which the engine cuts at its "
       "next\n"
       "start), 1 the log is damaged (the output covers the records before the damage), 2 usage\n"
       "error or DIR cannot be read, 3 no such run (or, for cancel, already finished), 4 the\n"
-      "engine could not do it (DIR is in use by a running engine), 5 (cancel, replay) done, but\n"
-      "the report could not be written.");
+      "engine could not do it (DIR is in use by a running engine that serves no endpoint), 5\n"
+      "(cancel, replay) done, but the report could not be written.");
   add_runs_list_command(*runs_group, selected);
   add_runs_show_command(*runs_group, selected);
   add_runs_cancel_command(*runs_group, selected);

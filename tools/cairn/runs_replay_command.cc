@@ -199,7 +199,7 @@ int run_runs_replay(const RunsReplayArgs& args) {
   if (!live.ok()) return report_admin_error(kCommand, live.status());
   AdminClient* client = live->has_value() ? live->value().get() : nullptr;
 
-  std::vector<RunId> ids = args.ids;
+  std::vector<RunId> ids = without_repeats(args.ids);
   if (args.failed && client != nullptr) {
     // The running engine's failed runs (those it keeps in memory: runs_finished_kept).
     Result<std::vector<LiveRun>> found = client->list_runs(
@@ -233,7 +233,7 @@ int run_runs_replay(const RunsReplayArgs& args) {
   // Whether the live engine runs what it queued (`cairn serve`'s registers no function).
   bool live_runs_functions = true;
   if (client != nullptr && closed.ok()) {
-    Result<size_t> functions = client->function_count();
+    Result<size_t> functions = client->registered_function_count();
     live_runs_functions = !functions.ok() || *functions > 0;
   }
   const std::string out =
