@@ -393,6 +393,15 @@ Status EngineCore::check_ids_can_fit(std::span<const Event> events) const {
 
 Status EngineCore::check_room_for_runs(size_t runs) const {
   if (runs == 0 || projection_.active_runs() + runs <= options_.runs_active_max) return Status();
+  // More runs than the limit itself: no run's end ever makes room, so "retry later" would be a
+  // promise a retrying client follows for ever.
+  if (runs > options_.runs_active_max) {
+    return Status(StatusCode::kLimitExceeded,
+                  "this would start " + std::to_string(runs) +
+                      " runs, more than runs_active_max (" +
+                      std::to_string(options_.runs_active_max) +
+                      ") unfinished runs at once: it never fits, whatever finishes");
+  }
   // kUnavailable, not kLimitExceeded: nothing is wrong with what was asked, and it can be asked
   // again once runs finish (the dashboard answers 503 with Retry-After, not 413).
   return Status(StatusCode::kUnavailable,
@@ -503,10 +512,15 @@ Result<log::Lsn> EngineCore::append_events(const std::vector<Event>& events,
 
 Status EngineCore::cancel(RunId run, const std::string& reason) {
   CAIRN_RETURN_IF_ERROR(check_running());
-  if (!projection_.info(run)) {
-    if (finished_.find(run)) {
+  // A run that just ended is still in the table, with its end's status, until it moves to the
+  // finished runs: that status decides, not where it is.
+  std::optional<RunInfo> info = projection_.info(run);
+  if (!info || is_finished(info->status)) {
+    if (!info) info = finished_.find(run);
+    if (info) {
       return Status(StatusCode::kInvalidArgument,
-                    "run " + std::to_string(run) + " already finished");
+                    "run " + std::to_string(run) + " already finished (" +
+                        std::string(run_status_name(info->status)) + ")");
     }
     return Status(StatusCode::kNotFound, "no run " + std::to_string(run));
   }
@@ -708,7 +722,10 @@ Result<RunInfo> EngineCore::wait_run(RunId run, std::chrono::milliseconds timeou
                       std::to_string(timeout.count()) + " ms");
   }
   if (!projection_.info(run) && !finished_.find(run)) {
-    return Status(StatusCode::kNotFound, "no run " + std::to_string(run));
+    return Status(StatusCode::kNotFound,
+                  "no run " + std::to_string(run) +
+                      " (unknown, or finished and no longer kept in memory: runs_finished_kept, "
+                      "runs_finished_bytes_max; run_history reads it from the log)");
   }
   // now + timeout is taken in nanoseconds: a timeout of more than ~292 years (milliseconds::max(),
   // "forever") overflowed into the past and the call returned kTimeout at once. Saturate instead.
@@ -717,7 +734,7 @@ Result<RunInfo> EngineCore::wait_run(RunId run, std::chrono::milliseconds timeou
   const auto room =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now);
   const Clock::time_point deadline = timeout >= room ? Clock::time_point::max() : now + timeout;
-  return finished_.wait(run, deadline);
+  return finished_.wait(run, deadline, [this, run] { return projection_.info(run).has_value(); });
 }
 
 std::vector<FunctionStats> EngineCore::function_stats() const {

@@ -1,6 +1,7 @@
 // Executor (see executor.h).
 #include "executor.h"
 
+#include <charconv>
 #include <chrono>
 #include <limits>
 #include <random>
@@ -110,6 +111,14 @@ std::string invalid_arguments(const RunState& run, const OpSlot& slot, const Eng
     case OpKind::kWait: {
       const WaitRequest& w = *std::get<const WaitRequest*>(slot.request);
       if (w.event.empty()) return op + " needs an event name";
+      // Triggers read a trailing "/*" as a prefix; a wait compares names exactly, so "order/*"
+      // would wait for an event of that very name, never for "order/shipped".
+      if (w.event.find('*') != std::string::npos) {
+        return op +
+               ": event names are matched exactly, '*' is no wildcard here (wait for one "
+               "name; \"" +
+               w.event.substr(0, 64) + "\" matches only itself)";
+      }
       // Read as 0 ("no timeout") it made a deadline that had passed into a wait without end.
       if (w.timeout.count() < 0) {
         return op + ": timeout must not be negative (0: no timeout), got " +
@@ -187,6 +196,37 @@ std::string ended_early(RunState& run) {
          std::to_string(run.next_position) +
          ". Its code changed or depends on something other than step results; the run was failed "
          "rather than finished on a different path.";
+}
+
+// A repeated id gets a suffix, so every operation of a run has its own id (and its own
+// idempotency key): "charge", "charge:1", "charge:2". An id the code gives literally never meets a
+// generated one: a suffix an earlier literal id took is skipped ("c", "c:1", "c" gives "c",
+// "c:1", "c:2"), and a literal id that a suffix already made is suffixed itself ("c", "c",
+// "c:1" gives "c", "c:1", "c:1:1"). Only the ids used so far decide, so replay gives the same ids.
+void unique_operation_id(IdCounts& counts, std::string& id) {
+  const auto hash = [](std::string_view s) { return std::hash<std::string_view>{}(s); };
+  uint32_t n = counts.use(hash(id));
+  if (n == 0) {
+    // "base:k" was generated when base was used more than k times.
+    const size_t colon = id.rfind(':');
+    const std::string_view digits =
+        colon == std::string::npos ? std::string_view() : std::string_view(id).substr(colon + 1);
+    uint64_t k = 0;
+    const char* end = digits.data() + digits.size();
+    const auto [stop, ec] = std::from_chars(digits.data(), end, k);
+    const bool suffix_form =
+        !digits.empty() && digits[0] != '0' && ec == std::errc() && stop == end;
+    if (!suffix_form || counts.seen(hash(std::string_view(id).substr(0, colon))) <= k) return;
+    n = counts.use(hash(id));  // taken: this one is the literal id's first repeat
+  }
+  const size_t base_size = id.size();
+  for (;;) {
+    id.resize(base_size);
+    id += ':' + std::to_string(n);
+    if (counts.seen(hash(id)) == 0) return;  // no literal id took it
+    id.resize(base_size);
+    n = counts.use(hash(id));
+  }
 }
 
 }  // namespace
@@ -296,6 +336,11 @@ void Executor::finish(RunState& run) {
   if (!failed) {
     try {
       text = run.task.result();
+    } catch (const StepError& e) {
+      // Which operation: a run fails with many steps behind it, and the error alone
+      // ("payment API down (attempt 3 of 3)") does not say where.
+      failed = true;
+      text = "\"" + e.step_id() + "\" failed: " + e.what();
     } catch (const std::exception& e) {
       failed = true;
       text = e.what();
@@ -457,8 +502,13 @@ void Executor::run_step(RunState& run, OpSlot& slot, uint32_t attempt) {
   AttemptTimes times{core_.clock().now_us(), 0};
   auto now = [&] { return times.finished_us / 1000; };
   auto failed = [&](schema::FailureKind kind, std::string_view error, int64_t retry_at) {
-    record_failed_attempt(run, slot, attempt, kind, error, attempt_suffix(attempt, retries),
-                          retry_at, times, "recording a step failure");
+    // A non-retriable failure ends the step whatever retries were left: "of N" would promise
+    // attempts that never come.
+    const std::string suffix = kind == schema::FailureKind::NonRetriable
+                                   ? " (attempt " + std::to_string(attempt) + ", not retried)"
+                                   : attempt_suffix(attempt, retries);
+    record_failed_attempt(run, slot, attempt, kind, error, suffix, retry_at, times,
+                          "recording a step failure");
   };
   try {
     slot.body->run(StepInfo{attempt, key}, out);
@@ -524,6 +574,9 @@ void Executor::start_send(RunState& run, OpSlot& slot, uint32_t attempt) {
   Status st = core_.prepare_event(event, &duplicate, &functions);
   if (st.ok() && !duplicate) {
     st = core_.check_room_for_runs(functions.size());
+    // More runs than the limit itself: the NoRoom path below records that it never fits.
+    if (st.code() == StatusCode::kLimitExceeded)
+      st = Status(StatusCode::kUnavailable, st.message());
     if (!st.ok()) core_.dedup().erase(event.id);
   }
   // kClosed: the engine stopped while this waited for another send of the id to become durable.
@@ -593,10 +646,7 @@ bool Executor::recorded_next(RunState& run, const OpSlot& slot) {
 
 bool Executor::op_ready(RunState& run, OpSlot& slot) {
   if (run.fatal) return false;
-  // A repeated id gets a suffix, so every operation of a run has its own id: "charge", "charge:1".
-  if (const uint32_t n = run.id_counts.use(std::hash<std::string>{}(slot.id)); n > 0) {
-    slot.id += ':' + std::to_string(n);
-  }
+  unique_operation_id(run.id_counts, slot.id);
   std::string bad = invalid_arguments(run, slot, core_.options());
   bool past_steps_max = run.next_position >= core_.options().steps_per_run_max;
   if ((!bad.empty() || past_steps_max) && recorded_next(run, slot)) {

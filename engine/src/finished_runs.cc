@@ -19,6 +19,7 @@ void FinishedRuns::add(RunInfo info, uint64_t created_lsn) {
     std::lock_guard lock(mu_);
     const RunId id = info.id;
     const uint64_t bytes = bytes_of(info);
+    if (waiting_.contains(id)) handed_.insert_or_assign(id, info);  // dropped below, maybe
     auto [it, fresh] = runs_.try_emplace(id);
     if (fresh) {
       order_.push_back(id);
@@ -66,16 +67,38 @@ std::vector<RunInfo> FinishedRuns::page(const RunQuery& q) const {
   return out;
 }
 
-Result<RunInfo> FinishedRuns::wait(RunId id, std::chrono::steady_clock::time_point deadline) {
+Result<RunInfo> FinishedRuns::wait(RunId id, std::chrono::steady_clock::time_point deadline,
+                                   const std::function<bool()>& unfinished) {
+  using Clock = std::chrono::steady_clock;
   std::unique_lock lock(mu_);
+  ++waiting_[id];
+  auto leave = [&](Result<RunInfo> r) {
+    if (--waiting_[id] == 0) {
+      waiting_.erase(id);
+      handed_.erase(id);
+    }
+    return r;
+  };
   for (;;) {
-    auto it = runs_.find(id);
-    if (it != runs_.end()) return it->second.info;
-    if (!failure_.ok()) return failure_;
-    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
-      it = runs_.find(id);
-      if (it != runs_.end()) return it->second.info;
-      return Status(StatusCode::kTimeout, "run " + std::to_string(id) + " has not finished");
+    if (auto it = runs_.find(id); it != runs_.end()) return leave(it->second.info);
+    if (auto it = handed_.find(id); it != handed_.end()) return leave(it->second);
+    if (!failure_.ok()) return leave(failure_);
+    const Clock::time_point now = Clock::now();
+    if (now >= deadline) {
+      return leave(Status(StatusCode::kTimeout, "run " + std::to_string(id) + " has not finished"));
+    }
+    const Clock::time_point slice = deadline - now > kRecheck ? now + kRecheck : deadline;
+    if (cv_.wait_until(lock, slice) == std::cv_status::no_timeout) continue;
+    // Asked without this lock: the projection adds finished runs here under its own.
+    lock.unlock();
+    const bool still_unfinished = unfinished();
+    lock.lock();
+    if (!still_unfinished && !runs_.contains(id) && !handed_.contains(id)) {
+      return leave(Status(StatusCode::kNotFound,
+                          "run " + std::to_string(id) +
+                              " finished, but is no longer kept in memory (runs_finished_kept " +
+                              std::to_string(kept_max_) + ", runs_finished_bytes_max " +
+                              std::to_string(bytes_max_) + "): run_history reads it from the log"));
     }
   }
 }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -25,8 +26,14 @@ class FinishedRuns {
   std::optional<uint64_t> created_lsn(RunId id) const;
   // The newest finished runs kept that match `q`, at most q.limit + 1 (newest first).
   std::vector<RunInfo> page(const RunQuery& q) const;
-  // Waits until `id` is added, the deadline passes, or fail() is called.
-  Result<RunInfo> wait(RunId id, std::chrono::steady_clock::time_point deadline);
+  // Waits until `id` is added (its info, even when it was dropped at once: runs_finished_kept 0,
+  // or larger than runs_finished_bytes_max), the deadline passes (kTimeout), or fail() is called.
+  // `unfinished` (called without this class's lock, at least every kRecheck) says whether the
+  // run is still unfinished: a run that finished and was dropped before this wait began is
+  // kNotFound, saying so, instead of a wait until the deadline.
+  Result<RunInfo> wait(RunId id, std::chrono::steady_clock::time_point deadline,
+                       const std::function<bool()>& unfinished);
+  static constexpr std::chrono::milliseconds kRecheck{100};
   void fail(const Status& status);
   uint64_t added() const;
   // Every kept run, oldest first (what a snapshot keeps; add() in this order rebuilds it).
@@ -54,6 +61,10 @@ class FinishedRuns {
   std::unordered_map<RunId, Kept> runs_;
   std::deque<RunId> order_;
   uint64_t bytes_ = 0;
+  // Runs someone waits for (how many waiters), and the info of those that were added meanwhile,
+  // kept until their last waiter has it: at most one entry per waiting caller.
+  std::unordered_map<RunId, uint32_t> waiting_;
+  std::unordered_map<RunId, RunInfo> handed_;
   Status failure_;
   uint64_t added_ = 0;
 };

@@ -123,6 +123,17 @@ struct ReplayEntry {
 // rest out of line, so a run that uses none costs 24 bytes.
 class IdCounts {
  public:
+  // How many times `hash` was used so far (without counting a use).
+  uint32_t seen(uint64_t hash) const {
+    if (used_ && last_hash_ == hash) return last_count_ + 1;
+    if (more_ != nullptr) {
+      for (const auto& p : *more_) {
+        if (p.first == hash) return p.second + 1;
+      }
+    }
+    return 0;
+  }
+
   // Returns how many times `hash` was seen before (and counts this use).
   uint32_t use(uint64_t hash) {
     if (used_ && last_hash_ == hash) return ++last_count_;

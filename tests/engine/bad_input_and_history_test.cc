@@ -491,6 +491,28 @@ TEST_F(EngineTest, AFullEngineRefusesNewRunsUntilOneFinishes) {
   EXPECT_EQ(engine_->stats().runs_active, 1u);
 }
 
+// An event that would start more runs than runs_active_max itself never fits, whatever finishes:
+// kLimitExceeded, not kUnavailable's "retry later", which a client honouring 503 and Retry-After
+// followed for ever.
+TEST_F(EngineTest, AnEventStartingMoreRunsThanTheLimitIsRefusedForGood) {
+  options_.runs_active_max = 1;
+  start([](Engine& e) {
+    for (const char* id : {"a", "b"}) {
+      ASSERT_TRUE(
+          e.register_function({.id = id, .triggers = {on_event("go")}},
+                              [](Context&, const Event&) -> Task<std::string> { co_return ""; })
+              .ok());
+    }
+  });
+  const auto refused = engine_->send(Event{.name = "go"});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kLimitExceeded) << refused.status().to_string();
+  EXPECT_TRUE(contains(refused.status().message(), "this would start 2 runs"))
+      << refused.status().to_string();
+  EXPECT_EQ(engine_->stats().runs_active, 0u);
+  EXPECT_EQ(engine_->stats().events, 0u);
+}
+
 // "blocker": a run that holds one of runs_active_max's places for a day (sent "block", it sleeps).
 void register_blocker(Engine& e) {
   ASSERT_TRUE(e.register_function({.id = "blocker", .triggers = {on_event("block")}},

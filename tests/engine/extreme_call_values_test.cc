@@ -138,21 +138,23 @@ TEST_F(EngineTest, TheMostStepRetriesAreCountedWithoutWrapping) {
     ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
                                     [](Context& ctx, const Event&) -> Task<std::string> {
                                       constexpr StepOptions kForever{.retries = UINT32_MAX};
-                                      try {
-                                        co_await ctx.run(
-                                            "call", [] { throw NonRetriableError("gone"); },
-                                            kForever);
-                                      } catch (const StepError& e) {
-                                        co_return e.what();
-                                      }
+                                      co_await ctx.run(
+                                          "call", []() -> int { throw std::runtime_error("down"); },
+                                          kForever);
                                       co_return "no error";
                                     })
                     .ok());
   });
-  const RunInfo info = wait(send_one({.name = "go"}));
-  ASSERT_EQ(info.status, RunStatus::kCompleted) << info.error;
-  const std::string error = Codec<std::string>::decode(info.output);
-  EXPECT_TRUE(contains(error, "(attempt 1 of 4294967296)")) << error;
+  const RunId id = send_one({.name = "go"});
+  ASSERT_TRUE(eventually([&] { return engine_->stats().step_failures >= 1; }));
+  auto history = engine_->run_history(id);
+  ASSERT_TRUE(history.ok()) << history.status().to_string();
+  std::string error;
+  for (const HistoryEntry& h : *history) {
+    if (h.kind == HistoryEntry::Kind::kStepFailed) error = h.value;
+  }
+  EXPECT_EQ(error, "down (attempt 1 of 4294967296)");
+  ASSERT_TRUE(engine_->cancel(id, "done").ok());
 }
 
 // A wait's negative timeout (a deadline computed as `deadline - now` that has passed) was read as
@@ -209,6 +211,28 @@ TEST_F(EngineTest, AWaitWithAValueButNoMatchFailsNamingIt) {
   const std::string out = Codec<std::string>::decode(wait(id).output);
   EXPECT_TRUE(contains(out, "value")) << out;
   EXPECT_TRUE(contains(out, "match")) << out;
+}
+
+// Triggers read "approval/*" as a prefix; a wait compared it literally and waited for an event of
+// that very name while approval/granted went by. It fails now, naming the '*'.
+TEST_F(EngineTest, AWaitForANameWithAStarFailsNamingIt) {
+  start([](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [](Context& ctx, const Event&) -> Task<std::string> {
+                                      try {
+                                        std::optional<Event> got = co_await ctx.wait_for_event(
+                                            "approval", {.event = "approval/*", .timeout = 1h});
+                                        co_return got ? "resumed by " + got->name : "timed out";
+                                      } catch (const StepError& e) {
+                                        co_return e.what();
+                                      }
+                                    })
+                    .ok());
+  });
+  const RunId id = send_one({.name = "go"});
+  const std::string out = Codec<std::string>::decode(wait(id, 5s).output);
+  EXPECT_TRUE(contains(out, "'*' is no wildcard here")) << out;
+  EXPECT_TRUE(contains(out, "wait_for_event(\"approval\")")) << out;
 }
 
 // A function's failure handler is registered as "<id>/on-failure". A function without one was

@@ -3,6 +3,7 @@
 // filters, run_history reads a run's records back from the log (also for runs no longer kept in
 // memory and across a restart), and the stats count the runs waiting for events.
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <set>
 
@@ -196,6 +197,39 @@ TEST_F(EngineTest, RunHistoryOfARunNoLongerKeptInMemoryIsReadFromTheLog) {
   ASSERT_TRUE(history.ok()) << history.status().to_string();
   EXPECT_EQ(kinds(*history),
             (std::vector<Kind>{Kind::kCreated, Kind::kStepCompleted, Kind::kCompleted}));
+}
+
+// A run dropped from memory as it finishes (runs_finished_kept 0, or an output larger than
+// runs_finished_bytes_max) still ends wait_run() with its end; wait_run() for one dropped before
+// the call is kNotFound, saying so. Both waited until the timeout (a year by default).
+TEST_F(EngineTest, WaitRunSeesTheEndOfARunThatIsNotKeptInMemory) {
+  options_.runs_finished_kept = 0;
+  std::atomic<bool> go{false};
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [&](Context& ctx, const Event&) -> Task<int> {
+                                      co_return co_await ctx.run("one", [&] {
+                                        while (!go.load()) std::this_thread::yield();
+                                        return 1;
+                                      });
+                                    })
+                    .ok());
+  });
+  const RunId id = send_one({.name = "go"});
+  std::thread release([&] {
+    std::this_thread::sleep_for(50ms);
+    go.store(true);
+  });
+  Result<RunInfo> r = engine_->wait_run(id, 20s);
+  release.join();
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_EQ(r->status, RunStatus::kCompleted);
+  EXPECT_EQ(r->output, "1");
+  // Finished and dropped before this call.
+  Result<RunInfo> again = engine_->wait_run(id, 20s);
+  ASSERT_EQ(again.status().code(), StatusCode::kNotFound) << again.status().to_string();
+  EXPECT_TRUE(testing::contains(again.status().message(), "no longer kept in memory"))
+      << again.status().to_string();
 }
 
 // wait_run() returns once the projection has applied the run's last record, which the log

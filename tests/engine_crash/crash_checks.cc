@@ -253,7 +253,9 @@ class Checker {
     }
     if (plan.doomed) {
       ++v_.summary.doomed_runs;
-      if (r.failures.size() == 1 && r.failures[0].second.rfind(kDoomedError, 0) != 0) {
+      // The run's error names the step that failed it: "g" failed: doomed step g: ...
+      const std::string expected = "\"g\" failed: " + std::string(kDoomedError);
+      if (r.failures.size() == 1 && r.failures[0].second.rfind(expected, 0) != 0) {
         fail(run_name(r) + " failed with an unexpected error: " + r.failures[0].second);
       }
     } else {

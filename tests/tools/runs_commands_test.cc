@@ -685,7 +685,9 @@ TEST(RunsListAgreement, ListAgreesWithTheEngineRunByRun) {
 TEST(RunsListLongError, AnErrorIsCutOnACharactersBoundary) {
   using namespace std::chrono_literals;
   TempDir dir;
-  std::string error = "x";  // then two-byte characters
+  // After the engine's 15-byte prefix ("boom" failed: ), two bytes, then two-byte characters:
+  // byte 512 falls inside one.
+  std::string error = "xx";
   for (int i = 0; i < 400; ++i) error += "\u00e9";
   RunId id = 0;
   std::string recorded;
@@ -709,7 +711,7 @@ TEST(RunsListLongError, AnErrorIsCutOnACharactersBoundary) {
     recorded = info->error;
     ASSERT_TRUE(engine->shutdown().ok());
   }
-  // The engine's error names the step before the thrown text.
+  ASSERT_TRUE(recorded.starts_with("\"boom\" failed: xx")) << recorded.substr(0, 40);
   ASSERT_GT(recorded.size(), 512u);
   ASSERT_EQ(static_cast<unsigned char>(recorded[512]) & 0xC0, 0x80) << "not inside a character";
   const CliResult r = run_cairn({"runs", "list", dir.path().string(), "--json"});

@@ -22,6 +22,7 @@
 #include <variant>
 
 #include "cairn/codec.h"
+#include "cairn/errors.h"
 #include "cairn/event.h"
 
 namespace cairn {
@@ -77,6 +78,14 @@ namespace detail {
 enum class OpKind : uint8_t { kStep = 1, kSleep = 2, kWait = 3, kSend = 4, kInvoke = 5 };
 
 // Runs a step body once: stores the value for the function and encodes it into `out`.
+// Thrown by StepAwaiter::run when the body returned but its value's Codec could not encode it
+// (nlohmann's dump of a string that is not UTF-8, say): the body's effects happened, so running it
+// again would repeat them. A NonRetriableError: the step fails at once, naming the codec.
+class ValueNotEncoded : public NonRetriableError {
+ public:
+  using NonRetriableError::NonRetriableError;
+};
+
 class StepBody {
  public:
   virtual void run(const StepInfo& info, std::string& out) = 0;
@@ -181,7 +190,13 @@ class StepAwaiter final : public StepBody {
       out.clear();
     } else {
       value_.emplace(call(info));
-      Codec<T>::encode(*value_, out);
+      try {
+        Codec<T>::encode(*value_, out);
+      } catch (const std::exception& e) {
+        throw ValueNotEncoded(
+            std::string("the step's body returned, but its value's Codec could not encode it (") +
+            e.what() + "); the body is not run again, as its effects happened");
+      }
     }
   }
   ValueFormat format() const override {
@@ -288,6 +303,10 @@ class InvokeAwaiter : public OpAwaiter<R> {
 
 }  // namespace detail
 
+// Every operation returns an awaiter that does nothing until it is co_awaited: a call without
+// co_await compiles, runs nothing and records nothing, hence [[nodiscard]].
+#define CAIRN_AWAIT_IT [[nodiscard("co_await it: without co_await the operation never runs")]]
+
 class Context {
  public:
   explicit Context(detail::RunState& run) : run_(run) {}
@@ -297,24 +316,26 @@ class Context {
   // A step: `fn` runs on a worker (with retries), its value is recorded, and the function gets
   // it only once the record is durable. `fn` may take a `const StepInfo&`.
   template <typename F>
-  detail::StepAwaiter<detail::step_result_t<std::decay_t<F>>, std::decay_t<F>> run(
+  CAIRN_AWAIT_IT detail::StepAwaiter<detail::step_result_t<std::decay_t<F>>, std::decay_t<F>> run(
       std::string_view id, F&& fn, StepOptions opts = {}) {
     return {run_, id, std::forward<F>(fn), opts};
   }
 
   // A durable timer: a restart resumes it with the time that is left.
-  detail::SleepAwaiter sleep(std::string_view id, std::chrono::milliseconds duration) {
+  CAIRN_AWAIT_IT detail::SleepAwaiter sleep(std::string_view id,
+                                            std::chrono::milliseconds duration) {
     // The deadline is recorded when the sleep starts; a replay uses the recorded one.
     return {run_, id, detail::add_ms_saturated(detail::now_ms_of(run_), duration.count())};
   }
-  detail::SleepAwaiter sleep_until(std::string_view id,
-                                   std::chrono::system_clock::time_point when) {
+  CAIRN_AWAIT_IT detail::SleepAwaiter sleep_until(std::string_view id,
+                                                  std::chrono::system_clock::time_point when) {
     return {run_, id,
             std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count()};
   }
 
-  // Waits for an event; returns std::nullopt when the timeout passes first.
-  detail::WaitAwaiter wait_for_event(std::string_view id, const WaitOptions& opts) {
+  // Waits for an event of exactly the name `opts.event` ('*' is refused: no wildcard here, unlike
+  // a trigger's "order/*"); returns std::nullopt when the timeout passes first.
+  CAIRN_AWAIT_IT detail::WaitAwaiter wait_for_event(std::string_view id, const WaitOptions& opts) {
     return {run_, id, opts};
   }
 
@@ -325,7 +346,7 @@ class Context {
   // id) the send waits instead: it is recorded as deferred (run_history: kSendDeferred) and tried
   // again with the function's retries and backoff, the run kSleeping meanwhile; past them, or
   // at once when the event starts runs_active_max runs or more, it throws a StepError.
-  detail::SendAwaiter send_event(std::string_view id, const OutgoingEvent& event) {
+  CAIRN_AWAIT_IT detail::SendAwaiter send_event(std::string_view id, const OutgoingEvent& event) {
     return {run_, id, event};
   }
 
@@ -333,7 +354,7 @@ class Context {
   // what that function returns, or std::string for the bytes as recorded). Throws StepError when
   // that run fails.
   template <typename R = std::string>
-  detail::InvokeAwaiter<R> invoke(std::string_view id, const InvokeOptions& opts) {
+  CAIRN_AWAIT_IT detail::InvokeAwaiter<R> invoke(std::string_view id, const InvokeOptions& opts) {
     return {run_, id, opts};
   }
 
@@ -341,7 +362,7 @@ class Context {
   // value (it is a durable operation with an id): a replay after a restart returns the recorded
   // time, so code that branches on it takes the same path again. Use it, not the system clock,
   // for time a function's control flow depends on (tests drive the engine's clock).
-  detail::StepAwaiter<int64_t, detail::ClockRead> now_ms(std::string_view id) {
+  CAIRN_AWAIT_IT detail::StepAwaiter<int64_t, detail::ClockRead> now_ms(std::string_view id) {
     return {run_, id, detail::ClockRead{&run_}, StepOptions{}};
   }
 
@@ -354,5 +375,7 @@ class Context {
  private:
   detail::RunState& run_;
 };
+
+#undef CAIRN_AWAIT_IT
 
 }  // namespace cairn

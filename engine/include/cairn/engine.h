@@ -229,7 +229,8 @@ struct EngineOptions {
   uint32_t error_bytes_max = 16u << 10;
   // Runs not finished, including parked ones; send() and replay_run() refuse new runs past it
   // (kUnavailable: retry once some finish; a ctx.send_event that would pass it waits, deferred,
-  // and is tried again with its function's retries and backoff: see Context::send_event).
+  // and is tried again with its function's retries and backoff: see Context::send_event). One
+  // send() that would start more runs than this on its own is kLimitExceeded: it never fits.
   // Default: 10 M.
   uint64_t runs_active_max = 10'000'000;
   // Finished runs kept in memory for get_run, list_runs and wait_run, and the bytes their events,
@@ -439,7 +440,9 @@ class Engine {
   // Cancels an unfinished run: returns once its RunCancelled record is durable. A step body
   // already running finishes (its result is then ignored); code of the run that is running
   // between two operations starts nothing more after this returns (no step, no invoke, no
-  // record), and a run it invoked just before is cancelled too.
+  // record), and a run it invoked just before is cancelled too. A finished run is
+  // kInvalidArgument ("already finished (completed)"); one that finishes between this check and
+  // its RunCancelled record keeps its end (wait_run or get_run tell which it was).
   Status cancel(RunId run, std::string reason = "cancelled");
   // Cancels every unfinished run that matches `query` (function, status, created_after,
   // created_before; its paging fields are ignored) with one RunCancelled each, and returns once
