@@ -17,7 +17,10 @@
 #include "replay_copy.h"
 
 namespace cairn::detail {
+
 namespace {
+// The engine whose on_run_finished callback this thread is in (shutdown() refuses it there).
+thread_local const EngineCore* t_in_run_finished = nullptr;
 
 uint32_t default_workers(uint32_t requested) {
   if (requested != 0) return requested;
@@ -63,9 +66,29 @@ Status EngineCore::register_function(FunctionOptions options, ValueFormat output
 
 Status EngineCore::start() {
   std::lock_guard lock(lifecycle_mu_);
+  if (!start_failure_.ok()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "start() failed before (" + start_failure_.to_string() +
+                      "): this Engine holds part of a recovery; create a new one to try again");
+  }
   if (started_.load() || stopped_.load()) {
     return Status(StatusCode::kInvalidArgument, "start() may be called once");
   }
+  Status st = start_once();
+  if (!st.ok() && !started_.load()) {
+    // The log's lock stays with nobody: another Engine (a retry once the cause is fixed) may
+    // open the directory at once, not only after this one is destroyed.
+    if (log_) {
+      (void)log_->close();  // nothing was appended: the failure came first, and is what we report
+      log_.reset();
+      executor_.set_log(nullptr);
+    }
+    start_failure_ = st;
+  }
+  return st;
+}
+
+Status EngineCore::start_once() {
   CAIRN_RETURN_IF_ERROR(check_engine_limits(options_));
   CAIRN_RETURN_IF_ERROR(registry_.check_event_names(options_.event_bytes_max));
   crons_ = std::make_unique<CronSchedule>(registry_);
@@ -268,6 +291,14 @@ Status EngineCore::replay() {
 }
 
 Status EngineCore::shutdown() {
+  // It waits for the workers and the log's threads to end: called from one of them (a step, a
+  // function, on_run_finished) it would wait for itself. Refused before anything is stopped.
+  if (scheduler_.on_worker_thread() || t_in_run_finished == this) {
+    return Status(StatusCode::kInvalidArgument,
+                  "shutdown() called from the engine's own thread (inside a function, a step or "
+                  "on_run_finished): it waits for that thread to end, so it could never return "
+                  "there; call it from another thread");
+  }
   std::lock_guard lock(lifecycle_mu_);
   if (stopped_.exchange(true)) return Status();
   Status st;
@@ -826,7 +857,11 @@ void EngineCore::arm_timer(RunId run, uint32_t position, schema::ResumeReason re
 void EngineCore::run_finished(const RunInfo& info, uint64_t created_lsn, uint64_t, bool live) {
   finished_.add(info, created_lsn);
   // Runs that finished in an earlier incarnation were reported then; recovery only remembers them.
-  if (live && options_.on_run_finished) options_.on_run_finished(info.id, info.status);
+  if (live && options_.on_run_finished) {
+    t_in_run_finished = this;
+    options_.on_run_finished(info.id, info.status);
+    t_in_run_finished = nullptr;
+  }
 }
 
 void EngineCore::release_finished(RunRecord& record) {

@@ -37,6 +37,8 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   ~EngineCore();
 
   Status register_function(FunctionOptions options, ValueFormat output_format, TypedBody body);
+  // A start() that fails before the engine runs closes the log again (its lock with it) and
+  // refuses any later start(): part of a recovery is in memory.
   Status start();
   Status shutdown();
 
@@ -98,6 +100,7 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
                     int64_t tick_ms) override;
 
  private:
+  Status start_once();  // start() without its clean-up on failure
   // After recovery: appends what each cron trigger's cursor needs (its first CronCursor, or the
   // ticks skipped beyond the catch-up limit) or arms its next tick.
   Status start_crons();
@@ -149,6 +152,7 @@ class EngineCore final : public log::DurableListener, public ProjectionEffects {
   mutable std::mutex failure_mu_;
   Status failure_;
   std::mutex lifecycle_mu_;
+  Status start_failure_;  // under lifecycle_mu_: why start() failed, if it did before running
 };
 
 }  // namespace cairn::detail

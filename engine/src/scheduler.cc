@@ -88,7 +88,16 @@ std::vector<RunState*> Scheduler::drain() {
   return out;
 }
 
+namespace {
+thread_local const Scheduler* t_worker_of = nullptr;
+}  // namespace
+
+bool Scheduler::on_worker_thread() const {
+  return t_worker_of == this;
+}
+
 void Scheduler::work() {
+  t_worker_of = this;
   while (!stopping()) {
     RunState* run = nullptr;
     if (!queue_.wait_dequeue_timed(run, std::chrono::milliseconds(100))) continue;

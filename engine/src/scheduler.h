@@ -32,6 +32,8 @@ class Scheduler {
   // Workers finish the run they are driving and exit. Queued runs stay queued (they are durable).
   void stop();
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+  // True on one of this scheduler's worker threads (where functions and steps run).
+  bool on_worker_thread() const;
 
   // Any thread: the run has something to do.
   void notify(RunState& run);

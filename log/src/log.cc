@@ -161,9 +161,10 @@ Result<std::unique_ptr<Log>> Log::open(const std::filesystem::path& dir_path, Lo
   impl->lock_fd = *lock_fd;
   if (Status st = fs.lock(impl->lock_fd); !st.ok()) {
     if (st.code() == StatusCode::kLocked) {
-      return Status(StatusCode::kLocked, where +
-                                             ": another process has this log open for writing (" +
-                                             std::string(format::kLockFileName) + " is locked)");
+      return Status(
+          StatusCode::kLocked,
+          where + ": another Log has it open for writing, in another process or in this one (" +
+              std::string(format::kLockFileName) + " is locked)");
     }
     return st.with_context(where);
   }
@@ -296,7 +297,7 @@ Result<std::unique_ptr<LogReader>> Log::read_from(Lsn from, FramePosition near) 
   std::weak_ptr<SegmentRetention> retention = m->retention;
   auto reader = make_live_reader(
       m->fs, m->dir.string(), from, near, m->hooks.payload_verifier,
-      [m] { return m->writer->durable_lsn(); },
+      [mark = m->writer->durable_mark()] { return mark->load(std::memory_order_acquire); },
       [retention, from] {
         if (auto r = retention.lock()) r->unpin(from);
       },

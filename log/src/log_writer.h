@@ -95,7 +95,12 @@ class LogWriter {
     if ((end >= mark || ring_.reserved_end() >= mark) && idle_.exchange(false)) io_->wake();
   }
 
-  Lsn durable_lsn() const { return durable_lsn_.load(std::memory_order_acquire); }
+  Lsn durable_lsn() const { return durable_lsn_->load(std::memory_order_acquire); }
+  // The same LSN, shared: readers (Log::read_from) keep it, so one that outlives the log reads up
+  // to what was durable when it closed instead of through a freed writer.
+  std::shared_ptr<const std::atomic<Lsn>> durable_mark() const {
+    return {durable_lsn_, &durable_lsn_->lsn};
+  }
   // Waits until durable_lsn() > lsn, or the writer failed.
   Status wait_durable(Lsn lsn);
   bool failed() const { return failed_.load(std::memory_order_acquire); }
@@ -198,7 +203,14 @@ class LogWriter {
   Status failure_;
   Status no_space_status_;
 
-  alignas(64) std::atomic<Lsn> durable_lsn_;
+  // On a cache line of its own: appenders poll it while the writer advances it.
+  struct alignas(64) DurableMark {
+    explicit DurableMark(Lsn start) : lsn(start) {}
+    std::atomic<Lsn> lsn;
+    Lsn load(std::memory_order order) const { return lsn.load(order); }
+    void store(Lsn v, std::memory_order order) { lsn.store(v, order); }
+  };
+  const std::shared_ptr<DurableMark> durable_lsn_;
   std::atomic<uint32_t> durable_seq_{0};
   std::atomic<uint32_t> durable_waiters_{0};
 

@@ -522,6 +522,28 @@ TEST_F(EngineTest, CancelOfARunThatWaitRunSawFinishIsRefusedEveryTime) {
   }
 }
 
+// shutdown() waits for the workers: called from a step it waited for itself (it threw
+// std::system_error "Resource deadlock avoided" and left the engine half stopped). It is refused,
+// and nothing stops.
+TEST_F(EngineTest, ShutdownFromAStepIsRefusedAndStopsNothing) {
+  Status from_step;
+  start([&](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "f", .triggers = {on_event("go")}},
+                                    [&](Context& ctx, const Event&) -> Task<int> {
+                                      co_return co_await ctx.run("stop-it", [&] {
+                                        from_step = engine_->shutdown();
+                                        return 1;
+                                      });
+                                    })
+                    .ok());
+  });
+  EXPECT_EQ(wait(send_one({.name = "go"})).status, RunStatus::kCompleted);
+  EXPECT_EQ(from_step.code(), StatusCode::kInvalidArgument) << from_step.to_string();
+  EXPECT_TRUE(testing::contains(from_step.message(), "engine's own thread"))
+      << from_step.to_string();
+  EXPECT_EQ(wait(send_one({.name = "go"})).status, RunStatus::kCompleted);  // still running
+}
+
 TEST_F(EngineTest, ChangedStepOrderIsReportedAsNonDeterminism) {
   bool changed = false;
   auto setup = [&](Engine& e) {

@@ -345,6 +345,20 @@ TEST_F(SnapshotTest, SnapshotOfANewerFormatIsRefusedUnchanged) {
   EXPECT_NE(st.message().find("newer"), std::string::npos) << st.to_string();
   EXPECT_NE(st.message().find(snaps[0].filename().string()), std::string::npos) << st.to_string();
   EXPECT_EQ(fs::file_size(snaps[0]), size);
+
+  // The failed start let go of the log: with the newer snapshot moved out of the way, another
+  // Engine in this same process starts while `e` still exists (it got kLocked, "another process").
+  // `e` itself refuses a second start: part of a recovery is in its memory.
+  Status again = e->start();
+  EXPECT_EQ(again.code(), StatusCode::kInvalidArgument) << again.to_string();
+  EXPECT_NE(again.message().find("create a new one"), std::string::npos) << again.to_string();
+  fs::rename(snaps[0], dir_.path() / "newer.snap.aside");
+  auto retry = Engine::create(options_);
+  register_mixed(*retry);
+  Status started = retry->start();
+  EXPECT_TRUE(started.ok()) << started.to_string();
+  EXPECT_TRUE(retry->shutdown().ok());
+  EXPECT_TRUE(e->shutdown().ok());
 }
 
 TEST_F(SnapshotTest, ASnapshotBeyondTheLogsEndIsMovedAsideBeforeAnythingIsAppended) {

@@ -122,6 +122,30 @@ TEST(LiveReader, FromTheMiddlePicksUpLaterRecordsAcrossARotation) {
   EXPECT_EQ(got.back().segment_seq, 2u);
 }
 
+// A reader kept past its log's destruction read the durable LSN through the freed writer (a
+// heap-use-after-free under AddressSanitizer). It reads what was durable at the close, then ends.
+TEST(LiveReader, AReaderThatOutlivesItsLogReadsWhatWasDurableAndEnds) {
+  cairn::testing::TempDir dir;
+  auto log = Log::open(dir.path(), cairn::testing::small_log_options());
+  ASSERT_TRUE(log.ok()) << log.status().to_string();
+  BlobLogSpec spec{.records = 40, .data_bytes = [](uint64_t) { return 100; }};
+  const auto lsns = cairn::testing::append_blobs(**log, spec);
+  ASSERT_EQ(lsns.size(), 40u);
+  auto reader = (*log)->read_from(0);
+  ASSERT_TRUE(reader.ok()) << reader.status().to_string();
+  auto first = (*reader)->next();
+  ASSERT_TRUE(first.ok() && *first != nullptr);
+  log->reset();  // closes the log and frees its writer
+  size_t more = 0;
+  for (;;) {
+    auto r = (*reader)->next();
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    if (*r == nullptr) break;
+    ++more;
+  }
+  EXPECT_EQ(more, 39u);
+}
+
 TEST(LiveReader, OnAnEmptyLogReturnsNothingUntilARecordIsDurable) {
   cairn::testing::TempDir dir;
   auto log = Log::open(dir.path(), cairn::testing::small_log_options());

@@ -480,7 +480,9 @@ class Engine {
   Result<RunId> replay_run(RunId run, ReplayFrom from = ReplayFrom::kFailedStep);
 
   // Lets steps that are executing finish and become durable, then stops. Unfinished runs stay in
-  // the log and resume on the next start(). Idempotent.
+  // the log and resume on the next start(). Idempotent. From the engine's own threads (inside a
+  // function, a step or on_run_finished) it is refused (kInvalidArgument) and stops nothing: it
+  // waits for those threads to end.
   Status shutdown();
 
   const RecoveryStats& recovery() const;

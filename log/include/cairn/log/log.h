@@ -155,7 +155,8 @@ class Log {
 
   // A reader of this log's durable records, from `from` (an LSN of a record, or 0 for the first
   // record). It never returns a record that is not durable yet, and may run while others append.
-  // While it lives, retention leaves what it may read in place.
+  // While it lives, retention leaves what it may read in place. It may outlive the Log: it then
+  // reads up to what was durable when the log closed, and ends there.
   // `near`: a record at or before `from` to start at (see FramePosition).
   Result<std::unique_ptr<LogReader>> read_from(Lsn from, FramePosition near = {});
 
