@@ -12,7 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cairn/engine.h"
 #include "cairn_cli.h"
+#include "engine_logs.h"
 #include "support/temp_dir.h"
 #include "test_logs.h"
 
@@ -328,6 +330,54 @@ TEST(LogRecoverCommandSnapshots, StrayNamesAreNoSnapshotsAndTheRealOnesCount) {
   ASSERT_FALSE(j.is_discarded()) << r.out;
   EXPECT_EQ(j["quarantined_files"], json::array({copy_to}));
   EXPECT_EQ(j["intact_after"], true);
+}
+
+// Damage before the engine's newest snapshot: the engine starts from that snapshot and reads only
+// the log after it, so it opens the log as it is. The tools said it refused, and pointed to a
+// repair that would have cut every record after the damage; the repair now refuses unless
+// --force, and the report says the engine opens it.
+TEST(LogRecoverCommandSnapshots, DamageBeforeTheNewestSnapshotIsNotRepairedUnlessForced) {
+  TempDir dir;
+  write_sample_engine_dir(dir.path());  // its shutdown wrote a snapshot of the whole log
+  const fs::path log_dir = dir.path() / "log";
+  const CliResult dumped = run_cairn({"log", "dump", "--json", log_dir.string()});
+  ASSERT_EQ(dumped.exit_code, 0) << dumped.err;
+  const std::vector<std::string> lines = split_lines(dumped.out);
+  ASSERT_GT(lines.size(), 6u);
+  const json victim = json::parse(lines[3]);  // a record in the middle of the first segment
+  ASSERT_EQ(victim["segment"], 1) << victim;
+  fs::path segment;
+  for (const auto& e : fs::directory_iterator(log_dir)) {
+    if (e.path().filename().string().starts_with("00000001-")) segment = e.path();
+  }
+  ASSERT_FALSE(segment.empty());
+  flip_bit(segment, victim["offset"].get<uint64_t>() + 40, 0);
+
+  const CliResult verified = run_cairn({"log", "verify", "--json", log_dir.string()});
+  ASSERT_EQ(verified.exit_code, 1) << verified.err << verified.out;
+  const json damage = json::parse(verified.out)["damage"];
+  EXPECT_EQ(damage["lsn"], victim["lsn"]) << damage;
+  EXPECT_EQ(damage["engine_opens"], true) << damage;
+  EXPECT_TRUE(damage["engine_snapshot"].get<std::string>().ends_with(".snap")) << damage;
+
+  const std::map<std::string, std::string> before = tree(dir.path());
+  const CliResult refused = run_cairn({"log", "recover", log_dir.string()});
+  EXPECT_EQ(refused.exit_code, 2) << refused.err << refused.out;
+  EXPECT_NE(refused.err.find("opens it as it is"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("--force"), std::string::npos) << refused.err;
+  EXPECT_EQ(tree(dir.path()), before) << "nothing may change";
+
+  // What the report says holds: the application's engine starts.
+  {
+    auto engine = Engine::create(sample_engine_options(dir.path()));
+    register_sample_functions(*engine);
+    const Status started = engine->start();
+    ASSERT_TRUE(started.ok()) << started.to_string();
+    ASSERT_TRUE(engine->shutdown().ok());
+  }
+
+  const CliResult forced = run_cairn({"log", "recover", "--force", log_dir.string()});
+  EXPECT_EQ(forced.exit_code, 0) << forced.err << forced.out;
 }
 
 TEST(LogRecoverCommandInput, HelpNamesItsOptionsAndExitCodes) {

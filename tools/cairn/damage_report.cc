@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "format.h"
+#include "log_dir_check.h"
 
 namespace cairn::tools {
 namespace {
@@ -53,10 +54,30 @@ std::string log_open_effect(const std::filesystem::path& dir, const log::Damage&
                          ? ""
                          : "; the " + std::to_string(facts.records_after) + " intact records " +
                                records_after_where(d) + " are then no longer in the log";
-  return "Log::open refuses to open this log and changes nothing. RecoveryMode::kPointInTime can "
-         "open it before the damage, at LSN " +
-         std::to_string(facts.intact_end_lsn) + " after " + std::to_string(facts.records_before) +
-         " records: " + moved + lost + ".";
+  std::string effect =
+      "Log::open refuses to open this log and changes nothing. RecoveryMode::kPointInTime can "
+      "open it before the damage, at LSN " +
+      std::to_string(facts.intact_end_lsn) + " after " + std::to_string(facts.records_before) +
+      " records: " + moved + lost + ".";
+  return effect;
+}
+
+// The engine's view, when its newest snapshot lies past the damage: it never reads the damaged
+// records, so it opens; a repair would only cut what comes after them. Empty otherwise.
+std::string engine_view(const std::optional<detail::SnapshotName>& past) {
+  if (!past) return "";
+  return "But the engine whose log this is opens it as it is: its newest snapshot (" + past->name +
+         ") holds the state up to LSN " + std::to_string(past->lsn) +
+         ", past the damage, and Engine::start() reads only the log after it (the damaged records "
+         "leave with retention). `cairn runs` and `log dump`, which read the log from its "
+         "start, stop at the damage. Do not run `cairn log recover` for it: it would cut every "
+         "record after the damage, which the engine needs.";
+}
+
+std::optional<detail::SnapshotName> past_damage(const std::filesystem::path& dir,
+                                                const log::Damage& d) {
+  if (d.kind == DamageKind::kBrokenSequence) return std::nullopt;  // a missing file: refused
+  return snapshot_past_damage(dir, d.lsn);
 }
 
 // What the kind of damage means, in one or two sentences.
@@ -130,12 +151,17 @@ std::string damage_text(const std::filesystem::path& dir, const log::VerifyRepor
   s += wrap_text(meaning(d.kind), kTextWidth);
   s += '\n';
   s += wrap_text(log_open_effect(dir, d, facts), kTextWidth);
+  if (const std::string view = engine_view(past_damage(dir, d)); !view.empty()) {
+    s += '\n';
+    s += wrap_text(view, kTextWidth);
+  }
   return s;
 }
 
 nlohmann::json damage_json(const std::filesystem::path& dir, const log::VerifyReport& report) {
   const log::Damage& d = *report.damage;
   const DamageFacts facts = damage_facts(report);
+  const std::optional<detail::SnapshotName> past = past_damage(dir, d);
   return nlohmann::json{
       {"kind", kind_key(d.kind)},
       {"kind_name", std::string(log::damage_kind_name(d.kind))},
@@ -149,6 +175,9 @@ nlohmann::json damage_json(const std::filesystem::path& dir, const log::VerifyRe
       {"records_after", facts.records_after},
       {"meaning", meaning(d.kind)},
       {"log_open", log_open_effect(dir, d, facts)},
+      {"engine_opens", past.has_value()},
+      {"engine_snapshot", past ? nlohmann::json(past->name) : nlohmann::json(nullptr)},
+      {"engine", past ? nlohmann::json(engine_view(past)) : nlohmann::json(nullptr)},
   };
 }
 

@@ -34,9 +34,14 @@ DamageFacts damage_facts(const log::VerifyReport& report);
 // Several lines: the damage's kind, file, offset and LSN, then what it means and what to do.
 std::string damage_text(const std::filesystem::path& dir, const log::VerifyReport& report);
 
+// When the log is an engine's and that engine's newest snapshot lies past the damage and loads
+// (snapshot_past_damage), the text adds that the engine opens the log as it is, and that a
+// repair would cut what the engine needs.
+//
 // The same as an object: {"kind":"torn_tail","kind_name":"torn tail","file":..,"offset":..,
 // "lsn":..,"what":..,"bytes_after":..,"intact_end_lsn":..,"records_before":..,
-// "records_after":..,"log_open":..,"meaning":..}.
+// "records_after":..,"log_open":..,"meaning":..,"engine_opens":bool,"engine_snapshot":path or
+// null,"engine":text or null}.
 nlohmann::json damage_json(const std::filesystem::path& dir, const log::VerifyReport& report);
 
 }  // namespace cairn::tools

@@ -122,6 +122,38 @@ log::Lsn known_durable_lsn(const fs::path& log_dir,
   return newest ? newest->lsn : log::Lsn{0};
 }
 
+std::optional<detail::SnapshotName> snapshot_past_damage(const fs::path& log_dir,
+                                                         log::Lsn damage_lsn) {
+  const std::optional<fs::path> dir = engine_snapshot_dir(log_dir);
+  if (!dir) return std::nullopt;
+  Result<std::vector<detail::SnapshotName>> names = engine_snapshots(log_dir);
+  if (!names.ok()) return std::nullopt;
+  const std::shared_ptr<log::FileSystem> fs = log::posix_file_system();
+  std::optional<detail::SnapshotName> newest =
+      detail::newest_snapshot_by_name(*fs, dir->string(), *names);
+  if (!newest || newest->lsn <= damage_lsn) return std::nullopt;
+  newest->name = (*dir / newest->name).string();
+  bool newer = false;
+  // Checked as the engine's start checks it (a damaged one is set aside there).
+  if (!detail::read_snapshot_file(*fs, newest->name, ~uint64_t{0}, &newer).ok()) {
+    return std::nullopt;
+  }
+  return newest;
+}
+
+std::optional<detail::SnapshotName> snapshot_past_the_damage(const fs::path& log_dir) {
+  log::VerifyOptions options;
+  options.payload_verifier = &schema::verify_payload;
+  Result<log::Lsn> known = known_durable_lsn(log_dir);
+  if (!known.ok()) return std::nullopt;
+  options.known_durable_lsn = *known;
+  Result<log::VerifyReport> report = log::verify_log(log_dir, options);
+  if (!report.ok() || !report->damage || report->damage->kind == log::DamageKind::kBrokenSequence) {
+    return std::nullopt;
+  }
+  return snapshot_past_damage(log_dir, report->damage->lsn);
+}
+
 Result<std::optional<log::Lsn>> torn_tail_the_engine_cuts(const fs::path& log_dir) {
   log::VerifyOptions options;
   options.payload_verifier = &schema::verify_payload;

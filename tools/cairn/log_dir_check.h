@@ -38,6 +38,18 @@ Result<log::Lsn> known_durable_lsn(const std::filesystem::path& log_dir);
 log::Lsn known_durable_lsn(const std::filesystem::path& log_dir,
                            const std::vector<detail::SnapshotName>& newest_first);
 
+// The snapshot the engine's next start() begins from, when it lies past `damage_lsn` (it holds
+// the records before its LSN): that start reads only the log after it (Log::open checks from its
+// LSN on), so the engine opens the log whatever is damaged before. nullopt for a plain log, when
+// the newest snapshot does not reach past the damage, or when it does not load (the engine then
+// falls back to an older one or a full replay, and meets the damage). The path is the file's.
+std::optional<detail::SnapshotName> snapshot_past_damage(const std::filesystem::path& log_dir,
+                                                         log::Lsn damage_lsn);
+
+// The same for the first damage in the log at `log_dir` (verified as the engine's open judges
+// it); nullopt when the log is intact or cannot be verified.
+std::optional<detail::SnapshotName> snapshot_past_the_damage(const std::filesystem::path& log_dir);
+
 // What the engine's next start() makes of the damage in the log at `log_dir`, judged as its own
 // open judges it (with its snapshots' LSN as known durable): the LSN of the torn tail it cuts, or
 // nullopt when it would refuse the log (or the log cannot be verified). An error only when the

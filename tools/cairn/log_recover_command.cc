@@ -38,6 +38,7 @@ struct LogRecoverArgs {
   std::string dir;
   bool dry_run = false;
   bool json = false;
+  bool force = false;  // repair even when the engine opens the log as it is
 };
 
 // What kPointInTime does with the first damage verify_log found (recovery.cc, recover_segments).
@@ -263,6 +264,26 @@ int run_log_recover(const LogRecoverArgs& args) {
     return written ? kExitDamage : kExitUsage;
   }
 
+  // The engine starts from a snapshot past the damage and never reads it: a repair would only cut
+  // the records after the damage, which that engine needs (they are acknowledged, and its
+  // snapshot was taken after them). Refused unless asked for by name.
+  if (before->damage->kind != log::DamageKind::kBrokenSequence && !args.force) {
+    if (std::optional<detail::SnapshotName> past =
+            snapshot_past_damage(args.dir, before->damage->lsn)) {
+      std::fprintf(
+          stderr,
+          "cairn %s: the engine whose log this is opens it as it is: its newest snapshot "
+          "(%s) holds the state up to LSN %llu, past the damage at LSN %llu, and its "
+          "start reads only the log after it. A repair would cut every record from LSN "
+          "%llu on, which the engine needs. Nothing was changed. Pass --force to repair "
+          "anyway (then restore the log from a copy, or let the engine run on as it is).\n",
+          kCommand, past->name.c_str(), static_cast<unsigned long long>(past->lsn),
+          static_cast<unsigned long long>(before->damage->lsn),
+          static_cast<unsigned long long>(plan.facts.intact_end_lsn));
+      return kExitUsage;
+    }
+  }
+
   // The repair: Log::open in point-in-time mode does it, and syncs every change before it returns.
   log::LogOptions options;
   options.recovery_mode = log::RecoveryMode::kPointInTime;
@@ -342,6 +363,9 @@ void add_log_recover_command(CLI::App& log_group, CommandRun* selected) {
   cmd->add_flag("--dry-run", args->dry_run,
                 "Change nothing: name the damage (file, offset, LSN) and what a repair would "
                 "move aside (bytes, segments, records) and where");
+  cmd->add_flag("--force", args->force,
+                "Repair even when the engine opens the log as it is (its newest snapshot lies "
+                "past the damage): the records after the damage leave the log");
   cmd->add_flag("--json", args->json,
                 "One JSON object: {dir, dry_run, intact_before, damage, plan: {cut, move, "
                 "records_kept, end_lsn, records_removed_at_least, quarantine}, repaired, "
@@ -354,8 +378,9 @@ void add_log_recover_command(CLI::App& log_group, CommandRun* selected) {
       "Read `cairn log verify` first: corruption may mean restoring from a copy is better.\n"
       "Exit status: 0 the log is intact (repaired, or was already), 1 damage remains (always\n"
       "with --dry-run when there is damage) or the repair failed, 2 usage error or DIR cannot be\n"
-      "read, 4 the log is in use by a running engine, 5 repaired, but the report could not be\n"
-      "written (`cairn log verify` shows the log as it is now).");
+      "read, or the engine opens the log as it is (its newest snapshot lies past the damage;\n"
+      "--force repairs anyway), 4 the log is in use by a running engine, 5 repaired, but the\n"
+      "report could not be written (`cairn log verify` shows the log as it is now).");
   cmd->callback([args, selected] {
     *selected = [args] { return log_recover_impl::run_log_recover(*args); };
   });

@@ -287,6 +287,17 @@ int run_runs_cancel(const RunsCancelArgs& args) {
       Result<std::optional<log::Lsn>> torn = torn_tail_the_engine_cuts(*log_dir);
       if (!torn.ok()) return fail_unreadable(kCommand, torn.status());
       if (!*torn) {
+        if (std::optional<detail::SnapshotName> past = snapshot_past_the_damage(*log_dir)) {
+          std::fprintf(stderr,
+                       "cairn %s: %s\nThis tool finds runs by reading the log from its start, and "
+                       "stops at the damage; nothing was cancelled. The engine itself opens the "
+                       "log as it is (its newest snapshot, %s, lies past the damage): cancel "
+                       "through the application's engine (Engine::cancel, or its dashboard while "
+                       "it serves). Do not run `cairn log recover`: it would cut records the "
+                       "engine needs.\n",
+                       kCommand, read_error.message().c_str(), past->name.c_str());
+          return kExitDamage;
+        }
         std::fprintf(stderr,
                      "cairn %s: %s\nThe engine refuses to open a damaged log, so nothing was "
                      "cancelled. `cairn log verify %s` says what the damage is; `cairn log "
