@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cairn/engine.h"
+#include "cairn/errors.h"
 #include "cairn_cli.h"
 #include "engine_logs.h"
 #include "support/temp_dir.h"
@@ -39,6 +40,43 @@ TEST(RunsReplayCommand, AFailedRunIsQueuedFromItsFailedStepAndRunsWhenTheEngineS
   ASSERT_TRUE(history.ok());
   EXPECT_EQ(history->front().value, "replay of run " + std::to_string(runs.failed));
   ASSERT_TRUE(engine->shutdown().ok());
+}
+
+// `runs show` of a replay says which run it replays, and shows the results it was given as
+// copied, not as "attempt 0 completed in 0 µs" (docs/tools.md said so; the text did not).
+TEST(RunsReplayCommand, RunsShowNamesTheOriginalAndTheCopiedResults) {
+  TempDir dir;
+  const auto register_two = [](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "two", .triggers = {on_event("go")}, .retries = 0},
+                                    [](Context& ctx, const Event&) -> Task<int> {
+                                      const int a = co_await ctx.run("a", [] { return 7; });
+                                      co_return a + co_await ctx.run("b", []() -> int {
+                                        throw NonRetriableError("b is down");
+                                      });
+                                    })
+                    .ok());
+  };
+  RunId failed = 0;
+  {
+    auto engine = Engine::create(sample_engine_options(dir.path()));
+    register_two(*engine);
+    ASSERT_TRUE(engine->start().ok());
+    Result<SendResult> sent = engine->send({.name = "go", .data = "{}"});
+    ASSERT_TRUE(sent.ok() && sent->runs.size() == 1);
+    failed = sent->runs[0];
+    ASSERT_EQ(engine->wait_run(failed, std::chrono::seconds(30))->status, RunStatus::kFailed);
+    ASSERT_TRUE(engine->shutdown().ok());
+  }
+  const CliResult r =
+      run_cairn({"runs", "replay", dir.path().string(), std::to_string(failed), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const RunId replay = nlohmann::json::parse(r.out).at("runs").at(0).at("replay").get<RunId>();
+  const CliResult shown = run_cairn({"runs", "show", dir.path().string(), std::to_string(replay)});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("(replay of run " + std::to_string(failed) + ")"), std::string::npos)
+      << shown.out;
+  EXPECT_NE(shown.out.find("step #0 a copied: 7"), std::string::npos) << shown.out;
+  EXPECT_EQ(shown.out.find("attempt 0"), std::string::npos) << shown.out;
 }
 
 TEST(RunsReplayCommand, FailedSelectsTheFailedRunsAndACompletedRunNeedsFromStart) {

@@ -74,9 +74,14 @@ int print_sent(const EventsSendArgs& args, const Sent& sent) {
   std::string out;
   if (args.json) {
     const nlohmann::json doc{
-        {"event_id", sent.event_id},       {"name", args.name},
-        {"duplicate", sent.duplicate},     {"runs", sent.runs},
+        {"event_id", sent.event_id},
+        {"name", args.name},
+        {"duplicate", sent.duplicate},
+        {"runs", sent.runs},
         {"waits_ended", sent.waits_ended},
+        // Through a running engine the list is the waiting runs that went on meanwhile, whatever
+        // ended their wait (this event, a timeout, another event).
+        {"waits_ended_exact", sent.live_url.empty()},
     };
     out = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   } else {
@@ -107,16 +112,20 @@ int print_sent(const EventsSendArgs& args, const Sent& sent) {
         }
         out += "\n";
       }
-      out += "waits ended: ";
+      out += sent.live_url.empty() ? "waits ended: " : "waiting runs that went on meanwhile: ";
       if (sent.waits_ended.empty()) {
         out += "none\n";
       } else {
         for (size_t i = 0; i < sent.waits_ended.size(); ++i) {
           out += (i > 0 ? ", run " : "run ") + std::to_string(sent.waits_ended[i]);
         }
-        out += sent.live_url.empty() || !sent.live_runs_functions
-                   ? " (they go on when the application's engine starts)\n"
-                   : " (they go on now)\n";
+        if (!sent.live_url.empty()) {
+          // Compared before and after the send: a running engine also ends waits by timeouts
+          // and by other events in between, and may not have applied this one yet.
+          out += " (ended by this event, a timeout or another event: `runs show` says which)\n";
+        } else {
+          out += " (they go on when the application's engine starts)\n";
+        }
       }
     }
   }

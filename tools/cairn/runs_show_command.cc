@@ -70,8 +70,11 @@ std::string entry_text(const HistoryEntry& e) {
         return "created by run " + std::to_string(e.run) + " (invoke) with data " +
                value_preview(e.event.data, schema::ValueFormat::Json, kPreviewChars);
       }
-      return "created by event " + event_text(e.event);
+      // A replay says which run it replays (run_history puts "replay of run N" in `value`).
+      return "created by event " + event_text(e.event) +
+             (e.value.empty() ? std::string() : " (" + e.value + ")");
     case Kind::kStepCompleted:
+      if (e.attempt == 0) return "step " + operation(e) + " copied: " + preview(e);
       return "step " + operation(e) + " attempt " + std::to_string(e.attempt) + " completed in " +
              duration_text(took) + ": " + preview(e);
     case Kind::kStepFailed:
@@ -248,8 +251,17 @@ int run_runs_show(const RunsShowArgs& args) {
     out = summary_text(summary, args.at) + "\n";
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"LSN", "TIME", "WHAT"});
+    // A replay's copied results share its RunCreated record: nothing ran for them.
+    const uint64_t created_lsn =
+        !history->empty() && history->front().kind == Kind::kCreated ? history->front().lsn : 0;
+    const bool replay = !history->empty() && !history->front().value.empty();
     for (const HistoryEntry& e : *history) {
-      rows.push_back({std::to_string(e.lsn), utc_time(micros(e.at)), entry_text(e)});
+      std::string what = entry_text(e);
+      if (replay && e.kind != Kind::kCreated && e.kind != Kind::kStepCompleted &&
+          e.lsn == created_lsn) {
+        what = "copied: " + what;
+      }
+      rows.push_back({std::to_string(e.lsn), utc_time(micros(e.at)), std::move(what)});
     }
     out += table_text(rows);
     if (truncated) {
