@@ -475,8 +475,8 @@ Result<std::vector<SendResult>> EngineCore::send(std::span<const Event> events) 
     if (Status st = prepare_event(e, &duplicate, &fns); !st.ok()) {
       release_ids();
       if (events.size() == 1) return st;
-      return st.with_context("event " + std::to_string(i) + " of " + std::to_string(events.size()) +
-                             " (none was accepted)");
+      return st.with_context("event " + std::to_string(i + 1) + " of " +
+                             std::to_string(events.size()) + " (none was accepted)");
     }
     results[i].event_id = e.id;
     results[i].duplicate = duplicate;
@@ -655,6 +655,9 @@ Result<RunInfo> EngineCore::get_run(RunId run) const {
     if (live && !is_finished(live->status)) return *live;
     if (auto done = finished_.find(run)) return *done;
     if (!live) {
+      // Not started, or shut down: the table is empty, and "no run" would be wrong for a run
+      // that is in the log.
+      CAIRN_RETURN_IF_ERROR(check_running());
       return Status(
           StatusCode::kNotFound,
           "no run " + std::to_string(run) + " (unknown, or finished and no longer kept in memory)");
@@ -753,6 +756,7 @@ Result<RunInfo> EngineCore::wait_run(RunId run, std::chrono::milliseconds timeou
                       std::to_string(timeout.count()) + " ms");
   }
   if (!projection_.info(run) && !finished_.find(run)) {
+    CAIRN_RETURN_IF_ERROR(check_running());  // not started, or shut down: not "no run"
     return Status(StatusCode::kNotFound,
                   "no run " + std::to_string(run) +
                       " (unknown, or finished and no longer kept in memory: runs_finished_kept, "

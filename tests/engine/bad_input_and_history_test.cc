@@ -1162,6 +1162,8 @@ TEST_F(EngineTest, SendingSeveralEventsIsAllOrNothing) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(contains(bad.status().message(), "none was accepted")) << bad.status().to_string();
+  // Counted from 1, as a person counts: the second event ("b") is the bad one.
+  EXPECT_TRUE(contains(bad.status().message(), "event 2 of 3")) << bad.status().to_string();
   EXPECT_EQ(engine_->stats().runs_created, 0u);
 
   // Too many to fit one log record together: refused whole, with the reason.

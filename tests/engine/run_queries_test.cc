@@ -232,6 +232,34 @@ TEST_F(EngineTest, WaitRunSeesTheEndOfARunThatIsNotKeptInMemory) {
       << again.status().to_string();
 }
 
+// Before start() and after shutdown() the engine holds no runs in memory: get_run and wait_run
+// said "no run N" for a run that is in the log. They say why instead.
+TEST_F(EngineTest, GetRunBeforeStartAndAfterShutdownSaysSo) {
+  const auto setup = [](Engine& e) {
+    ASSERT_TRUE(e.register_function({.id = "nap", .triggers = {on_event("go")}},
+                                    [](Context& ctx, const Event&) -> Task<void> {
+                                      co_await ctx.sleep("nap", 1h);
+                                    })
+                    .ok());
+  };
+  start(setup);
+  const RunId id = send_one({.name = "go"});
+  ASSERT_TRUE(eventually([&] { return status_of(id) == RunStatus::kSleeping; }));
+  ASSERT_TRUE(engine_->shutdown().ok());
+  EXPECT_EQ(engine_->get_run(id).status().code(), StatusCode::kClosed);
+  EXPECT_EQ(engine_->wait_run(id, 1s).status().code(), StatusCode::kClosed);
+  engine_.reset();
+
+  auto fresh = Engine::create(options_);
+  setup(*fresh);
+  const Status before = fresh->get_run(id).status();
+  EXPECT_EQ(before.code(), StatusCode::kInvalidArgument) << before.to_string();
+  EXPECT_TRUE(testing::contains(before.message(), "not started")) << before.to_string();
+  ASSERT_TRUE(fresh->start().ok());
+  EXPECT_EQ(fresh->get_run(id)->status, RunStatus::kSleeping);
+  ASSERT_TRUE(fresh->shutdown().ok());
+}
+
 // wait_run() returns once the projection has applied the run's last record, which the log
 // announces durable only after that: run_history() right after must still find the record. Other
 // runs keep the batches full, so the projection has more to apply after the awaited run's end.

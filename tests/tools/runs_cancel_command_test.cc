@@ -228,6 +228,9 @@ TEST(RunsCancelCommand, BadArgumentsExitTwo) {
   EXPECT_EQ(run_cairn({"runs", "cancel", d, "3", "--function", "approve"}).exit_code, 2);
   EXPECT_EQ(run_cairn({"runs", "cancel", d, "3", "--since", "1h"}).exit_code, 2);
   EXPECT_EQ(run_cairn({"runs", "cancel", d, "-3"}).exit_code, 2);
+  r = run_cairn({"runs", "cancel", d, "3", "--reason", ""});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--reason must not be empty"), std::string::npos) << r.err;
   // Not an engine's directory: nothing is created in it.
   r = run_cairn({"runs", "cancel", (dir.path() / "none").string(), "3"});
   EXPECT_EQ(r.exit_code, 2);

@@ -179,6 +179,10 @@ TEST_F(RunsCommands, ListPagesWithLimitAndBefore) {
 }
 
 TEST_F(RunsCommands, ListRejectsBadArgumentsWithExitTwo) {
+  // --before 0 read as "no bound": a script paging until 0 got the first page again, for ever.
+  CliResult zero = cairn("runs", "list", {"--before", "0"});
+  EXPECT_EQ(zero.exit_code, 2) << zero.out;
+  EXPECT_NE(zero.err.find("--before"), std::string::npos) << zero.err;
   CliResult r = cairn("runs", "list", {"--status", "exploded"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown run status 'exploded'"), std::string::npos) << r.err;

@@ -89,15 +89,16 @@ Result<EngineOptions> tool_engine_options(const std::filesystem::path& dir,
   if (!read.ok()) {
     return Status(StatusCode::kInvalidArgument,
                   path + ": " + read.status().message() +
-                      " (the engine's start() writes this file: fix or remove it, and the "
-                      "tool uses the default limits)");
+                      " (the engine's start() writes this file; nothing was done: fix it, or "
+                      "remove it for the tool to use the default limits)");
   }
   if (read->has_value()) {
     for (const std::string& name : (*read)->skipped) {
-      std::fprintf(stderr,
-                   "cairn %.*s: warning: %s %s: an option this build does not know (misspelled, "
-                   "or written by a newer Cairn), skipped\n",
-                   static_cast<int>(command.size()), command.data(), path.c_str(), name.c_str());
+      std::fprintf(
+          stderr,
+          "cairn %.*s: warning: %s %s: an option this build does not know (misspelled, "
+          "or written by a newer Cairn), skipped: an option it misspells keeps its default\n",
+          static_cast<int>(command.size()), command.data(), path.c_str(), name.c_str());
     }
   }
   o.dir = dir;

@@ -245,6 +245,8 @@ int run_runs_cancel(const RunsCancelArgs& args) {
   if (args.ids.empty() && args.function.empty()) {
     return usage("name the runs to cancel: RUN_ID... or --function F");
   }
+  // The reason is what runs show and get_run report as the run's error: an empty one says nothing.
+  if (args.reason.empty()) return usage("--reason must not be empty (it is the run's error)");
   std::optional<int64_t> since;
   if (!args.since.empty()) {
     Result<int64_t> t = parse_time(args.since, system_now_us());

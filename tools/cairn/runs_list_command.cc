@@ -174,7 +174,7 @@ void add_runs_list_command(CLI::App& runs_group, CommandRun* selected) {
       ->default_str("50");
   cmd->add_option("--before", args->before,
                   "Only runs with an id below this one: the next page (the text output names it)")
-      ->transform(decimal_number())
+      ->transform(run_id_number())  // 0 is refused: it read as "no bound", the first page again
       ->type_name("RUN_ID");
   cmd->add_flag("--json", args->json,
                 "One JSON object: {\"runs\":[{id, function, status, event, parent, created, "
