@@ -544,6 +544,36 @@ TEST_F(EngineTest, ShutdownFromAStepIsRefusedAndStopsNothing) {
   EXPECT_EQ(wait(send_one({.name = "go"})).status, RunStatus::kCompleted);  // still running
 }
 
+// invoke<int> of a function that returns text: the decode error alone ("recorded value is not a
+// number of this type") named no operation. It is a StepError naming the invoke, which the
+// function may catch.
+TEST_F(EngineTest, ARecordedValueOfTheWrongTypeIsAStepErrorNamingTheOperation) {
+  start([](Engine& e) {
+    ASSERT_TRUE(
+        e.register_function({.id = "child"}, [](Context&, const Event&) -> Task<std::string> {
+           co_return "not a number";
+         }).ok());
+    ASSERT_TRUE(e.register_function({.id = "parent", .triggers = {on_event("go")}},
+                                    [](Context& ctx, const Event&) -> Task<std::string> {
+                                      try {
+                                        const int n = co_await ctx.invoke<int>(
+                                            "ask-child", {.function = "child"});
+                                        co_return std::to_string(n);
+                                      } catch (const StepError& e) {
+                                        co_return e.step_id() + ": " + e.what();
+                                      }
+                                    })
+                    .ok());
+  });
+  const RunInfo info = wait(send_one({.name = "go"}));
+  ASSERT_EQ(info.status, RunStatus::kCompleted) << info.error;
+  const std::string out = Codec<std::string>::decode(info.output);
+  EXPECT_TRUE(
+      out.starts_with("ask-child: the recorded value of \"ask-child\" does not decode as "
+                      "the type the code asks for: "))
+      << out;
+}
+
 TEST_F(EngineTest, ChangedStepOrderIsReportedAsNonDeterminism) {
   bool changed = false;
   auto setup = [&](Engine& e) {

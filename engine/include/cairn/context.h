@@ -127,6 +127,21 @@ struct OpSlot {
   std::optional<Event>* event_out = nullptr;  // where a wait's event goes
 };
 
+// Codec<T>::decode of a recorded value (a replayed step's output, an invoked run's output), as a
+// StepError naming the operation: a decode error alone ("not a number of this type") does not say
+// which one, and the function may catch it like a failed step.
+template <typename T>
+T decode_recorded(const OpSlot& slot) {
+  try {
+    return Codec<T>::decode(slot.value);
+  } catch (const StepError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw StepError(slot.id, "the recorded value of \"" + slot.id +
+                                 "\" does not decode as the type the code asks for: " + e.what());
+  }
+}
+
 struct RunState;
 
 // Implemented by the engine (engine/src/executor.cc). await_ready: true when the result is known
@@ -181,7 +196,7 @@ class StepAwaiter final : public StepBody {
     op_resume(run_, slot_);
     if constexpr (!std::is_void_v<T>) {
       if (value_) return std::move(*value_);
-      return Codec<T>::decode(slot_.value);
+      return decode_recorded<T>(slot_);
     }
   }
   void run(const StepInfo& info, std::string& out) override {
@@ -237,7 +252,7 @@ class OpAwaiter {
     } else if constexpr (std::is_same_v<Result, std::string>) {
       return std::move(slot_.value);
     } else if constexpr (!std::is_void_v<Result>) {
-      return Codec<Result>::decode(slot_.value);
+      return decode_recorded<Result>(slot_);
     }
   }
 
