@@ -125,23 +125,13 @@ class IdCounts {
  public:
   // How many times `hash` was used so far (without counting a use).
   uint32_t seen(uint64_t hash) const {
-    if (used_ && last_hash_ == hash) return last_count_ + 1;
-    if (more_ != nullptr) {
-      for (const auto& p : *more_) {
-        if (p.first == hash) return p.second + 1;
-      }
-    }
-    return 0;
+    const uint32_t* count = count_of(*this, hash);
+    return count == nullptr ? 0 : *count + 1;
   }
 
   // Returns how many times `hash` was seen before (and counts this use).
   uint32_t use(uint64_t hash) {
-    if (used_ && last_hash_ == hash) return ++last_count_;
-    if (more_ != nullptr) {
-      for (auto& p : *more_) {
-        if (p.first == hash) return ++p.second;
-      }
-    }
+    if (uint32_t* count = count_of(*this, hash)) return ++*count;
     if (used_) {
       if (more_ == nullptr) more_ = std::make_unique<std::vector<std::pair<uint64_t, uint32_t>>>();
       more_->emplace_back(last_hash_, last_count_);
@@ -153,6 +143,18 @@ class IdCounts {
   }
 
  private:
+  // Uses of `hash` less one, or null when unseen (`Self`: IdCounts or const IdCounts).
+  template <typename Self>
+  static auto count_of(Self& self, uint64_t hash) -> decltype(&self.last_count_) {
+    if (self.used_ && self.last_hash_ == hash) return &self.last_count_;
+    if (self.more_ != nullptr) {
+      for (auto& p : *self.more_) {
+        if (p.first == hash) return &p.second;
+      }
+    }
+    return nullptr;
+  }
+
   uint64_t last_hash_ = 0;
   uint32_t last_count_ = 0;
   bool used_ = false;

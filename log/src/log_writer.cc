@@ -153,7 +153,7 @@ Status LogWriter::wait_durable(Lsn lsn) {
     }
     const uint32_t seq = durable_seq_.load(std::memory_order_acquire);
     durable_waiters_.fetch_add(1, std::memory_order_seq_cst);
-    if (durable_lsn_->load(std::memory_order_seq_cst) <= lsn && !failed() &&
+    if (durable_lsn_->lsn.load(std::memory_order_seq_cst) <= lsn && !failed() &&
         !exited_.load(std::memory_order_seq_cst)) {
       futex_wait_bits(&durable_seq_, seq, durable_wait_bit(lsn));
     }
@@ -467,7 +467,7 @@ void LogWriter::acknowledge(Batch& b) {
   if (listener_ != nullptr) {
     listener_->on_durable(DurableBatch{b.begin, b.end, b.views});
   }
-  durable_lsn_->store(b.end, std::memory_order_seq_cst);
+  durable_lsn_->lsn.store(b.end, std::memory_order_seq_cst);
   const Status ok;
   for (size_t i = 0; i < b.completions.size(); ++i) {
     // Thousands of completions take long enough (the appenders they wake take the CPU too) for

@@ -95,7 +95,7 @@ class LogWriter {
     if ((end >= mark || ring_.reserved_end() >= mark) && idle_.exchange(false)) io_->wake();
   }
 
-  Lsn durable_lsn() const { return durable_lsn_->load(std::memory_order_acquire); }
+  Lsn durable_lsn() const { return durable_lsn_->lsn.load(std::memory_order_acquire); }
   // The same LSN, shared: readers (Log::read_from) keep it, so one that outlives the log reads up
   // to what was durable when it closed instead of through a freed writer.
   std::shared_ptr<const std::atomic<Lsn>> durable_mark() const {
@@ -207,8 +207,6 @@ class LogWriter {
   struct alignas(64) DurableMark {
     explicit DurableMark(Lsn start) : lsn(start) {}
     std::atomic<Lsn> lsn;
-    Lsn load(std::memory_order order) const { return lsn.load(order); }
-    void store(Lsn v, std::memory_order order) { lsn.store(v, order); }
   };
   const std::shared_ptr<DurableMark> durable_lsn_;
   std::atomic<uint32_t> durable_seq_{0};

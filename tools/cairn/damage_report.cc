@@ -74,12 +74,6 @@ std::string engine_view(const std::optional<detail::SnapshotName>& past) {
          "record after the damage, which the engine needs.";
 }
 
-std::optional<detail::SnapshotName> past_damage(const std::filesystem::path& dir,
-                                                const log::Damage& d) {
-  if (d.kind == DamageKind::kBrokenSequence) return std::nullopt;  // a missing file: refused
-  return snapshot_past_damage(dir, d.lsn);
-}
-
 // What the kind of damage means, in one or two sentences.
 std::string meaning(DamageKind kind) {
   switch (kind) {
@@ -128,7 +122,8 @@ DamageFacts damage_facts(const log::VerifyReport& report) {
   return facts;
 }
 
-std::string damage_text(const std::filesystem::path& dir, const log::VerifyReport& report) {
+std::string damage_text(const std::filesystem::path& dir, const log::VerifyReport& report,
+                        const std::optional<detail::SnapshotName>& past) {
   const log::Damage& d = *report.damage;
   const DamageFacts facts = damage_facts(report);
   std::string s;
@@ -151,17 +146,17 @@ std::string damage_text(const std::filesystem::path& dir, const log::VerifyRepor
   s += wrap_text(meaning(d.kind), kTextWidth);
   s += '\n';
   s += wrap_text(log_open_effect(dir, d, facts), kTextWidth);
-  if (const std::string view = engine_view(past_damage(dir, d)); !view.empty()) {
+  if (const std::string view = engine_view(past); !view.empty()) {
     s += '\n';
     s += wrap_text(view, kTextWidth);
   }
   return s;
 }
 
-nlohmann::json damage_json(const std::filesystem::path& dir, const log::VerifyReport& report) {
+nlohmann::json damage_json(const std::filesystem::path& dir, const log::VerifyReport& report,
+                           const std::optional<detail::SnapshotName>& past) {
   const log::Damage& d = *report.damage;
   const DamageFacts facts = damage_facts(report);
-  const std::optional<detail::SnapshotName> past = past_damage(dir, d);
   return nlohmann::json{
       {"kind", kind_key(d.kind)},
       {"kind_name", std::string(log::damage_kind_name(d.kind))},

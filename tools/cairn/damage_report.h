@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "cairn/log/verify.h"
+#include "snapshot_file.h"
 
 namespace cairn::tools {
 
@@ -32,16 +34,19 @@ struct DamageFacts {
 DamageFacts damage_facts(const log::VerifyReport& report);
 
 // Several lines: the damage's kind, file, offset and LSN, then what it means and what to do.
-std::string damage_text(const std::filesystem::path& dir, const log::VerifyReport& report);
+// `past`: snapshot_past(dir, *report.damage), read once by the caller (it loads the snapshot).
+std::string damage_text(const std::filesystem::path& dir, const log::VerifyReport& report,
+                        const std::optional<detail::SnapshotName>& past);
 
 // When the log is an engine's and that engine's newest snapshot lies past the damage and loads
-// (snapshot_past_damage), the text adds that the engine opens the log as it is, and that a
+// (`past`), the text adds that the engine opens the log as it is, and that a
 // repair would cut what the engine needs.
 //
 // The same as an object: {"kind":"torn_tail","kind_name":"torn tail","file":..,"offset":..,
 // "lsn":..,"what":..,"bytes_after":..,"intact_end_lsn":..,"records_before":..,
 // "records_after":..,"log_open":..,"meaning":..,"engine_opens":bool,"engine_snapshot":path or
 // null,"engine":text or null}.
-nlohmann::json damage_json(const std::filesystem::path& dir, const log::VerifyReport& report);
+nlohmann::json damage_json(const std::filesystem::path& dir, const log::VerifyReport& report,
+                           const std::optional<detail::SnapshotName>& past);
 
 }  // namespace cairn::tools

@@ -122,8 +122,9 @@ log::Lsn known_durable_lsn(const fs::path& log_dir,
   return newest ? newest->lsn : log::Lsn{0};
 }
 
-std::optional<detail::SnapshotName> snapshot_past_damage(const fs::path& log_dir,
-                                                         log::Lsn damage_lsn) {
+std::optional<detail::SnapshotName> snapshot_past(const fs::path& log_dir,
+                                                  const log::Damage& damage) {
+  if (damage.kind == log::DamageKind::kBrokenSequence) return std::nullopt;
   const std::optional<fs::path> dir = engine_snapshot_dir(log_dir);
   if (!dir) return std::nullopt;
   Result<std::vector<detail::SnapshotName>> names = engine_snapshots(log_dir);
@@ -131,7 +132,7 @@ std::optional<detail::SnapshotName> snapshot_past_damage(const fs::path& log_dir
   const std::shared_ptr<log::FileSystem> fs = log::posix_file_system();
   std::optional<detail::SnapshotName> newest =
       detail::newest_snapshot_by_name(*fs, dir->string(), *names);
-  if (!newest || newest->lsn <= damage_lsn) return std::nullopt;
+  if (!newest || newest->lsn <= damage.lsn) return std::nullopt;
   newest->name = (*dir / newest->name).string();
   bool newer = false;
   // Checked as the engine's start checks it (a damaged one is set aside there).
@@ -141,28 +142,20 @@ std::optional<detail::SnapshotName> snapshot_past_damage(const fs::path& log_dir
   return newest;
 }
 
-std::optional<detail::SnapshotName> snapshot_past_the_damage(const fs::path& log_dir) {
+Result<std::optional<log::Damage>> first_damage_as_engine_judges(const fs::path& log_dir) {
   log::VerifyOptions options;
   options.payload_verifier = &schema::verify_payload;
-  Result<log::Lsn> known = known_durable_lsn(log_dir);
-  if (!known.ok()) return std::nullopt;
-  options.known_durable_lsn = *known;
+  CAIRN_ASSIGN_OR_RETURN(options.known_durable_lsn, known_durable_lsn(log_dir));
   Result<log::VerifyReport> report = log::verify_log(log_dir, options);
-  if (!report.ok() || !report->damage || report->damage->kind == log::DamageKind::kBrokenSequence) {
-    return std::nullopt;
-  }
-  return snapshot_past_damage(log_dir, report->damage->lsn);
+  if (!report.ok() || !report->damage) return std::optional<log::Damage>();
+  return report->damage;
 }
 
 Result<std::optional<log::Lsn>> torn_tail_the_engine_cuts(const fs::path& log_dir) {
-  log::VerifyOptions options;
-  options.payload_verifier = &schema::verify_payload;
-  // Damage before the newest snapshot is corruption (those records were durable), which the
-  // engine refuses to open: no torn tail it would cut.
-  CAIRN_ASSIGN_OR_RETURN(options.known_durable_lsn, known_durable_lsn(log_dir));
-  Result<log::VerifyReport> report = log::verify_log(log_dir, options);
-  if (report.ok() && report->damage && report->damage->kind == log::DamageKind::kTornTail) {
-    return std::optional<log::Lsn>(report->damage->lsn);
+  CAIRN_ASSIGN_OR_RETURN(const std::optional<log::Damage> damage,
+                         first_damage_as_engine_judges(log_dir));
+  if (damage && damage->kind == log::DamageKind::kTornTail) {
+    return std::optional<log::Lsn>(damage->lsn);
   }
   return std::optional<log::Lsn>();
 }

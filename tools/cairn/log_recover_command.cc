@@ -249,14 +249,16 @@ int run_log_recover(const LogRecoverArgs& args) {
   const RepairPlan plan = plan_repair(args.dir, *before, log_kind);
   const std::vector<std::string> stale =
       stale_snapshots(args.dir, *snapshots, plan.facts.intact_end_lsn);
-  doc["damage"] = damage_json(args.dir, *before);
+  // Read once: it loads the engine's newest snapshot, which may be large.
+  const std::optional<detail::SnapshotName> past = snapshot_past(args.dir, *before->damage);
+  doc["damage"] = damage_json(args.dir, *before, past);
   doc["plan"] = plan_json(args.dir, plan);
   doc["stale_snapshots"] = stale;
   if (args.dry_run) {
     const bool written = write_output(
         kCommand, args.json ? dump()
-                            : damage_text(args.dir, *before) + "\nA repair (`cairn log recover " +
-                                  args.dir +
+                            : damage_text(args.dir, *before, past) +
+                                  "\nA repair (`cairn log recover " + args.dir +
                                   "` without --dry-run) would open the log with "
                                   "RecoveryMode::kPointInTime:\n" +
                                   plan_text(args.dir, plan) + snapshots_warning(stale) +
@@ -267,21 +269,17 @@ int run_log_recover(const LogRecoverArgs& args) {
   // The engine starts from a snapshot past the damage and never reads it: a repair would only cut
   // the records after the damage, which that engine needs (they are acknowledged, and its
   // snapshot was taken after them). Refused unless asked for by name.
-  if (before->damage->kind != log::DamageKind::kBrokenSequence && !args.force) {
-    if (std::optional<detail::SnapshotName> past =
-            snapshot_past_damage(args.dir, before->damage->lsn)) {
-      std::fprintf(
-          stderr,
-          "cairn %s: the engine whose log this is opens it as it is: its newest snapshot "
-          "(%s) holds the state up to LSN %llu, past the damage at LSN %llu, and its "
-          "start reads only the log after it. A repair would cut every record from LSN "
-          "%llu on, which the engine needs. Nothing was changed. Pass --force to repair "
-          "anyway (then restore the log from a copy, or let the engine run on as it is).\n",
-          kCommand, past->name.c_str(), static_cast<unsigned long long>(past->lsn),
-          static_cast<unsigned long long>(before->damage->lsn),
-          static_cast<unsigned long long>(plan.facts.intact_end_lsn));
-      return kExitUsage;
-    }
+  if (past && !args.force) {
+    std::fprintf(stderr,
+                 "cairn %s: the engine whose log this is opens it as it is: its newest snapshot "
+                 "(%s) holds the state up to LSN %llu, past the damage at LSN %llu, and its "
+                 "start reads only the log after it. A repair would cut every record from LSN "
+                 "%llu on, which the engine needs. Nothing was changed. Pass --force to repair "
+                 "anyway (then restore the log from a copy, or let the engine run on as it is).\n",
+                 kCommand, past->name.c_str(), static_cast<unsigned long long>(past->lsn),
+                 static_cast<unsigned long long>(before->damage->lsn),
+                 static_cast<unsigned long long>(plan.facts.intact_end_lsn));
+    return kExitUsage;
   }
 
   // The repair: Log::open in point-in-time mode does it, and syncs every change before it returns.
@@ -342,7 +340,8 @@ int run_log_recover(const LogRecoverArgs& args) {
              " records, LSN " + std::to_string(after->first_lsn) + " .. " +
              std::to_string(after->end_lsn) + "\n";
     } else {
-      out += "\nthe log is still damaged after the repair:\n" + damage_text(args.dir, *after);
+      out += "\nthe log is still damaged after the repair:\n" +
+             damage_text(args.dir, *after, snapshot_past(args.dir, *after->damage));
     }
     out += snapshots_warning(stale);
   }

@@ -61,7 +61,7 @@ std::string stats_text(const std::string& dir, const log::VerifyReport& r) {
                 static_cast<unsigned long long>(r.records),
                 static_cast<unsigned long long>(r.frame_bytes), human_bytes(r.frame_bytes).c_str());
   s += line;
-  if (!r.intact()) s += "\n" + damage_text(dir, r);
+  if (!r.intact()) s += "\n" + damage_text(dir, r, snapshot_past(dir, *r.damage));
   return s;
 }
 
@@ -93,7 +93,8 @@ nlohmann::json stats_json(const std::string& dir, const log::VerifyReport& r) {
       {"first_lsn", r.first_lsn},
       {"end_lsn", r.end_lsn},
       {"intact", r.intact()},
-      {"damage", r.intact() ? nlohmann::json(nullptr) : damage_json(dir, r)},
+      {"damage",
+       r.intact() ? nlohmann::json(nullptr) : damage_json(dir, r, snapshot_past(dir, *r.damage))},
   };
 }
 

@@ -57,7 +57,7 @@ nlohmann::json report_json(const std::string& dir, const log::VerifyReport& r, d
       {"mb_per_s", seconds > 0 ? static_cast<double>(r.bytes_scanned) / 1e6 / seconds : 0.0},
       {"damage", nullptr},
   };
-  if (!r.intact()) j["damage"] = damage_json(dir, r);
+  if (!r.intact()) j["damage"] = damage_json(dir, r, snapshot_past(dir, *r.damage));
   return j;
 }
 
@@ -80,8 +80,9 @@ int run_log_verify(const LogVerifyArgs& args) {
               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
           "\n";
   } else {
-    out =
-        report->intact() ? intact_text(args.dir, *report, seconds) : damage_text(args.dir, *report);
+    out = report->intact()
+              ? intact_text(args.dir, *report, seconds)
+              : damage_text(args.dir, *report, snapshot_past(args.dir, *report->damage));
   }
   if (!write_output("log verify", out)) return kExitUsage;
   return report->intact() ? kExitOk : kExitDamage;

@@ -286,10 +286,11 @@ int run_runs_cancel(const RunsCancelArgs& args) {
     if (!read_error.ok()) {
       if (read_error.code() != StatusCode::kCorruption)
         return fail_unreadable(kCommand, read_error);
-      Result<std::optional<log::Lsn>> torn = torn_tail_the_engine_cuts(*log_dir);
-      if (!torn.ok()) return fail_unreadable(kCommand, torn.status());
-      if (!*torn) {
-        if (std::optional<detail::SnapshotName> past = snapshot_past_the_damage(*log_dir)) {
+      Result<std::optional<log::Damage>> damage = first_damage_as_engine_judges(*log_dir);
+      if (!damage.ok()) return fail_unreadable(kCommand, damage.status());
+      if (!*damage || (*damage)->kind != log::DamageKind::kTornTail) {
+        if (std::optional<detail::SnapshotName> past =
+                *damage ? snapshot_past(*log_dir, **damage) : std::nullopt) {
           std::fprintf(stderr,
                        "cairn %s: %s\nThis tool finds runs by reading the log from its start, and "
                        "stops at the damage; nothing was cancelled. The engine itself opens the "

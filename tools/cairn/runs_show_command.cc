@@ -58,8 +58,12 @@ std::string event_text(const Event& ev) {
   return s;
 }
 
-// What the timeline line says after its LSN and time.
-std::string entry_text(const HistoryEntry& e) {
+// What the timeline line says after its LSN and time. `copied`: a result a replay was given (it
+// shares the replay's RunCreated record): nothing ran for it.
+std::string entry_text(const HistoryEntry& e, bool copied) {
+  if (copied && e.kind == Kind::kStepCompleted)
+    return "step " + operation(e) + " copied: " + preview(e);
+  if (copied) return "copied: " + entry_text(e, false);
   const int64_t took = micros(e.finished_at) - micros(e.at);
   switch (e.kind) {
     case Kind::kCreated:
@@ -74,7 +78,6 @@ std::string entry_text(const HistoryEntry& e) {
       return "created by event " + event_text(e.event) +
              (e.value.empty() ? std::string() : " (" + e.value + ")");
     case Kind::kStepCompleted:
-      if (e.attempt == 0) return "step " + operation(e) + " copied: " + preview(e);
       return "step " + operation(e) + " attempt " + std::to_string(e.attempt) + " completed in " +
              duration_text(took) + ": " + preview(e);
     case Kind::kStepFailed:
@@ -251,17 +254,13 @@ int run_runs_show(const RunsShowArgs& args) {
     out = summary_text(summary, args.at) + "\n";
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"LSN", "TIME", "WHAT"});
-    // A replay's copied results share its RunCreated record: nothing ran for them.
-    const uint64_t created_lsn =
-        !history->empty() && history->front().kind == Kind::kCreated ? history->front().lsn : 0;
-    const bool replay = !history->empty() && !history->front().value.empty();
+    // A replay (its kCreated says "replay of run N") lists the results it was given under its
+    // own RunCreated record's LSN.
+    const bool replay = !history->empty() && history->front().kind == Kind::kCreated &&
+                        !history->front().value.empty();
     for (const HistoryEntry& e : *history) {
-      std::string what = entry_text(e);
-      if (replay && e.kind != Kind::kCreated && e.kind != Kind::kStepCompleted &&
-          e.lsn == created_lsn) {
-        what = "copied: " + what;
-      }
-      rows.push_back({std::to_string(e.lsn), utc_time(micros(e.at)), std::move(what)});
+      const bool copied = replay && e.kind != Kind::kCreated && e.lsn == history->front().lsn;
+      rows.push_back({std::to_string(e.lsn), utc_time(micros(e.at)), entry_text(e, copied)});
     }
     out += table_text(rows);
     if (truncated) {

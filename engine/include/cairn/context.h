@@ -134,8 +134,6 @@ template <typename T>
 T decode_recorded(const OpSlot& slot) {
   try {
     return Codec<T>::decode(slot.value);
-  } catch (const StepError&) {
-    throw;
   } catch (const std::exception& e) {
     throw StepError(slot.id, "the recorded value of \"" + slot.id +
                                  "\" does not decode as the type the code asks for: " + e.what());
