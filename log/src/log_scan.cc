@@ -28,6 +28,7 @@ Result<SegmentScan> scan_segment(FileSystem& fs, const std::string& dir, const S
     scan.what = cursor.header_problem();
     scan.header_maybe_torn = cursor.header_maybe_torn();
   } else {
+    scan.segment_bytes = cursor.header().segment_bytes;
     format::DecodedFrame frame;
     uint64_t offset = 0;
     for (;;) {
@@ -39,6 +40,7 @@ Result<SegmentScan> scan_segment(FileSystem& fs, const std::string& dir, const S
         scan.bad_end = cursor.bad_frame_end();
         scan.bad_intact = cursor.bad_frame_was_intact();
         scan.what = cursor.bad_what();
+        scan.short_end = cursor.stopped_at_short_end();
         break;
       }
       ++scan.records;
@@ -92,7 +94,8 @@ std::optional<Damage> classify(const SegmentScan& s, bool tail, uint64_t window)
   std::string what = s.what;
   if (clean) what = "intact records after zeroed bytes";
   if (s.stop == Stop::kBadHeader) what = "bad segment header: " + s.what;
-  if (!tail) return damage_at(s, DamageKind::kCorruption, what);
+  // A file cut short was cut by something else: the log never changes a segment's size.
+  if (!tail || s.is_short()) return damage_at(s, DamageKind::kCorruption, what);
   // A frame whose checksum is valid was written whole: it cannot be the torn end of a write.
   if (s.stop == Stop::kBadFrame && s.bad_intact) {
     return damage_at(s, DamageKind::kCorruption, what);
@@ -169,6 +172,17 @@ Result<LogScan> scan_log(FileSystem& fs, const std::string& dir,
     // before it creates the next one, so damage followed by any segment file is corruption.
     const bool tail = idx == out.last_with_data && i + 1 == out.segments.size();
     out.damage = classify(s, tail, options.tail_window_bytes);
+    if (out.damage && s.short_end && i + 1 < out.segments.size() &&
+        out.segments[i + 1].file.first_lsn == s.end_lsn) {
+      // The cut took only bytes after the last record: the next segment begins right where the
+      // records of this one end, so none is missing, and restoring the size repairs it.
+      out.damage->size_only = true;
+      out.damage->what = "segment file is " + std::to_string(s.file_size) +
+                         " bytes but its header says " + std::to_string(s.segment_bytes) +
+                         ": cut short by something other than the log, which never changes a "
+                         "segment's size; no record is missing (the next segment begins at LSN " +
+                         std::to_string(s.end_lsn) + ", where this one's records end)";
+    }
     const Lsn durable = std::max(options.check_from, options.known_durable);
     if (out.damage && out.damage->kind == DamageKind::kTornTail && out.damage->lsn < durable) {
       // The owner saw the records up to there durable: damage before it is no torn write.

@@ -30,14 +30,18 @@ struct SegmentScan {
   uint64_t records_followed = 0;  // before ScanOptions::check_from: followed, not checked
   uint64_t frame_bytes = 0;
   uint64_t file_size = 0;
+  uint64_t segment_bytes = 0;  // the size its header names; 0 without a valid header
   uint64_t bad_offset = 0;
   uint64_t bad_end = 0;            // end of the bad frame's claimed extent
   bool bad_intact = false;         // the bad frame's checksum was valid but its content not
   bool header_maybe_torn = false;  // kBadHeader: it can be our own header, torn while written
+  bool short_end = false;          // kBadFrame: the file, shorter than its header says, ended there
   std::string what;
   uint64_t later_data_end = 0;  // farthest end of an intact, later frame after the stop point
   bool not_read = false;        // wholly before check_from: known by its and the next one's names
   bool closed_cleanly = false;  // ScanOptions::clean_close matched: no search past the end ran
+  // Something other than the log cut the file (SegmentCursor::short_file).
+  bool is_short() const { return file_size < segment_bytes; }
   bool has_data() const {
     return records > 0 || records_followed > 0 || not_read || stop == Stop::kBadFrame ||
            stop == Stop::kBadHeader || later_data_end > 0;

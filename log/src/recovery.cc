@@ -113,6 +113,38 @@ Status cut_segment(FileSystem& fs, const std::string& dir, const SegmentScan& s,
   return zero_range(fs, path, cut, extent);
 }
 
+// Writes zeros from the end of a segment file that something cut short up to the size its header
+// names, and syncs it: the writer may append into it, and a later open must not find it short.
+// Zeros, not a hole: the log's writes land on blocks that exist, as in any segment it made.
+Status restore_size(FileSystem& fs, const std::string& dir, const SegmentScan& s,
+                    RecoveryReport* report) {
+  CAIRN_CHECK(s.is_short());
+  const std::string path = join_path(dir, s.file.name);
+  CAIRN_ASSIGN_OR_RETURN(int fd, fs.open(path, OpenFlags{.write = true}));
+  const std::vector<std::byte> zeros(1u << 20);
+  Status st;
+  for (uint64_t off = s.file_size; off < s.segment_bytes && st.ok();) {
+    // The first write ends on a chunk boundary, so the rest are whole chunks.
+    const uint64_t chunk_end =
+        std::min(format::round_down(off, zeros.size()) + zeros.size(), s.segment_bytes);
+    st = fs.pwrite(fd, zeros.data(), static_cast<size_t>(chunk_end - off), off);
+    off = chunk_end;
+  }
+  if (st.ok()) st = fs.fdatasync(fd);
+  Result<uint64_t> size = st.ok() ? fs.file_size(fd) : Result<uint64_t>(st);
+  (void)fs.close(fd);  // durability is fdatasync's answer above; a close after it loses nothing
+  if (size.ok() && *size != s.segment_bytes) {
+    size = Status(StatusCode::kIoError, "the file is " + std::to_string(*size) +
+                                            " bytes after the write, not " +
+                                            std::to_string(s.segment_bytes));
+  }
+  if (!size.ok()) {
+    return size.status().with_context("writing " + path + " back to the size its header names");
+  }
+  report->files_restored.push_back(s.file.name);
+  return Status();
+}
+
 // Moves whole segments into the quarantine (kPointInTime).
 Status quarantine_segments(FileSystem& fs, const std::string& dir,
                            const std::vector<SegmentFile>& segments, RecoveryReport* report) {
@@ -260,12 +292,36 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
     if (!cut_ok) {
       return refuse(dir, d,
                     torn ? "RecoveryMode::kTolerateTornTail cuts it (the default)."
-                         : "RecoveryMode::kPointInTime opens the log at the last intact record, "
-                           "keeping everything after it in the quarantine directory.");
+                    : d.size_only
+                        ? "RecoveryMode::kPointInTime writes the file back to its size, keeping "
+                          "every record."
+                        : "RecoveryMode::kPointInTime opens the log at the last intact record, "
+                          "keeping everything after it in the quarantine directory.");
     }
     auto it = std::find_if(scan.segments.begin(), scan.segments.end(),
                            [&](const SegmentScan& s) { return s.file.name == d.file; });
     CAIRN_CHECK(it != scan.segments.end());
+    if (d.size_only) {
+      // Nothing is missing: any bytes after the records (a recycled file's old frames) go to the
+      // quarantine, the file gets its size back, and the log is read again from the start, since
+      // what follows this segment was never looked at.
+      CAIRN_CHECK(point_in_time && it->is_short());
+      if (std::find(report->files_restored.begin(), report->files_restored.end(), d.file) !=
+          report->files_restored.end()) {
+        // Written back and synced, yet short again: the file system does not do what it says.
+        return Status(StatusCode::kIoError, "segment file " + join_path(dir, d.file) +
+                                                " is short again after it was written back to "
+                                                "its size; nothing more was changed");
+      }
+      CAIRN_RETURN_IF_ERROR(
+          cut_segment(fs, dir, *it, it->data_end, it->file_size, "damaged", report));
+      CAIRN_RETURN_IF_ERROR(restore_size(fs, dir, *it, report));
+      report->damage = (report->damage.empty() ? "" : report->damage + "; ") + d.to_string() +
+                       " — written back to its size, every record kept";
+      report->records_verified = 0;
+      report->records_followed = 0;
+      return recover_segments(fs, dir, options, verifier, clean_close, segs, report);
+    }
     // A segment that does not begin where the one before it ends (kPointInTime only): it and
     // everything after it go to the quarantine, and the log ends where the one before it does.
     // (Cutting it at its own end, as damage inside a segment is cut, kept it, and the log stayed
@@ -293,14 +349,19 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
           torn ? std::max(d.offset + d.bytes_after, cut + window) + kBlockSize : s.file_size;
       CAIRN_RETURN_IF_ERROR(
           cut_segment(fs, dir, s, cut, scan_to, torn ? "torn" : "damaged", report));
+      // The log goes on writing into it: at the size its header names, which a cut file lacks.
+      if (s.is_short()) CAIRN_RETURN_IF_ERROR(restore_size(fs, dir, s, report));
     }
     report->damage = (report->damage.empty() ? "" : report->damage + "; ") + d.to_string() +
                      (torn ? " — cut" : " — log opened before it (point in time)");
     // The log now ends where the damaged segment's intact records end.
     RecoveredLog out;
-    out.active = ActiveSegment{
-        s.file.seq, s.file.first_lsn, s.file.name, -1, format::round_up(cut, kBlockSize),
-        s.file_size};
+    out.active = ActiveSegment{s.file.seq,
+                               s.file.first_lsn,
+                               s.file.name,
+                               -1,
+                               format::round_up(cut, kBlockSize),
+                               s.is_short() && !broken_sequence ? s.segment_bytes : s.file_size};
     out.end_lsn = s.end_lsn;
     report->segments = static_cast<uint32_t>(idx + 1);
     report->first_lsn = segs.front().first_lsn;

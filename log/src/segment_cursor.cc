@@ -44,13 +44,17 @@ Status SegmentCursor::open() {
     header_state_ = format::HeaderState::kInvalid;
     bad_what_ = "segment header says sequence " + std::to_string(header_.seq) + ", first LSN " +
                 std::to_string(header_.first_lsn) + ", but the file name says otherwise";
-  } else if (header_state_ == format::HeaderState::kValid && header_.segment_bytes != file_size_) {
+  } else if (header_state_ == format::HeaderState::kValid && header_.segment_bytes < file_size_) {
     // The writer never changes a segment's size (spares are made full size), so something else
-    // truncated or extended it: records may be missing from the end, and nothing says which.
+    // extended it: what lies past the header's size is not the log's.
     header_state_ = format::HeaderState::kInvalid;
     bad_what_ = "segment file is " + std::to_string(file_size_) + " bytes but its header says " +
                 std::to_string(header_.segment_bytes) +
-                " (truncated or extended by something other than the log)";
+                " (extended by something other than the log)";
+  } else if (header_state_ == format::HeaderState::kValid) {
+    // Shorter than its header says: cut by something else. The frames before the cut are as
+    // good as any; the cursor reads them and reports the cut where they end (stop_short).
+    short_file_ = header_.segment_bytes > file_size_;
   }
   pos_ = format::kSegmentHeaderSize;
   data_end_ = pos_;
@@ -96,6 +100,17 @@ SegmentCursor::Next SegmentCursor::stop_bad(uint64_t off, std::string what, bool
   bad_intact_ = intact;
   bad_end_ = end;
   return Next::kBad;
+}
+
+SegmentCursor::Next SegmentCursor::stop_short() {
+  short_end_ = true;
+  return stop_bad(data_end_,
+                  "segment file is " + std::to_string(file_size_) + " bytes but its header says " +
+                      std::to_string(header_.segment_bytes) +
+                      ": cut short by something other than the log, which never changes a "
+                      "segment's size; records after LSN " +
+                      std::to_string(expected_lsn_) + " may have been in the bytes cut off",
+                  false, file_size_);
 }
 
 Result<bool> SegmentCursor::one_block_gap() {
@@ -174,6 +189,7 @@ Result<SegmentCursor::Next> SegmentCursor::next_frame(format::DecodedFrame* fram
                                                       uint64_t* offset) {
   for (;;) {
     if (pos_ + 8 > file_size_) {
+      if (short_file_) return stop_short();
       stopped_ = true;
       return Next::kEnd;
     }
@@ -187,12 +203,13 @@ Result<SegmentCursor::Next> SegmentCursor::next_frame(format::DecodedFrame* fram
           pos_ += kBlockSize;
           continue;
         }
+        if (short_file_) return stop_short();
         stopped_ = true;
         return Next::kEnd;
       }
       // Padding after the last frame of a batch: the rest of the block must be zero (of what the
-      // file holds of it: a file that ends inside a block has the wrong size, which open() reports
-      // for a valid header, but a reader must not read past the end either way).
+      // file holds of it: a file that ends inside a block was cut short, which the next turn
+      // reports, but a reader must not read past the end either way).
       const uint64_t block_end = std::min(format::round_up(pos_, kBlockSize), file_size_);
       CAIRN_ASSIGN_OR_RETURN(const std::byte* pad, bytes(pos_, block_end - pos_));
       if (!format::all_zero(pad, block_end - pos_)) {
@@ -202,6 +219,7 @@ Result<SegmentCursor::Next> SegmentCursor::next_frame(format::DecodedFrame* fram
       continue;
     }
     if (pos_ + kFrameHeaderSize > file_size_) {
+      if (short_file_) return stop_short();
       return stop_bad(pos_, format::frame_check_name(format::FrameCheck::kTruncated), false,
                       file_size_);
     }
@@ -212,6 +230,7 @@ Result<SegmentCursor::Next> SegmentCursor::next_frame(format::DecodedFrame* fram
                       pos_ + kFrameHeaderSize);
     }
     if (pos_ + size > file_size_) {
+      if (short_file_) return stop_short();
       return stop_bad(pos_, format::frame_check_name(format::FrameCheck::kTruncated), false,
                       file_size_);
     }
@@ -232,6 +251,7 @@ Result<SegmentCursor::Next> SegmentCursor::next_frame(format::DecodedFrame* fram
       // An intact frame from before this segment began: this file was a recycled segment, and
       // what follows its new data is the old data. Batches start on block boundaries and are
       // padded with zeros, so this is where the new data ends, as zeros would say.
+      if (short_file_) return stop_short();
       stopped_ = true;
       return Next::kEnd;
     }

@@ -36,6 +36,12 @@ class SegmentCursor {
   bool header_maybe_torn() const { return header_maybe_torn_; }
   const format::SegmentHeader& header() const { return header_; }
   uint64_t file_size() const { return file_size_; }
+  // A valid header naming a larger size than the file has: something other than the log cut the
+  // file. Its frames are read as usual up to the cut, and then the cursor stops with kBad at the
+  // end of the last intact frame (stopped_at_short_end) instead of ending cleanly: whatever
+  // followed them is gone, and nothing says whether it held records.
+  bool short_file() const { return short_file_; }
+  bool stopped_at_short_end() const { return short_end_; }
 
   Result<Next> next(format::DecodedFrame* frame, uint64_t* offset);
 
@@ -92,6 +98,8 @@ class SegmentCursor {
   // fetches `ahead` bytes (chunk_bytes_ when 0) from the block that holds `off`.
   Result<const std::byte*> bytes(uint64_t off, size_t n, size_t ahead = 0);
   Next stop_bad(uint64_t off, std::string what, bool intact, uint64_t end);
+  // Where a short file's data runs out, however it does (see short_file()).
+  Next stop_short();
   // At a block boundary of zeros: whether it is the one zero block a batch in a recycled segment
   // leaves when the next batch was written while it was in flight — the block is all zeros and
   // the next one starts with the very frame the LSN chain expects. Anything else is the end.
@@ -111,6 +119,8 @@ class SegmentCursor {
   format::HeaderState header_state_ = format::HeaderState::kEmpty;
   format::SegmentHeader header_;
   bool header_maybe_torn_ = false;
+  bool short_file_ = false;
+  bool short_end_ = false;
 
   // File bytes [buf_start_, buf_start_ + buf_len_). Not zeroed when allocated: pread fills what
   // is used, and a 4 MiB memset per cursor was a third of a restart's CPU.

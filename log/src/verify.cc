@@ -122,7 +122,7 @@ Result<VerifyReport> verify_once(FileSystem& fs, const std::string& dir,
   report.end_lsn = report.first_lsn;
   for (const SegmentScan& s : scan.segments) {
     report.segments.push_back(SegmentSummary{s.file.name, s.file.seq, s.file.first_lsn, s.end_lsn,
-                                             s.records, s.data_end});
+                                             s.records, s.data_end, s.file_size, s.segment_bytes});
     report.records += s.records;
     report.frame_bytes += s.frame_bytes;
     if (s.records > 0) report.end_lsn = s.end_lsn;

@@ -70,4 +70,36 @@ std::string cut_name(const std::string& segment, uint64_t cut, const char* why) 
   return segment + ".at-" + std::to_string(cut) + "." + why;
 }
 
+void expect_reader_stops_at(const std::filesystem::path& dir, size_t good,
+                            const std::string& file) {
+  auto reader = log::LogReader::open(dir, {});
+  ASSERT_TRUE(reader.ok()) << reader.status().to_string();
+  for (size_t i = 0; i < good; ++i) {
+    auto r = (*reader)->next();
+    ASSERT_TRUE(r.ok() && *r != nullptr) << "record " << i;
+  }
+  auto r = (*reader)->next();
+  ASSERT_FALSE(r.ok()) << "a record past the damage";
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(r.status().message().find(file), std::string::npos) << r.status().to_string();
+}
+
+void expect_log_continues(const std::filesystem::path& dir, log::LogOptions options, log::Lsn end,
+                          const std::vector<BlobRecord>& records, size_t kept) {
+  {
+    auto log = log::Log::open(dir, options);
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    EXPECT_TRUE((*log)->recovery_report().damage.empty()) << "the second open finds it intact";
+    const auto lsns = append_blobs(**log, BlobLogSpec{.records = 5, .producer = 9});
+    ASSERT_EQ(lsns.size(), 5u);
+    EXPECT_EQ(lsns.front(), end);
+  }
+  EXPECT_FALSE(verify_damage(dir).has_value());
+  const auto reread = read_blob_log(dir);
+  ASSERT_EQ(reread.size(), kept + 5);
+  EXPECT_TRUE(
+      is_prefix({reread.begin(), reread.begin() + static_cast<ptrdiff_t>(kept)}, records, kept));
+  EXPECT_EQ(reread.back().producer, 9u);
+}
+
 }  // namespace cairn::testing

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "blob_log.h"
 #include "cairn/log/options.h"
 #include "cairn/log/verify.h"
 
@@ -28,10 +29,19 @@ std::optional<log::Damage> verify_damage(
 // the error message.
 std::string expect_open_refused(const std::filesystem::path& dir, const log::LogOptions& options);
 
+// A LogReader of `dir` returns `good` records, then fails with kCorruption naming `file`.
+void expect_reader_stops_at(const std::filesystem::path& dir, size_t good, const std::string& file);
+
 // Names of the files in DIR/quarantine/, sorted (empty when there is no such directory).
 std::vector<std::string> quarantine_names(const std::filesystem::path& dir);
 
 // The file name recovery gives the bytes it cut from `segment` at byte `cut`.
 std::string cut_name(const std::string& segment, uint64_t cut, const char* why);
+
+// Opens the repaired log in `dir` (it must find no damage), appends five records of producer 9
+// that must continue at `end`, and checks that the log then verifies intact and holds the first
+// `kept` of `records` followed by the new ones.
+void expect_log_continues(const std::filesystem::path& dir, log::LogOptions options, log::Lsn end,
+                          const std::vector<BlobRecord>& records, size_t kept);
 
 }  // namespace cairn::testing

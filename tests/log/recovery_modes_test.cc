@@ -19,32 +19,13 @@ namespace {
 namespace fs = std::filesystem;
 using cairn::testing::BlobLogSpec;
 using cairn::testing::BlobRecord;
+using cairn::testing::expect_log_continues;
 using cairn::testing::small_log_options;
 
 LogOptions with_mode(RecoveryMode mode) {
   LogOptions o = small_log_options();
   o.recovery_mode = mode;
   return o;
-}
-
-// Appends five records of producer 9 to the reopened log, checks they continue at `end`, and that
-// the log then verifies intact and holds `kept` old records followed by the new ones.
-void expect_log_continues(const fs::path& dir, LogOptions options, Lsn end,
-                          const std::vector<BlobRecord>& records, size_t kept) {
-  {
-    auto log = Log::open(dir, options);
-    ASSERT_TRUE(log.ok()) << log.status().to_string();
-    EXPECT_TRUE((*log)->recovery_report().damage.empty()) << "the second open finds it intact";
-    const auto lsns = cairn::testing::append_blobs(**log, BlobLogSpec{.records = 5, .producer = 9});
-    ASSERT_EQ(lsns.size(), 5u);
-    EXPECT_EQ(lsns.front(), end);
-  }
-  EXPECT_FALSE(cairn::testing::verify_damage(dir).has_value());
-  const auto reread = cairn::testing::read_blob_log(dir);
-  ASSERT_EQ(reread.size(), kept + 5);
-  EXPECT_TRUE(cairn::testing::is_prefix(
-      {reread.begin(), reread.begin() + static_cast<ptrdiff_t>(kept)}, records, kept));
-  EXPECT_EQ(reread.back().producer, 9u);
 }
 
 class RecoveryModes : public ::testing::Test {

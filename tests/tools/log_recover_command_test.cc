@@ -275,6 +275,82 @@ TEST_F(LogRecoverCommand, DryRunPlanCutsWhereTheRepairCuts) {
   EXPECT_GT(copied + 4096, planned);  // "about": the plan counts to the end of the data
 }
 
+// A segment file something cut short (here right after its last record, in the zeros before the
+// next segment): verify names the cut and says no record is missing, the plan only writes the file
+// back to its size, and the repair keeps every record of every segment.
+TEST_F(LogRecoverCommand, ASegmentCutAfterItsLastRecordIsWrittenBackKeepingEveryRecord) {
+  const auto segments = segment_files(dir_.path());
+  const WrittenRecord* last = nullptr;  // of the second segment
+  for (const WrittenRecord& w : records_) {
+    if (w.segment_seq == 2) last = &w;
+  }
+  ASSERT_NE(last, nullptr);
+  const uint64_t end = last->offset + frame_bytes(last->payload_bytes);
+  const uint64_t full = fs::file_size(segments[1]);
+  fs::resize_file(segments[1], end);
+
+  const json v = verify_json();
+  EXPECT_EQ(v["intact"], false) << v;
+  EXPECT_EQ(v["damage"]["size_only"], true) << v;
+  EXPECT_EQ(v["damage"]["offset"], end) << v;
+  EXPECT_EQ(v["damage"]["records_after"], 0) << v;
+  EXPECT_EQ(v["damage"]["records_before"], 6000) << v;
+  const CliResult dry = recover({"--dry-run"});
+  EXPECT_EQ(dry.exit_code, 1) << dry.out << dry.err;
+  EXPECT_NE(dry.out.find("no record is missing"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("restore   " + segments[1].filename().string() +
+                         " to the size its header names: zeros from byte " + std::to_string(end) +
+                         " to " + std::to_string(full)),
+            std::string::npos)
+      << dry.out;
+  EXPECT_EQ(dry.out.find("move      "), std::string::npos) << dry.out;
+  EXPECT_EQ(dry.out.find("leave     "), std::string::npos) << dry.out;
+
+  const CliResult r = recover({"--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["restored_files"], json::array({segments[1].filename().string()})) << j;
+  EXPECT_EQ(j["quarantined_files"], json::array()) << j;
+  EXPECT_EQ(j["intact_after"], true) << j;
+  EXPECT_EQ(j["records"], 6000) << j;
+  EXPECT_EQ(fs::file_size(segments[1]), full);
+}
+
+// The last segment cut inside a record: the records before the cut stay, the cut record's bytes
+// that were left go to the quarantine, and the file gets its size back so the log can go on in it.
+TEST_F(LogRecoverCommand, TheLastSegmentCutInsideARecordKeepsTheRecordsBeforeIt) {
+  const auto segments = segment_files(dir_.path());
+  const size_t victim = records_.size() - 40;
+  const WrittenRecord& w = records_[victim];
+  ASSERT_EQ(w.segment_seq, segments.size());
+  const uint64_t full = fs::file_size(segments.back());
+  const std::string left = file_bytes(segments.back()).substr(w.offset, 50);
+  fs::resize_file(segments.back(), w.offset + 50);
+
+  const CliResult dry = recover({"--dry-run"});
+  EXPECT_EQ(dry.exit_code, 1) << dry.out << dry.err;
+  EXPECT_NE(dry.out.find("cut short"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("cut       " + segments.back().filename().string() + " from offset " +
+                         std::to_string(w.offset)),
+            std::string::npos)
+      << dry.out;
+  EXPECT_NE(dry.out.find("restore   "), std::string::npos) << dry.out;
+
+  const CliResult r = recover();
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("is intact now: " + std::to_string(victim) + " records"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("written back to the size its header names"), std::string::npos) << r.out;
+  EXPECT_EQ(fs::file_size(segments.back()), full);
+  // Up to the last byte that is not zero.
+  const std::string copied = file_bytes(
+      dir_.path() / "quarantine" /
+      (segments.back().filename().string() + ".at-" + std::to_string(w.offset) + ".damaged"));
+  EXPECT_GT(copied.size(), 40u);
+  EXPECT_EQ(copied, left.substr(0, copied.size()));
+  EXPECT_EQ(left.find_first_not_of('\0', copied.size()), std::string::npos);
+}
+
 // An engine's log (LOGDIR/../snapshots exists): snapshot names are read as the engine reads them,
 // so a stray name whose number does not fit in 64 bits is no snapshot (it made the command die
 // with "stoull"). A real snapshot above the damage makes it corruption (those records were

@@ -43,13 +43,22 @@ std::string log_open_effect(const std::filesystem::path& dir, const log::Damage&
            std::to_string(facts.intact_end_lsn) +
            ". RecoveryMode::kAbsoluteConsistency refuses to open it.";
   }
+  const std::string restore = facts.header_bytes == 0
+                                  ? ""
+                                  : ", writes " + d.file + " back to the size its header names (" +
+                                        std::to_string(facts.short_file_bytes) + " to " +
+                                        std::to_string(facts.header_bytes) + " bytes, with zeros)";
+  if (d.size_only) {
+    return "Log::open refuses to open this log and changes nothing. RecoveryMode::kPointInTime "
+           "(`cairn log recover`) copies any bytes after the last record of " +
+           d.file + " to " + quarantine + restore + ", and keeps every record of every segment.";
+  }
   std::string moved = d.kind == DamageKind::kBrokenSequence
                           ? "it moves " + d.file + " and every later segment to " + quarantine
                           : "it copies " + d.file + " from offset " +
                                 std::to_string(facts.cut_offset) + " to " + quarantine +
-                                " and zeroes it there, and moves every later "
-                                "segment to " +
-                                quarantine;
+                                " and zeroes it there" + restore +
+                                ", and moves every later segment to " + quarantine;
   std::string lost = facts.records_after == 0
                          ? ""
                          : "; the " + std::to_string(facts.records_after) + " intact records " +
@@ -113,12 +122,18 @@ DamageFacts damage_facts(const log::VerifyReport& report) {
       } else {
         facts.records_before += s.records;
         facts.cut_offset = std::min(s.data_bytes, d.offset);
+        if (s.file_bytes < s.header_bytes) {
+          facts.short_file_bytes = s.file_bytes;
+          facts.header_bytes = s.header_bytes;
+        }
       }
       continue;
     }
-    (found ? facts.records_after : facts.records_before) += s.records;
+    // A file cut only after its records (size_only) loses none: the later segments stay.
+    (found && !d.size_only ? facts.records_after : facts.records_before) += s.records;
     if (!found) previous_end = s.end_lsn;
   }
+  if (d.size_only) facts.intact_end_lsn = report.end_lsn;
   return facts;
 }
 
@@ -135,8 +150,10 @@ std::string damage_text(const std::filesystem::path& dir, const log::VerifyRepor
   if (d.bytes_after > 0) {
     s += "  extent    " + bytes_with_human(d.bytes_after) + " from there to the end of the data\n";
   }
-  s += "  intact    " + std::to_string(facts.records_before) + " records before it, LSN " +
-       std::to_string(report.first_lsn) + " .. " + std::to_string(facts.intact_end_lsn) + "\n";
+  s +=
+      "  intact    " + std::to_string(facts.records_before) +
+      (d.size_only ? " records, all of them (none is missing), LSN " : " records before it, LSN ") +
+      std::to_string(report.first_lsn) + " .. " + std::to_string(facts.intact_end_lsn) + "\n";
   if (facts.records_after > 0) {
     s += "  after it  " + std::to_string(facts.records_after) + " intact records " +
          records_after_where(d) + ", up to LSN " + std::to_string(report.end_lsn) + "\n";
@@ -165,6 +182,11 @@ nlohmann::json damage_json(const std::filesystem::path& dir, const log::VerifyRe
       {"lsn", d.lsn},
       {"what", d.what},
       {"bytes_after", d.bytes_after},
+      {"size_only", d.size_only},
+      {"short_file_bytes",
+       facts.header_bytes == 0 ? nlohmann::json(nullptr) : nlohmann::json(facts.short_file_bytes)},
+      {"header_bytes",
+       facts.header_bytes == 0 ? nlohmann::json(nullptr) : nlohmann::json(facts.header_bytes)},
       {"intact_end_lsn", facts.intact_end_lsn},
       {"records_before", facts.records_before},
       {"records_after", facts.records_after},

@@ -28,6 +28,10 @@ struct DamageFacts {
   // at the break on). The scan does not read past a bad frame in its own segment, so records
   // there are not counted. A point-in-time open leaves them all out of the log.
   uint64_t records_after = 0;
+  // The damaged segment's file is shorter than its header says (something cut it): a repair
+  // writes it back to header_bytes with zeros after the cut. 0 when it is not.
+  uint64_t short_file_bytes = 0;
+  uint64_t header_bytes = 0;
 };
 
 // Precondition: report.damage is set.

@@ -100,6 +100,8 @@ RepairPlan plan_repair(const std::string& dir, const log::VerifyReport& report,
             .string();
   }
   bool after = false;
+  // A file cut only after its records loses none: the later segments stay (recovery.cc).
+  if (d.size_only) return plan;
   for (const std::string& name : segment_names(dir)) {
     if (name == d.file) {
       after = true;
@@ -124,6 +126,11 @@ std::string plan_text(const std::string& dir, const RepairPlan& plan) {
     s += "  cut       " + plan.cut_file + " from offset " + std::to_string(plan.cut_offset) +
          " (the end of its last intact record): about " + bytes_with_human(plan.cut_bytes) +
          " copied to " + plan.cut_copy + ", then zeroed in the segment\n";
+    if (plan.facts.header_bytes > 0) {
+      s += "  restore   " + plan.cut_file + " to the size its header names: zeros from byte " +
+           std::to_string(plan.facts.short_file_bytes) + " to " +
+           std::to_string(plan.facts.header_bytes) + " (something cut the file short)\n";
+    }
     if (plan.torn_to_log_only) {
       s += "            (named .torn: Log::open does not know the engine's snapshots, which make "
            "this corruption)\n";
@@ -152,13 +159,20 @@ nlohmann::json plan_json(const std::string& dir, const RepairPlan& plan) {
                      {"to", (fs::path(quarantine_of(dir)) / m.file).string()}});
   }
   nlohmann::json cut = nullptr;
+  nlohmann::json restore = nullptr;
   if (plan.cut) {
     cut = {{"file", plan.cut_file},
            {"offset", plan.cut_offset},
            {"bytes", plan.cut_bytes},
            {"copy_to", plan.cut_copy}};
+    if (plan.facts.header_bytes > 0) {
+      restore = {{"file", plan.cut_file},
+                 {"from_bytes", plan.facts.short_file_bytes},
+                 {"to_bytes", plan.facts.header_bytes}};
+    }
   }
   return {{"cut", cut},
+          {"restore", restore},
           {"move", moved},
           {"records_kept", plan.facts.records_before},
           {"end_lsn", plan.facts.intact_end_lsn},
@@ -220,6 +234,7 @@ int run_log_recover(const LogRecoverArgs& args) {
                      {"plan", nullptr},
                      {"repaired", false},
                      {"quarantined_files", nlohmann::json::array()},
+                     {"restored_files", nlohmann::json::array()},
                      {"intact_after", before->intact()},
                      {"records", before->records},
                      {"end_lsn", before->end_lsn},
@@ -310,6 +325,7 @@ int run_log_recover(const LogRecoverArgs& args) {
   }
   doc["repaired"] = true;
   doc["quarantined_files"] = recovery.quarantined_files;
+  doc["restored_files"] = recovery.files_restored;
 
   Result<log::VerifyReport> after = verify(args.dir, "verifying the repaired log", known_durable);
   if (!after.ok()) return fail_unreadable(kCommand, after.status());
@@ -325,16 +341,22 @@ int run_log_recover(const LogRecoverArgs& args) {
     out = "log " + args.dir + " was DAMAGED: " + std::string(log::damage_kind_name(d.kind)) +
           " in " + d.file + " at offset " + std::to_string(d.offset) + ", LSN " +
           std::to_string(d.lsn) + " (" + d.what + ")\n";
-    out +=
-        "repaired with RecoveryMode::kPointInTime: everything from the damage on was moved "
-        "aside into " +
-        quarantine_of(args.dir) + "/ (nothing was deleted):\n";
+    out += d.size_only ? "repaired with RecoveryMode::kPointInTime, keeping every record; bytes "
+                         "after the last record were moved aside into " +
+                             quarantine_of(args.dir) + "/ (nothing was deleted):\n"
+                       : "repaired with RecoveryMode::kPointInTime: everything from the damage "
+                         "on was moved aside into " +
+                             quarantine_of(args.dir) + "/ (nothing was deleted):\n";
     for (const std::string& f : recovery.quarantined_files) {
       std::error_code ec;
       const uint64_t bytes = fs::file_size(f, ec);
       out += "  " + f + (ec ? std::string() : " (" + bytes_with_human(bytes) + ")") + "\n";
     }
     if (recovery.quarantined_files.empty()) out += "  (no bytes needed moving)\n";
+    for (const std::string& f : recovery.files_restored) {
+      out += "written back to the size its header names (zeros after the cut): " +
+             (fs::path(args.dir) / f).string() + "\n";
+    }
     if (after->intact()) {
       out += "log " + args.dir + " is intact now: " + std::to_string(after->records) +
              " records, LSN " + std::to_string(after->first_lsn) + " .. " +
@@ -367,13 +389,17 @@ void add_log_recover_command(CLI::App& log_group, CommandRun* selected) {
                 "past the damage): the records after the damage leave the log");
   cmd->add_flag("--json", args->json,
                 "One JSON object: {dir, dry_run, intact_before, damage, plan: {cut, move, "
-                "records_kept, end_lsn, records_removed_at_least, quarantine}, repaired, "
-                "quarantined_files, intact_after, records, end_lsn, stale_snapshots}");
+                "restore, records_kept, end_lsn, records_removed_at_least, quarantine}, repaired, "
+                "quarantined_files, restored_files, intact_after, records, end_lsn, "
+                "stale_snapshots}");
   cmd->footer(
       "The repair opens the log with RecoveryMode::kPointInTime (it takes the log's lock: stop\n"
       "the engine first). The damaged segment's bytes from the first bad frame on are copied to\n"
       "LOGDIR/quarantine/ and zeroed in place, later segments are renamed into it; nothing is\n"
-      "deleted. Records after the damage are no longer in the log. Then the log is verified.\n"
+      "deleted. Records after the damage are no longer in the log. A segment file that\n"
+      "something cut short is written back to its size with zeros after its last record (when\n"
+      "the next segment begins right there, nothing is missing and no segment is moved).\n"
+      "Then the log is verified.\n"
       "Read `cairn log verify` first: corruption may mean restoring from a copy is better.\n"
       "Exit status: 0 the log is intact (repaired, or was already), 1 damage remains (always\n"
       "with --dry-run when there is damage) or the repair failed, 2 usage error or DIR cannot be\n"

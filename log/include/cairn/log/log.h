@@ -78,6 +78,9 @@ struct RecoveryReport {
   std::string damage{};
   uint64_t bytes_quarantined = 0;
   std::vector<std::string> quarantined_files{};
+  // Segment files something had cut short, written back to the size their header names with
+  // zeros (kPointInTime; their records before the cut stay in the log).
+  std::vector<std::string> files_restored{};
 };
 
 // What Log::remove_segments_before took out of the log.

@@ -36,6 +36,9 @@ struct Damage {
   Lsn lsn = 0;               // the LSN the first bad frame should have had
   std::string what{};        // "checksum mismatch", "LSN 812 where 816 was expected", ...
   uint64_t bytes_after = 0;  // bytes from `offset` to the end of the data that follows
+  // A segment file shorter than its header says, whose records are all there (the next segment
+  // begins where they end): a repair only restores its size (kPointInTime), keeping every record.
+  bool size_only = false;
   std::string to_string() const;
 };
 
@@ -46,6 +49,10 @@ struct SegmentSummary {
   Lsn end_lsn = 0;  // LSN after its last intact record
   uint64_t records = 0;
   uint64_t data_bytes = 0;  // bytes up to the end of its last intact record
+  uint64_t file_bytes = 0;  // the file's size
+  // The size its header names (0 when the header is not valid). Larger than file_bytes when
+  // something cut the file short; a repair writes zeros up to it.
+  uint64_t header_bytes = 0;
 };
 
 struct TypeCount {
