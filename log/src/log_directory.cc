@@ -150,12 +150,14 @@ std::optional<std::string> why_not_next_segment(const SegmentFile& prev, Lsn pre
                                : "segments " + std::to_string(prev.seq + 1) + ".." +
                                      std::to_string(next.seq - 1) + " are missing";
   }
-  if (prev_end == kNoLsn) {
-    if (next.first_lsn > prev.first_lsn) return std::nullopt;
+  // Also when the end is known: a segment holds at least one record before the next begins (the
+  // writer writes a header only with the first batch, and rotates only for a record that does
+  // not fit), so an empty one followed by another at its own first LSN is no log this writer made.
+  if (next.first_lsn <= prev.first_lsn) {
     return "first LSN " + std::to_string(next.first_lsn) + " is not after the previous " +
            "segment's first LSN " + std::to_string(prev.first_lsn);
   }
-  if (next.first_lsn == prev_end) return std::nullopt;
+  if (prev_end == kNoLsn || next.first_lsn == prev_end) return std::nullopt;
   return "segment starts at LSN " + std::to_string(next.first_lsn) + " but " + prev.name +
          " ends at LSN " + std::to_string(prev_end) + " (a segment is missing or misnamed)";
 }

@@ -33,6 +33,11 @@ class DirectoryReader final : public LogReader {
     if (segments_.empty()) return Status();
     size_t start = 0;
     for (size_t i = 0; i < segments_.size(); ++i) {
+      // Past a name that does not begin after the one before it (a broken sequence), "the last
+      // segment that begins at or before `from`" means nothing: start before the break, and
+      // reading reaches it and reports it, as verify does. (Two files named for LSN 0 made a
+      // reader skip the first and read the second as the log.)
+      if (i > 0 && segments_[i].first_lsn <= segments_[i - 1].first_lsn) break;
       if (segments_[i].first_lsn <= options_.from) start = i;
     }
     return open_segment(start);

@@ -1,11 +1,14 @@
 // Writes the fuzz targets' seed corpus (run at build time): one valid payload of every record
 // type, and for the frame decoder those payloads in valid frames, frames with LSNs that do not
 // match, frames behind a checksum-fixing control byte, a segment header block, a segment file
-// name and an empty frame. Mutating valid inputs reaches far deeper than random bytes would.
+// name and an empty frame; for segment_scan_fuzz, whole segments (whole, cut short, torn, with a
+// next segment). Mutating valid inputs reaches far deeper than random bytes would.
 //
-//   make_seed_corpus OUT_DIR   -> OUT_DIR/frame_decoder/*, OUT_DIR/payload_verify/*
+//   make_seed_corpus OUT_DIR   -> OUT_DIR/frame_decoder/*, OUT_DIR/payload_verify/*,
+//                                 OUT_DIR/segment_scan/*
 #include <flatbuffers/flatbuffers.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -144,6 +147,48 @@ int main(int argc, char** argv) {
   two.insert(two.end(), second.begin(), second.end());
   write(frames / "two-frames", frame_input(0, lsn, two));
   write(frames / "zero-header", frame_input(0, 0, Bytes(fmt::kFrameHeaderSize)));
+
+  // Segment files for segment_scan_fuzz: [flags][short][data after the header].
+  const fs::path segments = fs::path(argv[1]) / "segment_scan";
+  fs::create_directories(segments);
+  Bytes records;
+  for (const auto& [type, p] : all) {
+    const Bytes f = frame(type, records.size(), p);
+    records.insert(records.end(), f.begin(), f.end());
+  }
+  auto segment_input = [](uint8_t flags, uint8_t short_blocks, const Bytes& data) {
+    Bytes in{flags, short_blocks};
+    in.insert(in.end(), data.begin(), data.end());
+    return in;
+  };
+  write(segments / "whole", segment_input(1, 0, records));
+  write(segments / "cut-short", segment_input(0, 1, records));
+  write(segments / "cut-inside-a-record",
+        segment_input(0, 0, Bytes(records.begin(), records.end() - 40)));
+  write(segments / "next-segment", segment_input(3, 0, records));
+  write(segments / "cut-short-next-segment", segment_input(2, 2, records));
+  write(segments / "broken-sequence", segment_input(7, 0, records));
+  // Found by the target itself, kept as seeds: a segment with a header and no record followed by
+  // one at the same LSN (a reader took the second for the log), and a first frame whose checksum
+  // word is zero before a broken sequence (the repair left what then looked like a torn tail).
+  write(segments / "empty-then-same-lsn", segment_input(3, 0, {}));
+  {
+    Bytes hidden = records;
+    std::fill(hidden.begin(), hidden.begin() + 8, 0);
+    write(segments / "zeroed-word-then-broken-sequence", segment_input(7, 0, hidden));
+  }
+  {
+    // Two batches: the second starts on the next block, after zeros.
+    Bytes two = records;
+    two.resize(fmt::round_up(two.size(), fmt::kBlockSize), 0);
+    const Bytes f = frame(all[0].first, records.size(), all[0].second);
+    two.insert(two.end(), f.begin(), f.end());
+    write(segments / "two-batches", segment_input(1, 0, two));
+    write(segments / "two-batches-cut", segment_input(0, 3, two));
+    // A torn second batch: half of its frame.
+    two.erase(two.end() - static_cast<std::ptrdiff_t>(f.size() / 2), two.end());
+    write(segments / "torn-second-batch", segment_input(1, 0, two));
+  }
 
   Bytes header(fmt::kSegmentHeaderSize);
   fmt::encode_segment_header(

@@ -145,6 +145,36 @@ TEST_F(Reader, SegmentAndOffsetPointAtTheFrame) {
   }
 }
 
+// A second file named for LSN 0 after the log's segments (a copy of another log's first segment,
+// say): the reader must not take it for the segment that holds LSN 0. It reads the log's own
+// segments and then reports the break, as verify does (found by segment_scan_fuzz).
+TEST_F(Reader, AFileNamedForAnEarlierLsnAfterTheSegmentsIsABreakNotTheStart) {
+  cairn::testing::TempDir work;
+  const std::filesystem::path copy = work.path() / "log";
+  cairn::testing::copy_log(dir(), copy);
+  const uint64_t next_seq = all().back().segment_seq + 1;
+  const std::filesystem::path stray = copy / format::segment_file_name(next_seq, 0);
+  std::filesystem::copy_file(cairn::testing::segment_path(dir(), 1), stray);
+  std::vector<std::byte> header(format::kSegmentHeaderSize);
+  format::encode_segment_header(
+      format::SegmentHeader{format::kFormatVersion, next_seq, 0, std::filesystem::file_size(stray),
+                            1700000000000},
+      header.data());
+  cairn::testing::write_bytes(stray, 0, header);
+
+  auto reader = LogReader::open(copy, {});
+  ASSERT_TRUE(reader.ok()) << reader.status().to_string();
+  for (size_t i = 0; i < all().size(); ++i) {
+    auto r = (*reader)->next();
+    ASSERT_TRUE(r.ok() && *r != nullptr) << "record " << i;
+    ASSERT_EQ((*r)->lsn, all()[i].lsn) << "record " << i;
+  }
+  auto r = (*reader)->next();
+  ASSERT_FALSE(r.ok()) << "the stray file read as more records";
+  EXPECT_NE(r.status().message().find(stray.filename().string()), std::string::npos)
+      << r.status().to_string();
+}
+
 TEST(ReaderOpen, MissingDirectoryIsNotFoundAndAnEmptyOneHasNoRecords) {
   cairn::testing::TempDir dir;
   auto missing = LogReader::open(dir / "nope", {});
