@@ -26,6 +26,7 @@
 #include "cairn/log/verify.h"
 #include "frame_format.h"
 #include "support/sim_disk.h"
+#include "support/sim_log_options.h"
 
 namespace {
 
@@ -92,16 +93,9 @@ Read read_all(SimDisk& disk) {
 }
 
 LogOptions options_on(SimDisk& disk, RecoveryMode mode) {
-  LogOptions o;
-  o.segment_bytes = 1 << 20;
-  o.segment_bytes_initial = 1 << 20;
-  o.batch_bytes_max = 64 << 10;
-  o.record_bytes_max = 16 << 10;
-  o.staging_bytes = 1 << 20;
+  LogOptions o = cairn::testing::sim_log_options(disk);
   o.recovery_mode = mode;
   o.create_if_missing = false;
-  o.file_system = disk.file_system();
-  o.io_queue_factory = disk.io_queue_factory();
   return o;
 }
 

@@ -14,6 +14,7 @@
 #include "cairn/log/reader.h"
 #include "frame_format.h"
 #include "support/sim_disk.h"
+#include "support/sim_log_options.h"
 
 namespace cairn::testing {
 namespace {
@@ -22,15 +23,8 @@ constexpr const char* kDir = "/sim/log";
 constexpr log::RecordType kType = 100;
 
 log::LogOptions sim_options(SimDisk& disk, log::IoMode mode) {
-  log::LogOptions o;
-  o.segment_bytes = 1 << 20;
-  o.segment_bytes_initial = 1 << 20;
-  o.batch_bytes_max = 256 << 10;
-  o.record_bytes_max = 64 << 10;
-  o.staging_bytes = 1 << 20;
+  log::LogOptions o = sim_log_options(disk);
   o.io_mode = mode;
-  o.file_system = disk.file_system();
-  o.io_queue_factory = disk.io_queue_factory();
   return o;
 }
 

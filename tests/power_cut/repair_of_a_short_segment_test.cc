@@ -15,6 +15,7 @@
 #include "cairn/log/verify.h"
 #include "frame_format.h"
 #include "support/sim_disk.h"
+#include "support/sim_log_options.h"
 
 namespace cairn::testing {
 namespace {
@@ -24,15 +25,8 @@ constexpr log::RecordType kType = 100;
 constexpr int kRecords = 1100;  // about 3.4 MB: four 1 MiB segments
 
 log::LogOptions sim_options(SimDisk& disk, log::RecoveryMode mode) {
-  log::LogOptions o;
-  o.segment_bytes = 1 << 20;
-  o.segment_bytes_initial = 1 << 20;
-  o.batch_bytes_max = 256 << 10;
-  o.record_bytes_max = 64 << 10;
-  o.staging_bytes = 1 << 20;
+  log::LogOptions o = sim_log_options(disk);
   o.recovery_mode = mode;
-  o.file_system = disk.file_system();
-  o.io_queue_factory = disk.io_queue_factory();
   return o;
 }
 
