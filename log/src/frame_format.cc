@@ -46,12 +46,10 @@ HeaderState decode_segment_header(const std::byte* block, SegmentHeader* out, st
   out->seq = load_u64(block + 16);
   out->first_lsn = load_u64(block + 24);
   out->segment_bytes = load_u64(block + 32);
-  // What LogOptions allows (whole blocks, at most 4 GiB): a repair writes a file cut short back
-  // to this size, so a size no writer of ours names is refused, not believed.
-  if (out->segment_bytes % kBlockSize != 0 || out->segment_bytes < 2 * kBlockSize ||
-      out->segment_bytes > (uint64_t{1} << 32)) {
+  // A repair writes a file cut short back to this size: a size no log writes is not believed.
+  if (!is_segment_size(out->segment_bytes)) {
     *why = "segment header names a segment size of " + std::to_string(out->segment_bytes) +
-           " bytes, which no log writes (whole 4 KiB blocks, at least 8 KiB, at most 4 GiB)";
+           " bytes, which no log writes (whole 4 KiB blocks, at least 8 KiB, at most 1 TiB)";
     return HeaderState::kInvalid;
   }
   out->created_unix_ms = load_u64(block + 40);

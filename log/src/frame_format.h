@@ -129,6 +129,15 @@ enum class HeaderState { kValid, kEmpty, kInvalid };
 // kEmpty: the block is all zeros (a segment that was created but never written).
 HeaderState decode_segment_header(const std::byte* block, SegmentHeader* out, std::string* why);
 
+// Sizes a segment file of this log can have: whole blocks, room for the header and a block of
+// data, and at most 1 TiB (LogOptions allows 4 GiB; older builds allowed more). A header naming
+// another size is invalid, and a file of another size is never written into: a repair writes
+// a short file back to its header's size, and the writer fills a segment up to it.
+inline constexpr uint64_t kSegmentBytesHardMax = uint64_t{1} << 40;
+constexpr bool is_segment_size(uint64_t bytes) {
+  return bytes % kBlockSize == 0 && bytes >= 2 * kBlockSize && bytes <= kSegmentBytesHardMax;
+}
+
 // Whether an invalid header block can be the torn first write of a header this log wrote into
 // segment `seq` starting at `first_lsn` (the spare it was written into held zeros): a prefix of
 // that header followed by zeros, the fields it holds equal to what the writer would have put there

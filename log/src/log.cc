@@ -119,7 +119,7 @@ Result<int> open_segment(FileSystem& fs, const std::string& path, const LogOptio
 namespace {
 // The recycled files an earlier process left (recovery removed only half-made zero-filled spares)
 // go back into the preparer's pool, up to recycled_segments_max (it deletes the rest). A file the
-// log could not have made (not a whole number of blocks, or empty) is deleted: spares hold no
+// log could not have made (format::is_segment_size) is deleted: spares hold no
 // records. Failures only cost a spare: the preparer makes a new one when it needs one.
 void adopt_recycled_files(FileSystem& fs, const std::string& dir,
                           const std::vector<std::string>& spare_names, SegmentPreparer& preparer) {
@@ -127,7 +127,7 @@ void adopt_recycled_files(FileSystem& fs, const std::string& dir,
     if (!name.starts_with(format::kRecycledPrefix)) continue;
     const std::string path = join_path(dir, name);
     Result<uint64_t> bytes = file_size_at(fs, path);
-    if (bytes.ok() && *bytes > 0 && *bytes % format::kBlockSize == 0) {
+    if (bytes.ok() && format::is_segment_size(*bytes)) {
       preparer.add_recycled(path, *bytes);
     } else if (bytes.ok()) {
       (void)fs.remove(path);  // a spare holds no records: failing to delete it loses nothing

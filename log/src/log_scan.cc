@@ -21,7 +21,14 @@ Result<SegmentScan> scan_segment(FileSystem& fs, const std::string& dir, const S
   scan.file = file;
   scan.file_size = cursor.file_size();
   scan.end_lsn = file.first_lsn;
-  if (cursor.header_state() == format::HeaderState::kEmpty) {
+  if (cursor.header_state() == format::HeaderState::kEmpty &&
+      !format::is_segment_size(scan.file_size)) {
+    // Never written, but of a size no log makes (cut or extended by something else): the writer
+    // would fill it up to that size and name it in the header, which readers then refuse.
+    scan.stop = SegmentScan::Stop::kBadHeader;
+    scan.what = "the file holds no header and is " + std::to_string(scan.file_size) +
+                " bytes, a size no log makes a segment";
+  } else if (cursor.header_state() == format::HeaderState::kEmpty) {
     scan.stop = SegmentScan::Stop::kEmpty;
   } else if (cursor.header_state() == format::HeaderState::kInvalid) {
     scan.stop = SegmentScan::Stop::kBadHeader;
@@ -139,7 +146,8 @@ Result<LogScan> scan_log(FileSystem& fs, const std::string& dir,
   for (size_t i = 0; i < out.segments.size(); ++i) {
     if (out.segments[i].has_data()) out.last_with_data = static_cast<int>(i);
   }
-  for (size_t i = 0; i < out.segments.size() && !out.damage; ++i) {
+  // The damage scan `i` shows, given the ones before it (which showed none).
+  auto damage_in = [&](size_t i) -> std::optional<Damage> {
     const SegmentScan& s = out.segments[i];
     if (i > 0) {
       const SegmentScan& prev = out.segments[i - 1];
@@ -153,43 +161,54 @@ Result<LogScan> scan_log(FileSystem& fs, const std::string& dir,
         d.file = s.file.name;
         d.lsn = prev.end_lsn;
         d.what = std::move(*why);
-        out.damage = d;
-        break;
+        return d;
       }
     }
     const int idx = static_cast<int>(i);
     if (s.stop == SegmentScan::Stop::kEmpty && idx < out.last_with_data) {
-      out.damage = damage_at(s, DamageKind::kCorruption,
-                             "segment has no header but later segments hold records");
-      break;
+      return damage_at(s, DamageKind::kCorruption,
+                       "segment has no header but later segments hold records");
     }
     if (s.stop == SegmentScan::Stop::kEmpty && idx > out.last_with_data + 1) {
-      out.damage =
-          damage_at(s, DamageKind::kBrokenSequence, "more than one empty segment at the end");
-      break;
+      return damage_at(s, DamageKind::kBrokenSequence, "more than one empty segment at the end");
     }
     // Only the last file can end in a torn write: the writer drains every write into a segment
     // before it creates the next one, so damage followed by any segment file is corruption.
     const bool tail = idx == out.last_with_data && i + 1 == out.segments.size();
-    out.damage = classify(s, tail, options.tail_window_bytes);
-    if (out.damage && s.short_end && i + 1 < out.segments.size() &&
-        out.segments[i + 1].file.first_lsn == s.end_lsn) {
-      // The cut took only bytes after the last record: the next segment begins right where the
-      // records of this one end, so none is missing, and restoring the size repairs it.
-      out.damage->size_only = true;
-      out.damage->what = "segment file is " + std::to_string(s.file_size) +
-                         " bytes but its header says " + std::to_string(s.segment_bytes) +
-                         ": cut short by something other than the log, which never changes a "
-                         "segment's size; no record is missing (the next segment begins at LSN " +
-                         std::to_string(s.end_lsn) + ", where this one's records end)";
-    }
+    std::optional<Damage> damage = classify(s, tail, options.tail_window_bytes);
     const Lsn durable = std::max(options.check_from, options.known_durable);
-    if (out.damage && out.damage->kind == DamageKind::kTornTail && out.damage->lsn < durable) {
+    if (damage && damage->kind == DamageKind::kTornTail && damage->lsn < durable) {
       // The owner saw the records up to there durable: damage before it is no torn write.
-      out.damage->kind = DamageKind::kCorruption;
-      out.damage->what +=
+      damage->kind = DamageKind::kCorruption;
+      damage->what +=
           " (before LSN " + std::to_string(durable) + ", which was durable: not a torn write)";
     }
+    return damage;
+  };
+  for (size_t i = 0; i < out.segments.size() && !out.damage; ++i) {
+    out.damage = damage_in(i);
+    const SegmentScan& s = out.segments[i];
+    if (!out.damage || !s.short_end || i + 1 == out.segments.size() ||
+        out.segments[i + 1].file.first_lsn != s.end_lsn) {
+      continue;
+    }
+    // The cut took only bytes after the last record: the next segment begins right where the
+    // records of this one end, so none is missing, and restoring the size repairs it. Whether
+    // that keeps every record of the log depends on what follows: the scan looks on.
+    out.damage->size_only = true;
+    for (size_t j = i + 1; j < out.segments.size(); ++j) {
+      if (std::optional<Damage> later = damage_in(j)) {
+        out.damage->damage_after = later->to_string();
+        break;
+      }
+    }
+    out.damage->what = "segment file is " + std::to_string(s.file_size) +
+                       " bytes but its header says " + std::to_string(s.segment_bytes) +
+                       ": cut short by something other than the log, which never changes a "
+                       "segment's size; none of its records is missing (the next segment begins "
+                       "at LSN " +
+                       std::to_string(s.end_lsn) + ", where they end)" +
+                       (out.damage->damage_after.empty() ? "" : ", but a later segment is damaged");
   }
   return out;
 }

@@ -113,36 +113,49 @@ Status cut_segment(FileSystem& fs, const std::string& dir, const SegmentScan& s,
   return zero_range(fs, path, cut, extent);
 }
 
-// Writes zeros from the end of a segment file that something cut short up to the size its header
-// names, and syncs it: the writer may append into it, and a later open must not find it short.
-// Zeros, not a hole: the log's writes land on blocks that exist, as in any segment it made.
-Status restore_size(FileSystem& fs, const std::string& dir, const SegmentScan& s,
-                    RecoveryReport* report) {
-  CAIRN_CHECK(s.is_short());
+// Writes zeros from the end of segment file `s` up to `to` bytes, and syncs it: the writer may
+// append into it, and a later open must find it at that size. For a file something cut short,
+// `to` is the size its header names; for one whose header is gone and whose size no log makes
+// (zeroed by the cut before this), a size the writer can fill. Zeros, not a hole: the log's
+// writes land on blocks that exist, as in any segment it made.
+Status grow_with_zeros(FileSystem& fs, const std::string& dir, const SegmentScan& s, uint64_t to,
+                       RecoveryReport* report) {
+  CAIRN_CHECK(s.file_size < to);
   const std::string path = join_path(dir, s.file.name);
   CAIRN_ASSIGN_OR_RETURN(int fd, fs.open(path, OpenFlags{.write = true}));
   const std::vector<std::byte> zeros(1u << 20);
   Status st;
-  for (uint64_t off = s.file_size; off < s.segment_bytes && st.ok();) {
+  for (uint64_t off = s.file_size; off < to && st.ok();) {
     // The first write ends on a chunk boundary, so the rest are whole chunks.
-    const uint64_t chunk_end =
-        std::min(format::round_down(off, zeros.size()) + zeros.size(), s.segment_bytes);
+    const uint64_t chunk_end = std::min(format::round_down(off, zeros.size()) + zeros.size(), to);
     st = fs.pwrite(fd, zeros.data(), static_cast<size_t>(chunk_end - off), off);
     off = chunk_end;
   }
   if (st.ok()) st = fs.fdatasync(fd);
   Result<uint64_t> size = st.ok() ? fs.file_size(fd) : Result<uint64_t>(st);
   (void)fs.close(fd);  // durability is fdatasync's answer above; a close after it loses nothing
-  if (size.ok() && *size != s.segment_bytes) {
+  if (size.ok() && *size != to) {
     size = Status(StatusCode::kIoError, "the file is " + std::to_string(*size) +
-                                            " bytes after the write, not " +
-                                            std::to_string(s.segment_bytes));
+                                            " bytes after the write, not " + std::to_string(to));
   }
   if (!size.ok()) {
-    return size.status().with_context("writing " + path + " back to the size its header names");
+    return size.status().with_context("writing zeros to " + path + " up to " + std::to_string(to) +
+                                      " bytes");
   }
   report->files_restored.push_back(s.file.name);
   return Status();
+}
+
+// After a cut: the size segment `s` must have for the log to go on in it, when it lacks it. A
+// file cut short goes back to the size its header names. One whose header was damaged (now
+// zeroed) keeps its size when the log can make a segment of it, and otherwise grows to the
+// next such size, at least the log's first segment size.
+std::optional<uint64_t> size_to_restore(const SegmentScan& s, const LogOptions& options) {
+  if (s.is_short()) return s.segment_bytes;
+  if (s.stop != SegmentScan::Stop::kBadHeader || format::is_segment_size(s.file_size)) {
+    return std::nullopt;
+  }
+  return std::max(format::round_up(s.file_size, kBlockSize), first_segment_bytes(options));
 }
 
 // Moves whole segments into the quarantine (kPointInTime).
@@ -206,31 +219,34 @@ Status remove_spares(FileSystem& fs, const std::string& dir, const DirectoryList
   return Status();
 }
 
-// `pass`: how many repairs (kPointInTime) came before this scan of the same open; each is followed
-// by another scan, until one finds the log intact.
+// A point-in-time repair scans again after each damage it repairs, until a scan finds the log
+// intact. `repaired`: the damage the pass before this one repaired (empty on the first scan);
+// `pass`: how many repairs this open made so far.
 Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
                                       const LogOptions& options, PayloadVerifier verifier,
                                       std::optional<CleanClose> clean_close,
                                       std::vector<SegmentFile>& segs, RecoveryReport* report,
-                                      int pass = 0);
-
-// A repair removes damage or moves segments at each pass, so a handful are enough; more means
-// this code does not understand the directory, and it stops rather than go on changing it.
-constexpr int kRepairPassesMax = 8;
+                                      const std::string& repaired = "", size_t pass = 0);
 
 // Before a point-in-time repair scans again: what the earlier passes counted is counted again.
 Result<RecoveredLog> scan_again(FileSystem& fs, const std::string& dir, const LogOptions& options,
                                 PayloadVerifier verifier, std::optional<CleanClose> clean_close,
-                                std::vector<SegmentFile>& segs, RecoveryReport* report, int pass) {
-  if (pass + 1 >= kRepairPassesMax) {
+                                std::vector<SegmentFile>& segs, RecoveryReport* report,
+                                const Damage& repaired, size_t pass) {
+  // Each pass repairs another damage in one of the segments (at most a few each: a file cut
+  // short, then its torn end once it is the last): a bound that only a loop this code does not
+  // foresee reaches.
+  if (pass > 8 + 4 * segs.size()) {
     return Status(StatusCode::kCorruption,
-                  "log " + dir + ": the point-in-time repair still finds damage after " +
-                      std::to_string(kRepairPassesMax) + " passes (" + report->damage +
-                      "); it stopped there, with every byte it took out in the quarantine");
+                  "log " + dir + ": the point-in-time repair made " + std::to_string(pass) +
+                      " repairs and still finds damage (" + repaired.to_string() +
+                      "); it stopped, and what it took out so far is in " +
+                      join_path(dir, std::string(format::kQuarantineDir)));
   }
   report->records_verified = 0;
   report->records_followed = 0;
-  return recover_segments(fs, dir, options, verifier, clean_close, segs, report, pass + 1);
+  return recover_segments(fs, dir, options, verifier, clean_close, segs, report,
+                          repaired.to_string(), pass + 1);
 }
 
 }  // namespace
@@ -265,7 +281,7 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
                                       const LogOptions& options, PayloadVerifier verifier,
                                       std::optional<CleanClose> clean_close,
                                       std::vector<SegmentFile>& segs, RecoveryReport* report,
-                                      int pass) {
+                                      const std::string& repaired, size_t pass) {
   const bool point_in_time = options.recovery_mode == RecoveryMode::kPointInTime;
   if (auto d = check_segment_sequence(segs)) {
     if (!point_in_time)
@@ -317,9 +333,20 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
                     torn ? "RecoveryMode::kTolerateTornTail cuts it (the default)."
                     : d.size_only
                         ? "RecoveryMode::kPointInTime writes the file back to its size, keeping "
-                          "every record."
+                          "its records, then repairs any damage after it."
                         : "RecoveryMode::kPointInTime opens the log at the last intact record, "
                           "keeping everything after it in the quarantine directory.");
+    }
+    if (!repaired.empty() && d.to_string() == repaired) {
+      // Each repair moves segments aside or changes the damaged one, so that the next scan
+      // finds other damage or none. The same damage again means this code does not understand
+      // what it sees: it stops rather than go on changing the directory.
+      return Status(StatusCode::kCorruption,
+                    "log " + dir +
+                        ": the point-in-time repair found the damage it had just "
+                        "repaired again (" +
+                        d.to_string() + "), and stopped; what it took out so far is in " +
+                        join_path(dir, std::string(format::kQuarantineDir)));
     }
     auto it = std::find_if(scan.segments.begin(), scan.segments.end(),
                            [&](const SegmentScan& s) { return s.file.name == d.file; });
@@ -329,19 +356,12 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
       // quarantine, the file gets its size back, and the log is read again from the start, since
       // what follows this segment was never looked at.
       CAIRN_CHECK(point_in_time && it->is_short());
-      if (std::find(report->files_restored.begin(), report->files_restored.end(), d.file) !=
-          report->files_restored.end()) {
-        // Written back and synced, yet short again: the file system does not do what it says.
-        return Status(StatusCode::kIoError, "segment file " + join_path(dir, d.file) +
-                                                " is short again after it was written back to "
-                                                "its size; nothing more was changed");
-      }
       CAIRN_RETURN_IF_ERROR(
           cut_segment(fs, dir, *it, it->data_end, it->file_size, "damaged", report));
-      CAIRN_RETURN_IF_ERROR(restore_size(fs, dir, *it, report));
+      CAIRN_RETURN_IF_ERROR(grow_with_zeros(fs, dir, *it, it->segment_bytes, report));
       report->damage = (report->damage.empty() ? "" : report->damage + "; ") + d.to_string() +
                        " — written back to its size, every record kept";
-      return scan_again(fs, dir, options, verifier, clean_close, segs, report, pass);
+      return scan_again(fs, dir, options, verifier, clean_close, segs, report, d, pass);
     }
     // A segment that does not begin where the one before it ends (kPointInTime only): it and
     // everything after it go to the quarantine, and the log ends where the one before it does.
@@ -370,8 +390,12 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
           torn ? std::max(d.offset + d.bytes_after, cut + window) + kBlockSize : s.file_size;
       CAIRN_RETURN_IF_ERROR(
           cut_segment(fs, dir, s, cut, scan_to, torn ? "torn" : "damaged", report));
-      // The log goes on writing into it: at the size its header names, which a cut file lacks.
-      if (s.is_short()) CAIRN_RETURN_IF_ERROR(restore_size(fs, dir, s, report));
+      // The log goes on writing into it, at a size it can fill: a file cut short lacks the size
+      // its header names, and one whose header was bad may have a size no log makes (it was
+      // extended, or is shorter than a header).
+      if (const std::optional<uint64_t> to = size_to_restore(s, options)) {
+        CAIRN_RETURN_IF_ERROR(grow_with_zeros(fs, dir, s, *to, report));
+      }
     }
     report->damage = (report->damage.empty() ? "" : report->damage + "; ") + d.to_string() +
                      (torn ? " — cut" : " — log opened before it (point in time)");
@@ -382,7 +406,7 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
       // intact, so it looks again (found by segment_scan_fuzz).
       segs.erase(segs.begin() + static_cast<ptrdiff_t>(broken_sequence ? bad_idx : idx + 1),
                  segs.end());
-      return scan_again(fs, dir, options, verifier, clean_close, segs, report, pass);
+      return scan_again(fs, dir, options, verifier, clean_close, segs, report, d, pass);
     }
     // The log now ends where the damaged segment's intact records end (a torn tail: a file cut
     // short is corruption, which only kPointInTime repairs, above).

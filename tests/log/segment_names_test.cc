@@ -177,14 +177,16 @@ TEST(SegmentHeaderCodec, UnknownVersionIsInvalid) {
 // refused under a valid checksum, not believed (it could ask for zeros up to 2^64 bytes).
 TEST(SegmentHeaderCodec, ASegmentSizeNoLogWritesIsInvalid) {
   for (const uint64_t size : {uint64_t{0}, uint64_t{4096}, uint64_t{(1u << 20) + 1},
-                              (uint64_t{1} << 32) + 4096, ~uint64_t{0}}) {
+                              (uint64_t{1} << 40) + 4096, ~uint64_t{0}}) {
     SegmentHeader h = sample_header();
     h.segment_bytes = size;
     std::string why;
     EXPECT_EQ(decode(encoded(h), nullptr, &why), HeaderState::kInvalid) << size;
     EXPECT_NE(why.find("segment size of " + std::to_string(size)), std::string::npos) << why;
   }
-  for (const uint64_t size : {uint64_t{8192}, uint64_t{1} << 20, uint64_t{1} << 32}) {
+  // Up to 1 TiB: logs of builds that allowed segments above today's 4 GiB still open.
+  for (const uint64_t size : {uint64_t{8192}, uint64_t{1} << 20, (uint64_t{1} << 32) + 4096,
+                              uint64_t{1} << 40}) {
     SegmentHeader h = sample_header();
     h.segment_bytes = size;
     EXPECT_EQ(decode(encoded(h)), HeaderState::kValid) << size;

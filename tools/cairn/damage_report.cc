@@ -49,9 +49,17 @@ std::string log_open_effect(const std::filesystem::path& dir, const log::Damage&
                                         std::to_string(facts.short_file_bytes) + " to " +
                                         std::to_string(facts.header_bytes) + " bytes, with zeros)";
   if (d.size_only) {
-    return "Log::open refuses to open this log and changes nothing. RecoveryMode::kPointInTime "
-           "(`cairn log recover`) copies any bytes after the last record of " +
-           d.file + " to " + quarantine + restore + ", and keeps every record of every segment.";
+    std::string effect =
+        "Log::open refuses to open this log and changes nothing. RecoveryMode::kPointInTime "
+        "(`cairn log recover`) copies any bytes after the last record of " +
+        d.file + " to " + quarantine + restore;
+    if (d.damage_after.empty()) return effect + ", and keeps every record of every segment.";
+    return effect +
+           ", keeping its records and moving no segment for it; then it scans the log "
+           "again and repairs the damage after it as usual (" +
+           d.damage_after +
+           "): records from there on leave the log. `cairn log recover --dry-run` shows that "
+           "repair once this one is done.";
   }
   std::string moved = d.kind == DamageKind::kBrokenSequence
                           ? "it moves " + d.file + " and every later segment to " + quarantine
@@ -129,11 +137,17 @@ DamageFacts damage_facts(const log::VerifyReport& report) {
       }
       continue;
     }
-    // A file cut only after its records (size_only) loses none: the later segments stay.
-    (found && !d.size_only ? facts.records_after : facts.records_before) += s.records;
+    // A file cut only after its records (size_only) loses none: the later segments stay, all of
+    // them when the rest of the log is intact (else the repair of the damage after it decides,
+    // and only the records up to this file's end are sure to stay).
+    if (found && d.size_only) {
+      if (d.damage_after.empty()) facts.records_before += s.records;
+    } else {
+      (found ? facts.records_after : facts.records_before) += s.records;
+    }
     if (!found) previous_end = s.end_lsn;
   }
-  if (d.size_only) facts.intact_end_lsn = report.end_lsn;
+  if (d.size_only && d.damage_after.empty()) facts.intact_end_lsn = report.end_lsn;
   return facts;
 }
 
@@ -150,10 +164,13 @@ std::string damage_text(const std::filesystem::path& dir, const log::VerifyRepor
   if (d.bytes_after > 0) {
     s += "  extent    " + bytes_with_human(d.bytes_after) + " from there to the end of the data\n";
   }
-  s +=
-      "  intact    " + std::to_string(facts.records_before) +
-      (d.size_only ? " records, all of them (none is missing), LSN " : " records before it, LSN ") +
-      std::to_string(report.first_lsn) + " .. " + std::to_string(facts.intact_end_lsn) + "\n";
+  const char* intact =
+      !d.size_only ? " records before it, LSN "
+      : d.damage_after.empty()
+          ? " records, all of them (none is missing), LSN "
+          : " records up to the end of this file (none of its records is missing), LSN ";
+  s += "  intact    " + std::to_string(facts.records_before) + intact +
+       std::to_string(report.first_lsn) + " .. " + std::to_string(facts.intact_end_lsn) + "\n";
   if (facts.records_after > 0) {
     s += "  after it  " + std::to_string(facts.records_after) + " intact records " +
          records_after_where(d) + ", up to LSN " + std::to_string(report.end_lsn) + "\n";
@@ -183,6 +200,8 @@ nlohmann::json damage_json(const std::filesystem::path& dir, const log::VerifyRe
       {"what", d.what},
       {"bytes_after", d.bytes_after},
       {"size_only", d.size_only},
+      {"damage_after",
+       d.damage_after.empty() ? nlohmann::json(nullptr) : nlohmann::json(d.damage_after)},
       {"short_file_bytes",
        facts.header_bytes == 0 ? nlohmann::json(nullptr) : nlohmann::json(facts.short_file_bytes)},
       {"header_bytes",

@@ -59,6 +59,8 @@ struct RepairPlan {
   };
   std::vector<Moved> moved;  // whole segments renamed into the quarantine
   DamageFacts facts;
+  // A file cut only after its records, with damage after it: what the repair repairs next.
+  std::string then;
 };
 
 std::string quarantine_of(const std::string& dir) {
@@ -100,8 +102,12 @@ RepairPlan plan_repair(const std::string& dir, const log::VerifyReport& report,
             .string();
   }
   bool after = false;
-  // A file cut only after its records loses none: the later segments stay (recovery.cc).
-  if (d.size_only) return plan;
+  // A file cut only after its records loses none: the later segments stay (recovery.cc), unless
+  // damage after it leads the repair to move them (plan_text names it).
+  if (d.size_only) {
+    plan.then = d.damage_after;
+    return plan;
+  }
   for (const std::string& name : segment_names(dir)) {
     if (name == d.file) {
       after = true;
@@ -124,7 +130,10 @@ std::string plan_text(const std::string& dir, const RepairPlan& plan) {
   std::string s;
   if (plan.cut) {
     s += "  cut       " + plan.cut_file + " from offset " + std::to_string(plan.cut_offset) +
-         " (the end of its last intact record): about " + bytes_with_human(plan.cut_bytes) +
+         " (the end of its last intact record): " +
+         (plan.facts.header_bytes > 0
+              ? "its bytes that are not zero (at most " + bytes_with_human(plan.cut_bytes) + ")"
+              : "about " + bytes_with_human(plan.cut_bytes)) +
          " copied to " + plan.cut_copy + ", then zeroed in the segment\n";
     if (plan.facts.header_bytes > 0) {
       s += "  restore   " + plan.cut_file + " to the size its header names: zeros from byte " +
@@ -140,6 +149,13 @@ std::string plan_text(const std::string& dir, const RepairPlan& plan) {
     s += "  move      " + m.file + " (" + bytes_with_human(m.bytes) + ", " +
          std::to_string(m.records) + " intact records) to " + (fs::path(q) / m.file).string() +
          "\n";
+  }
+  if (!plan.then.empty()) {
+    s += "  keep      at least " + std::to_string(plan.facts.records_before) +
+         " records, up to LSN " + std::to_string(plan.facts.intact_end_lsn) + "\n";
+    s += "  then      the repair scans the log again and repairs the damage after it as usual: " +
+         plan.then + " (`cairn log recover --dry-run` shows how once this repair is done)\n";
+    return s;
   }
   s += "  keep      " + std::to_string(plan.facts.records_before) +
        " records; the log continues at LSN " + std::to_string(plan.facts.intact_end_lsn) + "\n";
@@ -173,6 +189,7 @@ nlohmann::json plan_json(const std::string& dir, const RepairPlan& plan) {
   }
   return {{"cut", cut},
           {"restore", restore},
+          {"then", plan.then.empty() ? nlohmann::json(nullptr) : nlohmann::json(plan.then)},
           {"move", moved},
           {"records_kept", plan.facts.records_before},
           {"end_lsn", plan.facts.intact_end_lsn},
@@ -284,7 +301,8 @@ int run_log_recover(const LogRecoverArgs& args) {
   // The engine starts from a snapshot past the damage and never reads it: a repair would only cut
   // the records after the damage, which that engine needs (they are acknowledged, and its
   // snapshot was taken after them). Refused unless asked for by name.
-  if (past && !args.force) {
+  // A size_only repair cuts no record: nothing the engine needs is at stake.
+  if (past && !args.force && !(before->damage->size_only && before->damage->damage_after.empty())) {
     std::fprintf(stderr,
                  "cairn %s: the engine whose log this is opens it as it is: its newest snapshot "
                  "(%s) holds the state up to LSN %llu, past the damage at LSN %llu, and its "
@@ -341,12 +359,13 @@ int run_log_recover(const LogRecoverArgs& args) {
     out = "log " + args.dir + " was DAMAGED: " + std::string(log::damage_kind_name(d.kind)) +
           " in " + d.file + " at offset " + std::to_string(d.offset) + ", LSN " +
           std::to_string(d.lsn) + " (" + d.what + ")\n";
-    out += d.size_only ? "repaired with RecoveryMode::kPointInTime, keeping every record; bytes "
-                         "after the last record were moved aside into " +
-                             quarantine_of(args.dir) + "/ (nothing was deleted):\n"
-                       : "repaired with RecoveryMode::kPointInTime: everything from the damage "
-                         "on was moved aside into " +
-                             quarantine_of(args.dir) + "/ (nothing was deleted):\n";
+    out += d.size_only && d.damage_after.empty()
+               ? "repaired with RecoveryMode::kPointInTime, keeping every record; bytes "
+                 "after the last record were moved aside into " +
+                     quarantine_of(args.dir) + "/ (nothing was deleted):\n"
+               : "repaired with RecoveryMode::kPointInTime: everything from the damage "
+                 "on was moved aside into " +
+                     quarantine_of(args.dir) + "/ (nothing was deleted):\n";
     for (const std::string& f : recovery.quarantined_files) {
       std::error_code ec;
       const uint64_t bytes = fs::file_size(f, ec);
@@ -387,11 +406,12 @@ void add_log_recover_command(CLI::App& log_group, CommandRun* selected) {
   cmd->add_flag("--force", args->force,
                 "Repair even when the engine opens the log as it is (its newest snapshot lies "
                 "past the damage): the records after the damage leave the log");
-  cmd->add_flag("--json", args->json,
-                "One JSON object: {dir, dry_run, intact_before, damage, plan: {cut, move, "
-                "restore, records_kept, end_lsn, records_removed_at_least, quarantine}, repaired, "
-                "quarantined_files, restored_files, intact_after, records, end_lsn, "
-                "stale_snapshots}");
+  cmd->add_flag(
+      "--json", args->json,
+      "One JSON object: {dir, dry_run, intact_before, damage, plan: {cut, move, "
+      "restore, then, records_kept, end_lsn, records_removed_at_least, quarantine}, repaired, "
+      "quarantined_files, restored_files, intact_after, records, end_lsn, "
+      "stale_snapshots}");
   cmd->footer(
       "The repair opens the log with RecoveryMode::kPointInTime (it takes the log's lock: stop\n"
       "the engine first). The damaged segment's bytes from the first bad frame on are copied to\n"

@@ -37,8 +37,11 @@ struct Damage {
   std::string what{};        // "checksum mismatch", "LSN 812 where 816 was expected", ...
   uint64_t bytes_after = 0;  // bytes from `offset` to the end of the data that follows
   // A segment file shorter than its header says, whose records are all there (the next segment
-  // begins where they end): a repair only restores its size (kPointInTime), keeping every record.
+  // begins where they end): a repair (kPointInTime) restores its size and moves nothing for it.
   bool size_only = false;
+  // With size_only: the first damage after this one (Damage::to_string), which the repair then
+  // finds and repairs as usual; empty when the rest of the log is intact (every record stays).
+  std::string damage_after{};
   std::string to_string() const;
 };
 
