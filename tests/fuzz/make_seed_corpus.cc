@@ -172,6 +172,11 @@ int main(int argc, char** argv) {
   // one at the same LSN (a reader took the second for the log), and a first frame whose checksum
   // word is zero before a broken sequence (the repair left what then looked like a torn tail).
   write(segments / "empty-then-same-lsn", segment_input(3, 0, {}));
+  // Found by a review: a last segment cut to fewer bytes than a header, one extended by 101
+  // bytes, and an empty one of a size no log makes, each after the records.
+  write(segments / "last-cut-below-a-header", segment_input(2 | 8, 27, records));
+  write(segments / "last-extended", segment_input(1 | 16, 1, records));
+  write(segments / "odd-empty-last", segment_input(1 | 32, 9, records));
   {
     Bytes hidden = records;
     std::fill(hidden.begin(), hidden.begin() + 8, 0);

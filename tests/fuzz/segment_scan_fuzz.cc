@@ -4,14 +4,18 @@
 //  * verify intact => the default open opens; verify corruption or broken sequence => it refuses;
 //  * the repair (kPointInTime) always opens, and leaves a log that verifies intact, whose records
 //    are exactly those a reader found before the damage (nothing readable is lost, nothing
-//    unreadable appears), and whose segment files have the size their headers name.
+//    unreadable appears), and whose segment files have the size their headers name, one a log
+//    makes.
 //
 // Input: [flags u8][short u8][data ...]. The file 00000001-…0.wal is a valid header for segment 1
 // (first LSN 0) followed by `data`. flags bit 0: the data is padded to whole blocks and the header
 // names the file's size; otherwise the file ends where the data ends and the header names
 // round_up(data, 4 KiB) + (short % 4) blocks more: a file something cut short. flags bit 1: a
 // second segment follows, beginning where a reader finds segment 1's records end (bit 2: 8 bytes
-// later, a broken sequence), holding one frame.
+// later, a broken sequence), holding one frame. Then the last file is changed as a bad copy or a
+// person might: bit 3, cut to short * 37 bytes (often fewer than a header); bit 4, extended by
+// short * 100 + 1 bytes; bit 5, followed by an empty segment of short * 1000 + 100 bytes (a size
+// no log makes) beginning where the records end.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -114,6 +118,7 @@ std::shared_ptr<SimDisk> build(const uint8_t* data, size_t size) {
   }
   auto disk = SimDisk::create(SimDiskOptions{.tear_sectors = false});
   require(disk->write_file(path_of(1, 0), header_block(1, 0, claim) + body).ok());
+  std::string last = path_of(1, 0);
   if (flags & 2) {
     // Where a reader finds segment 1's records end.
     const Read first = read_all(*disk);
@@ -126,6 +131,24 @@ std::shared_ptr<SimDisk> build(const uint8_t* data, size_t size) {
     std::string second = header_block(2, end, 2 * block) + frame_at(end, "second segment");
     second.resize(2 * block, '\0');
     require(disk->write_file(path_of(2, end), second).ok());
+    last = path_of(2, end);
+  }
+  const uint8_t amount = data[1];
+  if (flags & (8 | 16)) {
+    auto bytes = disk->read_file(last);
+    require(bytes.ok());
+    if (flags & 8) bytes->resize(std::min<size_t>(bytes->size(), amount * 37u));
+    if (flags & 16) bytes->resize(bytes->size() + amount * 100u + 1, '\0');
+    require(disk->write_file(last, *bytes).ok());
+  }
+  if (flags & 32) {
+    const Read found = read_all(*disk);
+    Lsn end = 0;
+    if (!found.records.empty()) {
+      end = found.records.back().first +
+            format::frame_size(static_cast<uint32_t>(found.records.back().second.size()));
+    }
+    require(disk->write_file(path_of(9, end), std::string(amount * 1000u + 100, '\0')).ok());
   }
   return disk;
 }
@@ -185,7 +208,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const std::string& name : *names) {
     if (!name.ends_with(".wal")) continue;
     auto bytes = again->read_file(std::string(kDir) + "/" + name);
-    require(bytes.ok() && bytes->size() >= format::kSegmentHeaderSize);
+    // Every segment file of a repaired log has a size a log makes: the writer fills what it is
+    // given and names it in a header, which readers refuse for any other size.
+    require(bytes.ok() && format::is_segment_size(bytes->size()));
     format::SegmentHeader h;
     std::string why;
     if (format::decode_segment_header(reinterpret_cast<const std::byte*>(bytes->data()), &h,
