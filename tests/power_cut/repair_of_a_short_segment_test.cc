@@ -1,6 +1,7 @@
 // Power cuts during the repair of a segment file that something cut short (RecoveryMode::
 // kPointInTime: copy the bytes after its last record to the quarantine, zero them, write the file
-// back to its header's size, and, when no record is missing, scan the log again). The power fails
+// back to its header's size — or, for a file cut below a header, zero it and grow it to a size the
+// log makes — and scan the log again). The power fails
 // in each operation of the repair in turn, sectors not yet durable are torn, and a second repair
 // on what survived must then give the log the first one would have: every record before the cut
 // (every record, when none is missing), the file at its full size, the log intact for the default
@@ -77,10 +78,11 @@ std::string segment_path(SimDisk& disk, uint64_t seq) {
 
 struct Case {
   const char* name;
-  // Which record to cut at, and where in it: the file then ends `into` bytes into the record
-  // (its frame size: right after it).
-  bool last_segment;
+  bool last_segment;       // the last segment is cut, else the one before it
   bool after_last_record;  // cut in the zeros after the segment's last record (nothing missing)
+  // Cut to 1,000 bytes, fewer than a header: the repair zeroes it and grows it to a size the log
+  // makes. Otherwise the cut is 60 bytes into the fifth record from the segment's end.
+  bool below_header = false;
 };
 
 class RepairOfAShortSegment : public ::testing::TestWithParam<Case> {};
@@ -113,8 +115,14 @@ TEST_P(RepairOfAShortSegment, APowerCutAnywhereInTheRepairLeavesWhatTheNextRepai
   for (size_t i = 0; i < records.size(); ++i) {
     if (records[i].segment_seq == seq) at = i;  // the segment's last
   }
-  if (!c.after_last_record) at -= 5;
-  const uint64_t cut = c.after_last_record ? records[at].end + 100 : records[at].offset + 60;
+  if (c.below_header) {
+    while (at > 0 && records[at - 1].segment_seq == seq) --at;  // the segment's first
+  } else if (!c.after_last_record) {
+    at -= 5;
+  }
+  const uint64_t cut = c.below_header        ? 1000
+                       : c.after_last_record ? records[at].end + 100
+                                             : records[at].offset + 60;
   const size_t kept = c.after_last_record ? records.size() : at;
   const std::string path = segment_path(*base, seq);
   auto whole = base->read_file(path);
@@ -122,7 +130,7 @@ TEST_P(RepairOfAShortSegment, APowerCutAnywhereInTheRepairLeavesWhatTheNextRepai
   ASSERT_TRUE(base->write_file(path, whole->substr(0, cut)).ok());
   // The bytes a repair must keep in the quarantine: up to the last one that is not zero.
   // Recovery cuts at the end of the last intact frame, before the padding of its batch.
-  const uint64_t data_end = records[at - 1].end;
+  const uint64_t data_end = c.below_header ? 0 : records[at - 1].end;
   std::string cut_bytes = whole->substr(data_end, cut - data_end);
   if (c.after_last_record) cut_bytes.clear();
   while (!cut_bytes.empty() && cut_bytes.back() == '\0') cut_bytes.pop_back();
@@ -215,7 +223,8 @@ TEST_P(RepairOfAShortSegment, APowerCutAnywhereInTheRepairLeavesWhatTheNextRepai
 INSTANTIATE_TEST_SUITE_P(Cuts, RepairOfAShortSegment,
                          ::testing::Values(Case{"LastSegmentInsideARecord", true, false},
                                            Case{"OlderSegmentInsideARecord", false, false},
-                                           Case{"OlderSegmentAfterItsLastRecord", false, true}),
+                                           Case{"OlderSegmentAfterItsLastRecord", false, true},
+                                           Case{"LastSegmentBelowAHeader", true, false, true}),
                          [](const ::testing::TestParamInfo<Case>& info) {
                            return std::string(info.param.name);
                          });
