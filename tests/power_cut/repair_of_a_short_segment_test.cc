@@ -1,11 +1,10 @@
 // Power cuts during the repair of a segment file that something cut short (RecoveryMode::
 // kPointInTime: copy the bytes after its last record to the quarantine, zero them, write the file
 // back to its header's size — or, for a file cut below a header, zero it and grow it to a size the
-// log makes — and scan the log again). The power fails
-// in each operation of the repair in turn, sectors not yet durable are torn, and a second repair
-// on what survived must then give the log the first one would have: every record before the cut
-// (every record, when none is missing), the file at its full size, the log intact for the default
-// open, and the cut bytes in the quarantine.
+// log makes — and scan the log again). The power fails in each operation of the repair in turn,
+// sectors not yet durable are torn, and a second repair on what survived must then give the log
+// the first one would have: every record before the cut (every record, when none is missing), the
+// file at its full size, the log intact for the default open, and the cut bytes in the quarantine.
 #include <gtest/gtest.h>
 
 #include <string>
