@@ -185,19 +185,23 @@ Result<LogScan> scan_log(FileSystem& fs, const std::string& dir,
     }
     return damage;
   };
+  // Scan `i` stopped at the end of a file cut only after its records: the next segment begins
+  // right where they end, so none is missing, and restoring the size repairs it.
+  auto cut_after_its_records = [&](size_t i) {
+    const SegmentScan& s = out.segments[i];
+    return s.short_end && i + 1 < out.segments.size() &&
+           out.segments[i + 1].file.first_lsn == s.end_lsn;
+  };
   for (size_t i = 0; i < out.segments.size() && !out.damage; ++i) {
     out.damage = damage_in(i);
+    if (!out.damage || !cut_after_its_records(i)) continue;
+    // Whether restoring keeps every record of the log depends on what follows: the scan looks on
+    // for damage that is not of the same kind (which the repair restores in turn).
     const SegmentScan& s = out.segments[i];
-    if (!out.damage || !s.short_end || i + 1 == out.segments.size() ||
-        out.segments[i + 1].file.first_lsn != s.end_lsn) {
-      continue;
-    }
-    // The cut took only bytes after the last record: the next segment begins right where the
-    // records of this one end, so none is missing, and restoring the size repairs it. Whether
-    // that keeps every record of the log depends on what follows: the scan looks on.
     out.damage->size_only = true;
     for (size_t j = i + 1; j < out.segments.size(); ++j) {
-      if (std::optional<Damage> later = damage_in(j)) {
+      std::optional<Damage> later = damage_in(j);
+      if (later && !cut_after_its_records(j)) {
         out.damage->damage_after = later->to_string();
         break;
       }

@@ -37,7 +37,10 @@ Status SegmentCursor::open() {
   CAIRN_ASSIGN_OR_RETURN(const std::byte* h,
                          bytes(0, format::kSegmentHeaderSize, format::kSegmentHeaderSize));
   header_state_ = format::decode_segment_header(h, &header_, &bad_what_);
+  // Our writer writes headers only into files of a size a log makes (recovery makes sure of it):
+  // a torn one in a file of another size is not ours to cut.
   header_maybe_torn_ = header_state_ == format::HeaderState::kInvalid &&
+                       format::is_segment_size(file_size_) &&
                        format::is_torn_header_prefix(h, file_.seq, file_.first_lsn, file_size_);
   if (header_state_ == format::HeaderState::kValid &&
       (header_.seq != file_.seq || header_.first_lsn != file_.first_lsn)) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "clean_close.h"
+#include "frame_format.h"
 #include "log_directory.h"
 #include "log_scan.h"
 
@@ -22,6 +23,10 @@ std::string_view damage_kind_name(DamageKind kind) {
       return "broken segment sequence";
   }
   return "?";
+}
+
+bool is_segment_file_size(uint64_t bytes) {
+  return format::is_segment_size(bytes);
 }
 
 std::string Damage::to_string() const {

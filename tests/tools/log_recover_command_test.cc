@@ -53,6 +53,20 @@ class LogRecoverCommand : public ::testing::Test {
     args.insert(args.end(), extra.begin(), extra.end());
     return run_cairn(args);
   }
+  // Segments but the last whose last record ends before the file does (where records end varies
+  // from run to run, and one may fill its segment): their index in segment_files() and that end.
+  std::vector<std::pair<size_t, uint64_t>> segments_with_zeros_after_their_records() {
+    const auto segments = segment_files(dir_.path());
+    std::vector<std::pair<size_t, uint64_t>> out;
+    for (size_t i = 0; i + 1 < segments.size(); ++i) {
+      uint64_t end = 0;
+      for (const WrittenRecord& w : records_) {
+        if (w.segment_seq == i + 1) end = w.offset + frame_bytes(w.payload_bytes);
+      }
+      if (end > 0 && end < fs::file_size(segments[i])) out.emplace_back(i, end);
+    }
+    return out;
+  }
   json verify_json() {
     const CliResult r = run_cairn({"log", "verify", dir_.path().string(), "--json"});
     return json::parse(r.out, nullptr, false);
@@ -279,16 +293,13 @@ TEST_F(LogRecoverCommand, DryRunPlanCutsWhereTheRepairCuts) {
 // next segment): verify names the cut and says no record is missing, the plan only writes the file
 // back to its size, and the repair keeps every record of every segment.
 TEST_F(LogRecoverCommand, ASegmentCutAfterItsLastRecordIsWrittenBackKeepingEveryRecord) {
-  const auto segments = segment_files(dir_.path());
-  const WrittenRecord* last = nullptr;  // of the second segment
-  for (const WrittenRecord& w : records_) {
-    if (w.segment_seq == 2) last = &w;
-  }
-  ASSERT_NE(last, nullptr);
-  const uint64_t end = last->offset + frame_bytes(last->payload_bytes);
-  const uint64_t full = fs::file_size(segments[1]);
-  ASSERT_LT(end, full) << "the last record fills the segment (where segments end varies)";
-  fs::resize_file(segments[1], end);
+  const auto candidates = segments_with_zeros_after_their_records();
+  ASSERT_FALSE(candidates.empty()) << "every segment's last record fills it";
+  const auto [index, end] = candidates.front();
+  const std::vector<fs::path> all = segment_files(dir_.path());
+  const fs::path segment = all[index];
+  const uint64_t full = fs::file_size(segment);
+  fs::resize_file(segment, end);
 
   const json v = verify_json();
   EXPECT_EQ(v["intact"], false) << v;
@@ -299,7 +310,7 @@ TEST_F(LogRecoverCommand, ASegmentCutAfterItsLastRecordIsWrittenBackKeepingEvery
   const CliResult dry = recover({"--dry-run"});
   EXPECT_EQ(dry.exit_code, 1) << dry.out << dry.err;
   EXPECT_NE(dry.out.find("none of its records is missing"), std::string::npos) << dry.out;
-  EXPECT_NE(dry.out.find("restore   " + segments[1].filename().string() +
+  EXPECT_NE(dry.out.find("restore   " + segment.filename().string() +
                          " to the size its header names: zeros from byte " + std::to_string(end) +
                          " to " + std::to_string(full)),
             std::string::npos)
@@ -310,11 +321,11 @@ TEST_F(LogRecoverCommand, ASegmentCutAfterItsLastRecordIsWrittenBackKeepingEvery
   const CliResult r = recover({"--json"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   const json j = json::parse(r.out);
-  EXPECT_EQ(j["restored_files"], json::array({segments[1].filename().string()})) << j;
+  EXPECT_EQ(j["restored_files"], json::array({segment.filename().string()})) << j;
   EXPECT_EQ(j["quarantined_files"], json::array()) << j;
   EXPECT_EQ(j["intact_after"], true) << j;
   EXPECT_EQ(j["records"], 6000) << j;
-  EXPECT_EQ(fs::file_size(segments[1]), full);
+  EXPECT_EQ(fs::file_size(segment), full);
 }
 
 // The last segment cut inside a record: the records before the cut stay, the cut record's bytes
@@ -341,7 +352,8 @@ TEST_F(LogRecoverCommand, TheLastSegmentCutInsideARecordKeepsTheRecordsBeforeIt)
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("is intact now: " + std::to_string(victim) + " records"), std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("written back to the size its header names"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("written back with zeros to a size the log can fill"), std::string::npos)
+      << r.out;
   EXPECT_EQ(fs::file_size(segments.back()), full);
   // Up to the last byte that is not zero.
   const std::string copied = file_bytes(
@@ -350,6 +362,50 @@ TEST_F(LogRecoverCommand, TheLastSegmentCutInsideARecordKeepsTheRecordsBeforeIt)
   EXPECT_GT(copied.size(), 40u);
   EXPECT_EQ(copied, left.substr(0, copied.size()));
   EXPECT_EQ(left.find_first_not_of('\0', copied.size()), std::string::npos);
+}
+
+// A last segment cut to 0 bytes (a copy that stopped at once): the plan copies nothing, says the
+// file grows to a size a log makes, and the repair keeps every record before it.
+TEST_F(LogRecoverCommand, ALastSegmentCutToNothingIsGrownToASizeALogMakes) {
+  const auto segments = segment_files(dir_.path());
+  size_t before = 0;
+  for (const WrittenRecord& w : records_) before += w.segment_seq < segments.size() ? 1 : 0;
+  fs::resize_file(segments.back(), 0);
+
+  const CliResult dry = recover({"--dry-run"});
+  EXPECT_EQ(dry.exit_code, 1) << dry.out << dry.err;
+  EXPECT_NE(dry.out.find("nothing to copy"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("restore   " + segments.back().filename().string() +
+                         ": zeros from byte 0 on, up to a size a log makes"),
+            std::string::npos)
+      << dry.out;
+  const CliResult r = recover({"--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["plan"]["restore"]["from_bytes"], 0) << j;
+  EXPECT_EQ(j["restored_files"], json::array({segments.back().filename().string()})) << j;
+  EXPECT_EQ(j["intact_after"], true) << j;
+  EXPECT_EQ(j["records"], before) << j;
+  EXPECT_GE(fs::file_size(segments.back()), 8192u);
+  EXPECT_EQ(fs::file_size(segments.back()) % 4096, 0u);
+}
+
+// Two segments each cut right after their last record: the first names no damage after it (the
+// second is restored the same way), so every claim is that every record stays, and it does.
+TEST_F(LogRecoverCommand, TwoSegmentsCutAfterTheirLastRecordsKeepEveryRecord) {
+  const auto segments = segment_files(dir_.path());
+  const auto candidates = segments_with_zeros_after_their_records();
+  ASSERT_GE(candidates.size(), 2u) << "the last records fill their segments";
+  for (size_t k = 0; k < 2; ++k)
+    fs::resize_file(segments[candidates[k].first], candidates[k].second);
+  const json v = verify_json();
+  EXPECT_EQ(v["damage"]["size_only"], true) << v;
+  EXPECT_EQ(v["damage"]["damage_after"], nullptr) << v;
+  EXPECT_EQ(v["damage"]["records_before"], 6000) << v;
+  const CliResult r = recover();
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("keeping every record"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("is intact now: 6000 records"), std::string::npos) << r.out;
 }
 
 // An engine's log (LOGDIR/../snapshots exists): snapshot names are read as the engine reads them,

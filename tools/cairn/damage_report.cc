@@ -134,6 +134,9 @@ DamageFacts damage_facts(const log::VerifyReport& report) {
           facts.short_file_bytes = s.file_bytes;
           facts.header_bytes = s.header_bytes;
         }
+        if (s.header_bytes == 0 && !log::is_segment_file_size(s.file_bytes)) {
+          facts.grows_from = s.file_bytes;
+        }
       }
       continue;
     }

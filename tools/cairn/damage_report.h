@@ -32,6 +32,9 @@ struct DamageFacts {
   // writes it back to header_bytes with zeros after the cut. 0 when it is not.
   uint64_t short_file_bytes = 0;
   uint64_t header_bytes = 0;
+  // The damaged segment's header is bad and its size is not one a log makes (it was extended, or
+  // is shorter than a header): after zeroing it, a repair grows it to such a size. Its size now.
+  std::optional<uint64_t> grows_from;
 };
 
 // Precondition: report.damage is set.

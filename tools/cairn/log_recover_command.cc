@@ -131,14 +131,23 @@ std::string plan_text(const std::string& dir, const RepairPlan& plan) {
   if (plan.cut) {
     s += "  cut       " + plan.cut_file + " from offset " + std::to_string(plan.cut_offset) +
          " (the end of its last intact record): " +
-         (plan.facts.header_bytes > 0
-              ? "its bytes that are not zero (at most " + bytes_with_human(plan.cut_bytes) + ")"
-              : "about " + bytes_with_human(plan.cut_bytes)) +
-         " copied to " + plan.cut_copy + ", then zeroed in the segment\n";
+         (plan.cut_bytes == 0 ? std::string("no byte there is other than zero: nothing to copy")
+          : plan.facts.header_bytes > 0
+              ? "its bytes that are not zero (at most " + bytes_with_human(plan.cut_bytes) +
+                    ") copied to " + plan.cut_copy + ", then zeroed in the segment"
+              : "about " + bytes_with_human(plan.cut_bytes) + " copied to " + plan.cut_copy +
+                    ", then zeroed in the segment") +
+         "\n";
     if (plan.facts.header_bytes > 0) {
       s += "  restore   " + plan.cut_file + " to the size its header names: zeros from byte " +
            std::to_string(plan.facts.short_file_bytes) + " to " +
            std::to_string(plan.facts.header_bytes) + " (something cut the file short)\n";
+    } else if (plan.facts.grows_from) {
+      s += "  restore   " + plan.cut_file + ": zeros from byte " +
+           std::to_string(*plan.facts.grows_from) +
+           " on, up to a size a log makes (whole 4 KiB blocks, at least the first segment's "
+           "size): its header is gone and " +
+           std::to_string(*plan.facts.grows_from) + " bytes is not one\n";
     }
     if (plan.torn_to_log_only) {
       s += "            (named .torn: Log::open does not know the engine's snapshots, which make "
@@ -185,6 +194,10 @@ nlohmann::json plan_json(const std::string& dir, const RepairPlan& plan) {
       restore = {{"file", plan.cut_file},
                  {"from_bytes", plan.facts.short_file_bytes},
                  {"to_bytes", plan.facts.header_bytes}};
+    } else if (plan.facts.grows_from) {
+      // The size is the log's choice (at least its first segment's): not known here.
+      restore = {
+          {"file", plan.cut_file}, {"from_bytes", *plan.facts.grows_from}, {"to_bytes", nullptr}};
     }
   }
   return {{"cut", cut},
@@ -306,12 +319,14 @@ int run_log_recover(const LogRecoverArgs& args) {
     std::fprintf(stderr,
                  "cairn %s: the engine whose log this is opens it as it is: its newest snapshot "
                  "(%s) holds the state up to LSN %llu, past the damage at LSN %llu, and its "
-                 "start reads only the log after it. A repair would cut every record from LSN "
-                 "%llu on, which the engine needs. Nothing was changed. Pass --force to repair "
-                 "anyway (then restore the log from a copy, or let the engine run on as it is).\n",
+                 "start reads only the log after it. A repair would cut every record from %s on, "
+                 "which the engine needs. Nothing was changed. Pass --force to repair anyway "
+                 "(then restore the log from a copy, or let the engine run on as it is).\n",
                  kCommand, past->name.c_str(), static_cast<unsigned long long>(past->lsn),
                  static_cast<unsigned long long>(before->damage->lsn),
-                 static_cast<unsigned long long>(plan.facts.intact_end_lsn));
+                 before->damage->size_only
+                     ? ("the damage after it (" + before->damage->damage_after + ")").c_str()
+                     : ("LSN " + std::to_string(plan.facts.intact_end_lsn)).c_str());
     return kExitUsage;
   }
 
@@ -350,6 +365,7 @@ int run_log_recover(const LogRecoverArgs& args) {
   doc["intact_after"] = after->intact();
   doc["records"] = after->records;
   doc["end_lsn"] = after->end_lsn;
+  doc["stale_snapshots"] = stale_snapshots(args.dir, *snapshots, after->end_lsn);
 
   std::string out;
   if (args.json) {
@@ -359,13 +375,22 @@ int run_log_recover(const LogRecoverArgs& args) {
     out = "log " + args.dir + " was DAMAGED: " + std::string(log::damage_kind_name(d.kind)) +
           " in " + d.file + " at offset " + std::to_string(d.offset) + ", LSN " +
           std::to_string(d.lsn) + " (" + d.what + ")\n";
-    out += d.size_only && d.damage_after.empty()
-               ? "repaired with RecoveryMode::kPointInTime, keeping every record; bytes "
-                 "after the last record were moved aside into " +
-                     quarantine_of(args.dir) + "/ (nothing was deleted):\n"
-               : "repaired with RecoveryMode::kPointInTime: everything from the damage "
-                 "on was moved aside into " +
-                     quarantine_of(args.dir) + "/ (nothing was deleted):\n";
+    const std::string q = quarantine_of(args.dir) + "/ (nothing was deleted):\n";
+    if (!d.size_only) {
+      out +=
+          "repaired with RecoveryMode::kPointInTime: everything from the damage on was moved "
+          "aside into " +
+          q;
+    } else if (d.damage_after.empty()) {
+      out +=
+          "repaired with RecoveryMode::kPointInTime, keeping every record; bytes after the "
+          "last record were moved aside into " +
+          q;
+    } else {
+      out += "repaired with RecoveryMode::kPointInTime: " + d.file +
+             " kept all its records; from the damage after it on (" + d.damage_after +
+             "), what left the log was moved aside into " + q;
+    }
     for (const std::string& f : recovery.quarantined_files) {
       std::error_code ec;
       const uint64_t bytes = fs::file_size(f, ec);
@@ -373,8 +398,11 @@ int run_log_recover(const LogRecoverArgs& args) {
     }
     if (recovery.quarantined_files.empty()) out += "  (no bytes needed moving)\n";
     for (const std::string& f : recovery.files_restored) {
-      out += "written back to the size its header names (zeros after the cut): " +
-             (fs::path(args.dir) / f).string() + "\n";
+      std::error_code ec;
+      const fs::path file = fs::path(args.dir) / f;
+      const uint64_t bytes = fs::file_size(file, ec);
+      out += "written back with zeros to a size the log can fill: " + file.string() +
+             (ec ? std::string() : " (" + bytes_with_human(bytes) + ")") + "\n";
     }
     if (after->intact()) {
       out += "log " + args.dir + " is intact now: " + std::to_string(after->records) +
@@ -384,7 +412,9 @@ int run_log_recover(const LogRecoverArgs& args) {
       out += "\nthe log is still damaged after the repair:\n" +
              damage_text(args.dir, *after, snapshot_past(args.dir, *after->damage));
     }
-    out += snapshots_warning(stale);
+    // After the repair the log's end is known: the plan's is a lower bound when the repair went
+    // on past a file cut only after its records.
+    out += snapshots_warning(stale_snapshots(args.dir, *snapshots, after->end_lsn));
   }
   // The repair is done either way: its report not reaching stdout is said apart from both.
   if (!write_output(kCommand, out)) return kExitDoneUnreported;

@@ -29,6 +29,10 @@ enum class DamageKind : uint8_t {
 
 std::string_view damage_kind_name(DamageKind kind);
 
+// Whether a segment file of this size is one a log makes: whole 4 KiB blocks, at least 8 KiB, at
+// most 1 TiB. A repair grows a segment whose header it zeroed to such a size when it has another.
+bool is_segment_file_size(uint64_t bytes);
+
 struct Damage {
   DamageKind kind = DamageKind::kCorruption;
   std::string file{};        // segment file name
