@@ -103,6 +103,14 @@ LogOptions options_on(SimDisk& disk, RecoveryMode mode) {
   return o;
 }
 
+// The LSN after the last record a reader finds on `disk`.
+Lsn end_of_records(SimDisk& disk) {
+  const Read found = read_all(disk);
+  if (found.records.empty()) return 0;
+  return found.records.back().first +
+         format::frame_size(static_cast<uint32_t>(found.records.back().second.size()));
+}
+
 // The disk the input describes.
 std::shared_ptr<SimDisk> build(const uint8_t* data, size_t size) {
   const uint8_t flags = data[0];
@@ -120,13 +128,7 @@ std::shared_ptr<SimDisk> build(const uint8_t* data, size_t size) {
   require(disk->write_file(path_of(1, 0), header_block(1, 0, claim) + body).ok());
   std::string last = path_of(1, 0);
   if (flags & 2) {
-    // Where a reader finds segment 1's records end.
-    const Read first = read_all(*disk);
-    Lsn end = 0;
-    if (!first.records.empty()) {
-      end = first.records.back().first +
-            format::frame_size(static_cast<uint32_t>(first.records.back().second.size()));
-    }
+    Lsn end = end_of_records(*disk);
     if (flags & 4) end += 8;
     std::string second = header_block(2, end, 2 * block) + frame_at(end, "second segment");
     second.resize(2 * block, '\0');
@@ -142,13 +144,9 @@ std::shared_ptr<SimDisk> build(const uint8_t* data, size_t size) {
     require(disk->write_file(last, *bytes).ok());
   }
   if (flags & 32) {
-    const Read found = read_all(*disk);
-    Lsn end = 0;
-    if (!found.records.empty()) {
-      end = found.records.back().first +
-            format::frame_size(static_cast<uint32_t>(found.records.back().second.size()));
-    }
-    require(disk->write_file(path_of(9, end), std::string(amount * 1000u + 100, '\0')).ok());
+    require(
+        disk->write_file(path_of(9, end_of_records(*disk)), std::string(amount * 1000u + 100, '\0'))
+            .ok());
   }
   return disk;
 }
