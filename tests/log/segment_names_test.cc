@@ -185,8 +185,8 @@ TEST(SegmentHeaderCodec, ASegmentSizeNoLogWritesIsInvalid) {
     EXPECT_NE(why.find("segment size of " + std::to_string(size)), std::string::npos) << why;
   }
   // Up to 1 TiB: logs of builds that allowed segments above today's 4 GiB still open.
-  for (const uint64_t size : {uint64_t{8192}, uint64_t{1} << 20, (uint64_t{1} << 32) + 4096,
-                              uint64_t{1} << 40}) {
+  for (const uint64_t size :
+       {uint64_t{8192}, uint64_t{1} << 20, (uint64_t{1} << 32) + 4096, uint64_t{1} << 40}) {
     SegmentHeader h = sample_header();
     h.segment_bytes = size;
     EXPECT_EQ(decode(encoded(h)), HeaderState::kValid) << size;
