@@ -40,7 +40,7 @@ struct SegmentScan {
   uint64_t later_data_end = 0;  // farthest end of an intact, later frame after the stop point
   bool not_read = false;        // wholly before check_from: known by its and the next one's names
   bool closed_cleanly = false;  // ScanOptions::clean_close matched: no search past the end ran
-  // Something other than the log cut the file (SegmentCursor::short_file).
+  // Something other than the log cut the file (SegmentCursor::stopped_at_short_end).
   bool is_short() const { return file_size < segment_bytes; }
   bool has_data() const {
     return records > 0 || records_followed > 0 || not_read || stop == Stop::kBadFrame ||

@@ -351,18 +351,7 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
     auto it = std::find_if(scan.segments.begin(), scan.segments.end(),
                            [&](const SegmentScan& s) { return s.file.name == d.file; });
     CAIRN_CHECK(it != scan.segments.end());
-    if (d.size_only) {
-      // Nothing is missing: any bytes after the records (a recycled file's old frames) go to the
-      // quarantine, the file gets its size back, and the log is read again from the start, since
-      // what follows this segment was never looked at.
-      CAIRN_CHECK(point_in_time && it->is_short());
-      CAIRN_RETURN_IF_ERROR(
-          cut_segment(fs, dir, *it, it->data_end, it->file_size, "damaged", report));
-      CAIRN_RETURN_IF_ERROR(grow_with_zeros(fs, dir, *it, it->segment_bytes, report));
-      report->damage = (report->damage.empty() ? "" : report->damage + "; ") + d.to_string() +
-                       " — written back to its size, every record kept";
-      return scan_again(fs, dir, options, verifier, clean_close, segs, report, d, pass);
-    }
+    CAIRN_CHECK(!d.size_only || (point_in_time && it->is_short()));
     // A segment that does not begin where the one before it ends (kPointInTime only): it and
     // everything after it go to the quarantine, and the log ends where the one before it does.
     // (Cutting it at its own end, as damage inside a segment is cut, kept it, and the log stayed
@@ -376,11 +365,13 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
     CAIRN_CHECK(!torn || idx + 1 == segs.size());
     // Everything after the damaged segment goes to the quarantine first (kPointInTime only: a
     // torn tail is by definition in the last segment file), so that a repair cut short leaves
-    // the damage in the last segment, where the next one finds and cuts it.
+    // the damage in the last segment, where the next one finds and cuts it. Nothing goes when
+    // the damage took no record (size_only): the segment is cut after its records and gets its
+    // size back, and the scan that follows looks at the segments after it.
+    const size_t moved_from = d.size_only ? segs.size() : broken_sequence ? bad_idx : idx + 1;
     CAIRN_RETURN_IF_ERROR(quarantine_segments(
         fs, dir,
-        std::vector<SegmentFile>(
-            segs.begin() + static_cast<ptrdiff_t>(broken_sequence ? bad_idx : idx + 1), segs.end()),
+        std::vector<SegmentFile>(segs.begin() + static_cast<ptrdiff_t>(moved_from), segs.end()),
         report));
     const uint64_t cut = broken_sequence                           ? s.data_end
                          : s.stop == SegmentScan::Stop::kBadHeader ? 0
@@ -398,14 +389,15 @@ Result<RecoveredLog> recover_segments(FileSystem& fs, const std::string& dir,
       }
     }
     report->damage = (report->damage.empty() ? "" : report->damage + "; ") + d.to_string() +
-                     (torn ? " — cut" : " — log opened before it (point in time)");
+                     (torn          ? " — cut"
+                      : d.size_only ? " — written back to its size, every record kept"
+                                    : " — log opened before it (point in time)");
     if (point_in_time) {
       // What was the last segment's neighbour may now be the last segment, and bytes after its
       // records that were no damage there (intact frames a zeroed word hid, which only the last
       // segment is searched for) are a torn tail here: a repair ends with a log that verifies
       // intact, so it looks again (found by segment_scan_fuzz).
-      segs.erase(segs.begin() + static_cast<ptrdiff_t>(broken_sequence ? bad_idx : idx + 1),
-                 segs.end());
+      segs.erase(segs.begin() + static_cast<ptrdiff_t>(moved_from), segs.end());
       return scan_again(fs, dir, options, verifier, clean_close, segs, report, d, pass);
     }
     // The log now ends where the damaged segment's intact records end (a torn tail: a file cut

@@ -36,11 +36,11 @@ class SegmentCursor {
   bool header_maybe_torn() const { return header_maybe_torn_; }
   const format::SegmentHeader& header() const { return header_; }
   uint64_t file_size() const { return file_size_; }
-  // A valid header naming a larger size than the file has: something other than the log cut the
-  // file. Its frames are read as usual up to the cut, and then the cursor stops with kBad at the
-  // end of the last intact frame (stopped_at_short_end) instead of ending cleanly: whatever
-  // followed them is gone, and nothing says whether it held records.
-  bool short_file() const { return short_file_; }
+  // Whether the cursor stopped where a file cut short runs out: a valid header naming a larger
+  // size than the file has means something other than the log cut it. Its frames are read as
+  // usual up to the cut, and then the cursor stops with kBad at the end of the last intact frame
+  // instead of ending cleanly: whatever followed them is gone, and nothing says whether it held
+  // records.
   bool stopped_at_short_end() const { return short_end_; }
 
   Result<Next> next(format::DecodedFrame* frame, uint64_t* offset);
@@ -98,7 +98,7 @@ class SegmentCursor {
   // fetches `ahead` bytes (chunk_bytes_ when 0) from the block that holds `off`.
   Result<const std::byte*> bytes(uint64_t off, size_t n, size_t ahead = 0);
   Next stop_bad(uint64_t off, std::string what, bool intact, uint64_t end);
-  // Where a short file's data runs out, however it does (see short_file()).
+  // Where a short file's data runs out, however it does (see stopped_at_short_end()).
   Next stop_short();
   // At a block boundary of zeros: whether it is the one zero block a batch in a recycled segment
   // leaves when the next batch was written while it was in flight — the block is all zeros and

@@ -391,18 +391,17 @@ int run_log_recover(const LogRecoverArgs& args) {
              " kept all its records; from the damage after it on (" + d.damage_after +
              "), what left the log was moved aside into " + q;
     }
-    for (const std::string& f : recovery.quarantined_files) {
+    // A path and, when it can be read, the file's size.
+    auto with_size = [](const fs::path& file) {
       std::error_code ec;
-      const uint64_t bytes = fs::file_size(f, ec);
-      out += "  " + f + (ec ? std::string() : " (" + bytes_with_human(bytes) + ")") + "\n";
-    }
+      const uint64_t bytes = fs::file_size(file, ec);
+      return file.string() + (ec ? std::string() : " (" + bytes_with_human(bytes) + ")");
+    };
+    for (const std::string& f : recovery.quarantined_files) out += "  " + with_size(f) + "\n";
     if (recovery.quarantined_files.empty()) out += "  (no bytes needed moving)\n";
     for (const std::string& f : recovery.files_restored) {
-      std::error_code ec;
-      const fs::path file = fs::path(args.dir) / f;
-      const uint64_t bytes = fs::file_size(file, ec);
-      out += "written back with zeros to a size the log can fill: " + file.string() +
-             (ec ? std::string() : " (" + bytes_with_human(bytes) + ")") + "\n";
+      out += "written back with zeros to a size the log can fill: " +
+             with_size(fs::path(args.dir) / f) + "\n";
     }
     if (after->intact()) {
       out += "log " + args.dir + " is intact now: " + std::to_string(after->records) +
